@@ -1,0 +1,70 @@
+# herald - build.  `make` builds build/herald; `make SAN=1` builds the
+# AddressSanitizer + UBSan variant in build-san/; `make check` runs the tests.
+CC      ?= cc
+PKGS    := glib-2.0 gio-2.0 libsodium
+WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+           -fno-common -Wshadow -Wno-unused-parameter
+ifdef WERROR
+WARN    += -Werror
+endif
+ifdef SAN
+BUILD   ?= build-san
+OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+else
+BUILD   ?= build
+OPT     := -O2 -g
+endif
+CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc/lib \
+           $(shell pkg-config --cflags $(PKGS))
+LDLIBS  := $(shell pkg-config --libs $(PKGS))
+LDFLAGS := $(filter -fsanitize=%,$(OPT))
+
+LIB_SRC    := $(wildcard src/lib/*.c)
+HERALD_SRC := $(wildcard src/herald/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+BENCH_SRC  := $(wildcard bench/bench-*.c)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+HERALD_OBJ := $(HERALD_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+all: $(BUILD)/herald $(UNIT_BIN) $(BUILD)/tests/nfsfault.so $(BUILD)/tests/locktool
+bench: $(BENCH_BIN)
+
+$(BUILD)/libherald.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/herald: $(HERALD_OBJ) $(BUILD)/libherald.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libherald.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libherald.a $(LDLIBS)
+
+$(BUILD)/tests/locktool: tests/tools/locktool.c $(BUILD)/libherald.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libherald.a $(LDLIBS)
+
+# The fault shim is never sanitized: it is preloaded into other programs.
+$(BUILD)/tests/nfsfault.so: tests/shim/nfsfault.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libherald.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libherald.a $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/herald/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+check: all
+	tests/run
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all bench check clean
+.SECONDARY:

@@ -1,0 +1,711 @@
+/*
+ * master.c - `herald start|stop|status`: one master per host, which holds
+ * the leases of the queue slices its host works and runs one runner
+ * process per slice.
+ *
+ * Leases are locks (lib/lock.c) under var/leases with the lifetime
+ * master.lease_lifetime, renewed every third of it:
+ *
+ *     leases/host-<host>/              this host's master is alive
+ *     leases/slice-<queue>-<s>-of-<n>/ slice s of n of <queue> is worked here
+ *
+ * Each master aims at an equal share of the slices: ceil(slices / live
+ * masters), counting the unexpired host leases.  It takes free or expired
+ * slice leases up to its share and gives back what is over it (after its
+ * runner has stopped), so two masters on one var dir split the work and a
+ * survivor takes a dead host's slices once their leases run out.  A runner
+ * starts by returning the .bak files of its slice to the queue, which is
+ * what recovers the dead host's work in progress.
+ *
+ * A runner that dies is restarted after 1, 2, 4 ... seconds, at most
+ * master.restart_backoff_max.  A lease that cannot be renewed means
+ * another host may take the slice: its runner is killed at once.  Runners
+ * get SIGKILL when the master dies (PR_SET_PDEATHSIG) and also check the
+ * lease themselves, so no runner outlives its lease.
+ */
+#include "cli.h"
+#include "base.h"
+#include "lock.h"
+#include "log.h"
+#include "queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MASTER_SUBSYS "master"
+#define STOP_GRACE_US (30 * G_USEC_PER_SEC)
+
+struct slot {
+	char *queue;
+	unsigned slice, nslices;
+	char *lease_name;
+	struct lock *lease;	/* non-NULL while we hold the lease */
+	pid_t pid;		/* runner, 0 when none */
+	int crashes;		/* in a row, for the backoff */
+	int64_t start_after;	/* monotonic us */
+	int64_t started;
+	gboolean draining;	/* runner told to stop; lease goes after */
+};
+
+struct master {
+	struct cli *cli;
+	struct site *site;
+	char *lease_dir;
+	char *pid_path;
+	struct lock *host_lease;
+	GPtrArray *slots;	/* of struct slot */
+	int64_t lifetime_ms;
+	int64_t backoff_max_us;
+	int sigfd;
+	gboolean stopping;
+	int64_t stop_deadline;
+};
+
+static void
+slot_free(gpointer p)
+{
+	struct slot *s = p;
+
+	lock_free(&s->lease);
+	g_free(s->queue);
+	g_free(s->lease_name);
+	g_free(s);
+}
+
+static GPtrArray *
+make_slots(struct master *m)
+{
+	GPtrArray *slots = g_ptr_array_new_with_free_func(slot_free);
+	GPtrArray *queues = site_runner_queues(m->site);
+
+	for (guint i = 0; i < queues->len; i++) {
+		const char *q = queues->pdata[i];
+		char *key = g_strdup_printf("runner.%s.slices", q);
+		unsigned n = (unsigned)site_get_int(m->site, key);
+
+		g_free(key);
+		for (unsigned s = 0; s < n; s++) {
+			struct slot *sl = g_new0(struct slot, 1);
+			sl->queue = g_strdup(q);
+			sl->slice = s;
+			sl->nslices = n;
+			sl->lease_name = g_strdup_printf("slice-%s-%u-of-%u", q, s, n);
+			g_ptr_array_add(slots, sl);
+		}
+	}
+	g_ptr_array_free(queues, TRUE);
+	return slots;
+}
+
+static guint
+held_count(const struct master *m)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < m->slots->len; i++) {
+		struct slot *s = m->slots->pdata[i];
+		if (s->lease != NULL && !s->draining)
+			n++;
+	}
+	return n;
+}
+
+/* Unexpired host leases, this host's included. */
+static guint
+live_hosts(struct master *m)
+{
+	GDir *d = g_dir_open(m->lease_dir, 0, NULL);
+	const char *ent;
+	int64_t now;
+	guint n = 0;
+
+	if (d == NULL || lock_server_now(m->lease_dir, &now, NULL) < 0) {
+		if (d != NULL)
+			g_dir_close(d);
+		return 1;
+	}
+	while ((ent = g_dir_read_name(d)) != NULL) {
+		char *claim = NULL;
+		int64_t expiry;
+
+		if (!g_str_has_prefix(ent, "host-"))
+			continue;
+		if (lock_inspect(m->lease_dir, ent, &claim, &expiry, NULL) == 1 &&
+		    g_str_has_suffix(claim, ".claim") && expiry > now)
+			n++;
+		g_free(claim);
+	}
+	g_dir_close(d);
+	return n > 0 ? n : 1;
+}
+
+static void
+start_runner(struct master *m, struct slot *s)
+{
+	pid_t master_pid = getpid();
+	pid_t pid;
+	sigset_t all;
+
+	pid = fork();
+	if (pid < 0) {
+		log_error(MASTER_SUBSYS, "fork for runner %s %u/%u failed: %s",
+			  s->queue, s->slice, s->nslices, g_strerror(errno));
+		s->start_after = g_get_monotonic_time() + G_USEC_PER_SEC;
+		return;
+	}
+	if (pid == 0) {
+		/* The runner must not outlive the master that renews its
+		 * lease: the kernel kills it when the master dies. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != master_pid)
+			_exit(RUNNER_EXIT_LEASE_LOST);
+		close(m->sigfd);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		/* The child shares the master's lock objects; it must never
+		 * release them, so it leaves with _exit and frees nothing. */
+		_exit(runner_main(m->site, s->queue, s->slice, s->nslices,
+				  s->lease_name, lock_claim_name(s->lease), FALSE));
+	}
+	s->pid = pid;
+	s->started = g_get_monotonic_time();
+	log_info(MASTER_SUBSYS, "runner %s slice %u/%u started as pid %d",
+		 s->queue, s->slice, s->nslices, (int)pid);
+}
+
+static void
+drop_lease(struct slot *s)
+{
+	GError *error = NULL;
+
+	if (s->lease != NULL && lock_release(s->lease, &error) < 0) {
+		log_error(MASTER_SUBSYS, "releasing lease %s: %s", s->lease_name,
+			  error->message);
+		g_clear_error(&error);
+	}
+	lock_free(&s->lease);
+	s->draining = FALSE;
+	s->crashes = 0;
+}
+
+static void
+renew_leases(struct master *m)
+{
+	GError *error = NULL;
+
+	if (lock_refresh(m->host_lease, &error) < 0) {
+		log_error(MASTER_SUBSYS, "host lease: %s", error->message);
+		g_clear_error(&error);
+		/* Retake it: the other masters count us by it. */
+		if (lock_try(m->host_lease, &error) < 0)
+			g_clear_error(&error);
+	}
+	for (guint i = 0; i < m->slots->len; i++) {
+		struct slot *s = m->slots->pdata[i];
+
+		if (s->lease == NULL || lock_refresh(s->lease, &error) == 0)
+			continue;
+		log_error(MASTER_SUBSYS, "lease %s lost (%s); killing its runner",
+			  s->lease_name, error->message);
+		g_clear_error(&error);
+		if (s->pid > 0)
+			kill(s->pid, SIGKILL);
+		lock_free(&s->lease);
+		s->draining = FALSE;
+	}
+}
+
+/* Takes or gives back slice leases so that this host holds its share. */
+static void
+balance(struct master *m)
+{
+	guint hosts = live_hosts(m);
+	guint total = m->slots->len;
+	guint target = (total + hosts - 1) / hosts;
+	guint held = held_count(m);
+	/* Start the search at a host-dependent place, so that two masters
+	 * starting together do not contend for the same slices. */
+	guint offset = total > 0 ? g_str_hash(herald_host()) % total : 0;
+	GError *error = NULL;
+
+	for (guint k = 0; k < total && held < target; k++) {
+		struct slot *s = m->slots->pdata[(offset + k) % total];
+
+		if (s->lease != NULL)
+			continue;
+		s->lease = lock_new(m->lease_dir, s->lease_name,
+				    m->lifetime_ms);
+		int r = lock_try(s->lease, &error);
+		if (r == 1) {
+			log_info(MASTER_SUBSYS, "took lease %s", s->lease_name);
+			held++;
+			s->crashes = 0;
+			s->start_after = 0;
+			continue;
+		}
+		if (r < 0) {
+			log_error(MASTER_SUBSYS, "lease %s: %s", s->lease_name,
+				  error->message);
+			g_clear_error(&error);
+		}
+		lock_free(&s->lease);
+	}
+	for (guint k = 0; k < total && held > target; k++) {
+		struct slot *s = m->slots->pdata[(offset + total - 1 - k) % total];
+
+		if (s->lease == NULL || s->draining)
+			continue;
+		log_info(MASTER_SUBSYS, "giving back lease %s (%u hosts share "
+			 "%u slices)", s->lease_name, hosts, total);
+		held--;
+		if (s->pid > 0) {
+			s->draining = TRUE;
+			kill(s->pid, SIGTERM);
+		} else {
+			drop_lease(s);
+		}
+	}
+}
+
+static void
+start_due_runners(struct master *m)
+{
+	int64_t now = g_get_monotonic_time();
+
+	for (guint i = 0; i < m->slots->len; i++) {
+		struct slot *s = m->slots->pdata[i];
+
+		if (s->lease != NULL && s->pid == 0 && !s->draining &&
+		    now >= s->start_after)
+			start_runner(m, s);
+	}
+}
+
+static struct slot *
+slot_by_pid(struct master *m, pid_t pid)
+{
+	for (guint i = 0; i < m->slots->len; i++) {
+		struct slot *s = m->slots->pdata[i];
+		if (s->pid == pid)
+			return s;
+	}
+	return NULL;
+}
+
+static void
+reap(struct master *m)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct slot *s = slot_by_pid(m, pid);
+		int64_t now = g_get_monotonic_time();
+
+		if (s == NULL)
+			continue;
+		s->pid = 0;
+		if (s->draining || m->stopping) {
+			log_info(MASTER_SUBSYS, "runner %s slice %u/%u (pid %d) "
+				 "stopped", s->queue, s->slice, s->nslices, (int)pid);
+			drop_lease(s);
+			continue;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == RUNNER_EXIT_LEASE_LOST) {
+			log_error(MASTER_SUBSYS, "runner %s slice %u/%u found its "
+				  "lease gone", s->queue, s->slice, s->nslices);
+			lock_free(&s->lease);
+			continue;
+		}
+		/* A runner that ran a good while before dying starts a fresh
+		 * backoff series. */
+		if (now - s->started > m->backoff_max_us)
+			s->crashes = 0;
+		int64_t wait = G_USEC_PER_SEC << MIN(s->crashes, 20);
+		if (wait > m->backoff_max_us)
+			wait = m->backoff_max_us;
+		s->crashes++;
+		s->start_after = now + wait;
+		if (WIFSIGNALED(status))
+			log_error(MASTER_SUBSYS, "runner %s slice %u/%u (pid %d) "
+				  "killed by signal %d; restart in %.0f s",
+				  s->queue, s->slice, s->nslices, (int)pid,
+				  WTERMSIG(status), (double)wait / 1e6);
+		else
+			log_error(MASTER_SUBSYS, "runner %s slice %u/%u (pid %d) "
+				  "exited with %d; restart in %.0f s", s->queue,
+				  s->slice, s->nslices, (int)pid,
+				  WEXITSTATUS(status), (double)wait / 1e6);
+	}
+}
+
+static guint
+running_count(const struct master *m)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < m->slots->len; i++)
+		if (((struct slot *)m->slots->pdata[i])->pid > 0)
+			n++;
+	return n;
+}
+
+static void
+signal_runners(struct master *m, int sig)
+{
+	for (guint i = 0; i < m->slots->len; i++) {
+		struct slot *s = m->slots->pdata[i];
+		if (s->pid > 0)
+			kill(s->pid, sig);
+	}
+}
+
+static void
+begin_stop(struct master *m)
+{
+	if (m->stopping)
+		return;
+	log_info(MASTER_SUBSYS, "stopping: draining %u runners",
+		 running_count(m));
+	m->stopping = TRUE;
+	m->stop_deadline = g_get_monotonic_time() + STOP_GRACE_US;
+	signal_runners(m, SIGTERM);
+}
+
+static void
+handle_signals(struct master *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sigfd, &si, sizeof si) == sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			break;	/* reap() runs every round */
+		case SIGTERM:
+		case SIGINT:
+			begin_stop(m);
+			break;
+		case SIGHUP:
+			log_request_reopen();
+			log_info(MASTER_SUBSYS, "SIGHUP: logs reopened");
+			signal_runners(m, SIGHUP);
+			break;
+		}
+	}
+}
+
+static int
+write_pid_file(struct master *m, GError **error)
+{
+	char *text = g_strdup_printf("%d\n", (int)getpid());
+	int r = fs_write_atomic(m->pid_path, text, strlen(text), error);
+
+	g_free(text);
+	return r;
+}
+
+static void
+master_free(struct master *m)
+{
+	if (m->slots != NULL)
+		g_ptr_array_free(m->slots, TRUE);
+	lock_free(&m->host_lease);
+	g_free(m->lease_dir);
+	g_free(m->pid_path);
+	if (m->sigfd >= 0)
+		close(m->sigfd);
+}
+
+int
+master_run(struct cli *cli, int ready_fd)
+{
+	struct master m = { .cli = cli, .sigfd = -1 };
+	GError *error = NULL;
+	sigset_t mask;
+	int64_t next_tick = 0, tick_us;
+	char *host_lease_name;
+
+	if ((m.site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	m.lease_dir = site_path(m.site, "leases", NULL);
+	{
+		char *name = g_strdup_printf("master.%s.pid", herald_host());
+		m.pid_path = site_path(m.site, "run", name, NULL);
+		g_free(name);
+	}
+	m.lifetime_ms = site_get_int(m.site, "master.lease_lifetime") * 1000;
+	m.backoff_max_us = site_get_int(m.site, "master.restart_backoff_max") *
+			   G_USEC_PER_SEC;
+	tick_us = m.lifetime_ms * 1000 / 3;
+	lock_gc_clocks(m.lease_dir);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	m.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	host_lease_name = g_strdup_printf("host-%s", herald_host());
+	m.host_lease = lock_new(m.lease_dir, host_lease_name, m.lifetime_ms);
+	g_free(host_lease_name);
+	int r = lock_try(m.host_lease, &error);
+	if (r <= 0) {
+		if (r == 0)
+			cli_error("a master is already running for host %s on %s "
+				  "(see `herald status`)", herald_host(),
+				  site_var_dir(m.site));
+		else
+			cli_gerror(&error);
+		master_free(&m);
+		return CLI_FAIL;
+	}
+	if (write_pid_file(&m, &error) < 0) {
+		cli_gerror(&error);
+		master_free(&m);
+		return CLI_FAIL;
+	}
+	m.slots = make_slots(&m);
+	log_info(MASTER_SUBSYS, "master started (pid %d, %u slices configured, "
+		 "lease lifetime %lld s)", (int)getpid(), m.slots->len,
+		 (long long)m.lifetime_ms / 1000);
+	if (ready_fd >= 0) {
+		(void)!write(ready_fd, "R", 1);
+		close(ready_fd);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, STDERR_FILENO);
+			close(null);
+		}
+	}
+
+	for (;;) {
+		int64_t now = g_get_monotonic_time();
+		struct pollfd pfd = { .fd = m.sigfd, .events = POLLIN };
+
+		handle_signals(&m);
+		reap(&m);
+		if (m.stopping) {
+			if (running_count(&m) == 0)
+				break;
+			if (now > m.stop_deadline) {
+				log_error(MASTER_SUBSYS, "runners did not stop in "
+					  "time; killing them");
+				signal_runners(&m, SIGKILL);
+			}
+		} else {
+			if (now >= next_tick) {
+				renew_leases(&m);
+				balance(&m);
+				next_tick = now + tick_us;
+			}
+			start_due_runners(&m);
+		}
+		int64_t wake = next_tick;
+		for (guint i = 0; i < m.slots->len; i++) {
+			struct slot *s = m.slots->pdata[i];
+			if (s->lease != NULL && s->pid == 0 && s->start_after > now &&
+			    s->start_after < wake)
+				wake = s->start_after;
+		}
+		int timeout = m.stopping ? 200
+			    : (int)CLAMP((wake - now) / 1000 + 1, 1, 60000);
+		(void)poll(&pfd, 1, timeout);
+	}
+	for (guint i = 0; i < m.slots->len; i++)
+		drop_lease(m.slots->pdata[i]);
+	unlink(m.pid_path);
+	log_info(MASTER_SUBSYS, "master stopped");
+	master_free(&m);
+	return CLI_OK;
+}
+
+/* --- commands ------------------------------------------------------------ */
+
+int
+cmd_start(struct cli *cli, int argc, char **argv)
+{
+	gboolean foreground = FALSE;
+	int pipefd[2];
+	pid_t pid;
+	char c;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--foreground") == 0)
+			foreground = TRUE;
+		else
+			return cli_usage("start [--foreground]");
+	}
+	if (cli_site(cli) == NULL)
+		return CLI_FAIL;
+	if (foreground) {
+		log_set_stderr(TRUE);
+		return master_run(cli, -1);
+	}
+	/* Daemonise, but report failure to start (another master, a bad var
+	 * dir) through a pipe before the parent exits. */
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return cli_error("pipe failed: %s", g_strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return cli_error("fork failed: %s", g_strerror(errno));
+	if (pid == 0) {
+		close(pipefd[0]);
+		setsid();
+		if (fork() > 0)
+			_exit(0);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		/* Standard error stays until the master is ready, so that a
+		 * start-up error reaches the admin. */
+		int ret = master_run(cli, pipefd[1]);
+		_exit(ret);
+	}
+	close(pipefd[1]);
+	waitpid(pid, NULL, 0);
+	if (read(pipefd[0], &c, 1) != 1) {
+		close(pipefd[0]);
+		return CLI_FAIL;	/* the master printed why */
+	}
+	close(pipefd[0]);
+	return CLI_OK;
+}
+
+static pid_t
+read_pid_file(struct site *site)
+{
+	char *name = g_strdup_printf("master.%s.pid", herald_host());
+	char *path = site_path(site, "run", name, NULL);
+	char *text = NULL;
+	pid_t pid = 0;
+
+	if (fs_read_file(path, &text, NULL, NULL) == 1)
+		pid = (pid_t)atoi(text);
+	if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH) {
+		unlink(path);	/* stale */
+		pid = 0;
+	}
+	g_free(text);
+	g_free(path);
+	g_free(name);
+	return pid;
+}
+
+int
+cmd_stop(struct cli *cli, int argc, char **argv)
+{
+	struct site *site;
+	pid_t pid;
+
+	if (argc != 1)
+		return cli_usage("stop");
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	pid = read_pid_file(site);
+	if (pid <= 0) {
+		printf("no master is running for host %s\n", herald_host());
+		return CLI_OK;
+	}
+	if (kill(pid, SIGTERM) < 0)
+		return cli_error("kill(%d) failed: %s", (int)pid, g_strerror(errno));
+	/* Wait for the drain: runners finish the message in hand. */
+	for (int i = 0; i < 700 && kill(pid, 0) == 0; i++)
+		g_usleep(50000);
+	if (kill(pid, 0) == 0)
+		return cli_error("master %d has not stopped yet", (int)pid);
+	printf("master %d stopped\n", (int)pid);
+	return CLI_OK;
+}
+
+static void
+print_lease(const char *lease_dir, const char *name, int64_t now)
+{
+	char *claim = NULL;
+	int64_t expiry = 0;
+
+	if (lock_inspect(lease_dir, name, &claim, &expiry, NULL) != 1) {
+		printf("  %-28s never taken\n", name);
+		return;
+	}
+	if (g_str_has_suffix(claim, ".free"))
+		printf("  %-28s free (last: %s)\n", name, claim);
+	else if (expiry <= now)
+		printf("  %-28s EXPIRED %.1f s ago (%s)\n", name,
+		       (double)(now - expiry) / 1e6, claim);
+	else
+		printf("  %-28s held by %s, %.1f s left\n", name, claim,
+		       (double)(expiry - now) / 1e6);
+	g_free(claim);
+}
+
+int
+cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct site *site;
+	GError *error = NULL;
+	GPtrArray *names;
+	char *lease_dir;
+	int64_t now;
+	GDir *d;
+	const char *ent;
+	pid_t pid;
+
+	if (argc != 1)
+		return cli_usage("status");
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	pid = read_pid_file(site);
+	if (pid > 0)
+		printf("master on %s: running, pid %d\n", herald_host(), (int)pid);
+	else
+		printf("master on %s: not running\n", herald_host());
+	lease_dir = site_path(site, "leases", NULL);
+	if (lock_server_now(lease_dir, &now, &error) < 0) {
+		g_free(lease_dir);
+		return cli_gerror(&error);
+	}
+	names = g_ptr_array_new_with_free_func(g_free);
+	d = g_dir_open(lease_dir, 0, NULL);
+	while (d != NULL && (ent = g_dir_read_name(d)) != NULL)
+		if (ent[0] != '.')
+			g_ptr_array_add(names, g_strdup(ent));
+	if (d != NULL)
+		g_dir_close(d);
+	g_ptr_array_sort(names, str_ptr_compare);
+	printf("leases (holder claim = host.pid.random):\n");
+	for (guint i = 0; i < names->len; i++)
+		print_lease(lease_dir, names->pdata[i], now);
+	g_ptr_array_free(names, TRUE);
+	g_free(lease_dir);
+
+	GPtrArray *queues = site_runner_queues(site);
+	printf("runners:\n");
+	for (guint i = 0; i < queues->len; i++) {
+		char *key = g_strdup_printf("runner.%s.slices", (char *)queues->pdata[i]);
+		char *hkey = g_strdup_printf("runner.%s.handler", (char *)queues->pdata[i]);
+		char *handler = site_get(site, hkey, NULL);
+		struct queue *q = queue_open(site_var_dir(site), queues->pdata[i], NULL);
+		printf("  %-10s slices %lld, handler %s, %d ready, %d claimed\n",
+		       (char *)queues->pdata[i], (long long)site_get_int(site, key),
+		       handler, q ? queue_count(q, ".msg", NULL) : -1,
+		       q ? queue_count(q, ".bak", NULL) : -1);
+		queue_close(&q);
+		g_free(handler);
+		g_free(hkey);
+		g_free(key);
+	}
+	g_ptr_array_free(queues, TRUE);
+	return CLI_OK;
+}

@@ -1,0 +1,106 @@
+/*
+ * base.h - errors, host identity and careful file operations shared by
+ * every herald module.
+ *
+ * Every system call that can fail on NFS goes through here, so the rules
+ * live in one place: a failed call is reported with the call, the path and
+ * strerror(); ESTALE is retried a bounded number of times; a rename or
+ * link whose reply may have been lost is checked with stat().
+ */
+#ifndef HERALD_BASE_H
+#define HERALD_BASE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define HERALD_VERSION "0.1.0"
+
+/* Exit codes of programs run by the MTA (sysexits.h values). */
+#define HERALD_EX_OK 0
+#define HERALD_EX_USAGE 64
+#define HERALD_EX_NOUSER 67
+#define HERALD_EX_SOFTWARE 70
+#define HERALD_EX_TEMPFAIL 75
+
+#define HERALD_ERROR (herald_error_quark())
+GQuark herald_error_quark(void);
+
+enum herald_error_code {
+	HERALD_ERR_IO = 1,	/* a system call failed */
+	HERALD_ERR_TIMEOUT,	/* a lock could not be had in time */
+	HERALD_ERR_LOST,	/* a lock we held was taken over */
+	HERALD_ERR_FORMAT,	/* a file does not parse */
+	HERALD_ERR_INVALID,	/* a bad argument or setting */
+	HERALD_ERR_NOTFOUND,	/* a named thing does not exist */
+	HERALD_ERR_EXISTS,	/* a named thing exists already */
+};
+
+/* Sets *error from errno: "<what formatted> failed: <strerror>". */
+void set_errno_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Same, with an explicit errno value. */
+void set_errno_error_n(GError **error, int err, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+/* The host name herald uses in file names and logs: HERALD_HOST, else the
+ * site setting site.host (set by site_load), else gethostname().  Only
+ * [A-Za-z0-9-] survive; anything else becomes '-'. */
+const char *herald_host(void);
+void herald_set_host(const char *host);
+
+/* A random hex string of 2*bytes characters (libsodium). */
+char *random_hex(size_t bytes);
+
+/* Wall-clock microseconds since the epoch (local clock: for names and logs
+ * only, never for lock or lease expiry, see fs_server_now). */
+int64_t now_usec(void);
+
+/* How many times an operation that failed with ESTALE is retried. */
+#define FS_ESTALE_RETRIES 5
+
+/* Path operations that retry on ESTALE (NFS: a cached file handle went
+ * stale; looking the path up again usually cures it). They return the
+ * syscall's result and leave errno set. */
+int fs_stat(const char *path, struct stat *st);
+int fs_open(const char *path, int flags, mode_t mode);
+int fs_unlink(const char *path);
+
+/* rename() that survives a lost NFS reply: when rename reports ENOENT but
+ * the source is gone and the target is the inode we moved, it succeeded.
+ * Returns 0, or -1 with errno set. src_ino is the inode of src as stat'ed
+ * before (0: unknown, then ENOENT stays a failure). */
+int fs_rename_checked(const char *src, const char *dst, ino_t src_ino);
+
+/* Writes all of buf, retrying on EINTR and short writes. */
+int fs_write_all(int fd, const void *buf, size_t len, const char *path,
+		 GError **error);
+
+/* fsync(fd) then close(fd); *fd is set to -1 in every case. */
+int fs_sync_close(int *fd, const char *path, GError **error);
+
+/* fsync of a directory, so a rename or create in it is durable. */
+int fs_sync_dir(const char *dir, GError **error);
+
+/* mkdir -p with the given mode; an existing directory is fine. */
+int fs_mkdir_p(const char *path, mode_t mode, GError **error);
+
+/* Writes data to path atomically: path.tmp.<host>.<pid>, fsync, rename,
+ * fsync of the directory.  Readers see the old file or the new one. */
+int fs_write_atomic(const char *path, const void *data, size_t len,
+		    GError **error);
+
+/* Reads a whole file.  Returns 1 and fills *data_r and *len_r, 0 when the file
+ * does not exist, -1 on another error. */
+int fs_read_file(const char *path, char **data_r, size_t *len_r,
+		 GError **error);
+
+/* For g_ptr_array_sort over arrays of C strings. */
+gint str_ptr_compare(gconstpointer a, gconstpointer b);
+
+/* The directory part of path (newly allocated). */
+char *fs_dirname(const char *path);
+
+#endif

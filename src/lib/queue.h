@@ -1,0 +1,122 @@
+/*
+ * queue.h - the switchboard: on-disk message queues under var/queue/<name>.
+ *
+ * Entry names: <stamp>+<digest>.msg (ready), .bak (claimed by a runner),
+ * .tmp (being written; never read).  stamp is 16 digits of UTC
+ * microseconds, so names sort in FIFO order; digest is 40 hex digits of
+ * SHA-1 and places the entry in a slice of the hash space.  The file
+ * format is in docs/formats.md.
+ */
+#ifndef HERALD_QUEUE_H
+#define HERALD_QUEUE_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#define QUEUE_MAX_BAK_COUNT 3	/* crashes before a message goes to bad/ */
+#define QUEUE_BASE_LEN 57	/* 16 + 1 + 40 */
+
+/* --- metadata: an ordered list of key: value pairs, keys may repeat --- */
+
+struct queue_meta;
+
+struct queue_meta *queue_meta_new(void);
+struct queue_meta *queue_meta_copy(const struct queue_meta *m);
+void queue_meta_free(struct queue_meta **mp);
+/* The first value of key, or NULL. */
+const char *queue_meta_get(const struct queue_meta *m, const char *key);
+int64_t queue_meta_get_int(const struct queue_meta *m, const char *key,
+			   int64_t dflt);
+/* Replaces every value of key with one value. */
+void queue_meta_set(struct queue_meta *m, const char *key, const char *value);
+void queue_meta_set_int(struct queue_meta *m, const char *key, int64_t value);
+/* Appends one more value of key (recipients, say). */
+void queue_meta_add(struct queue_meta *m, const char *key, const char *value);
+void queue_meta_remove(struct queue_meta *m, const char *key);
+/* All values of key, in order; the array owns nothing. */
+GPtrArray *queue_meta_get_all(const struct queue_meta *m, const char *key);
+/* Iteration: number of pairs and the i-th pair. */
+guint queue_meta_count(const struct queue_meta *m);
+void queue_meta_nth(const struct queue_meta *m, guint i, const char **key_r,
+		    const char **value_r);
+
+/* --- queues ------------------------------------------------------------ */
+
+struct queue;
+
+struct queue_item {
+	char *base;		/* <stamp>+<digest> */
+	struct queue_meta *meta;
+	const char *msg;	/* the raw message, inside buf */
+	size_t msg_len;
+	char *buf;		/* the whole file */
+};
+
+/* Opens (creating if needed) var/queue/<name>.  Queue names are [a-z0-9-]. */
+struct queue *queue_open(const char *var_dir, const char *name, GError **error);
+void queue_close(struct queue **qp);
+const char *queue_name(const struct queue *q);
+const char *queue_dir(const struct queue *q);
+/* The var dir this queue belongs to. */
+const char *queue_var_dir(const struct queue *q);
+
+/* Writes msg with meta to the queue and makes it durable before returning
+ * 0: write <name>.tmp, fsync, rename to .msg, fsync the directory.  On any
+ * failure nothing becomes visible and -1 is returned.  The entry keeps the
+ * metadata "received" stamp if present (FIFO position survives a requeue);
+ * otherwise it is set to now.  *base_r (optional) gets the entry name. */
+int queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
+		  size_t msg_len, char **base_r, GError **error);
+
+/* Whether digest (40 hex digits) lies in slice s of n: the hash space
+ * [s*2^160/n, (s+1)*2^160/n), computed exactly. */
+gboolean queue_digest_in_slice(const char *digest, unsigned s, unsigned n);
+
+/* The ready (.msg) entries of slice s of n, oldest first, as base names.
+ * ext selects ".msg" or ".bak". */
+int queue_list(struct queue *q, const char *ext, unsigned s, unsigned n,
+	       GPtrArray **bases_r, GError **error);
+
+/* Claims an entry: rename .msg to .bak.  1 claimed, 0 gone (another
+ * runner has it), -1 error. */
+int queue_claim(struct queue *q, const char *base, GError **error);
+
+/* Reads and checks entry base<ext>.  1 read, 0 absent, -1 error; a file
+ * that does not parse (no end marker, bad header) fails with
+ * HERALD_ERR_FORMAT. */
+int queue_read(struct queue *q, const char *base, const char *ext,
+	       struct queue_item **item_r, GError **error);
+void queue_item_free(struct queue_item **ip);
+
+/* Done with a claimed entry: unlink the .bak. */
+int queue_finish(struct queue *q, const char *base, GError **error);
+
+/* Moves base<ext> to the bad queue, logging why. */
+int queue_move_bad(struct queue *q, const char *base, const char *ext,
+		   const char *why, GError **error);
+
+/* Processing failed: enqueue the item in the shunt queue with "whichq"
+ * naming this queue and "shunt-reason", then finish the original.  If the
+ * shunt enqueue fails the .bak is moved to bad/ instead. */
+int queue_shunt(struct queue *q, struct queue_item *item, const char *why,
+		GError **error);
+
+/* Runner start: every .bak of slice s of n goes back to .msg with its
+ * crash counter ("bak-count") raised; the third strike sends it to bad/.
+ * Returns the number of entries recovered, or -1. */
+int queue_recover(struct queue *q, unsigned s, unsigned n, GError **error);
+
+/* Counts entries with the given extension (NULL: .msg and .bak). */
+int queue_count(struct queue *q, const char *ext, GError **error);
+
+/* Moves every entry of the shunt queue back to the queue it came from,
+ * with its remaining work.  Returns how many were moved, or -1. */
+int queue_unshunt(const char *var_dir, GError **error);
+
+/* Serialises / parses the on-disk form (exported for tests and tools). */
+GString *queue_format(const struct queue_meta *meta, const char *msg,
+		      size_t msg_len);
+int queue_parse(char *buf, size_t len, struct queue_meta **meta_r,
+		const char **msg_r, size_t *msg_len_r, GError **error);
+
+#endif

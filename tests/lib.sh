@@ -1,0 +1,51 @@
+# tests/lib.sh - shared by the integration tests: TAP output, a scratch var
+# dir, the herald binary of the build under test ($HERALD_BUILD).
+set -u
+HERALD_TOP=${HERALD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+HERALD_BUILD=${HERALD_BUILD:-build}
+case $HERALD_BUILD in /*) BUILD=$HERALD_BUILD ;; *) BUILD=$HERALD_TOP/$HERALD_BUILD ;; esac
+HERALD=$BUILD/herald
+TOOLS=$BUILD/tests
+SHIM=$BUILD/tests/nfsfault.so
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+T_NUM=0
+T_FAILED=0
+
+# A fresh scratch directory, removed at exit unless KEEP=1.
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/herald-test.XXXXXX")
+t_cleanup() {
+	local pids
+	pids=$(jobs -p)
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+	# Stop any master left running in our var dirs.
+	for pf in "$T_DIR"/*/run/master.*.pid; do
+		[ -f "$pf" ] && kill -9 "$(cat "$pf")" 2>/dev/null
+	done
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+
+ok() { T_NUM=$((T_NUM + 1)); echo "ok $T_NUM - $*"; }
+not_ok() { T_NUM=$((T_NUM + 1)); T_FAILED=1; echo "not ok $T_NUM - $*"; }
+# check "description" command...: ok when the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+diag() { echo "# $*"; }
+t_done() { exit $T_FAILED; }
+
+# new_var NAME: init a var dir $T_DIR/NAME and print its path.
+new_var() {
+	local v=$T_DIR/$1
+	"$HERALD" --var "$v" init >/dev/null || return 1
+	echo "$v"
+}
+
+# wait_for SECONDS command...: polls every 0.1 s until the command succeeds.
+wait_for() {
+	local limit=$1; shift
+	local end=$(( $(date +%s%N) + limit * 1000000000 ))
+	while ! "$@"; do
+		[ "$(date +%s%N)" -gt "$end" ] && return 1
+		sleep 0.1
+	done
+}
