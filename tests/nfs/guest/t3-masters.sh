@@ -1,0 +1,109 @@
+# Test 3 (run in each guest): a herald master per guest on one var dir on
+# the export.  hostB watches `herald status` until the slices are split,
+# both inject messages, hostA then SIGKILLs its master and runners while
+# they work through a backlog and powers its guest off at once (sysrq o: no sync, no unmount); hostB
+# measures how long until it holds every slice, waits until the queues
+# are drained into "done", and stops its master.  run.sh counts the result.
+. "$(dirname "$0")/lib.sh"
+V=$MNT/t3/var
+export HERALD_HOST=$HN
+
+# slices_held: "<held by hostA> <held by hostB> <total slices>"
+slices_held() {
+	"$HERALD" --var "$V" status 2>&1 | tee "$GT/status.out" |
+		awk '$1 ~ /^slice-/ { t++ } $1 ~ /^slice-/ && $2 == "held" { split($4, c, "."); n[c[1]]++ }
+		     END { printf "%d %d %d\n", n["hostA"], n["hostB"], t }'
+}
+
+inject() {
+	local who=$1 n=$2 i bad=0 ids=""
+	for i in $(seq -w 1 "$n"); do
+		printf 'Message-ID: <%s-%s.%s@herald-nfs-test>\nSubject: t3 %s %s\n\nnfs-test-body %s-%s\n' \
+			"$who" "$i" "$$" "$who" "$i" "$who" "$i" |
+			"$HERALD" --var "$V" queue inject in >/dev/null 2>>"$GT/inject.err" ||
+			{ bad=$((bad + 1)); ids="$ids,$who-$i"; }
+	done
+	res "injected $who n=$n failed=$bad failed_ids=${ids#,}"
+}
+
+post ready
+wait_peer ready 90 || exit 1
+"$HERALD" --var "$V" start --foreground >"$GT/master.out" 2>&1 &
+MP=$!
+t0=$(ms)
+note "master started as pid $MP"
+
+if [ "$HN" = hostB ]; then
+	# Wait for the split: 3 and 3 is the balance; accept any split after 60 s.
+	while :; do
+		set -- $(slices_held)
+		a=$1 b=$2 t=$3
+		[ "$t" -gt 0 ] && [ $((a + b)) -eq "$t" ] && [ "$a" -eq "$b" ] && break
+		[ $(($(ms) - t0)) -gt 60000 ] && break
+		sleep 0.5
+	done
+	res "split hostA=$a hostB=$b slices=$t after_ms=$(($(ms) - t0))"
+	show status "$GT/status.out"
+	post split
+	inject B "$T3_NB" &
+	IP=$!
+	wait_peer kill 300 || exit 1
+	tk=$(peer_val kill)
+	# Every slice held by hostB (as `herald status` shows it; run.sh takes
+	# the exact takeover times from hostB's master log).
+	while :; do
+		set -- $(slices_held)
+		now=$(server_now "$V")
+		[ "$2" -eq "$3" ] && break
+		if [ $(((now - tk) / 1000)) -gt 60000 ]; then
+			res "failover TIMEOUT: hostA=$1 hostB=$2 of $3 after 60 s"
+			show status "$GT/status.out"
+			break
+		fi
+		sleep 0.2
+	done
+	res "failover all_ms=$(((now - tk) / 1000)) held_by_B=$2 of=$3 kill_server_us=$tk"
+	res "clock server_us,local_us=$("$LOCKTOOL" now "$V" | tr ' ' ,)"
+	show status "$GT/status.out"
+	wait $IP
+	# Drained: nothing ready or claimed in "in" and "out".
+	t1=$(ms)
+	while :; do
+		"$HERALD" --var "$V" queue >"$GT/queue.out" 2>&1
+		busy=$(awk '$1 == "in" || $1 == "out" { s += $2 + $3 } END { print s + 0 }' "$GT/queue.out")
+		[ "$busy" -eq 0 ] && break
+		[ $(($(ms) - t1)) -gt 180000 ] && break
+		sleep 1
+	done
+	res "drain busy=$busy after_ms=$(($(ms) - t1))"
+	show queue "$GT/queue.out"
+	"$HERALD" --var "$V" stop >"$GT/stop.out" 2>&1
+	res "stop rc=$? $(tr '\n' ' ' <"$GT/stop.out")"
+	wait $MP
+	res "master rc=$?"
+	show "inject stderr" "$GT/inject.err" 2>/dev/null
+	post finished
+else
+	wait_peer split 120 || exit 1
+	kids=""
+	for p in /proc/[0-9]*; do
+		[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$MP" ] && kids="$kids ${p#/proc/}"
+	done
+	# A backlog, so that the kill finds the runners in the middle of
+	# messages: the runners are stopped (the master keeps renewing their
+	# leases) while hostA injects, then let go for T3_KILL_DELAY s.
+	kill -STOP $kids
+	inject A "$T3_NA"
+	show "inject stderr" "$GT/inject.err" 2>/dev/null
+	"$HERALD" --var "$V" queue >"$GT/queue.out" 2>&1
+	show "queue before kill" "$GT/queue.out"
+	kill -CONT $kids
+	sleep "$T3_KILL_DELAY"
+	kill -9 $kids "$MP"
+	tk=$(server_now "$V")
+	post "kill $tk"
+	res "killed master=$MP runners=[$kids] at_server_us=$tk"
+	# Power off now: no sync, no NFS unmount, no clean-up of any kind.
+	echo o >/proc/sysrq-trigger
+	sleep 30
+fi
