@@ -30,7 +30,10 @@ HERALD_OBJ := $(HERALD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-all: $(BUILD)/herald $(UNIT_BIN) $(BUILD)/tests/nfsfault.so $(BUILD)/tests/locktool
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/herald $(UNIT_BIN) $(TOOL_BIN) $(BUILD)/tests/nfsfault.so
 bench: $(BENCH_BIN)
 
 $(BUILD)/libherald.a: $(LIB_OBJ)
@@ -43,7 +46,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libherald.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libherald.a $(LDLIBS)
 
-$(BUILD)/tests/locktool: tests/tools/locktool.c $(BUILD)/libherald.a
+$(BUILD)/tests/%: tests/tools/%.c $(BUILD)/libherald.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libherald.a $(LDLIBS)
 

@@ -120,19 +120,22 @@ held_count(const struct master *m)
 	return n;
 }
 
-/* Unexpired host leases, this host's included. */
-static guint
+/* The hosts whose master holds an unexpired host lease, this one's
+ * included (a set of names). */
+static GHashTable *
 live_hosts(struct master *m)
 {
+	GHashTable *hosts = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, NULL);
 	GDir *d = g_dir_open(m->lease_dir, 0, NULL);
 	const char *ent;
 	int64_t now;
-	guint n = 0;
 
+	g_hash_table_add(hosts, g_strdup(herald_host()));
 	if (d == NULL || lock_server_now(m->lease_dir, &now, NULL) < 0) {
 		if (d != NULL)
 			g_dir_close(d);
-		return 1;
+		return hosts;
 	}
 	while ((ent = g_dir_read_name(d)) != NULL) {
 		char *claim = NULL;
@@ -142,11 +145,11 @@ live_hosts(struct master *m)
 			continue;
 		if (lock_inspect(m->lease_dir, ent, &claim, &expiry, NULL) == 1 &&
 		    g_str_has_suffix(claim, ".claim") && expiry > now)
-			n++;
+			g_hash_table_add(hosts, g_strdup(ent + strlen("host-")));
 		g_free(claim);
 	}
 	g_dir_close(d);
-	return n > 0 ? n : 1;
+	return hosts;
 }
 
 static void
@@ -227,9 +230,9 @@ renew_leases(struct master *m)
 
 /* Takes or gives back slice leases so that this host holds its share. */
 static void
-balance(struct master *m)
+balance(struct master *m, GHashTable *live)
 {
-	guint hosts = live_hosts(m);
+	guint hosts = g_hash_table_size(live);
 	guint total = m->slots->len;
 	guint target = (total + hosts - 1) / hosts;
 	guint held = held_count(m);
@@ -275,6 +278,34 @@ balance(struct master *m)
 			drop_lease(s);
 		}
 	}
+}
+
+/* Removes what writers that died left half-written in any queue.  This
+ * host's leftovers go as soon as their process is gone. */
+static void
+clean_queues(struct master *m, GHashTable *live)
+{
+	char *qdir = site_path(m->site, "queue", NULL);
+	GDir *d = g_dir_open(qdir, 0, NULL);
+	const char *ent;
+
+	while (d != NULL && (ent = g_dir_read_name(d)) != NULL) {
+		GError *error = NULL;
+		struct queue *q = queue_open(site_var_dir(m->site), ent, &error);
+
+		/* A dead host's half-written files go once its lease has
+		 * run out twice over. */
+		if (q == NULL || queue_clean_tmp(q, live, 2 * m->lifetime_ms / 1000,
+						 &error) < 0) {
+			log_error(MASTER_SUBSYS, "cleaning queue %s: %s", ent,
+				  error->message);
+			g_clear_error(&error);
+		}
+		queue_close(&q);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	g_free(qdir);
 }
 
 static void
@@ -506,8 +537,11 @@ master_run(struct cli *cli, int ready_fd)
 			}
 		} else {
 			if (now >= next_tick) {
+				GHashTable *live = live_hosts(&m);
 				renew_leases(&m);
-				balance(&m);
+				balance(&m, live);
+				clean_queues(&m, live);
+				g_hash_table_destroy(live);
 				next_tick = now + tick_us;
 			}
 			start_due_runners(&m);

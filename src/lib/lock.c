@@ -315,11 +315,12 @@ find_holder(const struct lock *l, ino_t ino, int64_t now, char **name_r,
 			found = 1;
 			continue;
 		}
-		/* An orphan: created, never linked.  Its mtime is the expiry
-		 * its creator set before link(); once that is a lifetime in
-		 * the past nobody is about to link it. */
+		/* An orphan: created, never linked.  Once it has not changed
+		 * for a lifetime nobody is about to link it.  (ctime, not
+		 * mtime: an NFSv4 exclusive create leaves a verifier in the
+		 * mtime until the creator sets it.) */
 		if (st.st_ino != ino && st.st_nlink == 1 &&
-		    mtime_us(&st) + l->lifetime_us < now)
+		    (int64_t)st.st_ctim.tv_sec * 1000000 + l->lifetime_us < now)
 			(void)fs_unlink(p);
 		g_free(p);
 	}
@@ -521,10 +522,8 @@ holder_is_dead_here(const char *claim)
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-/* One attempt; see lock.h.  holder_expiry_r receives the holder's expiry
- * when busy (so lock_acquire can sleep until then). */
-static int
-try_once(struct lock *l, int64_t *holder_expiry_r, GError **error)
+int
+lock_try(struct lock *l, GError **error)
 {
 	struct stat st;
 	int64_t now, mtime;
@@ -551,10 +550,8 @@ try_once(struct lock *l, int64_t *holder_expiry_r, GError **error)
 	if (r < 0)
 		return -1;
 	if (r == 0) {
-		if (mtime_us(&st) > now) {
-			*holder_expiry_r = mtime_us(&st);
+		if (mtime_us(&st) > now)
 			return 0;
-		}
 		return adopt_orphan(l, st.st_ino, now, error);
 	}
 	if (g_str_has_suffix(holder, ".free")) {
@@ -581,7 +578,6 @@ try_once(struct lock *l, int64_t *holder_expiry_r, GError **error)
 			return -1;
 		}
 		if (mtime > now) {
-			*holder_expiry_r = mtime;
 			g_free(holder);
 			return 0;
 		}
@@ -598,14 +594,6 @@ try_once(struct lock *l, int64_t *holder_expiry_r, GError **error)
 	return r;
 }
 
-int
-lock_try(struct lock *l, GError **error)
-{
-	int64_t holder_expiry = 0;
-
-	return try_once(l, &holder_expiry, error);
-}
-
 static int64_t
 mono_us(void)
 {
@@ -616,11 +604,12 @@ int
 lock_acquire(struct lock *l, int64_t timeout_ms, GError **error)
 {
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX : mono_us() + timeout_ms * 1000;
-	int64_t backoff = 2000;	/* us; doubles up to 200 ms */
+	/* Backoff in us: doubles up to 25 ms.  Waiters are not woken when
+	 * the lock is released, so a longer cap leaves the lock idle. */
+	int64_t backoff = 1000;
 
 	for (;;) {
-		int64_t holder_expiry = 0;
-		int r = try_once(l, &holder_expiry, error);
+		int r = lock_try(l, error);
 
 		if (r < 0)
 			return -1;
@@ -638,7 +627,7 @@ lock_acquire(struct lock *l, int64_t timeout_ms, GError **error)
 			sleep_us = deadline - mono_us();
 		if (sleep_us > 0)
 			g_usleep((gulong)sleep_us);
-		if (backoff < 200000)
+		if (backoff < 25000)
 			backoff *= 2;
 	}
 }

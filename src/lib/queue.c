@@ -11,11 +11,13 @@
  */
 #include "queue.h"
 #include "base.h"
+#include "lock.h"
 #include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +389,15 @@ entry_path(const struct queue *q, const char *base, const char *ext)
 	return g_strdup_printf("%s/%s%s", q->dir, base, ext);
 }
 
+/* A file being written: <base>.<host>.<pid>.tmp, so that a crashed
+ * writer's leftovers can be told from a live writer's work. */
+static char *
+tmp_path(const struct queue *q, const char *base)
+{
+	return g_strdup_printf("%s/%s.%s.%d.tmp", q->dir, base, herald_host(),
+			       (int)getpid());
+}
+
 static guint64 enqueue_counter;
 
 static char *
@@ -425,7 +436,7 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	digest = make_digest(meta, msg, msg_len);
 	base = g_strdup_printf("%016lld+%s", (long long)stamp, digest);
 	g_free(digest);
-	tmp = entry_path(q, base, ".tmp");
+	tmp = tmp_path(q, base);
 	final = entry_path(q, base, ".msg");
 	data = queue_format(meta, msg, msg_len);
 
@@ -434,8 +445,12 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 		set_errno_error(error, "open(%s)", tmp);
 		goto out;
 	}
-	if (fs_write_all(fd, data->str, data->len, tmp, error) < 0 ||
-	    fstat(fd, &st) < 0) {
+	if (fs_write_all(fd, data->str, data->len, tmp, error) < 0) {
+		close(fd);
+		goto out_unlink;
+	}
+	if (fstat(fd, &st) < 0) {
+		set_errno_error(error, "fstat(%s)", tmp);
 		close(fd);
 		goto out_unlink;
 	}
@@ -463,16 +478,25 @@ out:
 	return ret;
 }
 
-static int
-hexval(char c)
+/* Hex digit values, -1 for anything else: a table, because listing a
+ * 100,000-entry queue decodes four million digits. */
+static int8_t hex_values[256];
+
+static void
+init_hex_values(void)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	static gsize done;
+
+	if (!g_once_init_enter(&done))
+		return;
+	memset(hex_values, -1, sizeof hex_values);
+	for (int c = '0'; c <= '9'; c++)
+		hex_values[c] = (int8_t)(c - '0');
+	for (int c = 'a'; c <= 'f'; c++)
+		hex_values[c] = (int8_t)(c - 'a' + 10);
+	for (int c = 'A'; c <= 'F'; c++)
+		hex_values[c] = (int8_t)(c - 'A' + 10);
+	g_once_init_leave(&done, 1);
 }
 
 gboolean
@@ -483,10 +507,11 @@ queue_digest_in_slice(const char *digest, unsigned s, unsigned n)
 
 	if (n <= 1)
 		return TRUE;
+	init_hex_values();
 	for (int i = 0; i < 5; i++) {
 		limb[i] = 0;
 		for (int j = 0; j < 8; j++) {
-			int v = hexval(digest[i * 8 + j]);
+			int v = hex_values[(unsigned char)digest[i * 8 + j]];
 			if (v < 0)
 				return FALSE;
 			limb[i] = limb[i] << 4 | (uint32_t)v;
@@ -516,10 +541,26 @@ parse_entry_name(const char *name, const char *ext)
 	return TRUE;
 }
 
+struct listed {
+	uint64_t stamp;
+	char *base;
+};
+
+static int
+compare_listed(const void *a, const void *b)
+{
+	const struct listed *x = a, *y = b;
+
+	if (x->stamp != y->stamp)
+		return x->stamp < y->stamp ? -1 : 1;
+	return strcmp(x->base, y->base);
+}
+
 int
 queue_list(struct queue *q, const char *ext, unsigned s, unsigned n,
 	   GPtrArray **bases_r, GError **error)
 {
+	GArray *found;
 	GPtrArray *out;
 	struct dirent *e;
 	DIR *d;
@@ -529,24 +570,35 @@ queue_list(struct queue *q, const char *ext, unsigned s, unsigned n,
 		set_errno_error(error, "opendir(%s)", q->dir);
 		return -1;
 	}
-	out = g_ptr_array_new_with_free_func(g_free);
+	found = g_array_new(FALSE, FALSE, sizeof(struct listed));
 	errno = 0;
 	while ((e = readdir(d)) != NULL) {
+		struct listed l;
+
 		if (e->d_name[0] == '.' || !parse_entry_name(e->d_name, ext))
 			continue;
 		if (!queue_digest_in_slice(e->d_name + 17, s, n))
 			continue;
-		g_ptr_array_add(out, g_strndup(e->d_name, QUEUE_BASE_LEN));
+		l.stamp = g_ascii_strtoull(e->d_name, NULL, 10);
+		l.base = g_strndup(e->d_name, QUEUE_BASE_LEN);
+		g_array_append_val(found, l);
+		errno = 0;
 	}
 	if (errno != 0) {
 		set_errno_error(error, "readdir(%s)", q->dir);
 		closedir(d);
-		g_ptr_array_free(out, TRUE);
+		for (guint i = 0; i < found->len; i++)
+			g_free(g_array_index(found, struct listed, i).base);
+		g_array_free(found, TRUE);
 		return -1;
 	}
 	closedir(d);
-	/* Fixed-width stamps: name order is FIFO order. */
-	g_ptr_array_sort(out, str_ptr_compare);
+	/* FIFO: by stamp, compared as numbers (cheaper than the names). */
+	qsort(found->data, found->len, sizeof(struct listed), compare_listed);
+	out = g_ptr_array_new_full(found->len, g_free);
+	for (guint i = 0; i < found->len; i++)
+		g_ptr_array_add(out, g_array_index(found, struct listed, i).base);
+	g_array_free(found, TRUE);
 	*bases_r = out;
 	return 0;
 }
@@ -696,7 +748,7 @@ queue_shunt(struct queue *q, struct queue_item *item, const char *why,
 static int
 rewrite_bak(struct queue *q, struct queue_item *it, GError **error)
 {
-	char *tmp = entry_path(q, it->base, ".tmp");
+	char *tmp = tmp_path(q, it->base);
 	char *bak = entry_path(q, it->base, ".bak");
 	GString *data = queue_format(it->meta, it->msg, it->msg_len);
 	int fd, ret = -1;
@@ -780,6 +832,69 @@ queue_recover(struct queue *q, unsigned s, unsigned n, GError **error)
 	}
 	g_ptr_array_free(baks, TRUE);
 	return recovered;
+}
+
+int
+queue_clean_tmp(struct queue *q, GHashTable *live_hosts, int64_t dead_age_s,
+		GError **error)
+{
+	const char *host = herald_host();
+	size_t hlen = strlen(host);
+	char *locks = g_build_filename(q->var_dir, "locks", NULL);
+	int64_t now = -1;
+	struct dirent *e;
+	DIR *d = opendir(q->dir);
+	int removed = 0;
+
+	if (d == NULL) {
+		set_errno_error(error, "opendir(%s)", q->dir);
+		g_free(locks);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		const char *name = e->d_name;
+		gboolean stale;
+		struct stat st;
+
+		if (strlen(name) < QUEUE_BASE_LEN + 6 ||
+		    !g_str_has_suffix(name, ".tmp") || name[QUEUE_BASE_LEN] != '.')
+			continue;
+		const char *who = name + QUEUE_BASE_LEN + 1;
+		char *path = g_build_filename(q->dir, name, NULL);
+		if (strncmp(who, host, hlen) == 0 && who[hlen] == '.') {
+			/* Ours: stale when its writer is dead. */
+			pid_t pid = (pid_t)atoi(who + hlen + 1);
+			stale = pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+		} else {
+			/* Another host's.  Its processes cannot be checked, so
+			 * the file's age decides: the time of its last change
+			 * (ctime: on NFSv4 an exclusive create leaves a
+			 * verifier, not a time, in the mtime), by the server's
+			 * clock.  A dead host's files go after dead_age_s, a
+			 * live host's only after QUEUE_TMP_FOREIGN_AGE. */
+			const char *dot = strchr(who, '.');
+			char *writer = dot != NULL ? g_strndup(who, (gsize)(dot - who))
+						   : g_strdup(who);
+			int64_t age = g_hash_table_contains(live_hosts, writer)
+				    ? QUEUE_TMP_FOREIGN_AGE : dead_age_s;
+			g_free(writer);
+			if (now < 0 && lock_server_now(locks, &now, NULL) < 0)
+				now = 0;
+			stale = now > 0 && fs_stat(path, &st) == 0 &&
+				st.st_ctime + age < now / 1000000;
+		}
+		/* Removing a live writer's file by mistake loses nothing: its
+		 * rename then fails and it reports a temporary failure. */
+		if (stale && fs_unlink(path) == 0) {
+			log_warning(QUEUE_SUBSYS, "%s/%s removed: its writer "
+				    "died before it was complete", q->name, name);
+			removed++;
+		}
+		g_free(path);
+	}
+	closedir(d);
+	g_free(locks);
+	return removed;
 }
 
 int

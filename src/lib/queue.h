@@ -15,6 +15,8 @@
 
 #define QUEUE_MAX_BAK_COUNT 3	/* crashes before a message goes to bad/ */
 #define QUEUE_BASE_LEN 57	/* 16 + 1 + 40 */
+/* Age after which another host's unfinished .tmp file is removed. */
+#define QUEUE_TMP_FOREIGN_AGE 3600
 
 /* --- metadata: an ordered list of key: value pairs, keys may repeat --- */
 
@@ -105,6 +107,13 @@ int queue_shunt(struct queue *q, struct queue_item *item, const char *why,
  * crash counter ("bak-count") raised; the third strike sends it to bad/.
  * Returns the number of entries recovered, or -1. */
 int queue_recover(struct queue *q, unsigned s, unsigned n, GError **error);
+
+/* Removes the .tmp files of writers that died: this host's whose process
+ * is gone; those of hosts not in live_hosts (a set of host names) unchanged
+ * for dead_age_s; any unchanged for QUEUE_TMP_FOREIGN_AGE.  Returns how
+ * many were removed. */
+int queue_clean_tmp(struct queue *q, GHashTable *live_hosts, int64_t dead_age_s,
+		    GError **error);
 
 /* Counts entries with the given extension (NULL: .msg and .bak). */
 int queue_count(struct queue *q, const char *ext, GError **error);
