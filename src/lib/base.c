@@ -183,10 +183,14 @@ fs_rename_checked(const char *src, const char *dst, ino_t src_ino)
 	/* NFS: the server did the rename, the reply was lost, and the
 	 * retransmitted request found no source.  If the target now is the
 	 * inode we meant to move, the rename happened. */
-	if ((err == ENOENT || err == ESTALE || err == EIO) && src_ino != 0 &&
-	    fs_stat(dst, &st) == 0 && st.st_ino == src_ino &&
-	    fs_stat(src, &st) < 0 && errno == ENOENT)
-		return 0;
+	if ((err == ENOENT || err == ESTALE || err == EIO) && src_ino != 0) {
+		/* Asked more than once: one stale cached answer must not
+		 * turn a rename that happened into a failure. */
+		for (int i = 0; i < 3; i++)
+			if (fs_stat(dst, &st) == 0 && st.st_ino == src_ino &&
+			    fs_stat(src, &st) < 0 && errno == ENOENT)
+				return 0;
+	}
 	errno = err;
 	return -1;
 }
@@ -270,9 +274,13 @@ int
 fs_write_atomic(const char *path, const void *data, size_t len,
 		GError **error)
 {
-	char *tmp = g_strdup_printf("%s.tmp.%s.%d", path, herald_host(),
-				    (int)getpid());
+	static unsigned serial;
+	/* A new name each time: never a file that an NFS client may still
+	 * hold cached attributes for. */
+	char *tmp = g_strdup_printf("%s.tmp.%s.%d.%u", path, herald_host(),
+				    (int)getpid(), ++serial);
 	char *dir = fs_dirname(path);
+	struct stat st;
 	int fd, ret = -1;
 
 	fd = fs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0660);
@@ -284,9 +292,14 @@ fs_write_atomic(const char *path, const void *data, size_t len,
 		close(fd);
 		goto out_unlink;
 	}
+	if (fstat(fd, &st) < 0) {
+		set_errno_error(error, "fstat(%s)", tmp);
+		close(fd);
+		goto out_unlink;
+	}
 	if (fs_sync_close(&fd, tmp, error) < 0)
 		goto out_unlink;
-	if (rename(tmp, path) < 0) {
+	if (fs_rename_checked(tmp, path, st.st_ino) < 0) {
 		set_errno_error(error, "rename(%s, %s)", tmp, path);
 		goto out_unlink;
 	}
@@ -295,7 +308,7 @@ fs_write_atomic(const char *path, const void *data, size_t len,
 	ret = 0;
 	goto out;
 out_unlink:
-	unlink(tmp);
+	(void)fs_unlink(tmp);
 out:
 	g_free(tmp);
 	g_free(dir);
@@ -305,19 +318,49 @@ out:
 int
 fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
 {
-	GError *local = NULL;
-	gsize len;
+	struct stat st;
+	size_t cap, len = 0;
+	char *buf;
+	int fd;
 
-	if (!g_file_get_contents(path, data_r, &len, &local)) {
-		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-			g_error_free(local);
+	/* Not g_file_get_contents: its open() does not retry ESTALE. */
+	fd = fs_open(path, O_RDONLY, 0);
+	if (fd < 0) {
+		if (errno == ENOENT)
 			return 0;
-		}
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "read(%s) failed: %s",
-			    path, local->message);
-		g_error_free(local);
+		set_errno_error(error, "open(%s)", path);
 		return -1;
 	}
+	if (fstat(fd, &st) < 0) {
+		set_errno_error(error, "fstat(%s)", path);
+		close(fd);
+		return -1;
+	}
+	cap = (size_t)st.st_size + 1;
+	buf = g_malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {	/* grew since fstat */
+			cap *= 2;
+			buf = g_realloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			set_errno_error(error, "read(%s)", path);
+			g_free(buf);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*data_r = buf;
 	if (len_r != NULL)
 		*len_r = len;
 	return 1;

@@ -419,6 +419,23 @@ make_digest(const struct queue_meta *meta, const char *msg, size_t len)
 	return hex;
 }
 
+/* A rename to .msg reported failure, but a runner may have claimed the
+ * new entry already (NFS: the reply was lost, and the retransmission
+ * found no source).  If the claim is our inode, the rename happened. */
+static gboolean
+renamed_and_claimed(struct queue *q, const char *base, ino_t ino)
+{
+	char *bak = entry_path(q, base, ".bak");
+	struct stat st;
+	int err = errno;
+	gboolean ok = (err == ENOENT || err == ESTALE) && fs_stat(bak, &st) == 0 &&
+		      st.st_ino == ino;
+
+	g_free(bak);
+	errno = err;
+	return ok;
+}
+
 int
 queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	      size_t msg_len, char **base_r, GError **error)
@@ -456,7 +473,8 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	}
 	if (fs_sync_close(&fd, tmp, error) < 0)
 		goto out_unlink;
-	if (fs_rename_checked(tmp, final, st.st_ino) < 0) {
+	if (fs_rename_checked(tmp, final, st.st_ino) < 0 &&
+	    !renamed_and_claimed(q, base, st.st_ino)) {
 		set_errno_error(error, "rename(%s, %s)", tmp, final);
 		goto out_unlink;
 	}
@@ -633,6 +651,22 @@ queue_claim(struct queue *q, const char *base, GError **error)
 	return ret;
 }
 
+int
+queue_unclaim(struct queue *q, const char *base, GError **error)
+{
+	char *msg = entry_path(q, base, ".msg");
+	char *bak = entry_path(q, base, ".bak");
+	int ret = 0;
+
+	if (rename(bak, msg) < 0 && errno != ENOENT) {
+		set_errno_error(error, "rename(%s, %s)", bak, msg);
+		ret = -1;
+	}
+	g_free(msg);
+	g_free(bak);
+	return ret;
+}
+
 void
 queue_item_free(struct queue_item **ip)
 {
@@ -725,7 +759,7 @@ queue_shunt(struct queue *q, struct queue_item *item, const char *why,
 	int ret;
 
 	if (shunt == NULL)
-		return queue_move_bad(q, item->base, ".bak", why, NULL) < 0 ? -1 : 0;
+		return -1;
 	meta = queue_meta_copy(item->meta);
 	queue_meta_set(meta, "whichq", q->name);
 	queue_meta_set(meta, "shunt-reason", why);
@@ -733,12 +767,8 @@ queue_shunt(struct queue *q, struct queue_item *item, const char *why,
 	ret = queue_enqueue(shunt, meta, item->msg, item->msg_len, NULL, error);
 	queue_meta_free(&meta);
 	queue_close(&shunt);
-	if (ret < 0) {
-		log_error(QUEUE_SUBSYS, "shunt of %s/%s failed: %s", q->name,
-			  item->base, error != NULL && *error != NULL
-			  ? (*error)->message : "?");
-		return queue_move_bad(q, item->base, ".bak", why, NULL);
-	}
+	if (ret < 0)
+		return -1;
 	log_error(QUEUE_SUBSYS, "%s/%s shunted: %s", q->name, item->base, why);
 	return queue_finish(q, item->base, error);
 }

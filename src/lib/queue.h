@@ -90,6 +90,9 @@ int queue_read(struct queue *q, const char *base, const char *ext,
 	       struct queue_item **item_r, GError **error);
 void queue_item_free(struct queue_item **ip);
 
+/* Gives a claimed entry back (.bak to .msg), to be retried later. */
+int queue_unclaim(struct queue *q, const char *base, GError **error);
+
 /* Done with a claimed entry: unlink the .bak. */
 int queue_finish(struct queue *q, const char *base, GError **error);
 
@@ -99,7 +102,8 @@ int queue_move_bad(struct queue *q, const char *base, const char *ext,
 
 /* Processing failed: enqueue the item in the shunt queue with "whichq"
  * naming this queue and "shunt-reason", then finish the original.  If the
- * shunt enqueue fails the .bak is moved to bad/ instead. */
+ * shunt enqueue fails (a full disk, say) -1 is returned and the claimed
+ * entry is left as it was. */
 int queue_shunt(struct queue *q, struct queue_item *item, const char *why,
 		GError **error);
 

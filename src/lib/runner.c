@@ -51,8 +51,9 @@ lease_lost(struct runner_state *st, gboolean force)
 	return !st->cfg->lease_ok(st->cfg->lease_ctx);
 }
 
-/* Claims and handles one entry.  Returns 0, or -1 when the queue itself
- * failed (the caller stops). */
+/* Claims and handles one entry.  Returns 0, or -1 when the environment
+ * failed (the disk, the file server): the entry is then given back to the
+ * queue untouched and the caller stops, to be restarted after a backoff. */
 static int
 handle_one(struct runner_state *st, const char *base, GError **error)
 {
@@ -66,17 +67,37 @@ handle_one(struct runner_state *st, const char *base, GError **error)
 	r = queue_read(st->q, base, ".bak", &item, &local);
 	if (r == 0)
 		return 0;
-	if (r < 0) {
+	if (r < 0 && g_error_matches(local, HERALD_ERROR, HERALD_ERR_FORMAT)) {
 		/* A corrupt file cannot be retried: set it aside. */
 		r = queue_move_bad(st->q, base, ".bak", local->message, error);
 		g_error_free(local);
 		return r;
 	}
+	if (r < 0) {
+		g_propagate_error(error, local);
+		(void)queue_unclaim(st->q, base, NULL);
+		return -1;
+	}
 	if (st->cfg->handler(st->cfg->handler_ctx, st->q, item, &local) == 0) {
 		r = queue_finish(st->q, base, error);
+	} else if (g_error_matches(local, HERALD_ERROR, HERALD_ERR_IO)) {
+		/* The disk or the file server failed, not the message: give
+		 * it back and let the master restart us after a backoff. */
+		g_propagate_error(error, local);
+		(void)queue_unclaim(st->q, base, NULL);
+		r = -1;
 	} else {
-		r = queue_shunt(st->q, item, local != NULL ? local->message
-				: "handler failed without a reason", error);
+		const char *why = local != NULL ? local->message
+				: "handler failed without a reason";
+		r = queue_shunt(st->q, item, why, error);
+		if (r < 0) {
+			/* Not even the shunt queue takes it: keep it where it
+			 * is, for a later try. */
+			log_error(RUNNER_SUBSYS, "%s/%s: %s; shunting failed too: "
+				  "%s; left in the queue", queue_name(st->q), base,
+				  why, (*error)->message);
+			(void)queue_unclaim(st->q, base, NULL);
+		}
 		g_clear_error(&local);
 	}
 	queue_item_free(&item);
