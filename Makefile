@@ -63,8 +63,11 @@ $(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/herald/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-check: all
-	tests/run
+# The tests run twice: against the normal build and the sanitizer build.
+check:
+	$(MAKE) all
+	$(MAKE) SAN=1 all
+	HERALD_BUILDS="build build-san" tests/run
 
 clean:
 	rm -rf build build-san

@@ -7,7 +7,9 @@ case $HERALD_BUILD in /*) BUILD=$HERALD_BUILD ;; *) BUILD=$HERALD_TOP/$HERALD_BU
 HERALD=$BUILD/herald
 TOOLS=$BUILD/tests
 SHIM=$BUILD/tests/nfsfault.so
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+# verify_asan_link_order=0: the fault shim and libfaketime are preloaded
+# ahead of the ASan runtime in some tests.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:verify_asan_link_order=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 T_NUM=0
 T_FAILED=0

@@ -446,7 +446,9 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	struct stat st;
 	int fd, ret = -1;
 
-	if (stamp <= 0) {
+	/* The name has 16 digits of stamp; anything else (a hand-made or
+	 * corrupt "received") would make an entry no listing ever finds. */
+	if (stamp <= 0 || stamp > 9999999999999999LL) {
 		stamp = now_usec();
 		queue_meta_set_int(meta, "received", stamp);
 	}
@@ -524,7 +526,7 @@ queue_digest_in_slice(const char *digest, unsigned s, unsigned n)
 	uint64_t carry = 0;
 
 	if (n <= 1)
-		return TRUE;
+		return s == 0;
 	init_hex_values();
 	for (int i = 0; i < 5; i++) {
 		limb[i] = 0;
@@ -612,7 +614,9 @@ queue_list(struct queue *q, const char *ext, unsigned s, unsigned n,
 	}
 	closedir(d);
 	/* FIFO: by stamp, compared as numbers (cheaper than the names). */
-	qsort(found->data, found->len, sizeof(struct listed), compare_listed);
+	if (found->len > 1)
+		qsort(found->data, found->len, sizeof(struct listed),
+		      compare_listed);
 	out = g_ptr_array_new_full(found->len, g_free);
 	for (guint i = 0; i < found->len; i++)
 		g_ptr_array_add(out, g_array_index(found, struct listed, i).base);

@@ -79,8 +79,11 @@ gboolean queue_digest_in_slice(const char *digest, unsigned s, unsigned n);
 int queue_list(struct queue *q, const char *ext, unsigned s, unsigned n,
 	       GPtrArray **bases_r, GError **error);
 
-/* Claims an entry: rename .msg to .bak.  1 claimed, 0 gone (another
- * runner has it), -1 error. */
+/* Claims an entry: rename .msg to .bak.  1 claimed, 0 gone (finished, or
+ * taken by another runner), -1 error.  When the rename reports ENOENT but
+ * the .bak exists, that is taken as our own claim whose NFS reply was lost
+ * (1): each slice has one runner, the holder of its lease, so nobody else
+ * claims entries of our slice. */
 int queue_claim(struct queue *q, const char *base, GError **error);
 
 /* Reads and checks entry base<ext>.  1 read, 0 absent, -1 error; a file
