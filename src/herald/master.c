@@ -322,6 +322,31 @@ start_due_runners(struct master *m)
 	}
 }
 
+/* run/runners.<host>: one line per runner, "queue slice/n pid", for
+ * `herald status` (which may run on another host). */
+static void
+write_runners_file(struct master *m)
+{
+	GString *text = g_string_new(NULL);
+	GError *error = NULL;
+	char *name = g_strdup_printf("runners.%s", herald_host());
+	char *path = site_path(m->site, "run", name, NULL);
+
+	for (guint i = 0; i < m->slots->len; i++) {
+		struct slot *s = m->slots->pdata[i];
+		if (s->pid > 0)
+			g_string_append_printf(text, "%s %u/%u %d\n", s->queue,
+					       s->slice, s->nslices, (int)s->pid);
+	}
+	if (fs_write_atomic(path, text->str, text->len, &error) < 0) {
+		log_error(MASTER_SUBSYS, "%s", error->message);
+		g_clear_error(&error);
+	}
+	g_string_free(text, TRUE);
+	g_free(path);
+	g_free(name);
+}
+
 static struct slot *
 slot_by_pid(struct master *m, pid_t pid)
 {
@@ -389,6 +414,17 @@ running_count(const struct master *m)
 		if (((struct slot *)m->slots->pdata[i])->pid > 0)
 			n++;
 	return n;
+}
+
+/* Changes whenever a runner starts or stops. */
+static guint64
+runners_signature(const struct master *m)
+{
+	guint64 sig = 0;
+
+	for (guint i = 0; i < m->slots->len; i++)
+		sig = sig * 1000003 + (guint64)((struct slot *)m->slots->pdata[i])->pid;
+	return sig;
 }
 
 static void
@@ -524,6 +560,7 @@ master_run(struct cli *cli, int ready_fd)
 	for (;;) {
 		int64_t now = g_get_monotonic_time();
 		struct pollfd pfd = { .fd = m.sigfd, .events = POLLIN };
+		guint64 running = runners_signature(&m);
 
 		handle_signals(&m);
 		reap(&m);
@@ -546,6 +583,8 @@ master_run(struct cli *cli, int ready_fd)
 			}
 			start_due_runners(&m);
 		}
+		if (runners_signature(&m) != running)
+			write_runners_file(&m);
 		int64_t wake = next_tick;
 		for (guint i = 0; i < m.slots->len; i++) {
 			struct slot *s = m.slots->pdata[i];
@@ -559,6 +598,7 @@ master_run(struct cli *cli, int ready_fd)
 	}
 	for (guint i = 0; i < m.slots->len; i++)
 		drop_lease(m.slots->pdata[i]);
+	write_runners_file(&m);
 	unlink(m.pid_path);
 	log_info(MASTER_SUBSYS, "master stopped");
 	master_free(&m);
@@ -684,6 +724,41 @@ print_lease(const char *lease_dir, const char *name, int64_t now)
 	g_free(claim);
 }
 
+static void
+print_runner_files(struct site *site)
+{
+	char *run = site_path(site, "run", NULL);
+	GDir *d = g_dir_open(run, 0, NULL);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	const char *ent;
+
+	while (d != NULL && (ent = g_dir_read_name(d)) != NULL)
+		if (g_str_has_prefix(ent, "runners.") && strstr(ent, ".tmp.") == NULL)
+			g_ptr_array_add(names, g_strdup(ent));
+	if (d != NULL)
+		g_dir_close(d);
+	g_ptr_array_sort(names, str_ptr_compare);
+	for (guint i = 0; i < names->len; i++) {
+		const char *host = (char *)names->pdata[i] + strlen("runners.");
+		char *path = g_build_filename(run, names->pdata[i], NULL);
+		char *text = NULL;
+
+		if (fs_read_file(path, &text, NULL, NULL) == 1) {
+			char **lines = g_strsplit(text, "\n", -1);
+			printf("runner processes on %s:%s\n", host,
+			       *text == '\0' ? " none" : "");
+			for (char **l = lines; *l != NULL; l++)
+				if (**l != '\0')
+					printf("  %s\n", *l);
+			g_strfreev(lines);
+		}
+		g_free(text);
+		g_free(path);
+	}
+	g_ptr_array_free(names, TRUE);
+	g_free(run);
+}
+
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
@@ -724,8 +799,9 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	g_ptr_array_free(names, TRUE);
 	g_free(lease_dir);
 
+	print_runner_files(site);
 	GPtrArray *queues = site_runner_queues(site);
-	printf("runners:\n");
+	printf("queues:\n");
 	for (guint i = 0; i < queues->len; i++) {
 		char *key = g_strdup_printf("runner.%s.slices", (char *)queues->pdata[i]);
 		char *hkey = g_strdup_printf("runner.%s.handler", (char *)queues->pdata[i]);

@@ -7,6 +7,7 @@
  * whose reply was lost by what stat() shows afterwards.
  */
 #include "base.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,13 +133,26 @@ now_usec(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+/* Whether a call that failed should be retried: only for ESTALE, a bounded
+ * number of times, and each retry is logged. */
+static gboolean
+retry_estale(const char *call, const char *path, int attempt)
+{
+	if (errno != ESTALE || attempt >= FS_ESTALE_RETRIES)
+		return FALSE;
+	log_warning("fs", "%s(%s): stale NFS file handle; looking it up again",
+		    call, path);
+	errno = ESTALE;
+	return TRUE;
+}
+
 int
 fs_stat(const char *path, struct stat *st)
 {
 	for (int i = 0;; i++) {
 		if (stat(path, st) == 0)
 			return 0;
-		if (errno != ESTALE || i >= FS_ESTALE_RETRIES)
+		if (!retry_estale("stat", path, i))
 			return -1;
 	}
 }
@@ -151,7 +165,7 @@ fs_open(const char *path, int flags, mode_t mode)
 
 		if (fd >= 0)
 			return fd;
-		if (errno != ESTALE || i >= FS_ESTALE_RETRIES)
+		if (!retry_estale("open", path, i))
 			return -1;
 	}
 }
@@ -162,7 +176,7 @@ fs_unlink(const char *path)
 	for (int i = 0;; i++) {
 		if (unlink(path) == 0)
 			return 0;
-		if (errno != ESTALE || i >= FS_ESTALE_RETRIES)
+		if (!retry_estale("unlink", path, i))
 			return -1;
 	}
 }
@@ -177,7 +191,7 @@ fs_rename_checked(const char *src, const char *dst, ino_t src_ino)
 		if (rename(src, dst) == 0)
 			return 0;
 		err = errno;
-		if (err != ESTALE || i >= FS_ESTALE_RETRIES)
+		if (!retry_estale("rename", src, i))
 			break;
 	}
 	/* NFS: the server did the rename, the reply was lost, and the

@@ -42,4 +42,5 @@ check "the runner survives a corrupt file" test $? -eq 0
 check "the corrupt file is in bad/" test -f "$V/queue/bad/0000000000000001+0123456789abcdef0123456789abcdef01234567.msg"
 check "the log says why" grep -q "moved to bad/: .*no end marker" "$T_DIR/runner.err"
 check "the good entries were handled" test -z "$(ls "$V/queue/in")"
+check "docs/settings.md is what \`herald site doc\` prints" bash -c "'$HERALD' site doc | diff -q - '$HERALD_TOP/docs/settings.md'"
 t_done

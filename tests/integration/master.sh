@@ -20,6 +20,10 @@ st=$("$HERALD" --var "$V" status)
 echo "$st" | sed 's/^/# /'
 check "status shows the running master" bash -c "echo \"\$1\" | grep -q 'master on $H: running, pid $MP'" _ "$st"
 check "status shows both slice leases held by this master" test "$(echo "$st" | grep -c "held by $H\.$MP\.")" -eq 3
+for k in $(pgrep -P "$MP"); do
+	echo "$st" | grep -Eq "^  (in|out) 0/1 $k\$" || not_ok "status does not list runner $k"
+done
+check "status lists the runner processes with their slices" bash -c "echo \"\$1\" | grep -q '^runner processes on $H:'" _ "$st"
 
 # inotify: with a 60 s poll interval a new message still moves at once.
 printf 'Subject: a\n\nb\n' | "$HERALD" --var "$V" queue inject in >/dev/null

@@ -69,4 +69,5 @@ diag "$out; faults: rename_enoent $(faults rename_enoent), open_estale $(faults 
 check "all 2000 messages arrived" test "$(echo "$out" | awk '{print $2}')" -eq 2000
 check "nothing went to bad/ or shunt/" test -z "$(ls "$V/queue/bad" "$V/queue/shunt" 2>/dev/null | grep msg)"
 check "claims whose rename was misreported were logged and kept" grep -q "but the claim exists; taking it" "$V"/logs/*/queue
+check "ESTALE retries were logged" grep -q "stale NFS file handle; looking it up again" "$V"/logs/*/fs
 t_done
