@@ -42,7 +42,7 @@ $(BUILD)/libherald.a: $(LIB_OBJ)
 $(BUILD)/herald: $(HERALD_OBJ) $(BUILD)/libherald.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libherald.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libherald.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libherald.a $(LDLIBS)
 

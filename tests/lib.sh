@@ -51,3 +51,17 @@ wait_for() {
 		sleep 0.1
 	done
 }
+
+# chain V IN_SLICES OUT_SLICES: configure runners in -> out -> done (no
+# runner works "done": it collects what arrived).
+chain() {
+	"$HERALD" --var "$1" site set runner.in.slices "$2" &&
+	"$HERALD" --var "$1" site set runner.in.next out &&
+	"$HERALD" --var "$1" site set runner.out.slices "$3" &&
+	"$HERALD" --var "$1" site set runner.out.next done
+}
+
+# drained V: nothing left in in/ or out/, ready or claimed.
+drained() { [ -z "$(find "$1/queue/in" "$1/queue/out" -name '*.msg' -o -name '*.bak')" ]; }
+# no_leftovers V: no .tmp or .bak anywhere in the queues.
+no_leftovers() { [ -z "$(find "$1/queue" -name '*.tmp' -o -name '*.bak')" ]; }

@@ -285,6 +285,48 @@ fs_dirname(const char *path)
 }
 
 int
+fs_create_synced(const char *path, const void *data, size_t len, ino_t *ino_r,
+		 GError **error)
+{
+	struct stat st;
+	int fd = fs_open(path, O_WRONLY | O_CREAT | O_EXCL, 0660);
+
+	if (fd < 0) {
+		set_errno_error(error, "open(%s)", path);
+		return -1;
+	}
+	if (fs_write_all(fd, data, len, path, error) < 0)
+		goto fail_close;
+	if (fstat(fd, &st) < 0) {
+		set_errno_error(error, "fstat(%s)", path);
+		goto fail_close;
+	}
+	if (fs_sync_close(&fd, path, error) < 0)
+		goto fail;
+	*ino_r = st.st_ino;
+	return 0;
+fail_close:
+	close(fd);
+fail:
+	(void)fs_unlink(path);
+	return -1;
+}
+
+int
+fs_commit_rename(const char *tmp, const char *path, const char *dir, ino_t ino,
+		 GError **error)
+{
+	if (fs_rename_checked(tmp, path, ino) < 0) {
+		set_errno_error(error, "rename(%s, %s)", tmp, path);
+		(void)fs_unlink(tmp);
+		return -1;
+	}
+	/* Without this the new name may not survive a power cut even though
+	 * the data does. */
+	return fs_sync_dir(dir, error);
+}
+
+int
 fs_write_atomic(const char *path, const void *data, size_t len,
 		GError **error)
 {
@@ -294,36 +336,11 @@ fs_write_atomic(const char *path, const void *data, size_t len,
 	char *tmp = g_strdup_printf("%s.tmp.%s.%d.%u", path, herald_host(),
 				    (int)getpid(), ++serial);
 	char *dir = fs_dirname(path);
-	struct stat st;
-	int fd, ret = -1;
+	ino_t ino;
+	int ret = -1;
 
-	fd = fs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0660);
-	if (fd < 0) {
-		set_errno_error(error, "open(%s)", tmp);
-		goto out;
-	}
-	if (fs_write_all(fd, data, len, tmp, error) < 0) {
-		close(fd);
-		goto out_unlink;
-	}
-	if (fstat(fd, &st) < 0) {
-		set_errno_error(error, "fstat(%s)", tmp);
-		close(fd);
-		goto out_unlink;
-	}
-	if (fs_sync_close(&fd, tmp, error) < 0)
-		goto out_unlink;
-	if (fs_rename_checked(tmp, path, st.st_ino) < 0) {
-		set_errno_error(error, "rename(%s, %s)", tmp, path);
-		goto out_unlink;
-	}
-	if (fs_sync_dir(dir, error) < 0)
-		goto out;
-	ret = 0;
-	goto out;
-out_unlink:
-	(void)fs_unlink(tmp);
-out:
+	if (fs_create_synced(tmp, data, len, &ino, error) == 0)
+		ret = fs_commit_rename(tmp, path, dir, ino, error);
 	g_free(tmp);
 	g_free(dir);
 	return ret;

@@ -87,6 +87,17 @@ int fs_sync_dir(const char *dir, GError **error);
 /* mkdir -p with the given mode; an existing directory is fine. */
 int fs_mkdir_p(const char *path, mode_t mode, GError **error);
 
+/* Creates path (O_EXCL), writes data, fsyncs and closes it: the first half
+ * of every durable write.  *ino_r gets its inode (to judge a later rename).
+ * On failure the file is removed and -1 returned. */
+int fs_create_synced(const char *path, const void *data, size_t len,
+		     ino_t *ino_r, GError **error);
+
+/* Renames tmp (inode ino) to path and fsyncs the directory dir; on failure
+ * removes tmp.  The second half of every durable write. */
+int fs_commit_rename(const char *tmp, const char *path, const char *dir,
+		     ino_t ino, GError **error);
+
 /* Writes data to path atomically: path.tmp.<host>.<pid>, fsync, rename,
  * fsync of the directory.  Readers see the old file or the new one. */
 int fs_write_atomic(const char *path, const void *data, size_t len,

@@ -604,7 +604,8 @@ int
 lock_acquire(struct lock *l, int64_t timeout_ms, GError **error)
 {
 	int64_t deadline = timeout_ms < 0 ? INT64_MAX : mono_us() + timeout_ms * 1000;
-	/* Backoff in us: doubles up to 25 ms.  Waiters are not woken when
+	/* Backoff in us: doubles while under 25 ms (so at most 32 ms); waiters
+	 * sleep half to one and a half times it.  Waiters are not woken when
 	 * the lock is released, so a longer cap leaves the lock idle. */
 	int64_t backoff = 1000;
 

@@ -443,8 +443,8 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	int64_t stamp = queue_meta_get_int(meta, "received", 0);
 	char *digest, *base, *tmp, *final;
 	GString *data;
-	struct stat st;
-	int fd, ret = -1;
+	ino_t ino;
+	int ret = -1;
 
 	/* The name has 16 digits of stamp; anything else (a hand-made or
 	 * corrupt "received") would make an entry no listing ever finds. */
@@ -459,26 +459,13 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	final = entry_path(q, base, ".msg");
 	data = queue_format(meta, msg, msg_len);
 
-	fd = fs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0660);
-	if (fd < 0) {
-		set_errno_error(error, "open(%s)", tmp);
+	if (fs_create_synced(tmp, data->str, data->len, &ino, error) < 0)
 		goto out;
-	}
-	if (fs_write_all(fd, data->str, data->len, tmp, error) < 0) {
-		close(fd);
-		goto out_unlink;
-	}
-	if (fstat(fd, &st) < 0) {
-		set_errno_error(error, "fstat(%s)", tmp);
-		close(fd);
-		goto out_unlink;
-	}
-	if (fs_sync_close(&fd, tmp, error) < 0)
-		goto out_unlink;
-	if (fs_rename_checked(tmp, final, st.st_ino) < 0 &&
-	    !renamed_and_claimed(q, base, st.st_ino)) {
+	if (fs_rename_checked(tmp, final, ino) < 0 &&
+	    !renamed_and_claimed(q, base, ino)) {
 		set_errno_error(error, "rename(%s, %s)", tmp, final);
-		goto out_unlink;
+		(void)fs_unlink(tmp);
+		goto out;
 	}
 	/* Without this the new name may not survive a power cut even though
 	 * the data does; the MTA is told "accepted" only after it. */
@@ -487,9 +474,6 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	if (base_r != NULL)
 		*base_r = g_strdup(base);
 	ret = 0;
-	goto out;
-out_unlink:
-	(void)fs_unlink(tmp);
 out:
 	g_string_free(data, TRUE);
 	g_free(tmp);
@@ -785,26 +769,11 @@ rewrite_bak(struct queue *q, struct queue_item *it, GError **error)
 	char *tmp = tmp_path(q, it->base);
 	char *bak = entry_path(q, it->base, ".bak");
 	GString *data = queue_format(it->meta, it->msg, it->msg_len);
-	int fd, ret = -1;
+	ino_t ino;
+	int ret = -1;
 
-	fd = fs_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0660);
-	if (fd < 0) {
-		set_errno_error(error, "open(%s)", tmp);
-		goto out;
-	}
-	if (fs_write_all(fd, data->str, data->len, tmp, error) < 0) {
-		close(fd);
-		(void)fs_unlink(tmp);
-		goto out;
-	}
-	if (fs_sync_close(&fd, tmp, error) < 0 || rename(tmp, bak) < 0) {
-		if (error != NULL && *error == NULL)
-			set_errno_error(error, "rename(%s, %s)", tmp, bak);
-		(void)fs_unlink(tmp);
-		goto out;
-	}
-	ret = fs_sync_dir(q->dir, error);
-out:
+	if (fs_create_synced(tmp, data->str, data->len, &ino, error) == 0)
+		ret = fs_commit_rename(tmp, bak, q->dir, ino, error);
 	g_string_free(data, TRUE);
 	g_free(tmp);
 	g_free(bak);

@@ -49,19 +49,15 @@ check "stale results were served" test "$(faults stat_stale)" -gt 20
 
 # --- queue: rename misreports and ESTALE while runners move 2,000 messages ------
 V=$(new_var v)
-"$HERALD" --var "$V" site set runner.in.slices 2
-"$HERALD" --var "$V" site set runner.in.next out
-"$HERALD" --var "$V" site set runner.out.slices 2
-"$HERALD" --var "$V" site set runner.out.next done
+chain "$V" 2 2
 "$HERALD" --var "$V" site set master.restart_backoff_max 1
 "$TOOLS/qtool" inject "$V" in 2000
 export NFSFAULT_PATH=/queue/
 export NFSFAULT="rename_enoent=%11,stat_estale=%13,open_estale=%17,unlink_estale=%19,unlink_enoent=%23"
 shimmed "$HERALD" --var "$V" start
 check "the master starts under injected faults" test $? -eq 0
-drained() { [ "$(find "$V/queue/in" "$V/queue/out" -name '*.msg' -o -name '*.bak' | wc -l)" -eq 0 ]; }
-wait_for 120 drained
-check "in and out drain" drained
+wait_for 120 drained "$V"
+check "in and out drain" drained "$V"
 unset NFSFAULT NFSFAULT_PATH
 "$HERALD" --var "$V" stop >/dev/null
 out=$("$TOOLS/qtool" collect "$V" done | tail -1)

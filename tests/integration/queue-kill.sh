@@ -7,10 +7,7 @@
 N=${QUEUE_KILL_MESSAGES:-10000}
 
 V=$(new_var v)
-"$HERALD" --var "$V" site set runner.in.slices 2
-"$HERALD" --var "$V" site set runner.in.next out
-"$HERALD" --var "$V" site set runner.out.slices 2
-"$HERALD" --var "$V" site set runner.out.next done
+chain "$V" 2 2
 "$HERALD" --var "$V" site set master.restart_backoff_max 1
 "$HERALD" --var "$V" site set master.lease_lifetime 5
 
@@ -23,8 +20,7 @@ runner_pids() { pgrep -P "$MASTER"; }
 done_count() { ls "$V/queue/done" | grep -c '\.msg$'; }
 start=$(date +%s)
 while :; do
-	in=$(ls "$V/queue/in" "$V/queue/out" | grep -cE '\.(msg|bak)$')
-	[ "$in" -eq 0 ] && break
+	drained "$V" && break
 	[ $(( $(date +%s) - start )) -gt 300 ] && break
 	pids=($(runner_pids))
 	if [ "${#pids[@]}" -gt 0 ]; then
@@ -36,11 +32,10 @@ done
 diag "sent $kills SIGKILLs in $(( $(date +%s) - start )) s"
 check "the killer killed runners more than 10 times" test "$kills" -gt 10
 # Let the restarted runners recover what the last kills left behind.
-wait_for 60 bash -c "[ \$(ls '$V/queue/in' '$V/queue/out' | grep -cE '\.(msg|bak)$') -eq 0 ]"
-check "in and out are empty after recovery" test "$(ls "$V/queue/in" "$V/queue/out" | grep -cE '\.(msg|bak)$')" -eq 0
+wait_for 60 drained "$V"
+check "in and out are empty after recovery" drained "$V"
 # The master removes half-written .tmp files of dead writers at its next tick.
-no_leftovers() { [ -z "$(find "$V/queue" -name '*.tmp' -o -name '*.bak')" ]; }
-wait_for 10 no_leftovers
+wait_for 10 no_leftovers "$V"
 "$HERALD" --var "$V" stop >/dev/null
 
 out=$("$TOOLS/qtool" collect "$V" done)
@@ -49,7 +44,7 @@ diag "$summary"
 echo "$out" | grep '^dup ' | head -20 | sed 's/^/# /'
 unique=$(echo "$summary" | awk '{print $2}')
 check "all $N messages arrived at least once" test "$unique" -eq "$N"
-check "no .tmp or .bak file remains anywhere" no_leftovers
+check "no .tmp or .bak file remains anywhere" no_leftovers "$V"
 check "nothing went to bad/" test -z "$(ls "$V/queue/bad" 2>/dev/null)"
 grep -q "killed by signal 9" "$V"/logs/*/master
 check "the master logged the killed runners" test $? -eq 0

@@ -7,10 +7,7 @@
 LIFE=3
 
 V=$(new_var v)
-"$HERALD" --var "$V" site set runner.in.slices 4
-"$HERALD" --var "$V" site set runner.in.next out
-"$HERALD" --var "$V" site set runner.out.slices 2
-"$HERALD" --var "$V" site set runner.out.next done
+chain "$V" 4 2
 "$HERALD" --var "$V" site set master.lease_lifetime $LIFE
 
 HERALD_HOST=a "$HERALD" --var "$V" start
@@ -46,15 +43,13 @@ took=$(( ($(date +%s%N) - killed_at) / 1000000 ))
 diag "host b held all slices $took ms after host a died (lease lifetime ${LIFE}000 ms, master tick $((LIFE * 1000 / 3)) ms)"
 check "b takes all slices within lease lifetime plus one tick" test "$took" -le $((LIFE * 1000 + LIFE * 1000 / 3 + 1000))
 "$TOOLS/qtool" inject "$V" in 1000 second
-drained() { [ "$(find "$V/queue/in" "$V/queue/out" -name '*.msg' -o -name '*.bak' | wc -l)" -eq 0 ]; }
-wait_for 60 drained
-check "in and out drain completely" drained
+wait_for 60 drained "$V"
+check "in and out drain completely" drained "$V"
 out=$("$TOOLS/qtool" collect "$V" done | tail -1)
 diag "$out"
 check "all 4000 messages arrived" test "$(echo "$out" | awk '{print $2}')" -eq 4000
-no_leftovers() { [ -z "$(find "$V/queue" -name '*.tmp' -o -name '*.bak')" ]; }
-wait_for $((LIFE * 4)) no_leftovers
-check "no .tmp or .bak of dead host a remains (cleaned after 2 lease lifetimes)" no_leftovers
+wait_for $((LIFE * 4)) no_leftovers "$V"
+check "no .tmp or .bak of dead host a remains (cleaned after 2 lease lifetimes)" no_leftovers "$V"
 grep -q "recovered after a crash" "$V"/logs/b/queue 2>/dev/null && diag "b returned a's claimed messages to the queue"
 HERALD_HOST=b "$HERALD" --var "$V" stop >/dev/null
 check "master b stops" test $? -eq 0

@@ -18,34 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 /* --- helpers ------------------------------------------------------------- */
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static char *
-tmp_dir_new(void)
-{
-	GError *error = NULL;
-	char *dir = g_dir_make_tmp("herald-test-site-XXXXXX", &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(dir);
-	return dir;
-}
-
-static void
-tmp_dir_remove(char **dirp)
-{
-	lock_cleanup_clocks();	/* site_set takes a lock under the var dir */
-	g_assert_cmpint(nftw(*dirp, rm_one, 16, FTW_DEPTH | FTW_PHYS), ==, 0);
-	g_clear_pointer(dirp, g_free);
-}
 
 /* A new var dir, initialised and opened. */
 static struct site *
