@@ -2,7 +2,7 @@
 # Installs what herald needs to build and test on Debian 12 (as root).
 set -euo pipefail
 pkgs=(build-essential pkg-config libglib2.0-dev libgmime-3.0-dev
-      libsodium-dev libssl-dev libmicrohttpd-dev faketime procps coreutils)
+      libsodium-dev libidn2-dev libssl-dev libmicrohttpd-dev faketime procps coreutils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
