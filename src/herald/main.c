@@ -22,6 +22,9 @@ static const struct command {
 } commands[] = {
 	{ "init", cmd_init, "create a var dir with a default configuration" },
 	{ "site", cmd_site, "get, set or show site settings" },
+	{ "lists", cmd_lists, "list, create or remove mailing lists" },
+	{ "config", cmd_config, "get, set, show, export or import list settings" },
+	{ "members", cmd_members, "add, remove, list, show, set or find members" },
 	{ "queue", cmd_queue, "list queues; show, inject or unshunt messages" },
 	{ "start", cmd_start, "start the master and its runners" },
 	{ "stop", cmd_stop, "stop this host's master (drains the runners)" },

@@ -1,0 +1,444 @@
+/*
+ * cmd_members.c - `herald members add|remove|list|show|set|find`.
+ *
+ * Bulk operations read addresses from standard input, one a line ("addr"
+ * or "Name <addr>"), check them all, report each bad line with its reason
+ * on standard error, and apply the good ones as one change: one lock, one
+ * append, whatever the count.
+ */
+#include "cli.h"
+#include "address.h"
+#include "base.h"
+#include "list.h"
+#include "roster.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char members_usage[] =
+	"members add LIST [--digest] [--nomail] [--moderate] < addresses\n"
+	"       herald members remove LIST < addresses\n"
+	"       herald members list LIST [--regular|--digest|--nomail|--moderated]\n"
+	"       herald members show LIST ADDR\n"
+	"       herald members set LIST ADDR OPTION VALUE\n"
+	"           OPTION: name, mode (regular|mime|plain), delivery (enabled|\n"
+	"           disabled), ack, notmetoo, hide, mod, nodupes (yes|no),\n"
+	"           language, password\n"
+	"       herald members find ADDR\n"
+	"       herald members compact LIST     (rewrite the roster snapshot now)";
+
+struct bulk {
+	struct list *list;
+	GPtrArray *addrs;	/* struct address *, the good input lines */
+	gboolean digest, nomail, moderate;
+	GRegex **bans;		/* ^regex entries of ban_list */
+	char **ban_exact;	/* keys of exact ban_list entries */
+	guint added, skipped;
+};
+
+/* Mailman's new_member_options bits, mapped to herald's options. */
+static unsigned
+options_from_mailman_bits(int64_t bits)
+{
+	unsigned o = 0;
+
+	if (bits & 2)
+		o |= OPT_NOTMETOO;
+	if (bits & 4)
+		o |= OPT_ACK;
+	if (bits & 16)
+		o |= OPT_CONCEAL;
+	if (bits & 128)
+		o |= OPT_MODERATE;
+	if (bits & 256)
+		o |= OPT_NODUPES;
+	return o;
+}
+
+static gboolean
+banned(struct bulk *b, const char *addr)
+{
+	char *key = address_key(addr);
+	gboolean hit = FALSE;
+
+	for (char **e = b->ban_exact; !hit && e != NULL && *e != NULL; e++)
+		hit = g_strcmp0(*e, key) == 0;
+	for (GRegex **re = b->bans; !hit && re != NULL && *re != NULL; re++)
+		hit = g_regex_match(*re, addr, 0, NULL);
+	g_free(key);
+	return hit;
+}
+
+static void
+load_bans(struct bulk *b)
+{
+	char *v = list_get(b->list, "ban_list", NULL);
+	char **lines = g_strsplit(v != NULL ? v : "", "\n", -1);
+	GPtrArray *res = g_ptr_array_new(), *exact = g_ptr_array_new();
+
+	for (char **l = lines; *l != NULL; l++) {
+		if (**l == '^') {
+			GRegex *re = g_regex_new(*l, G_REGEX_CASELESS, 0, NULL);
+			if (re != NULL)
+				g_ptr_array_add(res, re);
+			else
+				fprintf(stderr, "herald: ban_list entry '%s' is not "
+					"a valid regex; ignored\n", *l);
+		} else if (**l != '\0') {
+			char *k = address_key(*l);
+			g_ptr_array_add(exact, k != NULL ? k : g_ascii_strdown(*l, -1));
+		}
+	}
+	g_ptr_array_add(res, NULL);
+	g_ptr_array_add(exact, NULL);
+	b->bans = (GRegex **)g_ptr_array_free(res, FALSE);
+	b->ban_exact = (char **)g_ptr_array_free(exact, FALSE);
+	g_strfreev(lines);
+	g_free(v);
+}
+
+static void
+free_bans(struct bulk *b)
+{
+	for (GRegex **re = b->bans; re != NULL && *re != NULL; re++)
+		g_regex_unref(*re);
+	g_free(b->bans);
+	g_strfreev(b->ban_exact);
+}
+
+/* Reads standard input; keeps the parsable addresses, reports the others
+ * (line number, text, reason).  Returns the count of bad lines. */
+static guint
+read_addresses(GPtrArray *addrs)
+{
+	gboolean tty = isatty(STDERR_FILENO);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	guint lineno = 0, bad = 0;
+
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		struct address *a = NULL;
+		GError *error = NULL;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		g_strstrip(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (address_parse(line, &a, &error) < 0) {
+			fprintf(stderr, "line %u: %s: %s\n", lineno, line,
+				error->message);
+			g_clear_error(&error);
+			bad++;
+		} else {
+			g_ptr_array_add(addrs, a);
+		}
+		if (tty && lineno % 10000 == 0)
+			fprintf(stderr, "\rread %u lines", lineno);
+	}
+	if (tty && lineno >= 10000)
+		fprintf(stderr, "\rread %u lines\n", lineno);
+	free(line);
+	return bad;
+}
+
+static int
+add_members(const struct roster *r, struct roster_change *c, void *ctx,
+	    GError **error)
+{
+	struct bulk *b = ctx;
+	int64_t now = now_usec() / 1000000;
+	gboolean digest = b->digest || list_get_bool(b->list, "digest_is_default");
+	enum member_mode digest_mode = list_get_bool(b->list, "mime_is_default_digest")
+		? MODE_MIME_DIGEST : MODE_PLAIN_DIGEST;
+	unsigned options = options_from_mailman_bits(
+	    list_get_int(b->list, "new_member_options"));
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	if (list_get_bool(b->list, "default_member_moderation") || b->moderate)
+		options |= OPT_MODERATE;
+	for (guint i = 0; i < b->addrs->len; i++) {
+		const struct address *a = b->addrs->pdata[i];
+		char *key = address_key(a->addr);
+
+		if (roster_find(r, a->addr) != NULL || g_hash_table_contains(seen, key)) {
+			fprintf(stderr, "%s: already a member\n", a->addr);
+			b->skipped++;
+			g_free(key);
+			continue;
+		}
+		if (banned(b, a->addr)) {
+			fprintf(stderr, "%s: banned from %s (ban_list)\n", a->addr,
+				list_fqdn(b->list));
+			b->skipped++;
+			g_free(key);
+			continue;
+		}
+		struct member m = {
+			.key = key, .addr = a->addr,
+			.name = a->name != NULL ? a->name : "",
+			.mode = digest ? digest_mode : MODE_REGULAR,
+			.status = b->nomail ? STATUS_BY_OWNER : STATUS_ENABLED,
+			.status_time = now,
+			.status_reason = b->nomail ? "added with --nomail" : "",
+			.options = options, .language = "", .subscribed = now,
+			.password = "",
+		};
+		roster_change_put(c, &m);
+		g_hash_table_add(seen, key);
+		b->added++;
+	}
+	g_hash_table_destroy(seen);
+	return 0;
+}
+
+static int
+remove_members(const struct roster *r, struct roster_change *c, void *ctx,
+	       GError **error)
+{
+	struct bulk *b = ctx;
+
+	for (guint i = 0; i < b->addrs->len; i++) {
+		const struct address *a = b->addrs->pdata[i];
+
+		if (roster_find(r, a->addr) == NULL) {
+			fprintf(stderr, "%s: not a member\n", a->addr);
+			b->skipped++;
+			continue;
+		}
+		roster_change_remove(c, a->addr);
+		b->added++;
+	}
+	return 0;
+}
+
+static void
+free_address(gpointer p)
+{
+	struct address *a = p;
+
+	address_free(&a);
+}
+
+static int
+members_bulk(struct list *l, int argc, char **argv, gboolean add)
+{
+	struct bulk b = { .list = l };
+	GError *error = NULL;
+	guint bad;
+	int ret = CLI_OK;
+
+	for (int i = 3; i < argc; i++) {
+		if (add && strcmp(argv[i], "--digest") == 0)
+			b.digest = TRUE;
+		else if (add && strcmp(argv[i], "--nomail") == 0)
+			b.nomail = TRUE;
+		else if (add && strcmp(argv[i], "--moderate") == 0)
+			b.moderate = TRUE;
+		else
+			return cli_usage(members_usage);
+	}
+	b.addrs = g_ptr_array_new_with_free_func(free_address);
+	bad = read_addresses(b.addrs);
+	if (add)
+		load_bans(&b);
+	if (roster_edit(l, add ? add_members : remove_members, &b, &error) < 0)
+		ret = cli_gerror(&error);
+	else
+		printf("%s %u member%s of %s", add ? "added" : "removed", b.added,
+		       b.added == 1 ? "" : "s", list_fqdn(l));
+	if (ret == CLI_OK)
+		printf("%s%u skipped, %u bad lines\n", "; ", b.skipped, bad);
+	if (add)
+		free_bans(&b);
+	g_ptr_array_free(b.addrs, TRUE);
+	return ret == CLI_OK && bad > 0 ? CLI_FAIL : ret;
+}
+
+static void
+print_member(const struct member *m)
+{
+	char *opts = member_options_format(m->options);
+	GDateTime *when = g_date_time_new_from_unix_utc(m->subscribed);
+	char *subscribed = g_date_time_format(when, "%Y-%m-%d %H:%M:%S UTC");
+
+	printf("address: %s\nname: %s\nmode: %s\ndelivery: %s", m->addr, m->name,
+	       member_mode_name(m->mode), member_status_name(m->status));
+	if (m->status != STATUS_ENABLED)
+		printf(" (since %lld%s%s)", (long long)m->status_time,
+		       *m->status_reason != '\0' ? ": " : "", m->status_reason);
+	printf("\noptions: %s\nlanguage: %s\nsubscribed: %s\npassword: %s\n",
+	       *opts != '\0' ? opts : "(none)",
+	       *m->language != '\0' ? m->language : "(the list's)", subscribed,
+	       *m->password != '\0' ? "(set)" : "(not set)");
+	g_free(subscribed);
+	g_date_time_unref(when);
+	g_free(opts);
+}
+
+static int
+members_list(struct list *l, const char *filter)
+{
+	struct roster *r = NULL;
+	GError *error = NULL;
+	GPtrArray *all;
+
+	if (filter != NULL && strcmp(filter, "--regular") != 0 &&
+	    strcmp(filter, "--digest") != 0 && strcmp(filter, "--nomail") != 0 &&
+	    strcmp(filter, "--moderated") != 0)
+		return cli_usage(members_usage);
+	if (roster_load(l, &r, &error) < 0)
+		return cli_gerror(&error);
+	all = roster_members(r);
+	for (guint i = 0; i < all->len; i++) {
+		const struct member *m = all->pdata[i];
+		gboolean show = filter == NULL ||
+			(!strcmp(filter, "--regular") && m->mode == MODE_REGULAR) ||
+			(!strcmp(filter, "--digest") && m->mode != MODE_REGULAR) ||
+			(!strcmp(filter, "--nomail") && m->status != STATUS_ENABLED) ||
+			(!strcmp(filter, "--moderated") && (m->options & OPT_MODERATE));
+		if (show)
+			printf("%s\n", m->addr);
+	}
+	g_ptr_array_free(all, TRUE);
+	roster_free(&r);
+	return CLI_OK;
+}
+
+struct set_ctx {
+	const char *addr, *option, *value;
+};
+
+static int
+set_option(const struct roster *r, struct roster_change *c, void *ctx,
+	   GError **error)
+{
+	struct set_ctx *sc = ctx;
+	const struct member *cur = roster_find(r, sc->addr);
+	struct member m;
+	char *hash = NULL;
+	unsigned bit;
+	int v;
+
+	if (cur == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
+			    "%s is not a member", sc->addr);
+		return -1;
+	}
+	m = *cur;
+	if (strcmp(sc->option, "name") == 0) {
+		m.name = (char *)sc->value;
+	} else if (strcmp(sc->option, "mode") == 0) {
+		if ((v = member_mode_parse(sc->value)) < 0)
+			goto bad;
+		m.mode = v;
+	} else if (strcmp(sc->option, "delivery") == 0) {
+		if (strcmp(sc->value, "enabled") != 0 && strcmp(sc->value, "disabled") != 0)
+			goto bad;
+		m.status = strcmp(sc->value, "enabled") == 0 ? STATUS_ENABLED
+							       : STATUS_BY_OWNER;
+		m.status_time = now_usec() / 1000000;
+		m.status_reason = m.status == STATUS_ENABLED ? "" : "set by an owner";
+	} else if ((bit = member_option_bit(sc->option)) != 0) {
+		if (strcmp(sc->value, "yes") == 0)
+			m.options |= bit;
+		else if (strcmp(sc->value, "no") == 0)
+			m.options &= ~bit;
+		else
+			goto bad;
+	} else if (strcmp(sc->option, "language") == 0) {
+		m.language = (char *)sc->value;
+	} else if (strcmp(sc->option, "password") == 0) {
+		hash = member_password_hash(sc->value, error);
+		if (hash == NULL)
+			return -1;
+		m.password = hash;
+	} else {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "unknown member option '%s' (name, mode, delivery, ack, "
+			    "notmetoo, hide, mod, nodupes, language, password)",
+			    sc->option);
+		return -1;
+	}
+	roster_change_put(c, &m);
+	g_free(hash);
+	return 0;
+bad:
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+		    "%s: '%s' is not a valid value (see `herald members --help`)",
+		    sc->option, sc->value);
+	return -1;
+}
+
+static int
+members_find(struct site *site, const char *addr)
+{
+	GError *error = NULL;
+	GPtrArray *names = list_all(site, &error);
+
+	if (names == NULL)
+		return cli_gerror(&error);
+	for (guint i = 0; i < names->len; i++) {
+		struct list *l = list_open(site, names->pdata[i], &error);
+		struct roster *r = NULL;
+
+		if (l == NULL || roster_load(l, &r, &error) < 0) {
+			cli_gerror(&error);
+		} else if (roster_find(r, addr) != NULL) {
+			printf("%s\n", list_fqdn(l));
+		}
+		roster_free(&r);
+		list_free(&l);
+	}
+	g_ptr_array_free(names, TRUE);
+	return CLI_OK;
+}
+
+int
+cmd_members(struct cli *cli, int argc, char **argv)
+{
+	GError *error = NULL;
+	struct site *site;
+	struct list *l;
+	int ret;
+
+	if (argc < 3 || strcmp(argv[1], "--help") == 0)
+		return cli_usage(members_usage);
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	if (strcmp(argv[1], "find") == 0)
+		return argc == 3 ? members_find(site, argv[2]) : cli_usage(members_usage);
+	if ((l = list_open(site, argv[2], &error)) == NULL)
+		return cli_gerror(&error);
+	if (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "remove") == 0) {
+		ret = members_bulk(l, argc, argv, strcmp(argv[1], "add") == 0);
+	} else if (strcmp(argv[1], "list") == 0 && argc <= 4) {
+		ret = members_list(l, argc == 4 ? argv[3] : NULL);
+	} else if (strcmp(argv[1], "show") == 0 && argc == 4) {
+		struct roster *r = NULL;
+		const struct member *m;
+		ret = CLI_OK;
+		if (roster_load(l, &r, &error) < 0)
+			ret = cli_gerror(&error);
+		else if ((m = roster_find(r, argv[3])) == NULL)
+			ret = cli_error("%s is not a member of %s", argv[3],
+					list_fqdn(l));
+		else
+			print_member(m);
+		roster_free(&r);
+	} else if (strcmp(argv[1], "compact") == 0 && argc == 3) {
+		ret = roster_compact(l, &error) < 0 ? cli_gerror(&error) : CLI_OK;
+	} else if (strcmp(argv[1], "set") == 0 && argc == 6) {
+		struct set_ctx sc = { argv[3], argv[4], argv[5] };
+		ret = roster_edit(l, set_option, &sc, &error) < 0 ? cli_gerror(&error)
+								  : CLI_OK;
+	} else {
+		ret = cli_usage(members_usage);
+	}
+	list_free(&l);
+	return ret;
+}

@@ -1,0 +1,55 @@
+/*
+ * list_settings.h - the table of list settings: Mailman 2.1's names, types,
+ * defaults and meanings, grouped in its admin categories.
+ *
+ * The table is the one source: `herald config` checks values against it,
+ * shows and exports from it, and docs/list-settings.md is generated from
+ * it (`herald config doc`).
+ */
+#ifndef HERALD_LIST_SETTINGS_H
+#define HERALD_LIST_SETTINGS_H
+
+#include <glib.h>
+#include <stdint.h>
+
+enum list_setting_type {
+	LS_BOOL,	/* yes | no (also true/false, 1/0 on input) */
+	LS_INT,		/* an integer within min..max */
+	LS_ENUM,	/* one of numbered choices; Mailman's numbers or names */
+	LS_STRING,	/* one line */
+	LS_TEXT,	/* several lines (headers, footers, notices) */
+	LS_LIST,	/* several values, one a line (addresses, ^regexes) */
+	LS_PASSWORD,	/* stored as an Argon2id hash, never in clear */
+};
+
+struct list_setting {
+	const char *name;	/* Mailman's attribute name */
+	const char *category;	/* Mailman's admin category */
+	enum list_setting_type type;
+	const char *dflt;	/* may use %(list)s, %(real_name)s, %(domain)s */
+	const char *choices;	/* LS_ENUM: "0=poster|1=list|2=explicit" */
+	int64_t min, max;	/* LS_INT */
+	const char *doc;
+};
+
+/* The table, ended by a NULL name; in category order. */
+const struct list_setting *list_settings(void);
+const struct list_setting *list_setting_find(const char *name);
+/* The categories in order, NULL-terminated. */
+const char *const *list_setting_categories(void);
+/* The name of a type ("yes/no", "integer", ...), for messages and docs. */
+const char *list_setting_type_name(enum list_setting_type t);
+
+/* Checks and normalises value for setting s: the stored form (enum as its
+ * number, bool as yes/no, list lines trimmed, password hashed) or NULL
+ * with an error that names the setting and the expected type. */
+char *list_setting_normalise(const struct list_setting *s, const char *value,
+			     GError **error);
+
+/* The default of s for list name@domain, with %(real_name)s, %(list)s,
+ * %(domain)s filled in; texts (LS_TEXT) keep theirs, as templates that are
+ * filled in for each message. */
+char *list_setting_default(const struct list_setting *s, const char *list_name,
+			   const char *domain);
+
+#endif

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Lists and their settings on the command line: create (names checked),
+# list, config get/set/show/export/import (types checked, round trip),
+# remove (archive kept unless --purge).
+. "$(dirname "$0")/../lib.sh"
+V=$(new_var v)
+H() { "$HERALD" --var "$V" "$@"; }
+fails_with() {	# fails_with "text" command...: the command fails saying text
+	local want=$1 out; shift
+	out=$("$@" 2>&1) && return 1
+	echo "$out" | grep -qF -- "$want" || { echo "# got: $out"; return 1; }
+}
+
+check "create a list" H lists create demo@example.org --owner admin@example.org
+check "a second create of it fails" fails_with "exists already" H lists create demo@example.org --owner admin@example.org
+check "an upper-case name is refused" fails_with "list names are lower case" H lists create Demo@example.org --owner a@example.org
+check "a path trick is refused" fails_with "bad list name" H lists create ../etc@example.org --owner a@example.org
+check "a slash is refused" fails_with "may only hold" H lists create a/b@example.org --owner a@example.org
+check "a name without domain is refused" fails_with "name@domain" H lists create demo --owner a@example.org
+check "a list needs an owner" fails_with "at least one owner" H lists create solo@example.org
+check "a bad owner address is refused" fails_with "owner 'nobody'" H lists create x@example.org --owner nobody
+check "lists prints one list a line" test "$(H lists)" = "demo@example.org"
+H config set demo@example.org description "Demo list" >/dev/null
+check "lists --verbose shows the description" bash -c "'$HERALD' --var '$V' lists --verbose | grep -q \$'^demo@example.org\tDemo list'"
+
+check "defaults are Mailman's: max_message_size 40" test "$(H config get demo@example.org max_message_size)" = 40
+check "real_name defaults to the capitalised name" test "$(H config get demo@example.org real_name)" = Demo
+check "subject_prefix defaults to [Demo] " test "$(H config get demo@example.org subject_prefix)" = "[Demo] "
+check "the owner was stored" test "$(H config get demo@example.org owner)" = admin@example.org
+check "set and get an integer" bash -c "'$HERALD' --var '$V' config set demo@example.org max_message_size 100 && [ \$('$HERALD' --var '$V' config get demo@example.org max_message_size) = 100 ]"
+check "a choice by name is stored as Mailman's number" bash -c "'$HERALD' --var '$V' config set demo@example.org reply_goes_to_list this_list && [ \$('$HERALD' --var '$V' config get demo@example.org reply_goes_to_list) = 1 ]"
+check "yes/no accepts true" bash -c "'$HERALD' --var '$V' config set demo@example.org emergency true && [ \$('$HERALD' --var '$V' config get demo@example.org emergency) = yes ]"
+check "a non-integer is refused naming the setting and type" fails_with "max_message_size: 'big' is not an integer (expected integer)" H config set demo@example.org max_message_size big
+check "an out-of-range value is refused" fails_with "max_num_recipients: -1 is outside 0..100000" H config set demo@example.org max_num_recipients -1
+check "a bad choice is refused with the choices" fails_with "0=poster|1=this_list|2=explicit" H config set demo@example.org reply_goes_to_list sometimes
+check "a bad boolean is refused" fails_with "'maybe' is not yes or no" H config set demo@example.org archive maybe
+check "a line break in a one-line setting is refused" fails_with "a line break is not allowed" H config set demo@example.org description $'two\nlines'
+check "an unknown setting is refused" fails_with "unknown list setting 'colour'" H config set demo@example.org colour blue
+check "a bad moderator address is refused" fails_with "moderator: 'x y'" H config set demo@example.org moderator "x y"
+H config set demo@example.org password s3cret >/dev/null
+check "a password is stored as an Argon2id hash" bash -c "grep -q '^password=\\\$argon2id\\\$' '$V/lists/demo@example.org/config' && ! grep -q s3cret '$V/lists/demo@example.org/config'"
+check "show displays a password only as set" bash -c "'$HERALD' --var '$V' config show demo@example.org --category passwords | grep -qx 'password = (set)'"
+check "show --category limits to the category" test "$(H config show demo@example.org --category archive | grep -c ' = ')" -eq 3
+check "an unknown category is refused" fails_with "unknown category 'colours'" H config show demo@example.org --category colours
+H config set demo@example.org accept_these_nonmembers $'friend@example.net\n^.*@partner\\.example$' >/dev/null
+check "a list setting keeps one value a line" test "$(H config get demo@example.org accept_these_nonmembers | wc -l)" -eq 2
+
+# Round trip: export, import into a new list, export again: identical.
+H config export demo@example.org >"$T_DIR/demo.conf"
+H lists create copy@example.org --owner other@example.org >/dev/null
+check "import into a new list" bash -c "'$HERALD' --var '$V' config import copy@example.org < '$T_DIR/demo.conf'"
+H config export copy@example.org >"$T_DIR/copy.conf"
+check "export -> import -> export is identical" diff "$T_DIR/demo.conf" "$T_DIR/copy.conf"
+printf '[general]\nmax_message_size = huge\n' >"$T_DIR/bad.conf"
+check "import refuses a bad value, naming it" fails_with "max_message_size: 'huge'" H config import copy@example.org <"$T_DIR/bad.conf"
+check "and changes nothing" test "$(H config get copy@example.org max_message_size)" = 100
+printf '[privacy]\nmax_message_size = 5\n' >"$T_DIR/wrong.conf"
+check "import refuses a setting in the wrong category" fails_with "belongs in [general]" H config import copy@example.org <"$T_DIR/wrong.conf"
+check "counters live apart from the settings" test -f "$V/lists/demo@example.org/counters"
+check "config doc is docs/list-settings.md" bash -c "'$HERALD' config doc | diff -q - '$HERALD_TOP/docs/list-settings.md'"
+
+# Remove: the archive stays unless --purge.
+mkdir -p "$V/archives/copy@example.org" "$V/archives/demo@example.org"
+check "remove a list" H lists remove copy@example.org
+check "its settings are gone" test ! -e "$V/lists/copy@example.org"
+check "its archive is kept" test -d "$V/archives/copy@example.org"
+check "remove --purge" H lists remove demo@example.org --purge
+check "removes the archive too" test ! -e "$V/archives/demo@example.org"
+check "removing a missing list fails" fails_with "no such list" H lists remove demo@example.org
+t_done
