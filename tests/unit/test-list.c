@@ -1,0 +1,740 @@
+/*
+ * test-list.c - unit tests for list.c: list names, creation (owners,
+ * duplicates), listing, settings (defaults, checked writes that survive a
+ * reopen, hand edits), export and import, and removal with or without the
+ * archive.
+ *
+ * Each test runs in a child process with a fresh temporary var dir.
+ */
+#include "base.h"
+#include "list.h"
+#include "list_settings.h"
+#include "lock.h"
+#include "log.h"
+#include "site.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* --- helpers ------------------------------------------------------------- */
+
+static const char *const one_owner[] = { "owner@example.org", NULL };
+
+/* A new var dir, initialised and opened. */
+static struct site *
+new_site(char **var_r)
+{
+	GError *error = NULL;
+	struct site *s;
+
+	*var_r = tmp_dir_new();
+	g_assert_cmpint(site_init(*var_r, &error), ==, 0);
+	g_assert_no_error(error);
+	s = site_open(*var_r, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(s);
+	return s;
+}
+
+static void
+create_ok(struct site *site, const char *fqdn)
+{
+	GError *error = NULL;
+
+	g_assert_cmpint(list_create(site, fqdn, one_owner, &error), ==, 0);
+	g_assert_no_error(error);
+}
+
+static struct list *
+open_ok(struct site *site, const char *fqdn)
+{
+	GError *error = NULL;
+	struct list *l = list_open(site, fqdn, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(l);
+	return l;
+}
+
+static void
+assert_get(struct list *l, const char *name, const char *want)
+{
+	GError *error = NULL;
+	char *v = list_get(l, name, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(v, ==, want);
+	g_free(v);
+}
+
+static void
+set_ok(struct list *l, const char *name, const char *value)
+{
+	GError *error = NULL;
+
+	g_assert_cmpint(list_set(l, name, value, &error), ==, 0);
+	g_assert_no_error(error);
+}
+
+static void
+assert_open_notfound(struct site *site, const char *fqdn)
+{
+	GError *error = NULL;
+	struct list *l = list_open(site, fqdn, &error);
+
+	g_assert_null(l);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND);
+	g_clear_error(&error);
+	list_free(&l);
+}
+
+/* --- names --------------------------------------------------------------- */
+
+static void
+test_name_check_accepts_good_names_and_splits_them(void)
+{
+	static const char *const good[] = {
+		"demo@example.org", "a.b-c+d_e=f@lists.example.org",
+		"x1@a-b.example.org", "0@example.co.uk",
+	};
+	GError *error = NULL;
+	char *name = NULL, *domain = NULL;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(good); i++) {
+		g_assert_cmpint(list_name_check(good[i], NULL, NULL, &error), ==, 0);
+		g_assert_no_error(error);
+		g_clear_error(&error);
+	}
+	g_assert_cmpint(list_name_check("a.b-c+d_e=f@lists.example.org", &name,
+					&domain, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpstr(name, ==, "a.b-c+d_e=f");
+	g_assert_cmpstr(domain, ==, "lists.example.org");
+	g_free(name);
+	g_free(domain);
+}
+
+static void
+assert_name_refused(const char *fqdn)
+{
+	GError *error = NULL;
+	char *name = NULL, *domain = NULL;
+	int r = list_name_check(fqdn, &name, &domain, &error);
+
+	if (r == 0)
+		g_test_message("list name '%s' was accepted", fqdn);
+	g_assert_cmpint(r, ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_assert_null(name);
+	g_assert_null(domain);
+	g_clear_error(&error);
+	g_free(name);
+	g_free(domain);
+}
+
+static void
+test_name_check_refuses_bad_names_invalid(void)
+{
+	static const char *const bad[] = {
+		"Demo@example.org",		/* upper case name */
+		"demo@Example.org",		/* upper case domain */
+		"de/mo@example.org",		/* '/' */
+		"demo@example.org/x",
+		"../demo@example.org",
+		"..@example.org",		/* ".." */
+		".demo@example.org",		/* leading '.' */
+		"demo.example.org",		/* no '@' */
+		"@example.org",			/* empty name */
+		"demo@",			/* empty domain */
+		"demo@localhost",		/* domain without a dot */
+		"demo@-example.org",		/* label with a leading '-' */
+		"demo@lists.-example.org",
+		"demo@.example.org",		/* empty labels */
+		"demo@example..org",
+		"demo@example.org.",
+		"demo@exa_mple.org",
+		"de mo@example.org",
+		"",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+		assert_name_refused(bad[i]);
+}
+
+/* The posting address must be an address: RFC 5322's dot-atom has no
+ * empty atoms, so ".." inside or a '.' at the end of the name is not one,
+ * and a host name label may not end with '-' (RFC 952/1123). */
+static void
+test_name_check_refuses_dot_dot_trailing_dot_and_label_ending_dash(void)
+{
+	assert_name_refused("de..mo@example.org");
+	assert_name_refused("demo.@example.org");
+	assert_name_refused("demo@example-.org");
+	assert_name_refused("demo@example.org-");
+}
+
+/* --- create, open, list -------------------------------------------------- */
+
+static void
+test_create_then_open_and_list_all_sorted_ignoring_new_dirs(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	GPtrArray *all;
+	struct list *l;
+	char *leftover;
+
+	all = list_all(site, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(all);
+	g_assert_cmpuint(all->len, ==, 0);
+	g_ptr_array_free(all, TRUE);
+
+	create_ok(site, "zeta@example.org");
+	create_ok(site, "alpha@example.org");
+	create_ok(site, "beta@example.com");
+	l = open_ok(site, "alpha@example.org");
+	g_assert_cmpstr(list_fqdn(l), ==, "alpha@example.org");
+	g_assert_true(g_file_test(list_dir(l), G_FILE_TEST_IS_DIR));
+	g_assert_true(list_site(l) == site);
+	list_free(&l);
+	g_assert_null(l);
+
+	/* A creator that crashed leaves <list>.new.<host>.<pid> behind. */
+	leftover = site_path(site, "lists", "gamma@example.org.new.host1.123", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(leftover, 0770), ==, 0);
+	g_free(leftover);
+	leftover = site_path(site, "lists", "alpha@example.org.removed.host1.99", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(leftover, 0770), ==, 0);
+	g_free(leftover);
+
+	all = list_all(site, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(all);
+	g_assert_cmpuint(all->len, ==, 3);
+	if (all->len == 3) {
+		g_assert_cmpstr(all->pdata[0], ==, "alpha@example.org");
+		g_assert_cmpstr(all->pdata[1], ==, "beta@example.com");
+		g_assert_cmpstr(all->pdata[2], ==, "zeta@example.org");
+	}
+	g_ptr_array_free(all, TRUE);
+	assert_open_notfound(site, "gamma@example.org");
+	assert_open_notfound(site, "nosuch@example.org");
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_create_twice_fails_exists(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	static const char *const other[] = { "someone@example.net", NULL };
+	struct list *l;
+
+	create_ok(site, "demo@example.org");
+	g_assert_cmpint(list_create(site, "demo@example.org", other, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_EXISTS);
+	g_clear_error(&error);
+	/* The first list is untouched. */
+	l = open_ok(site, "demo@example.org");
+	assert_get(l, "owner", "owner@example.org");
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_create_requires_valid_owners(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	static const char *const none[] = { NULL };
+	static const char *const bad[] = { "owner@example.org", "not an address",
+					   NULL };
+	static const char *const two[] = { "a@example.org", "b@example.net", NULL };
+	struct list *l;
+	GPtrArray *all;
+
+	g_assert_cmpint(list_create(site, "demo@example.org", NULL, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpint(list_create(site, "demo@example.org", none, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpint(list_create(site, "demo@example.org", bad, &error), ==, -1);
+	g_assert_nonnull(error);
+	if (error != NULL)
+		g_assert_nonnull(strstr(error->message, "not an address"));
+	g_clear_error(&error);
+	g_assert_cmpint(list_create(site, "Bad@example.org", one_owner, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	assert_open_notfound(site, "demo@example.org");
+	all = list_all(site, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(all->len, ==, 0);
+	g_ptr_array_free(all, TRUE);
+
+	g_assert_cmpint(list_create(site, "demo@example.org", two, &error), ==, 0);
+	g_assert_no_error(error);
+	l = open_ok(site, "demo@example.org");
+	assert_get(l, "owner", "a@example.org\nb@example.net");
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* --- settings ------------------------------------------------------------ */
+
+static void
+test_get_defaults_and_set_round_trip_surviving_reopen(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	struct list *l;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	assert_get(l, "max_message_size", "40");
+	assert_get(l, "real_name", "Demo");
+	assert_get(l, "subject_prefix", "[Demo] ");
+	assert_get(l, "host_name", "example.org");
+	assert_get(l, "archive", "yes");
+	assert_get(l, "password", "");
+	g_assert_true(list_get_bool(l, "archive"));
+	g_assert_cmpint(list_get_int(l, "max_message_size"), ==, 40);
+
+	set_ok(l, "max_message_size", "100");
+	set_ok(l, "archive", "OFF");
+	set_ok(l, "generic_nonmember_action", "Discard");
+	set_ok(l, "ban_list", " a@example.org \n\n^b.*@example\\.net$\n");
+	set_ok(l, "description", "Talk about demos");
+	set_ok(l, "msg_footer", "-- \nfooter %(real_name)s\n");
+	set_ok(l, "moderator", "mod@example.org");
+	set_ok(l, "password", "s3cret");
+	assert_get(l, "max_message_size", "100");
+	assert_get(l, "archive", "no");
+	list_free(&l);
+
+	l = open_ok(site, "demo@example.org");
+	assert_get(l, "max_message_size", "100");
+	assert_get(l, "archive", "no");
+	g_assert_false(list_get_bool(l, "archive"));
+	g_assert_cmpint(list_get_int(l, "max_message_size"), ==, 100);
+	assert_get(l, "generic_nonmember_action", "3");
+	assert_get(l, "ban_list", "a@example.org\n^b.*@example\\.net$");
+	assert_get(l, "description", "Talk about demos");
+	assert_get(l, "msg_footer", "-- \nfooter %(real_name)s\n");
+	assert_get(l, "moderator", "mod@example.org");
+	{
+		char *h = list_get(l, "password", NULL);
+		g_assert_true(g_str_has_prefix(h, "$argon2id$"));
+		g_assert_null(strstr(h, "s3cret"));
+		g_free(h);
+	}
+	/* Untouched settings keep their defaults. */
+	assert_get(l, "max_num_recipients", "10");
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_set_refuses_unknown_name_and_bad_values_keeping_old(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *l;
+	char *v;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_set(l, "no_such_setting", "1", &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	if (error != NULL)
+		g_assert_nonnull(strstr(error->message, "no_such_setting"));
+	g_clear_error(&error);
+	v = list_get(l, "no_such_setting", &error);
+	g_assert_null(v);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	if (error != NULL)
+		g_assert_nonnull(strstr(error->message, "no_such_setting"));
+	g_clear_error(&error);
+
+	g_assert_cmpint(list_set(l, "max_message_size", "huge", &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpint(list_set(l, "owner", "", &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpint(list_set(l, "owner", "a@example.org\nnot an address", &error),
+			==, -1);
+	g_assert_nonnull(error);
+	g_clear_error(&error);
+	g_assert_cmpint(list_set(l, "moderator", "nobody", &error), ==, -1);
+	g_assert_nonnull(error);
+	g_clear_error(&error);
+	list_free(&l);
+	l = open_ok(site, "demo@example.org");
+	assert_get(l, "max_message_size", "40");
+	assert_get(l, "owner", "owner@example.org");
+	assert_get(l, "moderator", "");
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* Rewrites key in group of the list's config file by hand. */
+static void
+hand_edit(struct list *l, const char *group, const char *key, const char *value)
+{
+	char *path = g_build_filename(list_dir(l), "config", NULL);
+	GKeyFile *kf = g_key_file_new();
+	GError *error = NULL;
+
+	g_assert_true(g_key_file_load_from_file(kf, path, G_KEY_FILE_KEEP_COMMENTS,
+						&error));
+	g_assert_no_error(error);
+	g_key_file_set_string(kf, group, key, value);
+	g_assert_true(g_key_file_save_to_file(kf, path, &error));
+	g_assert_no_error(error);
+	g_key_file_free(kf);
+	g_free(path);
+}
+
+static void
+test_hand_edited_bad_value_reads_as_default(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *l;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	set_ok(l, "max_message_size", "100");
+	hand_edit(l, "general", "max_message_size", "lots");
+	hand_edit(l, "archive", "archive", "perhaps");
+	hand_edit(l, "privacy", "subscribe_policy", "7");
+	hand_edit(l, "general", "description", "two\nlines");
+	hand_edit(l, "bounce", "bounce_score_threshold", "True");
+	/* A good hand edit is taken. */
+	hand_edit(l, "privacy", "max_num_recipients", "25");
+	g_assert_cmpint(list_reload(l, &error), ==, 0);
+	g_assert_no_error(error);
+	assert_get(l, "max_message_size", "40");
+	assert_get(l, "archive", "yes");
+	assert_get(l, "subscribe_policy", "1");
+	assert_get(l, "description", "");
+	assert_get(l, "bounce_score_threshold", "5");
+	assert_get(l, "max_num_recipients", "25");
+	g_assert_cmpint(list_get_int(l, "max_message_size"), ==, 40);
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* --- export, import ------------------------------------------------------ */
+
+static void
+test_export_import_export_is_identical(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *a, *b;
+	char *ea, *eb, *eb0;
+
+	create_ok(site, "demo@example.org");
+	create_ok(site, "other@example.net");
+	a = open_ok(site, "demo@example.org");
+	b = open_ok(site, "other@example.net");
+	set_ok(a, "max_message_size", "123");
+	set_ok(a, "archive", "no");
+	set_ok(a, "reply_goes_to_list", "this_list");
+	set_ok(a, "msg_footer", "line one\n\tline two %(list)s\n");
+	set_ok(a, "ban_list", "x@example.org\n^y.*@example\\.com$");
+	set_ok(a, "description", "semi; colon # hash = equals \\ backslash");
+	set_ok(a, "password", "pw");
+	set_ok(a, "owner", "boss@example.org\nvice@example.org");
+	ea = list_export(a);
+	g_assert_nonnull(ea);
+	eb0 = list_export(b);
+	g_assert_cmpstr(ea, !=, eb0);
+	g_assert_cmpint(list_import(b, ea, &error), ==, 0);
+	g_assert_no_error(error);
+	eb = list_export(b);
+	g_assert_cmpstr(ea, ==, eb);
+	assert_get(b, "max_message_size", "123");
+	assert_get(b, "msg_footer", "line one\n\tline two %(list)s\n");
+	g_free(eb);
+	/* And after a reopen, from the file. */
+	list_free(&b);
+	b = open_ok(site, "other@example.net");
+	eb = list_export(b);
+	g_assert_cmpstr(ea, ==, eb);
+	{
+		char *ha = list_get(a, "password", NULL);
+		char *hb = list_get(b, "password", NULL);
+		g_assert_true(g_str_has_prefix(ha, "$argon2id$"));
+		g_assert_cmpstr(ha, ==, hb);
+		g_free(ha);
+		g_free(hb);
+	}
+	g_free(ea);
+	g_free(eb);
+	g_free(eb0);
+	list_free(&a);
+	list_free(&b);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* Imports text into l, expecting a failure, and checks that nothing
+ * changed (max_message_size is a sentinel the text also sets). */
+static void
+assert_import_refused(struct site *site, struct list *l, const char *text)
+{
+	GError *error = NULL;
+	char *before = list_export(l), *after;
+	struct list *again;
+
+	g_assert_cmpint(list_import(l, text, &error), ==, -1);
+	g_assert_nonnull(error);
+	if (error != NULL)
+		g_test_message("refused: %s", error->message);
+	g_clear_error(&error);
+	assert_get(l, "max_message_size", "40");
+	again = open_ok(site, list_fqdn(l));
+	assert_get(again, "max_message_size", "40");
+	after = list_export(again);
+	/* Not g_assert_cmpstr: a whole export is too long to read. */
+	g_assert_true(g_strcmp0(before, after) == 0);
+	list_free(&again);
+	g_free(before);
+	g_free(after);
+}
+
+static void
+test_import_refuses_bad_value_and_changes_nothing(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	struct list *l;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	assert_get(l, "max_message_size", "40");
+	assert_import_refused(site, l,
+			      "[general]\nmax_message_size=100\n"
+			      "[privacy]\nsubscribe_policy=whenever\n");
+	assert_import_refused(site, l,
+			      "[general]\nmax_message_size=100\nno_such_setting=1\n");
+	assert_import_refused(site, l,
+			      "[general]\nmax_message_size=100\n"
+			      "[bounce]\narchive=yes\n");	/* wrong group */
+	assert_import_refused(site, l,
+			      "[general]\nmax_message_size=100\ndescription=a\\nb\n");
+	assert_import_refused(site, l, "this is not a key file\n");
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* list_set refuses an owner or moderator that is not an address and an
+ * empty owner; import "checks every value", so it must refuse them too. */
+static void
+test_import_refuses_bad_owner_or_moderator(void)
+{
+	static const char *const cases[] = {
+		"[general]\nmax_message_size=100\nowner=not an address\n",
+		"[general]\nmax_message_size=100\nowner=\n",
+		"[general]\nmax_message_size=100\nmoderator=nobody\n",
+	};
+	char *var;
+	struct site *site = new_site(&var);
+
+	/* A list of its own for each case, so one wrong import does not
+	 * spoil the next case's "before". */
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *fqdn = g_strdup_printf("demo%u@example.org", (unsigned)i);
+		struct list *l;
+
+		create_ok(site, fqdn);
+		l = open_ok(site, fqdn);
+		assert_import_refused(site, l, cases[i]);
+		assert_get(l, "owner", "owner@example.org");
+		assert_get(l, "moderator", "");
+		list_free(&l);
+		g_free(fqdn);
+	}
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* --- remove -------------------------------------------------------------- */
+
+static void
+test_remove_keeps_archive_unless_purge(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	char *arch1, *arch2, *file, *dir1;
+	GPtrArray *all;
+
+	create_ok(site, "one@example.org");
+	create_ok(site, "two@example.org");
+	arch1 = site_path(site, "archives", "one@example.org", NULL);
+	arch2 = site_path(site, "archives", "two@example.org", NULL);
+	dir1 = site_path(site, "lists", "one@example.org", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(arch1, 0770), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(arch2, 0770), ==, 0);
+	file = g_build_filename(arch1, "2024-01.mbox", NULL);
+	g_assert_true(g_file_set_contents(file, "From x\n", -1, NULL));
+	g_free(file);
+	file = g_build_filename(arch2, "2024-01.mbox", NULL);
+	g_assert_true(g_file_set_contents(file, "From x\n", -1, NULL));
+	g_free(file);
+
+	g_assert_cmpint(list_remove(site, "one@example.org", FALSE, &error), ==, 0);
+	g_assert_no_error(error);
+	assert_open_notfound(site, "one@example.org");
+	g_assert_false(g_file_test(dir1, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(arch1, G_FILE_TEST_IS_DIR));
+	file = g_build_filename(arch1, "2024-01.mbox", NULL);
+	g_assert_true(g_file_test(file, G_FILE_TEST_IS_REGULAR));
+	g_free(file);
+
+	g_assert_cmpint(list_remove(site, "two@example.org", TRUE, &error), ==, 0);
+	g_assert_no_error(error);
+	assert_open_notfound(site, "two@example.org");
+	g_assert_false(g_file_test(arch2, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(arch1, G_FILE_TEST_IS_DIR));
+
+	all = list_all(site, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(all->len, ==, 0);
+	g_ptr_array_free(all, TRUE);
+	/* Nothing left in lists/ (no .removed. directories). */
+	{
+		char *lists = site_path(site, "lists", NULL);
+		GDir *d = g_dir_open(lists, 0, NULL);
+		g_assert_nonnull(d);
+		g_assert_null(g_dir_read_name(d));
+		g_dir_close(d);
+		g_free(lists);
+	}
+	/* And the name can be used again. */
+	create_ok(site, "one@example.org");
+	g_free(arch1);
+	g_free(arch2);
+	g_free(dir1);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_remove_missing_list_fails_notfound(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+
+	g_assert_cmpint(list_remove(site, "nosuch@example.org", FALSE, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND);
+	g_clear_error(&error);
+	g_assert_cmpint(list_remove(site, "nosuch@example.org", TRUE, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND);
+	g_clear_error(&error);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* --- running ------------------------------------------------------------- */
+
+struct list_test {
+	const char *path;
+	void (*fn)(void);
+};
+
+static const struct list_test tests[] = {
+	{ "/list/name/accepts-good-names-and-splits",
+	  test_name_check_accepts_good_names_and_splits_them },
+	{ "/list/name/refuses-bad-names-invalid",
+	  test_name_check_refuses_bad_names_invalid },
+	{ "/list/name/refuses-dot-dot-trailing-dot-label-ending-dash",
+	  test_name_check_refuses_dot_dot_trailing_dot_and_label_ending_dash },
+	{ "/list/create/open-and-list-all-sorted-ignoring-new-dirs",
+	  test_create_then_open_and_list_all_sorted_ignoring_new_dirs },
+	{ "/list/create/twice-fails-exists",
+	  test_create_twice_fails_exists },
+	{ "/list/create/requires-valid-owners",
+	  test_create_requires_valid_owners },
+	{ "/list/set/defaults-and-round-trip-survive-reopen",
+	  test_get_defaults_and_set_round_trip_surviving_reopen },
+	{ "/list/set/unknown-name-and-bad-values-refused-old-kept",
+	  test_set_refuses_unknown_name_and_bad_values_keeping_old },
+	{ "/list/get/hand-edited-bad-value-is-default",
+	  test_hand_edited_bad_value_reads_as_default },
+	{ "/list/export/import-into-other-list-exports-identical",
+	  test_export_import_export_is_identical },
+	{ "/list/import/bad-value-refused-nothing-changed",
+	  test_import_refuses_bad_value_and_changes_nothing },
+	{ "/list/import/bad-owner-or-moderator-refused",
+	  test_import_refuses_bad_owner_or_moderator },
+	{ "/list/remove/keeps-archive-unless-purge",
+	  test_remove_keeps_archive_unless_purge },
+	{ "/list/remove/missing-list-notfound",
+	  test_remove_missing_list_fails_notfound },
+};
+
+/* Each test runs in a child process of its own, so a crash in one (a
+ * sanitizer abort, say) fails that test alone and the others still run.
+ * The child's TMPDIR is a directory of the parent's, removed afterwards
+ * even when the child died before cleaning up. */
+static void
+run_isolated(gconstpointer data)
+{
+	const struct list_test *t = data;
+	char *box, *old_tmpdir;
+
+	if (g_test_subprocess()) {
+		t->fn();
+		return;
+	}
+	box = tmp_dir_new();
+	old_tmpdir = g_strdup(g_getenv("TMPDIR"));
+	g_assert_true(g_setenv("TMPDIR", box, TRUE));
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+	if (old_tmpdir != NULL)
+		g_setenv("TMPDIR", old_tmpdir, TRUE);
+	else
+		g_unsetenv("TMPDIR");
+	g_free(old_tmpdir);
+	tmp_dir_remove(&box);
+	g_test_trap_assert_passed();
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	/* A failed check fails its test, and the other tests still run. */
+	g_test_set_nonfatal_assertions();
+	log_open(NULL, FALSE);
+
+	for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
+		g_test_add_data_func(tests[i].path, &tests[i], run_isolated);
+	return g_test_run();
+}
