@@ -293,7 +293,7 @@ members_list(struct list *l, const char *filter)
 		return cli_usage(members_usage);
 	if (roster_load(l, &r, &error) < 0)
 		return cli_gerror(&error);
-	all = roster_members(r);
+	all = roster_members(r, TRUE);
 	for (guint i = 0; i < all->len; i++) {
 		const struct member *m = all->pdata[i];
 		gboolean show = filter == NULL ||

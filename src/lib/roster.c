@@ -268,16 +268,15 @@ parse_rest(char *p, char *end, struct member *m)
 	int n = 0, mode, status;
 	gboolean escaped = FALSE;
 
+	/* memchr, not a loop over every byte: this runs for every member of
+	 * a 100,000-member roster at each delivery. */
+	escaped = memchr(p, '\\', (size_t)(end - p)) != NULL;
 	f[n++] = p;
-	for (char *q = p; q < end; q++) {
-		if (*q == '\t') {
-			if (n == NFIELDS - 1)
-				return -1;
-			*q = '\0';
-			f[n++] = q + 1;
-		} else if (*q == '\\') {
-			escaped = TRUE;
-		}
+	for (char *q = p; (q = memchr(q, '\t', (size_t)(end - q))) != NULL; q++) {
+		if (n == NFIELDS - 1)
+			return -1;
+		*q = '\0';
+		f[n++] = q + 1;
 	}
 	if (n != NFIELDS - 1)
 		return -1;
@@ -609,7 +608,7 @@ member_compare(gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-roster_members(const struct roster *r)
+roster_members(const struct roster *r, gboolean sorted)
 {
 	GPtrArray *out = g_ptr_array_sized_new(g_hash_table_size(r->by_key));
 	GHashTableIter it;
@@ -618,7 +617,8 @@ roster_members(const struct roster *r)
 	g_hash_table_iter_init(&it, r->by_key);
 	while (g_hash_table_iter_next(&it, NULL, &m))
 		g_ptr_array_add(out, (gpointer)ensure_parsed(m));
-	g_ptr_array_sort(out, member_compare);
+	if (sorted)
+		g_ptr_array_sort(out, member_compare);
 	return out;
 }
 
@@ -754,7 +754,7 @@ write_snapshot(struct list *l, struct roster *r, int64_t gen, GError **error)
 	char *path = gen_path(l, "members", gen);
 	char *tmp = g_strdup_printf("%s.tmp.%s.%d", path, herald_host(), (int)getpid());
 	char *dir = roster_path(l, NULL);
-	GPtrArray *members = roster_members(r);
+	GPtrArray *members = roster_members(r, TRUE);
 	GString *out = g_string_sized_new(members->len * 96 + 64);
 	ino_t ino;
 	int ret = -1;

@@ -60,8 +60,10 @@ void roster_free(struct roster **rp);
 guint roster_count(const struct roster *r);
 /* The member with this address (any case), or NULL. */
 const struct member *roster_find(const struct roster *r, const char *addr);
-/* Every member, sorted by key; the array owns nothing. */
-GPtrArray *roster_members(const struct roster *r);
+/* Every member, sorted by key when sorted (listings, snapshots), else in
+ * no particular order (delivery: sorting 100,000 keys would double the
+ * cost of loading).  The array owns nothing. */
+GPtrArray *roster_members(const struct roster *r, gboolean sorted);
 
 /* A change: several additions, removals and replacements applied at once,
  * under the list lock, committed as one. */
