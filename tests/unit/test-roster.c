@@ -1,0 +1,1104 @@
+/*
+ * test-roster.c - unit tests for roster.c: members put, found (any case),
+ * removed; every field through the change log, a reload and a snapshot;
+ * changes applied whole; crash leftovers (a torn tail, records after the
+ * last commit, a record with a bad CRC, a snapshot without its end line);
+ * compaction; the names of modes, statuses and options.
+ *
+ * Each test runs in a child process with a fresh temporary var dir and a
+ * list demo@example.org in it.
+ */
+#include "address.h"
+#include "base.h"
+#include "list.h"
+#include "lock.h"
+#include "log.h"
+#include "roster.h"
+#include "site.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* --- helpers ------------------------------------------------------------- */
+
+#define FQDN "demo@example.org"
+
+struct fixture {
+	char *var;
+	struct site *site;
+	struct list *list;
+};
+
+static void
+fixture_setup(struct fixture *f)
+{
+	static const char *const owners[] = { "owner@example.org", NULL };
+	GError *error = NULL;
+
+	f->var = tmp_dir_new();
+	g_assert_cmpint(site_init(f->var, &error), ==, 0);
+	g_assert_no_error(error);
+	f->site = site_open(f->var, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(f->site);
+	g_assert_cmpint(list_create(f->site, FQDN, owners, &error), ==, 0);
+	g_assert_no_error(error);
+	f->list = list_open(f->site, FQDN, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(f->list);
+}
+
+static void
+fixture_teardown(struct fixture *f)
+{
+	list_free(&f->list);
+	site_free(&f->site);
+	tmp_dir_remove(&f->var);
+}
+
+/* A member with the given address and plain defaults; free with
+ * member_clear. */
+static struct member
+member_make(const char *addr)
+{
+	struct member m = { 0 };
+	GError *error = NULL;
+
+	m.key = address_key(addr);
+	g_assert_nonnull(m.key);
+	m.addr = address_normalise(addr, &error);
+	g_assert_no_error(error);
+	m.name = g_strdup("");
+	m.mode = MODE_REGULAR;
+	m.status = STATUS_ENABLED;
+	m.status_reason = g_strdup("");
+	m.language = g_strdup("");
+	m.password = g_strdup("");
+	m.subscribed = 1700000000;
+	return m;
+}
+
+static void
+member_clear(struct member *m)
+{
+	g_free(m->key);
+	g_free(m->addr);
+	g_free(m->name);
+	g_free(m->status_reason);
+	g_free(m->language);
+	g_free(m->password);
+	memset(m, 0, sizeof *m);
+}
+
+/* Puts members with these addresses (NULL-terminated) in one change. */
+static void
+put_addrs(struct list *l, ...)
+{
+	struct roster_change *c = roster_change_new();
+	GError *error = NULL;
+	const char *a;
+	va_list ap;
+
+	va_start(ap, l);
+	while ((a = va_arg(ap, const char *)) != NULL) {
+		struct member m = member_make(a);
+		roster_change_put(c, &m);
+		member_clear(&m);
+	}
+	va_end(ap);
+	g_assert_cmpint(roster_commit(l, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	g_assert_null(c);
+}
+
+static struct roster *
+load(struct list *l)
+{
+	struct roster *r = NULL;
+	GError *error = NULL;
+
+	g_assert_cmpint(roster_load(l, &r, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_nonnull(r);
+	return r;
+}
+
+/* Every field of every member, one line each, sorted: for comparing two
+ * rosters. */
+static char *
+roster_dump(const struct roster *r)
+{
+	GPtrArray *ms = roster_members(r, TRUE);
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < ms->len; i++) {
+		const struct member *m = ms->pdata[i];
+		char *opts = member_options_format(m->options);
+		char *line = g_strdup_printf("%s|%s|%s|%d|%d|%lld|%s|%s|%s|%lld|%s",
+					     m->key, m->addr, m->name, (int)m->mode,
+					     (int)m->status, (long long)m->status_time,
+					     m->status_reason, opts, m->language,
+					     (long long)m->subscribed, m->password);
+		char *esc = g_strescape(line, NULL);
+
+		g_string_append(out, esc);
+		g_string_append_c(out, '\n');
+		g_free(esc);
+		g_free(line);
+		g_free(opts);
+	}
+	g_ptr_array_free(ms, TRUE);
+	return g_string_free(out, FALSE);
+}
+
+static char *
+roster_file(struct list *l, const char *name)
+{
+	return g_build_filename(list_dir(l), "roster", name, NULL);
+}
+
+static char *
+gen_file(struct list *l, const char *what, long long gen)
+{
+	char *name = g_strdup_printf("%s.%lld", what, gen);
+	char *p = roster_file(l, name);
+
+	g_free(name);
+	return p;
+}
+
+/* The generation in roster/CURRENT. */
+static long long
+current_gen(struct list *l)
+{
+	char *path = roster_file(l, "CURRENT"), *text = NULL, *end;
+	long long gen;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	gen = g_ascii_strtoll(text, &end, 10);
+	g_assert_cmpstr(end, ==, "\n");
+	g_assert_cmpint(gen, >, 0);
+	g_free(text);
+	g_free(path);
+	return gen;
+}
+
+static char *
+read_all(const char *path)
+{
+	char *text = NULL;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return text;
+}
+
+static void
+append_raw(const char *path, const char *data)
+{
+	FILE *fp = fopen(path, "ab");
+
+	g_assert_nonnull(fp);
+	g_assert_cmpuint(fwrite(data, 1, strlen(data), fp), ==, strlen(data));
+	g_assert_cmpint(fclose(fp), ==, 0);
+}
+
+/* CRC-32 (IEEE 802.3), as the roster's records carry, computed here
+ * independently so that the test writes records the reader must trust. */
+static uint32_t
+crc32_ieee(const char *p, size_t len)
+{
+	uint32_t c = 0xffffffffu;
+
+	for (size_t i = 0; i < len; i++) {
+		c ^= (unsigned char)p[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+	}
+	return c ^ 0xffffffffu;
+}
+
+/* A log record: "<crc> <payload>\n"; with a wrong CRC when bad_crc. */
+static char *
+record(const char *payload, gboolean bad_crc)
+{
+	uint32_t crc = crc32_ieee(payload, strlen(payload));
+
+	return g_strdup_printf("%08x %s\n", bad_crc ? crc ^ 0x1u : crc, payload);
+}
+
+#define GHOST_PUT "+ ghost@example.org\tghost@example.org\tGhost\tregular" \
+		  "\tenabled\t0\t\t\t\t1700000000\t"
+
+static void
+append_record(struct list *l, const char *payload, gboolean bad_crc)
+{
+	char *log = gen_file(l, "changes", current_gen(l));
+	char *rec = record(payload, bad_crc);
+
+	append_raw(log, rec);
+	g_free(rec);
+	g_free(log);
+}
+
+/* How many commit records a change log holds. */
+static guint
+count_commits(const char *text)
+{
+	guint n = 0;
+	char **lines = g_strsplit(text, "\n", -1);
+
+	for (char **p = lines; *p != NULL; p++)
+		if (strlen(*p) == 10 && (*p)[8] == ' ' && (*p)[9] == 'C')
+			n++;
+	g_strfreev(lines);
+	return n;
+}
+
+/* --- members ------------------------------------------------------------- */
+
+static void
+test_new_list_has_empty_roster(void)
+{
+	struct fixture f;
+	struct roster *r;
+	GPtrArray *ms;
+
+	fixture_setup(&f);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 0);
+	g_assert_null(roster_find(r, "anyone@example.org"));
+	ms = roster_members(r, TRUE);
+	g_assert_cmpuint(ms->len, ==, 0);
+	g_ptr_array_free(ms, TRUE);
+	roster_free(&r);
+	g_assert_null(r);
+	fixture_teardown(&f);
+}
+
+static void
+test_put_then_load_finds_member_by_any_case(void)
+{
+	struct fixture f;
+	struct roster *r;
+	const struct member *m;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "Alice.Smith@Example.ORG", NULL);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 1);
+	static const char *const spellings[] = {
+		"Alice.Smith@Example.ORG", "alice.smith@example.org",
+		"ALICE.SMITH@EXAMPLE.ORG", "aLiCe.SmItH@eXaMpLe.OrG",
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(spellings); i++) {
+		m = roster_find(r, spellings[i]);
+		g_assert_nonnull(m);
+		if (m != NULL) {
+			g_assert_cmpstr(m->key, ==, "alice.smith@example.org");
+			/* As written, domain normalised. */
+			g_assert_cmpstr(m->addr, ==, "Alice.Smith@example.org");
+		}
+	}
+	g_assert_null(roster_find(r, "alice.smith@example.com"));
+	g_assert_null(roster_find(r, "alice@example.org"));
+	g_assert_null(roster_find(r, "not an address"));
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
+static void
+assert_rich_member(const struct member *m, const char *pw_hash)
+{
+	g_assert_nonnull(m);
+	if (m == NULL)
+		return;
+	g_assert_cmpstr(m->key, ==, "ann@example.org");
+	g_assert_cmpstr(m->addr, ==, "Ann@example.org");
+	g_assert_cmpstr(m->name, ==, "Ann\t\"B.\" Smith\nline two\\ back\\\\slash\r\\t");
+	g_assert_cmpint(m->mode, ==, MODE_MIME_DIGEST);
+	g_assert_cmpint(m->status, ==, STATUS_BY_BOUNCE);
+	g_assert_cmpint(m->status_time, ==, 1712345678);
+	g_assert_cmpstr(m->status_reason, ==, "550 5.1.1\tuser unknown\n\\n(x)\\");
+	g_assert_cmpuint(m->options, ==, OPT_ACK | OPT_MODERATE | OPT_NODUPES);
+	g_assert_cmpstr(m->language, ==, "pt_BR");
+	g_assert_cmpint(m->subscribed, ==, 1600000001);
+	g_assert_cmpstr(m->password, ==, pw_hash);
+}
+
+static void
+assert_plain_member(const struct member *m)
+{
+	g_assert_nonnull(m);
+	if (m == NULL)
+		return;
+	g_assert_cmpstr(m->addr, ==, "bob@example.net");
+	g_assert_cmpstr(m->name, ==, "");
+	g_assert_cmpint(m->mode, ==, MODE_PLAIN_DIGEST);
+	g_assert_cmpint(m->status, ==, STATUS_BY_USER);
+	g_assert_cmpint(m->status_time, ==, 0);
+	g_assert_cmpstr(m->status_reason, ==, "");
+	g_assert_cmpuint(m->options, ==, 0);
+	g_assert_cmpstr(m->language, ==, "");
+	g_assert_cmpint(m->subscribed, ==, 1700000000);
+	g_assert_cmpstr(m->password, ==, "");
+}
+
+static void
+test_fields_round_trip_through_commit_reload_and_snapshot(void)
+{
+	struct fixture f;
+	struct roster_change *c = roster_change_new();
+	struct roster *r = NULL;
+	GError *error = NULL;
+	struct member ann = member_make("Ann@EXAMPLE.org");
+	struct member bob = member_make("bob@example.net");
+	char *hash = member_password_hash("sesame", &error);
+
+	g_assert_no_error(error);
+	g_assert_true(g_str_has_prefix(hash, "$argon2id$"));
+	fixture_setup(&f);
+	g_free(ann.name);
+	ann.name = g_strdup("Ann\t\"B.\" Smith\nline two\\ back\\\\slash\r\\t");
+	ann.mode = MODE_MIME_DIGEST;
+	ann.status = STATUS_BY_BOUNCE;
+	ann.status_time = 1712345678;
+	g_free(ann.status_reason);
+	ann.status_reason = g_strdup("550 5.1.1\tuser unknown\n\\n(x)\\");
+	ann.options = OPT_ACK | OPT_MODERATE | OPT_NODUPES;
+	g_free(ann.language);
+	ann.language = g_strdup("pt_BR");
+	ann.subscribed = 1600000001;
+	g_free(ann.password);
+	ann.password = g_strdup(hash);
+	bob.mode = MODE_PLAIN_DIGEST;
+	bob.status = STATUS_BY_USER;
+	roster_change_put(c, &ann);
+	roster_change_put(c, &bob);
+	g_assert_cmpuint(roster_change_count(c), ==, 2);
+	/* The change holds copies: the caller's strings may go. */
+	member_clear(&ann);
+	member_clear(&bob);
+
+	g_assert_cmpint(roster_commit(f.list, c, &r, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	g_assert_nonnull(r);
+	assert_rich_member(roster_find(r, "ann@example.org"), hash);
+	assert_plain_member(roster_find(r, "BOB@example.net"));
+	roster_free(&r);
+
+	/* From the change log. */
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 2);
+	assert_rich_member(roster_find(r, "ann@example.org"), hash);
+	assert_plain_member(roster_find(r, "bob@example.net"));
+	roster_free(&r);
+
+	/* From a snapshot. */
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 2);
+	{
+		GPtrArray *ms = roster_members(r, TRUE);
+		g_assert_cmpuint(ms->len, ==, 2);
+		if (ms->len == 2) {
+			assert_rich_member(ms->pdata[0], hash);
+			assert_plain_member(ms->pdata[1]);
+		}
+		g_ptr_array_free(ms, TRUE);
+	}
+	assert_rich_member(roster_find(r, "ANN@example.org"), hash);
+	{
+		/* Unsorted (delivery): the same members, parsed. */
+		GPtrArray *ms = roster_members(r, FALSE);
+		g_assert_cmpuint(ms->len, ==, 2);
+		for (guint i = 0; i < ms->len; i++) {
+			const struct member *m = ms->pdata[i];
+			if (strcmp(m->key, "ann@example.org") == 0)
+				assert_rich_member(m, hash);
+			else
+				assert_plain_member(m);
+		}
+		g_ptr_array_free(ms, TRUE);
+	}
+	roster_free(&r);
+	g_free(hash);
+	fixture_teardown(&f);
+}
+
+static void
+test_remove_by_any_case_removes_member(void)
+{
+	struct fixture f;
+	struct roster_change *c;
+	struct roster *r;
+	GError *error = NULL;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "alice@example.org", "bob@example.org", NULL);
+	c = roster_change_new();
+	roster_change_remove(c, "ALICE@Example.Org");
+	g_assert_cmpuint(roster_change_count(c), ==, 1);
+	g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 1);
+	g_assert_null(roster_find(r, "alice@example.org"));
+	g_assert_nonnull(roster_find(r, "bob@example.org"));
+	roster_free(&r);
+	/* Also gone from a snapshot. */
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 1);
+	g_assert_null(roster_find(r, "alice@example.org"));
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
+struct edit_ctx {
+	guint calls;
+	guint seen_count;
+	gboolean saw_alice;
+	gboolean fail;
+};
+
+static int
+edit_fn(const struct roster *r, struct roster_change *c, void *data,
+	GError **error)
+{
+	struct edit_ctx *ctx = data;
+
+	ctx->calls++;
+	ctx->seen_count = roster_count(r);
+	ctx->saw_alice = roster_find(r, "alice@example.org") != NULL;
+	if (ctx->fail) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID, "no, thanks");
+		return -1;
+	}
+	if (roster_find(r, "bob@example.org") == NULL) {
+		struct member m = member_make("bob@example.org");
+		roster_change_put(c, &m);
+		member_clear(&m);
+	}
+	return 0;
+}
+
+static void
+test_edit_sees_current_roster_and_can_abort(void)
+{
+	struct fixture f;
+	struct edit_ctx ctx = { 0 };
+	struct roster *r;
+	GError *error = NULL;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "alice@example.org", NULL);
+	g_assert_cmpint(roster_edit(f.list, edit_fn, &ctx, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(ctx.calls, ==, 1);
+	g_assert_cmpuint(ctx.seen_count, ==, 1);
+	g_assert_true(ctx.saw_alice);
+	/* A second edit sees the first's change (and so adds nothing). */
+	g_assert_cmpint(roster_edit(f.list, edit_fn, &ctx, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(ctx.seen_count, ==, 2);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 2);
+	roster_free(&r);
+
+	/* fn's error aborts the edit and comes back; nothing changes. */
+	put_addrs(f.list, "carol@example.org", NULL);
+	ctx.fail = TRUE;
+	g_assert_cmpint(roster_edit(f.list, edit_fn, &ctx, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpuint(ctx.seen_count, ==, 3);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 3);
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
+static void
+test_change_of_several_puts_and_removes_applied_as_one(void)
+{
+	struct fixture f;
+	struct roster_change *c;
+	struct roster *r = NULL, *r2;
+	GError *error = NULL;
+	struct member m;
+	char *log, *text, *before, *dump;
+	long long gen;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "a@example.org", "b@example.org", "c@example.org", NULL);
+	r2 = load(f.list);
+	before = roster_dump(r2);
+	roster_free(&r2);
+
+	c = roster_change_new();
+	roster_change_remove(c, "a@example.org");
+	m = member_make("c@example.org");
+	g_free(m.name);
+	m.name = g_strdup("Carol");
+	roster_change_put(c, &m);
+	member_clear(&m);
+	m = member_make("d@example.org");
+	roster_change_put(c, &m);
+	member_clear(&m);
+	m = member_make("e@example.org");
+	roster_change_put(c, &m);
+	member_clear(&m);
+	roster_change_remove(c, "nosuch@example.org");
+	g_assert_cmpuint(roster_change_count(c), ==, 5);
+	g_assert_cmpint(roster_commit(f.list, c, &r, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+
+	for (int pass = 0; pass < 2; pass++) {
+		g_assert_nonnull(r);
+		g_assert_cmpuint(roster_count(r), ==, 4);
+		g_assert_null(roster_find(r, "a@example.org"));
+		g_assert_nonnull(roster_find(r, "b@example.org"));
+		g_assert_nonnull(roster_find(r, "d@example.org"));
+		g_assert_nonnull(roster_find(r, "e@example.org"));
+		{
+			const struct member *cm = roster_find(r, "c@example.org");
+			g_assert_nonnull(cm);
+			if (cm != NULL)
+				g_assert_cmpstr(cm->name, ==, "Carol");
+		}
+		roster_free(&r);
+		if (pass == 0)
+			r = load(f.list);
+	}
+
+	/* One commit record per change. */
+	gen = current_gen(f.list);
+	log = gen_file(f.list, "changes", gen);
+	text = read_all(log);
+	g_assert_cmpuint(count_commits(text), ==, 2);
+
+	/* Cut the last commit record off (a crash just before it was
+	 * written): none of the change shows, not part of it. */
+	{
+		size_t len = strlen(text);
+		g_assert_cmpuint(len, >, 11);
+		g_assert_cmpint(truncate(log, (off_t)(len - 11)), ==, 0);
+	}
+	r = load(f.list);
+	dump = roster_dump(r);
+	g_assert_cmpstr(dump, ==, before);
+	roster_free(&r);
+	g_free(dump);
+	g_free(text);
+	g_free(log);
+	g_free(before);
+	fixture_teardown(&f);
+}
+
+/* --- crash leftovers ----------------------------------------------------- */
+
+static void
+test_torn_tail_ignored_and_cut_by_next_writer(void)
+{
+	struct fixture f;
+	struct roster *r;
+	char *log, *text, *committed;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "alice@example.org", NULL);
+	r = load(f.list);
+	committed = roster_dump(r);
+	roster_free(&r);
+	log = gen_file(f.list, "changes", current_gen(f.list));
+	g_assert_true(g_file_test(log, G_FILE_TEST_IS_REGULAR));
+	append_raw(log, "0badc0de + torn@example.org\ttorn@exa");
+
+	r = load(f.list);
+	{
+		char *dump = roster_dump(r);
+		g_assert_cmpstr(dump, ==, committed);
+		g_free(dump);
+	}
+	g_assert_null(roster_find(r, "torn@example.org"));
+	roster_free(&r);
+
+	/* The next writer cuts the tail off and appends after the commit. */
+	put_addrs(f.list, "bob@example.org", NULL);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 2);
+	g_assert_nonnull(roster_find(r, "alice@example.org"));
+	g_assert_nonnull(roster_find(r, "bob@example.org"));
+	roster_free(&r);
+	g_free(log);
+	log = gen_file(f.list, "changes", current_gen(f.list));
+	text = read_all(log);
+	g_assert_null(strstr(text, "torn"));
+	g_assert_true(g_str_has_suffix(text, "\n"));
+	g_assert_cmpuint(count_commits(text), ==, 2);
+	g_free(text);
+	g_free(log);
+	g_free(committed);
+	fixture_teardown(&f);
+}
+
+/* The records the next two tests append by hand are right: with a commit
+ * after them, they are applied. */
+static void
+test_hand_written_committed_records_are_applied(void)
+{
+	struct fixture f;
+	struct roster *r;
+	const struct member *m;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "alice@example.org", NULL);
+	append_record(f.list, GHOST_PUT, FALSE);
+	append_record(f.list, "- alice@example.org", FALSE);
+	append_record(f.list, "C", FALSE);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 1);
+	m = roster_find(r, "ghost@example.org");
+	g_assert_nonnull(m);
+	if (m != NULL)
+		g_assert_cmpstr(m->name, ==, "Ghost");
+	g_assert_null(roster_find(r, "alice@example.org"));
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
+static void
+test_records_after_last_commit_not_applied_and_cut(void)
+{
+	struct fixture f;
+	struct roster *r;
+	char *log, *text;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "alice@example.org", NULL);
+	/* A change a crash cut short: well-formed records, no commit. */
+	append_record(f.list, GHOST_PUT, FALSE);
+	append_record(f.list, "- alice@example.org", FALSE);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 1);
+	g_assert_null(roster_find(r, "ghost@example.org"));
+	g_assert_nonnull(roster_find(r, "alice@example.org"));
+	roster_free(&r);
+
+	/* The next change must not commit them along with its own. */
+	put_addrs(f.list, "bob@example.org", NULL);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 2);
+	g_assert_null(roster_find(r, "ghost@example.org"));
+	g_assert_nonnull(roster_find(r, "alice@example.org"));
+	g_assert_nonnull(roster_find(r, "bob@example.org"));
+	roster_free(&r);
+	log = gen_file(f.list, "changes", current_gen(f.list));
+	text = read_all(log);
+	g_assert_null(strstr(text, "ghost"));
+	g_free(text);
+	g_free(log);
+	fixture_teardown(&f);
+}
+
+static void
+test_record_with_bad_crc_not_applied_nor_what_follows(void)
+{
+	struct fixture f;
+	struct roster *r;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "alice@example.org", NULL);
+	append_record(f.list, GHOST_PUT, TRUE);
+	append_record(f.list, "C", FALSE);
+	append_record(f.list, "- alice@example.org", FALSE);
+	append_record(f.list, "C", FALSE);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 1);
+	g_assert_null(roster_find(r, "ghost@example.org"));
+	g_assert_nonnull(roster_find(r, "alice@example.org"));
+	roster_free(&r);
+
+	put_addrs(f.list, "bob@example.org", NULL);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 2);
+	g_assert_null(roster_find(r, "ghost@example.org"));
+	g_assert_nonnull(roster_find(r, "alice@example.org"));
+	g_assert_nonnull(roster_find(r, "bob@example.org"));
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
+/* --- compaction, snapshots ----------------------------------------------- */
+
+static void
+test_compact_grows_generation_keeps_roster_removes_old_gen(void)
+{
+	struct fixture f;
+	struct roster *r;
+	GError *error = NULL;
+	char *before, *dump, *p;
+	long long g0, g1, g2;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "a@example.org", "b@example.org", NULL);
+	put_addrs(f.list, "c@example.org", NULL);
+	{
+		struct roster_change *c = roster_change_new();
+		roster_change_remove(c, "b@example.org");
+		g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+		g_assert_no_error(error);
+		roster_change_free(&c);
+	}
+	r = load(f.list);
+	before = roster_dump(r);
+	roster_free(&r);
+	g0 = current_gen(f.list);
+
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	g1 = current_gen(f.list);
+	g_assert_cmpint(g1, >, g0);
+	r = load(f.list);
+	dump = roster_dump(r);
+	g_assert_cmpstr(dump, ==, before);
+	g_free(dump);
+	roster_free(&r);
+	/* A reader may still be on the previous generation: kept. */
+	p = gen_file(f.list, "members", g0);
+	g_assert_true(g_file_test(p, G_FILE_TEST_EXISTS));
+	g_free(p);
+
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	g2 = current_gen(f.list);
+	g_assert_cmpint(g2, >, g1);
+	r = load(f.list);
+	dump = roster_dump(r);
+	g_assert_cmpstr(dump, ==, before);
+	g_free(dump);
+	roster_free(&r);
+	p = gen_file(f.list, "members", g0);
+	g_assert_false(g_file_test(p, G_FILE_TEST_EXISTS));
+	g_free(p);
+	p = gen_file(f.list, "changes", g0);
+	g_assert_false(g_file_test(p, G_FILE_TEST_EXISTS));
+	g_free(p);
+	p = gen_file(f.list, "members", g1);
+	g_assert_true(g_file_test(p, G_FILE_TEST_EXISTS));
+	g_free(p);
+
+	/* Changes go on in the new generation. */
+	put_addrs(f.list, "d@example.org", NULL);
+	p = gen_file(f.list, "changes", g2);
+	g_assert_true(g_file_test(p, G_FILE_TEST_IS_REGULAR));
+	g_free(p);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 3);
+	g_assert_nonnull(roster_find(r, "d@example.org"));
+	g_assert_null(roster_find(r, "b@example.org"));
+	roster_free(&r);
+	g_free(before);
+	fixture_teardown(&f);
+}
+
+static void
+test_compact_of_empty_or_never_used_roster(void)
+{
+	struct fixture f;
+	struct roster *r;
+	GError *error = NULL;
+
+	fixture_setup(&f);
+	/* No roster yet: nothing to do, and still no members. */
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 0);
+	roster_free(&r);
+	/* A roster emptied again compacts to an empty snapshot. */
+	put_addrs(f.list, "a@example.org", NULL);
+	{
+		struct roster_change *c = roster_change_new();
+		roster_change_remove(c, "a@example.org");
+		g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+		g_assert_no_error(error);
+		roster_change_free(&c);
+	}
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 0);
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
+/* Writes members.<gen> back cut to len bytes. */
+static void
+cut_snapshot(struct list *l, long long gen, size_t len)
+{
+	char *p = gen_file(l, "members", gen);
+
+	g_assert_cmpint(truncate(p, (off_t)len), ==, 0);
+	g_free(p);
+}
+
+static void
+assert_load_format_error(struct list *l)
+{
+	struct roster *r = NULL;
+	GError *error = NULL;
+
+	g_assert_cmpint(roster_load(l, &r, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_FORMAT);
+	g_assert_null(r);
+	g_clear_error(&error);
+	roster_free(&r);
+}
+
+static void
+test_snapshot_without_end_line_fails_format(void)
+{
+	struct fixture f;
+	struct edit_ctx ctx = { 0 };
+	GError *error = NULL;
+	char *p, *text, *last;
+	long long gen;
+	size_t whole, no_end;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "a@example.org", "b@example.org", "c@example.org", NULL);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	gen = current_gen(f.list);
+	p = gen_file(f.list, "members", gen);
+	text = read_all(p);
+	whole = strlen(text);
+	g_assert_true(g_str_has_suffix(text, "end 3\n"));
+	last = g_strrstr_len(text, (gssize)whole - 1, "\n");
+	g_assert_nonnull(last);
+	no_end = (size_t)(last + 1 - text);
+
+	/* Without "end 3": the members are all there, but nothing proves
+	 * it, so no roster rather than a partial one. */
+	cut_snapshot(f.list, gen, no_end);
+	assert_load_format_error(f.list);
+	/* Cut inside the last member line, and inside the end line. */
+	cut_snapshot(f.list, gen, no_end - 5);
+	assert_load_format_error(f.list);
+	g_assert_true(g_file_set_contents(p, text, (gssize)whole - 3, NULL));
+	assert_load_format_error(f.list);
+	g_assert_true(g_file_set_contents(p, text, (gssize)whole - 1, NULL));
+	assert_load_format_error(f.list);
+	/* An end line that counts wrong. */
+	{
+		char *wrong = g_strndup(text, no_end);
+		char *full = g_strconcat(wrong, "end 2\n", NULL);
+		g_assert_true(g_file_set_contents(p, full, -1, NULL));
+		assert_load_format_error(f.list);
+		g_free(full);
+		full = g_strconcat(wrong, "end 4\n", NULL);
+		g_assert_true(g_file_set_contents(p, full, -1, NULL));
+		assert_load_format_error(f.list);
+		g_free(full);
+		g_free(wrong);
+	}
+	/* An empty snapshot file. */
+	cut_snapshot(f.list, gen, 0);
+	assert_load_format_error(f.list);
+	/* A writer does not build on it either. */
+	g_assert_cmpint(roster_edit(f.list, edit_fn, &ctx, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_FORMAT);
+	g_clear_error(&error);
+	g_assert_cmpuint(ctx.calls, ==, 0);
+
+	/* Whole again, it loads. */
+	g_assert_true(g_file_set_contents(p, text, (gssize)whole, NULL));
+	{
+		struct roster *r = load(f.list);
+		g_assert_cmpuint(roster_count(r), ==, 3);
+		roster_free(&r);
+	}
+	g_free(text);
+	g_free(p);
+	fixture_teardown(&f);
+}
+
+/* --- names --------------------------------------------------------------- */
+
+static void
+test_options_format_parse_round_trip_and_unknown_names(void)
+{
+	static const char *const names[] = { "ack", "notmetoo", "hide", "mod",
+					     "nodupes" };
+	const unsigned all = OPT_ACK | OPT_NOTMETOO | OPT_CONCEAL | OPT_MODERATE |
+			     OPT_NODUPES;
+	unsigned opts;
+	char *s;
+
+	for (unsigned o = 0; o <= all; o++) {
+		if (o & ~all)
+			continue;
+		s = member_options_format(o);
+		opts = 0xdead;
+		g_assert_cmpint(member_options_parse(s, &opts), ==, 0);
+		g_assert_cmpuint(opts, ==, o);
+		g_free(s);
+	}
+	s = member_options_format(0);
+	g_assert_cmpstr(s, ==, "");
+	g_free(s);
+	s = member_options_format(OPT_ACK | OPT_NODUPES);
+	g_assert_cmpstr(s, ==, "ack,nodupes");
+	g_free(s);
+	g_assert_cmpint(member_options_parse("nodupes,ack", &opts), ==, 0);
+	g_assert_cmpuint(opts, ==, OPT_ACK | OPT_NODUPES);
+	g_assert_cmpint(member_options_parse("", &opts), ==, 0);
+	g_assert_cmpuint(opts, ==, 0);
+	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+		unsigned bit = member_option_bit(names[i]);
+		g_assert_cmpuint(bit, !=, 0);
+		g_assert_cmpint(member_options_parse(names[i], &opts), ==, 0);
+		g_assert_cmpuint(opts, ==, bit);
+		s = member_options_format(bit);
+		g_assert_cmpstr(s, ==, names[i]);
+		g_free(s);
+	}
+	g_assert_cmpuint(member_option_bit("ack"), ==, OPT_ACK);
+	g_assert_cmpuint(member_option_bit("notmetoo"), ==, OPT_NOTMETOO);
+	g_assert_cmpuint(member_option_bit("hide"), ==, OPT_CONCEAL);
+	g_assert_cmpuint(member_option_bit("mod"), ==, OPT_MODERATE);
+	g_assert_cmpuint(member_option_bit("nodupes"), ==, OPT_NODUPES);
+
+	/* Unknown names. */
+	g_assert_cmpuint(member_option_bit("bogus"), ==, 0);
+	g_assert_cmpuint(member_option_bit(""), ==, 0);
+	g_assert_cmpuint(member_option_bit("ac"), ==, 0);
+	g_assert_cmpuint(member_option_bit("acknowledge"), ==, 0);
+	g_assert_cmpint(member_options_parse("bogus", &opts), ==, -1);
+	g_assert_cmpint(member_options_parse("ack,bogus", &opts), ==, -1);
+	g_assert_cmpint(member_options_parse("ac", &opts), ==, -1);
+	g_assert_cmpint(member_options_parse("acks", &opts), ==, -1);
+	g_assert_cmpint(member_options_parse("ack,nodupesx", &opts), ==, -1);
+}
+
+static void
+test_mode_and_status_parse_every_name_and_refuse_unknown(void)
+{
+	static const char *const modes[] = { "regular", "mime", "plain" };
+	static const char *const statuses[] = { "enabled", "byuser", "byowner",
+						"bybounce" };
+
+	g_assert_cmpint(member_mode_parse("regular"), ==, MODE_REGULAR);
+	g_assert_cmpint(member_mode_parse("mime"), ==, MODE_MIME_DIGEST);
+	g_assert_cmpint(member_mode_parse("plain"), ==, MODE_PLAIN_DIGEST);
+	for (gsize i = 0; i < G_N_ELEMENTS(modes); i++)
+		g_assert_cmpstr(member_mode_name(member_mode_parse(modes[i])), ==,
+				modes[i]);
+	g_assert_cmpint(member_status_parse("enabled"), ==, STATUS_ENABLED);
+	g_assert_cmpint(member_status_parse("byuser"), ==, STATUS_BY_USER);
+	g_assert_cmpint(member_status_parse("byowner"), ==, STATUS_BY_OWNER);
+	g_assert_cmpint(member_status_parse("bybounce"), ==, STATUS_BY_BOUNCE);
+	for (gsize i = 0; i < G_N_ELEMENTS(statuses); i++)
+		g_assert_cmpstr(member_status_name(member_status_parse(statuses[i])),
+				==, statuses[i]);
+
+	g_assert_cmpint(member_mode_parse("digest"), ==, -1);
+	g_assert_cmpint(member_mode_parse(""), ==, -1);
+	g_assert_cmpint(member_mode_parse("regular "), ==, -1);
+	g_assert_cmpint(member_mode_parse("enabled"), ==, -1);
+	g_assert_cmpint(member_status_parse("disabled"), ==, -1);
+	g_assert_cmpint(member_status_parse(""), ==, -1);
+	g_assert_cmpint(member_status_parse("by"), ==, -1);
+	g_assert_cmpint(member_status_parse("regular"), ==, -1);
+}
+
+/* --- running ------------------------------------------------------------- */
+
+struct roster_test {
+	const char *path;
+	void (*fn)(void);
+};
+
+static const struct roster_test tests[] = {
+	{ "/roster/load/new-list-empty",
+	  test_new_list_has_empty_roster },
+	{ "/roster/find/put-then-load-any-case",
+	  test_put_then_load_finds_member_by_any_case },
+	{ "/roster/fields/round-trip-commit-reload-snapshot",
+	  test_fields_round_trip_through_commit_reload_and_snapshot },
+	{ "/roster/remove/any-case",
+	  test_remove_by_any_case_removes_member },
+	{ "/roster/edit/sees-current-roster-and-can-abort",
+	  test_edit_sees_current_roster_and_can_abort },
+	{ "/roster/change/several-puts-removes-applied-as-one",
+	  test_change_of_several_puts_and_removes_applied_as_one },
+	{ "/roster/log/torn-tail-ignored-and-cut-by-next-writer",
+	  test_torn_tail_ignored_and_cut_by_next_writer },
+	{ "/roster/log/hand-written-committed-records-applied",
+	  test_hand_written_committed_records_are_applied },
+	{ "/roster/log/records-after-last-commit-not-applied",
+	  test_records_after_last_commit_not_applied_and_cut },
+	{ "/roster/log/bad-crc-record-and-rest-not-applied",
+	  test_record_with_bad_crc_not_applied_nor_what_follows },
+	{ "/roster/compact/generation-grows-roster-same-old-removed",
+	  test_compact_grows_generation_keeps_roster_removes_old_gen },
+	{ "/roster/compact/empty-or-unused-roster",
+	  test_compact_of_empty_or_never_used_roster },
+	{ "/roster/snapshot/without-end-line-format-error",
+	  test_snapshot_without_end_line_fails_format },
+	{ "/roster/names/options-round-trip-unknown-refused",
+	  test_options_format_parse_round_trip_and_unknown_names },
+	{ "/roster/names/modes-statuses-parse",
+	  test_mode_and_status_parse_every_name_and_refuse_unknown },
+};
+
+/* Each test runs in a child process of its own, so a crash in one (a
+ * sanitizer abort, say) fails that test alone and the others still run.
+ * The child's TMPDIR is a directory of the parent's, removed afterwards
+ * even when the child died before cleaning up. */
+static void
+run_isolated(gconstpointer data)
+{
+	const struct roster_test *t = data;
+	char *box, *old_tmpdir;
+
+	if (g_test_subprocess()) {
+		t->fn();
+		return;
+	}
+	box = tmp_dir_new();
+	old_tmpdir = g_strdup(g_getenv("TMPDIR"));
+	g_assert_true(g_setenv("TMPDIR", box, TRUE));
+	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+	if (old_tmpdir != NULL)
+		g_setenv("TMPDIR", old_tmpdir, TRUE);
+	else
+		g_unsetenv("TMPDIR");
+	g_free(old_tmpdir);
+	tmp_dir_remove(&box);
+	g_test_trap_assert_passed();
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	/* A failed check fails its test, and the other tests still run. */
+	g_test_set_nonfatal_assertions();
+	log_open(NULL, FALSE);
+
+	for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
+		g_test_add_data_func(tests[i].path, &tests[i], run_isolated);
+	return g_test_run();
+}
