@@ -76,6 +76,15 @@ list_name_check(const char *fqdn, char **name_r, char **domain_r,
 			    "bad list name '%s': %s", fqdn, why);
 		return -1;
 	}
+	/* The posting address must also be a valid address (no "a..b", no
+	 * trailing dot or dash): the address module has the rules. */
+	GError *local = NULL;
+	if (address_validate(fqdn, &local) < 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "bad list name '%s': %s", fqdn, local->message);
+		g_error_free(local);
+		return -1;
+	}
 	if (name_r != NULL)
 		*name_r = g_strndup(fqdn, (gsize)(at - fqdn));
 	if (domain_r != NULL)
@@ -452,6 +461,32 @@ store(struct list *l, GPtrArray *pairs, GError **error)
 	return ret;
 }
 
+/* owner and moderator hold addresses, and a list keeps at least one owner:
+ * checked for `config set` and `config import` alike. */
+static int
+check_people(const char *name, const char *norm, GError **error)
+{
+	char **addrs;
+	int ret = 0;
+
+	if (strcmp(name, "owner") != 0 && strcmp(name, "moderator") != 0)
+		return 0;
+	if (strcmp(name, "owner") == 0 && *norm == '\0') {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "owner: a list needs at least one owner");
+		return -1;
+	}
+	addrs = g_strsplit(norm, "\n", -1);
+	for (char **a = addrs; ret == 0 && *a != NULL && **a != '\0'; a++) {
+		if (address_validate(*a, error) < 0) {
+			g_prefix_error(error, "%s: '%s': ", name, *a);
+			ret = -1;
+		}
+	}
+	g_strfreev(addrs);
+	return ret;
+}
+
 int
 list_set(struct list *l, const char *name, const char *value, GError **error)
 {
@@ -464,24 +499,9 @@ list_set(struct list *l, const char *name, const char *value, GError **error)
 		return -1;
 	if ((norm = list_setting_normalise(s, value, error)) == NULL)
 		return -1;
-	if (strcmp(name, "owner") == 0 || strcmp(name, "moderator") == 0) {
-		char **addrs = g_strsplit(norm, "\n", -1);
-		for (char **a = addrs; *a != NULL && **a != '\0'; a++) {
-			if (address_validate(*a, error) < 0) {
-				g_prefix_error(error, "%s: '%s': ", name, *a);
-				g_strfreev(addrs);
-				g_free(norm);
-				return -1;
-			}
-		}
-		if (strcmp(name, "owner") == 0 && *norm == '\0') {
-			g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
-				    "owner: a list needs at least one owner");
-			g_strfreev(addrs);
-			g_free(norm);
-			return -1;
-		}
-		g_strfreev(addrs);
+	if (check_people(name, norm, error) < 0) {
+		g_free(norm);
+		return -1;
 	}
 	pairs = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(pairs, g_strdup(name));
@@ -553,7 +573,8 @@ list_import(struct list *l, const char *text, GError **error)
 			     ? g_strdup(v)
 			     : list_setting_normalise(s, v != NULL ? v : "", error);
 			g_free(v);
-			if (norm == NULL) {
+			if (norm == NULL || check_people(*k, norm, error) < 0) {
+				g_free(norm);
 				g_strfreev(keys);
 				g_strfreev(groups);
 				goto out;

@@ -1114,10 +1114,7 @@ test_count_counts_by_extension(void)
 	tmp_dir_remove(&var);
 }
 
-static const struct queue_test {
-	const char *path;
-	void (*fn)(void);
-} tests[] = {
+static const struct unit_test tests[] = {
 	{ "/queue/meta/set-add-get-get-all-remove",
 	  test_meta_set_add_get_get_all_remove },
 	{ "/queue/meta/get-int-parses-or-default",
@@ -1190,42 +1187,8 @@ static const struct queue_test {
 	  test_count_counts_by_extension },
 };
 
-/* Each test runs in a child process of its own, so a crash in one (a
- * sanitizer abort, say) fails that test alone and the others still run.
- * The child's TMPDIR is a directory of the parent's, removed afterwards
- * even when the child died before cleaning up. */
-static void
-run_isolated(gconstpointer data)
-{
-	const struct queue_test *t = data;
-	char *box, *old_tmpdir;
-
-	if (g_test_subprocess()) {
-		t->fn();
-		return;
-	}
-	box = tmp_dir_new();
-	old_tmpdir = g_strdup(g_getenv("TMPDIR"));
-	g_assert_true(g_setenv("TMPDIR", box, TRUE));
-	g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-	if (old_tmpdir != NULL)
-		g_setenv("TMPDIR", old_tmpdir, TRUE);
-	else
-		g_unsetenv("TMPDIR");
-	g_free(old_tmpdir);
-	tmp_dir_remove(&box);
-	g_test_trap_assert_passed();
-}
-
 int
 main(int argc, char **argv)
 {
-	g_test_init(&argc, &argv, NULL);
-	/* A failed check fails its test, and the other tests still run. */
-	g_test_set_nonfatal_assertions();
-	log_open(NULL, FALSE);
-
-	for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
-		g_test_add_data_func(tests[i].path, &tests[i], run_isolated);
-	return g_test_run();
+	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
 }
