@@ -39,7 +39,10 @@
 #define NFIELDS 11
 
 struct roster {
-	GHashTable *by_key;	/* key -> struct member (owned) */
+	GHashTable *by_key;	/* key -> struct lazy_member (see buffers) */
+	struct lazy_member *block;	/* the snapshot's members, in file order */
+	long block_len;
+	GPtrArray *extra;	/* members added by changes since */
 	GPtrArray *buffers;	/* file contents the members point into */
 	int64_t gen;
 	size_t snapshot_size, log_size;
@@ -241,6 +244,7 @@ unescape_in_place(char *p, char *end)
 struct lazy_member {
 	struct member m;
 	char *rest, *end;	/* the fields after the key */
+	gboolean dead;		/* replaced or removed by a later change */
 };
 
 /* Splits off the key of line [p, end): NUL-terminates and unescapes it,
@@ -374,10 +378,36 @@ read_current(struct list *l, int64_t *gen_r, GError **error)
 
 /* --- loading ---------------------------------------------------------------- */
 
+/* Every member the roster holds is a struct lazy_member; one that a later
+ * change replaces or removes is marked dead, so that delivery can walk the
+ * snapshot block in file order (cache-friendly) and skip it. */
 static void
-roster_put(struct roster *r, struct member *m)
+roster_unput(struct roster *r, const char *key)
 {
-	g_hash_table_replace(r->by_key, m->key, m);
+	struct lazy_member *old = g_hash_table_lookup(r->by_key, key);
+
+	if (old != NULL) {
+		old->dead = TRUE;
+		g_hash_table_remove(r->by_key, key);
+	}
+}
+
+static void
+roster_put(struct roster *r, struct lazy_member *z)
+{
+	roster_unput(r, z->m.key);
+	g_hash_table_insert(r->by_key, z->m.key, z);
+}
+
+/* A member parsed whole (from the log or a change), owned by the roster. */
+static struct lazy_member *
+new_extra(struct roster *r)
+{
+	struct lazy_member *z = g_new0(struct lazy_member, 1);
+
+	g_ptr_array_add(r->buffers, z);
+	g_ptr_array_add(r->extra, z);
+	return z;
 }
 
 static int
@@ -410,6 +440,7 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 	 * is loaded for every delivery. */
 	block = g_new0(struct lazy_member, want > 0 ? want : 1);
 	g_ptr_array_add(r->buffers, block);
+	r->block = block;
 	g_hash_table_remove_all(r->by_key);
 	p = buf + strlen(SNAPSHOT_MAGIC);
 	while (p < last + 1) {
@@ -418,8 +449,10 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 		if (count >= want || (z->rest = parse_key(p, nl, &z->m)) == NULL)
 			goto corrupt;
 		z->end = nl;
-		roster_put(r, &z->m);
+		/* Keys of a snapshot are unique: no earlier entry to retire. */
+		g_hash_table_insert(r->by_key, z->m.key, z);
 		count++;
+		r->block_len = count;
 		p = nl + 1;
 	}
 	if (count != want)
@@ -463,21 +496,23 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 			break;
 		if (p[9] == 'C' && nl == p + 10) {
 			for (guint i = 0; i < pending_removes->len; i++)
-				g_hash_table_remove(r->by_key, pending_removes->pdata[i]);
+				roster_unput(r, pending_removes->pdata[i]);
 			for (guint i = 0; i < pending_puts->len; i++) {
-				g_ptr_array_add(r->buffers, pending_puts->pdata[i]);
-				roster_put(r, pending_puts->pdata[i]);
+				struct lazy_member *z = pending_puts->pdata[i];
+				g_ptr_array_add(r->buffers, z);
+				g_ptr_array_add(r->extra, z);
+				roster_put(r, z);
 			}
 			g_ptr_array_set_size(pending_puts, 0);
 			g_ptr_array_set_size(pending_removes, 0);
 			committed = (size_t)(nl + 1 - buf);
 		} else if (p[9] == '+' && p[10] == ' ') {
-			struct member *m = g_new(struct member, 1);
-			if (parse_member(p + 11, nl, m) < 0) {
-				g_free(m);
+			struct lazy_member *z = g_new0(struct lazy_member, 1);
+			if (parse_member(p + 11, nl, &z->m) < 0) {
+				g_free(z);
 				break;
 			}
-			g_ptr_array_add(pending_puts, m);
+			g_ptr_array_add(pending_puts, z);
 		} else if (p[9] == '-' && p[10] == ' ') {
 			*nl = '\0';
 			g_ptr_array_add(pending_removes,
@@ -506,6 +541,7 @@ roster_new(void)
 	/* Members live in blocks and buffers that r->buffers frees. */
 	r->by_key = g_hash_table_new(g_str_hash, g_str_equal);
 	r->buffers = g_ptr_array_new_with_free_func(g_free);
+	r->extra = g_ptr_array_new();
 	return r;
 }
 
@@ -517,6 +553,7 @@ roster_free(struct roster **rp)
 	if (r == NULL)
 		return;
 	g_hash_table_destroy(r->by_key);
+	g_ptr_array_free(r->extra, TRUE);
 	g_ptr_array_free(r->buffers, TRUE);
 	g_free(r);
 	*rp = NULL;
@@ -611,12 +648,17 @@ GPtrArray *
 roster_members(const struct roster *r, gboolean sorted)
 {
 	GPtrArray *out = g_ptr_array_sized_new(g_hash_table_size(r->by_key));
-	GHashTableIter it;
-	gpointer m;
 
-	g_hash_table_iter_init(&it, r->by_key);
-	while (g_hash_table_iter_next(&it, NULL, &m))
-		g_ptr_array_add(out, (gpointer)ensure_parsed(m));
+	/* The snapshot in file order, then what changes added: memory order,
+	 * not hash order, for 100,000 members at each delivery. */
+	for (long i = 0; i < r->block_len; i++)
+		if (!r->block[i].dead)
+			g_ptr_array_add(out, (gpointer)ensure_parsed(&r->block[i].m));
+	for (guint i = 0; i < r->extra->len; i++) {
+		struct lazy_member *z = r->extra->pdata[i];
+		if (!z->dead)
+			g_ptr_array_add(out, &z->m);
+	}
 	if (sorted)
 		g_ptr_array_sort(out, member_compare);
 	return out;
@@ -729,10 +771,11 @@ static void
 apply_in_memory(struct roster *r, struct roster_change *c)
 {
 	for (guint i = 0; i < c->removes->len; i++)
-		g_hash_table_remove(r->by_key, c->removes->pdata[i]);
+		roster_unput(r, c->removes->pdata[i]);
 	for (guint i = 0; i < c->puts->len; i++) {
 		const struct member *m = c->puts->pdata[i];
-		struct member *own = g_new(struct member, 1);
+		struct lazy_member *z = new_extra(r);
+		struct member *own = &z->m;
 
 		*own = *m;
 		own->key = keep(r, m->key);
@@ -741,8 +784,7 @@ apply_in_memory(struct roster *r, struct roster_change *c)
 		own->status_reason = keep(r, m->status_reason);
 		own->language = keep(r, m->language);
 		own->password = keep(r, m->password);
-		g_ptr_array_add(r->buffers, own);
-		roster_put(r, own);
+		roster_put(r, z);
 	}
 }
 
