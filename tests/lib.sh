@@ -9,13 +9,16 @@ TOOLS=$BUILD/tests
 SHIM=$BUILD/tests/nfsfault.so
 # verify_asan_link_order=0: the fault shim and libfaketime are preloaded
 # ahead of the ASan runtime in some tests.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:verify_asan_link_order=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 T_NUM=0
 T_FAILED=0
 
 # A fresh scratch directory, removed at exit unless KEEP=1.
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/herald-test.XXXXXX")
+# Sanitizer reports also go to files, so that those of daemonised
+# processes (whose standard error is /dev/null) are not lost: t_done fails
+# the test if there are any.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:verify_asan_link_order=0:log_path=$T_DIR/sanitizer}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$T_DIR/sanitizer}
 t_cleanup() {
 	local pids
 	pids=$(jobs -p)
@@ -33,7 +36,15 @@ not_ok() { T_NUM=$((T_NUM + 1)); T_FAILED=1; echo "not ok $T_NUM - $*"; }
 # check "description" command...: ok when the command succeeds.
 check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 diag() { echo "# $*"; }
-t_done() { exit $T_FAILED; }
+t_done() {
+	local r
+	for r in "$T_DIR"/sanitizer.*; do
+		[ -f "$r" ] || continue
+		not_ok "sanitizer report $(basename "$r")"
+		sed 's/^/# /' "$r" | head -30
+	done
+	exit $T_FAILED
+}
 
 # new_var NAME: init a var dir $T_DIR/NAME and print its path.
 new_var() {

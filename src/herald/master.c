@@ -387,7 +387,7 @@ reap(struct master *m)
 		 * backoff series. */
 		if (now - s->started > m->backoff_max_us)
 			s->crashes = 0;
-		int64_t wait = G_USEC_PER_SEC << MIN(s->crashes, 20);
+		int64_t wait = (int64_t)G_USEC_PER_SEC << MIN(s->crashes, 20);
 		if (wait > m->backoff_max_us)
 			wait = m->backoff_max_us;
 		s->crashes++;

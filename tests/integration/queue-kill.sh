@@ -30,6 +30,7 @@ while :; do
 	sleep "0.$((2 + RANDOM % 4))"
 done
 diag "sent $kills SIGKILLs in $(( $(date +%s) - start )) s"
+check "the master survived the killing of its runners" kill -0 "$MASTER"
 check "the killer killed runners more than 10 times" test "$kills" -gt 10
 # Let the restarted runners recover what the last kills left behind.
 wait_for 60 drained "$V"
