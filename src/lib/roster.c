@@ -42,6 +42,14 @@ struct roster {
 	GHashTable *by_key;	/* key -> struct lazy_member (see buffers) */
 	struct lazy_member *block;	/* the snapshot's members, in file order */
 	long block_len;
+	/* Until something needs every member, the snapshot is not indexed:
+	 * its lines (sorted by key) are searched by bisection, so a writer
+	 * adding one member reads the file but builds no table of it. */
+	gboolean indexed;
+	char *snap_begin, *snap_end;	/* the member lines */
+	long snap_count;
+	GHashTable *removed;	/* keys removed since the snapshot (not indexed) */
+	GHashTable *found;	/* key -> member found by bisection */
 	GPtrArray *extra;	/* members added by changes since */
 	GPtrArray *buffers;	/* file contents the members point into */
 	int64_t gen;
@@ -381,6 +389,8 @@ read_current(struct list *l, int64_t *gen_r, GError **error)
 /* Every member the roster holds is a struct lazy_member; one that a later
  * change replaces or removes is marked dead, so that delivery can walk the
  * snapshot block in file order (cache-friendly) and skip it. */
+static char *keep(struct roster *r, const char *s);
+
 static void
 roster_unput(struct roster *r, const char *key)
 {
@@ -390,13 +400,20 @@ roster_unput(struct roster *r, const char *key)
 		old->dead = TRUE;
 		g_hash_table_remove(r->by_key, key);
 	}
+	if (!r->indexed)
+		g_hash_table_add(r->removed, keep(r, key));
 }
 
 static void
 roster_put(struct roster *r, struct lazy_member *z)
 {
-	roster_unput(r, z->m.key);
-	g_hash_table_insert(r->by_key, z->m.key, z);
+	struct lazy_member *old = g_hash_table_lookup(r->by_key, z->m.key);
+
+	if (old != NULL)
+		old->dead = TRUE;
+	if (!r->indexed)
+		g_hash_table_remove(r->removed, z->m.key);
+	g_hash_table_replace(r->by_key, z->m.key, z);
 }
 
 /* A member parsed whole (from the log or a change), owned by the roster. */
@@ -414,7 +431,6 @@ static int
 load_snapshot(struct roster *r, const char *path, GError **error)
 {
 	char *buf, *p, *end, *last;
-	struct lazy_member *block;
 	size_t len;
 	int rd = fs_read_file(path, &buf, &len, error);
 	long count = 0, want;
@@ -426,7 +442,8 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 	if (len < strlen(SNAPSHOT_MAGIC) ||
 	    memcmp(buf, SNAPSHOT_MAGIC, strlen(SNAPSHOT_MAGIC)) != 0)
 		goto corrupt;
-	/* The last line, "end <count>", proves the file is whole. */
+	/* The last line, "end <count>", and that many lines before it prove
+	 * the file is whole. */
 	end = buf + len;
 	if (len < 2 || end[-1] != '\n')
 		goto corrupt;
@@ -436,32 +453,122 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 	want = strtol(last + 5, NULL, 10);
 	if (want < 0 || (size_t)want > len / NFIELDS)
 		goto corrupt;
-	/* One block for all the snapshot's members: a 100,000-member roster
-	 * is loaded for every delivery. */
-	block = g_new0(struct lazy_member, want > 0 ? want : 1);
-	g_ptr_array_add(r->buffers, block);
-	r->block = block;
-	g_hash_table_remove_all(r->by_key);
 	p = buf + strlen(SNAPSHOT_MAGIC);
-	while (p < last + 1) {
-		char *nl = memchr(p, '\n', (size_t)(last + 1 - p));
-		struct lazy_member *z = &block[count];
-		if (count >= want || (z->rest = parse_key(p, nl, &z->m)) == NULL)
-			goto corrupt;
-		z->end = nl;
-		/* Keys of a snapshot are unique: no earlier entry to retire. */
-		g_hash_table_insert(r->by_key, z->m.key, z);
+	if (p > last + 1)
+		goto corrupt;
+	for (char *q = p; q < last + 1 && (q = memchr(q, '\n', (size_t)(last + 1 - q))) != NULL; q++)
 		count++;
-		r->block_len = count;
-		p = nl + 1;
-	}
 	if (count != want)
 		goto corrupt;
+	r->snap_begin = p;
+	r->snap_end = last + 1;
+	r->snap_count = count;
+	r->indexed = FALSE;
 	return 1;
 corrupt:
 	g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
 		    "%s: corrupt roster snapshot", path);
 	return -1;
+}
+
+/* Indexes the snapshot: every line that no later change replaced or
+ * removed becomes a member of the table.  Done once, when something needs
+ * every member (listing, delivery, compaction). */
+static void
+ensure_index(const struct roster *cr)
+{
+	struct roster *r = (struct roster *)cr;
+	struct lazy_member *block;
+	char *p = r->snap_begin;
+	long count = 0;
+
+	if (r->indexed)
+		return;
+	r->indexed = TRUE;
+	if (p == NULL)
+		return;
+	/* One block for all the snapshot's members: a 100,000-member roster
+	 * is loaded for every delivery. */
+	block = g_new0(struct lazy_member, r->snap_count > 0 ? r->snap_count : 1);
+	g_ptr_array_add(r->buffers, block);
+	r->block = block;
+	/* Usually no change since the snapshot: then no look-ups per line. */
+	gboolean changed = g_hash_table_size(r->by_key) > 0 ||
+			   g_hash_table_size(r->removed) > 0;
+	while (p < r->snap_end && count < r->snap_count) {
+		char *nl = memchr(p, '\n', (size_t)(r->snap_end - p));
+		struct lazy_member *z = &block[count];
+
+		z->rest = parse_key(p, nl, &z->m);
+		z->end = nl;
+		count++;
+		p = nl + 1;
+		if (z->rest == NULL) {
+			log_error(ROSTER_SUBSYS, "a roster snapshot line has no "
+				  "fields; skipped");
+			z->dead = TRUE;
+			continue;
+		}
+		/* A later change replaced or removed it: the change wins. */
+		if (changed && (g_hash_table_contains(r->by_key, z->m.key) ||
+				g_hash_table_contains(r->removed, z->m.key))) {
+			z->dead = TRUE;
+			continue;
+		}
+		g_hash_table_insert(r->by_key, z->m.key, z);
+	}
+	r->block_len = count;
+}
+
+/* The unescaped key of the snapshot line starting at p (a new string). */
+static char *
+line_key(const char *p, const char *end)
+{
+	const char *tab = memchr(p, '\t', (size_t)(end - p));
+	char *key = g_strndup(p, (gsize)((tab != NULL ? tab : end) - p));
+
+	if (strchr(key, '\\') != NULL)
+		unescape_in_place(key, key + strlen(key));
+	return key;
+}
+
+/* Finds key in the (sorted) snapshot lines by bisection and returns a
+ * parsed copy of its line, or NULL. */
+static struct lazy_member *
+bisect_snapshot(struct roster *r, const char *key)
+{
+	char *lo = r->snap_begin, *hi = r->snap_end;
+
+	while (lo != NULL && lo < hi) {
+		char *mid = lo + (hi - lo) / 2;
+		char *start = mid > lo ? memrchr(lo, '\n', (size_t)(mid - lo)) : NULL;
+		char *line = start != NULL ? start + 1 : lo;
+		char *nl = memchr(line, '\n', (size_t)(hi - line));
+		char *k;
+		int cmp;
+
+		if (nl == NULL)
+			return NULL;
+		k = line_key(line, nl);
+		cmp = strcmp(k, key);
+		g_free(k);
+		if (cmp == 0) {
+			struct lazy_member *z = g_new0(struct lazy_member, 1);
+			char *copy = g_strndup(line, (gsize)(nl - line));
+
+			g_ptr_array_add(r->buffers, copy);
+			g_ptr_array_add(r->buffers, z);
+			if (parse_member(copy, copy + (nl - line), &z->m) < 0)
+				return NULL;
+			g_hash_table_insert(r->found, z->m.key, z);
+			return z;
+		}
+		if (cmp < 0)
+			lo = nl + 1;
+		else
+			hi = line;
+	}
+	return NULL;
 }
 
 /* Applies the committed records of a change log.  *valid_len_r gets the
@@ -542,6 +649,8 @@ roster_new(void)
 	r->by_key = g_hash_table_new(g_str_hash, g_str_equal);
 	r->buffers = g_ptr_array_new_with_free_func(g_free);
 	r->extra = g_ptr_array_new();
+	r->removed = g_hash_table_new(g_str_hash, g_str_equal);
+	r->found = g_hash_table_new(g_str_hash, g_str_equal);
 	return r;
 }
 
@@ -553,6 +662,8 @@ roster_free(struct roster **rp)
 	if (r == NULL)
 		return;
 	g_hash_table_destroy(r->by_key);
+	g_hash_table_destroy(r->removed);
+	g_hash_table_destroy(r->found);
 	g_ptr_array_free(r->extra, TRUE);
 	g_ptr_array_free(r->buffers, TRUE);
 	g_free(r);
@@ -619,6 +730,7 @@ roster_load(struct list *l, struct roster **roster_r, GError **error)
 guint
 roster_count(const struct roster *r)
 {
+	ensure_index(r);
 	return g_hash_table_size(r->by_key);
 }
 
@@ -631,6 +743,14 @@ roster_find(const struct roster *r, const char *addr)
 	if (key == NULL)	/* not an address: try it as written */
 		key = g_ascii_strdown(addr, -1);
 	m = g_hash_table_lookup(r->by_key, key);
+	if (m == NULL && !r->indexed &&
+	    !g_hash_table_contains(r->removed, key)) {
+		struct roster *w = (struct roster *)r;
+		struct lazy_member *z = g_hash_table_lookup(r->found, key);
+		m = z != NULL ? &z->m : NULL;
+		if (m == NULL && (z = bisect_snapshot(w, key)) != NULL)
+			m = &z->m;
+	}
 	g_free(key);
 	return ensure_parsed(m);
 }
@@ -647,8 +767,10 @@ member_compare(gconstpointer a, gconstpointer b)
 GPtrArray *
 roster_members(const struct roster *r, gboolean sorted)
 {
-	GPtrArray *out = g_ptr_array_sized_new(g_hash_table_size(r->by_key));
+	GPtrArray *out;
 
+	ensure_index(r);
+	out = g_ptr_array_sized_new(g_hash_table_size(r->by_key));
 	/* The snapshot in file order, then what changes added: memory order,
 	 * not hash order, for 100,000 members at each delivery. */
 	for (long i = 0; i < r->block_len; i++)
