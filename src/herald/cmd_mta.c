@@ -1,0 +1,146 @@
+/*
+ * cmd_mta.c - `herald mta KIND LIST`: the MTA's pipe into herald, in the
+ * manner of Mailman's mail wrapper.
+ *
+ * The message comes on standard input.  Exit codes are for the MTA:
+ *   0   stored: written, fsync'ed and renamed into its queue, directory
+ *       fsync'ed (queue_enqueue) - only then;
+ *   67  (EX_NOUSER) no such list: the MTA bounces the message;
+ *   64  (EX_USAGE) a KIND herald does not know (a configuration error);
+ *   75  (EX_TEMPFAIL) anything else: the MTA keeps the message and retries.
+ * Mailman's wrapper answered some environmental failures with codes that
+ * made the MTA bounce; herald never does.
+ */
+#include "cli.h"
+#include "base.h"
+#include "list.h"
+#include "log.h"
+#include "queue.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MTA_SUBSYS "mta"
+
+/* Which queue each kind of address feeds. */
+static const struct {
+	const char *kind;
+	const char *queue;
+} kinds[] = {
+	{ "post", "in" },	/* list@ */
+	{ "owner", "in" },	/* list-owner@: the owner pipeline */
+	{ "request", "commands" },	/* list-request@ */
+	{ "join", "commands" },	/* list-join@ */
+	{ "leave", "commands" },	/* list-leave@ */
+	{ "confirm", "commands" },	/* list-confirm+TOKEN@ */
+	{ "bounces", "bounces" },	/* list-bounces+VERP@ */
+};
+
+static const char mta_usage[] =
+	"mta KIND LIST [--sender ADDR] [--recipient ADDR] < message\n"
+	"  KIND: post, owner, request, join, leave, confirm, bounces.\n"
+	"  Exit 0 once stored, 67 for an unknown list, 75 on any other failure.\n"
+	"  The envelope sender and recipient default to $SENDER and $RECIPIENT\n"
+	"  (set by Postfix's local and pipe delivery).";
+
+static int
+tempfail(const char *list, GError **error)
+{
+	const char *why = error != NULL && *error != NULL ? (*error)->message
+							: "unknown error";
+
+	/* The MTA shows our standard error in its log: say why it retries. */
+	fprintf(stderr, "herald: temporary failure for %s: %s\n", list, why);
+	log_error(MTA_SUBSYS, "temporary failure for %s, the MTA keeps the "
+		  "message: %s", list, why);
+	g_clear_error(error);
+	return HERALD_EX_TEMPFAIL;
+}
+
+int
+cmd_mta(struct cli *cli, int argc, char **argv)
+{
+	const char *queue_name = NULL, *sender = g_getenv("SENDER");
+	const char *recipient = g_getenv("RECIPIENT");
+	GError *error = NULL;
+	struct site *site;
+	struct list *l;
+	struct queue *q;
+	struct queue_meta *meta;
+	GString *msg;
+	char buf[65536], *base = NULL;
+	size_t n;
+	int ret;
+
+	if (argc < 3) {
+		cli_usage(mta_usage);
+		return HERALD_EX_USAGE;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
+		if (strcmp(kinds[i].kind, argv[1]) == 0)
+			queue_name = kinds[i].queue;
+	if (queue_name == NULL) {
+		cli_error("unknown kind '%s'", argv[1]);
+		cli_usage(mta_usage);
+		return HERALD_EX_USAGE;
+	}
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc) {
+			sender = argv[++i];
+		} else if (strcmp(argv[i], "--recipient") == 0 && i + 1 < argc) {
+			recipient = argv[++i];
+		} else {
+			cli_usage(mta_usage);
+			return HERALD_EX_USAGE;
+		}
+	}
+	/* No var dir or no configuration is the admin's to fix: retry. */
+	if ((site = cli_site(cli)) == NULL)
+		return HERALD_EX_TEMPFAIL;
+	l = list_open(site, argv[2], &error);
+	if (l == NULL) {
+		if (g_error_matches(error, HERALD_ERROR, HERALD_ERR_NOTFOUND) ||
+		    g_error_matches(error, HERALD_ERROR, HERALD_ERR_INVALID)) {
+			fprintf(stderr, "herald: no such list: %s\n", argv[2]);
+			log_info(MTA_SUBSYS, "refused %s for %s: no such list",
+				 argv[1], argv[2]);
+			g_clear_error(&error);
+			return HERALD_EX_NOUSER;
+		}
+		return tempfail(argv[2], &error);
+	}
+	msg = g_string_new(NULL);
+	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+		g_string_append_len(msg, buf, (gssize)n);
+	if (ferror(stdin)) {
+		set_errno_error(&error, "reading the message from standard input");
+		ret = tempfail(argv[2], &error);
+		goto out;
+	}
+	meta = queue_meta_new();
+	queue_meta_set(meta, "list", list_fqdn(l));
+	queue_meta_set(meta, "kind", argv[1]);
+	if (sender != NULL)
+		queue_meta_set(meta, "sender", sender);
+	if (recipient != NULL)
+		queue_meta_set(meta, "recipient", recipient);
+	q = queue_open(site_var_dir(site), queue_name, &error);
+	if (q == NULL || queue_enqueue(q, meta, msg->str, msg->len, &base,
+				       &error) < 0) {
+		ret = tempfail(argv[2], &error);
+	} else {
+		log_info(MTA_SUBSYS, "accepted %s for %s from %s as %s/%s (%zu "
+			 "bytes)", argv[1], list_fqdn(l),
+			 sender != NULL ? sender : "(unknown sender)", queue_name,
+			 base, msg->len);
+		ret = HERALD_EX_OK;
+	}
+	g_free(base);
+	queue_close(&q);
+	queue_meta_free(&meta);
+out:
+	g_string_free(msg, TRUE);
+	list_free(&l);
+	return ret;
+}
