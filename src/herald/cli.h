@@ -34,6 +34,10 @@ int cmd_lists(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
 int cmd_mta(struct cli *cli, int argc, char **argv);
+int cmd_lmtp(struct cli *cli, int argc, char **argv);
+
+/* The LMTP listener (lmtp.c): serves until SIGTERM; an exit code. */
+int lmtp_main(struct site *site);
 int cmd_start(struct cli *cli, int argc, char **argv);
 int cmd_stop(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);

@@ -26,6 +26,7 @@ static const struct command {
 	{ "config", cmd_config, "get, set, show, export or import list settings" },
 	{ "members", cmd_members, "add, remove, list, show, set or find members" },
 	{ "mta", cmd_mta, "the MTA's pipe: store a message for a list (exit 0/67/75)" },
+	{ "lmtp", cmd_lmtp, "serve LMTP in the foreground (the master runs it)" },
 	{ "queue", cmd_queue, "list queues; show, inject or unshunt messages" },
 	{ "start", cmd_start, "start the master and its runners" },
 	{ "stop", cmd_stop, "stop this host's master (drains the runners)" },

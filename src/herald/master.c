@@ -67,6 +67,10 @@ struct master {
 	int64_t lifetime_ms;
 	int64_t backoff_max_us;
 	int sigfd;
+	/* The LMTP listener, when lmtp.listen is set: no lease (every host
+	 * may take mail), restarted with backoff like a runner. */
+	gboolean lmtp_wanted;
+	struct slot lmtp;
 	gboolean stopping;
 	int64_t stop_deadline;
 };
@@ -309,9 +313,39 @@ clean_queues(struct master *m, GHashTable *live)
 }
 
 static void
+start_lmtp(struct master *m)
+{
+	pid_t master_pid = getpid();
+	pid_t pid = fork();
+	sigset_t all;
+
+	if (pid < 0) {
+		log_error(MASTER_SUBSYS, "fork for the LMTP server failed: %s",
+			  g_strerror(errno));
+		m->lmtp.start_after = g_get_monotonic_time() + G_USEC_PER_SEC;
+		return;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master_pid)
+			_exit(0);
+		close(m->sigfd);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		_exit(lmtp_main(m->site));
+	}
+	m->lmtp.pid = pid;
+	m->lmtp.started = g_get_monotonic_time();
+	log_info(MASTER_SUBSYS, "LMTP server started as pid %d", (int)pid);
+}
+
+static void
 start_due_runners(struct master *m)
 {
 	int64_t now = g_get_monotonic_time();
+
+	if (m->lmtp_wanted && m->lmtp.pid == 0 && now >= m->lmtp.start_after)
+		start_lmtp(m);
 
 	for (guint i = 0; i < m->slots->len; i++) {
 		struct slot *s = m->slots->pdata[i];
@@ -358,6 +392,24 @@ slot_by_pid(struct master *m, pid_t pid)
 	return NULL;
 }
 
+/* When a crashed child may start again: 1, 2, 4 ... s, at most
+ * master.restart_backoff_max; a child that ran a good while before dying
+ * starts a fresh series.  Returns the wait in us. */
+static int64_t
+schedule_restart(struct master *m, struct slot *s, int64_t now)
+{
+	int64_t wait;
+
+	if (now - s->started > m->backoff_max_us)
+		s->crashes = 0;
+	wait = (int64_t)G_USEC_PER_SEC << MIN(s->crashes, 20);
+	if (wait > m->backoff_max_us)
+		wait = m->backoff_max_us;
+	s->crashes++;
+	s->start_after = now + wait;
+	return wait;
+}
+
 static void
 reap(struct master *m)
 {
@@ -368,6 +420,15 @@ reap(struct master *m)
 		struct slot *s = slot_by_pid(m, pid);
 		int64_t now = g_get_monotonic_time();
 
+		if (pid == m->lmtp.pid) {
+			m->lmtp.pid = 0;
+			if (!m->stopping)
+				log_error(MASTER_SUBSYS, "LMTP server (pid %d) ended "
+					  "(status %d); restart in %.0f s", (int)pid,
+					  status, (double)schedule_restart(m, &m->lmtp,
+									   now) / 1e6);
+			continue;
+		}
 		if (s == NULL)
 			continue;
 		s->pid = 0;
@@ -383,15 +444,7 @@ reap(struct master *m)
 			lock_free(&s->lease);
 			continue;
 		}
-		/* A runner that ran a good while before dying starts a fresh
-		 * backoff series. */
-		if (now - s->started > m->backoff_max_us)
-			s->crashes = 0;
-		int64_t wait = (int64_t)G_USEC_PER_SEC << MIN(s->crashes, 20);
-		if (wait > m->backoff_max_us)
-			wait = m->backoff_max_us;
-		s->crashes++;
-		s->start_after = now + wait;
+		int64_t wait = schedule_restart(m, s, now);
 		if (WIFSIGNALED(status))
 			log_error(MASTER_SUBSYS, "runner %s slice %u/%u (pid %d) "
 				  "killed by signal %d; restart in %.0f s",
@@ -413,7 +466,7 @@ running_count(const struct master *m)
 	for (guint i = 0; i < m->slots->len; i++)
 		if (((struct slot *)m->slots->pdata[i])->pid > 0)
 			n++;
-	return n;
+	return n + (m->lmtp.pid > 0);
 }
 
 /* Changes whenever a runner starts or stops. */
@@ -430,6 +483,8 @@ runners_signature(const struct master *m)
 static void
 signal_runners(struct master *m, int sig)
 {
+	if (m->lmtp.pid > 0)
+		kill(m->lmtp.pid, sig);
 	for (guint i = 0; i < m->slots->len; i++) {
 		struct slot *s = m->slots->pdata[i];
 		if (s->pid > 0)
@@ -544,6 +599,11 @@ master_run(struct cli *cli, int ready_fd)
 		return CLI_FAIL;
 	}
 	m.slots = make_slots(&m);
+	{
+		char *listen = site_get(m.site, "lmtp.listen", NULL);
+		m.lmtp_wanted = listen != NULL && *listen != '\0';
+		g_free(listen);
+	}
 	log_info(MASTER_SUBSYS, "master started (pid %d, %u slices configured, "
 		 "lease lifetime %lld s)", (int)getpid(), m.slots->len,
 		 (long long)m.lifetime_ms / 1000);
@@ -586,6 +646,9 @@ master_run(struct cli *cli, int ready_fd)
 		if (runners_signature(&m) != running)
 			write_runners_file(&m);
 		int64_t wake = next_tick;
+		if (m.lmtp_wanted && m.lmtp.pid == 0 && m.lmtp.start_after > now &&
+		    m.lmtp.start_after < wake)
+			wake = m.lmtp.start_after;
 		for (guint i = 0; i < m.slots->len; i++) {
 			struct slot *s = m.slots->pdata[i];
 			if (s->lease != NULL && s->pid == 0 && s->start_after > now &&

@@ -37,6 +37,14 @@ static const struct setting_def settings[] = {
 	{ "master.restart_backoff_max", SETTING_INT, "60", NULL, 1, 3600,
 	  "Longest wait, in seconds, before a crashed runner is restarted. "
 	  "The wait doubles from one second with each crash in a row." },
+	{ "lmtp.listen", SETTING_STRING, "", NULL, 0, 0,
+	  "Where the master's LMTP server listens for mail from the MTA: "
+	  "unix:/path/to/socket or 127.0.0.1:PORT. Empty: no LMTP server (the "
+	  "MTA uses `herald mta` instead)." },
+	{ "lmtp.max_message_size", SETTING_INT, "52428800", NULL, 1024, 2147483647,
+	  "Largest message, in bytes, the LMTP server accepts; larger ones get "
+	  "552 (the list's own max_message_size holds smaller ones for "
+	  "moderation)." },
 	{ "lock.lifetime", SETTING_INT, "60", NULL, 1, 86400,
 	  "Seconds a list lock lasts unless its holder refreshes it. A holder "
 	  "that dies blocks the list at most this long (at once when it dies "

@@ -1,0 +1,492 @@
+/*
+ * lmtp.c - the LMTP server (RFC 2033) through which Postfix or Exim hands
+ * list mail to herald.
+ *
+ * One process listens (a unix socket or a loopback TCP port, setting
+ * lmtp.listen) and forks one child per connection, so a crash costs one
+ * session, never the listener.  The master starts the listener when
+ * lmtp.listen is set and restarts it like a runner.
+ *
+ * Per recipient, after DATA: 250 only once the message is stored in its
+ * queue (queue_enqueue: fsync of file and directory), 451 on any failure
+ * (the MTA retries), 552 when it is larger than lmtp.max_message_size.
+ * Unknown recipients get 550 at RCPT.  Recipients map to lists as
+ * Mailman's aliases did: list@, list-request@, -join@ (-subscribe@),
+ * -leave@ (-unsubscribe@), -owner@ (-admin@), -bounces@ (with a VERP
+ * suffix after '+'), -confirm@ (with the token after '+').
+ */
+#include "cli.h"
+#include "base.h"
+#include "list.h"
+#include "log.h"
+#include "queue.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LMTP_SUBSYS "lmtp"
+#define LMTP_MAX_RCPT 1000
+#define LMTP_LINE_MAX 4096
+
+struct rcpt {
+	char *address;		/* as given */
+	char *list;		/* name@domain */
+	const char *kind;
+	const char *queue;
+};
+
+struct session {
+	struct site *site;
+	FILE *in, *out;
+	char *helo;
+	char *sender;		/* NULL: no MAIL yet; "" for <> */
+	GPtrArray *rcpts;	/* struct rcpt */
+	int64_t max_size;
+};
+
+static const struct {
+	const char *suffix;
+	const char *kind;
+	const char *queue;
+	gboolean plus;		/* takes +extension (VERP, token) */
+} suffixes[] = {
+	{ "-request", "request", "commands", FALSE },
+	{ "-join", "join", "commands", FALSE },
+	{ "-subscribe", "join", "commands", FALSE },
+	{ "-leave", "leave", "commands", FALSE },
+	{ "-unsubscribe", "leave", "commands", FALSE },
+	{ "-owner", "owner", "in", FALSE },
+	{ "-admin", "owner", "in", FALSE },
+	{ "-bounces", "bounces", "bounces", TRUE },
+	{ "-confirm", "confirm", "commands", TRUE },
+};
+
+static void
+rcpt_free(gpointer p)
+{
+	struct rcpt *r = p;
+
+	g_free(r->address);
+	g_free(r->list);
+	g_free(r);
+}
+
+static gboolean
+list_exists(struct site *site, const char *fqdn)
+{
+	char *dir;
+	gboolean ok;
+
+	if (list_name_check(fqdn, NULL, NULL, NULL) < 0)
+		return FALSE;
+	dir = site_path(site, "lists", fqdn, "config", NULL);
+	ok = g_file_test(dir, G_FILE_TEST_IS_REGULAR);
+	g_free(dir);
+	return ok;
+}
+
+/* Maps a recipient address to a list and kind.  NULL when it is none of
+ * the site's list addresses. */
+static struct rcpt *
+map_recipient(struct site *site, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	char *local, *domain, *lower;
+	struct rcpt *r = NULL;
+
+	if (at == NULL || at == address)
+		return NULL;
+	lower = g_ascii_strdown(address, -1);
+	local = g_strndup(lower, (gsize)(at - address));
+	domain = g_strdup(lower + (at - address) + 1);
+	char *plain = g_strdup_printf("%s@%s", local, domain);
+	if (strchr(local, '+') == NULL && list_exists(site, plain)) {
+		r = g_new0(struct rcpt, 1);
+		r->list = g_strdup(plain);
+		r->kind = "post";
+		r->queue = "in";
+	}
+	for (size_t i = 0; r == NULL && i < G_N_ELEMENTS(suffixes); i++) {
+		char *base = g_strdup(local);
+		char *plus = strchr(base, '+');
+		if (plus != NULL) {
+			if (!suffixes[i].plus) {
+				g_free(base);
+				continue;
+			}
+			*plus = '\0';
+		}
+		if (g_str_has_suffix(base, suffixes[i].suffix)) {
+			base[strlen(base) - strlen(suffixes[i].suffix)] = '\0';
+			char *fqdn = g_strdup_printf("%s@%s", base, domain);
+			if (*base != '\0' && list_exists(site, fqdn)) {
+				r = g_new0(struct rcpt, 1);
+				r->list = fqdn;
+				r->kind = suffixes[i].kind;
+				r->queue = suffixes[i].queue;
+			} else {
+				g_free(fqdn);
+			}
+		}
+		g_free(base);
+	}
+	if (r != NULL)
+		r->address = g_strdup(address);
+	g_free(plain);
+	g_free(local);
+	g_free(domain);
+	g_free(lower);
+	return r;
+}
+
+static void
+reply(struct session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+reply(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(s->out, fmt, ap);
+	va_end(ap);
+	fputs("\r\n", s->out);
+	fflush(s->out);
+}
+
+/* Reads one line without its CRLF; NULL at EOF or on a line too long. */
+static char *
+read_line(struct session *s, char *buf, size_t size)
+{
+	size_t len;
+
+	if (fgets(buf, (int)size, s->in) == NULL)
+		return NULL;
+	len = strlen(buf);
+	if (len == size - 1 && buf[len - 1] != '\n')
+		return NULL;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	return buf;
+}
+
+/* The address inside "FROM:<a>" / "TO:<a>", parameters ignored. */
+static char *
+path_arg(const char *arg, const char *prefix)
+{
+	const char *lt, *gt;
+
+	if (g_ascii_strncasecmp(arg, prefix, strlen(prefix)) != 0)
+		return NULL;
+	arg += strlen(prefix);
+	while (*arg == ' ')
+		arg++;
+	lt = strchr(arg, '<');
+	gt = lt != NULL ? strchr(lt, '>') : NULL;
+	if (lt == NULL || gt == NULL)
+		return NULL;
+	return g_strndup(lt + 1, (gsize)(gt - lt - 1));
+}
+
+static void
+reset(struct session *s)
+{
+	g_clear_pointer(&s->sender, g_free);
+	g_ptr_array_set_size(s->rcpts, 0);
+}
+
+/* Reads the message after DATA: dot-unstuffed, CRLF made LF.  Returns
+ * FALSE when the connection ended first.  *too_big when it exceeded the
+ * limit (the rest is read and dropped). */
+static gboolean
+read_data(struct session *s, GString *msg, gboolean *too_big)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	*too_big = FALSE;
+	while ((n = getline(&line, &cap, s->in)) > 0) {
+		char *p = line;
+		size_t len = (size_t)n;
+
+		if (len >= 2 && p[len - 2] == '\r' && p[len - 1] == '\n') {
+			p[len - 2] = '\n';
+			len--;
+		}
+		if (len == 2 && p[0] == '.' && p[1] == '\n') {
+			free(line);
+			return TRUE;
+		}
+		if (p[0] == '.') {
+			p++;
+			len--;
+		}
+		if ((int64_t)(msg->len + len) > s->max_size)
+			*too_big = TRUE;
+		if (!*too_big)
+			g_string_append_len(msg, p, (gssize)len);
+	}
+	free(line);
+	return FALSE;
+}
+
+static void
+deliver(struct session *s, GString *msg, gboolean too_big)
+{
+	for (guint i = 0; i < s->rcpts->len; i++) {
+		struct rcpt *r = s->rcpts->pdata[i];
+		struct queue_meta *meta;
+		struct queue *q;
+		GError *error = NULL;
+		char *base = NULL;
+
+		if (too_big) {
+			reply(s, "552 5.3.4 <%s> message larger than %lld bytes",
+			      r->address, (long long)s->max_size);
+			continue;
+		}
+		meta = queue_meta_new();
+		queue_meta_set(meta, "list", r->list);
+		queue_meta_set(meta, "kind", r->kind);
+		queue_meta_set(meta, "sender", s->sender);
+		queue_meta_set(meta, "recipient", r->address);
+		q = queue_open(site_var_dir(s->site), r->queue, &error);
+		if (q == NULL || queue_enqueue(q, meta, msg->str, msg->len, &base,
+					       &error) < 0) {
+			log_error(LMTP_SUBSYS, "<%s>: not stored, the MTA will retry: "
+				  "%s", r->address, error->message);
+			reply(s, "451 4.3.0 <%s> temporary failure, try again later",
+			      r->address);
+			g_clear_error(&error);
+		} else {
+			log_info(LMTP_SUBSYS, "accepted %s for %s from <%s> as %s/%s "
+				 "(%zu bytes)", r->kind, r->list, s->sender, r->queue,
+				 base, msg->len);
+			reply(s, "250 2.0.0 <%s> stored as %s", r->address, base);
+		}
+		g_free(base);
+		queue_close(&q);
+		queue_meta_free(&meta);
+	}
+}
+
+static void
+session_run(struct session *s)
+{
+	char buf[LMTP_LINE_MAX];
+
+	reply(s, "220 %s herald LMTP ready", herald_host());
+	for (;;) {
+		char *line = read_line(s, buf, sizeof buf);
+		char *arg;
+
+		if (line == NULL)
+			return;
+		arg = strchr(line, ' ');
+		arg = arg != NULL ? arg + 1 : line + strlen(line);
+		if (g_ascii_strncasecmp(line, "LHLO", 4) == 0) {
+			reset(s);
+			reply(s, "250-%s", herald_host());
+			reply(s, "250-PIPELINING");
+			reply(s, "250-ENHANCEDSTATUSCODES");
+			reply(s, "250-8BITMIME");
+			reply(s, "250 SIZE %lld", (long long)s->max_size);
+		} else if (g_ascii_strncasecmp(line, "MAIL ", 5) == 0) {
+			char *from = path_arg(arg, "FROM:");
+			if (from == NULL)
+				reply(s, "501 5.5.4 syntax: MAIL FROM:<address>");
+			else if (s->sender != NULL)
+				reply(s, "503 5.5.1 sender already given");
+			else {
+				s->sender = from;
+				from = NULL;
+				reply(s, "250 2.1.0 ok");
+			}
+			g_free(from);
+		} else if (g_ascii_strncasecmp(line, "RCPT ", 5) == 0) {
+			char *to = path_arg(arg, "TO:");
+			struct rcpt *r;
+			if (to == NULL)
+				reply(s, "501 5.5.4 syntax: RCPT TO:<address>");
+			else if (s->sender == NULL)
+				reply(s, "503 5.5.1 MAIL first");
+			else if (s->rcpts->len >= LMTP_MAX_RCPT)
+				reply(s, "452 4.5.3 too many recipients");
+			else if ((r = map_recipient(s->site, to)) == NULL)
+				reply(s, "550 5.1.1 <%s> no such list", to);
+			else {
+				g_ptr_array_add(s->rcpts, r);
+				reply(s, "250 2.1.5 ok");
+			}
+			g_free(to);
+		} else if (g_ascii_strcasecmp(line, "DATA") == 0) {
+			if (s->rcpts->len == 0) {
+				reply(s, "503 5.5.1 no valid recipients");
+				continue;
+			}
+			GString *msg = g_string_new(NULL);
+			gboolean too_big;
+			reply(s, "354 go ahead, end with <CRLF>.<CRLF>");
+			if (!read_data(s, msg, &too_big)) {
+				g_string_free(msg, TRUE);
+				return;	/* connection lost: nothing stored */
+			}
+			deliver(s, msg, too_big);
+			g_string_free(msg, TRUE);
+			reset(s);
+		} else if (g_ascii_strcasecmp(line, "RSET") == 0) {
+			reset(s);
+			reply(s, "250 2.0.0 ok");
+		} else if (g_ascii_strcasecmp(line, "NOOP") == 0) {
+			reply(s, "250 2.0.0 ok");
+		} else if (g_ascii_strcasecmp(line, "QUIT") == 0) {
+			reply(s, "221 2.0.0 bye");
+			return;
+		} else {
+			reply(s, "500 5.5.2 unknown command");
+		}
+	}
+}
+
+/* "unix:/path" or "HOST:PORT" (loopback addresses only by default). */
+static int
+open_listener(const char *spec, GError **error)
+{
+	int fd;
+
+	if (g_str_has_prefix(spec, "unix:")) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		const char *path = spec + 5;
+
+		if (strlen(path) >= sizeof sun.sun_path) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+				    "lmtp.listen: socket path too long: %s", path);
+			return -1;
+		}
+		strcpy(sun.sun_path, path);
+		(void)unlink(path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+		    chmod(path, 0660) < 0 || listen(fd, 64) < 0) {
+			set_errno_error(error, "listen on %s", spec);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	const char *colon = strrchr(spec, ':');
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int one = 1;
+	char *host = colon != NULL ? g_strndup(spec, (gsize)(colon - spec)) : NULL;
+
+	if (host == NULL || inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
+	    atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "lmtp.listen: '%s' is neither unix:PATH nor IPv4:PORT",
+			    spec);
+		g_free(host);
+		return -1;
+	}
+	g_free(host);
+	sin.sin_port = htons((uint16_t)atoi(colon + 1));
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(fd, 64) < 0) {
+		set_errno_error(error, "listen on %s", spec);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static volatile sig_atomic_t lmtp_stop;
+
+static void
+on_lmtp_stop(int sig)
+{
+	lmtp_stop = 1;
+}
+
+int
+lmtp_main(struct site *site)
+{
+	char *spec = site_get(site, "lmtp.listen", NULL);
+	struct sigaction sa = { 0 };
+	GError *error = NULL;
+	int fd;
+
+	fd = open_listener(spec, &error);
+	if (fd < 0) {
+		log_error(LMTP_SUBSYS, "%s", error->message);
+		g_clear_error(&error);
+		g_free(spec);
+		return HERALD_EX_TEMPFAIL;
+	}
+	sa.sa_handler = on_lmtp_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_NOCLDWAIT;	/* sessions reap themselves */
+	sigaction(SIGCHLD, &sa, NULL);
+	log_info(LMTP_SUBSYS, "listening on %s", spec);
+	while (!lmtp_stop) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		pid_t pid;
+
+		if (c < 0) {
+			if (errno != EINTR)
+				log_error(LMTP_SUBSYS, "accept: %s", g_strerror(errno));
+			continue;
+		}
+		pid = fork();
+		if (pid == 0) {
+			struct session s = { .site = site };
+			int c2 = dup(c);
+
+			close(fd);
+			s.in = fdopen(c, "r");
+			s.out = fdopen(c2, "w");
+			s.rcpts = g_ptr_array_new_with_free_func(rcpt_free);
+			s.max_size = site_get_int(site, "lmtp.max_message_size");
+			if (s.in != NULL && s.out != NULL)
+				session_run(&s);
+			_exit(0);
+		}
+		if (pid < 0)
+			log_error(LMTP_SUBSYS, "fork: %s", g_strerror(errno));
+		close(c);
+	}
+	close(fd);
+	if (g_str_has_prefix(spec, "unix:"))
+		(void)unlink(spec + 5);
+	log_info(LMTP_SUBSYS, "stopped");
+	g_free(spec);
+	return 0;
+}
+
+int
+cmd_lmtp(struct cli *cli, int argc, char **argv)
+{
+	struct site *site;
+
+	if (argc != 1)
+		return cli_usage("lmtp    (serve LMTP on lmtp.listen in the "
+				 "foreground; the master runs it when set)");
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	log_set_stderr(TRUE);
+	return lmtp_main(site);
+}
