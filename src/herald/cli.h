@@ -35,6 +35,11 @@ int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
 int cmd_mta(struct cli *cli, int argc, char **argv);
 int cmd_lmtp(struct cli *cli, int argc, char **argv);
+int cmd_mtaconfig(struct cli *cli, int argc, char **argv);
+
+/* Rewrites the Postfix tables if `mta-config postfix --write` installed
+ * them (cmd_mtaconfig.c); 0 when there is nothing to do. */
+int mtaconfig_refresh(struct site *site, GError **error);
 
 /* The LMTP listener (lmtp.c): serves until SIGTERM; an exit code. */
 int lmtp_main(struct site *site);

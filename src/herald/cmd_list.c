@@ -74,6 +74,10 @@ cmd_lists(struct cli *cli, int argc, char **argv)
 			ret = cli_gerror(&error);
 		else
 			printf("list %s created\n", argv[2]);
+		if (ret == CLI_OK && mtaconfig_refresh(site, &error) < 0) {
+			g_prefix_error(&error, "the Postfix tables were not updated: ");
+			ret = cli_gerror(&error);
+		}
 		g_ptr_array_free(owners, TRUE);
 		return ret;
 	}
@@ -85,6 +89,10 @@ cmd_lists(struct cli *cli, int argc, char **argv)
 			return cli_gerror(&error);
 		printf("list %s removed%s\n", argv[2],
 		       purge ? " with its archive" : " (its archive is kept)");
+		if (mtaconfig_refresh(site, &error) < 0) {
+			g_prefix_error(&error, "the Postfix tables were not updated: ");
+			return cli_gerror(&error);
+		}
 		return CLI_OK;
 	}
 	return cli_usage(lists_usage);

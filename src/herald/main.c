@@ -26,6 +26,7 @@ static const struct command {
 	{ "config", cmd_config, "get, set, show, export or import list settings" },
 	{ "members", cmd_members, "add, remove, list, show, set or find members" },
 	{ "mta", cmd_mta, "the MTA's pipe: store a message for a list (exit 0/67/75)" },
+	{ "mta-config", cmd_mtaconfig, "print or install the Postfix tables for the lists" },
 	{ "lmtp", cmd_lmtp, "serve LMTP in the foreground (the master runs it)" },
 	{ "queue", cmd_queue, "list queues; show, inject or unshunt messages" },
 	{ "start", cmd_start, "start the master and its runners" },
@@ -126,6 +127,13 @@ main(int argc, char **argv)
 	}
 	if (cli.var_dir == NULL && g_getenv("HERALD_VAR") != NULL)
 		cli.var_dir = g_strdup(g_getenv("HERALD_VAR"));
+	/* Absolute, so that paths herald prints or writes into other
+	 * programs' configuration (the MTA's) work from anywhere. */
+	if (cli.var_dir != NULL && !g_path_is_absolute(cli.var_dir)) {
+		char *abs = g_canonicalize_filename(cli.var_dir, NULL);
+		g_free(cli.var_dir);
+		cli.var_dir = abs;
+	}
 	if (i >= argc) {
 		usage(stderr);
 		return CLI_USAGE;

@@ -1,0 +1,188 @@
+/*
+ * cmd_mtaconfig.c - `herald mta-config postfix [--write]`: the Postfix
+ * lookup tables that route every list address to herald's LMTP server.
+ *
+ * Three tables, one key a line, under etc/postfix/ in the var dir:
+ *   domains      the list domains            (relay_domains)
+ *   recipients   every list address           (relay_recipient_maps)
+ *   transport    list address -> lmtp:...     (transport_maps)
+ * With recipient_delimiter = + Postfix looks up list-bounces+VERP@ and
+ * list-confirm+TOKEN@ under their base address.  --write installs them
+ * (atomically, then postmap if it is there); `lists create` and
+ * `lists remove` rewrite them when they were installed.
+ */
+#include "cli.h"
+#include "base.h"
+#include "list.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char *const list_suffixes[] = {
+	"", "-request", "-join", "-subscribe", "-leave", "-unsubscribe",
+	"-owner", "-admin", "-bounces", "-confirm",
+};
+
+struct tables {
+	GString *domains, *recipients, *transport;
+};
+
+static int
+build_tables(struct site *site, struct tables *t, GError **error)
+{
+	char *listen = site_get(site, "lmtp.listen", NULL);
+	GPtrArray *lists = list_all(site, error);
+	GHashTable *domains = g_hash_table_new(g_str_hash, g_str_equal);
+	char *nexthop;
+
+	if (lists == NULL) {
+		g_free(listen);
+		g_hash_table_destroy(domains);
+		return -1;
+	}
+	if (*listen == '\0') {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "lmtp.listen is not set: `herald site set lmtp.listen "
+			    "unix:%s/run/lmtp.sock` first", site_var_dir(site));
+		g_free(listen);
+		g_ptr_array_free(lists, TRUE);
+		g_hash_table_destroy(domains);
+		return -1;
+	}
+	/* Postfix's lmtp client: lmtp:unix:/path or lmtp:inet:host:port. */
+	nexthop = g_str_has_prefix(listen, "unix:")
+		? g_strdup_printf("lmtp:%s", listen)
+		: g_strdup_printf("lmtp:inet:%s", listen);
+	t->domains = g_string_new("# herald: the list domains (relay_domains)\n");
+	t->recipients = g_string_new("# herald: every list address "
+				     "(relay_recipient_maps)\n");
+	t->transport = g_string_new("# herald: list addresses go to herald's "
+				    "LMTP server (transport_maps)\n");
+	for (guint i = 0; i < lists->len; i++) {
+		const char *fqdn = lists->pdata[i];
+		const char *at = strrchr(fqdn, '@');
+		char *name = g_strndup(fqdn, (gsize)(at - fqdn));
+
+		if (!g_hash_table_contains(domains, at + 1)) {
+			g_hash_table_add(domains, (gpointer)(at + 1));
+			g_string_append_printf(t->domains, "%s\therald\n", at + 1);
+		}
+		for (size_t k = 0; k < G_N_ELEMENTS(list_suffixes); k++) {
+			g_string_append_printf(t->recipients, "%s%s%s\tOK\n", name,
+					       list_suffixes[k], at);
+			g_string_append_printf(t->transport, "%s%s%s\t%s\n", name,
+					       list_suffixes[k], at, nexthop);
+		}
+		g_free(name);
+	}
+	g_hash_table_destroy(domains);
+	g_ptr_array_free(lists, TRUE);
+	g_free(nexthop);
+	g_free(listen);
+	return 0;
+}
+
+static void
+free_tables(struct tables *t)
+{
+	g_string_free(t->domains, TRUE);
+	g_string_free(t->recipients, TRUE);
+	g_string_free(t->transport, TRUE);
+}
+
+/* Runs postmap on a table if Postfix is installed; its absence is fine
+ * (the admin may build the maps elsewhere), its failure is not. */
+static int
+postmap(const char *path, GError **error)
+{
+	const char *prog = "/usr/sbin/postmap";
+	char *argv[] = { (char *)prog, (char *)path, NULL };
+	int status;
+	GError *local = NULL;
+
+	if (!g_file_test(prog, G_FILE_TEST_IS_EXECUTABLE))
+		return 0;
+	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+			  NULL, &status, &local) ||
+	    !g_spawn_check_wait_status(status, &local)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "postmap %s: %s",
+			    path, local->message);
+		g_error_free(local);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_tables(struct site *site, struct tables *t, GError **error)
+{
+	const char *names[] = { "domains", "recipients", "transport" };
+	GString *texts[] = { t->domains, t->recipients, t->transport };
+	char *dir = site_path(site, "etc", "postfix", NULL);
+	int ret = fs_mkdir_p(dir, 0770, error);
+
+	for (size_t i = 0; ret == 0 && i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(dir, names[i], NULL);
+		ret = fs_write_atomic(path, texts[i]->str, texts[i]->len, error);
+		if (ret == 0)
+			ret = postmap(path, error);
+		g_free(path);
+	}
+	g_free(dir);
+	return ret;
+}
+
+int
+mtaconfig_refresh(struct site *site, GError **error)
+{
+	char *marker = site_path(site, "etc", "postfix", "transport", NULL);
+	struct tables t;
+	int ret = 0;
+
+	/* Only when the admin installed the tables once. */
+	if (g_file_test(marker, G_FILE_TEST_EXISTS) &&
+	    (ret = build_tables(site, &t, error)) == 0) {
+		ret = write_tables(site, &t, error);
+		free_tables(&t);
+	}
+	g_free(marker);
+	return ret;
+}
+
+int
+cmd_mtaconfig(struct cli *cli, int argc, char **argv)
+{
+	static const char usage[] = "mta-config postfix [--write]";
+	GError *error = NULL;
+	struct site *site;
+	struct tables t;
+	gboolean write;
+
+	if (argc < 2 || argc > 3 || strcmp(argv[1], "postfix") != 0 ||
+	    (argc == 3 && strcmp(argv[2], "--write") != 0))
+		return cli_usage(usage);
+	write = argc == 3;
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	if (build_tables(site, &t, &error) < 0)
+		return cli_gerror(&error);
+	if (write && write_tables(site, &t, &error) < 0) {
+		free_tables(&t);
+		return cli_gerror(&error);
+	}
+	if (!write)
+		printf("%s\n%s\n%s\n", t.domains->str, t.recipients->str,
+		       t.transport->str);
+	printf("# main.cf of the Postfix that receives list mail:\n"
+	       "#   relay_domains = hash:%1$s/etc/postfix/domains\n"
+	       "#   relay_recipient_maps = hash:%1$s/etc/postfix/recipients\n"
+	       "#   transport_maps = hash:%1$s/etc/postfix/transport\n"
+	       "#   recipient_delimiter = +\n"
+	       "# %2$s\n", site_var_dir(site),
+	       write ? "tables written; `lists create/remove` keep them current"
+		     : "herald mta-config postfix --write installs the tables");
+	free_tables(&t);
+	return CLI_OK;
+}
