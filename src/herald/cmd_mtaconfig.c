@@ -92,27 +92,35 @@ free_tables(struct tables *t)
 	g_string_free(t->transport, TRUE);
 }
 
-/* Runs postmap on a table if Postfix is installed; its absence is fine
- * (the admin may build the maps elsewhere), its failure is not. */
+/* Runs postmap on a table, with the configuration of the Postfix that
+ * uses it (mta.postfix_config).  No Postfix there (no postmap, no main.cf)
+ * is not an error: the admin may build the maps elsewhere; a postmap that
+ * fails is. */
 static int
-postmap(const char *path, GError **error)
+postmap(struct site *site, const char *path, GError **error)
 {
 	const char *prog = "/usr/sbin/postmap";
-	char *argv[] = { (char *)prog, (char *)path, NULL };
-	int status;
+	char *config = site_get(site, "mta.postfix_config", NULL);
+	char *main_cf = g_build_filename(config, "main.cf", NULL);
+	char *argv[] = { (char *)prog, (char *)"-c", config, (char *)path, NULL };
 	GError *local = NULL;
+	int status, ret = 0;
 
-	if (!g_file_test(prog, G_FILE_TEST_IS_EXECUTABLE))
-		return 0;
-	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
-			  NULL, &status, &local) ||
-	    !g_spawn_check_wait_status(status, &local)) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "postmap %s: %s",
-			    path, local->message);
+	if (!g_file_test(prog, G_FILE_TEST_IS_EXECUTABLE) ||
+	    !g_file_test(main_cf, G_FILE_TEST_EXISTS)) {
+		fprintf(stderr, "herald: %s written; postmap not run (no %s)\n",
+			path, g_file_test(prog, G_FILE_TEST_EXISTS) ? main_cf : prog);
+	} else if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+				 NULL, NULL, &status, &local) ||
+		   !g_spawn_check_wait_status(status, &local)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "postmap -c %s %s: %s",
+			    config, path, local->message);
 		g_error_free(local);
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	g_free(main_cf);
+	g_free(config);
+	return ret;
 }
 
 static int
@@ -127,7 +135,7 @@ write_tables(struct site *site, struct tables *t, GError **error)
 		char *path = g_build_filename(dir, names[i], NULL);
 		ret = fs_write_atomic(path, texts[i]->str, texts[i]->len, error);
 		if (ret == 0)
-			ret = postmap(path, error);
+			ret = postmap(site, path, error);
 		g_free(path);
 	}
 	g_free(dir);

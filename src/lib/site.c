@@ -26,6 +26,10 @@ static const struct setting_def settings[] = {
 	  "The MTA that herald delivers outgoing mail to." },
 	{ "mta.smtp_port", SETTING_INT, "25", NULL, 1, 65535,
 	  "Its SMTP port." },
+	{ "mta.postfix_config", SETTING_STRING, "/etc/postfix", NULL, 0, 0,
+	  "The configuration directory of the Postfix that receives list mail: "
+	  "`herald mta-config postfix --write` runs postmap -c with it. Without "
+	  "a main.cf there, postmap is not run (build the tables yourself)." },
 	{ "master.lease_lifetime", SETTING_INT, "30", NULL, 1, 86400,
 	  "Seconds a queue-slice lease lasts without renewal. A dead host's "
 	  "slices move to another host after this long. The master renews "

@@ -27,4 +27,14 @@ check "a removed list leaves the tables" bash -c "! grep -q '^demo' '$V/etc/post
 H site set lmtp.listen 127.0.0.1:8024
 H mta-config postfix --write
 check "a TCP listener becomes lmtp:inet:HOST:PORT" grep -q "^news@other.example.net	lmtp:inet:127.0.0.1:8024$" "$V/etc/postfix/transport"
+# With the configuration of a Postfix, postmap builds the .db tables.
+if [ -x /usr/sbin/postmap ]; then
+	mkdir -p "$T_DIR/pf" && : >"$T_DIR/pf/main.cf"
+	H site set mta.postfix_config "$T_DIR/pf"
+	check "with mta.postfix_config set, --write runs postmap" H mta-config postfix --write
+	check "which builds transport.db" test -f "$V/etc/postfix/transport.db"
+	check "and postmap answers from it" bash -c "[ \"\$(postmap -c '$T_DIR/pf' -q news@other.example.net hash:'$V/etc/postfix/transport')\" = lmtp:inet:127.0.0.1:8024 ]"
+else
+	diag "postfix is not installed: postmap not exercised"
+fi
 t_done
