@@ -251,7 +251,7 @@ unescape_in_place(char *p, char *end)
  * not eleven fields.  m.addr == NULL until parsed. */
 struct lazy_member {
 	struct member m;
-	char *rest, *end;	/* the fields after the key */
+	char *rest;		/* the fields after the key, up to '\n' */
 	gboolean dead;		/* replaced or removed by a later change */
 };
 
@@ -334,7 +334,8 @@ ensure_parsed(const struct member *cm)
 
 	if (m != NULL && m->addr == NULL) {
 		struct lazy_member *z = (struct lazy_member *)m;
-		if (parse_rest(z->rest, z->end, m) < 0) {
+		/* Snapshot lines end in '\n' (checked when it was read). */
+		if (parse_rest(z->rest, rawmemchr(z->rest, '\n'), m) < 0) {
 			log_error(ROSTER_SUBSYS, "roster line of %s does not parse",
 				  m->key);
 			m->addr = m->key;
@@ -500,7 +501,6 @@ ensure_index(const struct roster *cr)
 		struct lazy_member *z = &block[count];
 
 		z->rest = parse_key(p, nl, &z->m);
-		z->end = nl;
 		count++;
 		p = nl + 1;
 		if (z->rest == NULL) {
