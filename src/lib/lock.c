@@ -571,11 +571,12 @@ lock_try(struct lock *l, GError **error)
 	 * from fresh attributes (one stale answer must not break a lock). */
 	for (int i = 0; i < 2; i++) {
 		if (fresh_mtime(holder, &mtime) < 0) {
+			/* ENOENT: taken over or released meanwhile; look again. */
+			r = errno == ENOENT ? 0 : -1;
+			if (r < 0)
+				set_errno_error(error, "open(%s)", holder);
 			g_free(holder);
-			if (errno == ENOENT)
-				return 0;
-			set_errno_error(error, "open(%s)", l->lock_path);
-			return -1;
+			return r;
 		}
 		if (mtime > now) {
 			g_free(holder);
