@@ -22,6 +22,7 @@
 #include "queue.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -359,9 +360,10 @@ session_run(struct session *s)
 	}
 }
 
-/* "unix:/path" or "HOST:PORT" (loopback addresses only by default). */
+/* "unix:/path" or "HOST:PORT".  group: for a unix socket, the group
+ * that may connect (NULL or "": ours). */
 static int
-open_listener(const char *spec, GError **error)
+open_listener(const char *spec, const char *group, GError **error)
 {
 	int fd;
 
@@ -378,10 +380,30 @@ open_listener(const char *spec, GError **error)
 		(void)unlink(path);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-		    chmod(path, 0660) < 0 || listen(fd, 64) < 0) {
+		    chmod(path, 0660) < 0) {
 			set_errno_error(error, "listen on %s", spec);
 			if (fd >= 0)
 				close(fd);
+			return -1;
+		}
+		if (group != NULL && *group != '\0') {
+			struct group *gr = getgrnam(group);
+			if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) < 0) {
+				if (gr == NULL)
+					g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+						    "lmtp.socket_group: no group '%s'",
+						    group);
+				else
+					set_errno_error(error, "chown(%s, group %s)",
+							path, group);
+				close(fd);
+				(void)unlink(path);	/* offer no socket at all */
+				return -1;
+			}
+		}
+		if (listen(fd, 64) < 0) {
+			set_errno_error(error, "listen on %s", spec);
+			close(fd);
 			return -1;
 		}
 		return fd;
@@ -424,11 +446,13 @@ int
 lmtp_main(struct site *site)
 {
 	char *spec = site_get(site, "lmtp.listen", NULL);
+	char *group = site_get(site, "lmtp.socket_group", NULL);
 	struct sigaction sa = { 0 };
 	GError *error = NULL;
 	int fd;
 
-	fd = open_listener(spec, &error);
+	fd = open_listener(spec, group, &error);
+	g_free(group);
 	if (fd < 0) {
 		log_error(LMTP_SUBSYS, "%s", error->message);
 		g_clear_error(&error);

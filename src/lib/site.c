@@ -45,6 +45,10 @@ static const struct setting_def settings[] = {
 	  "Where the master's LMTP server listens for mail from the MTA: "
 	  "unix:/path/to/socket or 127.0.0.1:PORT. Empty: no LMTP server (the "
 	  "MTA uses `herald mta` instead)." },
+	{ "lmtp.socket_group", SETTING_STRING, "", NULL, 0, 0,
+	  "The group given to a unix LMTP socket (mode 0660), so that the MTA's "
+	  "LMTP client (Postfix: user postfix) may connect. Empty: the group "
+	  "herald runs as." },
 	{ "lmtp.max_message_size", SETTING_INT, "52428800", NULL, 1024, 2147483647,
 	  "Largest message, in bytes, the LMTP server accepts; larger ones get "
 	  "552 (the list's own max_message_size holds smaller ones for "

@@ -81,4 +81,16 @@ check "no half-written file is left in in/" test "$(entries in)" -eq 2 -a -z "$(
 check "the failure is logged" grep -q "not stored, the MTA will retry" "$V"/logs/*/lmtp
 "$HERALD" --var "$V" stop >/dev/null
 check "stop removes the socket" test ! -e "$SOCK"
+
+# lmtp.socket_group: the MTA's LMTP client may connect through its group.
+"$HERALD" --var "$V" site set lmtp.socket_group nogroup
+"$HERALD" --var "$V" start
+wait_for 5 test -S "$SOCK"
+check "the socket gets lmtp.socket_group, mode 0660" test "$(stat -c '%G %a' "$SOCK")" = "nogroup 660"
+"$HERALD" --var "$V" stop >/dev/null
+"$HERALD" --var "$V" site set lmtp.socket_group no-such-group-here
+"$HERALD" --var "$V" start
+wait_for 5 grep -q "lmtp.socket_group: no group 'no-such-group-here'" "$V"/logs/*/lmtp
+check "an unknown group is logged and no socket is offered" bash -c "grep -q \"no group 'no-such-group-here'\" '$V'/logs/*/lmtp && [ ! -S '$SOCK' ]"
+"$HERALD" --var "$V" stop >/dev/null
 t_done
