@@ -20,16 +20,11 @@ static int
 queue_counts(struct site *site)
 {
 	char *qdir = site_path(site, "queue", NULL);
-	GDir *d = g_dir_open(qdir, 0, NULL);
-	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-	const char *ent;
+	GPtrArray *names = fs_dir_names(qdir, NULL, NULL);
 	int ret = CLI_OK;
 
-	while (d != NULL && (ent = g_dir_read_name(d)) != NULL)
-		g_ptr_array_add(names, g_strdup(ent));
-	if (d != NULL)
-		g_dir_close(d);
-	g_ptr_array_sort(names, str_ptr_compare);
+	if (names == NULL)
+		names = g_ptr_array_new_with_free_func(g_free);
 	printf("%-10s %8s %8s\n", "queue", "ready", "claimed");
 	for (guint i = 0; i < names->len; i++) {
 		GError *error = NULL;

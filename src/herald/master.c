@@ -131,28 +131,24 @@ live_hosts(struct master *m)
 {
 	GHashTable *hosts = g_hash_table_new_full(g_str_hash, g_str_equal,
 						  g_free, NULL);
-	GDir *d = g_dir_open(m->lease_dir, 0, NULL);
-	const char *ent;
+	GPtrArray *names = fs_dir_names(m->lease_dir, "host-", NULL);
 	int64_t now;
 
 	g_hash_table_add(hosts, g_strdup(herald_host()));
-	if (d == NULL || lock_server_now(m->lease_dir, &now, NULL) < 0) {
-		if (d != NULL)
-			g_dir_close(d);
-		return hosts;
-	}
-	while ((ent = g_dir_read_name(d)) != NULL) {
+	for (guint i = 0; names != NULL && i < names->len; i++) {
+		const char *ent = names->pdata[i];
 		char *claim = NULL;
 		int64_t expiry;
 
-		if (!g_str_has_prefix(ent, "host-"))
-			continue;
+		if (i == 0 && lock_server_now(m->lease_dir, &now, NULL) < 0)
+			break;
 		if (lock_inspect(m->lease_dir, ent, &claim, &expiry, NULL) == 1 &&
 		    g_str_has_suffix(claim, ".claim") && expiry > now)
 			g_hash_table_add(hosts, g_strdup(ent + strlen("host-")));
 		g_free(claim);
 	}
-	g_dir_close(d);
+	if (names != NULL)
+		g_ptr_array_free(names, TRUE);
 	return hosts;
 }
 
@@ -290,10 +286,10 @@ static void
 clean_queues(struct master *m, GHashTable *live)
 {
 	char *qdir = site_path(m->site, "queue", NULL);
-	GDir *d = g_dir_open(qdir, 0, NULL);
-	const char *ent;
+	GPtrArray *names = fs_dir_names(qdir, NULL, NULL);
 
-	while (d != NULL && (ent = g_dir_read_name(d)) != NULL) {
+	for (guint i = 0; names != NULL && i < names->len; i++) {
+		const char *ent = names->pdata[i];
 		GError *error = NULL;
 		struct queue *q = queue_open(site_var_dir(m->site), ent, &error);
 
@@ -307,8 +303,8 @@ clean_queues(struct master *m, GHashTable *live)
 		}
 		queue_close(&q);
 	}
-	if (d != NULL)
-		g_dir_close(d);
+	if (names != NULL)
+		g_ptr_array_free(names, TRUE);
 	g_free(qdir);
 }
 
@@ -791,17 +787,11 @@ static void
 print_runner_files(struct site *site)
 {
 	char *run = site_path(site, "run", NULL);
-	GDir *d = g_dir_open(run, 0, NULL);
-	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-	const char *ent;
+	GPtrArray *names = fs_dir_names(run, "runners.", NULL);
 
-	while (d != NULL && (ent = g_dir_read_name(d)) != NULL)
-		if (g_str_has_prefix(ent, "runners.") && strstr(ent, ".tmp.") == NULL)
-			g_ptr_array_add(names, g_strdup(ent));
-	if (d != NULL)
-		g_dir_close(d);
-	g_ptr_array_sort(names, str_ptr_compare);
-	for (guint i = 0; i < names->len; i++) {
+	for (guint i = 0; names != NULL && i < names->len; i++) {
+		if (strstr(names->pdata[i], ".tmp.") != NULL)
+			continue;	/* being written */
 		const char *host = (char *)names->pdata[i] + strlen("runners.");
 		char *path = g_build_filename(run, names->pdata[i], NULL);
 		char *text = NULL;
@@ -818,7 +808,8 @@ print_runner_files(struct site *site)
 		g_free(text);
 		g_free(path);
 	}
-	g_ptr_array_free(names, TRUE);
+	if (names != NULL)
+		g_ptr_array_free(names, TRUE);
 	g_free(run);
 }
 
@@ -830,8 +821,6 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	GPtrArray *names;
 	char *lease_dir;
 	int64_t now;
-	GDir *d;
-	const char *ent;
 	pid_t pid;
 
 	if (argc != 1)
@@ -848,18 +837,12 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		g_free(lease_dir);
 		return cli_gerror(&error);
 	}
-	names = g_ptr_array_new_with_free_func(g_free);
-	d = g_dir_open(lease_dir, 0, NULL);
-	while (d != NULL && (ent = g_dir_read_name(d)) != NULL)
-		if (ent[0] != '.')
-			g_ptr_array_add(names, g_strdup(ent));
-	if (d != NULL)
-		g_dir_close(d);
-	g_ptr_array_sort(names, str_ptr_compare);
+	names = fs_dir_names(lease_dir, NULL, NULL);
 	printf("leases (holder claim = host.pid.random):\n");
-	for (guint i = 0; i < names->len; i++)
+	for (guint i = 0; names != NULL && i < names->len; i++)
 		print_lease(lease_dir, names->pdata[i], now);
-	g_ptr_array_free(names, TRUE);
+	if (names != NULL)
+		g_ptr_array_free(names, TRUE);
 	g_free(lease_dir);
 
 	print_runner_files(site);

@@ -402,3 +402,25 @@ str_ptr_compare(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
+
+GPtrArray *
+fs_dir_names(const char *dir, const char *prefix, GError **error)
+{
+	GError *local = NULL;
+	GDir *d = g_dir_open(dir, 0, &local);
+	GPtrArray *out;
+	const char *ent;
+
+	if (d == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "%s", local->message);
+		g_error_free(local);
+		return NULL;
+	}
+	out = g_ptr_array_new_with_free_func(g_free);
+	while ((ent = g_dir_read_name(d)) != NULL)
+		if (ent[0] != '.' && (prefix == NULL || g_str_has_prefix(ent, prefix)))
+			g_ptr_array_add(out, g_strdup(ent));
+	g_dir_close(d);
+	g_ptr_array_sort(out, str_ptr_compare);
+	return out;
+}

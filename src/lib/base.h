@@ -108,6 +108,10 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
 int fs_read_file(const char *path, char **data_r, size_t *len_r,
 		 GError **error);
 
+/* The names in directory dir that start with prefix (NULL: any), sorted,
+ * without dot-files; NULL with *error when it cannot be read. */
+GPtrArray *fs_dir_names(const char *dir, const char *prefix, GError **error);
+
 /* For g_ptr_array_sort over arrays of C strings. */
 gint str_ptr_compare(gconstpointer a, gconstpointer b);
 

@@ -271,27 +271,16 @@ GPtrArray *
 list_all(struct site *site, GError **error)
 {
 	char *dir = site_path(site, "lists", NULL);
-	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-	GError *local = NULL;
-	GDir *d = g_dir_open(dir, 0, &local);
-	const char *ent;
+	GPtrArray *out = fs_dir_names(dir, NULL, error);
 
-	if (d == NULL) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "%s", local->message);
-		g_error_free(local);
-		g_free(dir);
-		g_ptr_array_free(out, TRUE);
-		return NULL;
-	}
-	while ((ent = g_dir_read_name(d)) != NULL) {
-		/* Lists being made or removed carry a suffix: not lists. */
-		if (list_name_check(ent, NULL, NULL, NULL) == 0 &&
-		    strstr(ent, ".new.") == NULL && strstr(ent, ".removed.") == NULL)
-			g_ptr_array_add(out, g_strdup(ent));
-	}
-	g_dir_close(d);
 	g_free(dir);
-	g_ptr_array_sort(out, str_ptr_compare);
+	/* Lists being made or removed carry a suffix: not lists. */
+	for (guint i = out != NULL ? out->len : 0; i-- > 0;) {
+		const char *ent = out->pdata[i];
+		if (list_name_check(ent, NULL, NULL, NULL) < 0 ||
+		    strstr(ent, ".new.") != NULL || strstr(ent, ".removed.") != NULL)
+			g_ptr_array_remove_index(out, i);
+	}
 	return out;
 }
 
