@@ -1,7 +1,7 @@
 # herald - build.  `make` builds build/herald; `make SAN=1` builds the
 # AddressSanitizer + UBSan variant in build-san/; `make check` runs the tests.
 CC      ?= cc
-PKGS    := glib-2.0 gio-2.0 gmime-3.0 libidn2 libsodium
+PKGS    := glib-2.0 gio-2.0 gmime-3.0 libidn2 libsodium libpsl libxml-2.0
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -fno-common -Wshadow -Wno-unused-parameter
 ifdef WERROR
@@ -17,7 +17,7 @@ OPT     := -O2 -g
 endif
 CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc/lib \
            $(shell pkg-config --cflags $(PKGS))
-LDLIBS  := $(shell pkg-config --libs $(PKGS))
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lresolv
 LDFLAGS := $(filter -fsanitize=%,$(OPT))
 
 LIB_SRC    := $(wildcard src/lib/*.c)

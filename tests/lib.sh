@@ -67,6 +67,7 @@ wait_for() {
 # runner works "done": it collects what arrived).
 chain() {
 	"$HERALD" --var "$1" site set runner.in.slices "$2" &&
+	"$HERALD" --var "$1" site set runner.in.handler forward &&
 	"$HERALD" --var "$1" site set runner.in.next out &&
 	"$HERALD" --var "$1" site set runner.out.slices "$3" &&
 	"$HERALD" --var "$1" site set runner.out.next done

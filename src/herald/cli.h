@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "runner.h"
 #include "site.h"
 
 /* Command exit codes (the MTA entry points use sysexits, see base.h). */
@@ -36,6 +37,7 @@ int cmd_members(struct cli *cli, int argc, char **argv);
 int cmd_mta(struct cli *cli, int argc, char **argv);
 int cmd_lmtp(struct cli *cli, int argc, char **argv);
 int cmd_mtaconfig(struct cli *cli, int argc, char **argv);
+int cmd_held(struct cli *cli, int argc, char **argv);
 
 /* Rewrites the Postfix tables if `mta-config postfix --write` installed
  * them (cmd_mtaconfig.c); 0 when there is nothing to do. */
@@ -57,6 +59,11 @@ int master_run(struct cli *cli, int ready_fd);
  * valid (NULL: none).  Returns a process exit code. */
 int runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 		const char *lease_name, const char *lease_claim, gboolean once);
+
+/* incoming.c: the in queue's handler (runner.in.handler = incoming). */
+void *incoming_new(struct site *site);
+void incoming_free(void *ctx);
+runner_handler_fn incoming_handler(void);
 
 #define RUNNER_EXIT_LEASE_LOST 3
 

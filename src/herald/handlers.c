@@ -2,9 +2,10 @@
  * handlers.c - the runner process: picks the handler a queue is configured
  * with and runs the generic loop (lib/runner.c) over one slice.
  *
- * The handlers that exist so far move messages along (forward) or accept
- * them (sink); the posting, delivery and archive runners join this table
- * as they are built.
+ * incoming: the posting pipeline (incoming.c).  virgin: herald's own
+ * notices, on to the out queue.  forward: move messages to the next queue;
+ * sink: accept them (tests).  Delivery and the archive join as they are
+ * built.
  */
 #include "cli.h"
 #include "base.h"
@@ -88,6 +89,7 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	struct runner_config cfg = { 0 };
 	struct forward_ctx fwd = { 0 };
 	struct lease_check lc = { 0 };
+	void *incoming = NULL;
 	struct sigaction sa = { 0 };
 	GError *error = NULL;
 	char *key, *handler, *next;
@@ -113,7 +115,16 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	cfg.poll_ms = (int)site_get_int(site, "master.poll_interval");
 	cfg.stop = &stop_requested;
 	cfg.once = once;
-	if (strcmp(handler, "forward") == 0) {
+	if (strcmp(handler, "virgin") == 0) {
+		/* herald's own notices: straight on to delivery. */
+		g_free(next);
+		next = g_strdup("out");
+	}
+	if (strcmp(handler, "incoming") == 0) {
+		cfg.handler = incoming_handler();
+		cfg.handler_ctx = incoming = incoming_new(site);
+	} else if (strcmp(handler, "forward") == 0 ||
+		   strcmp(handler, "virgin") == 0) {
 		if (*next == '\0' ||
 		    (fwd.next = queue_open(cfg.var_dir, next, &error)) == NULL) {
 			log_error("runner", "runner %s: handler forward needs a "
@@ -141,6 +152,7 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	if (r < 0)
 		g_clear_error(&error);
 	queue_close(&fwd.next);
+	incoming_free(incoming);
 	g_free(lc.dir);
 	g_free(handler);
 	g_free(next);

@@ -28,6 +28,7 @@ static const struct command {
 	{ "mta", cmd_mta, "the MTA's pipe: store a message for a list (exit 0/67/75)" },
 	{ "mta-config", cmd_mtaconfig, "print or install the Postfix tables for the lists" },
 	{ "lmtp", cmd_lmtp, "serve LMTP in the foreground (the master runs it)" },
+	{ "held", cmd_held, "list, show, approve, reject, discard or defer held posts" },
 	{ "queue", cmd_queue, "list queues; show, inject or unshunt messages" },
 	{ "start", cmd_start, "start the master and its runners" },
 	{ "stop", cmd_stop, "stop this host's master (drains the runners)" },

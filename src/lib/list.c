@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -579,4 +580,105 @@ out:
 	g_ptr_array_free(pairs, TRUE);
 	g_key_file_free(kf);
 	return ret;
+}
+
+/* --- counters ------------------------------------------------------------ */
+
+static int
+load_counters(struct list *l, GKeyFile *kf, GError **error)
+{
+	char *path = g_build_filename(l->dir, "counters", NULL);
+	char *data = NULL;
+	size_t len;
+	GError *local = NULL;
+	int r = fs_read_file(path, &data, &len, error);
+
+	if (r > 0 && !g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE,
+						&local)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT, "%s: %s",
+			    path, local->message);
+		g_error_free(local);
+		r = -1;
+	}
+	g_free(data);
+	g_free(path);
+	return r < 0 ? -1 : 0;
+}
+
+int
+list_counter_get(struct list *l, const char *name, int64_t *value_r,
+		 GError **error)
+{
+	GKeyFile *kf = g_key_file_new();
+	int ret = load_counters(l, kf, error);
+
+	if (ret == 0)
+		*value_r = g_key_file_get_int64(kf, "counters", name, NULL);
+	g_key_file_free(kf);
+	return ret;
+}
+
+int
+list_counter_update(struct list *l, const char *name, int64_t add,
+		    int64_t set, int64_t *old_r, GError **error)
+{
+	GKeyFile *kf = g_key_file_new();
+	struct lock *lk = NULL;
+	char *path = g_build_filename(l->dir, "counters", NULL);
+	int64_t old;
+	int ret = -1;
+
+	if (list_lock(l, 10000, &lk, error) < 0)
+		goto out;
+	if (load_counters(l, kf, error) < 0)
+		goto out;
+	old = g_key_file_get_int64(kf, "counters", name, NULL);
+	g_key_file_set_int64(kf, "counters", name, add != 0 ? old + add : set);
+	if (write_key_file(kf, path, error) < 0)
+		goto out;
+	if (old_r != NULL)
+		*old_r = old;
+	ret = lock_release(lk, error);
+out:
+	lock_free(&lk);
+	g_key_file_free(kf);
+	g_free(path);
+	return ret;
+}
+
+/* --- helpers for the handlers ------------------------------------------------ */
+
+char **
+list_get_lines(struct list *l, const char *name)
+{
+	char *v = list_get(l, name, NULL);
+	GPtrArray *out = g_ptr_array_new();
+	char **lines = g_strsplit(v != NULL ? v : "", "\n", -1);
+
+	for (guint i = 0; lines[i] != NULL; i++) {
+		char *t = g_strstrip(lines[i]);
+		if (*t != '\0')
+			g_ptr_array_add(out, g_strdup(t));
+	}
+	g_ptr_array_add(out, NULL);
+	g_strfreev(lines);
+	g_free(v);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+gboolean
+list_check_password(struct list *l, const char *name, const char *candidate)
+{
+	char *hash = list_get(l, name, NULL);
+	gboolean ok = hash != NULL && *hash != '\0' &&
+		crypto_pwhash_str_verify(hash, candidate, strlen(candidate)) == 0;
+
+	g_free(hash);
+	return ok;
+}
+
+char *
+list_address(struct list *l, const char *suffix)
+{
+	return g_strdup_printf("%s%s@%s", l->name, suffix, l->domain);
 }

@@ -65,6 +65,25 @@ int list_import(struct list *l, const char *text, GError **error);
 int list_lock(struct list *l, int64_t timeout_ms, struct lock **lock_r,
 	      GError **error);
 
+/* The list's counters (file counters: post_id, last_post_time, ...).  get
+ * reads without a lock (0 when unset); update takes the list lock and
+ * either adds add (when not 0) or stores set, giving the old value in
+ * *old_r (optional). */
+int list_counter_get(struct list *l, const char *name, int64_t *value_r,
+		     GError **error);
+int list_counter_update(struct list *l, const char *name, int64_t add,
+			int64_t set, int64_t *old_r, GError **error);
+
+/* A LS_LIST setting's values, blank lines dropped (NULL-terminated). */
+char **list_get_lines(struct list *l, const char *name);
+/* Whether candidate is the password stored in setting name (password,
+ * mod_password, post_password); an unset password matches nothing. */
+gboolean list_check_password(struct list *l, const char *name,
+			     const char *candidate);
+/* The list's address with suffix: "" the posting address, "-owner",
+ * "-bounces", "-request", ... */
+char *list_address(struct list *l, const char *suffix);
+
 /* Rereads the settings (after another process changed them). */
 int list_reload(struct list *l, GError **error);
 

@@ -36,6 +36,10 @@ static const struct list_setting settings[] = {
 	{ "info", "general", LS_TEXT, "", NULL, NO_RANGE,
 	  "An introductory description, a few paragraphs, for the list's "
 	  "information page." },
+	{ "pipeline", "general", LS_STRING, PIPELINE_DEFAULT_ORDER, NULL, NO_RANGE,
+	  "The handlers a post passes through, in order, comma-separated "
+	  "(herald's; Mailman 2.1 fixed the order site-wide). `herald config "
+	  "doc` and docs/pipeline.md name them." },
 	{ "subject_prefix", "general", LS_STRING, "[%(real_name)s] ", NULL,
 	  NO_RANGE,
 	  "Put at the front of the Subject of posts; %d is replaced by the post "

@@ -12,6 +12,13 @@
 #include <glib.h>
 #include <stdint.h>
 
+/* The posting pipeline's handlers in Mailman 2.1's order (pipeline.c). */
+#define PIPELINE_DEFAULT_ORDER                                              \
+	"approve,replybot,dmarc,moderate,hold,mimedel,emergency,calcrecips," \
+	"avoiddups,cleanse,cookheaders,todigest,toarchive,afterdelivery,"   \
+	"acknowledge,wrapmessage,decorate,tooutgoing"
+#define PIPELINE_OWNER_ORDER "replybot,ownerrecips,tooutgoing"
+
 enum list_setting_type {
 	LS_BOOL,	/* yes | no (also true/false, 1/0 on input) */
 	LS_INT,		/* an integer within min..max */

@@ -86,6 +86,11 @@ handle_one(struct runner_state *st, const char *base, GError **error)
 		g_propagate_error(error, local);
 		(void)queue_unclaim(st->q, base, NULL);
 		r = -1;
+	} else if (g_error_matches(local, HERALD_ERROR, HERALD_ERR_FORMAT)) {
+		/* The handler found the message unusable (not a message at
+		 * all, say): no retry can help, set it aside with why. */
+		r = queue_move_bad(st->q, base, ".bak", local->message, error);
+		g_clear_error(&local);
 	} else {
 		const char *why = local != NULL ? local->message
 				: "handler failed without a reason";

@@ -11,7 +11,10 @@
 #include "queue.h"
 
 /* Handles one claimed message.  0: done (the entry is finished).  -1 with
- * *error: the message is shunted with that reason, and the runner goes on. */
+ * *error: HERALD_ERR_IO gives the entry back and stops the runner (the
+ * disk, not the message, failed); HERALD_ERR_FORMAT moves it to bad/ with
+ * the error as the reason; any other error shunts it, and the runner goes
+ * on. */
 typedef int (*runner_handler_fn)(void *ctx, struct queue *q,
 				 struct queue_item *item, GError **error);
 

@@ -57,13 +57,36 @@ static const struct setting_def settings[] = {
 	  "Seconds a list lock lasts unless its holder refreshes it. A holder "
 	  "that dies blocks the list at most this long (at once when it dies "
 	  "on the same host)." },
+	{ "web.base_url", SETTING_STRING, "", NULL, 0, 0,
+	  "The web interface's address, ending in /; list pages, archives and "
+	  "unsubscribe links are made from it (List-Archive, List-Unsubscribe "
+	  "and others). Empty: https://<the list's domain>/." },
+	{ "dmarc.resolver", SETTING_STRING, "", NULL, 0, 0,
+	  "The DNS server asked for DMARC policies, as ADDRESS or ADDRESS:PORT "
+	  "(IPv4). Empty: the system's (/etc/resolv.conf)." },
+	{ "dmarc.timeout", SETTING_INT, "3", NULL, 1, 60,
+	  "Seconds to wait for a DNS answer. A DNS failure counts as a policy "
+	  "that needs mitigating." },
+	{ "dmarc.cache_ttl", SETTING_INT, "3600", NULL, 0, 86400,
+	  "Seconds a domain's DMARC policy is remembered by a runner; 0 asks "
+	  "DNS every time." },
+	{ "dmarc.psl_file", SETTING_STRING,
+	  "/usr/share/publicsuffix/public_suffix_list.dat", NULL, 0, 0,
+	  "The Public Suffix List that finds a domain's organizational domain "
+	  "(Debian's publicsuffix package)." },
+	{ "notice.max_autoresponses_per_day", SETTING_INT, "10", NULL, 0, 10000,
+	  "Most automatic replies (hold notices, rejections, acknowledgements) "
+	  "herald sends one address a day, per list; 0: no limit (Mailman's "
+	  "MAX_AUTORESPONSES_PER_DAY)." },
 	{ "runner.*.slices", SETTING_INT, "1", NULL, 1, 1024,
 	  "How many slices the queue is cut into; each slice is worked by one "
 	  "runner process on one host." },
-	{ "runner.*.handler", SETTING_ENUM, "forward", "forward|sink", 0, 0,
-	  "What the runner does with each message. forward: move it to the "
-	  "queue named by next. sink: accept and delete it. (The posting, "
-	  "delivery and other runners replace these as they are built.)" },
+	{ "runner.*.handler", SETTING_ENUM, "forward",
+	  "forward|sink|incoming|virgin", 0, 0,
+	  "What the runner does with each message. incoming: the posting "
+	  "pipeline (list posts and owner mail, the in queue). virgin: "
+	  "herald's own notices, on to the out queue. forward: move it to the "
+	  "queue named by next. sink: accept and delete it (tests)." },
 	{ "runner.*.next", SETTING_STRING, "", NULL, 0, 0,
 	  "For handler forward: the queue that receives the messages." },
 	{ NULL, 0, NULL, NULL, 0, 0, NULL },
@@ -186,8 +209,11 @@ default_config_text(void)
 	g_free(section);
 	g_string_append(out,
 	    "\n# Runners: one [runner.<queue>] section per queue that a runner\n"
-	    "# works, e.g.\n#[runner.in]\n#slices = 2\n#handler = forward\n"
-	    "#next = out\n");
+	    "# works; slices = N shares a queue among N runner processes.\n"
+	    "\n# The posting pipeline: list posts and owner mail.\n"
+	    "[runner.in]\nslices = 1\nhandler = incoming\n"
+	    "\n# herald's own notices, on to the out queue.\n"
+	    "[runner.virgin]\nslices = 1\nhandler = virgin\n");
 	return g_string_free(out, FALSE);
 }
 

@@ -34,6 +34,7 @@ if mount -t tmpfs -o size=1m tmpfs "$M" 2>/dev/null; then
 
 	# A runner moving in -> out on a disk that is full: the message stays
 	# in its queue (nothing shunted, nothing lost) and moves on later.
+	"$HERALD" --var "$M/v" site set runner.in.handler forward
 	"$HERALD" --var "$M/v" site set runner.in.next out
 	"$HERALD" --var "$M/v" site set master.restart_backoff_max 1
 	"$HERALD" --var "$M/v" start

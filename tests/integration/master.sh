@@ -5,6 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 H=$(hostname | cut -d. -f1 | tr -c 'A-Za-z0-9\n-' -)
+"$HERALD" --var "$V" site set runner.in.handler forward
 "$HERALD" --var "$V" site set runner.in.next out
 "$HERALD" --var "$V" site set runner.out.handler sink
 "$HERALD" --var "$V" site set master.lease_lifetime 3

@@ -184,7 +184,10 @@ test_get_returns_documented_defaults(void)
 	assert_get(s, "mta.smtp_host", "127.0.0.1");
 	assert_get(s, "log.target", "file");
 	assert_get(s, "runner.in.slices", "1");
-	assert_get(s, "runner.in.handler", "forward");
+	assert_get(s, "runner.in.handler", "incoming");
+	assert_get(s, "runner.virgin.handler", "virgin");
+	assert_get(s, "runner.out.slices", "1");
+	assert_get(s, "runner.out.handler", "forward");
 	g_assert_cmpint(site_get_int(s, "mta.smtp_port"), ==, 25);
 	g_assert_cmpint(site_get_int(s, "master.lease_lifetime"), ==, 30);
 	g_assert_cmpstr(site_var_dir(s), ==, var);

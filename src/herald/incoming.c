@@ -1,0 +1,259 @@
+/*
+ * incoming.c - the incoming runner's handler: a list post (or owner mail)
+ * from the in queue through the list's pipeline, and what a stop means.
+ *
+ *   all handlers ran    the post is in the out, archive and digest queues
+ *   hold                stored in the list's held posts; moderators and
+ *                       poster told (held.c, notice.c)
+ *   reject              the poster is told why, with the post attached
+ *   discard             logged
+ *   error               the post as far as it got, with the handlers still
+ *                       to run, goes to the shunt queue; `herald queue
+ *                       unshunt` resumes it.  A disk or file-server error is
+ *                       not the post's fault: the entry goes back to the
+ *                       queue and the runner stops for a backoff.
+ *
+ * A message GMime cannot read at all goes to bad/ with the reason.
+ */
+#include "cli.h"
+#include "base.h"
+#include "held.h"
+#include "log.h"
+#include "message.h"
+#include "notice.h"
+#include "pipeline.h"
+
+#include <string.h>
+
+#define SUBSYS "incoming"
+
+struct incoming {
+	struct site *site;
+	struct pipe_env env;
+};
+
+static gboolean
+wants_notice(struct post *p)
+{
+	const char *prec = message_header(p->msg, "Precedence");
+
+	if (prec == NULL)
+		return TRUE;
+	return !(g_ascii_strncasecmp(g_strchug((char *)prec), "bulk", 4) == 0 ||
+		 g_ascii_strncasecmp(prec, "junk", 4) == 0 ||
+		 g_ascii_strncasecmp(prec, "list", 4) == 0);
+}
+
+static void
+log_notice_error(struct post *p, const char *what, GError *e)
+{
+	if (e == NULL)
+		return;
+	log_error(SUBSYS, "list %s: %s notice: %s", list_fqdn(p->list), what,
+		  e->message);
+	g_error_free(e);
+}
+
+/* The moderators and the poster hear of a hold.  Their notices failing
+ * does not undo the hold: it is logged. */
+static void
+hold_notices(struct post *p, int64_t id)
+{
+	char *subject = message_header_decoded(p->msg, "Subject");
+	const char *fqdn = list_fqdn(p->list);
+	GError *e = NULL;
+	char *s, *t;
+
+	if (g_strcmp0(queue_meta_get(p->meta, "hold-quiet"), "yes") == 0)
+		goto out;
+	if (post_setting_bool(p, "admin_immed_notify")) {
+		s = g_strdup_printf("%s post from %s requires approval", fqdn,
+				    p->poster);
+		t = g_strdup_printf(
+			"As list administrator, your authorization is requested "
+			"for the following mailing list posting:\n\n"
+			"    List:    %s\n    From:    %s\n    Subject: %s\n"
+			"    Reason:  %s\n\n"
+			"Decide with\n\n"
+			"    herald held approve %s %" G_GINT64_FORMAT "\n"
+			"    herald held reject %s %" G_GINT64_FORMAT " --reason TEXT\n"
+			"    herald held discard %s %" G_GINT64_FORMAT "\n\n"
+			"The post is attached.\n", fqdn, p->poster,
+			subject != NULL ? subject : "(no subject)", p->reason,
+			fqdn, id, fqdn, id, fqdn, id);
+		if (notice_to_owners(p->list, s, t, p->msg, &e) < 0)
+			log_notice_error(p, "hold (moderators)", e);
+		g_free(s);
+		g_free(t);
+	}
+	if (post_setting_bool(p, "respond_to_post_requests") && wants_notice(p)) {
+		s = g_strdup_printf("Your message to %s awaits moderator approval",
+				    fqdn);
+		t = g_strdup_printf(
+			"Your mail to '%s' with the subject\n\n    %s\n\n"
+			"is being held until the list moderator can review it "
+			"for approval.\n\nThe reason it is being held:\n\n"
+			"    %s\n\nEither the message will get posted to the "
+			"list, or you will receive notification of the "
+			"moderator's decision.\n", fqdn,
+			subject != NULL ? subject : "(no subject)", p->reason);
+		if (notice_autorespond(p->list, p->poster, s, t, NULL, &e) < 0)
+			log_notice_error(p, "hold (poster)", e);
+		g_free(s);
+		g_free(t);
+	}
+out:
+	g_free(subject);
+}
+
+static void
+reject_notice(struct post *p)
+{
+	char *s = g_strdup_printf("Your message to %s was rejected",
+				  list_fqdn(p->list));
+	char *t = g_strdup_printf("Your message to the %s mailing list was "
+				  "rejected for this reason:\n\n%s\n\nYour "
+				  "message is attached.\n", list_fqdn(p->list),
+				  p->reason);
+	GError *e = NULL;
+
+	if (wants_notice(p) &&
+	    notice_autorespond(p->list, p->poster, s, t, p->msg, &e) < 0)
+		log_notice_error(p, "rejection", e);
+	g_free(s);
+	g_free(t);
+}
+
+/* The post as far as it got goes to the shunt queue, resumable at rest. */
+static int
+shunt(struct post *p, struct queue *q, const char *rest, const char *why,
+      GError **error)
+{
+	struct queue *sq = queue_open(site_var_dir(p->site), "shunt", error);
+	int r;
+
+	if (sq == NULL)
+		return -1;
+	queue_meta_set(p->meta, "whichq", queue_name(q));
+	queue_meta_set(p->meta, "shunt-reason", why);
+	queue_meta_remove(p->meta, "bak-count");
+	r = post_enqueue(p, sq, rest, error);
+	queue_close(&sq);
+	if (r == 0)
+		log_error(SUBSYS, "list %s: post from %s shunted at %s: %s",
+			  list_fqdn(p->list), p->poster, rest, why);
+	return r;
+}
+
+static int
+outcome(struct post *p, struct queue *q, enum pipe_result r,
+	const char *handler, const char *rest, GError *local, GError **error)
+{
+	const char *fqdn = list_fqdn(p->list);
+	int64_t id;
+
+	switch (r) {
+	case PIPE_CONTINUE:
+	case PIPE_DONE:
+		log_info(SUBSYS, "list %s: post %s from %s to %u recipients",
+			 fqdn,
+			 queue_meta_get(p->meta, "post-id") != NULL
+			 ? queue_meta_get(p->meta, "post-id") : "-", p->poster,
+			 p->recipients != NULL ? p->recipients->len : 0);
+		return 0;
+	case PIPE_HOLD:
+		if (held_store(p, handler, rest, &id, error) < 0)
+			return -1;
+		hold_notices(p, id);
+		return 0;
+	case PIPE_REJECT:
+		log_info(SUBSYS, "list %s: post from %s rejected by %s: %s", fqdn,
+			 p->poster, handler, p->reason);
+		reject_notice(p);
+		return 0;
+	case PIPE_DISCARD:
+		log_info(SUBSYS, "list %s: post from %s discarded by %s: %s",
+			 fqdn, p->poster, handler, p->reason);
+		return 0;
+	case PIPE_ERROR:
+		break;
+	}
+	if (g_error_matches(local, HERALD_ERROR, HERALD_ERR_IO)) {
+		g_propagate_error(error, g_error_copy(local));
+		return -1;
+	}
+	return shunt(p, q, rest, local != NULL ? local->message
+		     : "handler failed without a reason", error);
+}
+
+static int
+handle_incoming(void *ctx, struct queue *q, struct queue_item *item,
+		GError **error)
+{
+	struct incoming *in = ctx;
+	const char *fqdn = queue_meta_get(item->meta, "list");
+	const char *kind = queue_meta_get(item->meta, "kind");
+	const char *order = queue_meta_get(item->meta, "pipeline");
+	char *handler = NULL, *rest = NULL, *list_order = NULL;
+	struct list *l = NULL;
+	struct post *p = NULL;
+	GMimeMessage *msg;
+	GError *local = NULL;
+	enum pipe_result r;
+	int ret = -1;
+
+	if (fqdn == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+			    "no list in the metadata");
+		return -1;
+	}
+	if ((l = list_open(in->site, fqdn, error)) == NULL)
+		return -1;	/* shunted: the list may come back */
+	if ((msg = message_parse(item->msg, item->msg_len, error)) == NULL)
+		goto out;
+	p = post_new(in->site, l, &in->env, item->meta, msg);
+	queue_meta_set_int(p->meta, "post-size", (int64_t)item->msg_len);
+	if (order == NULL) {
+		if (g_strcmp0(kind, "owner") == 0)
+			order = pipeline_owner_order();
+		else
+			order = list_order = post_setting(p, "pipeline");
+	}
+	r = pipeline_run(p, order, &handler, &rest, &local);
+	ret = outcome(p, q, r, handler, rest, local, error);
+	g_clear_error(&local);
+out:
+	post_free(&p);
+	list_free(&l);
+	g_free(handler);
+	g_free(rest);
+	g_free(list_order);
+	return ret;
+}
+
+void *
+incoming_new(struct site *site)
+{
+	struct incoming *in = g_new0(struct incoming, 1);
+
+	in->site = site;
+	return in;
+}
+
+void
+incoming_free(void *ctx)
+{
+	struct incoming *in = ctx;
+
+	if (in == NULL)
+		return;
+	if (in->env.dmarc != NULL && in->env.dmarc_free != NULL)
+		in->env.dmarc_free(in->env.dmarc);
+	g_free(in);
+}
+
+runner_handler_fn
+incoming_handler(void)
+{
+	return handle_incoming;
+}

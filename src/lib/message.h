@@ -1,0 +1,49 @@
+/*
+ * message.h - RFC 5322 messages as GMime objects: parse, write, and the
+ * header helpers every pipeline handler needs.
+ *
+ * GMime does the parsing (MIME structure, RFC 2047, charsets); this module
+ * adds what herald wants on top: a parse that never fails on bad input
+ * (GMime repairs what it can; an input with no header at all is refused),
+ * bytes out exactly as GMime writes them, and header access by name
+ * without the caller juggling GMimeHeaderList.
+ */
+#ifndef HERALD_MESSAGE_H
+#define HERALD_MESSAGE_H
+
+#include <glib.h>
+#include <gmime/gmime.h>
+
+/* g_mime_init() once per process; every function here calls it. */
+void message_init(void);
+
+/* Parses a whole message.  NULL with HERALD_ERR_FORMAT when GMime finds no
+ * message in it at all. */
+GMimeMessage *message_parse(const char *data, size_t len, GError **error);
+
+/* The message as bytes (GMime's serialisation, LF line ends). */
+GByteArray *message_to_bytes(GMimeMessage *msg);
+
+/* The value of the first header called name, unfolded and trimmed but not
+ * RFC 2047 decoded, or NULL.  Owned by the message; valid until the header
+ * is changed or removed. */
+const char *message_header(GMimeMessage *msg, const char *name);
+/* The same, RFC 2047 decoded to UTF-8; newly allocated, or NULL. */
+char *message_header_decoded(GMimeMessage *msg, const char *name);
+/* Removes every header called name. */
+void message_header_remove_all(GMimeMessage *msg, const char *name);
+/* Replaces every header called name by one with this (raw) value. */
+void message_header_set(GMimeMessage *msg, const char *name,
+			const char *value);
+/* Adds one more header at the end. */
+void message_header_append(GMimeMessage *msg, const char *name,
+			   const char *value);
+
+/* Every address in the headers named (e.g. "To", "Cc"), as address keys
+ * (lower-case domain, see address.h); unparsable ones are skipped. */
+GPtrArray *message_addresses(GMimeMessage *msg, const char *const *headers);
+
+/* The first text/plain part that is not an attachment, or NULL. */
+GMimeTextPart *message_first_text_part(GMimeMessage *msg);
+
+#endif
