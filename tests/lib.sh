@@ -36,6 +36,8 @@ not_ok() { T_NUM=$((T_NUM + 1)); T_FAILED=1; echo "not ok $T_NUM - $*"; }
 # check "description" command...: ok when the command succeeds.
 check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 diag() { echo "# $*"; }
+# skip "why": one test that could not run here (counted as passed by TAP).
+skip() { T_NUM=$((T_NUM + 1)); echo "ok $T_NUM # skip $*"; }
 t_done() {
 	local r
 	for r in "$T_DIR"/sanitizer.*; do
@@ -46,11 +48,18 @@ t_done() {
 	exit $T_FAILED
 }
 
-# new_var NAME: init a var dir $T_DIR/NAME and print its path.
+# new_var NAME: a new var dir $T_DIR/NAME (its path is printed), without the runners `herald init` configures
+# (in: the pipeline, virgin: notices), so that a test sets up just the
+# runners it is about; pipeline_runners V puts those two back.
 new_var() {
 	local v=$T_DIR/$1
 	"$HERALD" --var "$v" init >/dev/null || return 1
+	sed -i '/^\[runner\./,$d' "$v/etc/herald.conf"
 	echo "$v"
+}
+pipeline_runners() {
+	"$HERALD" --var "$1" site set runner.in.handler incoming &&
+	"$HERALD" --var "$1" site set runner.virgin.handler virgin
 }
 
 # wait_for SECONDS command...: polls every 0.1 s until the command succeeds.

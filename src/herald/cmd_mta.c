@@ -39,7 +39,9 @@ static const struct {
 
 static const char mta_usage[] =
 	"mta KIND LIST [--sender ADDR] [--recipient ADDR] < message\n"
-	"  KIND: post, owner, request, join, leave, confirm, bounces.\n"
+	"       herald mta auto [--sender ADDR] --recipient ADDR < message\n"
+	"  KIND: post, owner, request, join, leave, confirm, bounces; auto takes\n"
+	"  the list and kind from the recipient (LIST-request@..., LIST-bounces+...).\n"
 	"  Exit 0 once stored, 67 for an unknown list, 75 on any other failure.\n"
 	"  The envelope sender and recipient default to $SENDER and $RECIPIENT\n"
 	"  (set by Postfix's local and pipe delivery).";
@@ -73,19 +75,25 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 	size_t n;
 	int ret;
 
-	if (argc < 3) {
+	gboolean autokind = argc >= 2 && strcmp(argv[1], "auto") == 0;
+	const char *kind = argc >= 2 ? argv[1] : NULL;
+	const char *list_name = NULL;
+	struct listaddr *mapped = NULL;
+	int first_opt = autokind ? 2 : 3;
+
+	if (argc < first_opt) {
 		cli_usage(mta_usage);
 		return HERALD_EX_USAGE;
 	}
-	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++)
-		if (strcmp(kinds[i].kind, argv[1]) == 0)
+	for (size_t i = 0; !autokind && i < G_N_ELEMENTS(kinds); i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
 			queue_name = kinds[i].queue;
-	if (queue_name == NULL) {
-		cli_error("unknown kind '%s'", argv[1]);
+	if (!autokind && queue_name == NULL) {
+		cli_error("unknown kind '%s'", kind);
 		cli_usage(mta_usage);
 		return HERALD_EX_USAGE;
 	}
-	for (int i = 3; i < argc; i++) {
+	for (int i = first_opt; i < argc; i++) {
 		if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc) {
 			sender = argv[++i];
 		} else if (strcmp(argv[i], "--recipient") == 0 && i + 1 < argc) {
@@ -95,32 +103,52 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 			return HERALD_EX_USAGE;
 		}
 	}
+	if (autokind && recipient == NULL) {
+		cli_error("mta auto needs the recipient (--recipient or $RECIPIENT)");
+		return HERALD_EX_USAGE;
+	}
 	/* No var dir or no configuration is the admin's to fix: retry. */
 	if ((site = cli_site(cli)) == NULL)
 		return HERALD_EX_TEMPFAIL;
-	l = list_open(site, argv[2], &error);
+	if (autokind) {
+		if ((mapped = listaddr_map(site, recipient)) == NULL) {
+			fprintf(stderr, "herald: no such list address: %s\n",
+				recipient);
+			log_info(MTA_SUBSYS, "refused mail for %s: no such list "
+				 "address", recipient);
+			return HERALD_EX_NOUSER;
+		}
+		kind = mapped->kind;
+		queue_name = mapped->queue;
+		list_name = mapped->list;
+	} else {
+		list_name = argv[2];
+	}
+	l = list_open(site, list_name, &error);
 	if (l == NULL) {
 		if (g_error_matches(error, HERALD_ERROR, HERALD_ERR_NOTFOUND) ||
 		    g_error_matches(error, HERALD_ERROR, HERALD_ERR_INVALID)) {
-			fprintf(stderr, "herald: no such list: %s\n", argv[2]);
+			fprintf(stderr, "herald: no such list: %s\n", list_name);
 			log_info(MTA_SUBSYS, "refused %s for %s: no such list",
-				 argv[1], argv[2]);
+				 kind, list_name);
 			g_clear_error(&error);
-			return HERALD_EX_NOUSER;
+			ret = HERALD_EX_NOUSER;
+			goto done;
 		}
-		return tempfail(argv[2], &error);
+		ret = tempfail(list_name, &error);
+		goto done;
 	}
 	msg = g_string_new(NULL);
 	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
 		g_string_append_len(msg, buf, (gssize)n);
 	if (ferror(stdin)) {
 		set_errno_error(&error, "reading the message from standard input");
-		ret = tempfail(argv[2], &error);
+		ret = tempfail(list_name, &error);
 		goto out;
 	}
 	meta = queue_meta_new();
 	queue_meta_set(meta, "list", list_fqdn(l));
-	queue_meta_set(meta, "kind", argv[1]);
+	queue_meta_set(meta, "kind", kind);
 	if (sender != NULL)
 		queue_meta_set(meta, "sender", sender);
 	if (recipient != NULL)
@@ -128,10 +156,10 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 	q = queue_open(site_var_dir(site), queue_name, &error);
 	if (q == NULL || queue_enqueue(q, meta, msg->str, msg->len, &base,
 				       &error) < 0) {
-		ret = tempfail(argv[2], &error);
+		ret = tempfail(list_name, &error);
 	} else {
 		log_info(MTA_SUBSYS, "accepted %s for %s from %s as %s/%s (%zu "
-			 "bytes)", argv[1], list_fqdn(l),
+			 "bytes)", kind, list_fqdn(l),
 			 sender != NULL ? sender : "(unknown sender)", queue_name,
 			 base, msg->len);
 		ret = HERALD_EX_OK;
@@ -142,5 +170,8 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 out:
 	g_string_free(msg, TRUE);
 	list_free(&l);
+done:
+	if (mapped != NULL)
+		listaddr_free_ptr(mapped);
 	return ret;
 }

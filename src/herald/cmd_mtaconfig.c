@@ -5,7 +5,9 @@
  * Three tables, one key a line, under etc/postfix/ in the var dir:
  *   domains      the list domains            (relay_domains)
  *   recipients   every list address           (relay_recipient_maps)
- *   transport    list address -> lmtp:...     (transport_maps)
+ *   transport    list address -> lmtp:...     (transport_maps), or with
+ *                mta.postfix_transport = pipe -> herald: (a pipe(8)
+ *                transport running `herald mta auto`)
  * With recipient_delimiter = + Postfix looks up list-bounces+VERP@ and
  * list-confirm+TOKEN@ under their base address.  --write installs them
  * (atomically, then postmap if it is there); `lists create` and
@@ -33,33 +35,41 @@ static int
 build_tables(struct site *site, struct tables *t, GError **error)
 {
 	char *listen = site_get(site, "lmtp.listen", NULL);
+	char *via = site_get(site, "mta.postfix_transport", NULL);
 	GPtrArray *lists = list_all(site, error);
 	GHashTable *domains = g_hash_table_new(g_str_hash, g_str_equal);
 	char *nexthop;
 
 	if (lists == NULL) {
 		g_free(listen);
+		g_free(via);
 		g_hash_table_destroy(domains);
 		return -1;
 	}
-	if (*listen == '\0') {
+	if (strcmp(via, "pipe") == 0) {
+		/* The pipe(8) transport named "herald" (master.cf). */
+		nexthop = g_strdup("herald:");
+	} else if (*listen == '\0') {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
 			    "lmtp.listen is not set: `herald site set lmtp.listen "
-			    "unix:%s/run/lmtp.sock` first", site_var_dir(site));
+			    "unix:%s/run/lmtp.sock` first (or set "
+			    "mta.postfix_transport pipe)", site_var_dir(site));
 		g_free(listen);
+		g_free(via);
 		g_ptr_array_free(lists, TRUE);
 		g_hash_table_destroy(domains);
 		return -1;
+	} else {
+		/* Postfix's lmtp client: lmtp:unix:/path or lmtp:inet:host:port. */
+		nexthop = g_str_has_prefix(listen, "unix:")
+			? g_strdup_printf("lmtp:%s", listen)
+			: g_strdup_printf("lmtp:inet:%s", listen);
 	}
-	/* Postfix's lmtp client: lmtp:unix:/path or lmtp:inet:host:port. */
-	nexthop = g_str_has_prefix(listen, "unix:")
-		? g_strdup_printf("lmtp:%s", listen)
-		: g_strdup_printf("lmtp:inet:%s", listen);
 	t->domains = g_string_new("# herald: the list domains (relay_domains)\n");
 	t->recipients = g_string_new("# herald: every list address "
 				     "(relay_recipient_maps)\n");
-	t->transport = g_string_new("# herald: list addresses go to herald's "
-				    "LMTP server (transport_maps)\n");
+	t->transport = g_string_new("# herald: list addresses go to herald "
+				    "(transport_maps)\n");
 	for (guint i = 0; i < lists->len; i++) {
 		const char *fqdn = lists->pdata[i];
 		const char *at = strrchr(fqdn, '@');
@@ -81,6 +91,7 @@ build_tables(struct site *site, struct tables *t, GError **error)
 	g_ptr_array_free(lists, TRUE);
 	g_free(nexthop);
 	g_free(listen);
+	g_free(via);
 	return 0;
 }
 
@@ -159,6 +170,15 @@ mtaconfig_refresh(struct site *site, GError **error)
 	return ret;
 }
 
+/* This program's absolute path, for the master.cf line. */
+static char *
+program_path(void)
+{
+	char *path = g_file_read_link("/proc/self/exe", NULL);
+
+	return path != NULL ? path : g_strdup("/usr/local/bin/herald");
+}
+
 int
 cmd_mtaconfig(struct cli *cli, int argc, char **argv)
 {
@@ -166,7 +186,8 @@ cmd_mtaconfig(struct cli *cli, int argc, char **argv)
 	GError *error = NULL;
 	struct site *site;
 	struct tables t;
-	gboolean write;
+	gboolean write, pipe_mode;
+	char *via;
 
 	if (argc < 2 || argc > 3 || strcmp(argv[1], "postfix") != 0 ||
 	    (argc == 3 && strcmp(argv[2], "--write") != 0))
@@ -174,6 +195,9 @@ cmd_mtaconfig(struct cli *cli, int argc, char **argv)
 	write = argc == 3;
 	if ((site = cli_site(cli)) == NULL)
 		return CLI_FAIL;
+	via = site_get(site, "mta.postfix_transport", NULL);
+	pipe_mode = strcmp(via, "pipe") == 0;
+	g_free(via);
 	if (build_tables(site, &t, &error) < 0)
 		return cli_gerror(&error);
 	if (write && write_tables(site, &t, &error) < 0) {
@@ -187,10 +211,21 @@ cmd_mtaconfig(struct cli *cli, int argc, char **argv)
 	       "#   relay_domains = hash:%1$s/etc/postfix/domains\n"
 	       "#   relay_recipient_maps = hash:%1$s/etc/postfix/recipients\n"
 	       "#   transport_maps = hash:%1$s/etc/postfix/transport\n"
-	       "#   recipient_delimiter = +\n"
-	       "# %2$s\n", site_var_dir(site),
-	       write ? "tables written; `lists create/remove` keep them current"
-		     : "herald mta-config postfix --write installs the tables");
+	       "#   recipient_delimiter = +\n", site_var_dir(site));
+	if (pipe_mode) {
+		char *prog = program_path();
+		printf("# master.cf (USER: the account herald's var dir belongs "
+		       "to, not root):\n"
+		       "#   herald unix - n n - - pipe flags= user=USER "
+		       "argv=%2$s --var %1$s mta auto --sender ${sender} "
+		       "--recipient ${recipient}\n"
+		       "#   and in main.cf: herald_destination_recipient_limit = 1\n",
+		       site_var_dir(site), prog);
+		g_free(prog);
+	}
+	printf("# %s\n", write
+	       ? "tables written; `lists create/remove` keep them current"
+	       : "herald mta-config postfix --write installs the tables");
 	free_tables(&t);
 	return CLI_OK;
 }

@@ -39,116 +39,14 @@
 #define LMTP_MAX_RCPT 1000
 #define LMTP_LINE_MAX 4096
 
-struct rcpt {
-	char *address;		/* as given */
-	char *list;		/* name@domain */
-	const char *kind;
-	const char *queue;
-};
-
 struct session {
 	struct site *site;
 	FILE *in, *out;
 	char *helo;
 	char *sender;		/* NULL: no MAIL yet; "" for <> */
-	GPtrArray *rcpts;	/* struct rcpt */
+	GPtrArray *rcpts;	/* struct listaddr */
 	int64_t max_size;
 };
-
-static const struct {
-	const char *suffix;
-	const char *kind;
-	const char *queue;
-	gboolean plus;		/* takes +extension (VERP, token) */
-} suffixes[] = {
-	{ "-request", "request", "commands", FALSE },
-	{ "-join", "join", "commands", FALSE },
-	{ "-subscribe", "join", "commands", FALSE },
-	{ "-leave", "leave", "commands", FALSE },
-	{ "-unsubscribe", "leave", "commands", FALSE },
-	{ "-owner", "owner", "in", FALSE },
-	{ "-admin", "owner", "in", FALSE },
-	{ "-bounces", "bounces", "bounces", TRUE },
-	{ "-confirm", "confirm", "commands", TRUE },
-};
-
-static void
-rcpt_free(gpointer p)
-{
-	struct rcpt *r = p;
-
-	g_free(r->address);
-	g_free(r->list);
-	g_free(r);
-}
-
-static gboolean
-list_exists(struct site *site, const char *fqdn)
-{
-	char *dir;
-	gboolean ok;
-
-	if (list_name_check(fqdn, NULL, NULL, NULL) < 0)
-		return FALSE;
-	dir = site_path(site, "lists", fqdn, "config", NULL);
-	ok = g_file_test(dir, G_FILE_TEST_IS_REGULAR);
-	g_free(dir);
-	return ok;
-}
-
-/* Maps a recipient address to a list and kind.  NULL when it is none of
- * the site's list addresses. */
-static struct rcpt *
-map_recipient(struct site *site, const char *address)
-{
-	const char *at = strrchr(address, '@');
-	char *local, *domain, *lower;
-	struct rcpt *r = NULL;
-
-	if (at == NULL || at == address)
-		return NULL;
-	lower = g_ascii_strdown(address, -1);
-	local = g_strndup(lower, (gsize)(at - address));
-	domain = g_strdup(lower + (at - address) + 1);
-	char *plain = g_strdup_printf("%s@%s", local, domain);
-	if (strchr(local, '+') == NULL && list_exists(site, plain)) {
-		r = g_new0(struct rcpt, 1);
-		r->list = g_strdup(plain);
-		r->kind = "post";
-		r->queue = "in";
-	}
-	for (size_t i = 0; r == NULL && i < G_N_ELEMENTS(suffixes); i++) {
-		char *base = g_strdup(local);
-		char *plus = strchr(base, '+');
-		if (plus != NULL) {
-			if (!suffixes[i].plus) {
-				g_free(base);
-				continue;
-			}
-			*plus = '\0';
-		}
-		if (g_str_has_suffix(base, suffixes[i].suffix)) {
-			base[strlen(base) - strlen(suffixes[i].suffix)] = '\0';
-			char *fqdn = g_strdup_printf("%s@%s", base, domain);
-			if (*base != '\0' && list_exists(site, fqdn)) {
-				r = g_new0(struct rcpt, 1);
-				r->list = fqdn;
-				r->kind = suffixes[i].kind;
-				r->queue = suffixes[i].queue;
-			} else {
-				g_free(fqdn);
-			}
-		}
-		g_free(base);
-	}
-	if (r != NULL)
-		r->address = g_strdup(address);
-	g_free(plain);
-	g_free(local);
-	g_free(domain);
-	g_free(lower);
-	return r;
-}
 
 static void
 reply(struct session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -246,7 +144,7 @@ static void
 deliver(struct session *s, GString *msg, gboolean too_big)
 {
 	for (guint i = 0; i < s->rcpts->len; i++) {
-		struct rcpt *r = s->rcpts->pdata[i];
+		struct listaddr *r = s->rcpts->pdata[i];
 		struct queue_meta *meta;
 		struct queue *q;
 		GError *error = NULL;
@@ -317,14 +215,14 @@ session_run(struct session *s)
 			g_free(from);
 		} else if (g_ascii_strncasecmp(line, "RCPT ", 5) == 0) {
 			char *to = path_arg(arg, "TO:");
-			struct rcpt *r;
+			struct listaddr *r;
 			if (to == NULL)
 				reply(s, "501 5.5.4 syntax: RCPT TO:<address>");
 			else if (s->sender == NULL)
 				reply(s, "503 5.5.1 MAIL first");
 			else if (s->rcpts->len >= LMTP_MAX_RCPT)
 				reply(s, "452 4.5.3 too many recipients");
-			else if ((r = map_recipient(s->site, to)) == NULL)
+			else if ((r = listaddr_map(s->site, to)) == NULL)
 				reply(s, "550 5.1.1 <%s> no such list", to);
 			else {
 				g_ptr_array_add(s->rcpts, r);
@@ -483,7 +381,7 @@ lmtp_main(struct site *site)
 			close(fd);
 			s.in = fdopen(c, "r");
 			s.out = fdopen(c2, "w");
-			s.rcpts = g_ptr_array_new_with_free_func(rcpt_free);
+			s.rcpts = g_ptr_array_new_with_free_func(listaddr_free_ptr);
 			s.max_size = site_get_int(site, "lmtp.max_message_size");
 			if (s.in != NULL && s.out != NULL)
 				session_run(&s);

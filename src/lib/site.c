@@ -30,6 +30,11 @@ static const struct setting_def settings[] = {
 	  "The configuration directory of the Postfix that receives list mail: "
 	  "`herald mta-config postfix --write` runs postmap -c with it. Without "
 	  "a main.cf there, postmap is not run (build the tables yourself)." },
+	{ "mta.postfix_transport", SETTING_ENUM, "lmtp", "lmtp|pipe", 0, 0,
+	  "How Postfix hands list mail to herald in the tables of `herald "
+	  "mta-config postfix`: lmtp (to the LMTP server of lmtp.listen) or "
+	  "pipe (a pipe(8) transport named herald that runs `herald mta "
+	  "auto`; see docs/postfix.md)." },
 	{ "master.lease_lifetime", SETTING_INT, "30", NULL, 1, 86400,
 	  "Seconds a queue-slice lease lasts without renewal. A dead host's "
 	  "slices move to another host after this long. The master renews "

@@ -5,6 +5,8 @@
 # smtpd only on 127.0.0.1:$PORT (default 2525) and relays the list domains
 # of herald's tables ($HERALD_TABLES: a var dir's etc/postfix, written by
 # `herald mta-config postfix --write`) to herald's LMTP server.
+# With HERALD_PIPE_USER and HERALD_PIPE_ARGV set, master.cf also gets the
+# pipe(8) transport "herald" running that command as that user.
 #   DIR setup   writes the configuration (main.cf, master.cf) only
 #   DIR start   writes it again, fixes the queue's ownership, starts the
 #               instance
@@ -99,6 +101,13 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 CF
+	# The pipe(8) transport of mta.postfix_transport = pipe, when asked
+	# for: HERALD_PIPE_USER runs HERALD_PIPE_ARGV (never root).
+	if [ -n "${HERALD_PIPE_USER:-}" ]; then
+		printf 'herald unix - n n - - pipe flags= user=%s argv=%s\n' \
+			"$HERALD_PIPE_USER" "$HERALD_PIPE_ARGV" >>"$ETC/master.cf"
+		echo "herald_destination_recipient_limit = 1" >>"$ETC/main.cf"
+	fi
 }
 
 running() {

@@ -376,8 +376,13 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	GError *error = NULL;
 	GPtrArray *qs;
 
+	/* The default file has the pipeline's two: in and virgin. */
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 0);	/* the default file has none */
+	g_assert_cmpuint(qs->len, ==, 2);
+	if (qs->len == 2) {
+		g_assert_cmpstr(qs->pdata[0], ==, "in");
+		g_assert_cmpstr(qs->pdata[1], ==, "virgin");
+	}
 	g_ptr_array_free(qs, TRUE);
 
 	set_ok(s, "runner.zeta.slices", "2");
@@ -385,11 +390,13 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	set_ok(s, "runner.mid-1.next", "out");
 	set_ok(s, "mta.smtp_port", "2525");
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 3);
-	if (qs->len == 3) {
+	g_assert_cmpuint(qs->len, ==, 5);
+	if (qs->len == 5) {
 		g_assert_cmpstr(qs->pdata[0], ==, "alpha");
-		g_assert_cmpstr(qs->pdata[1], ==, "mid-1");
-		g_assert_cmpstr(qs->pdata[2], ==, "zeta");
+		g_assert_cmpstr(qs->pdata[1], ==, "in");
+		g_assert_cmpstr(qs->pdata[2], ==, "mid-1");
+		g_assert_cmpstr(qs->pdata[3], ==, "virgin");
+		g_assert_cmpstr(qs->pdata[4], ==, "zeta");
 	}
 	g_ptr_array_free(qs, TRUE);
 	site_free(&s);
@@ -404,7 +411,7 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	s = site_open(var, &error);
 	g_assert_no_error(error);
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 3);
+	g_assert_cmpuint(qs->len, ==, 5);
 	g_ptr_array_free(qs, TRUE);
 	site_free(&s);
 	g_free(text);
