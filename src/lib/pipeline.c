@@ -24,12 +24,10 @@ static const struct pipe_handler handlers[] = {
 	{ "replybot", pipe_replybot,
 	  "Automatic responses (autorespond_postings, autorespond_admin), "
 	  "at most one per sender per autoresponse_graceperiod days." },
-#if PENDING_DMARC
 	{ "dmarc", pipe_dmarc,
 	  "Looks up the poster's domain's DMARC policy and applies "
 	  "dmarc_moderation_action: reject or discard now, or mark the post "
 	  "for munging or wrapping (wrapmessage)." },
-#endif
 	{ "moderate", pipe_moderate,
 	  "Member moderation (the mod flag, member_moderation_action) and "
 	  "nonmember rules (accept/hold/reject/discard_these_nonmembers, "
@@ -64,11 +62,9 @@ static const struct pipe_handler handlers[] = {
 	  "Records the last post time." },
 	{ "acknowledge", pipe_acknowledge,
 	  "Tells a member with the ack option that the post went out." },
-#if PENDING_WRAPMESSAGE
 	{ "wrapmessage", pipe_wrapmessage,
 	  "DMARC mitigation (from_is_list, dmarc_moderation_action): From "
 	  "munged to the list, or the post wrapped as message/rfc822." },
-#endif
 #if PENDING_DECORATE
 	{ "decorate", pipe_decorate,
 	  "msg_header and msg_footer, MIME-aware (at delivery instead when "
