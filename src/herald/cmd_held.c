@@ -31,8 +31,9 @@ held_print(struct list *l)
 		GDateTime *t = g_date_time_new_from_unix_utc(h->held_at);
 		char *when = g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ");
 
-		printf("%" G_GINT64_FORMAT "\t%s\t%s\t%s\t%s\n", h->id, when,
-		       h->poster, h->subject, h->reason);
+		printf("%" G_GINT64_FORMAT "\t%s\t%s\t%s\t%s%s\n", h->id, when,
+		       h->poster, h->subject, h->reason,
+		       h->deciding ? " (being decided)" : "");
 		g_free(when);
 		g_date_time_unref(t);
 	}

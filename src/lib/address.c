@@ -952,3 +952,12 @@ address_free_ptr(gpointer p)
 
 	address_free(&a);
 }
+
+gboolean
+address_in(const char *const *addrs, const char *addr)
+{
+	for (; *addrs != NULL; addrs++)
+		if (address_equal(*addrs, addr))
+			return TRUE;
+	return FALSE;
+}

@@ -58,6 +58,9 @@ char *address_key(const char *addr_spec);
  * invalid address equals nothing, not even itself. */
 gboolean address_equal(const char *a, const char *b);
 
+/* Whether addr equals (address_equal) one of addrs (NULL-terminated). */
+gboolean address_in(const char *const *addrs, const char *addr);
+
 /* "Name <addr>" for a header, the name quoted or RFC 2047-encoded as
  * needed; just "addr" without a name.  Never folded. */
 char *address_format(const struct address *a);

@@ -4,8 +4,9 @@
  * Storing is atomic (fs_write_atomic: tmp, fsync, rename); deciding claims
  * the file by rename before acting, then acts, then removes the claim.  A
  * crash after an approval's enqueue and before the unlink leaves the claim
- * file and, at worst, lets the post out once; a crash before the enqueue
- * leaves the claim, which `herald held list` shows as being decided.
+ * file and, at worst, lets the post out twice; a crash before the enqueue
+ * leaves the claim, which `herald held list` shows as being decided and
+ * the next decision on that post takes over.
  */
 #include "held.h"
 #include "base.h"
@@ -15,6 +16,8 @@
 #include "queue.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <stdio.h>
@@ -173,15 +176,18 @@ held_list(struct list *l, GPtrArray **posts_r, GError **error)
 		struct held_post *h = NULL;
 		int r;
 
-		if (end == name || strcmp(end, ".msg") != 0)
+		if (end == name || (strcmp(end, ".msg") != 0 &&
+				    !g_str_has_suffix(end, ".claim")))
 			continue;
 		path = g_build_filename(dir, name, NULL);
 		r = read_held(path, id, FALSE, &h, error);
 		g_free(path);
 		if (r < 0)
 			goto out;
-		if (r > 0)	/* a decision may have taken it meanwhile */
+		if (r > 0) {	/* a decision may have taken it meanwhile */
+			h->deciding = strcmp(end, ".msg") != 0;
 			g_ptr_array_add(out, h);
+		}
 	}
 	g_ptr_array_sort(out, compare_id);
 	ret = 0;
@@ -263,6 +269,42 @@ reject(struct list *l, struct held_post *h, const char *reason, GError **error)
 	return ret;
 }
 
+/* A claim on post id whose decision died: its process is gone (this
+ * host) or it is older than HELD_CLAIM_STALE.  Its path, or NULL. */
+static char *
+stale_claim(struct list *l, int64_t id)
+{
+	char *dir = held_dir(l), *found = NULL;
+	char *prefix = g_strdup_printf("%" G_GINT64_FORMAT ".", id);
+	GPtrArray *names = fs_dir_names(dir, prefix, NULL);
+	size_t hl = strlen(herald_host());
+
+	for (guint i = 0; names != NULL && found == NULL && i < names->len; i++) {
+		const char *rest = (char *)names->pdata[i] + strlen(prefix);
+		char *path = g_build_filename(dir, names->pdata[i], NULL);
+		struct stat st;
+		gboolean dead = FALSE;
+
+		if (!g_str_has_suffix(rest, ".claim") || fs_stat(path, &st) < 0) {
+			g_free(path);
+			continue;
+		}
+		if (strncmp(rest, herald_host(), hl) == 0 && rest[hl] == '.') {
+			long pid = strtol(rest + hl + 1, NULL, 10);
+			dead = pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+		}
+		if (dead || time(NULL) - st.st_mtime > HELD_CLAIM_STALE)
+			found = path;
+		else
+			g_free(path);
+	}
+	if (names != NULL)
+		g_ptr_array_free(names, TRUE);
+	g_free(prefix);
+	g_free(dir);
+	return found;
+}
+
 int
 held_decide(struct list *l, int64_t id, enum held_action action,
 	    const char *reason, GError **error)
@@ -287,13 +329,24 @@ held_decide(struct list *l, int64_t id, enum held_action action,
 		goto done;
 	}
 	if (rename(path, claim) < 0) {
-		if (errno == ENOENT)
+		int err = errno;
+		char *stale = err == ENOENT ? stale_claim(l, id) : NULL;
+
+		if (stale != NULL && rename(stale, claim) == 0) {
+			log_warning(HELD_SUBSYS, "list %s: held post %" G_GINT64_FORMAT
+				    ": taking over %s, left by a decision that "
+				    "did not finish", list_fqdn(l), id, stale);
+			g_free(stale);
+		} else if (err == ENOENT) {
+			g_free(stale);
 			g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
 				    "list %s has no held post %" G_GINT64_FORMAT,
 				    list_fqdn(l), id);
-		else
-			set_errno_error(error, "rename(%s, %s)", path, claim);
-		goto out;
+			goto out;
+		} else {
+			set_errno_error_n(error, err, "rename(%s, %s)", path, claim);
+			goto out;
+		}
 	}
 	r = read_held(claim, id, TRUE, &h, error);
 	if (r <= 0) {

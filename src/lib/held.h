@@ -27,6 +27,7 @@ struct held_post {
 	struct queue_meta *meta;
 	char *msg;		/* the raw message (NUL-terminated) */
 	size_t msg_len;
+	gboolean deciding;	/* a decision has claimed it (or crashed) */
 };
 
 void held_post_free(struct held_post **hp);
@@ -38,7 +39,8 @@ void held_post_free_ptr(gpointer hp);
 int held_store(struct post *p, const char *handler, const char *rest,
 	       int64_t *id_r, GError **error);
 
-/* The held posts of a list, oldest first (without their messages). */
+/* The held posts of a list, oldest first (without their messages),
+ * including those a decision has claimed (deciding). */
 int held_list(struct list *l, GPtrArray **posts_r, GError **error);
 
 /* One held post with its message: 1, 0 when there is none, -1 error. */
@@ -54,7 +56,10 @@ enum held_action {
 
 /* Applies a moderator's decision; reason (optional) goes into a
  * rejection notice.  HERALD_ERR_NOTFOUND when there is no such post (or
- * another moderator decided it just now). */
+ * another moderator decided it just now).  A claim left by a decision
+ * that died (its process gone on this host, or older than
+ * HELD_CLAIM_STALE seconds) is taken over, so no post stays stuck. */
+#define HELD_CLAIM_STALE 600
 int held_decide(struct list *l, int64_t id, enum held_action action,
 		const char *reason, GError **error);
 

@@ -9,6 +9,7 @@
 #include "notice.h"
 #include "address.h"
 #include "base.h"
+#include "ledger.h"
 #include "log.h"
 #include "message.h"
 #include "queue.h"
@@ -22,14 +23,16 @@ static GMimeMessage *
 build(struct list *l, const char *const *recipients, const char *subject,
       const char *text, GMimeMessage *attach)
 {
-	GMimeMessage *msg = g_mime_message_new(TRUE);
-	GMimeTextPart *body = g_mime_text_part_new_with_subtype("plain");
+	GMimeMessage *msg;
+	GMimeTextPart *body;
 	char *owner = list_address(l, "-owner");
 	char *id, *name = list_get(l, "real_name", NULL);
 	char *from_name = g_strdup_printf("%s list owner", name);
 	GDateTime *now = g_date_time_new_now_local();
 
-	message_init();
+	message_init();		/* before any GMime object is made */
+	msg = g_mime_message_new(TRUE);
+	body = g_mime_text_part_new_with_subtype("plain");
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, owner);
 	for (guint i = 0; recipients[i] != NULL; i++)
 		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL,
@@ -115,7 +118,7 @@ notice_to_owners(struct list *l, const char *subject, const char *text,
 	for (guint i = 0; owners[i] != NULL; i++)
 		g_ptr_array_add(all, owners[i]);
 	for (guint i = 0; mods[i] != NULL; i++)
-		if (!g_strv_contains((const char *const *)owners, mods[i]))
+		if (!address_in((const char *const *)owners, mods[i]))
 			g_ptr_array_add(all, mods[i]);
 	g_ptr_array_add(all, NULL);
 	ret = notice_send(l, (const char *const *)all->pdata, subject, text,
@@ -148,59 +151,51 @@ is_robot(const char *addr)
 	return robot;
 }
 
-/* One more automatic reply to key today, if the allowance lets it: the
- * file lists/<list>/autoresponses holds "DATE KEY COUNT" lines of today
- * only.  1 allowed (and counted), 0 not, -1 error. */
+/* The autoresponses ledger: "DATE COUNT" per address, today's only. */
+struct daily {
+	const char *today;
+	int64_t max;
+};
+
+static int
+daily_decide(const char *old, char **new_r, void *ctx)
+{
+	struct daily *d = ctx;
+	int64_t count = 0;
+	int allow;
+
+	if (old != NULL && g_str_has_prefix(old, d->today) &&
+	    old[strlen(d->today)] == ' ')
+		count = g_ascii_strtoll(old + strlen(d->today) + 1, NULL, 10);
+	allow = d->max == 0 || count < d->max;
+	*new_r = g_strdup_printf("%s %" G_GINT64_FORMAT, d->today,
+				 count + (allow ? 1 : 0));
+	return allow;
+}
+
+static gboolean
+daily_keep(const char *value, void *ctx)
+{
+	struct daily *d = ctx;
+
+	return g_str_has_prefix(value, d->today);
+}
+
+/* One more automatic reply to key today, if the allowance lets it.
+ * 1 allowed (and counted), 0 not, -1 error. */
 static int
 count_response(struct list *l, const char *key, GError **error)
 {
-	int64_t max = site_get_int(list_site(l), "notice.max_autoresponses_per_day");
-	char *path = g_build_filename(list_dir(l), "autoresponses", NULL);
 	GDateTime *now = g_date_time_new_now_utc();
 	char *today = g_date_time_format(now, "%Y-%m-%d");
-	struct lock *lk = NULL;
-	GString *out = g_string_new(NULL);
-	char *data = NULL;
-	size_t len;
-	int64_t count = 0;
-	int ret = -1, r;
+	struct daily d = { today, site_get_int(list_site(l),
+					"notice.max_autoresponses_per_day") };
+	int r = ledger_update(l, "autoresponses", key, daily_decide, daily_keep,
+			      &d, error);
 
-	if (list_lock(l, 10000, &lk, error) < 0)
-		goto out;
-	if ((r = fs_read_file(path, &data, &len, error)) < 0)
-		goto out;
-	if (r > 0) {
-		char **lines = g_strsplit(data, "\n", -1);
-
-		for (guint i = 0; lines[i] != NULL; i++) {
-			char **f = g_strsplit(lines[i], " ", 3);
-			if (g_strv_length(f) == 3 && strcmp(f[0], today) == 0) {
-				if (strcmp(f[1], key) == 0)
-					count = g_ascii_strtoll(f[2], NULL, 10);
-				else
-					g_string_append_printf(out, "%s\n", lines[i]);
-			}
-			g_strfreev(f);
-		}
-		g_strfreev(lines);
-	}
-	ret = max == 0 || count < max;
-	if (ret == 1)
-		count++;
-	g_string_append_printf(out, "%s %s %" G_GINT64_FORMAT "\n", today, key,
-			       count);
-	if (fs_write_atomic(path, out->str, out->len, error) < 0)
-		ret = -1;
-	if (lock_release(lk, ret < 0 ? NULL : error) < 0)
-		ret = -1;
-out:
-	lock_free(&lk);
-	g_string_free(out, TRUE);
-	g_free(data);
 	g_free(today);
 	g_date_time_unref(now);
-	g_free(path);
-	return ret;
+	return r;
 }
 
 int

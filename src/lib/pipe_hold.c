@@ -47,9 +47,9 @@ is_command_word(const char *line)
 	return is;
 }
 
-/* Mailman's test, simplified and stated: a subject that is a command, or
- * a short body (at most 5 non-blank lines) whose first non-blank line is a
- * command. */
+/* Mailman's test, simplified and stated: a subject that is a command (at
+ * most 3 words), or a short body (at most 5 non-blank lines) whose first
+ * non-blank line is a command word with at most 3 arguments. */
 static gboolean
 looks_like_command(struct post *p)
 {
@@ -78,8 +78,17 @@ looks_like_command(struct post *p)
 	for (guint i = 0; lines[i] != NULL; i++) {
 		if (*g_strstrip(lines[i]) == '\0')
 			continue;
-		if (!seen)
-			first_is_cmd = is_command_word(lines[i]);
+		if (!seen) {
+			/* A command is a word and a few arguments, not a
+			 * sentence that happens to start with "Join". */
+			char **words = g_strsplit_set(lines[i], " \t", -1);
+			guint n = 0;
+
+			for (guint w = 0; words[w] != NULL; w++)
+				n += *words[w] != '\0';
+			first_is_cmd = n <= 4 && is_command_word(lines[i]);
+			g_strfreev(words);
+		}
 		seen = TRUE;
 		nonblank++;
 	}

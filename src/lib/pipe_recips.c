@@ -91,7 +91,7 @@ pipe_ownerrecips(struct post *p, GError **error)
 	for (guint i = 0; owners[i] != NULL; i++)
 		g_ptr_array_add(p->recipients, g_strdup(owners[i]));
 	for (guint i = 0; mods[i] != NULL; i++)
-		if (!g_strv_contains((const char *const *)owners, mods[i]))
+		if (!address_in((const char *const *)owners, mods[i]))
 			g_ptr_array_add(p->recipients, g_strdup(mods[i]));
 	/* Owner mail goes out as it came: no footer, no list headers. */
 	queue_meta_set(p->meta, "nodecorate", "yes");

@@ -10,6 +10,7 @@
 #include "pipeline.h"
 #include "address.h"
 #include "base.h"
+#include "ledger.h"
 #include "log.h"
 #include "message.h"
 #include "notice.h"
@@ -27,61 +28,46 @@ is_bulk(GMimeMessage *msg)
 
 	if (prec == NULL)
 		return FALSE;
-	v = g_ascii_strdown(g_strstrip(g_strdup(prec)), -1);
+	v = g_ascii_strdown(prec, -1);
 	bulk = strcmp(v, "bulk") == 0 || strcmp(v, "junk") == 0 ||
 	       strcmp(v, "list") == 0;
 	g_free(v);
 	return bulk;
 }
 
+/* The replybot ledger: when each address was last answered. */
+struct grace {
+	int64_t now, days;
+};
+
+static int
+grace_decide(const char *old, char **new_r, void *ctx)
+{
+	struct grace *g = ctx;
+	int64_t last = old != NULL ? g_ascii_strtoll(old, NULL, 10) : 0;
+	int answer = g->days == 0 || g->now - last >= g->days * 86400;
+
+	*new_r = g_strdup_printf("%" G_GINT64_FORMAT, answer ? g->now : last);
+	return answer;
+}
+
+static gboolean
+grace_keep(const char *value, void *ctx)
+{
+	struct grace *g = ctx;
+
+	return g->now - g_ascii_strtoll(value, NULL, 10) < g->days * 86400;
+}
+
 /* Records that key gets a response now, unless it had one within grace
  * days.  1 respond, 0 not, -1 error. */
 static int
-grace_check(struct list *l, const char *key, int64_t grace_days, GError **error)
+grace_check(struct list *l, const char *key, int64_t days, GError **error)
 {
-	char *path = g_build_filename(list_dir(l), "replybot", NULL);
-	int64_t now = (int64_t)time(NULL), last = 0;
-	struct lock *lk = NULL;
-	GString *out = g_string_new(NULL);
-	char *data = NULL;
-	size_t len;
-	int r, ret = -1;
+	struct grace g = { (int64_t)time(NULL), days };
 
-	if (list_lock(l, 10000, &lk, error) < 0)
-		goto out;
-	if ((r = fs_read_file(path, &data, &len, error)) < 0)
-		goto out;
-	if (r > 0) {
-		char **lines = g_strsplit(data, "\n", -1);
-
-		for (guint i = 0; lines[i] != NULL; i++) {
-			char *sp = strchr(lines[i], ' ');
-			int64_t t;
-
-			if (sp == NULL)
-				continue;
-			t = g_ascii_strtoll(sp + 1, NULL, 10);
-			if (strncmp(lines[i], key, sp - lines[i]) == 0 &&
-			    key[sp - lines[i]] == '\0')
-				last = t;
-			else if (now - t < grace_days * 86400)
-				g_string_append_printf(out, "%s\n", lines[i]);
-		}
-		g_strfreev(lines);
-	}
-	ret = grace_days == 0 || now - last >= grace_days * 86400;
-	g_string_append_printf(out, "%s %" G_GINT64_FORMAT "\n", key,
-			       ret ? now : last);
-	if (fs_write_atomic(path, out->str, out->len, error) < 0)
-		ret = -1;
-	if (lock_release(lk, ret < 0 ? NULL : error) < 0)
-		ret = -1;
-out:
-	lock_free(&lk);
-	g_string_free(out, TRUE);
-	g_free(data);
-	g_free(path);
-	return ret;
+	return ledger_update(l, "replybot", key, grace_decide, grace_keep, &g,
+			     error);
 }
 
 enum pipe_result

@@ -47,15 +47,11 @@ static const struct pipe_handler handlers[] = {
 	  "the poster unless they want their own posts." },
 	{ "avoiddups", pipe_avoiddups,
 	  "Removes recipients who are named in To/Cc and set nodupes." },
-#if PENDING_CLEANSE
 	{ "cleanse", pipe_cleanse,
 	  "Removes Approved and receipt-request headers; anonymous_list." },
-#endif
-#if PENDING_COOKHEADERS
 	{ "cookheaders", pipe_cookheaders,
 	  "Subject prefix, Reply-To, List-* (RFC 2369, 2919, 8058), "
 	  "Precedence, X-BeenThere, Sender and Errors-To." },
-#endif
 	{ "todigest", pipe_todigest, "A copy to the digest queue." },
 	{ "toarchive", pipe_toarchive, "A copy to the archive queue." },
 	{ "afterdelivery", pipe_afterdelivery,
@@ -65,11 +61,9 @@ static const struct pipe_handler handlers[] = {
 	{ "wrapmessage", pipe_wrapmessage,
 	  "DMARC mitigation (from_is_list, dmarc_moderation_action): From "
 	  "munged to the list, or the post wrapped as message/rfc822." },
-#if PENDING_DECORATE
 	{ "decorate", pipe_decorate,
 	  "msg_header and msg_footer, MIME-aware (at delivery instead when "
 	  "the list is personalised)." },
-#endif
 	{ "tooutgoing", pipe_tooutgoing,
 	  "The post with its recipients to the out queue." },
 	{ "ownerrecips", pipe_ownerrecips,

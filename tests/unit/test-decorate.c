@@ -1,0 +1,806 @@
+/*
+ * test-decorate.c - unit tests for decorate.c: the header/footer text
+ * (Mailman's %(name)s substitutions, personalised or not, trailing spaces,
+ * "-- "), and where it goes, as exact output bytes: into a single text
+ * part in its own charset (latin-1 kept, latin-1 made UTF-8 when the
+ * footer does not fit, UTF-8, base64, undeclared 8-bit), as parts of a
+ * multipart/mixed, around a multipart/alternative, an HTML part or a text
+ * attachment by wrapping, and around a signed message without a byte of
+ * it changing; and the decorate handler (not for personalised lists, once
+ * only).
+ *
+ * Each test runs in a child process with a fresh temporary var dir and the
+ * list dev@example.org.
+ */
+#include "base.h"
+#include "decorate.h"
+#include "list.h"
+#include "message.h"
+#include "pipeline.h"
+#include "roster.h"
+#include "site.h"
+
+#include <string.h>
+
+#include "testutil.h"
+
+#define LIST "dev@example.org"
+
+/* --- fixture -------------------------------------------------------------- */
+
+struct fx {
+	char *var;
+	struct site *site;
+	struct list *list;
+};
+
+static void
+fx_init(struct fx *f)
+{
+	static const char *const owners[] = { "owner@example.org", NULL };
+	GError *error = NULL;
+
+	f->var = tmp_dir_new();
+	g_assert_cmpint(site_init(f->var, &error), ==, 0);
+	g_assert_no_error(error);
+	f->site = site_open(f->var, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(list_create(f->site, LIST, owners, &error), ==, 0);
+	g_assert_no_error(error);
+	f->list = list_open(f->site, LIST, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(f->list);
+}
+
+static void
+fx_clear(struct fx *f)
+{
+	list_free(&f->list);
+	site_free(&f->site);
+	g_free(f->var);
+}
+
+static void
+set_ok(struct fx *f, const char *name, const char *value)
+{
+	GError *error = NULL;
+
+	g_assert_cmpint(list_set(f->list, name, value, &error), ==, 0);
+	g_assert_no_error(error);
+}
+
+static GMimeMessage *
+parse(const char *text)
+{
+	GError *error = NULL;
+	GMimeMessage *msg = message_parse(text, strlen(text), &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(msg);
+	return msg;
+}
+
+/* The message as bytes, a boundary that decorate made replaced by
+ * "BOUNDARY" (GMime makes it random). */
+static char *
+bytes_of(GMimeMessage *msg, const char *made_boundary)
+{
+	char *out = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
+	GString *s;
+
+	if (made_boundary == NULL)
+		return out;
+	s = g_string_new(out);
+	g_free(out);
+	g_string_replace(s, made_boundary, "BOUNDARY", 0);
+	return g_string_free(s, FALSE);
+}
+
+/* Decorates text (not personalised) and compares all the bytes. */
+static void
+assert_decorated(struct fx *f, const char *in, const char *want)
+{
+	GMimeMessage *msg = parse(in);
+	GError *error = NULL;
+	GMimeObject *body;
+	const char *boundary = NULL;
+	char *out;
+
+	g_assert_cmpint(decorate_message(msg, f->list, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	body = g_mime_message_get_mime_part(msg);
+	if (GMIME_IS_MULTIPART(body) && strstr(in, "multipart/mixed") == NULL)
+		boundary = g_mime_multipart_get_boundary(GMIME_MULTIPART(body));
+	out = bytes_of(msg, boundary);
+	if (strcmp(out, want) != 0)
+		g_test_message("got:\n%s\nwant:\n%s", out, want);
+	g_assert_cmpstr(out, ==, want);
+	/* What decorate makes parses back to the same bytes. */
+	{
+		char *out1 = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
+		GMimeMessage *again = parse(out1);
+		char *out2 = g_mime_object_to_string(GMIME_OBJECT(again), NULL);
+
+		g_assert_cmpstr(out1, ==, out2);
+		g_free(out1);
+		g_free(out2);
+		g_object_unref(again);
+	}
+	g_free(out);
+	g_object_unref(msg);
+}
+
+static void
+assert_text(struct fx *f, const char *tmpl, const struct member *m,
+	    const char *want)
+{
+	char *t = decorate_text(f->list, tmpl, m);
+
+	g_assert_cmpstr(t, ==, want);
+	g_free(t);
+}
+
+/* --- the text -------------------------------------------------------------- */
+
+static void
+test_text_default_footer(void)
+{
+	struct fx f;
+	char *tmpl;
+
+	fx_init(&f);
+	tmpl = list_get(f.list, "msg_footer", NULL);
+	assert_text(&f, tmpl, NULL,
+		    "_______________________________________________\n"
+		    "Dev mailing list\n"
+		    "dev@example.org\n"
+		    "https://example.org/listinfo/dev@example.org\n");
+	g_free(tmpl);
+	fx_clear(&f);
+}
+
+static void
+test_text_mailman_substitutions(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "description", "The developers");
+	set_ok(&f, "info", "All about it.");
+	set_ok(&f, "real_name", "DEV");
+	assert_text(&f, "%(real_name)s|%(list_name)s|%(_internal_name)s|"
+		    "%(host_name)s|%(web_page_url)s|%(description)s|%(info)s|"
+		    "[%(cgiext)s]|%(list)s|%(listinfo_url)s", NULL,
+		    "DEV|dev|dev|example.org|https://example.org/|The developers|"
+		    "All about it.|[]|dev@example.org|"
+		    "https://example.org/listinfo/dev@example.org\n");
+	/* Mailman 2.1's own footer, as an imported list has it. */
+	assert_text(&f, "%(real_name)s@%(host_name)s\n"
+		    "%(web_page_url)slistinfo%(cgiext)s/%(_internal_name)s\n",
+		    NULL, "DEV@example.org\nhttps://example.org/listinfo/dev\n");
+	fx_clear(&f);
+}
+
+static void
+test_text_unknown_and_user_names_kept_percent_percent_is_percent(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	assert_text(&f, "%(user_address)s %(user_name)s %(password)s %(x 100%% "
+		    "%(real_name) 5% %(real_name)d", NULL,
+		    "%(user_address)s %(user_name)s %(password)s %(x 100% "
+		    "%(real_name) 5% %(real_name)d\n");
+	fx_clear(&f);
+}
+
+static void
+test_text_trailing_spaces_trimmed_but_signature_separator_kept(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	assert_text(&f, "a  \r\n--  \n-- \nx--  \n  \nb", NULL,
+		    "a\n-- \n-- \nx--\n\nb\n");
+	/* Only white space: nothing at all. */
+	assert_text(&f, " \n\t\n", NULL, "");
+	assert_text(&f, "", NULL, "");
+	assert_text(&f, NULL, NULL, "");
+	fx_clear(&f);
+}
+
+static void
+test_text_personalised_substitutions(void)
+{
+	struct fx f;
+	struct member m = { 0 };
+
+	fx_init(&f);
+	m.key = (char *)"bob+x@example.com";
+	m.addr = (char *)"Bob+x@example.com";
+	m.name = (char *)"Bob Example";
+	m.language = (char *)"";
+	assert_text(&f, "%(user_address)s|%(user_delivered_to)s|%(user_name)s|"
+		    "%(user_language)s|%(user_optionsurl)s", &m,
+		    "bob+x@example.com|Bob+x@example.com|Bob Example|en|"
+		    "https://example.org/options/dev@example.org/Bob%2Bx%40example.com\n");
+	m.name = (char *)"";
+	m.language = (char *)"de";
+	assert_text(&f, "%(user_name)s %(user_language)s", &m,
+		    "bob+x@example.com de\n");
+	fx_clear(&f);
+}
+
+/* --- single text parts --------------------------------------------------- */
+
+static void
+test_plain_ascii_default_footer_exact(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_header", "Header of %(real_name)s");
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"Subject: x\n"
+		"\n"
+		"Hello\n",
+		"From: a@example.com\n"
+		"Subject: x\n"
+		"\n"
+		"Header of Dev\n"
+		"Hello\n"
+		"_______________________________________________\n"
+		"Dev mailing list\n"
+		"dev@example.org\n"
+		"https://example.org/listinfo/dev@example.org\n");
+	/* A body without a last newline gets one before the footer. */
+	set_ok(&f, "msg_header", "");
+	set_ok(&f, "msg_footer", "-- \nfoot");
+	assert_decorated(&f,
+		"From: a@example.com\n\nHello",
+		"From: a@example.com\n\nHello\n-- \nfoot\n");
+	fx_clear(&f);
+}
+
+static void
+test_latin1_part_stays_latin1_with_utf8_footer(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_footer", "Grüße von %(real_name)s");
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=iso-8859-1; format=flowed\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"Sch=F6n\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=iso-8859-1; format=flowed\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"Sch=F6n\n"
+		"Gr=FC=DFe von Dev\n");
+	/* Latin-1 8bit stays 8bit latin-1. */
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=ISO-8859-1\n"
+		"Content-Transfer-Encoding: 8bit\n"
+		"\n"
+		"Sch\xf6n\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=ISO-8859-1\n"
+		"Content-Transfer-Encoding: 8bit\n"
+		"\n"
+		"Sch\xf6n\n"
+		"Gr\xfc\xdf" "e von Dev\n");
+	fx_clear(&f);
+}
+
+static void
+test_latin1_part_becomes_utf8_when_footer_does_not_fit(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_footer", "→ 5 €");
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=iso-8859-1; format=flowed\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"Sch=F6n\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8; format=flowed\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"Sch=C3=B6n\n"
+		"=E2=86=92 5 =E2=82=AC\n");
+	/* An ASCII part with no charset and a non-ASCII footer: UTF-8,
+	 * encoded for 7-bit transport, and marked as MIME. */
+	assert_decorated(&f,
+		"From: a@example.com\n\nHello\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"Hello\n"
+		"=E2=86=92 5 =E2=82=AC\n");
+	fx_clear(&f);
+}
+
+static void
+test_utf8_8bit_and_base64_parts_keep_their_encoding(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_header", "Kopf");
+	set_ok(&f, "msg_footer", "Fuß");
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=UTF-8\n"
+		"Content-Transfer-Encoding: 8bit\n"
+		"\n"
+		"日本\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=UTF-8\n"
+		"Content-Transfer-Encoding: 8bit\n"
+		"\n"
+		"Kopf\n"
+		"日本\n"
+		"Fuß\n");
+	/* "Hallo\n" in base64; decoded, decorated, encoded again. */
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n"
+		"Content-Transfer-Encoding: base64\n"
+		"\n"
+		"SGFsbG8K\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n"
+		"Content-Transfer-Encoding: base64\n"
+		"\n"
+		"S29wZgpIYWxsbwpGdcOfCg==\n");
+	fx_clear(&f);
+}
+
+static void
+test_undeclared_8bit_utf8_body_is_labelled_utf8(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_footer", "foot");
+	assert_decorated(&f,
+		"From: a@example.com\n\nGr\xc3\xbc\xc3\x9f" "e\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"Gr=C3=BC=C3=9Fe\n"
+		"foot\n");
+	fx_clear(&f);
+}
+
+static void
+test_text_that_cannot_be_read_in_its_charset_is_wrapped(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_footer", "foot");
+	/* Declared ASCII, but 8-bit: not touched, wrapped. */
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"\n"
+		"Gr\xfc\xdf" "e\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"
+		"\n"
+		"--BOUNDARY\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"\n"
+		"Gr\xfc\xdf" "e\n"
+		"\n"
+		"--BOUNDARY\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"Content-Disposition: inline\n"
+		"Content-Transfer-Encoding: 7bit\n"
+		"\n"
+		"foot\n"
+		"\n"
+		"--BOUNDARY--\n");
+	fx_clear(&f);
+}
+
+/* --- multiparts ------------------------------------------------------------ */
+
+static void
+test_mixed_gets_header_and_footer_parts(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_header", "Header");
+	set_ok(&f, "msg_footer", "Footer ü");
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"MIX\"\n"
+		"\n"
+		"--MIX\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"\n"
+		"see attached\n"
+		"--MIX\n"
+		"Content-Type: application/octet-stream; name=\"a.bin\"\n"
+		"Content-Disposition: attachment; filename=\"a.bin\"\n"
+		"Content-Transfer-Encoding: base64\n"
+		"\n"
+		"AAEC\n"
+		"--MIX--\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"MIX\"\n"
+		"\n"
+		"--MIX\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"Content-Disposition: inline\n"
+		"Content-Transfer-Encoding: 7bit\n"
+		"\n"
+		"Header\n"
+		"\n"
+		"--MIX\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"\n"
+		"see attached\n"
+		"--MIX\n"
+		"Content-Type: application/octet-stream; name=\"a.bin\"\n"
+		"Content-Disposition: attachment; filename=\"a.bin\"\n"
+		"Content-Transfer-Encoding: base64\n"
+		"\n"
+		"AAEC\n"
+		"--MIX\n"
+		"Content-Type: text/plain; charset=utf-8\n"
+		"Content-Disposition: inline\n"
+		"Content-Transfer-Encoding: quoted-printable\n"
+		"\n"
+		"Footer =C3=BC\n"
+		"\n"
+		"--MIX--\n");
+	fx_clear(&f);
+}
+
+static void
+test_alternative_is_wrapped_in_mixed(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_header", "");
+	set_ok(&f, "msg_footer", "Footer");
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"Subject: x\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/alternative; boundary=\"ALT\"\n"
+		"\n"
+		"--ALT\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"\n"
+		"plain\n"
+		"--ALT\n"
+		"Content-Type: text/html; charset=us-ascii\n"
+		"\n"
+		"<p>html</p>\n"
+		"--ALT--\n",
+		"From: a@example.com\n"
+		"Subject: x\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"
+		"\n"
+		"--BOUNDARY\n"
+		"Content-Type: multipart/alternative; boundary=\"ALT\"\n"
+		"\n"
+		"--ALT\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"\n"
+		"plain\n"
+		"--ALT\n"
+		"Content-Type: text/html; charset=us-ascii\n"
+		"\n"
+		"<p>html</p>\n"
+		"--ALT--\n"
+		"\n"
+		"--BOUNDARY\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"Content-Disposition: inline\n"
+		"Content-Transfer-Encoding: 7bit\n"
+		"\n"
+		"Footer\n"
+		"\n"
+		"--BOUNDARY--\n");
+	fx_clear(&f);
+}
+
+static void
+test_html_part_and_text_attachment_are_wrapped(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_footer", "Footer");
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"Content-Type: text/html\n"
+		"\n"
+		"<p>hi</p>\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"
+		"\n"
+		"--BOUNDARY\n"
+		"Content-Type: text/html\n"
+		"\n"
+		"<p>hi</p>\n"
+		"\n"
+		"--BOUNDARY\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"Content-Disposition: inline\n"
+		"Content-Transfer-Encoding: 7bit\n"
+		"\n"
+		"Footer\n"
+		"\n"
+		"--BOUNDARY--\n");
+	assert_decorated(&f,
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: text/plain\n"
+		"Content-Disposition: attachment; filename=\"notes.txt\"\n"
+		"\n"
+		"notes\n",
+		"From: a@example.com\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"
+		"\n"
+		"--BOUNDARY\n"
+		"Content-Type: text/plain\n"
+		"Content-Disposition: attachment; filename=\"notes.txt\"\n"
+		"\n"
+		"notes\n"
+		"\n"
+		"--BOUNDARY\n"
+		"Content-Type: text/plain; charset=us-ascii\n"
+		"Content-Disposition: inline\n"
+		"Content-Transfer-Encoding: 7bit\n"
+		"\n"
+		"Footer\n"
+		"\n"
+		"--BOUNDARY--\n");
+	fx_clear(&f);
+}
+
+/* The signed entity: its bytes are what the signature covers. */
+static const char signed_entity[] =
+	"Content-Type: multipart/signed; boundary=\"SIG\";\n"
+	" protocol=\"application/pgp-signature\"; micalg=pgp-sha256\n"
+	"\n"
+	"--SIG\n"
+	"Content-Type: text/plain; charset=us-ascii\n"
+	"Content-Transfer-Encoding: 7bit\n"
+	"\n"
+	"Signed text   \n"
+	"with trailing spaces.\n"
+	"--SIG\n"
+	"Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
+	"\n"
+	"-----BEGIN PGP SIGNATURE-----\n"
+	"\n"
+	"iQEzBAEBCAAdFiEEabcdefghijklmnopqrstuvwxyz0123456789ABCDEF\n"
+	"=abcd\n"
+	"-----END PGP SIGNATURE-----\n"
+	"--SIG--\n";
+
+static void
+test_signed_message_wrapped_and_untouched_inside(void)
+{
+	struct fx f;
+	GMimeMessage *msg;
+	GError *error = NULL;
+	GMimeObject *body;
+	char *in, *out;
+
+	fx_init(&f);
+	set_ok(&f, "msg_header", "Header");
+	set_ok(&f, "msg_footer", "Footer");
+	in = g_strconcat("From: a@example.com\nMIME-Version: 1.0\n",
+			 signed_entity, NULL);
+	msg = parse(in);
+	g_assert_cmpint(decorate_message(msg, f.list, NULL, &error), ==, 0);
+	body = g_mime_message_get_mime_part(msg);
+	g_assert_true(GMIME_IS_MULTIPART(body));
+	g_assert_false(GMIME_IS_MULTIPART_SIGNED(body));
+	g_assert_cmpint(g_mime_multipart_get_count(GMIME_MULTIPART(body)), ==, 3);
+	g_assert_true(GMIME_IS_MULTIPART_SIGNED(
+		g_mime_multipart_get_part(GMIME_MULTIPART(body), 1)));
+	out = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
+	/* Byte for byte, trailing spaces and all. */
+	if (strstr(out, signed_entity) == NULL)
+		g_test_message("signed entity changed:\n%s", out);
+	g_assert_nonnull(strstr(out, signed_entity));
+	g_free(out);
+	g_free(in);
+	g_object_unref(msg);
+	fx_clear(&f);
+}
+
+static void
+test_nothing_added_when_header_and_footer_empty(void)
+{
+	static const char in[] =
+		"From: a@example.com\n"
+		"Content-Type: text/html\n"
+		"\n"
+		"<p>hi</p>\n";
+	struct fx f;
+
+	fx_init(&f);
+	set_ok(&f, "msg_footer", "  \n");
+	assert_decorated(&f, in, in);
+	fx_clear(&f);
+}
+
+/* --- personalised ---------------------------------------------------------- */
+
+static void
+test_decorate_message_personalised_by_address_or_member(void)
+{
+	struct fx f;
+	struct member m = { 0 };
+	GMimeMessage *msg;
+	GError *error = NULL;
+	char *out;
+
+	fx_init(&f);
+	set_ok(&f, "msg_footer", "To %(user_name)s <%(user_delivered_to)s>, "
+	       "%(user_address)s\n%(user_optionsurl)s");
+	msg = parse("From: a@example.com\n\nHi\n");
+	g_assert_cmpint(decorate_message(msg, f.list, "Bob@Example.COM", &error),
+			==, 0);
+	g_assert_no_error(error);
+	out = bytes_of(msg, NULL);
+	g_assert_cmpstr(out, ==,
+		"From: a@example.com\n\nHi\n"
+		"To bob@example.com <Bob@example.com>, bob@example.com\n"
+		"https://example.org/options/dev@example.org/Bob%40example.com\n");
+	g_free(out);
+	g_object_unref(msg);
+
+	m.key = (char *)"bob@example.com";
+	m.addr = (char *)"Bob@example.com";
+	m.name = (char *)"Bob Example";
+	m.language = (char *)"";
+	msg = parse("From: a@example.com\n\nHi\n");
+	g_assert_cmpint(decorate_message_member(msg, f.list, &m, &error), ==, 0);
+	out = bytes_of(msg, NULL);
+	g_assert_cmpstr(out, ==,
+		"From: a@example.com\n\nHi\n"
+		"To Bob Example <Bob@example.com>, bob@example.com\n"
+		"https://example.org/options/dev@example.org/Bob%40example.com\n");
+	g_free(out);
+	g_object_unref(msg);
+
+	msg = parse("From: a@example.com\n\nHi\n");
+	g_assert_cmpint(decorate_message(msg, f.list, "not an address", &error),
+			==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	g_object_unref(msg);
+	fx_clear(&f);
+}
+
+/* --- the handler ------------------------------------------------------------ */
+
+static struct post *
+post_of(struct fx *f, const char *text)
+{
+	struct queue_meta *meta = queue_meta_new();
+	struct post *p = post_new(f->site, f->list, NULL, meta, parse(text));
+
+	queue_meta_free(&meta);
+	return p;
+}
+
+static void
+test_handler_decorates_once_and_not_personalised_lists(void)
+{
+	struct fx f;
+	struct post *p;
+	GError *error = NULL;
+	char *out;
+
+	fx_init(&f);
+	set_ok(&f, "msg_footer", "foot");
+	p = post_of(&f, "From: a@example.com\n\nHi\n");
+	g_assert_cmpint(pipe_decorate(p, &error), ==, PIPE_CONTINUE);
+	g_assert_no_error(error);
+	g_assert_cmpstr(queue_meta_get(p->meta, "decorated"), ==, "yes");
+	/* Run again (a pipeline run twice): no second footer. */
+	g_assert_cmpint(pipe_decorate(p, &error), ==, PIPE_CONTINUE);
+	out = bytes_of(p->msg, NULL);
+	g_assert_cmpstr(out, ==, "From: a@example.com\n\nHi\nfoot\n");
+	g_free(out);
+	post_free(&p);
+
+	/* Personalised: left to delivery, which decorates per member. */
+	set_ok(&f, "personalize", "yes");
+	p = post_of(&f, "From: a@example.com\n\nHi\n");
+	g_assert_cmpint(pipe_decorate(p, &error), ==, PIPE_CONTINUE);
+	g_assert_null(queue_meta_get(p->meta, "decorated"));
+	out = bytes_of(p->msg, NULL);
+	g_assert_cmpstr(out, ==, "From: a@example.com\n\nHi\n");
+	g_free(out);
+	post_free(&p);
+	fx_clear(&f);
+}
+
+static const struct unit_test tests[] = {
+	{ "/decorate/text/default-footer", test_text_default_footer },
+	{ "/decorate/text/mailman-substitutions",
+	  test_text_mailman_substitutions },
+	{ "/decorate/text/unknown-and-user-kept-percent-percent",
+	  test_text_unknown_and_user_names_kept_percent_percent_is_percent },
+	{ "/decorate/text/trailing-spaces-trimmed-sig-separator-kept",
+	  test_text_trailing_spaces_trimmed_but_signature_separator_kept },
+	{ "/decorate/text/personalised-substitutions",
+	  test_text_personalised_substitutions },
+	{ "/decorate/plain/ascii-default-footer-exact",
+	  test_plain_ascii_default_footer_exact },
+	{ "/decorate/plain/latin1-stays-latin1-utf8-footer",
+	  test_latin1_part_stays_latin1_with_utf8_footer },
+	{ "/decorate/plain/latin1-becomes-utf8-when-footer-does-not-fit",
+	  test_latin1_part_becomes_utf8_when_footer_does_not_fit },
+	{ "/decorate/plain/utf8-8bit-and-base64-keep-encoding",
+	  test_utf8_8bit_and_base64_parts_keep_their_encoding },
+	{ "/decorate/plain/undeclared-8bit-utf8-labelled",
+	  test_undeclared_8bit_utf8_body_is_labelled_utf8 },
+	{ "/decorate/plain/unreadable-in-charset-wrapped",
+	  test_text_that_cannot_be_read_in_its_charset_is_wrapped },
+	{ "/decorate/multipart/mixed-gets-parts",
+	  test_mixed_gets_header_and_footer_parts },
+	{ "/decorate/multipart/alternative-wrapped",
+	  test_alternative_is_wrapped_in_mixed },
+	{ "/decorate/single/html-and-text-attachment-wrapped",
+	  test_html_part_and_text_attachment_are_wrapped },
+	{ "/decorate/multipart/signed-wrapped-untouched",
+	  test_signed_message_wrapped_and_untouched_inside },
+	{ "/decorate/empty-adds-nothing",
+	  test_nothing_added_when_header_and_footer_empty },
+	{ "/decorate/personalised/by-address-or-member",
+	  test_decorate_message_personalised_by_address_or_member },
+	{ "/decorate/handler/once-and-not-personalised",
+	  test_handler_decorates_once_and_not_personalised_lists },
+};
+
+int
+main(int argc, char **argv)
+{
+	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
+}

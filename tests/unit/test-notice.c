@@ -1,0 +1,541 @@
+/*
+ * test-notice.c - unit tests for notice.c: a notice is a virgin queue
+ * entry with its recipients, the envelope sender LIST-bounces, From
+ * LIST-owner and the headers that keep robots from answering; an
+ * attachment travels as message/rfc822; notices to the owners reach each
+ * owner and moderator once; automatic replies stop at the site's daily
+ * allowance per address and list, and robots get none.
+ *
+ * Every test runs against a fresh var dir with a list demo@example.org,
+ * in a child process of its own.
+ */
+#include "address.h"
+#include "base.h"
+#include "list.h"
+#include "lock.h"
+#include "log.h"
+#include "message.h"
+#include "notice.h"
+#include "queue.h"
+#include "site.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* --- helpers ------------------------------------------------------------- */
+
+#define FQDN "demo@example.org"
+#define OWNER "owner@example.org"
+
+struct fixture {
+	char *var;
+	struct site *site;
+	struct list *list;
+};
+
+static void
+fixture_setup_no_gmime(struct fixture *f)
+{
+	static const char *const owners[] = { OWNER, NULL };
+	GError *error = NULL;
+
+	memset(f, 0, sizeof *f);
+	f->var = tmp_dir_new();
+	g_assert_cmpint(site_init(f->var, &error), ==, 0);
+	g_assert_no_error(error);
+	f->site = site_open(f->var, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(f->site);
+	g_assert_cmpint(list_create(f->site, FQDN, owners, &error), ==, 0);
+	g_assert_no_error(error);
+	f->list = list_open(f->site, FQDN, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(f->list);
+}
+
+/* GMime is initialised here, as the runners have it (they parse before
+ * they send), so that these tests prove their own point; that a notice
+ * needs no earlier parse is test_send_in_a_process_that_parsed_nothing. */
+static void
+fixture_setup(struct fixture *f)
+{
+	fixture_setup_no_gmime(f);
+	message_init();
+}
+
+static void
+fixture_teardown(struct fixture *f)
+{
+	list_free(&f->list);
+	site_free(&f->site);
+	tmp_dir_remove(&f->var);
+}
+
+static void
+set_ok(struct list *l, const char *name, const char *value)
+{
+	GError *error = NULL;
+
+	g_assert_cmpint(list_set(l, name, value, &error), ==, 0);
+	g_assert_no_error(error);
+}
+
+static void
+site_set_ok(struct site *s, const char *key, const char *value)
+{
+	GError *error = NULL;
+
+	g_assert_cmpint(site_set(s, key, value, &error), ==, 0);
+	g_assert_no_error(error);
+}
+
+static void
+queue_item_free_ptr(gpointer p)
+{
+	struct queue_item *it = p;
+
+	queue_item_free(&it);
+}
+
+static GPtrArray *
+queue_items(struct fixture *f, const char *name)
+{
+	GError *error = NULL;
+	struct queue *q = queue_open(f->var, name, &error);
+	GPtrArray *bases = NULL, *items;
+
+	g_assert_no_error(error);
+	g_assert_nonnull(q);
+	g_assert_cmpint(queue_list(q, ".msg", 0, 1, &bases, &error), ==, 0);
+	g_assert_no_error(error);
+	items = g_ptr_array_new_with_free_func(queue_item_free_ptr);
+	for (guint i = 0; i < bases->len; i++) {
+		struct queue_item *it = NULL;
+
+		g_assert_cmpint(queue_read(q, bases->pdata[i], ".msg", &it,
+					   &error), ==, 1);
+		g_assert_no_error(error);
+		g_ptr_array_add(items, it);
+	}
+	g_ptr_array_unref(bases);
+	queue_close(&q);
+	return items;
+}
+
+static guint
+virgin_len(struct fixture *f)
+{
+	GPtrArray *items = queue_items(f, "virgin");
+	guint n = items->len;
+
+	g_ptr_array_unref(items);
+	return n;
+}
+
+static GMimeMessage *
+item_message(struct queue_item *it)
+{
+	GError *error = NULL;
+	GMimeMessage *msg = message_parse(it->msg, it->msg_len, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(msg);
+	return msg;
+}
+
+/* The rcpt lines of an entry in their order, joined by ",". */
+static char *
+item_rcpts(struct queue_item *it)
+{
+	GPtrArray *all = queue_meta_get_all(it->meta, "rcpt");
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < all->len; i++)
+		g_string_append_printf(out, "%s%s", i > 0 ? "," : "",
+				       (const char *)all->pdata[i]);
+	g_ptr_array_unref(all);
+	return g_string_free(out, FALSE);
+}
+
+/* The addresses of header name, as keys, joined by ",". */
+static char *
+header_addrs(GMimeMessage *msg, const char *name)
+{
+	const char *names[] = { name, NULL };
+	GPtrArray *a = message_addresses(msg, names);
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < a->len; i++)
+		g_string_append_printf(out, "%s%s", i > 0 ? "," : "",
+				       (const char *)a->pdata[i]);
+	g_ptr_array_unref(a);
+	return g_string_free(out, FALSE);
+}
+
+static int
+autorespond(struct fixture *f, const char *addr)
+{
+	GError *error = NULL;
+	int r = notice_autorespond(f->list, addr, "Automatic reply", "Text.\n",
+				   NULL, &error);
+
+	g_assert_no_error(error);
+	return r;
+}
+
+/* --- notice_send --------------------------------------------------------- */
+
+static void
+test_send_writes_virgin_entry_from_owner_with_bounces_sender(void)
+{
+	static const char *const to[] = {
+		"a@example.net", "B@Example.NET", NULL,
+	};
+	struct fixture f;
+	GError *error = NULL;
+	GPtrArray *items;
+	struct queue_item *it;
+	GMimeMessage *msg;
+	GMimeTextPart *part;
+	char *s;
+
+	fixture_setup(&f);
+	g_assert_cmpint(notice_send(f.list, to, "Caf\xc3\xa9 notice",
+				    "Hello from the list.\n", NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	items = queue_items(&f, "virgin");
+	g_assert_cmpuint(items->len, ==, 1);
+	it = items->pdata[0];
+	s = item_rcpts(it);
+	g_assert_cmpstr(s, ==, "a@example.net,B@Example.NET");
+	g_free(s);
+	g_assert_cmpstr(queue_meta_get(it->meta, "sender"), ==,
+			"demo-bounces@example.org");
+	g_assert_cmpstr(queue_meta_get(it->meta, "list"), ==, FQDN);
+	msg = item_message(it);
+	s = header_addrs(msg, "From");
+	g_assert_cmpstr(s, ==, "demo-owner@example.org");
+	g_free(s);
+	s = header_addrs(msg, "To");
+	g_assert_cmpstr(s, ==, "a@example.net,b@example.net");
+	g_free(s);
+	s = message_header_decoded(msg, "Subject");
+	g_assert_cmpstr(s, ==, "Caf\xc3\xa9 notice");
+	g_free(s);
+	g_assert_cmpstr(message_header(msg, "Auto-Submitted"), ==, "auto-generated");
+	g_assert_cmpstr(message_header(msg, "X-List-Administrivia"), ==, "yes");
+	g_assert_cmpstr(message_header(msg, "Precedence"), ==, "bulk");
+	g_assert_nonnull(message_header(msg, "Message-ID"));
+	g_assert_nonnull(message_header(msg, "Date"));
+	part = message_first_text_part(msg);
+	g_assert_nonnull(part);
+	s = g_mime_text_part_get_text(part);
+	g_assert_cmpstr(s, ==, "Hello from the list.\n");
+	g_free(s);
+	g_object_unref(msg);
+	g_ptr_array_unref(items);
+	fixture_teardown(&f);
+}
+
+/* notice.h is library API: a program that sends a notice before it parses
+ * any message (a command that welcomes a member, say) must not find GMime
+ * uninitialised. */
+static void
+test_send_in_a_process_that_parsed_nothing(void)
+{
+	static const char *const to[] = { "a@example.net", NULL };
+	struct fixture f;
+	GError *error = NULL;
+
+	fixture_setup_no_gmime(&f);
+	g_assert_cmpint(notice_send(f.list, to, "First thing", "Hello.\n", NULL,
+				    &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(virgin_len(&f), ==, 1);
+	fixture_teardown(&f);
+}
+
+static void
+test_send_attachment_goes_as_message_rfc822(void)
+{
+	static const char *const orig_text =
+		"From: Ann <ann@example.com>\nTo: " FQDN "\n"
+		"Subject: The original\nMessage-ID: <orig@example.com>\n\n"
+		"Original body.\n";
+	static const char *const to[] = { "ann@example.com", NULL };
+	struct fixture f;
+	GError *error = NULL;
+	GPtrArray *items;
+	GMimeMessage *orig, *msg, *inner;
+	GMimeObject *body, *second;
+	GMimeTextPart *part;
+	char *s;
+
+	fixture_setup(&f);
+	orig = message_parse(orig_text, strlen(orig_text), &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(notice_send(f.list, to, "Your post", "See attached.\n",
+				    orig, &error), ==, 0);
+	g_assert_no_error(error);
+	g_object_unref(orig);
+	items = queue_items(&f, "virgin");
+	g_assert_cmpuint(items->len, ==, 1);
+	msg = item_message(items->pdata[0]);
+	body = g_mime_message_get_mime_part(msg);
+	g_assert_true(GMIME_IS_MULTIPART(body));
+	g_assert_true(g_mime_content_type_is_type(
+		g_mime_object_get_content_type(body), "multipart", "mixed"));
+	g_assert_cmpint(g_mime_multipart_get_count(GMIME_MULTIPART(body)), ==, 2);
+	part = message_first_text_part(msg);
+	s = g_mime_text_part_get_text(part);
+	g_assert_cmpstr(s, ==, "See attached.\n");
+	g_free(s);
+	second = g_mime_multipart_get_part(GMIME_MULTIPART(body), 1);
+	g_assert_true(GMIME_IS_MESSAGE_PART(second));
+	g_assert_true(g_mime_content_type_is_type(
+		g_mime_object_get_content_type(second), "message", "rfc822"));
+	inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(second));
+	g_assert_nonnull(inner);
+	g_assert_cmpstr(message_header(inner, "Subject"), ==, "The original");
+	g_assert_cmpstr(message_header(inner, "Message-ID"), ==, "<orig@example.com>");
+	g_object_unref(msg);
+	g_ptr_array_unref(items);
+	fixture_teardown(&f);
+}
+
+static void
+test_send_to_nobody_writes_nothing(void)
+{
+	static const char *const none[] = { NULL };
+	struct fixture f;
+	GError *error = NULL;
+
+	fixture_setup(&f);
+	g_assert_cmpint(notice_send(f.list, none, "x", "y", NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(virgin_len(&f), ==, 0);
+	fixture_teardown(&f);
+}
+
+static void
+test_to_owners_reaches_owners_and_moderators_once(void)
+{
+	struct fixture f;
+	GError *error = NULL;
+	GPtrArray *items;
+	char *s;
+
+	fixture_setup(&f);
+	set_ok(f.list, "owner", OWNER "\nboth@example.org");
+	set_ok(f.list, "moderator", "both@example.org\nmod@example.org");
+	g_assert_cmpint(notice_to_owners(f.list, "For the owners", "Text.\n",
+					 NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	items = queue_items(&f, "virgin");
+	g_assert_cmpuint(items->len, ==, 1);
+	s = item_rcpts(items->pdata[0]);
+	g_assert_cmpstr(s, ==, OWNER ",both@example.org,mod@example.org");
+	g_free(s);
+	g_ptr_array_unref(items);
+	fixture_teardown(&f);
+}
+
+/* --- notice_autorespond -------------------------------------------------- */
+
+/* An owner who is also a moderator, the two settings spelling the address
+ * in different case, is one person (address_equal): one copy. */
+static void
+test_to_owners_duplicate_in_another_case_is_one_recipient(void)
+{
+	struct fixture f;
+	GError *error = NULL;
+	GPtrArray *items;
+	char *s;
+
+	fixture_setup(&f);
+	set_ok(f.list, "owner", "Both@example.org");
+	set_ok(f.list, "moderator", "both@example.org");
+	g_assert_cmpint(notice_to_owners(f.list, "For the owners", "Text.\n",
+					 NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	items = queue_items(&f, "virgin");
+	g_assert_cmpuint(items->len, ==, 1);
+	s = item_rcpts(items->pdata[0]);
+	g_assert_cmpstr(s, ==, "Both@example.org");
+	g_free(s);
+	g_ptr_array_unref(items);
+	fixture_teardown(&f);
+}
+
+static void
+test_autorespond_daily_limit_stops_the_next_reply(void)
+{
+	struct fixture f;
+	GPtrArray *items;
+	char *s;
+
+	fixture_setup(&f);
+	site_set_ok(f.site, "notice.max_autoresponses_per_day", "3");
+	for (int i = 0; i < 3; i++)
+		g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
+	/* The same address in another case is the same address. */
+	g_assert_cmpint(autorespond(&f, "ANN@Example.com"), ==, 0);
+	g_assert_cmpuint(virgin_len(&f), ==, 3);
+	/* Another address has its own allowance. */
+	g_assert_cmpint(autorespond(&f, "bob@example.net"), ==, 1);
+	items = queue_items(&f, "virgin");
+	g_assert_cmpuint(items->len, ==, 4);
+	s = item_rcpts(items->pdata[3]);
+	g_assert_cmpstr(s, ==, "bob@example.net");
+	g_free(s);
+	g_ptr_array_unref(items);
+	fixture_teardown(&f);
+}
+
+/* A quoted local part may hold a space ("john doe"@example.com is an
+ * address, and its key keeps the space): the count is still kept. */
+static void
+test_autorespond_daily_limit_holds_for_address_with_space(void)
+{
+	struct fixture f;
+
+	fixture_setup(&f);
+	site_set_ok(f.site, "notice.max_autoresponses_per_day", "1");
+	g_assert_cmpint(autorespond(&f, "\"john doe\"@example.com"), ==, 1);
+	g_assert_cmpint(autorespond(&f, "\"john doe\"@example.com"), ==, 0);
+	g_assert_cmpuint(virgin_len(&f), ==, 1);
+	fixture_teardown(&f);
+}
+
+static void
+test_autorespond_allowance_is_per_list(void)
+{
+	static const char *const owners[] = { OWNER, NULL };
+	struct fixture f;
+	GError *error = NULL;
+	struct list *other;
+
+	fixture_setup(&f);
+	site_set_ok(f.site, "notice.max_autoresponses_per_day", "1");
+	g_assert_cmpint(list_create(f.site, "other@example.org", owners, &error), ==, 0);
+	g_assert_no_error(error);
+	other = list_open(f.site, "other@example.org", &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
+	g_assert_cmpint(notice_autorespond(other, "ann@example.com", "x", "y",
+					   NULL, &error), ==, 1);
+	g_assert_no_error(error);
+	list_free(&other);
+	fixture_teardown(&f);
+}
+
+static void
+test_autorespond_count_of_an_earlier_day_does_not_count(void)
+{
+	struct fixture f;
+	char *path;
+
+	fixture_setup(&f);
+	site_set_ok(f.site, "notice.max_autoresponses_per_day", "2");
+	path = g_build_filename(list_dir(f.list), "autoresponses", NULL);
+	g_assert_true(g_file_set_contents(path,
+		"2001-01-01 ann@example.com 99\n", -1, NULL));
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
+	g_free(path);
+	fixture_teardown(&f);
+}
+
+static void
+test_autorespond_limit_0_is_no_limit(void)
+{
+	struct fixture f;
+
+	fixture_setup(&f);
+	site_set_ok(f.site, "notice.max_autoresponses_per_day", "0");
+	for (int i = 0; i < 15; i++)
+		g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
+	g_assert_cmpuint(virgin_len(&f), ==, 15);
+	fixture_teardown(&f);
+}
+
+static void
+test_autorespond_default_limit_is_10(void)
+{
+	struct fixture f;
+
+	fixture_setup(&f);
+	for (int i = 0; i < 10; i++)
+		g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
+	g_assert_cmpuint(virgin_len(&f), ==, 10);
+	fixture_teardown(&f);
+}
+
+static void
+test_autorespond_robots_get_none(void)
+{
+	static const char *const robots[] = {
+		"", "mailer-daemon@example.com", "MAILER-DAEMON@example.com",
+		"x-bounces@example.com", "demo-bounces@example.org",
+		"other-request@example.net", "owner-list@example.net",
+		"noreply@example.com", "no-reply@example.com",
+		"not an address",
+	};
+	struct fixture f;
+
+	fixture_setup(&f);
+	for (gsize i = 0; i < G_N_ELEMENTS(robots); i++) {
+		g_test_message("address '%s'", robots[i]);
+		g_assert_cmpint(autorespond(&f, robots[i]), ==, 0);
+	}
+	g_assert_cmpuint(virgin_len(&f), ==, 0);
+	/* A person whose address merely contains such words is answered. */
+	g_assert_cmpint(autorespond(&f, "bounces.fan@example.com"), ==, 1);
+	fixture_teardown(&f);
+}
+
+/* --- running ------------------------------------------------------------- */
+
+static const struct unit_test tests[] = {
+	{ "/notice/send/virgin-entry-from-owner-with-bounces-sender",
+	  test_send_writes_virgin_entry_from_owner_with_bounces_sender },
+	{ "/notice/send/in-a-process-that-parsed-nothing",
+	  test_send_in_a_process_that_parsed_nothing },
+	{ "/notice/send/attachment-as-message-rfc822",
+	  test_send_attachment_goes_as_message_rfc822 },
+	{ "/notice/send/to-nobody-writes-nothing",
+	  test_send_to_nobody_writes_nothing },
+	{ "/notice/to-owners/owners-and-moderators-once",
+	  test_to_owners_reaches_owners_and_moderators_once },
+	{ "/notice/to-owners/duplicate-in-another-case-is-one-recipient",
+	  test_to_owners_duplicate_in_another_case_is_one_recipient },
+	{ "/notice/autorespond/daily-limit-stops-the-next",
+	  test_autorespond_daily_limit_stops_the_next_reply },
+	{ "/notice/autorespond/daily-limit-holds-for-address-with-space",
+	  test_autorespond_daily_limit_holds_for_address_with_space },
+	{ "/notice/autorespond/allowance-is-per-list",
+	  test_autorespond_allowance_is_per_list },
+	{ "/notice/autorespond/earlier-day-does-not-count",
+	  test_autorespond_count_of_an_earlier_day_does_not_count },
+	{ "/notice/autorespond/limit-0-is-no-limit",
+	  test_autorespond_limit_0_is_no_limit },
+	{ "/notice/autorespond/default-limit-is-10",
+	  test_autorespond_default_limit_is_10 },
+	{ "/notice/autorespond/robots-get-none",
+	  test_autorespond_robots_get_none },
+};
+
+int
+main(int argc, char **argv)
+{
+	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
+}
