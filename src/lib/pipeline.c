@@ -35,11 +35,9 @@ static const struct pipe_handler handlers[] = {
 	{ "hold", pipe_hold,
 	  "Holds for max_message_size, max_num_recipients, an implicit "
 	  "destination, administrivia, header_filter_rules and loops." },
-#if PENDING_MIMEDEL
 	{ "mimedel", pipe_mimedel,
 	  "Content filtering (filter_content and the other contentfilter "
 	  "settings)." },
-#endif
 	{ "emergency", pipe_emergency,
 	  "Holds every post while the list's emergency setting is on." },
 	{ "calcrecips", pipe_calcrecips,

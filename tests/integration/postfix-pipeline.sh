@@ -74,10 +74,10 @@ f=$(out_with "first post")
 check "its recipients are the three members" \
 	test "$(grep -c '^rcpt: ' "$f")" -eq 3
 check "delivery addresses keep the members' case" grep -qx 'rcpt: Carol@example.org' "$f"
-check "the subject has the list's prefix" grep -qx 'Subject: \[demo\] first post' "$f"
-check "List-Id names the list" grep -qx 'List-Id: <demo.lists.test>' "$f"
+check "the subject has the list's prefix" grep -qx 'Subject: \[Demo\] first post' "$f"
+check "List-Id names the list" grep -qx 'List-Id: Demo <demo.lists.test>' "$f"
 check "List-Post and List-Unsubscribe are there" \
-	bash -c 'grep -qx "List-Post: <mailto:demo@lists.test>" "$1" && grep -q "^List-Unsubscribe: .*mailto:demo-leave@lists.test" "$1"' _ "$f"
+	bash -c 'grep -qx "List-Post: <mailto:demo@lists.test>" "$1" && grep -A1 "^List-Unsubscribe: " "$1" | grep -q "mailto:demo-leave@lists.test"' _ "$f"
 check "X-BeenThere marks the list" grep -qx 'X-BeenThere: demo@lists.test' "$f"
 check "the archive and digest queues have their copies" \
 	bash -c '[ "$(find "$1/queue/archive" -name "*.msg" | wc -l)" -eq 1 ] && [ "$(find "$1/queue/digest" -name "*.msg" | wc -l)" -eq 1 ]' _ "$V"
@@ -94,7 +94,7 @@ check "the moderators are told (a notice to the owner)" \
 	wait_for 30 bash -c 'grep -l "^rcpt: admin@example.org" "$1"/queue/out/*.msg | xargs grep -l "requires approval" >/dev/null' _ "$V"
 check "held approve succeeds" "$HERALD" --var "$V" held approve demo@lists.test "$id"
 check "the approved post reaches the out queue" \
-	wait_for 30 bash -c 'grep -l "^Subject: \[demo\] from outside" "$1"/queue/out/*.msg >/dev/null' _ "$V"
+	wait_for 30 bash -c 'grep -l "^Subject: \[Demo\] from outside" "$1"/queue/out/*.msg >/dev/null' _ "$V"
 check "and is no longer held" \
 	bash -c '[ -z "$("$1" --var "$2" held list demo@lists.test)" ]' _ "$HERALD" "$V"
 
@@ -111,7 +111,7 @@ check "it is not in herald's queues" test -z "$(out_with 'while full')"
 rm -f "$FS/filler"
 postqueue -c "$PF/etc" -f
 check "once there is room it arrives and goes through the pipeline" \
-	wait_for 40 bash -c 'grep -l "^Subject: \[demo\] while full" "$1"/queue/out/*.msg >/dev/null' _ "$V"
+	wait_for 40 bash -c 'grep -l "^Subject: \[Demo\] while full" "$1"/queue/out/*.msg >/dev/null' _ "$V"
 check "Postfix's queue is empty" \
 	wait_for 10 bash -c "postqueue -c '$PF/etc' -p | grep -q 'Mail queue is empty'"
 check "nothing went to bad/ or shunt/" \
