@@ -186,6 +186,23 @@ outcome(struct post *p, struct queue *q, enum pipe_result r,
 		     : "handler failed without a reason", error);
 }
 
+/* The size of the message's body as it came (max_message_size). */
+static int64_t
+body_size(const struct queue_item *item)
+{
+	const char *m = item->msg, *end = m + item->msg_len;
+
+	for (const char *p = m; p < end; p++) {
+		if (*p != '\n')
+			continue;
+		if (p + 1 < end && p[1] == '\n')
+			return end - (p + 2);
+		if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
+			return end - (p + 3);
+	}
+	return 0;
+}
+
 static int
 handle_incoming(void *ctx, struct queue *q, struct queue_item *item,
 		GError **error)
@@ -213,6 +230,7 @@ handle_incoming(void *ctx, struct queue *q, struct queue_item *item,
 		goto out;
 	p = post_new(in->site, l, &in->env, item->meta, msg);
 	queue_meta_set_int(p->meta, "post-size", (int64_t)item->msg_len);
+	queue_meta_set_int(p->meta, "post-body-size", body_size(item));
 	if (order == NULL) {
 		if (g_strcmp0(kind, "owner") == 0)
 			order = pipeline_owner_order();

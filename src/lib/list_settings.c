@@ -101,8 +101,9 @@ static const struct list_setting settings[] = {
 	{ "include_sender_header", "general", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Set Sender to the list's bounce address." },
 	{ "drop_cc", "general", LS_BOOL, "yes", NULL, NO_RANGE,
-	  "Remove from Cc the members who are to get the post from the list "
-	  "anyway." },
+	  "Remove from the Cc header the members named there who set nodupes: "
+	  "they get the post directly, not from the list (Mailman's "
+	  "AvoidDuplicates)." },
 	{ "max_days_to_hold", "general", LS_INT, "0", NULL, INT_RANGE(0, 3650),
 	  "Discard held posts older than this many days; 0 keeps them." },
 

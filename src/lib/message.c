@@ -114,6 +114,28 @@ message_header_decoded(GMimeMessage *msg, const char *name)
 	return g_strstrip(g_mime_utils_header_decode_text(NULL, value));
 }
 
+static int
+count_named(GMimeHeaderList *hl, const char *name)
+{
+	int n = 0;
+
+	for (int i = 0; i < g_mime_header_list_get_count(hl); i++)
+		n += g_ascii_strcasecmp(g_mime_header_get_name(
+			g_mime_header_list_get_header_at(hl, i)), name) == 0;
+	return n;
+}
+
+static void
+remove_last_named(GMimeHeaderList *hl, const char *name)
+{
+	for (int i = g_mime_header_list_get_count(hl) - 1; i >= 0; i--)
+		if (g_ascii_strcasecmp(g_mime_header_get_name(
+			g_mime_header_list_get_header_at(hl, i)), name) == 0) {
+			g_mime_header_list_remove_at(hl, i);
+			return;
+		}
+}
+
 void
 message_header_remove_all(GMimeMessage *msg, const char *name)
 {
@@ -126,8 +148,18 @@ message_header_remove_all(GMimeMessage *msg, const char *name)
 void
 message_header_set(GMimeMessage *msg, const char *name, const char *value)
 {
-	message_header_remove_all(msg, name);
-	message_header_append(msg, name, value);
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+
+	if (!g_mime_header_list_contains(hl, name)) {
+		message_header_append(msg, name, value);
+		return;
+	}
+	/* In the first one's place (a rewritten Cc stays where it was),
+	 * and no others. */
+	g_mime_header_list_set(hl, name, value, NULL);
+	while (g_mime_header_list_get_count(hl) > 0 &&
+	       count_named(hl, name) > 1)
+		remove_last_named(hl, name);
 }
 
 void

@@ -32,7 +32,8 @@ const char *message_header(GMimeMessage *msg, const char *name);
 char *message_header_decoded(GMimeMessage *msg, const char *name);
 /* Removes every header called name. */
 void message_header_remove_all(GMimeMessage *msg, const char *name);
-/* Replaces every header called name by one with this (raw) value. */
+/* Replaces every header called name by one with this (raw) value, in the
+ * place of the first (at the end when there was none). */
 void message_header_set(GMimeMessage *msg, const char *name,
 			const char *value);
 /* Adds one more header at the end. */

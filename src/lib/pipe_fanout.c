@@ -88,5 +88,8 @@ pipe_tooutgoing(struct post *p, GError **error)
 			 list_fqdn(p->list), p->poster);
 		return PIPE_CONTINUE;
 	}
+	if (message_header(p->msg, "Message-ID") != NULL)
+		queue_meta_set(p->meta, "message-id",
+			       message_header(p->msg, "Message-ID"));
 	return copy_to(p, "out", error);
 }

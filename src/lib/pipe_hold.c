@@ -17,39 +17,43 @@
 static const char *const dest_headers[] = {
 	"To", "Cc", "Resent-To", "Resent-Cc", NULL
 };
+static const char *const rcpt_headers[] = { "To", "Cc", NULL };
 
-/* Words that start a command to the -request address. */
-static const char *const command_words[] = {
-	"confirm", "end", "help", "info", "join", "leave", "lists", "options",
-	"password", "set", "subscribe", "unsubscribe", "who", NULL
+/* The commands of the -request address and how many arguments each
+ * takes at most (Mailman's email commands). */
+static const struct {
+	const char *word;
+	guint max_args;
+} commands[] = {
+	{ "confirm", 1 }, { "end", 0 }, { "help", 0 }, { "info", 0 },
+	{ "join", 3 }, { "leave", 2 }, { "lists", 0 }, { "options", 1 },
+	{ "password", 2 }, { "set", 3 }, { "subscribe", 3 },
+	{ "unsubscribe", 2 }, { "who", 1 },
 };
 
-/* The first word of line, lower-cased, or NULL. */
-static char *
-first_word(const char *line)
-{
-	const char *s = line, *e;
-
-	while (g_ascii_isspace(*s))
-		s++;
-	for (e = s; *e != '\0' && !g_ascii_isspace(*e); e++)
-		;
-	return e > s ? g_ascii_strdown(s, e - s) : NULL;
-}
-
+/* Whether line is a command: a command word followed by no more
+ * arguments than that command takes ("help" alone, not "Help with
+ * printing"; "subscribe me@example.org", not "Join us on Friday ..."). */
 static gboolean
-is_command_word(const char *line)
+is_command(const char *line)
 {
-	char *w = first_word(line);
-	gboolean is = w != NULL && g_strv_contains(command_words, w);
+	char **words = g_strsplit_set(line, " \t", -1);
+	GPtrArray *w = g_ptr_array_new();
+	gboolean is = FALSE;
 
-	g_free(w);
+	for (guint i = 0; words[i] != NULL; i++)
+		if (*words[i] != '\0')
+			g_ptr_array_add(w, words[i]);
+	for (guint c = 0; w->len > 0 && c < G_N_ELEMENTS(commands); c++)
+		if (g_ascii_strcasecmp(w->pdata[0], commands[c].word) == 0)
+			is = w->len - 1 <= commands[c].max_args;
+	g_ptr_array_free(w, TRUE);
+	g_strfreev(words);
 	return is;
 }
 
-/* Mailman's test, simplified and stated: a subject that is a command (at
- * most 3 words), or a short body (at most 5 non-blank lines) whose first
- * non-blank line is a command word with at most 3 arguments. */
+/* Mailman's test, stated: a subject that is a command, or a short body
+ * (at most 5 non-blank lines) whose first non-blank line is one. */
 static gboolean
 looks_like_command(struct post *p)
 {
@@ -60,15 +64,9 @@ looks_like_command(struct post *p)
 	guint nonblank = 0;
 	gboolean first_is_cmd = FALSE, seen = FALSE;
 
-	if (subject != NULL && is_command_word(subject)) {
-		char **words = g_strsplit_set(g_strstrip(subject), " \t", -1);
-		guint n = g_strv_length(words);
-
-		g_strfreev(words);
-		if (n <= 3) {
-			g_free(subject);
-			return TRUE;
-		}
+	if (subject != NULL && is_command(subject)) {
+		g_free(subject);
+		return TRUE;
 	}
 	g_free(subject);
 	if ((part = message_first_text_part(p->msg)) == NULL ||
@@ -78,17 +76,8 @@ looks_like_command(struct post *p)
 	for (guint i = 0; lines[i] != NULL; i++) {
 		if (*g_strstrip(lines[i]) == '\0')
 			continue;
-		if (!seen) {
-			/* A command is a word and a few arguments, not a
-			 * sentence that happens to start with "Join". */
-			char **words = g_strsplit_set(lines[i], " \t", -1);
-			guint n = 0;
-
-			for (guint w = 0; words[w] != NULL; w++)
-				n += *words[w] != '\0';
-			first_is_cmd = n <= 4 && is_command_word(lines[i]);
-			g_strfreev(words);
-		}
+		if (!seen)
+			first_is_cmd = is_command(lines[i]);
 		seen = TRUE;
 		nonblank++;
 	}
@@ -128,12 +117,11 @@ explicit_destination(struct post *p, GPtrArray *dests)
 	return ok;
 }
 
-/* Each header as "Name: decoded value", for the regex rules. */
-static GPtrArray *
-header_lines(GMimeMessage *msg)
+/* Appends each header of obj as "Name: decoded value". */
+static void
+add_header_lines(GMimeObject *obj, GPtrArray *out)
 {
-	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
-	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
 	int n = g_mime_header_list_get_count(hl);
 
 	for (int i = 0; i < n; i++) {
@@ -146,6 +134,29 @@ header_lines(GMimeMessage *msg)
 			g_mime_header_get_name(h), g_strstrip(decoded)));
 		g_free(unfolded);
 		g_free(decoded);
+	}
+}
+
+static void
+add_part_lines(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+	add_header_lines(part, data);
+}
+
+/* Every header of the message and of each of its MIME parts (GMime keeps
+ * Content-* on the parts), for the regex rules, as Mailman matches them. */
+static GPtrArray *
+header_lines(GMimeMessage *msg)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+
+	add_header_lines(GMIME_OBJECT(msg), out);
+	if (body != NULL) {
+		add_header_lines(body, out);
+		if (GMIME_IS_MULTIPART(body))
+			g_mime_multipart_foreach(GMIME_MULTIPART(body),
+						 add_part_lines, out);
 	}
 	return out;
 }
@@ -222,9 +233,11 @@ bounce_matching(struct post *p)
 			continue;
 		name = g_strstrip(g_strndup(rules[i], colon - rules[i]));
 		value = message_header_decoded(p->msg, name);
-		if (value != NULL)
-			m = g_regex_match_simple(g_strstrip(colon + 1), value,
-						 G_REGEX_CASELESS, 0);
+		if (value != NULL) {
+			char *re = g_strstrip(g_strdup(colon + 1));
+			m = g_regex_match_simple(re, value, G_REGEX_CASELESS, 0);
+			g_free(re);
+		}
 		if (m)
 			post_set_reason(p, "The message has a header matching "
 					"bounce_matching_headers (%s)", rules[i]);
@@ -235,16 +248,21 @@ bounce_matching(struct post *p)
 	return m;
 }
 
+/* The size of the body (what follows the header), as Mailman measures
+ * max_message_size: from the metadata the runner set, else computed. */
 static size_t
 post_size(struct post *p)
 {
-	int64_t size = queue_meta_get_int(p->meta, "post-size", -1);
+	int64_t size = queue_meta_get_int(p->meta, "post-body-size", -1);
 	GByteArray *bytes;
+	const char *sep;
 
 	if (size >= 0)
 		return (size_t)size;
 	bytes = message_to_bytes(p->msg);
-	size = bytes->len;
+	sep = g_strstr_len((const char *)bytes->data, bytes->len, "\n\n");
+	size = sep != NULL ? (int64_t)bytes->len - (sep + 2 - (const char *)bytes->data)
+			   : 0;
 	g_byte_array_unref(bytes);
 	return (size_t)size;
 }
@@ -255,7 +273,7 @@ pipe_hold(struct post *p, GError **error)
 	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(p->msg));
 	int n = g_mime_header_list_get_count(hl);
 	int64_t max_rcpts, max_kb;
-	GPtrArray *dests, *lines;
+	GPtrArray *dests, *rcpts, *lines;
 	enum pipe_result r = PIPE_CONTINUE;
 	int filtered;
 
@@ -279,9 +297,11 @@ pipe_hold(struct post *p, GError **error)
 	lines = header_lines(p->msg);
 	filtered = header_filters(p, lines);
 	g_ptr_array_unref(lines);
-	if (filtered != -2)
+	/* accept ends the filter rules only; the other holds still apply. */
+	if (filtered != -2 && filtered != PIPE_CONTINUE)
 		return filtered;
 	dests = message_addresses(p->msg, dest_headers);
+	rcpts = message_addresses(p->msg, rcpt_headers);
 	max_rcpts = post_setting_int(p, "max_num_recipients");
 	max_kb = post_setting_int(p, "max_message_size");
 	if (post_setting_bool(p, "administrivia") && looks_like_command(p)) {
@@ -290,7 +310,7 @@ pipe_hold(struct post *p, GError **error)
 				"belong to %s)", req);
 		g_free(req);
 		r = PIPE_HOLD;
-	} else if (max_rcpts > 0 && dests->len >= (guint)max_rcpts) {
+	} else if (max_rcpts > 0 && rcpts->len >= (guint)max_rcpts) {
 		post_set_reason(p, "Too many recipients to the message");
 		r = PIPE_HOLD;
 	} else if (post_setting_bool(p, "require_explicit_destination") &&
@@ -306,5 +326,6 @@ pipe_hold(struct post *p, GError **error)
 		r = PIPE_HOLD;
 	}
 	g_ptr_array_unref(dests);
+	g_ptr_array_unref(rcpts);
 	return r;
 }

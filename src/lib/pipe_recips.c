@@ -41,6 +41,40 @@ pipe_calcrecips(struct post *p, GError **error)
 	return PIPE_CONTINUE;
 }
 
+/* drop_cc: the Cc header without the members in drop (keys), who get
+ * the post directly and not from the list (Mailman's AvoidDuplicates). */
+static void
+rewrite_cc(struct post *p, GHashTable *drop)
+{
+	const char *cc = message_header(p->msg, "Cc");
+	InternetAddressList *al, *kept;
+	char *text;
+
+	if (cc == NULL || (al = internet_address_list_parse(NULL, cc)) == NULL)
+		return;
+	kept = internet_address_list_new();
+	for (int i = 0; i < internet_address_list_length(al); i++) {
+		InternetAddress *ia = internet_address_list_get_address(al, i);
+		char *key = INTERNET_ADDRESS_IS_MAILBOX(ia)
+			? address_key(internet_address_mailbox_get_addr(
+				INTERNET_ADDRESS_MAILBOX(ia)))
+			: NULL;
+
+		if (key == NULL || !g_hash_table_contains(drop, key))
+			internet_address_list_add(kept, ia);
+		g_free(key);
+	}
+	if (internet_address_list_length(kept) == 0) {
+		message_header_remove_all(p->msg, "Cc");
+	} else {
+		text = internet_address_list_to_string(kept, NULL, TRUE);
+		message_header_set(p->msg, "Cc", text);
+		g_free(text);
+	}
+	g_object_unref(kept);
+	g_object_unref(al);
+}
+
 enum pipe_result
 pipe_avoiddups(struct post *p, GError **error)
 {
@@ -74,6 +108,8 @@ pipe_avoiddups(struct post *p, GError **error)
 			i++;
 		g_free(key);
 	}
+	if (g_hash_table_size(drop) > 0 && post_setting_bool(p, "drop_cc"))
+		rewrite_cc(p, drop);
 	g_ptr_array_unref(addrs);
 	g_hash_table_unref(drop);
 	return PIPE_CONTINUE;

@@ -1500,15 +1500,15 @@ test_hold_max_message_size_from_meta_post_size(void)
 
 	fixture_setup(&f);
 	set_ok(f.list, "max_message_size", "1");
-	p = post_of_meta(&f, NULL, text, "post-size", "1025", NULL);
+	p = post_of_meta(&f, NULL, text, "post-body-size", "1025", NULL);
 	g_assert_cmpint(run_ok(p, pipe_hold), ==, PIPE_HOLD);
 	g_assert_nonnull(strstr(p->reason, "1025 bytes"));
 	post_free(&p);
-	p = post_of_meta(&f, NULL, text, "post-size", "1024", NULL);
+	p = post_of_meta(&f, NULL, text, "post-body-size", "1024", NULL);
 	g_assert_cmpint(run_ok(p, pipe_hold), ==, PIPE_CONTINUE);
 	post_free(&p);
 	g_free(text);
-	/* Without post-size the message itself is measured. */
+	/* Without post-body-size the body of the message itself is measured. */
 	big = g_string_new(NULL);
 	for (int i = 0; i < 40; i++)
 		g_string_append(big, "0123456789012345678901234567890123456789\n");
@@ -1538,7 +1538,7 @@ test_hold_approved_skips_all_checks_but_the_loop(void)
 	set_ok(f.list, "bounce_matching_headers", "X-Spam-Flag: yes");
 	set_ok(f.list, "header_filter_rules", "discard ^Subject:");
 	g_assert_cmpint(hold_text(&f, text, NULL), !=, PIPE_CONTINUE);
-	p = post_of_meta(&f, NULL, text, "approved", "yes", "post-size", "999999",
+	p = post_of_meta(&f, NULL, text, "approved", "yes", "post-body-size", "999999",
 			 NULL);
 	g_assert_cmpint(run_ok(p, pipe_hold), ==, PIPE_CONTINUE);
 	post_free(&p);
@@ -2044,7 +2044,7 @@ static const struct unit_test tests[] = {
 	{ "/hold/bounce-matching-headers", test_hold_bounce_matching_headers },
 	{ "/hold/header-filter-rules-accept-hold-reject-discard",
 	  test_hold_header_filter_rules_accept_hold_reject_discard },
-	{ "/hold/max-message-size-from-meta-post-size",
+	{ "/hold/max-message-size-from-meta-post-body-size",
 	  test_hold_max_message_size_from_meta_post_size },
 	{ "/hold/approved-skips-all-but-the-loop",
 	  test_hold_approved_skips_all_checks_but_the_loop },
