@@ -1,7 +1,7 @@
 # herald - build.  `make` builds build/herald; `make SAN=1` builds the
 # AddressSanitizer + UBSan variant in build-san/; `make check` runs the tests.
 CC      ?= cc
-PKGS    := glib-2.0 gio-2.0 gmime-3.0 libidn2 libsodium libpsl libxml-2.0
+PKGS    := glib-2.0 gio-2.0 gmime-3.0 libidn2 libsodium libpsl libxml-2.0 openssl
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -fno-common -Wshadow -Wno-unused-parameter
 ifdef WERROR
@@ -74,3 +74,25 @@ clean:
 
 .PHONY: all bench check clean
 .SECONDARY:
+
+# `make fuzz`: the libFuzzer target (fuzz/fuzz-message.c, docs/fuzzing.md),
+# with clang, ASan and UBSan, in build-fuzz/.  The library is compiled
+# again there with coverage instrumentation; the other rules are untouched.
+FUZZ_CC     ?= clang
+FUZZ_BUILD  := build-fuzz
+FUZZ_OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(FUZZ_OPT) $(WARN) -Isrc/lib \
+               $(shell pkg-config --cflags $(PKGS))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+fuzz: $(FUZZ_BUILD)/fuzz-message
+
+$(FUZZ_BUILD)/fuzz-message: fuzz/fuzz-message.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(FUZZ_LIB_OBJ): $(FUZZ_BUILD)/%.o: %.c $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+.PHONY: fuzz

@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
-# scripts/demo.sh - herald's main job, as far as it is built today, on a
-# fresh Debian 12 machine (as root):
-#   installs the dependencies, builds herald, creates a var dir, starts the
-#   master with two runners per queue (in -> out -> archive-demo), puts
-#   posts into the in queue and shows them travel, shows `herald status`,
-#   and stops.  `scripts/demo.sh stop` stops a demo left running.
+# scripts/demo.sh - herald's main job on a fresh Debian 12 machine (as root):
+# a working mailing list on loopback.
 #
-# The MTA entry (Postfix over LMTP), the posting pipeline and SMTP delivery
-# to members are the next issues; this script grows with them.
+#   1. installs the dependencies and builds herald;
+#   2. starts a private Postfix instance (its own directory under $DEMO,
+#      listening on 127.0.0.1:$PORT only; the machine's /etc/postfix is never
+#      read or written) that hands list mail to herald over LMTP and delivers
+#      the members' mail into local Maildirs;
+#   3. creates the list demo@lists.example with three members, starts herald;
+#   4. sends a post by SMTP into Postfix, and shows that each member's
+#      Maildir received it (with the list's headers, footer and the VERP
+#      Return-Path), and a nonmember's post held for the moderator.
+#
+#   scripts/demo.sh          run it (leaves herald and Postfix running)
+#   scripts/demo.sh stop     stop both
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VAR=${HERALD_DEMO_VAR:-/var/tmp/herald-demo}
-H=build/herald
+TOP=$PWD
+DEMO=${HERALD_DEMO_DIR:-/var/tmp/herald-demo}
+V=$DEMO/var
+PF=$DEMO/postfix
+MAIL=$DEMO/mail
+H=$TOP/build/herald
+export PORT=${HERALD_DEMO_PORT:-2525}
+MEMBERS="alice@members.example bob@members.example carol@members.example"
 
+stop() {
+	[ -x "$H" ] && [ -d "$V" ] && "$H" --var "$V" stop >/dev/null 2>&1 || true
+	[ -d "$PF" ] && HERALD_TABLES=$V/etc/postfix tests/postfix/instance.sh "$PF" stop || true
+}
 if [ "${1:-}" = stop ]; then
-	[ -x "$H" ] && [ -d "$VAR" ] && "$H" --var "$VAR" stop
+	stop
+	echo "demo stopped"
 	exit 0
 fi
 
@@ -22,38 +39,91 @@ echo "== installing dependencies and building"
 bash scripts/install-deps.sh
 make -j2 >/dev/null
 
-echo "== var dir $VAR"
-"$H" --var "$VAR" stop >/dev/null 2>&1 || true
-rm -rf "$VAR"
-"$H" --var "$VAR" init
-"$H" --var "$VAR" site set runner.in.slices 2
-"$H" --var "$VAR" site set runner.in.next out
-"$H" --var "$VAR" site set runner.out.slices 2
-"$H" --var "$VAR" site set runner.out.next archive-demo
-"$H" --var "$VAR" site set master.lease_lifetime 10
+echo "== a fresh demo under $DEMO"
+stop
+rm -rf "$DEMO"
+mkdir -p "$DEMO"
+chmod 755 "$DEMO"
+"$H" --var "$V" init >/dev/null
+SOCK=$V/run/lmtp.sock
+# Postfix's LMTP client (user postfix) reaches the socket through run/.
+chgrp postfix "$V" "$V/run" "$V/etc" && chmod g+s "$V/run"
+"$H" --var "$V" site set lmtp.listen "unix:$SOCK"
+"$H" --var "$V" site set lmtp.socket_group postfix
+"$H" --var "$V" site set mta.postfix_config "$PF/etc"
+"$H" --var "$V" site set mta.smtp_port "$PORT"
+"$H" --var "$V" site set web.base_url "https://lists.example/"
+"$H" --var "$V" lists create demo@lists.example --owner owner@members.example
+for m in $MEMBERS; do echo "$m"; done | "$H" --var "$V" members add demo@lists.example
+"$H" --var "$V" config set demo@lists.example description "herald's demo list"
+"$H" --var "$V" config set demo@lists.example msg_footer \
+	'-- 
+%(real_name)s mailing list: %(listinfo_url)s'
 
-echo "== starting the master"
-"$H" --var "$VAR" start
-sleep 1
-"$H" --var "$VAR" status
-
-echo "== posting 100 messages into the in queue"
-for i in $(seq 1 100); do
-	printf 'From: alice@example.org\nTo: demo@lists.example.org\nSubject: post %d\nMessage-ID: <demo-%d@example.org>\n\nHello from post %d.\n' "$i" "$i" "$i" |
-		"$H" --var "$VAR" queue inject in --list demo@lists.example.org >/dev/null
-done
-for _ in $(seq 1 50); do
-	n=$(ls "$VAR/queue/archive-demo" | grep -c '\.msg$' || true)
-	[ "$n" -ge 100 ] && break
+echo "== Postfix on 127.0.0.1:$PORT, instance directory $PF"
+export HERALD_TABLES=$V/etc/postfix HERALD_MAILDIRS=$MAIL
+export HERALD_MAILBOXES="$MEMBERS owner@members.example"
+tests/postfix/instance.sh "$PF" setup
+"$H" --var "$V" mta-config postfix --write >/dev/null
+chgrp -R postfix "$HERALD_TABLES"
+tests/postfix/instance.sh "$PF" start
+for _ in $(seq 50); do
+	python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null && break
 	sleep 0.1
 done
-"$H" --var "$VAR" queue
-echo "== one of them, as stored:"
-"$H" queue show "$(ls "$VAR"/queue/archive-demo/*.msg | head -1)"
-echo "== status"
-"$H" --var "$VAR" status
-echo "== the master's log"
-cat "$VAR"/logs/*/master
-"$H" --var "$VAR" stop
-echo "demo done: $n of 100 posts travelled in -> out -> archive-demo"
-[ "$n" -ge 100 ]
+
+echo "== starting herald"
+"$H" --var "$V" start
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+"$H" --var "$V" status
+
+send() {
+	python3 - "$PORT" "$1" "$2" <<'PY'
+import smtplib, sys
+port, sender, subject = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+msg = ("From: %s\r\nTo: demo@lists.example\r\nSubject: %s\r\n"
+       "Message-ID: <%s@members.example>\r\n\r\nHello, list!\r\n"
+       % (sender, subject, subject.replace(" ", "-")))
+s = smtplib.SMTP("127.0.0.1", port)
+s.sendmail(sender, ["demo@lists.example"], msg.encode())
+s.quit()
+PY
+}
+
+echo "== alice posts to demo@lists.example through Postfix"
+send alice@members.example "Welcome to herald"
+count() { find "$MAIL/members.example/${1%@*}/new" -type f 2>/dev/null | wc -l; }
+got=0
+for _ in $(seq 300); do
+	got=0
+	for m in $MEMBERS; do [ "$(count "$m")" -ge 1 ] && got=$((got + 1)); done
+	[ "$got" -eq 3 ] && break
+	sleep 0.1
+done
+for m in $MEMBERS; do
+	echo "-- $m: $(count "$m") message(s) in $MAIL/members.example/${m%@*}/new"
+done
+f=$(find "$MAIL/members.example/bob/new" -type f | head -1)
+if [ -n "$f" ]; then
+	echo "== bob's copy, as delivered into his Maildir:"
+	cat "$f"
+fi
+
+echo "== mallory (not a member) posts: held for the moderator"
+send mallory@elsewhere.example "Buy now"
+for _ in $(seq 100); do
+	"$H" --var "$V" held list demo@lists.example | grep -q mallory && break
+	sleep 0.1
+done
+"$H" --var "$V" held list demo@lists.example
+echo "   (approve with: $H --var $V held approve demo@lists.example ID)"
+echo "== queues"
+"$H" --var "$V" queue
+echo "== herald's logs: $V/logs/; Postfix's log: $PF/maillog"
+echo "== the web UI and archive are later issues; 'scripts/demo.sh stop' stops it all"
+if [ "$got" -eq 3 ]; then
+	echo "demo done: the post reached all 3 members' Maildirs"
+else
+	echo "demo FAILED: the post reached $got of 3 members" >&2
+	exit 1
+fi

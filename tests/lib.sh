@@ -57,6 +57,16 @@ new_var() {
 	sed -i '/^\[runner\./,$d' "$v/etc/herald.conf"
 	echo "$v"
 }
+# drop_runner V QUEUE: no runner for QUEUE (its section removed).
+drop_runner() {
+	python3 - "$1/etc/herald.conf" "$2" <<'PY'
+import re, sys
+path, q = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = re.sub(r"(?ms)^\[runner\.%s\]\n.*?(?=^\[|\Z)" % re.escape(q), "", text)
+open(path, "w").write(text)
+PY
+}
 pipeline_runners() {
 	"$HERALD" --var "$1" site set runner.in.handler incoming &&
 	"$HERALD" --var "$1" site set runner.virgin.handler virgin

@@ -77,6 +77,12 @@ void *incoming_new(struct site *site);
 void incoming_free(void *ctx);
 runner_handler_fn incoming_handler(void);
 
+/* outgoing.c: the out queue's (outgoing) and retry queue's handlers. */
+void *outgoing_new(struct site *site, GError **error);
+void outgoing_free(void *ctx);
+runner_handler_fn outgoing_handler(void);
+runner_handler_fn retry_handler(void);
+
 #define RUNNER_EXIT_LEASE_LOST 3
 
 #endif

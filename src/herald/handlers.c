@@ -3,7 +3,8 @@
  * with and runs the generic loop (lib/runner.c) over one slice.
  *
  * incoming: the posting pipeline (incoming.c).  virgin: herald's own
- * notices, on to the out queue.  forward: move messages to the next queue;
+ * notices, on to the out queue.  outgoing: delivery; retry: deferred
+ * recipients back to out when due (outgoing.c).  forward: move messages to the next queue;
  * sink: accept them (tests).  Delivery and the archive join as they are
  * built.
  */
@@ -89,7 +90,7 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	struct runner_config cfg = { 0 };
 	struct forward_ctx fwd = { 0 };
 	struct lease_check lc = { 0 };
-	void *incoming = NULL;
+	void *incoming = NULL, *outgoing = NULL;
 	struct sigaction sa = { 0 };
 	GError *error = NULL;
 	char *key, *handler, *next;
@@ -123,6 +124,18 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	if (strcmp(handler, "incoming") == 0) {
 		cfg.handler = incoming_handler();
 		cfg.handler_ctx = incoming = incoming_new(site);
+	} else if (strcmp(handler, "outgoing") == 0) {
+		if ((outgoing = outgoing_new(site, &error)) == NULL) {
+			log_error("runner", "runner %s: %s", queue, error->message);
+			g_clear_error(&error);
+			g_free(handler);
+			g_free(next);
+			return HERALD_EX_SOFTWARE;
+		}
+		cfg.handler = outgoing_handler();
+		cfg.handler_ctx = outgoing;
+	} else if (strcmp(handler, "retry") == 0) {
+		cfg.handler = retry_handler();
 	} else if (strcmp(handler, "forward") == 0 ||
 		   strcmp(handler, "virgin") == 0) {
 		if (*next == '\0' ||
@@ -153,6 +166,7 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 		g_clear_error(&error);
 	queue_close(&fwd.next);
 	incoming_free(incoming);
+	outgoing_free(outgoing);
 	g_free(lc.dir);
 	g_free(handler);
 	g_free(next);

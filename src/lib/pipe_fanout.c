@@ -52,6 +52,10 @@ pipe_toarchive(struct post *p, GError **error)
 enum pipe_result
 pipe_afterdelivery(struct post *p, GError **error)
 {
+	/* Every post has a number (VERP every Nth post, the archive), taken
+	 * here unless the subject prefix took it already. */
+	if (post_number(p, error) < 0)
+		return PIPE_ERROR;
 	if (list_counter_update(p->list, "last_post_time", 0, (int64_t)time(NULL),
 				NULL, error) < 0)
 		return PIPE_ERROR;

@@ -53,7 +53,8 @@ static const struct pipe_handler handlers[] = {
 	{ "todigest", pipe_todigest, "A copy to the digest queue." },
 	{ "toarchive", pipe_toarchive, "A copy to the archive queue." },
 	{ "afterdelivery", pipe_afterdelivery,
-	  "Records the last post time." },
+	  "Numbers the post (unless cookheaders did) and records the last "
+	  "post time." },
 	{ "acknowledge", pipe_acknowledge,
 	  "Tells a member with the ack option that the post went out." },
 	{ "wrapmessage", pipe_wrapmessage,

@@ -710,7 +710,22 @@ queue_finish(struct queue *q, const char *base, GError **error)
 		ret = -1;
 	}
 	g_free(bak);
+	/* Its progress record goes with it (after it: a crash between the
+	 * two leaves an orphan record, never an entry without its record). */
+	if (ret == 0) {
+		char *prog = queue_progress_path(q, base);
+		if (fs_unlink(prog) < 0 && errno != ENOENT)
+			log_warning(QUEUE_SUBSYS, "unlink(%s) failed: %s", prog,
+				    g_strerror(errno));
+		g_free(prog);
+	}
 	return ret;
+}
+
+char *
+queue_progress_path(struct queue *q, const char *base)
+{
+	return entry_path(q, base, ".progress");
 }
 
 int
@@ -780,6 +795,25 @@ rewrite_bak(struct queue *q, struct queue_item *it, GError **error)
 	return ret;
 }
 
+/* Whether a claimed entry's progress record grew since the last recovery
+ * (its size is kept in "progress-seen"): a runner killed while making
+ * progress through a long fan-out is no sign of a poison message. */
+static gboolean
+progressed(struct queue *q, const char *base, struct queue_meta *meta)
+{
+	char *prog = queue_progress_path(q, base);
+	struct stat st;
+	gboolean grew = FALSE;
+
+	if (fs_stat(prog, &st) == 0 &&
+	    st.st_size > queue_meta_get_int(meta, "progress-seen", 0)) {
+		queue_meta_set_int(meta, "progress-seen", (int64_t)st.st_size);
+		grew = TRUE;
+	}
+	g_free(prog);
+	return grew;
+}
+
 int
 queue_recover(struct queue *q, unsigned s, unsigned n, GError **error)
 {
@@ -804,6 +838,8 @@ queue_recover(struct queue *q, unsigned s, unsigned n, GError **error)
 			continue;
 		}
 		count = queue_meta_get_int(it->meta, "bak-count", 0) + 1;
+		if (progressed(q, base, it->meta))
+			count--;	/* it got further: not a poison message */
 		if (count >= QUEUE_MAX_BAK_COUNT) {
 			(void)queue_move_bad(q, base, ".bak", "its runner died "
 					     "three times while working on it",

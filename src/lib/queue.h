@@ -96,8 +96,14 @@ void queue_item_free(struct queue_item **ip);
 /* Gives a claimed entry back (.bak to .msg), to be retried later. */
 int queue_unclaim(struct queue *q, const char *base, GError **error);
 
-/* Done with a claimed entry: unlink the .bak. */
+/* Done with a claimed entry: unlink the .bak (and its progress record). */
 int queue_finish(struct queue *q, const char *base, GError **error);
+
+/* <dir>/<base>.progress: a handler's record of how far it got with a
+ * claimed entry (delivery writes the batches it has handed over), kept
+ * across crashes and removed by queue_finish.  Recovery does not count a
+ * crash against an entry whose record grew since the last one. */
+char *queue_progress_path(struct queue *q, const char *base);
 
 /* Moves base<ext> to the bad queue, logging why. */
 int queue_move_bad(struct queue *q, const char *base, const char *ext,

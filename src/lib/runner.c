@@ -78,8 +78,13 @@ handle_one(struct runner_state *st, const char *base, GError **error)
 		(void)queue_unclaim(st->q, base, NULL);
 		return -1;
 	}
-	if (st->cfg->handler(st->cfg->handler_ctx, st->q, item, &local) == 0) {
+	r = st->cfg->handler(st->cfg->handler_ctx, st->q, item, &local);
+	if (r == 0) {
 		r = queue_finish(st->q, base, error);
+	} else if (r == RUNNER_NOT_DUE) {
+		/* Not yet (a retry waiting for its time): back, and since the
+		 * queue is in time order, nothing after it is due either. */
+		r = queue_unclaim(st->q, base, error) < 0 ? -1 : RUNNER_NOT_DUE;
 	} else if (g_error_matches(local, HERALD_ERROR, HERALD_ERR_IO)) {
 		/* The disk or the file server failed, not the message: give
 		 * it back and let the master restart us after a backoff. */
@@ -125,10 +130,14 @@ one_pass(struct runner_state *st, GError **error)
 			done = -2;
 			break;
 		}
-		if (handle_one(st, bases->pdata[i], error) < 0) {
+		int r = handle_one(st, bases->pdata[i], error);
+
+		if (r < 0) {
 			done = -1;
 			break;
 		}
+		if (r == RUNNER_NOT_DUE)
+			break;
 		done++;
 	}
 	g_ptr_array_free(bases, TRUE);

@@ -14,9 +14,12 @@
  * *error: HERALD_ERR_IO gives the entry back and stops the runner (the
  * disk, not the message, failed); HERALD_ERR_FORMAT moves it to bad/ with
  * the error as the reason; any other error shunts it, and the runner goes
- * on. */
+ * on.  RUNNER_NOT_DUE: see below. */
 typedef int (*runner_handler_fn)(void *ctx, struct queue *q,
 				 struct queue_item *item, GError **error);
+/* A handler's answer for an entry whose time has not come (the retry
+ * queue): it goes back, and the pass ends until the next poll. */
+#define RUNNER_NOT_DUE 2
 
 /* Whether the runner may still work its slice (the lease is ours). */
 typedef gboolean (*runner_lease_fn)(void *ctx);

@@ -26,6 +26,27 @@ static const struct setting_def settings[] = {
 	  "The MTA that herald delivers outgoing mail to." },
 	{ "mta.smtp_port", SETTING_INT, "25", NULL, 1, 65535,
 	  "Its SMTP port." },
+	{ "mta.transport", SETTING_ENUM, "smtp", "smtp|lmtp|sendmail", 0, 0,
+	  "How the out queue's runner hands mail to the MTA: smtp (to "
+	  "mta.smtp_host:mta.smtp_port), lmtp (the same address, or "
+	  "mta.lmtp_socket), or sendmail (mta.sendmail_command)." },
+	{ "mta.lmtp_socket", SETTING_STRING, "", NULL, 0, 0,
+	  "For mta.transport lmtp: a unix socket path instead of host:port." },
+	{ "mta.sendmail_command", SETTING_STRING, "/usr/sbin/sendmail", NULL, 0, 0,
+	  "For mta.transport sendmail: the command, given -i -f SENDER -- "
+	  "RECIPIENTS and the message on standard input." },
+	{ "mta.smtp_tls", SETTING_ENUM, "none", "none|opportunistic|required",
+	  0, 0,
+	  "STARTTLS to the MTA: never, when offered, or always (fail "
+	  "without it)." },
+	{ "mta.smtp_tls_verify", SETTING_BOOL, "true", NULL, 0, 0,
+	  "Check the MTA's certificate and name when using TLS." },
+	{ "mta.smtp_user", SETTING_STRING, "", NULL, 0, 0,
+	  "User name for SMTP AUTH (PLAIN or LOGIN); empty: no AUTH." },
+	{ "mta.smtp_password", SETTING_STRING, "", NULL, 0, 0,
+	  "Password for SMTP AUTH." },
+	{ "mta.smtp_timeout", SETTING_INT, "60", NULL, 1, 3600,
+	  "Seconds to wait for each step of an SMTP conversation." },
 	{ "mta.postfix_config", SETTING_STRING, "/etc/postfix", NULL, 0, 0,
 	  "The configuration directory of the Postfix that receives list mail: "
 	  "`herald mta-config postfix --write` runs postmap -c with it. Without "
@@ -83,14 +104,36 @@ static const struct setting_def settings[] = {
 	  "Most automatic replies (hold notices, rejections, acknowledgements) "
 	  "herald sends one address a day, per list; 0: no limit (Mailman's "
 	  "MAX_AUTORESPONSES_PER_DAY)." },
+	{ "delivery.max_recipients", SETTING_INT, "500", NULL, 1, 100000,
+	  "Most recipients in one SMTP transaction (Mailman's "
+	  "SMTP_MAX_RCPTS); recipients of one domain go together." },
+	{ "delivery.connections", SETTING_INT, "4", NULL, 1, 64,
+	  "SMTP connections one delivery runner uses in parallel, each "
+	  "reused for many transactions." },
+	{ "delivery.verp_interval", SETTING_INT, "0", NULL, 0, 1000000,
+	  "VERP every Nth post (post number divisible by N); 1: every post; "
+	  "0: none (Mailman's VERP_DELIVERY_INTERVAL). A share of VERP'd "
+	  "posts finds bouncing members without parsing bounces." },
+	{ "delivery.verp_personalized", SETTING_BOOL, "true", NULL, 0, 0,
+	  "VERP the posts of personalised lists (each member gets a "
+	  "transaction of their own anyway)." },
+	{ "delivery.retry_wait", SETTING_INT, "900", NULL, 1, 604800,
+	  "Seconds before a recipient the MTA deferred is tried again; the "
+	  "wait doubles with each attempt." },
+	{ "delivery.retry_period", SETTING_INT, "432000", NULL, 60, 31536000,
+	  "Seconds after the first attempt when a recipient still deferred "
+	  "becomes a bounce event (Mailman's DELIVERY_RETRY_PERIOD, 5 days)." },
 	{ "runner.*.slices", SETTING_INT, "1", NULL, 1, 1024,
 	  "How many slices the queue is cut into; each slice is worked by one "
 	  "runner process on one host." },
 	{ "runner.*.handler", SETTING_ENUM, "forward",
-	  "forward|sink|incoming|virgin", 0, 0,
+	  "forward|sink|incoming|virgin|outgoing|retry", 0, 0,
 	  "What the runner does with each message. incoming: the posting "
 	  "pipeline (list posts and owner mail, the in queue). virgin: "
-	  "herald's own notices, on to the out queue. forward: move it to the "
+	  "herald's own notices, on to the out queue. outgoing: delivery to "
+	  "the members through the MTA (the out queue). retry: deferred "
+	  "recipients back to the out queue when their time comes. "
+	  "forward: move it to the "
 	  "queue named by next. sink: accept and delete it (tests)." },
 	{ "runner.*.next", SETTING_STRING, "", NULL, 0, 0,
 	  "For handler forward: the queue that receives the messages." },
@@ -218,7 +261,10 @@ default_config_text(void)
 	    "\n# The posting pipeline: list posts and owner mail.\n"
 	    "[runner.in]\nslices = 1\nhandler = incoming\n"
 	    "\n# herald's own notices, on to the out queue.\n"
-	    "[runner.virgin]\nslices = 1\nhandler = virgin\n");
+	    "[runner.virgin]\nslices = 1\nhandler = virgin\n"
+	    "\n# Delivery to the members, and deferred recipients' retries.\n"
+	    "[runner.out]\nslices = 1\nhandler = outgoing\n"
+	    "\n[runner.retry]\nslices = 1\nhandler = retry\n");
 	return g_string_free(out, FALSE);
 }
 

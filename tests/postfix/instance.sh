@@ -6,7 +6,9 @@
 # of herald's tables ($HERALD_TABLES: a var dir's etc/postfix, written by
 # `herald mta-config postfix --write`) to herald's LMTP server.
 # With HERALD_PIPE_USER and HERALD_PIPE_ARGV set, master.cf also gets the
-# pipe(8) transport "herald" running that command as that user.
+# pipe(8) transport "herald" running that command as that user.  With
+# HERALD_MAILDIRS and HERALD_MAILBOXES set, it delivers those addresses
+# into Maildirs (the members of the demo and the delivery tests).
 #   DIR setup   writes the configuration (main.cf, master.cf) only
 #   DIR start   writes it again, fixes the queue's ownership, starts the
 #               instance
@@ -101,6 +103,30 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 CF
+	# Local Maildirs for member addresses, when asked for:
+	# HERALD_MAILDIRS=DIR and HERALD_MAILBOXES="addr ..." deliver those
+	# addresses (their domains become virtual mailbox domains) into
+	# DIR/<domain>/<local>/ as Maildirs, owned by nobody.
+	if [ -n "${HERALD_MAILDIRS:-}" ]; then
+		local a domains=""
+		mkdir -p "$HERALD_MAILDIRS"
+		: >"$ETC/mailboxes"
+		for a in $HERALD_MAILBOXES; do
+			printf '%s %s/%s/\n' "$a" "${a#*@}" "${a%@*}" >>"$ETC/mailboxes"
+			case " $domains " in *" ${a#*@} "*) ;; *) domains="$domains ${a#*@}" ;; esac
+		done
+		postmap -c "$ETC" "hash:$ETC/mailboxes"
+		chown -R nobody:nogroup "$HERALD_MAILDIRS"
+		cat >>"$ETC/main.cf" <<CF
+virtual_mailbox_domains =$domains
+virtual_mailbox_base = $HERALD_MAILDIRS
+virtual_mailbox_maps = hash:$ETC/mailboxes
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(getent group nogroup | cut -d: -f3)
+virtual_minimum_uid = 1
+CF
+		echo "virtual   unix  -       n       n       -       -       virtual" >>"$ETC/master.cf"
+	fi
 	# The pipe(8) transport of mta.postfix_transport = pipe, when asked
 	# for: HERALD_PIPE_USER runs HERALD_PIPE_ARGV (never root).
 	if [ -n "${HERALD_PIPE_USER:-}" ]; then

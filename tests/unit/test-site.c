@@ -187,7 +187,9 @@ test_get_returns_documented_defaults(void)
 	assert_get(s, "runner.in.handler", "incoming");
 	assert_get(s, "runner.virgin.handler", "virgin");
 	assert_get(s, "runner.out.slices", "1");
-	assert_get(s, "runner.out.handler", "forward");
+	assert_get(s, "runner.out.handler", "outgoing");
+	assert_get(s, "runner.retry.handler", "retry");
+	assert_get(s, "runner.other.handler", "forward");
 	g_assert_cmpint(site_get_int(s, "mta.smtp_port"), ==, 25);
 	g_assert_cmpint(site_get_int(s, "master.lease_lifetime"), ==, 30);
 	g_assert_cmpstr(site_var_dir(s), ==, var);
@@ -376,12 +378,14 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	GError *error = NULL;
 	GPtrArray *qs;
 
-	/* The default file has the pipeline's two: in and virgin. */
+	/* The default file has the pipeline's and delivery's four. */
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 2);
-	if (qs->len == 2) {
+	g_assert_cmpuint(qs->len, ==, 4);
+	if (qs->len == 4) {
 		g_assert_cmpstr(qs->pdata[0], ==, "in");
-		g_assert_cmpstr(qs->pdata[1], ==, "virgin");
+		g_assert_cmpstr(qs->pdata[1], ==, "out");
+		g_assert_cmpstr(qs->pdata[2], ==, "retry");
+		g_assert_cmpstr(qs->pdata[3], ==, "virgin");
 	}
 	g_ptr_array_free(qs, TRUE);
 
@@ -390,13 +394,15 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	set_ok(s, "runner.mid-1.next", "out");
 	set_ok(s, "mta.smtp_port", "2525");
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 5);
-	if (qs->len == 5) {
+	g_assert_cmpuint(qs->len, ==, 7);
+	if (qs->len == 7) {
 		g_assert_cmpstr(qs->pdata[0], ==, "alpha");
 		g_assert_cmpstr(qs->pdata[1], ==, "in");
 		g_assert_cmpstr(qs->pdata[2], ==, "mid-1");
-		g_assert_cmpstr(qs->pdata[3], ==, "virgin");
-		g_assert_cmpstr(qs->pdata[4], ==, "zeta");
+		g_assert_cmpstr(qs->pdata[3], ==, "out");
+		g_assert_cmpstr(qs->pdata[4], ==, "retry");
+		g_assert_cmpstr(qs->pdata[5], ==, "virgin");
+		g_assert_cmpstr(qs->pdata[6], ==, "zeta");
 	}
 	g_ptr_array_free(qs, TRUE);
 	site_free(&s);
@@ -411,7 +417,7 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	s = site_open(var, &error);
 	g_assert_no_error(error);
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 5);
+	g_assert_cmpuint(qs->len, ==, 7);
 	g_ptr_array_free(qs, TRUE);
 	site_free(&s);
 	g_free(text);
