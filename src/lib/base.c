@@ -24,6 +24,9 @@ herald_error_quark(void)
 	return g_quark_from_static_string("herald-error");
 }
 
+static void set_errno_error_va(GError **error, int err, const char *fmt,
+			       va_list ap) G_GNUC_PRINTF(3, 0);
+
 static void
 set_errno_error_va(GError **error, int err, const char *fmt, va_list ap)
 {

@@ -184,6 +184,11 @@ to_utf8(const char *data, gsize len, const char *charset, gsize *len_r)
 {
 	char *out;
 
+	if (len == 0) {		/* an empty part: data may be NULL */
+		*len_r = 0;
+		return g_strdup("");
+	}
+
 	if (charset_is_ascii(charset) ? is_ascii(data, len)
 	    : charset_is_utf8(charset) ? g_utf8_validate_len(data, len, NULL)
 				       : FALSE) {

@@ -23,22 +23,53 @@ message_init(void)
 	}
 }
 
+/* The length of the header block: up to and with the blank line that
+ * ends it, or all of data when there is none. */
+static size_t
+header_length(const char *data, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (data[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && data[i + 1] == '\r' && data[i + 2] == '\n')
+			return i + 3;
+	}
+	return len;
+}
+
 GMimeMessage *
 message_parse(const char *data, size_t len, GError **error)
 {
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *msg;
+	size_t hlen = header_length(data, len);
+	char *copy = NULL;
 
 	message_init();
-	/* The stream copies nothing: data outlives the parse, and GMime
-	 * copies what it keeps. */
+	/* A NUL in the header would end the header line it is in when GMime
+	 * writes it out, so that what follows (body lines, say) would become
+	 * headers: a header injection.  NULs in the header become spaces. */
+	if (memchr(data, '\0', hlen) != NULL) {
+		copy = g_memdup2(data, len);
+		for (size_t i = 0; i < hlen; i++)
+			if (copy[i] == '\0')
+				copy[i] = ' ';
+		data = copy;
+	}
+	/* The stream copies data (GMime's mem stream owns its buffer). */
 	stream = g_mime_stream_mem_new_with_buffer(data, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
 	g_object_unref(stream);
+	g_free(copy);
+	if (msg != NULL && g_mime_header_list_get_count(
+		    g_mime_object_get_header_list(GMIME_OBJECT(msg))) == 0)
+		g_clear_object(&msg);	/* blank lines, no header at all */
 	if (msg == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
 			    "not a message: no header could be read");

@@ -25,6 +25,8 @@ mkdir -p "$M"
 if mount -t tmpfs -o size=1m tmpfs "$M" 2>/dev/null; then
 	trap 'umount "$M" 2>/dev/null; t_cleanup' EXIT
 	"$HERALD" --var "$M/v" init >/dev/null
+	# Only the in runner this test configures below.
+	for q in out retry virgin; do drop_runner "$M/v" "$q"; done
 	head -c 2000000 /dev/urandom | base64 >"$T_DIR/big.eml"
 	err=$("$HERALD" --var "$M/v" queue inject in <"$T_DIR/big.eml" 2>&1 >/dev/null)
 	check "a 2.7 MB message on a 1 MiB filesystem is refused ($err)" \
