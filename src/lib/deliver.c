@@ -186,25 +186,30 @@ tag_of_fate(enum fate f)
 	     : f == FATE_REFUSED ? 'R' : '?';
 }
 
-/* Applies a progress record left by an earlier run: whole lines only. */
+/* Applies a progress record left by an earlier run: whole lines only.
+ * *valid_r gets the length of those, where the next lines are to go. */
 static guint
-load_progress(struct job *j, const char *path)
+load_progress(struct job *j, const char *path, off_t *valid_r)
 {
 	char *data = NULL;
 	size_t len;
 	guint resumed = 0;
 	char **lines;
 
+	*valid_r = 0;
 	if (fs_read_file(path, &data, &len, NULL) <= 0)
 		return 0;
-	/* A last line without its newline was cut short: it and its batch's
-	 * other lines are not trusted (the batch goes again). */
+	/* A last line without its newline was cut short (a crash, a full
+	 * disk): it is ignored, and so its batch is sent again, since its B
+	 * line comes last.  The fates recorded before it in that batch stand:
+	 * they are true. */
 	char *end = memrchr(data, '\n', len);
 	if (end == NULL) {
 		g_free(data);
 		return 0;
 	}
 	end[1] = '\0';
+	*valid_r = end + 1 - data;
 	lines = g_strsplit(data, "\n", -1);
 	for (guint i = 0; lines[i] != NULL; i++) {
 		char *l = lines[i], *e;
@@ -547,36 +552,44 @@ schedule_retry(struct site *site, struct job *j, const struct queue_meta *meta,
 	return r;
 }
 
-/* A 5xx after DATA: the MTA refused the message itself.  The owners get
- * the reply and the message. */
-static void
-report_refusal(struct job *j, GPtrArray *idx)
+/* A 5xx to MAIL or after DATA: the MTA refused the message itself.  The
+ * owners get the reply and the message; when that cannot be written the
+ * entry is retried (its progress record keeps the refusals, so nothing is
+ * sent again). */
+static int
+report_refusal(struct job *j, GPtrArray *idx, GError **error)
 {
-	guint k = GPOINTER_TO_UINT(idx->pdata[0]);
 	GMimeMessage *msg;
 	char *s, *t;
 	GError *e = NULL;
+	guint k;
+	int r;
 
-	if (j->list == NULL)
-		return;
+	if (j->list == NULL || idx->len == 0)
+		return 0;
+	k = GPOINTER_TO_UINT(idx->pdata[0]);
 	msg = message_parse(j->data, j->len, NULL);
 	s = g_strdup_printf("%s: the mail server refused a post",
 			    list_fqdn(j->list));
 	t = g_strdup_printf("The mail server refused the attached post for %u "
-			    "recipients after receiving it, with\n\n    %d %s\n\n"
+			    "recipients, with\n\n    %d %s\n\n"
 			    "They did not get it.  No bounce was recorded for "
-			    "them: the refusal was of the message, not of the "
-			    "members.\n", idx->len, j->reply[k].code,
+			    "them: the refusal was of the message (or of its "
+			    "sender), not of the members.\n", idx->len,
+			    j->reply[k].code,
 			    j->reply[k].text != NULL ? j->reply[k].text : "");
-	if (notice_to_owners(j->list, s, t, msg, &e) < 0) {
-		log_error(DELIVER_SUBSYS, "list %s: reporting a refused post: %s",
-			  list_fqdn(j->list), e->message);
-		g_error_free(e);
+	r = notice_to_owners(j->list, s, t, msg, &e);
+	if (r < 0) {
+		log_error(DELIVER_SUBSYS, "list %s: reporting a refused post: %s; "
+			  "the delivery will be looked at again", list_fqdn(j->list),
+			  e->message);
+		g_propagate_error(error, e);
 	}
 	if (msg != NULL)
 		g_object_unref(msg);
 	g_free(s);
 	g_free(t);
+	return r;
 }
 
 /* --- the entry ------------------------------------------------------------ */
@@ -655,6 +668,7 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	int64_t attempt = queue_meta_get_int(item->meta, "attempt", 1);
 	int64_t first = queue_meta_get_int(item->meta, "first-attempt", now);
 	int nthreads, ret = -1;
+	off_t valid;
 	GThread **threads;
 
 	g_mutex_init(&j.progress_lock);
@@ -685,7 +699,7 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	choose_mode(&j, item->meta);
 	if (j.personalised && load_members(&j, &roster, error) < 0)
 		goto out;
-	st.resumed = load_progress(&j, progress);
+	st.resumed = load_progress(&j, progress, &valid);
 	make_batches(&j);
 	st.recipients = j.n - st.resumed;
 	st.verp = j.verp;
@@ -695,6 +709,12 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 				0640);
 	if (j.progress_fd < 0) {
 		set_errno_error(error, "open(%s)", progress);
+		goto out;
+	}
+	/* Cut off a line a crash left half written, so that the next line
+	 * does not run on from it. */
+	if (ftruncate(j.progress_fd, valid) < 0) {
+		set_errno_error(error, "ftruncate(%s)", progress);
 		goto out;
 	}
 
@@ -729,7 +749,10 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	st.deferred = deferred->len + gave_up->len;
 	st.failed = failed->len;
 	st.refused = refused->len;
-	if (bounce_events(site, &j, item->meta, failed, "refused by the MTA",
+	/* The owner report first: if it cannot be written nothing else has
+	 * been, and the entry is simply looked at again. */
+	if (report_refusal(&j, refused, error) < 0 ||
+	    bounce_events(site, &j, item->meta, failed, "refused by the MTA",
 			  error) < 0 ||
 	    bounce_events(site, &j, item->meta, gave_up, "still deferred at the "
 			  "end of delivery.retry_period", error) < 0 ||
@@ -737,8 +760,6 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	     schedule_retry(site, &j, item->meta, deferred, attempt, first,
 			    error) < 0))
 		goto out;
-	if (refused->len > 0)
-		report_refusal(&j, refused);
 	st.seconds = (double)(now_usec() - t0) / 1e6;
 	log_info(DELIVER_SUBSYS, "list %s: message %s to %u recipients%s%s: "
 		 "%u accepted, %u deferred, %u failed, %u refused, %u done "
