@@ -46,6 +46,8 @@ message_parse(const char *data, size_t len, GError **error)
 	GMimeParser *parser;
 	GMimeMessage *msg;
 	size_t hlen = header_length(data, len);
+	gboolean headless = len == 0 || data[0] == '\n' ||
+		(len > 1 && data[0] == '\r' && data[1] == '\n');
 	char *copy = NULL;
 
 	message_init();
@@ -67,9 +69,10 @@ message_parse(const char *data, size_t len, GError **error)
 	g_object_unref(parser);
 	g_object_unref(stream);
 	g_free(copy);
-	if (msg != NULL && g_mime_header_list_get_count(
-		    g_mime_object_get_header_list(GMIME_OBJECT(msg))) == 0)
-		g_clear_object(&msg);	/* blank lines, no header at all */
+	/* Starting with a blank line: no header at all (GMime would make a
+	 * message of the rest). */
+	if (msg != NULL && headless)
+		g_clear_object(&msg);
 	if (msg == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
 			    "not a message: no header could be read");

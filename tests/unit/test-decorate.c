@@ -26,59 +26,7 @@
 
 #define LIST "dev@example.org"
 
-/* --- fixture -------------------------------------------------------------- */
-
-struct fx {
-	char *var;
-	struct site *site;
-	struct list *list;
-};
-
-static void
-fx_init(struct fx *f)
-{
-	static const char *const owners[] = { "owner@example.org", NULL };
-	GError *error = NULL;
-
-	f->var = tmp_dir_new();
-	g_assert_cmpint(site_init(f->var, &error), ==, 0);
-	g_assert_no_error(error);
-	f->site = site_open(f->var, &error);
-	g_assert_no_error(error);
-	g_assert_cmpint(list_create(f->site, LIST, owners, &error), ==, 0);
-	g_assert_no_error(error);
-	f->list = list_open(f->site, LIST, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->list);
-}
-
-static void
-fx_clear(struct fx *f)
-{
-	list_free(&f->list);
-	site_free(&f->site);
-	g_free(f->var);
-}
-
-static void
-set_ok(struct fx *f, const char *name, const char *value)
-{
-	GError *error = NULL;
-
-	g_assert_cmpint(list_set(f->list, name, value, &error), ==, 0);
-	g_assert_no_error(error);
-}
-
-static GMimeMessage *
-parse(const char *text)
-{
-	GError *error = NULL;
-	GMimeMessage *msg = message_parse(text, strlen(text), &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(msg);
-	return msg;
-}
+/* --- helpers ------------------------------------------------------------- */
 
 /* The message as bytes, a boundary that decorate made replaced by
  * "BOUNDARY" (GMime makes it random). */
@@ -98,9 +46,10 @@ bytes_of(GMimeMessage *msg, const char *made_boundary)
 
 /* Decorates text (not personalised) and compares all the bytes. */
 static void
-assert_decorated(struct fx *f, const char *in, const char *want)
+assert_decorated(struct list_fixture *f, const char *in,
+		 const char *want)
 {
-	GMimeMessage *msg = parse(in);
+	GMimeMessage *msg = parse_ok(in);
 	GError *error = NULL;
 	GMimeObject *body;
 	const char *boundary = NULL;
@@ -118,7 +67,7 @@ assert_decorated(struct fx *f, const char *in, const char *want)
 	/* What decorate makes parses back to the same bytes. */
 	{
 		char *out1 = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
-		GMimeMessage *again = parse(out1);
+		GMimeMessage *again = parse_ok(out1);
 		char *out2 = g_mime_object_to_string(GMIME_OBJECT(again), NULL);
 
 		g_assert_cmpstr(out1, ==, out2);
@@ -131,8 +80,8 @@ assert_decorated(struct fx *f, const char *in, const char *want)
 }
 
 static void
-assert_text(struct fx *f, const char *tmpl, const struct member *m,
-	    const char *want)
+assert_text(struct list_fixture *f, const char *tmpl,
+	    const struct member *m, const char *want)
 {
 	char *t = decorate_text(f->list, tmpl, m);
 
@@ -145,10 +94,10 @@ assert_text(struct fx *f, const char *tmpl, const struct member *m,
 static void
 test_text_default_footer(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	char *tmpl;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	tmpl = list_get(f.list, "msg_footer", NULL);
 	assert_text(&f, tmpl, NULL,
 		    "_______________________________________________\n"
@@ -156,18 +105,18 @@ test_text_default_footer(void)
 		    "dev@example.org\n"
 		    "https://example.org/listinfo/dev@example.org\n");
 	g_free(tmpl);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_text_mailman_substitutions(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "description", "The developers");
-	set_ok(&f, "info", "All about it.");
-	set_ok(&f, "real_name", "DEV");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "description", "The developers");
+	list_set_ok(f.list, "info", "All about it.");
+	list_set_ok(f.list, "real_name", "DEV");
 	assert_text(&f, "%(real_name)s|%(list_name)s|%(_internal_name)s|"
 		    "%(host_name)s|%(web_page_url)s|%(description)s|%(info)s|"
 		    "[%(cgiext)s]|%(list)s|%(listinfo_url)s", NULL,
@@ -178,44 +127,44 @@ test_text_mailman_substitutions(void)
 	assert_text(&f, "%(real_name)s@%(host_name)s\n"
 		    "%(web_page_url)slistinfo%(cgiext)s/%(_internal_name)s\n",
 		    NULL, "DEV@example.org\nhttps://example.org/listinfo/dev\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_text_unknown_and_user_names_kept_percent_percent_is_percent(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	assert_text(&f, "%(user_address)s %(user_name)s %(password)s %(x 100%% "
 		    "%(real_name) 5% %(real_name)d", NULL,
 		    "%(user_address)s %(user_name)s %(password)s %(x 100% "
 		    "%(real_name) 5% %(real_name)d\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_text_trailing_spaces_trimmed_but_signature_separator_kept(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	assert_text(&f, "a  \r\n--  \n-- \nx--  \n  \nb", NULL,
 		    "a\n-- \n-- \nx--\n\nb\n");
 	/* Only white space: nothing at all. */
 	assert_text(&f, " \n\t\n", NULL, "");
 	assert_text(&f, "", NULL, "");
 	assert_text(&f, NULL, NULL, "");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_text_personalised_substitutions(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct member m = { 0 };
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	m.key = (char *)"bob+x@example.com";
 	m.addr = (char *)"Bob+x@example.com";
 	m.name = (char *)"Bob Example";
@@ -228,18 +177,53 @@ test_text_personalised_substitutions(void)
 	m.language = (char *)"de";
 	assert_text(&f, "%(user_name)s %(user_language)s", &m,
 		    "bob+x@example.com de\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
+
+/* --- what decorate writes ------------------------------------------------ */
+
+/* A message of one text part, with these Content-Type and
+ * Content-Transfer-Encoding, up to its body. */
+#define TEXT_HEAD(type, cte) \
+	"From: a@example.com\n" \
+	"MIME-Version: 1.0\n" \
+	"Content-Type: " type "\n" \
+	"Content-Transfer-Encoding: " cte "\n" \
+	"\n"
+
+/* A header or footer that decorate adds as a part of its own, in ASCII. */
+#define ADDED_PART(text) \
+	"Content-Type: text/plain; charset=us-ascii\n" \
+	"Content-Disposition: inline\n" \
+	"Content-Transfer-Encoding: 7bit\n" \
+	"\n" \
+	text "\n" \
+	"\n"
+
+/* A message that decorate could not add to in place: the headers head,
+ * then its body (part, untouched) in a multipart/mixed with the footer
+ * after it. */
+#define WRAPPED(head, part, footer) \
+	head \
+	"MIME-Version: 1.0\n" \
+	"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n" \
+	"\n" \
+	"--BOUNDARY\n" \
+	part \
+	"\n" \
+	"--BOUNDARY\n" \
+	ADDED_PART(footer) \
+	"--BOUNDARY--\n"
 
 /* --- single text parts --------------------------------------------------- */
 
 static void
 test_plain_ascii_default_footer_exact(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_header", "Header of %(real_name)s");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_header", "Header of %(real_name)s");
 	assert_decorated(&f,
 		"From: a@example.com\n"
 		"Subject: x\n"
@@ -255,228 +239,161 @@ test_plain_ascii_default_footer_exact(void)
 		"dev@example.org\n"
 		"https://example.org/listinfo/dev@example.org\n");
 	/* A body without a last newline gets one before the footer. */
-	set_ok(&f, "msg_header", "");
-	set_ok(&f, "msg_footer", "-- \nfoot");
+	list_set_ok(f.list, "msg_header", "");
+	list_set_ok(f.list, "msg_footer", "-- \nfoot");
 	assert_decorated(&f,
 		"From: a@example.com\n\nHello",
 		"From: a@example.com\n\nHello\n-- \nfoot\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
+
+/* The head of a latin-1 quoted-printable text part. */
+#define LATIN1_QP \
+	TEXT_HEAD("text/plain; charset=iso-8859-1; format=flowed", \
+		  "quoted-printable")
 
 static void
 test_latin1_part_stays_latin1_with_utf8_footer(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_footer", "Grüße von %(real_name)s");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_footer", "Grüße von %(real_name)s");
 	assert_decorated(&f,
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=iso-8859-1; format=flowed\n"
-		"Content-Transfer-Encoding: quoted-printable\n"
-		"\n"
-		"Sch=F6n\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=iso-8859-1; format=flowed\n"
-		"Content-Transfer-Encoding: quoted-printable\n"
-		"\n"
-		"Sch=F6n\n"
+		LATIN1_QP "Sch=F6n\n",
+		LATIN1_QP "Sch=F6n\n"
 		"Gr=FC=DFe von Dev\n");
 	/* Latin-1 8bit stays 8bit latin-1. */
 	assert_decorated(&f,
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=ISO-8859-1\n"
-		"Content-Transfer-Encoding: 8bit\n"
-		"\n"
+		TEXT_HEAD("text/plain; charset=ISO-8859-1", "8bit")
 		"Sch\xf6n\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=ISO-8859-1\n"
-		"Content-Transfer-Encoding: 8bit\n"
-		"\n"
+		TEXT_HEAD("text/plain; charset=ISO-8859-1", "8bit")
 		"Sch\xf6n\n"
 		"Gr\xfc\xdf" "e von Dev\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_latin1_part_becomes_utf8_when_footer_does_not_fit(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_footer", "→ 5 €");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_footer", "→ 5 €");
 	assert_decorated(&f,
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=iso-8859-1; format=flowed\n"
-		"Content-Transfer-Encoding: quoted-printable\n"
-		"\n"
-		"Sch=F6n\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=utf-8; format=flowed\n"
-		"Content-Transfer-Encoding: quoted-printable\n"
-		"\n"
+		LATIN1_QP "Sch=F6n\n",
+		TEXT_HEAD("text/plain; charset=utf-8; format=flowed",
+			  "quoted-printable")
 		"Sch=C3=B6n\n"
 		"=E2=86=92 5 =E2=82=AC\n");
 	/* An ASCII part with no charset and a non-ASCII footer: UTF-8,
 	 * encoded for 7-bit transport, and marked as MIME. */
 	assert_decorated(&f,
 		"From: a@example.com\n\nHello\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=utf-8\n"
-		"Content-Transfer-Encoding: quoted-printable\n"
-		"\n"
+		TEXT_HEAD("text/plain; charset=utf-8", "quoted-printable")
 		"Hello\n"
 		"=E2=86=92 5 =E2=82=AC\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_utf8_8bit_and_base64_parts_keep_their_encoding(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_header", "Kopf");
-	set_ok(&f, "msg_footer", "Fuß");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_header", "Kopf");
+	list_set_ok(f.list, "msg_footer", "Fuß");
 	assert_decorated(&f,
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=UTF-8\n"
-		"Content-Transfer-Encoding: 8bit\n"
-		"\n"
+		TEXT_HEAD("text/plain; charset=UTF-8", "8bit")
 		"日本\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=UTF-8\n"
-		"Content-Transfer-Encoding: 8bit\n"
-		"\n"
+		TEXT_HEAD("text/plain; charset=UTF-8", "8bit")
 		"Kopf\n"
 		"日本\n"
 		"Fuß\n");
 	/* "Hallo\n" in base64; decoded, decorated, encoded again. */
 	assert_decorated(&f,
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=utf-8\n"
-		"Content-Transfer-Encoding: base64\n"
-		"\n"
+		TEXT_HEAD("text/plain; charset=utf-8", "base64")
 		"SGFsbG8K\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=utf-8\n"
-		"Content-Transfer-Encoding: base64\n"
-		"\n"
+		TEXT_HEAD("text/plain; charset=utf-8", "base64")
 		"S29wZgpIYWxsbwpGdcOfCg==\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_undeclared_8bit_utf8_body_is_labelled_utf8(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_footer", "foot");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_footer", "foot");
 	assert_decorated(&f,
 		"From: a@example.com\n\nGr\xc3\xbc\xc3\x9f" "e\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=utf-8\n"
-		"Content-Transfer-Encoding: quoted-printable\n"
-		"\n"
+		TEXT_HEAD("text/plain; charset=utf-8", "quoted-printable")
 		"Gr=C3=BC=C3=9Fe\n"
 		"foot\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
+
+/* A part declared ASCII that is not. */
+#define UNREADABLE_PART \
+	"Content-Type: text/plain; charset=us-ascii\n" \
+	"\n" \
+	"Gr\xfc\xdf" "e\n"
 
 static void
 test_text_that_cannot_be_read_in_its_charset_is_wrapped(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_footer", "foot");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_footer", "foot");
 	/* Declared ASCII, but 8-bit: not touched, wrapped. */
 	assert_decorated(&f,
 		"From: a@example.com\n"
 		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"\n"
-		"Gr\xfc\xdf" "e\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"
-		"\n"
-		"--BOUNDARY\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"\n"
-		"Gr\xfc\xdf" "e\n"
-		"\n"
-		"--BOUNDARY\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"Content-Disposition: inline\n"
-		"Content-Transfer-Encoding: 7bit\n"
-		"\n"
-		"foot\n"
-		"\n"
-		"--BOUNDARY--\n");
-	fx_clear(&f);
+		UNREADABLE_PART,
+		WRAPPED("From: a@example.com\n", UNREADABLE_PART, "foot"));
+	list_fixture_clear(&f);
 }
 
 /* --- multiparts ------------------------------------------------------------ */
 
+/* The parts of a multipart/mixed, as they came and as they stay. */
+#define MIXED_PARTS \
+	"--MIX\n" \
+	"Content-Type: text/plain; charset=us-ascii\n" \
+	"\n" \
+	"see attached\n" \
+	"--MIX\n" \
+	"Content-Type: application/octet-stream; name=\"a.bin\"\n" \
+	"Content-Disposition: attachment; filename=\"a.bin\"\n" \
+	"Content-Transfer-Encoding: base64\n" \
+	"\n" \
+	"AAEC\n"
+
 static void
 test_mixed_gets_header_and_footer_parts(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_header", "Header");
-	set_ok(&f, "msg_footer", "Footer ü");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_header", "Header");
+	list_set_ok(f.list, "msg_footer", "Footer ü");
 	assert_decorated(&f,
 		"From: a@example.com\n"
 		"MIME-Version: 1.0\n"
 		"Content-Type: multipart/mixed; boundary=\"MIX\"\n"
 		"\n"
-		"--MIX\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"\n"
-		"see attached\n"
-		"--MIX\n"
-		"Content-Type: application/octet-stream; name=\"a.bin\"\n"
-		"Content-Disposition: attachment; filename=\"a.bin\"\n"
-		"Content-Transfer-Encoding: base64\n"
-		"\n"
-		"AAEC\n"
+		MIXED_PARTS
 		"--MIX--\n",
 		"From: a@example.com\n"
 		"MIME-Version: 1.0\n"
 		"Content-Type: multipart/mixed; boundary=\"MIX\"\n"
 		"\n"
 		"--MIX\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"Content-Disposition: inline\n"
-		"Content-Transfer-Encoding: 7bit\n"
-		"\n"
-		"Header\n"
-		"\n"
-		"--MIX\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"\n"
-		"see attached\n"
-		"--MIX\n"
-		"Content-Type: application/octet-stream; name=\"a.bin\"\n"
-		"Content-Disposition: attachment; filename=\"a.bin\"\n"
-		"Content-Transfer-Encoding: base64\n"
-		"\n"
-		"AAEC\n"
+		ADDED_PART("Header")
+		MIXED_PARTS
 		"--MIX\n"
 		"Content-Type: text/plain; charset=utf-8\n"
 		"Content-Disposition: inline\n"
@@ -485,116 +402,66 @@ test_mixed_gets_header_and_footer_parts(void)
 		"Footer =C3=BC\n"
 		"\n"
 		"--MIX--\n");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
+
+/* A multipart/alternative body, with its Content-Type. */
+#define ALTERNATIVE_PART \
+	"Content-Type: multipart/alternative; boundary=\"ALT\"\n" \
+	"\n" \
+	"--ALT\n" \
+	"Content-Type: text/plain; charset=us-ascii\n" \
+	"\n" \
+	"plain\n" \
+	"--ALT\n" \
+	"Content-Type: text/html; charset=us-ascii\n" \
+	"\n" \
+	"<p>html</p>\n" \
+	"--ALT--\n"
 
 static void
 test_alternative_is_wrapped_in_mixed(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_header", "");
-	set_ok(&f, "msg_footer", "Footer");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_header", "");
+	list_set_ok(f.list, "msg_footer", "Footer");
 	assert_decorated(&f,
 		"From: a@example.com\n"
 		"Subject: x\n"
 		"MIME-Version: 1.0\n"
-		"Content-Type: multipart/alternative; boundary=\"ALT\"\n"
-		"\n"
-		"--ALT\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"\n"
-		"plain\n"
-		"--ALT\n"
-		"Content-Type: text/html; charset=us-ascii\n"
-		"\n"
-		"<p>html</p>\n"
-		"--ALT--\n",
-		"From: a@example.com\n"
-		"Subject: x\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"
-		"\n"
-		"--BOUNDARY\n"
-		"Content-Type: multipart/alternative; boundary=\"ALT\"\n"
-		"\n"
-		"--ALT\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"\n"
-		"plain\n"
-		"--ALT\n"
-		"Content-Type: text/html; charset=us-ascii\n"
-		"\n"
-		"<p>html</p>\n"
-		"--ALT--\n"
-		"\n"
-		"--BOUNDARY\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"Content-Disposition: inline\n"
-		"Content-Transfer-Encoding: 7bit\n"
-		"\n"
-		"Footer\n"
-		"\n"
-		"--BOUNDARY--\n");
-	fx_clear(&f);
+		ALTERNATIVE_PART,
+		WRAPPED("From: a@example.com\n"
+			"Subject: x\n", ALTERNATIVE_PART, "Footer"));
+	list_fixture_clear(&f);
 }
+
+/* Bodies with their Content-Type: an HTML part, a text attachment. */
+#define HTML_PART "Content-Type: text/html\n\n<p>hi</p>\n"
+#define NOTES_PART \
+	"Content-Type: text/plain\n" \
+	"Content-Disposition: attachment; filename=\"notes.txt\"\n" \
+	"\n" \
+	"notes\n"
 
 static void
 test_html_part_and_text_attachment_are_wrapped(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_footer", "Footer");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_footer", "Footer");
 	assert_decorated(&f,
 		"From: a@example.com\n"
-		"Content-Type: text/html\n"
-		"\n"
-		"<p>hi</p>\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"
-		"\n"
-		"--BOUNDARY\n"
-		"Content-Type: text/html\n"
-		"\n"
-		"<p>hi</p>\n"
-		"\n"
-		"--BOUNDARY\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"Content-Disposition: inline\n"
-		"Content-Transfer-Encoding: 7bit\n"
-		"\n"
-		"Footer\n"
-		"\n"
-		"--BOUNDARY--\n");
+		HTML_PART,
+		WRAPPED("From: a@example.com\n", HTML_PART, "Footer"));
 	assert_decorated(&f,
 		"From: a@example.com\n"
 		"MIME-Version: 1.0\n"
-		"Content-Type: text/plain\n"
-		"Content-Disposition: attachment; filename=\"notes.txt\"\n"
-		"\n"
-		"notes\n",
-		"From: a@example.com\n"
-		"MIME-Version: 1.0\n"
-		"Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n"
-		"\n"
-		"--BOUNDARY\n"
-		"Content-Type: text/plain\n"
-		"Content-Disposition: attachment; filename=\"notes.txt\"\n"
-		"\n"
-		"notes\n"
-		"\n"
-		"--BOUNDARY\n"
-		"Content-Type: text/plain; charset=us-ascii\n"
-		"Content-Disposition: inline\n"
-		"Content-Transfer-Encoding: 7bit\n"
-		"\n"
-		"Footer\n"
-		"\n"
-		"--BOUNDARY--\n");
-	fx_clear(&f);
+		NOTES_PART,
+		WRAPPED("From: a@example.com\n", NOTES_PART, "Footer"));
+	list_fixture_clear(&f);
 }
 
 /* The signed entity: its bytes are what the signature covers. */
@@ -621,18 +488,18 @@ static const char signed_entity[] =
 static void
 test_signed_message_wrapped_and_untouched_inside(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	GMimeMessage *msg;
 	GError *error = NULL;
 	GMimeObject *body;
 	char *in, *out;
 
-	fx_init(&f);
-	set_ok(&f, "msg_header", "Header");
-	set_ok(&f, "msg_footer", "Footer");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_header", "Header");
+	list_set_ok(f.list, "msg_footer", "Footer");
 	in = g_strconcat("From: a@example.com\nMIME-Version: 1.0\n",
 			 signed_entity, NULL);
-	msg = parse(in);
+	msg = parse_ok(in);
 	g_assert_cmpint(decorate_message(msg, f.list, NULL, &error), ==, 0);
 	body = g_mime_message_get_mime_part(msg);
 	g_assert_true(GMIME_IS_MULTIPART(body));
@@ -648,7 +515,7 @@ test_signed_message_wrapped_and_untouched_inside(void)
 	g_free(out);
 	g_free(in);
 	g_object_unref(msg);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -659,12 +526,12 @@ test_nothing_added_when_header_and_footer_empty(void)
 		"Content-Type: text/html\n"
 		"\n"
 		"<p>hi</p>\n";
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "msg_footer", "  \n");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_footer", "  \n");
 	assert_decorated(&f, in, in);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- personalised ---------------------------------------------------------- */
@@ -672,16 +539,17 @@ test_nothing_added_when_header_and_footer_empty(void)
 static void
 test_decorate_message_personalised_by_address_or_member(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct member m = { 0 };
 	GMimeMessage *msg;
 	GError *error = NULL;
 	char *out;
 
-	fx_init(&f);
-	set_ok(&f, "msg_footer", "To %(user_name)s <%(user_delivered_to)s>, "
-	       "%(user_address)s\n%(user_optionsurl)s");
-	msg = parse("From: a@example.com\n\nHi\n");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_footer",
+		    "To %(user_name)s <%(user_delivered_to)s>, "
+		    "%(user_address)s\n%(user_optionsurl)s");
+	msg = parse_ok("From: a@example.com\n\nHi\n");
 	g_assert_cmpint(decorate_message(msg, f.list, "Bob@Example.COM", &error),
 			==, 0);
 	g_assert_no_error(error);
@@ -697,7 +565,7 @@ test_decorate_message_personalised_by_address_or_member(void)
 	m.addr = (char *)"Bob@example.com";
 	m.name = (char *)"Bob Example";
 	m.language = (char *)"";
-	msg = parse("From: a@example.com\n\nHi\n");
+	msg = parse_ok("From: a@example.com\n\nHi\n");
 	g_assert_cmpint(decorate_message_member(msg, f.list, &m, &error), ==, 0);
 	out = bytes_of(msg, NULL);
 	g_assert_cmpstr(out, ==,
@@ -707,38 +575,28 @@ test_decorate_message_personalised_by_address_or_member(void)
 	g_free(out);
 	g_object_unref(msg);
 
-	msg = parse("From: a@example.com\n\nHi\n");
+	msg = parse_ok("From: a@example.com\n\nHi\n");
 	g_assert_cmpint(decorate_message(msg, f.list, "not an address", &error),
 			==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
 	g_clear_error(&error);
 	g_object_unref(msg);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- the handler ------------------------------------------------------------ */
 
-static struct post *
-post_of(struct fx *f, const char *text)
-{
-	struct queue_meta *meta = queue_meta_new();
-	struct post *p = post_new(f->site, f->list, NULL, meta, parse(text));
-
-	queue_meta_free(&meta);
-	return p;
-}
-
 static void
 test_handler_decorates_once_and_not_personalised_lists(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	GError *error = NULL;
 	char *out;
 
-	fx_init(&f);
-	set_ok(&f, "msg_footer", "foot");
-	p = post_of(&f, "From: a@example.com\n\nHi\n");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "msg_footer", "foot");
+	p = fixture_post(&f, NULL, "From: a@example.com\n\nHi\n");
 	g_assert_cmpint(pipe_decorate(p, &error), ==, PIPE_CONTINUE);
 	g_assert_no_error(error);
 	g_assert_cmpstr(queue_meta_get(p->meta, "decorated"), ==, "yes");
@@ -750,15 +608,15 @@ test_handler_decorates_once_and_not_personalised_lists(void)
 	post_free(&p);
 
 	/* Personalised: left to delivery, which decorates per member. */
-	set_ok(&f, "personalize", "yes");
-	p = post_of(&f, "From: a@example.com\n\nHi\n");
+	list_set_ok(f.list, "personalize", "yes");
+	p = fixture_post(&f, NULL, "From: a@example.com\n\nHi\n");
 	g_assert_cmpint(pipe_decorate(p, &error), ==, PIPE_CONTINUE);
 	g_assert_null(queue_meta_get(p->meta, "decorated"));
 	out = bytes_of(p->msg, NULL);
 	g_assert_cmpstr(out, ==, "From: a@example.com\n\nHi\n");
 	g_free(out);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static const struct unit_test tests[] = {
@@ -799,8 +657,4 @@ static const struct unit_test tests[] = {
 	  test_handler_decorates_once_and_not_personalised_lists },
 };
 
-int
-main(int argc, char **argv)
-{
-	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
-}
+UNIT_TEST_MAIN(tests)

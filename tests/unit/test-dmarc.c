@@ -676,82 +676,39 @@ test_lookup_no_domain_asks_nothing(void)
 
 /* --- the handlers: a site, a list, posts ------------------------------------ */
 
-struct fixture {
-	char *var;
-	struct site *site;
-	struct list *list;
-	struct fake_dns *dns;
-	struct pipe_env env;
-};
+#define SENDER "bounce@elsewhere.example"	/* the posts' envelope sender */
 
-static const char *const owners[] = { "owner@example.org", NULL };
-
-static void
-set_ok(struct list *l, const char *name, const char *value)
-{
-	GError *error = NULL;
-
-	g_assert_cmpint(list_set(l, name, value, &error), ==, 0);
-	g_assert_no_error(error);
-}
+/* The test DNS server, the site's DMARC resolver in the handler tests
+ * (each test runs in a process of its own). */
+static struct fake_dns *dns;
 
 /* A var dir, the list demo@example.org, and the test DNS server as the
  * site's DMARC resolver. */
 static void
-fixture_init(struct fixture *f)
+fixture_init(struct list_fixture *f)
 {
-	GError *error = NULL;
 	char *server, *psl;
 
-	memset(f, 0, sizeof *f);
-	f->var = tmp_dir_new();
-	g_assert_cmpint(site_init(f->var, &error), ==, 0);
-	f->site = site_open(f->var, &error);
-	g_assert_no_error(error);
-	g_assert_cmpint(list_create(f->site, "demo@example.org", owners, &error),
-			==, 0);
-	f->list = list_open(f->site, "demo@example.org", &error);
-	g_assert_no_error(error);
-	f->dns = fake_dns_start();
-	server = fake_dns_server(f->dns);
+	list_fixture_init(f, "demo@example.org");
+	dns = fake_dns_start();
+	server = fake_dns_server(dns);
 	psl = write_psl();
-	g_assert_cmpint(site_set(f->site, "dmarc.resolver", server, &error), ==, 0);
-	g_assert_cmpint(site_set(f->site, "dmarc.psl_file", psl, &error), ==, 0);
-	g_assert_cmpint(site_set(f->site, "dmarc.timeout", "1", &error), ==, 0);
-	g_assert_no_error(error);
+	site_set_ok(f->site, "dmarc.resolver", server);
+	site_set_ok(f->site, "dmarc.psl_file", psl);
+	site_set_ok(f->site, "dmarc.timeout", "1");
 	g_free(server);
 	g_free(psl);
 }
 
 static void
-fixture_clear(struct fixture *f)
+fixture_clear(struct list_fixture *f)
 {
-	if (f->env.dmarc_free != NULL)
-		f->env.dmarc_free(f->env.dmarc);
-	fake_dns_stop(&f->dns);
-	list_free(&f->list);
-	site_free(&f->site);
-	g_free(f->var);
-}
-
-static struct post *
-post_of(struct fixture *f, const char *text)
-{
-	GError *error = NULL;
-	GMimeMessage *msg = message_parse(text, strlen(text), &error);
-	struct queue_meta *meta = queue_meta_new();
-	struct post *p;
-
-	g_assert_no_error(error);
-	g_assert_nonnull(msg);
-	queue_meta_set(meta, "sender", "bounce@elsewhere.example");
-	p = post_new(f->site, f->list, &f->env, meta, msg);
-	queue_meta_free(&meta);
-	return p;
+	list_fixture_clear(f);
+	fake_dns_stop(&dns);
 }
 
 static char *
-post_from(struct fixture *f, const char *from)
+post_from(struct list_fixture *f, const char *from)
 {
 	return g_strdup_printf("From: %s\nTo: demo@example.org\n"
 			       "Subject: hello\nMessage-ID: <1@x>\n\nHi.\n",
@@ -760,11 +717,11 @@ post_from(struct fixture *f, const char *from)
 
 /* Runs pipe_dmarc on a post From: from and checks the result. */
 static struct post *
-dmarc_run(struct fixture *f, const char *from, gboolean approved,
+dmarc_run(struct list_fixture *f, const char *from, gboolean approved,
 	  enum pipe_result want)
 {
 	char *text = post_from(f, from);
-	struct post *p = post_of(f, text);
+	struct post *p = fixture_post(f, SENDER, text);
 	GError *error = NULL;
 	enum pipe_result r;
 
@@ -779,13 +736,13 @@ dmarc_run(struct fixture *f, const char *from, gboolean approved,
 static void
 test_dmarc_action_accept_asks_nothing(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
 	p = dmarc_run(&f, "a@reject.test", FALSE, PIPE_CONTINUE);
 	g_assert_null(queue_meta_get(p->meta, "dmarc"));
-	g_assert_cmpint(g_atomic_int_get(&f.dns->queries), ==, 0);
+	g_assert_cmpint(g_atomic_int_get(&dns->queries), ==, 0);
 	/* No resolver made either. */
 	g_assert_null(f.env.dmarc);
 	post_free(&p);
@@ -795,11 +752,11 @@ test_dmarc_action_accept_asks_nothing(void)
 static void
 test_dmarc_munge_and_wrap_are_recorded(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_moderation_action", "munge_from");
+	list_set_ok(f.list, "dmarc_moderation_action", "munge_from");
 	p = dmarc_run(&f, "a@reject.test", FALSE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc-policy"), ==, "reject");
@@ -807,7 +764,7 @@ test_dmarc_munge_and_wrap_are_recorded(void)
 	g_assert_nonnull(f.env.dmarc);
 	g_assert_true(f.env.dmarc_free != NULL);
 	post_free(&p);
-	set_ok(f.list, "dmarc_moderation_action", "wrap_message");
+	list_set_ok(f.list, "dmarc_moderation_action", "wrap_message");
 	p = dmarc_run(&f, "Someone <b@sub.orgonly.test>", FALSE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "wrap");
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc-policy"), ==, "reject");
@@ -823,22 +780,23 @@ test_dmarc_munge_and_wrap_are_recorded(void)
 static void
 test_dmarc_reject_and_discard(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_moderation_action", "reject");
+	list_set_ok(f.list, "dmarc_moderation_action", "reject");
 	p = dmarc_run(&f, "a@reject.test", FALSE, PIPE_REJECT);
 	g_assert_nonnull(p->reason);
 	g_assert_nonnull(strstr(p->reason, "reject.test"));
 	g_assert_nonnull(strstr(p->reason, "DMARC policy of reject"));
 	g_assert_nonnull(strstr(p->reason, "demo-owner@example.org"));
 	post_free(&p);
-	set_ok(f.list, "dmarc_moderation_notice", "No DMARC-reject domains here.");
+	list_set_ok(f.list, "dmarc_moderation_notice",
+		    "No DMARC-reject domains here.");
 	p = dmarc_run(&f, "a@quarantine.test", FALSE, PIPE_REJECT);
 	g_assert_cmpstr(p->reason, ==, "No DMARC-reject domains here.");
 	post_free(&p);
-	set_ok(f.list, "dmarc_moderation_action", "discard");
+	list_set_ok(f.list, "dmarc_moderation_action", "discard");
 	p = dmarc_run(&f, "a@reject.test", FALSE, PIPE_DISCARD);
 	g_assert_nonnull(strstr(p->reason, "reject.test"));
 	post_free(&p);
@@ -849,16 +807,16 @@ test_dmarc_reject_and_discard(void)
 static void
 test_dmarc_approved_posts_are_munged_not_rejected(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_moderation_action", "reject");
+	list_set_ok(f.list, "dmarc_moderation_action", "reject");
 	p = dmarc_run(&f, "a@reject.test", TRUE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
 	g_assert_null(p->reason);
 	post_free(&p);
-	set_ok(f.list, "dmarc_moderation_action", "discard");
+	list_set_ok(f.list, "dmarc_moderation_action", "discard");
 	p = dmarc_run(&f, "a@reject.test", TRUE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
 	post_free(&p);
@@ -871,11 +829,11 @@ test_dmarc_approved_posts_are_munged_not_rejected(void)
 static void
 test_dmarc_quarantine_and_none_flags(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_moderation_action", "munge_from");
+	list_set_ok(f.list, "dmarc_moderation_action", "munge_from");
 	p = dmarc_run(&f, "a@quarantine.test", FALSE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc-policy"), ==, "quarantine");
@@ -883,15 +841,15 @@ test_dmarc_quarantine_and_none_flags(void)
 	p = dmarc_run(&f, "a@none.test", FALSE, PIPE_CONTINUE);
 	g_assert_null(queue_meta_get(p->meta, "dmarc"));
 	post_free(&p);
-	set_ok(f.list, "dmarc_none_moderation_action", "yes");
+	list_set_ok(f.list, "dmarc_none_moderation_action", "yes");
 	p = dmarc_run(&f, "a@none.test", FALSE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc-policy"), ==, "none");
 	post_free(&p);
-	set_ok(f.list, "dmarc_moderation_action", "reject");
+	list_set_ok(f.list, "dmarc_moderation_action", "reject");
 	p = dmarc_run(&f, "a@none.test", FALSE, PIPE_CONTINUE);
 	post_free(&p);
-	set_ok(f.list, "dmarc_quarantine_moderation_action", "no");
+	list_set_ok(f.list, "dmarc_quarantine_moderation_action", "no");
 	p = dmarc_run(&f, "a@quarantine.test", FALSE, PIPE_CONTINUE);
 	g_assert_null(queue_meta_get(p->meta, "dmarc"));
 	post_free(&p);
@@ -905,20 +863,20 @@ test_dmarc_quarantine_and_none_flags(void)
 static void
 test_dmarc_dns_failure_mitigates(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_moderation_action", "munge_from");
+	list_set_ok(f.list, "dmarc_moderation_action", "munge_from");
 	p = dmarc_run(&f, "a@servfail.test", FALSE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc-policy"), ==, "temperror");
 	post_free(&p);
-	set_ok(f.list, "dmarc_moderation_action", "reject");
+	list_set_ok(f.list, "dmarc_moderation_action", "reject");
 	p = dmarc_run(&f, "a@servfail.test", FALSE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
 	post_free(&p);
-	set_ok(f.list, "dmarc_moderation_action", "discard");
+	list_set_ok(f.list, "dmarc_moderation_action", "discard");
 	p = dmarc_run(&f, "a@servfail.test", FALSE, PIPE_CONTINUE);
 	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
 	post_free(&p);
@@ -929,15 +887,15 @@ test_dmarc_dns_failure_mitigates(void)
 static void
 test_dmarc_resumed_post_decided_afresh(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	char *text;
 	struct post *p;
 	GError *error = NULL;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_moderation_action", "munge_from");
+	list_set_ok(f.list, "dmarc_moderation_action", "munge_from");
 	text = post_from(&f, "a@nothing.test");
-	p = post_of(&f, text);
+	p = fixture_post(&f, SENDER, text);
 	queue_meta_set(p->meta, "dmarc", "wrap");
 	g_assert_cmpint(pipe_dmarc(p, &error), ==, PIPE_CONTINUE);
 	g_assert_null(queue_meta_get(p->meta, "dmarc"));
@@ -951,17 +909,17 @@ test_dmarc_resumed_post_decided_afresh(void)
 static void
 test_dmarc_bad_psl_is_an_error(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	char *text;
 	struct post *p;
 	GError *error = NULL;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_moderation_action", "reject");
+	list_set_ok(f.list, "dmarc_moderation_action", "reject");
 	g_assert_cmpint(site_set(f.site, "dmarc.psl_file", "/nonexistent/psl",
 				 &error), ==, 0);
 	text = post_from(&f, "a@reject.test");
-	p = post_of(&f, text);
+	p = fixture_post(&f, SENDER, text);
 	g_assert_cmpint(pipe_dmarc(p, &error), ==, PIPE_ERROR);
 	g_assert_nonnull(error);
 	g_assert_nonnull(strstr(error->message, "/nonexistent/psl"));
@@ -1009,32 +967,10 @@ header_block(GMimeMessage *msg)
 	return all;
 }
 
-/* header name's unfolded raw value, or NULL. */
-static char *
-hdr(GMimeMessage *msg, const char *name)
-{
-	const char *raw = message_header(msg, name);
-	char *v;
-
-	if (raw == NULL)
-		return NULL;
-	v = g_mime_utils_header_unfold(raw);
-	return g_strstrip(v);
-}
-
-static void
-assert_hdr(GMimeMessage *msg, const char *name, const char *want)
-{
-	char *got = hdr(msg, name);
-
-	g_assert_cmpstr(got, ==, want);
-	g_free(got);
-}
-
 static struct post *
-wrap_run(struct fixture *f, const char *text, const char *decided)
+wrap_run(struct list_fixture *f, const char *text, const char *decided)
 {
-	struct post *p = post_of(f, text);
+	struct post *p = fixture_post(f, SENDER, text);
 	GError *error = NULL;
 
 	if (decided != NULL)
@@ -1047,7 +983,7 @@ wrap_run(struct fixture *f, const char *text, const char *decided)
 static void
 test_munge_whole_header_block(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *block;
 
@@ -1081,17 +1017,17 @@ test_munge_whole_header_block(void)
 static void
 test_munge_from_is_list_applies_to_every_post(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
-	set_ok(f.list, "from_is_list", "munge_from");
-	set_ok(f.list, "real_name", "DEMO");
+	list_set_ok(f.list, "from_is_list", "munge_from");
+	list_set_ok(f.list, "real_name", "DEMO");
 	p = wrap_run(&f, "From: bob@nothing.test\nTo: demo@example.org\n"
 			 "Subject: x\n\nbody\n", NULL);
 	/* No display name: the local part stands in. */
-	assert_hdr(p->msg, "From", "bob via DEMO <demo@example.org>");
-	assert_hdr(p->msg, "Reply-To", "bob@nothing.test");
+	assert_header(p->msg, "From", "bob via DEMO <demo@example.org>");
+	assert_header(p->msg, "Reply-To", "bob@nothing.test");
 	post_free(&p);
 	fixture_clear(&f);
 }
@@ -1099,7 +1035,7 @@ test_munge_from_is_list_applies_to_every_post(void)
 static void
 test_munge_nothing_to_do_leaves_post_alone(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	GByteArray *before, *after;
 	GMimeMessage *msg;
@@ -1115,9 +1051,9 @@ test_munge_nothing_to_do_leaves_post_alone(void)
 	g_byte_array_unref(after);
 	post_free(&p);
 	/* An anonymous list's posts are From: the list already. */
-	set_ok(f.list, "anonymous_list", "yes");
+	list_set_ok(f.list, "anonymous_list", "yes");
 	p = wrap_run(&f, base_post, "wrap");
-	assert_hdr(p->msg, "From", "Alice Example <alice@reject.test>");
+	assert_header(p->msg, "From", "Alice Example <alice@reject.test>");
 	g_assert_null(message_header(p->msg, "Reply-To"));
 	post_free(&p);
 	fixture_clear(&f);
@@ -1127,7 +1063,7 @@ test_munge_nothing_to_do_leaves_post_alone(void)
 static void
 test_munge_encodes_non_ascii_names(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *from;
 	InternetAddressList *al;
@@ -1136,12 +1072,12 @@ test_munge_encodes_non_ascii_names(void)
 	p = wrap_run(&f, "From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= "
 			 "<jm@reject.test>\nTo: demo@example.org\n"
 			 "Subject: x\n\nbody\n", "munge");
-	assert_hdr(p->msg, "From", "=?iso-8859-1?q?J=FCrgen_M=FCller?= via Demo "
-				   "<demo@example.org>");
-	assert_hdr(p->msg, "Reply-To", "=?iso-8859-1?q?J=FCrgen_M=FCller?= "
-				       "<jm@reject.test>");
+	assert_header(p->msg, "From", "=?iso-8859-1?q?J=FCrgen_M=FCller?= via Demo "
+				      "<demo@example.org>");
+	assert_header(p->msg, "Reply-To", "=?iso-8859-1?q?J=FCrgen_M=FCller?= "
+					  "<jm@reject.test>");
 	/* and decode to what they say. */
-	from = hdr(p->msg, "From");
+	from = header_value(p->msg, "From");
 	al = internet_address_list_parse(NULL, from);
 	g_assert_cmpstr(internet_address_get_name(
 				internet_address_list_get_address(al, 0)),
@@ -1156,18 +1092,18 @@ test_munge_encodes_non_ascii_names(void)
 static void
 test_munge_hides_address_like_names(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
 	p = wrap_run(&f, "From: \"bob@bank.example\" <bob@reject.test>\n"
 			 "To: demo@example.org\n\nbody\n", "munge");
-	assert_hdr(p->msg, "From", "bob--- via Demo <demo@example.org>");
+	assert_header(p->msg, "From", "bob--- via Demo <demo@example.org>");
 	post_free(&p);
 	p = wrap_run(&f, "From: \"Bob at bob@example, home\" <bob@reject.test>\n"
 			 "To: demo@example.org\n\nbody\n", "munge");
-	assert_hdr(p->msg, "From",
-		   "\"Bob at bob@example, home via Demo\" <demo@example.org>");
+	assert_header(p->msg, "From",
+		      "\"Bob at bob@example, home via Demo\" <demo@example.org>");
 	post_free(&p);
 	fixture_clear(&f);
 }
@@ -1176,22 +1112,22 @@ test_munge_hides_address_like_names(void)
 static void
 test_munge_adds_to_existing_reply_to_without_duplicates(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
 	p = wrap_run(&f, "From: Alice <alice@reject.test>\n"
 			 "Reply-To: Team <team@elsewhere.example>\n"
 			 "To: demo@example.org\n\nbody\n", "munge");
-	assert_hdr(p->msg, "Reply-To", "Team <team@elsewhere.example>, "
-				       "Alice <alice@reject.test>");
+	assert_header(p->msg, "Reply-To", "Team <team@elsewhere.example>, "
+					  "Alice <alice@reject.test>");
 	g_assert_null(message_header(p->msg, "Cc"));
 	post_free(&p);
 	p = wrap_run(&f, "From: Alice <alice@reject.test>\n"
 			 "Reply-To: other@elsewhere.example, ALICE@reject.test\n"
 			 "To: demo@example.org\n\nbody\n", "munge");
-	assert_hdr(p->msg, "Reply-To",
-		   "other@elsewhere.example, ALICE@reject.test");
+	assert_header(p->msg, "Reply-To",
+		      "other@elsewhere.example, ALICE@reject.test");
 	post_free(&p);
 	fixture_clear(&f);
 }
@@ -1201,24 +1137,24 @@ test_munge_adds_to_existing_reply_to_without_duplicates(void)
 static void
 test_munge_reply_goes_to_list_puts_poster_in_cc(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
-	set_ok(f.list, "reply_goes_to_list", "this_list");
+	list_set_ok(f.list, "reply_goes_to_list", "this_list");
 	p = wrap_run(&f, "From: Alice <alice@reject.test>\n"
 			 "Reply-To: demo@example.org\n"
 			 "To: demo@example.org\nCc: carol@elsewhere.example\n"
 			 "\nbody\n", "munge");
-	assert_hdr(p->msg, "Reply-To", "demo@example.org");
-	assert_hdr(p->msg, "Cc", "Alice <alice@reject.test>, "
-				 "carol@elsewhere.example");
+	assert_header(p->msg, "Reply-To", "demo@example.org");
+	assert_header(p->msg, "Cc", "Alice <alice@reject.test>, "
+				    "carol@elsewhere.example");
 	post_free(&p);
-	set_ok(f.list, "reply_goes_to_list", "explicit");
+	list_set_ok(f.list, "reply_goes_to_list", "explicit");
 	p = wrap_run(&f, "From: alice@reject.test\nTo: demo@example.org\n"
 			 "\nbody\n", "munge");
 	g_assert_null(message_header(p->msg, "Reply-To"));
-	assert_hdr(p->msg, "Cc", "alice@reject.test");
+	assert_header(p->msg, "Cc", "alice@reject.test");
 	post_free(&p);
 	fixture_clear(&f);
 }
@@ -1228,7 +1164,7 @@ test_munge_reply_goes_to_list_puts_poster_in_cc(void)
 static void
 test_wrap_whole_header_block_and_inner_message(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *block, *inner_block;
 	GMimeObject *body;
@@ -1286,7 +1222,7 @@ test_wrap_whole_header_block_and_inner_message(void)
 static void
 test_wrap_with_text_is_multipart_mixed(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	GMimeMessage *back;
 	GMimeObject *body, *first, *second;
@@ -1295,8 +1231,8 @@ test_wrap_with_text_is_multipart_mixed(void)
 	char *text;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_wrapped_message_text",
-	       "This message was wrapped: its sender's domain asks for it.");
+	list_set_ok(f.list, "dmarc_wrapped_message_text",
+		    "This message was wrapped: its sender's domain asks for it.");
 	p = wrap_run(&f, base_post, "wrap");
 	bytes = message_to_bytes(p->msg);
 	back = message_parse((const char *)bytes->data, bytes->len, &error);
@@ -1316,10 +1252,10 @@ test_wrap_with_text_is_multipart_mixed(void)
 			"for it.\n");
 	g_free(text);
 	g_assert_true(GMIME_IS_MESSAGE_PART(second));
-	assert_hdr(g_mime_message_part_get_message(GMIME_MESSAGE_PART(second)),
-		   "From", "Alice Example <alice@reject.test>");
-	assert_hdr(back, "From", "Alice Example via Demo <demo@example.org>");
-	assert_hdr(back, "Reply-To", "Alice Example <alice@reject.test>");
+	assert_header(g_mime_message_part_get_message(GMIME_MESSAGE_PART(second)),
+		      "From", "Alice Example <alice@reject.test>");
+	assert_header(back, "From", "Alice Example via Demo <demo@example.org>");
+	assert_header(back, "Reply-To", "Alice Example <alice@reject.test>");
 	g_object_unref(back);
 	g_byte_array_unref(bytes);
 	post_free(&p);
@@ -1331,21 +1267,21 @@ test_wrap_with_text_is_multipart_mixed(void)
 static void
 test_wrap_beats_munge(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
 	fixture_init(&f);
-	set_ok(f.list, "from_is_list", "wrap_message");
+	list_set_ok(f.list, "from_is_list", "wrap_message");
 	p = wrap_run(&f, base_post, "munge");
 	g_assert_true(GMIME_IS_MESSAGE_PART(g_mime_message_get_mime_part(p->msg)));
 	post_free(&p);
-	set_ok(f.list, "from_is_list", "munge_from");
+	list_set_ok(f.list, "from_is_list", "munge_from");
 	p = wrap_run(&f, base_post, "wrap");
 	g_assert_true(GMIME_IS_MESSAGE_PART(g_mime_message_get_mime_part(p->msg)));
 	post_free(&p);
 	p = wrap_run(&f, base_post, NULL);
 	g_assert_false(GMIME_IS_MESSAGE_PART(g_mime_message_get_mime_part(p->msg)));
-	assert_hdr(p->msg, "From", "Alice Example via Demo <demo@example.org>");
+	assert_header(p->msg, "From", "Alice Example via Demo <demo@example.org>");
 	post_free(&p);
 	fixture_clear(&f);
 }
@@ -1354,24 +1290,24 @@ test_wrap_beats_munge(void)
 static void
 test_dmarc_then_wrapmessage(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	GError *error = NULL;
 
 	fixture_init(&f);
-	set_ok(f.list, "dmarc_moderation_action", "munge_from");
-	p = post_of(&f, base_post);
+	list_set_ok(f.list, "dmarc_moderation_action", "munge_from");
+	p = fixture_post(&f, SENDER, base_post);
 	g_assert_cmpint(pipe_dmarc(p, &error), ==, PIPE_CONTINUE);
 	g_assert_cmpint(pipe_wrapmessage(p, &error), ==, PIPE_CONTINUE);
 	g_assert_no_error(error);
-	assert_hdr(p->msg, "From", "Alice Example via Demo <demo@example.org>");
+	assert_header(p->msg, "From", "Alice Example via Demo <demo@example.org>");
 	g_assert_null(message_header(p->msg, "DKIM-Signature"));
 	post_free(&p);
-	p = post_of(&f, "From: Dora <dora@nothing.test>\nTo: demo@example.org\n"
-			"\nbody\n");
+	p = fixture_post(&f, SENDER, "From: Dora <dora@nothing.test>\n"
+			 "To: demo@example.org\n\nbody\n");
 	g_assert_cmpint(pipe_dmarc(p, &error), ==, PIPE_CONTINUE);
 	g_assert_cmpint(pipe_wrapmessage(p, &error), ==, PIPE_CONTINUE);
-	assert_hdr(p->msg, "From", "Dora <dora@nothing.test>");
+	assert_header(p->msg, "From", "Dora <dora@nothing.test>");
 	post_free(&p);
 	fixture_clear(&f);
 }

@@ -24,91 +24,19 @@
 #include "testutil.h"
 
 #define LIST "dev@example.org"
+#define POSTER "alice@example.com"	/* the envelope sender */
 
-/* --- fixture -------------------------------------------------------------- */
-
-struct fx {
-	char *var;
-	struct site *site;
-	struct list *list;
-};
-
-static void
-fx_init(struct fx *f)
-{
-	static const char *const owners[] = { "owner@example.org", NULL };
-	GError *error = NULL;
-
-	f->var = tmp_dir_new();
-	g_assert_cmpint(site_init(f->var, &error), ==, 0);
-	g_assert_no_error(error);
-	f->site = site_open(f->var, &error);
-	g_assert_no_error(error);
-	g_assert_cmpint(list_create(f->site, LIST, owners, &error), ==, 0);
-	g_assert_no_error(error);
-	f->list = list_open(f->site, LIST, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->list);
-}
-
-static void
-fx_clear(struct fx *f)
-{
-	list_free(&f->list);
-	site_free(&f->site);
-	g_free(f->var);
-}
-
-static void
-set_ok(struct fx *f, const char *name, const char *value)
-{
-	GError *error = NULL;
-
-	g_assert_cmpint(list_set(f->list, name, value, &error), ==, 0);
-	g_assert_no_error(error);
-}
-
-static void
-site_set_ok(struct fx *f, const char *key, const char *value)
-{
-	GError *error = NULL;
-
-	g_assert_cmpint(site_set(f->site, key, value, &error), ==, 0);
-	g_assert_no_error(error);
-}
-
-static GMimeMessage *
-parse(const char *text)
-{
-	GError *error = NULL;
-	GMimeMessage *msg = message_parse(text, strlen(text), &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(msg);
-	return msg;
-}
-
-static struct post *
-post_of(struct fx *f, const char *text)
-{
-	struct queue_meta *meta = queue_meta_new();
-	struct post *p;
-
-	queue_meta_set(meta, "sender", "alice@example.com");
-	p = post_new(f->site, f->list, NULL, meta, parse(text));
-	queue_meta_free(&meta);
-	return p;
-}
+/* --- helpers ------------------------------------------------------------- */
 
 /* A message with this subject line ("Subject: ..." or "" for none). */
 static struct post *
-post_with_subject(struct fx *f, const char *subject_line)
+post_with_subject(struct list_fixture *f, const char *subject_line)
 {
 	char *text = g_strdup_printf("From: Alice <alice@example.com>\n"
 				     "To: dev@example.org\n%s%s"
 				     "Message-ID: <1@example.com>\n\nHi\n",
 				     subject_line, *subject_line ? "\n" : "");
-	struct post *p = post_of(f, text);
+	struct post *p = fixture_post(f, POSTER, text);
 
 	g_free(text);
 	return p;
@@ -132,33 +60,6 @@ cleanse(struct post *p)
 	g_assert_no_error(error);
 }
 
-/* The header's value as written (encoded words kept), unfolded and
- * trimmed, the tab GMime may fold with read as a space; NULL when
- * absent. */
-static char *
-hdr(GMimeMessage *msg, const char *name)
-{
-	const char *raw = message_header(msg, name);
-	char *v;
-
-	if (raw == NULL)
-		return NULL;
-	v = g_mime_utils_header_unfold(raw);
-	g_strdelimit(v, "\t", ' ');
-	return g_strstrip(v);
-}
-
-static void
-assert_hdr(GMimeMessage *msg, const char *name, const char *want)
-{
-	char *v = hdr(msg, name);
-
-	if (g_strcmp0(v, want) != 0)
-		g_test_message("%s: got [%s], want [%s]", name, v, want);
-	g_assert_cmpstr(v, ==, want);
-	g_free(v);
-}
-
 static guint
 hdr_count(GMimeMessage *msg, const char *name)
 {
@@ -174,20 +75,21 @@ hdr_count(GMimeMessage *msg, const char *name)
 
 /* The cooked subject (raw) of a post with this subject line. */
 static char *
-cooked_subject(struct fx *f, const char *subject_line)
+cooked_subject(struct list_fixture *f, const char *subject_line)
 {
 	struct post *p = post_with_subject(f, subject_line);
 	char *s;
 
 	cook(p);
 	g_assert_cmpuint(hdr_count(p->msg, "Subject"), ==, 1);
-	s = hdr(p->msg, "Subject");
+	s = header_value(p->msg, "Subject");
 	post_free(&p);
 	return s;
 }
 
 static void
-assert_subject(struct fx *f, const char *subject_line, const char *want)
+assert_subject(struct list_fixture *f, const char *subject_line,
+	       const char *want)
 {
 	char *s = cooked_subject(f, subject_line);
 
@@ -202,9 +104,9 @@ assert_subject(struct fx *f, const char *subject_line, const char *want)
 static void
 test_subject_plain_prefix_added_once(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	/* The default prefix is "[%(real_name)s] " with real_name "Dev". */
 	assert_subject(&f, "Subject: hello", "[Dev] hello");
 	assert_subject(&f, "Subject: [Dev] hello", "[Dev] hello");
@@ -214,15 +116,15 @@ test_subject_plain_prefix_added_once(void)
 	/* The match is exact: another list's or another case's prefix stays. */
 	assert_subject(&f, "Subject: [dev] hello", "[Dev] [dev] hello");
 	assert_subject(&f, "Subject: [Other] hello", "[Dev] [Other] hello");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_subject_reply_markers_become_one_re_after_prefix(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	assert_subject(&f, "Subject: Re: hello", "[Dev] Re: hello");
 	assert_subject(&f, "Subject: Re: [Dev] hello", "[Dev] Re: hello");
 	assert_subject(&f, "Subject: [Dev] Re: hello", "[Dev] Re: hello");
@@ -236,16 +138,16 @@ test_subject_reply_markers_become_one_re_after_prefix(void)
 	assert_subject(&f, "Subject: Fwd: Re: hello", "[Dev] Fwd: Re: hello");
 	assert_subject(&f, "Subject: Rex: hello", "[Dev] Rex: hello");
 	assert_subject(&f, "Subject: Re: [Dev]", "[Dev] Re: (no subject)");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_subject_numbered_prefix_takes_post_number_and_strips_old_numbers(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "subject_prefix", "[Dev %d] ");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "subject_prefix", "[Dev %d] ");
 	/* A new list's first post is 1; each post takes the next. */
 	assert_subject(&f, "Subject: hello", "[Dev 1] hello");
 	assert_subject(&f, "Subject: Re: [Dev 1] hello", "[Dev 2] Re: hello");
@@ -256,40 +158,40 @@ test_subject_numbered_prefix_takes_post_number_and_strips_old_numbers(void)
 	assert_subject(&f, "Subject: [Dev  41 ] hello", "[Dev 4] hello");
 	assert_subject(&f, "Subject: [Dev41] hello", "[Dev 5] [Dev41] hello");
 	/* %05d pads with zeros, as Python's % did for Mailman. */
-	set_ok(&f, "subject_prefix", "[Dev %05d]");
+	list_set_ok(f.list, "subject_prefix", "[Dev %05d]");
 	assert_subject(&f, "Subject: Re: [Dev 00005] hello", "[Dev 00006] Re: hello");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_subject_number_kept_by_a_resumed_post(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	char *s;
 
-	fx_init(&f);
-	set_ok(&f, "subject_prefix", "[Dev %d]");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "subject_prefix", "[Dev %d]");
 	p = post_with_subject(&f, "Subject: hello");
 	queue_meta_set(p->meta, "post-id", "17");
 	cook(p);
-	s = hdr(p->msg, "Subject");
+	s = header_value(p->msg, "Subject");
 	g_assert_cmpstr(s, ==, "[Dev 17] hello");
 	/* GMime's own view of the subject follows. */
 	g_assert_cmpstr(g_mime_message_get_subject(p->msg), ==, "[Dev 17] hello");
 	g_free(s);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_subject_encoded_is_decoded_stripped_and_encoded_only_if_needed(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	char *s;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	/* An encoded subject that holds the prefix and Re: */
 	assert_subject(&f,
 		       "Subject: =?utf-8?q?Re=3A_=5BDev=5D_Gr=C3=BC=C3=9Fe?=",
@@ -320,24 +222,24 @@ test_subject_encoded_is_decoded_stripped_and_encoded_only_if_needed(void)
 	g_assert_cmpstr(s, ==, "[Dev] Re: 日本");
 	g_free(s);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_subject_non_ascii_prefix_is_encoded(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	char *s;
 
-	fx_init(&f);
-	set_ok(&f, "subject_prefix", "[Développeurs] ");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "subject_prefix", "[Développeurs] ");
 	p = post_with_subject(&f, "Subject: Re: [Développeurs] hello");
 	cook(p);
 	s = message_header_decoded(p->msg, "Subject");
 	g_assert_cmpstr(s, ==, "[Développeurs] Re: hello");
 	g_free(s);
-	s = hdr(p->msg, "Subject");
+	s = header_value(p->msg, "Subject");
 	g_assert_true(g_str_is_ascii(s));
 	g_assert_nonnull(strstr(s, "=?UTF-8?"));
 	g_free(s);
@@ -349,36 +251,36 @@ test_subject_non_ascii_prefix_is_encoded(void)
 	g_assert_cmpstr(s, ==, "[Développeurs] hi");
 	g_free(s);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_subject_empty_or_missing_is_no_subject(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	assert_subject(&f, "Subject: ", "[Dev] (no subject)");
 	assert_subject(&f, "", "[Dev] (no subject)");
 	assert_subject(&f, "Subject: [Dev]", "[Dev] (no subject)");
 	assert_subject(&f, "Subject:    ", "[Dev] (no subject)");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_subject_empty_prefix_leaves_subject_alone(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 
-	fx_init(&f);
-	set_ok(&f, "subject_prefix", "  ");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "subject_prefix", "  ");
 	assert_subject(&f, "Subject: Re: hello", "Re: hello");
 	p = post_with_subject(&f, "");
 	cook(p);
 	g_assert_cmpuint(hdr_count(p->msg, "Subject"), ==, 0);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static gboolean number_asked;
@@ -438,20 +340,20 @@ static const char no_reply_msg[] =
 
 /* Reply-To after cookheaders of text, NULL when none. */
 static char *
-reply_to_of(struct fx *f, const char *text)
+reply_to_of(struct list_fixture *f, const char *text)
 {
-	struct post *p = post_of(f, text);
+	struct post *p = fixture_post(f, POSTER, text);
 	char *v;
 
 	cook(p);
 	g_assert_cmpuint(hdr_count(p->msg, "Reply-To"), <=, 1);
-	v = hdr(p->msg, "Reply-To");
+	v = header_value(p->msg, "Reply-To");
 	post_free(&p);
 	return v;
 }
 
 static void
-assert_reply_to(struct fx *f, const char *text, const char *want)
+assert_reply_to(struct list_fixture *f, const char *text, const char *want)
 {
 	char *v = reply_to_of(f, text);
 
@@ -464,69 +366,69 @@ assert_reply_to(struct fx *f, const char *text, const char *want)
 static void
 test_reply_to_poster_keeps_or_strips_theirs(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	assert_reply_to(&f, reply_msg, "Alice Home <alice@home.example>");
 	assert_reply_to(&f, no_reply_msg, NULL);
-	set_ok(&f, "first_strip_reply_to", "yes");
+	list_set_ok(f.list, "first_strip_reply_to", "yes");
 	assert_reply_to(&f, reply_msg, NULL);
 	assert_reply_to(&f, no_reply_msg, NULL);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_reply_to_list_is_added_last(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "reply_goes_to_list", "this_list");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "reply_goes_to_list", "this_list");
 	assert_reply_to(&f, reply_msg,
 			"Alice Home <alice@home.example>, dev@example.org");
 	assert_reply_to(&f, no_reply_msg, "dev@example.org");
 	/* The list's name in Reply-To is its description, as Mailman's. */
-	set_ok(&f, "description", "Developers, all");
+	list_set_ok(f.list, "description", "Developers, all");
 	assert_reply_to(&f, no_reply_msg, "\"Developers, all\" <dev@example.org>");
-	set_ok(&f, "first_strip_reply_to", "yes");
+	list_set_ok(f.list, "first_strip_reply_to", "yes");
 	assert_reply_to(&f, reply_msg, "\"Developers, all\" <dev@example.org>");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_reply_to_explicit_comes_first(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "reply_goes_to_list", "2");
-	set_ok(&f, "reply_to_address", "Team <team@example.org>");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "reply_goes_to_list", "2");
+	list_set_ok(f.list, "reply_to_address", "Team <team@example.org>");
 	assert_reply_to(&f, reply_msg,
 			"Team <team@example.org>, Alice Home <alice@home.example>");
 	assert_reply_to(&f, no_reply_msg, "Team <team@example.org>");
-	set_ok(&f, "first_strip_reply_to", "yes");
+	list_set_ok(f.list, "first_strip_reply_to", "yes");
 	assert_reply_to(&f, reply_msg, "Team <team@example.org>");
 	/* No address to use: nothing, and with the poster's stripped, no
 	 * header at all. */
-	set_ok(&f, "reply_to_address", "");
+	list_set_ok(f.list, "reply_to_address", "");
 	assert_reply_to(&f, reply_msg, NULL);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_reply_to_duplicates_dropped_and_headers_merged(void)
 {
-	struct fx f;
+	struct list_fixture f;
 
-	fx_init(&f);
-	set_ok(&f, "reply_goes_to_list", "this_list");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "reply_goes_to_list", "this_list");
 	assert_reply_to(&f,
 		"From: alice@example.com\n"
 		"Reply-To: DEV@Example.ORG, bob@example.com\n"
 		"Reply-To: Bob <BOB@example.com>, =?utf-8?q?J=C3=B6rg?= <j@example.de>\n"
 		"Subject: hi\n\nbody\n",
 		"DEV@Example.ORG, bob@example.com, =?UTF-8?b?SsO2cmc=?= <j@example.de>");
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- List-* and the other list headers -------------------------------------- */
@@ -542,33 +444,33 @@ static const char plain_msg[] =
 static void
 test_list_headers_defaults_exact(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 
-	fx_init(&f);
-	p = post_of(&f, plain_msg);
+	list_fixture_init(&f, LIST);
+	p = fixture_post(&f, POSTER, plain_msg);
 	cook(p);
-	assert_hdr(p->msg, "List-Id", "Dev <dev.example.org>");
-	assert_hdr(p->msg, "List-Help",
-		   "<mailto:dev-request@example.org?subject=help>");
-	assert_hdr(p->msg, "List-Post", "<mailto:dev@example.org>");
-	assert_hdr(p->msg, "List-Subscribe",
-		   "<https://example.org/listinfo/dev@example.org>, "
-		   "<mailto:dev-join@example.org>");
-	assert_hdr(p->msg, "List-Unsubscribe",
-		   "<https://example.org/options/dev@example.org>, "
-		   "<mailto:dev-leave@example.org>");
-	assert_hdr(p->msg, "List-Archive",
-		   "<https://example.org/archives/dev@example.org/>");
-	assert_hdr(p->msg, "List-Owner", "<mailto:dev-owner@example.org>");
-	assert_hdr(p->msg, "List-Unsubscribe-Post", NULL);
-	assert_hdr(p->msg, "X-BeenThere", "dev@example.org");
-	assert_hdr(p->msg, "Precedence", "list");
-	assert_hdr(p->msg, "Sender", "Dev <dev-bounces@example.org>");
-	assert_hdr(p->msg, "Errors-To", "dev-bounces@example.org");
-	assert_hdr(p->msg, "Cc", NULL);
+	assert_header(p->msg, "List-Id", "Dev <dev.example.org>");
+	assert_header(p->msg, "List-Help",
+		      "<mailto:dev-request@example.org?subject=help>");
+	assert_header(p->msg, "List-Post", "<mailto:dev@example.org>");
+	assert_header(p->msg, "List-Subscribe",
+		      "<https://example.org/listinfo/dev@example.org>, "
+		      "<mailto:dev-join@example.org>");
+	assert_header(p->msg, "List-Unsubscribe",
+		      "<https://example.org/options/dev@example.org>, "
+		      "<mailto:dev-leave@example.org>");
+	assert_header(p->msg, "List-Archive",
+		      "<https://example.org/archives/dev@example.org/>");
+	assert_header(p->msg, "List-Owner", "<mailto:dev-owner@example.org>");
+	assert_header(p->msg, "List-Unsubscribe-Post", NULL);
+	assert_header(p->msg, "X-BeenThere", "dev@example.org");
+	assert_header(p->msg, "Precedence", "list");
+	assert_header(p->msg, "Sender", "Dev <dev-bounces@example.org>");
+	assert_header(p->msg, "Errors-To", "dev-bounces@example.org");
+	assert_header(p->msg, "Cc", NULL);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 /* The whole header as it goes out, in order, folded by GMime. */
@@ -595,39 +497,39 @@ test_cooked_message_golden(void)
 		"Errors-To: dev-bounces@example.org\n"
 		"\n"
 		"body\n";
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	char *out;
 
-	fx_init(&f);
-	p = post_of(&f, plain_msg);
+	list_fixture_init(&f, LIST);
+	p = fixture_post(&f, POSTER, plain_msg);
 	cleanse(p);
 	cook(p);
 	out = g_mime_object_to_string(GMIME_OBJECT(p->msg), NULL);
 	g_assert_cmpstr(out, ==, want);
 	g_free(out);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_list_id_phrase_description_quoted_or_encoded(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	char *v;
 
-	fx_init(&f);
-	set_ok(&f, "description", "Developers, Inc.");
-	p = post_of(&f, plain_msg);
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "description", "Developers, Inc.");
+	p = fixture_post(&f, POSTER, plain_msg);
 	cook(p);
-	assert_hdr(p->msg, "List-Id", "\"Developers, Inc.\" <dev.example.org>");
+	assert_header(p->msg, "List-Id", "\"Developers, Inc.\" <dev.example.org>");
 	post_free(&p);
 
-	set_ok(&f, "description", "Entwickler für X");
-	p = post_of(&f, plain_msg);
+	list_set_ok(f.list, "description", "Entwickler für X");
+	p = fixture_post(&f, POSTER, plain_msg);
 	cook(p);
-	v = hdr(p->msg, "List-Id");
+	v = header_value(p->msg, "List-Id");
 	g_assert_true(g_str_is_ascii(v));
 	g_assert_true(g_str_has_suffix(v, " <dev.example.org>"));
 	g_free(v);
@@ -637,42 +539,43 @@ test_list_id_phrase_description_quoted_or_encoded(void)
 	post_free(&p);
 
 	/* Neither description nor real name: the id alone. */
-	set_ok(&f, "description", "");
-	set_ok(&f, "real_name", "");
-	p = post_of(&f, plain_msg);
+	list_set_ok(f.list, "description", "");
+	list_set_ok(f.list, "real_name", "");
+	p = fixture_post(&f, POSTER, plain_msg);
 	cook(p);
-	assert_hdr(p->msg, "List-Id", "<dev.example.org>");
+	assert_header(p->msg, "List-Id", "<dev.example.org>");
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_list_headers_follow_settings_and_base_url(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 
-	fx_init(&f);
-	site_set_ok(&f, "web.base_url", "https://lists.example.net/mailman");
-	set_ok(&f, "include_list_post_header", "no");
-	set_ok(&f, "archive", "no");
-	set_ok(&f, "include_sender_header", "no");
-	p = post_of(&f, "From: alice@example.com\nSender: alice@example.com\n"
-			"Subject: hi\n\nbody\n");
+	list_fixture_init(&f, LIST);
+	site_set_ok(f.site, "web.base_url", "https://lists.example.net/mailman");
+	list_set_ok(f.list, "include_list_post_header", "no");
+	list_set_ok(f.list, "archive", "no");
+	list_set_ok(f.list, "include_sender_header", "no");
+	p = fixture_post(&f, POSTER, "From: alice@example.com\n"
+			 "Sender: alice@example.com\n"
+			     "Subject: hi\n\nbody\n");
 	cook(p);
-	assert_hdr(p->msg, "List-Post", NULL);
-	assert_hdr(p->msg, "List-Archive", NULL);
-	assert_hdr(p->msg, "List-Subscribe",
-		   "<https://lists.example.net/mailman/listinfo/dev@example.org>, "
-		   "<mailto:dev-join@example.org>");
-	assert_hdr(p->msg, "List-Unsubscribe",
-		   "<https://lists.example.net/mailman/options/dev@example.org>, "
-		   "<mailto:dev-leave@example.org>");
+	assert_header(p->msg, "List-Post", NULL);
+	assert_header(p->msg, "List-Archive", NULL);
+	assert_header(p->msg, "List-Subscribe",
+		      "<https://lists.example.net/mailman/listinfo/dev@example.org>, "
+		      "<mailto:dev-join@example.org>");
+	assert_header(p->msg, "List-Unsubscribe",
+		      "<https://lists.example.net/mailman/options/dev@example.org>, "
+		      "<mailto:dev-leave@example.org>");
 	/* The poster's Sender stays when the list does not set its own. */
-	assert_hdr(p->msg, "Sender", "alice@example.com");
-	assert_hdr(p->msg, "Errors-To", "dev-bounces@example.org");
+	assert_header(p->msg, "Sender", "alice@example.com");
+	assert_header(p->msg, "Errors-To", "dev-bounces@example.org");
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static const char upstream_msg[] =
@@ -699,26 +602,26 @@ test_upstream_list_headers_replaced_not_duplicated(void)
 		"List-Id", "List-Help", "List-Subscribe", "List-Unsubscribe",
 		"List-Owner", "Errors-To", NULL,
 	};
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	GMimeHeaderList *hl;
 
-	fx_init(&f);
-	set_ok(&f, "include_list_post_header", "no");
-	set_ok(&f, "archive", "no");
-	p = post_of(&f, upstream_msg);
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "include_list_post_header", "no");
+	list_set_ok(f.list, "archive", "no");
+	p = fixture_post(&f, POSTER, upstream_msg);
 	cook(p);
 	for (const char *const *n = names; *n != NULL; n++)
 		g_assert_cmpuint(hdr_count(p->msg, *n), ==, 1);
-	assert_hdr(p->msg, "List-Id", "Dev <dev.example.org>");
-	assert_hdr(p->msg, "List-Owner", "<mailto:dev-owner@example.org>");
-	assert_hdr(p->msg, "Errors-To", "dev-bounces@example.org");
+	assert_header(p->msg, "List-Id", "Dev <dev.example.org>");
+	assert_header(p->msg, "List-Owner", "<mailto:dev-owner@example.org>");
+	assert_header(p->msg, "Errors-To", "dev-bounces@example.org");
 	/* Upstream's, which this list does not replace, are gone too. */
-	assert_hdr(p->msg, "List-Post", NULL);
-	assert_hdr(p->msg, "List-Archive", NULL);
-	assert_hdr(p->msg, "List-Unsubscribe-Post", NULL);
+	assert_header(p->msg, "List-Post", NULL);
+	assert_header(p->msg, "List-Archive", NULL);
+	assert_header(p->msg, "List-Unsubscribe-Post", NULL);
 	/* Precedence is kept; X-BeenThere is appended after upstream's. */
-	assert_hdr(p->msg, "Precedence", "bulk");
+	assert_header(p->msg, "Precedence", "bulk");
 	g_assert_cmpuint(hdr_count(p->msg, "X-BeenThere"), ==, 2);
 	hl = g_mime_object_get_header_list(GMIME_OBJECT(p->msg));
 	for (int i = g_mime_header_list_get_count(hl) - 1; i >= 0; i--) {
@@ -734,53 +637,54 @@ test_upstream_list_headers_replaced_not_duplicated(void)
 		}
 	}
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_rfc2369_off_adds_none_and_keeps_upstream(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 
-	fx_init(&f);
-	set_ok(&f, "include_rfc2369_headers", "no");
-	p = post_of(&f, upstream_msg);
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "include_rfc2369_headers", "no");
+	p = fixture_post(&f, POSTER, upstream_msg);
 	cook(p);
-	assert_hdr(p->msg, "List-Id", "Upstream <up.example.com>");
-	assert_hdr(p->msg, "List-Post", "<mailto:up@example.com>");
+	assert_header(p->msg, "List-Id", "Upstream <up.example.com>");
+	assert_header(p->msg, "List-Post", "<mailto:up@example.com>");
 	g_assert_cmpuint(hdr_count(p->msg, "List-Help"), ==, 1);
 	/* The rest is done all the same. */
-	assert_hdr(p->msg, "Errors-To", "dev-bounces@example.org");
+	assert_header(p->msg, "Errors-To", "dev-bounces@example.org");
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_full_personalisation_puts_list_in_cc(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 
-	fx_init(&f);
-	set_ok(&f, "personalize", "full");
-	p = post_of(&f, "From: alice@example.com\nTo: dev@example.org\n"
-			"Cc: Carol <carol@example.com>, DEV@example.org\n"
-			"Subject: hi\n\nbody\n");
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "personalize", "full");
+	p = fixture_post(&f, POSTER, "From: alice@example.com\n"
+			 "To: dev@example.org\n"
+			     "Cc: Carol <carol@example.com>, DEV@example.org\n"
+			     "Subject: hi\n\nbody\n");
 	cook(p);
-	assert_hdr(p->msg, "Cc", "Carol <carol@example.com>, DEV@example.org");
+	assert_header(p->msg, "Cc", "Carol <carol@example.com>, DEV@example.org");
 	post_free(&p);
-	p = post_of(&f, plain_msg);
+	p = fixture_post(&f, POSTER, plain_msg);
 	cook(p);
-	assert_hdr(p->msg, "Cc", "dev@example.org");
+	assert_header(p->msg, "Cc", "dev@example.org");
 	post_free(&p);
 	/* Not when replies go to the list anyway. */
-	set_ok(&f, "reply_goes_to_list", "1");
-	p = post_of(&f, plain_msg);
+	list_set_ok(f.list, "reply_goes_to_list", "1");
+	p = fixture_post(&f, POSTER, plain_msg);
 	cook(p);
-	assert_hdr(p->msg, "Cc", NULL);
+	assert_header(p->msg, "Cc", NULL);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- cleanse -------------------------------------------------------------- */
@@ -828,23 +732,23 @@ static const char *const always_removed[] = {
 static void
 test_cleanse_removes_passwords_and_receipt_requests_only(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 
-	fx_init(&f);
-	p = post_of(&f, cleanse_msg);
+	list_fixture_init(&f, LIST);
+	p = fixture_post(&f, POSTER, cleanse_msg);
 	cleanse(p);
 	for (const char *const *n = always_removed; *n != NULL; n++)
 		g_assert_cmpuint(hdr_count(p->msg, *n), ==, 0);
-	assert_hdr(p->msg, "From", "Alice <alice@example.com>");
-	assert_hdr(p->msg, "Sender", "alice@example.com");
-	assert_hdr(p->msg, "Reply-To", "alice@home.example");
-	assert_hdr(p->msg, "Message-ID", "<secret-1@alice.example.com>");
-	assert_hdr(p->msg, "X-Mailer", "Alice's Mailer 1.0");
+	assert_header(p->msg, "From", "Alice <alice@example.com>");
+	assert_header(p->msg, "Sender", "alice@example.com");
+	assert_header(p->msg, "Reply-To", "alice@home.example");
+	assert_header(p->msg, "Message-ID", "<secret-1@alice.example.com>");
+	assert_header(p->msg, "X-Mailer", "Alice's Mailer 1.0");
 	g_assert_cmpuint(hdr_count(p->msg, "Received"), ==, 2);
 	g_assert_cmpuint(hdr_count(p->msg, "DKIM-Signature"), ==, 1);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -859,14 +763,14 @@ test_cleanse_anonymous_list_hides_the_poster(void)
 		"To", "Subject", "Date", "In-Reply-To", "X-Spam-Score",
 		"X-Mailman-Approved-At", "X-Ack", NULL,
 	};
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	char *id, *hex;
 	GRegex *re;
 
-	fx_init(&f);
-	set_ok(&f, "anonymous_list", "yes");
-	p = post_of(&f, cleanse_msg);
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "anonymous_list", "yes");
+	p = fixture_post(&f, POSTER, cleanse_msg);
 	cleanse(p);
 	for (const char *const *n = always_removed; *n != NULL; n++)
 		g_assert_cmpuint(hdr_count(p->msg, *n), ==, 0);
@@ -877,9 +781,9 @@ test_cleanse_anonymous_list_hides_the_poster(void)
 	}
 	for (const char *const *n = kept; *n != NULL; n++)
 		g_assert_cmpuint(hdr_count(p->msg, *n), ==, 1);
-	assert_hdr(p->msg, "From", "Dev <dev@example.org>");
-	assert_hdr(p->msg, "Reply-To", "Dev <dev@example.org>");
-	id = hdr(p->msg, "Message-ID");
+	assert_header(p->msg, "From", "Dev <dev@example.org>");
+	assert_header(p->msg, "Reply-To", "Dev <dev@example.org>");
+	id = header_value(p->msg, "Message-ID");
 	re = g_regex_new("^<herald\\.[0-9a-f]{32}@example\\.org>$", 0, 0, NULL);
 	g_assert_true(g_regex_match(re, id, 0, NULL));
 	g_regex_unref(re);
@@ -893,33 +797,33 @@ test_cleanse_anonymous_list_hides_the_poster(void)
 	/* cookheaders keeps the list's Reply-To (Mailman: unless
 	 * first_strip_reply_to) and the Sender is the list's. */
 	cook(p);
-	assert_hdr(p->msg, "Reply-To", "Dev <dev@example.org>");
-	assert_hdr(p->msg, "Sender", "Dev <dev-bounces@example.org>");
+	assert_header(p->msg, "Reply-To", "Dev <dev@example.org>");
+	assert_header(p->msg, "Sender", "Dev <dev-bounces@example.org>");
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_cleanse_anonymous_message_ids_differ(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p1, *p2;
 	char *a, *b;
 
-	fx_init(&f);
-	set_ok(&f, "anonymous_list", "yes");
-	p1 = post_of(&f, cleanse_msg);
-	p2 = post_of(&f, cleanse_msg);
+	list_fixture_init(&f, LIST);
+	list_set_ok(f.list, "anonymous_list", "yes");
+	p1 = fixture_post(&f, POSTER, cleanse_msg);
+	p2 = fixture_post(&f, POSTER, cleanse_msg);
 	cleanse(p1);
 	cleanse(p2);
-	a = hdr(p1->msg, "Message-ID");
-	b = hdr(p2->msg, "Message-ID");
+	a = header_value(p1->msg, "Message-ID");
+	b = header_value(p2->msg, "Message-ID");
 	g_assert_cmpstr(a, !=, b);
 	g_free(a);
 	g_free(b);
 	post_free(&p1);
 	post_free(&p2);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- URLs ----------------------------------------------------------------- */
@@ -927,11 +831,11 @@ test_cleanse_anonymous_message_ids_differ(void)
 static void
 test_urls_from_base_url_or_list_domain(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	GError *error = NULL;
 	char *u, *tok, *want;
 
-	fx_init(&f);
+	list_fixture_init(&f, LIST);
 	u = listurls_base(f.list);
 	g_assert_cmpstr(u, ==, "https://example.org/");
 	g_free(u);
@@ -939,7 +843,7 @@ test_urls_from_base_url_or_list_domain(void)
 	g_assert_cmpstr(u, ==,
 			"https://example.org/options/dev@example.org/bob%2Bx%40example.com");
 	g_free(u);
-	site_set_ok(&f, "web.base_url", "https://lists.example.net/");
+	site_set_ok(f.site, "web.base_url", "https://lists.example.net/");
 	u = listurls_listinfo(f.list);
 	g_assert_cmpstr(u, ==, "https://lists.example.net/listinfo/dev@example.org");
 	g_free(u);
@@ -963,7 +867,7 @@ test_urls_from_base_url_or_list_domain(void)
 	g_assert_true(listurls_is_https("HTTPS://x/"));
 	g_assert_false(listurls_is_https("http://x/"));
 	g_assert_false(listurls_is_https("https://"));
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- per member ----------------------------------------------------------- */
@@ -971,13 +875,13 @@ test_urls_from_base_url_or_list_domain(void)
 static void
 test_personalise_sets_one_click_unsubscribe(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	GError *error = NULL;
 	char *tok, *want;
 
-	fx_init(&f);
-	p = post_of(&f, plain_msg);
+	list_fixture_init(&f, LIST);
+	p = fixture_post(&f, POSTER, plain_msg);
 	cook(p);
 	g_assert_cmpint(headers_personalise(p->msg, f.list, "Bob+x@example.com",
 					    &error), ==, 0);
@@ -987,8 +891,8 @@ test_personalise_sets_one_click_unsubscribe(void)
 	want = g_strdup_printf("<https://example.org/unsubscribe/dev@example.org"
 			       "?m=Bob%%2Bx%%40example.com&t=%s>, "
 			       "<mailto:dev-leave@example.org>", tok);
-	assert_hdr(p->msg, "List-Unsubscribe", want);
-	assert_hdr(p->msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+	assert_header(p->msg, "List-Unsubscribe", want);
+	assert_header(p->msg, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
 	g_assert_cmpint(token_verify(f.site, LIST, "bob+x@example.com",
 				     TOKEN_PURPOSE_UNSUBSCRIBE, tok, &error), ==, 1);
 	/* Again for the next member: replaced, never two. */
@@ -999,51 +903,51 @@ test_personalise_sets_one_click_unsubscribe(void)
 	g_free(want);
 	g_free(tok);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_personalise_without_https_has_no_one_click(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	GError *error = NULL;
 
-	fx_init(&f);
-	site_set_ok(&f, "web.base_url", "http://lists.example.org/");
-	p = post_of(&f, upstream_msg);
+	list_fixture_init(&f, LIST);
+	site_set_ok(f.site, "web.base_url", "http://lists.example.org/");
+	p = fixture_post(&f, POSTER, upstream_msg);
 	cook(p);
 	g_assert_cmpint(headers_personalise(p->msg, f.list, "bob@example.com",
 					    &error), ==, 0);
 	g_assert_no_error(error);
-	assert_hdr(p->msg, "List-Unsubscribe",
-		   "<http://lists.example.org/options/dev@example.org>, "
-		   "<mailto:dev-leave@example.org>");
-	assert_hdr(p->msg, "List-Unsubscribe-Post", NULL);
+	assert_header(p->msg, "List-Unsubscribe",
+		      "<http://lists.example.org/options/dev@example.org>, "
+		      "<mailto:dev-leave@example.org>");
+	assert_header(p->msg, "List-Unsubscribe-Post", NULL);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_personalise_bad_address_or_no_rfc2369(void)
 {
-	struct fx f;
+	struct list_fixture f;
 	struct post *p;
 	GError *error = NULL;
 
-	fx_init(&f);
-	p = post_of(&f, plain_msg);
+	list_fixture_init(&f, LIST);
+	p = fixture_post(&f, POSTER, plain_msg);
 	g_assert_cmpint(headers_personalise(p->msg, f.list, "no address",
 					    &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
 	g_clear_error(&error);
-	set_ok(&f, "include_rfc2369_headers", "no");
+	list_set_ok(f.list, "include_rfc2369_headers", "no");
 	g_assert_cmpint(headers_personalise(p->msg, f.list, "bob@example.com",
 					    &error), ==, 0);
-	assert_hdr(p->msg, "List-Unsubscribe", NULL);
-	assert_hdr(p->msg, "List-Unsubscribe-Post", NULL);
+	assert_header(p->msg, "List-Unsubscribe", NULL);
+	assert_header(p->msg, "List-Unsubscribe-Post", NULL);
 	post_free(&p);
-	fx_clear(&f);
+	list_fixture_clear(&f);
 }
 
 static const struct unit_test tests[] = {
@@ -1103,8 +1007,4 @@ static const struct unit_test tests[] = {
 	  test_personalise_bad_address_or_no_rfc2369 },
 };
 
-int
-main(int argc, char **argv)
-{
-	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
-}
+UNIT_TEST_MAIN(tests)

@@ -32,42 +32,6 @@
 /* --- helpers ------------------------------------------------------------- */
 
 #define FQDN "demo@example.org"
-#define OWNER "owner@example.org"
-
-struct fixture {
-	char *var;
-	struct site *site;
-	struct list *list;
-	struct pipe_env env;
-};
-
-static void
-fixture_setup(struct fixture *f)
-{
-	static const char *const owners[] = { OWNER, NULL };
-	GError *error = NULL;
-
-	memset(f, 0, sizeof *f);
-	f->var = tmp_dir_new();
-	g_assert_cmpint(site_init(f->var, &error), ==, 0);
-	g_assert_no_error(error);
-	f->site = site_open(f->var, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->site);
-	g_assert_cmpint(list_create(f->site, FQDN, owners, &error), ==, 0);
-	g_assert_no_error(error);
-	f->list = list_open(f->site, FQDN, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->list);
-}
-
-static void
-fixture_teardown(struct fixture *f)
-{
-	list_free(&f->list);
-	site_free(&f->site);
-	tmp_dir_remove(&f->var);
-}
 
 static char *
 msg_text(const char *from, const char *subject)
@@ -84,23 +48,17 @@ msg_text(const char *from, const char *subject)
  * still to run; returns its id.  *bytes_r (optional) gets the message as
  * stored. */
 static int64_t
-hold(struct fixture *f, const char *from, const char *subject,
+hold(struct list_fixture *f, const char *from, const char *subject,
      const char *handler, const char *reason, const char *rest,
      GByteArray **bytes_r)
 {
 	char *text = msg_text(from, subject);
-	struct queue_meta *meta = queue_meta_new();
 	GError *error = NULL;
-	GMimeMessage *msg = message_parse(text, strlen(text), &error);
 	struct post *p;
 	int64_t id = -1;
 
-	g_assert_no_error(error);
-	g_assert_nonnull(msg);
-	queue_meta_set(meta, "list", FQDN);
-	queue_meta_set(meta, "sender", "bounce@example.com");
-	queue_meta_set(meta, "received", "1700000000000000");
-	p = post_new(f->site, f->list, &f->env, meta, msg);
+	p = fixture_post_meta(f, "bounce@example.com", text,
+			      "received", "1700000000000000", NULL);
 	post_set_reason(p, "%s", reason);
 	p->recipients = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(p->recipients, g_strdup("r1@example.net"));
@@ -109,56 +67,12 @@ hold(struct fixture *f, const char *from, const char *subject,
 	if (bytes_r != NULL)
 		*bytes_r = message_to_bytes(p->msg);
 	post_free(&p);
-	queue_meta_free(&meta);
 	g_free(text);
 	return id;
 }
 
-static void
-queue_item_free_ptr(gpointer p)
-{
-	struct queue_item *it = p;
-
-	queue_item_free(&it);
-}
-
 static GPtrArray *
-queue_items(struct fixture *f, const char *name)
-{
-	GError *error = NULL;
-	struct queue *q = queue_open(f->var, name, &error);
-	GPtrArray *bases = NULL, *items;
-
-	g_assert_no_error(error);
-	g_assert_nonnull(q);
-	g_assert_cmpint(queue_list(q, ".msg", 0, 1, &bases, &error), ==, 0);
-	g_assert_no_error(error);
-	items = g_ptr_array_new_with_free_func(queue_item_free_ptr);
-	for (guint i = 0; i < bases->len; i++) {
-		struct queue_item *it = NULL;
-
-		g_assert_cmpint(queue_read(q, bases->pdata[i], ".msg", &it,
-					   &error), ==, 1);
-		g_assert_no_error(error);
-		g_ptr_array_add(items, it);
-	}
-	g_ptr_array_unref(bases);
-	queue_close(&q);
-	return items;
-}
-
-static guint
-queue_len(struct fixture *f, const char *name)
-{
-	GPtrArray *items = queue_items(f, name);
-	guint n = items->len;
-
-	g_ptr_array_unref(items);
-	return n;
-}
-
-static GPtrArray *
-list_ok(struct fixture *f)
+list_ok(struct list_fixture *f)
 {
 	GError *error = NULL;
 	GPtrArray *posts = NULL;
@@ -171,7 +85,7 @@ list_ok(struct fixture *f)
 
 /* Whether held post id is there (held_get). */
 static gboolean
-is_held(struct fixture *f, int64_t id)
+is_held(struct list_fixture *f, int64_t id)
 {
 	GError *error = NULL;
 	struct held_post *h = NULL;
@@ -186,25 +100,33 @@ is_held(struct fixture *f, int64_t id)
 
 /* The names of the files in the list's held directory, sorted, joined. */
 static char *
-held_files(struct fixture *f)
+held_files(struct list_fixture *f)
 {
 	char *dir = g_build_filename(list_dir(f->list), "held", NULL);
 	GPtrArray *names = fs_dir_names(dir, NULL, NULL);
-	GString *out = g_string_new(NULL);
+	char *s;
 
 	if (names != NULL) {
 		g_ptr_array_sort(names, str_ptr_compare);
-		for (guint i = 0; i < names->len; i++)
-			g_string_append_printf(out, "%s%s", i > 0 ? " " : "",
-					       (const char *)names->pdata[i]);
+		s = strings_joined(names, " ");
 		g_ptr_array_free(names, TRUE);
+	} else {
+		s = g_strdup("");
 	}
 	g_free(dir);
-	return g_string_free(out, FALSE);
+	return s;
+}
+
+/* How many entries the in and virgin queues hold. */
+static void
+assert_queued(struct list_fixture *f, guint in, guint virgin)
+{
+	g_assert_cmpuint(queue_length(f->var, "in"), ==, in);
+	g_assert_cmpuint(queue_length(f->var, "virgin"), ==, virgin);
 }
 
 static void
-decide_ok(struct fixture *f, int64_t id, enum held_action action,
+decide_ok(struct list_fixture *f, int64_t id, enum held_action action,
 	  const char *reason)
 {
 	GError *error = NULL;
@@ -214,24 +136,13 @@ decide_ok(struct fixture *f, int64_t id, enum held_action action,
 }
 
 static void
-decide_notfound(struct fixture *f, int64_t id, enum held_action action)
+decide_notfound(struct list_fixture *f, int64_t id, enum held_action action)
 {
 	GError *error = NULL;
 
 	g_assert_cmpint(held_decide(f->list, id, action, NULL, &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND);
 	g_clear_error(&error);
-}
-
-static GMimeMessage *
-item_message(struct queue_item *it)
-{
-	GError *error = NULL;
-	GMimeMessage *msg = message_parse(it->msg, it->msg_len, &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(msg);
-	return msg;
 }
 
 #define ANN "Ann Poster <ann@example.com>"
@@ -241,25 +152,25 @@ item_message(struct queue_item *it)
 static void
 test_list_is_empty_when_nothing_was_held(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *posts;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	posts = list_ok(&f);
 	g_assert_cmpuint(posts->len, ==, 0);
 	g_ptr_array_unref(posts);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_store_then_list_shows_id_poster_subject_reason_in_id_order(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *posts;
 	struct held_post *h;
 	int64_t before = (int64_t)time(NULL), after;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	g_assert_cmpint(hold(&f, ANN, "First", "moderate",
 			     "Post by non-member to a members-only list",
 			     "hold,calcrecips", NULL), ==, 1);
@@ -295,20 +206,20 @@ test_store_then_list_shows_id_poster_subject_reason_in_id_order(void)
 	h = posts->pdata[10];
 	g_assert_cmpstr(h->subject, ==, "Post 11");
 	g_ptr_array_unref(posts);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_get_returns_the_message_bytes_and_metadata(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct held_post *h = NULL;
 	GByteArray *bytes = NULL;
 	GPtrArray *rcpts;
 	int64_t id;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	id = hold(&f, ANN, "First", "moderate", "why", "hold,calcrecips", &bytes);
 	g_assert_cmpint(held_get(f.list, id, &h, &error), ==, 1);
 	g_assert_no_error(error);
@@ -333,7 +244,7 @@ test_get_returns_the_message_bytes_and_metadata(void)
 	g_assert_cmpint(held_get(f.list, id + 1, &h, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_null(h);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* A post without Subject or any author: listed with "" for both, and a
@@ -342,27 +253,20 @@ static void
 test_post_without_subject_or_poster_listed_with_empty_strings(void)
 {
 	static const char *const text = "To: " FQDN "\n\nAnonymous.\n";
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
-	struct queue_meta *meta = queue_meta_new();
-	GMimeMessage *msg;
 	GPtrArray *posts;
 	struct held_post *h;
 	struct post *p;
 	int64_t id = 0;
 
-	fixture_setup(&f);
-	msg = message_parse(text, strlen(text), &error);
-	g_assert_no_error(error);
-	queue_meta_set(meta, "list", FQDN);
-	queue_meta_set(meta, "sender", "");
-	p = post_new(f.site, f.list, &f.env, meta, msg);
+	list_fixture_init(&f, FQDN);
+	p = fixture_post(&f, "", text);
 	g_assert_cmpstr(p->poster, ==, "");
 	post_set_reason(p, "why");
 	g_assert_cmpint(held_store(p, "moderate", "hold", &id, &error), ==, 0);
 	g_assert_no_error(error);
 	post_free(&p);
-	queue_meta_free(&meta);
 	posts = list_ok(&f);
 	g_assert_cmpuint(posts->len, ==, 1);
 	h = posts->pdata[0];
@@ -372,8 +276,8 @@ test_post_without_subject_or_poster_listed_with_empty_strings(void)
 	g_ptr_array_unref(posts);
 	decide_ok(&f, id, HELD_REJECT, "no");
 	g_assert_false(is_held(&f, id));
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
+	list_fixture_clear(&f);
 }
 
 /* --- decisions ----------------------------------------------------------- */
@@ -381,7 +285,7 @@ test_post_without_subject_or_poster_listed_with_empty_strings(void)
 static void
 test_approve_enqueues_in_with_approved_and_rest_and_removes_held(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *items, *posts;
 	struct queue_item *it;
 	GByteArray *bytes = NULL;
@@ -389,11 +293,11 @@ test_approve_enqueues_in_with_approved_and_rest_and_removes_held(void)
 	char *files;
 	int64_t id;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	id = hold(&f, ANN, "First", "moderate", "why", "hold,calcrecips,tooutgoing",
 		  &bytes);
 	decide_ok(&f, id, HELD_APPROVE, NULL);
-	items = queue_items(&f, "in");
+	items = queue_read_all(f.var, "in");
 	g_assert_cmpuint(items->len, ==, 1);
 	it = items->pdata[0];
 	g_assert_cmpstr(queue_meta_get(it->meta, "approved"), ==, "yes");
@@ -419,14 +323,14 @@ test_approve_enqueues_in_with_approved_and_rest_and_removes_held(void)
 	files = held_files(&f);
 	g_assert_cmpstr(files, ==, "");
 	g_free(files);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
+	list_fixture_clear(&f);
 }
 
 static void
 test_reject_tells_the_poster_the_reason_and_removes_held(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *items, *rcpts;
 	struct queue_item *it;
 	GMimeMessage *msg;
@@ -435,11 +339,11 @@ test_reject_tells_the_poster_the_reason_and_removes_held(void)
 	char *text, *subject, *files;
 	int64_t id, id2;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	id = hold(&f, ANN, "Unwanted", "moderate", "why", "hold", NULL);
 	id2 = hold(&f, ANN, "Other", "moderate", "why", "hold", NULL);
 	decide_ok(&f, id, HELD_REJECT, "Off topic for this list.");
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(items->len, ==, 1);
 	it = items->pdata[0];
 	rcpts = queue_meta_get_all(it->meta, "rcpt");
@@ -465,10 +369,10 @@ test_reject_tells_the_poster_the_reason_and_removes_held(void)
 	g_ptr_array_unref(items);
 	g_assert_false(is_held(&f, id));
 	g_assert_true(is_held(&f, id2));
-	g_assert_cmpuint(queue_len(&f, "in"), ==, 0);
+	g_assert_cmpuint(queue_length(f.var, "in"), ==, 0);
 	/* No reason given: the notice says so. */
 	decide_ok(&f, id2, HELD_REJECT, NULL);
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(items->len, ==, 2);
 	msg = item_message(items->pdata[1]);
 	text = g_mime_text_part_get_text(message_first_text_part(msg));
@@ -479,56 +383,54 @@ test_reject_tells_the_poster_the_reason_and_removes_held(void)
 	files = held_files(&f);
 	g_assert_cmpstr(files, ==, "");
 	g_free(files);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_discard_removes_it_without_a_word(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	char *files;
 	int64_t id;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	id = hold(&f, ANN, "First", "moderate", "why", "hold", NULL);
 	decide_ok(&f, id, HELD_DISCARD, "spam");
 	g_assert_false(is_held(&f, id));
-	g_assert_cmpuint(queue_len(&f, "in"), ==, 0);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
+	assert_queued(&f, 0, 0);
 	files = held_files(&f);
 	g_assert_cmpstr(files, ==, "");
 	g_free(files);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_defer_keeps_it(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *posts;
 	int64_t id;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	id = hold(&f, ANN, "First", "moderate", "why", "hold", NULL);
 	decide_ok(&f, id, HELD_DEFER, "later");
 	g_assert_true(is_held(&f, id));
 	posts = list_ok(&f);
 	g_assert_cmpuint(posts->len, ==, 1);
 	g_ptr_array_unref(posts);
-	g_assert_cmpuint(queue_len(&f, "in"), ==, 0);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
+	assert_queued(&f, 0, 0);
 	/* And it can still be decided. */
 	decide_ok(&f, id, HELD_APPROVE, NULL);
-	g_assert_cmpuint(queue_len(&f, "in"), ==, 1);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "in"), ==, 1);
+	list_fixture_clear(&f);
 }
 
 static void
 test_deciding_a_missing_id_is_notfound(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	/* No held directory at all yet. */
 	decide_notfound(&f, 1, HELD_APPROVE);
 	hold(&f, ANN, "First", "moderate", "why", "hold", NULL);
@@ -537,18 +439,17 @@ test_deciding_a_missing_id_is_notfound(void)
 	decide_notfound(&f, 2, HELD_DISCARD);
 	decide_notfound(&f, 2, HELD_DEFER);
 	g_assert_true(is_held(&f, 1));
-	g_assert_cmpuint(queue_len(&f, "in"), ==, 0);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
-	fixture_teardown(&f);
+	assert_queued(&f, 0, 0);
+	list_fixture_clear(&f);
 }
 
 static void
 test_second_decision_on_one_id_is_notfound(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	int64_t id, id2;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	id = hold(&f, ANN, "First", "moderate", "why", "hold", NULL);
 	id2 = hold(&f, ANN, "Second", "moderate", "why", "hold", NULL);
 	decide_ok(&f, id, HELD_APPROVE, NULL);
@@ -556,28 +457,25 @@ test_second_decision_on_one_id_is_notfound(void)
 	decide_notfound(&f, id, HELD_REJECT);
 	decide_notfound(&f, id, HELD_DEFER);
 	/* The post went out once. */
-	g_assert_cmpuint(queue_len(&f, "in"), ==, 1);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
+	assert_queued(&f, 1, 0);
 	decide_ok(&f, id2, HELD_DISCARD, NULL);
 	decide_notfound(&f, id2, HELD_DISCARD);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_failed_approve_leaves_the_post_held(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
-	char *qdir, *inpath, *files;
+	char *inpath, *files;
 	int64_t id;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	id = hold(&f, ANN, "First", "moderate", "why", "hold", NULL);
 	/* The in queue cannot be created: a file is in its place. */
-	qdir = g_build_filename(f.var, "queue", NULL);
-	inpath = g_build_filename(qdir, "in", NULL);
-	g_assert_cmpint(g_mkdir_with_parents(qdir, 0755), ==, 0);
-	g_assert_true(g_file_set_contents(inpath, "not a directory", -1, NULL));
+	fixture_break_queue(&f, "in");
+	inpath = g_build_filename(f.var, "queue", "in", NULL);
 	g_assert_cmpint(held_decide(f.list, id, HELD_APPROVE, NULL, &error), ==, -1);
 	g_assert_nonnull(error);
 	g_test_message("error: %s", error->message);
@@ -589,10 +487,9 @@ test_failed_approve_leaves_the_post_held(void)
 	/* Once the queue is back, the decision goes through. */
 	g_assert_cmpint(unlink(inpath), ==, 0);
 	decide_ok(&f, id, HELD_APPROVE, NULL);
-	g_assert_cmpuint(queue_len(&f, "in"), ==, 1);
-	g_free(qdir);
+	g_assert_cmpuint(queue_length(f.var, "in"), ==, 1);
 	g_free(inpath);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* held.c: "a crash before the enqueue leaves the claim, which `herald held
@@ -601,12 +498,12 @@ test_failed_approve_leaves_the_post_held(void)
 static void
 test_claim_left_by_a_crashed_decision_is_still_listed(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *posts;
 	char *from, *to;
 	int64_t id;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	id = hold(&f, ANN, "First", "moderate", "why", "hold", NULL);
 	from = g_strdup_printf("%s/held/%" G_GINT64_FORMAT ".msg",
 			       list_dir(f.list), id);
@@ -620,7 +517,7 @@ test_claim_left_by_a_crashed_decision_is_still_listed(void)
 	g_ptr_array_unref(posts);
 	g_free(from);
 	g_free(to);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -664,8 +561,4 @@ static const struct unit_test tests[] = {
 	{ "/held/action-parse/names", test_action_parse_names },
 };
 
-int
-main(int argc, char **argv)
-{
-	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
-}
+UNIT_TEST_MAIN(tests)

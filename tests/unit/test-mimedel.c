@@ -99,17 +99,6 @@ static const char rfc822_msg[] = HEAD
 	"--out--\n";
 
 static GMimeMessage *
-parse(const char *text)
-{
-	GError *error = NULL;
-	GMimeMessage *m = message_parse(text, strlen(text), &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(m);
-	return m;
-}
-
-static GMimeMessage *
 parse_fixture(const char *name)
 {
 	char *path = g_build_filename(data_dir, "mime", "nodemailer-mailparser",
@@ -239,6 +228,18 @@ settings_default(void)
 	return s;
 }
 
+/* text parsed and filtered with s; *r gets what was done (clear it with
+ * mimefilter_result_clear). */
+static GMimeMessage *
+filtered(const char *text, const struct mimefilter_settings *s,
+	 struct mimefilter_result *r)
+{
+	GMimeMessage *m = parse_ok(text);
+
+	mimefilter_apply(m, s, r);
+	return m;
+}
+
 static void
 assert_removed(const struct mimefilter_result *r, guint i, const char *want)
 {
@@ -263,10 +264,10 @@ test_filter_mime_types_removes_by_type_or_bare_type(void)
 	static const char *const types[] = { "image/png", " APPLICATION ", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(mixed_msg);
+	GMimeMessage *m;
 
 	s.filter_mime_types = types;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(mixed_msg, &s, &r);
 	assert_shape(m, "text/plain");	/* one part left: recast */
 	g_assert_true(r.changed);
 	g_assert_false(r.empty);
@@ -282,13 +283,12 @@ test_filter_mime_types_removes_by_type_or_bare_type(void)
 	g_object_unref(m);
 
 	/* "image/" and a star: the glob form of a bare type */
-	m = parse(mixed_msg);
 	{
 		static const char *const glob[] = { "image/*", NULL };
 
 		s.filter_mime_types = glob;
 	}
-	mimefilter_apply(m, &s, &r);
+	m = filtered(mixed_msg, &s, &r);
 	assert_shape(m, "multipart/mixed[text/plain,application/x-msdownload,"
 		     "application/pdf,application/octet-stream]");
 	mimefilter_result_clear(&r);
@@ -301,10 +301,10 @@ test_pass_mime_types_keeps_only_listed_but_containers_pass(void)
 	static const char *const pass[] = { "text/plain", "application/pdf", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(mixed_msg);
+	GMimeMessage *m;
 
 	s.pass_mime_types = pass;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(mixed_msg, &s, &r);
 	/* multipart/mixed is not listed, and stays */
 	assert_shape(m, "multipart/mixed[text/plain,application/pdf]");
 	g_assert_cmpuint(r.n_removed, ==, 3);
@@ -313,8 +313,7 @@ test_pass_mime_types_keeps_only_listed_but_containers_pass(void)
 	g_object_unref(m);
 
 	/* attached messages pass too, and their parts are filtered */
-	m = parse(rfc822_msg);
-	mimefilter_apply(m, &s, &r);
+	m = filtered(rfc822_msg, &s, &r);
 	assert_shape(m, "multipart/mixed[text/plain,message/rfc822{text/plain}]");
 	assert_removed(&r, 0, "image/gif \"x.gif\": not in pass_mime_types");
 	mimefilter_result_clear(&r);
@@ -327,10 +326,10 @@ test_filter_filename_extensions_any_case_from_either_header(void)
 	static const char *const exts[] = { "exe", ".PDF", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(mixed_msg);
+	GMimeMessage *m;
 
 	s.filter_filename_extensions = exts;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(mixed_msg, &s, &r);
 	/* SETUP.EXE by Content-Disposition, minutes.pdf by Content-Type name */
 	assert_shape(m, "multipart/mixed[text/plain,image/png,application/octet-stream]");
 	assert_removed(&r, 0, "application/x-msdownload \"SETUP.EXE\": extension "
@@ -369,10 +368,10 @@ test_pass_filename_extensions_keeps_listed_and_unnamed(void)
 	static const char *const exts[] = { "pdf", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(mixed_msg);
+	GMimeMessage *m;
 
 	s.pass_filename_extensions = exts;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(mixed_msg, &s, &r);
 	/* text/plain has no file name; "notes" has no extension: both stay */
 	assert_shape(m, "multipart/mixed[text/plain,application/pdf,"
 		     "application/octet-stream]");
@@ -390,11 +389,11 @@ test_collapse_alternatives_keeps_the_first_remaining(void)
 	static const char *const no_plain[] = { "text/plain", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(alt_msg);
+	GMimeMessage *m;
 	char *text;
 
 	s.collapse_alternatives = TRUE;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(alt_msg, &s, &r);
 	assert_shape(m, "text/plain");
 	text = content_of(g_mime_message_get_mime_part(m));
 	g_assert_cmpstr(text, ==, "plain version");
@@ -406,10 +405,9 @@ test_collapse_alternatives_keeps_the_first_remaining(void)
 	g_object_unref(m);
 
 	/* the first after filtering: text/plain gone, the HTML is first */
-	m = parse(alt_msg);
 	s.filter_mime_types = no_plain;
 	s.convert_html_to_plaintext = TRUE;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(alt_msg, &s, &r);
 	assert_shape(m, "text/plain");
 	text = content_of(g_mime_message_get_mime_part(m));
 	g_assert_cmpstr(text, ==, "html version\n");
@@ -423,12 +421,12 @@ test_without_collapse_html_alternative_is_converted_in_place(void)
 {
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(alt_msg);
+	GMimeMessage *m;
 	GMimeObject *html;
 	char *text;
 
 	s.convert_html_to_plaintext = TRUE;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(alt_msg, &s, &r);
 	assert_shape(m, "multipart/alternative[text/plain,text/plain]");
 	html = part_at(m, 1);
 	text = content_of(html);
@@ -442,9 +440,8 @@ test_without_collapse_html_alternative_is_converted_in_place(void)
 	g_object_unref(m);
 
 	/* neither on: nothing changes, no header */
-	m = parse(alt_msg);
 	s.convert_html_to_plaintext = FALSE;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(alt_msg, &s, &r);
 	assert_shape(m, "multipart/alternative[text/plain,text/html]");
 	g_assert_false(r.changed);
 	assert_filtered_header(m, FALSE);
@@ -457,12 +454,12 @@ test_html_becomes_utf8_plain_text_by_html2text(void)
 {
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(html_msg);
+	GMimeMessage *m;
 	GMimeObject *body;
 	char *text, *raw;
 
 	s.convert_html_to_plaintext = TRUE;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(html_msg, &s, &r);
 	body = g_mime_message_get_mime_part(m);
 	assert_shape(m, "text/plain");
 	g_assert_cmpstr(g_mime_object_get_content_type_parameter(body, "charset"), ==,
@@ -493,12 +490,12 @@ test_html_attachment_keeps_disposition_renamed_txt(void)
 		"--b--\n";
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(msg);
+	GMimeMessage *m;
 	GMimeObject *part;
 	char *text;
 
 	s.convert_html_to_plaintext = TRUE;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(msg, &s, &r);
 	part = part_at(m, 1);
 	g_assert_cmpstr(g_mime_object_get_content_disposition_parameter(part, "filename"),
 			==, "page.txt");
@@ -532,11 +529,11 @@ test_empty_multipart_is_removed_and_single_part_recast(void)
 	static const char *const images[] = { "image", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(msg);
+	GMimeMessage *m;
 	char *text;
 
 	s.filter_mime_types = images;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(msg, &s, &r);
 	/* related lost both parts and went; the inner mixed and then the
 	 * outer one were left with one part each */
 	assert_shape(m, "text/plain");
@@ -555,10 +552,10 @@ test_removing_every_part_leaves_the_message_empty(void)
 	static const char *const all[] = { "text", "image", "application", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(mixed_msg);
+	GMimeMessage *m;
 
 	s.filter_mime_types = all;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(mixed_msg, &s, &r);
 	g_assert_true(r.empty);
 	g_assert_true(r.changed);
 	g_assert_null(r.top_removed);	/* emptied, not removed itself */
@@ -574,11 +571,11 @@ test_top_level_type_filtered_by_default_pass_list(void)
 {
 	struct mimefilter_settings s = settings_default();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(html_msg);
+	GMimeMessage *m;
 
 	/* as in Mailman 2.1: text/html is not in the default pass list, and
 	 * an HTML-only post is filtered whole before any conversion */
-	mimefilter_apply(m, &s, &r);
+	m = filtered(html_msg, &s, &r);
 	g_assert_true(r.empty);
 	g_assert_cmpstr(r.top_removed, ==, "text/html: not in pass_mime_types");
 	mimefilter_result_clear(&r);
@@ -590,7 +587,7 @@ test_unchanged_message_is_left_byte_for_byte(void)
 {
 	struct mimefilter_settings s = settings_default();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(HEAD "Content-Type: text/plain\n\nJust text.\n");
+	GMimeMessage *m = parse_ok(HEAD "Content-Type: text/plain\n\nJust text.\n");
 	char *before = to_string(GMIME_OBJECT(m)), *after;
 
 	mimefilter_apply(m, &s, &r);
@@ -612,7 +609,7 @@ test_signed_part_is_kept_whole_and_unchanged(void)
 	static const char *const pass[] = { "text/plain", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(signed_msg);
+	GMimeMessage *m = parse_ok(signed_msg);
 	char *before = to_string(g_mime_message_get_mime_part(m)), *after;
 
 	/* every rule that would change its inside is on: the pass list
@@ -637,12 +634,12 @@ test_signed_part_holding_a_filtered_part_is_removed_whole(void)
 {
 	struct mimefilter_settings s = settings_default();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(signed_exe_msg);
+	GMimeMessage *m;
 	char *text;
 
 	/* tool.exe is in filter_filename_extensions: signing it is no way
 	 * around the rule */
-	mimefilter_apply(m, &s, &r);
+	m = filtered(signed_exe_msg, &s, &r);
 	assert_shape(m, "text/plain");
 	text = content_of(g_mime_message_get_mime_part(m));
 	g_assert_cmpstr(text, ==, "unsigned intro");
@@ -669,10 +666,10 @@ test_signed_part_listed_in_filter_mime_types_is_removed(void)
 		"--o--\n";
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(signed_msg);
+	GMimeMessage *m;
 
 	s.filter_mime_types = types;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(signed_msg, &s, &r);
 	g_assert_true(r.empty);
 	g_assert_cmpstr(r.top_removed, ==, "multipart/signed: listed in filter_mime_types");
 	mimefilter_result_clear(&r);
@@ -680,9 +677,8 @@ test_signed_part_listed_in_filter_mime_types_is_removed(void)
 
 	/* encrypted is kept whole the same way: nothing inside is judged by
 	 * the pass list */
-	m = parse(msg);
 	s = settings_default();
-	mimefilter_apply(m, &s, &r);
+	m = filtered(msg, &s, &r);
 	assert_shape(m, "multipart/mixed[text/plain,multipart/encrypted["
 		     "application/pgp-encrypted,application/octet-stream]]");
 	g_assert_false(r.changed);
@@ -699,13 +695,13 @@ test_attached_message_emptied_is_removed(void)
 	static const char *const only_gif[] = { "image/gif", NULL };
 	struct mimefilter_settings s = settings_none();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(rfc822_msg);
+	GMimeMessage *m;
 	GMimeMessage *inner;
 
 	/* inside: the gif goes and the inner multipart is recast, under the
 	 * attached message's own headers */
 	s.filter_mime_types = only_gif;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(rfc822_msg, &s, &r);
 	assert_shape(m, "multipart/mixed[text/plain,message/rfc822{text/plain}]");
 	inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part_at(m, 1)));
 	g_assert_cmpstr(message_header(inner, "Subject"), ==, "inner");
@@ -713,9 +709,8 @@ test_attached_message_emptied_is_removed(void)
 	g_object_unref(m);
 
 	/* all its parts go: so does the attached message */
-	m = parse(rfc822_msg);
 	s.filter_mime_types = types;
-	mimefilter_apply(m, &s, &r);
+	m = filtered(rfc822_msg, &s, &r);
 	g_assert_true(r.empty);
 	g_assert_cmpuint(r.n_removed, ==, 3);
 	mimefilter_result_clear(&r);
@@ -745,9 +740,9 @@ test_nesting_within_the_limit_is_recast_down_to_its_leaf(void)
 	char *text = nested_message(MIMEFILTER_MAX_DEPTH - 1);
 	struct mimefilter_settings s = settings_default();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(text);
+	GMimeMessage *m;
 
-	mimefilter_apply(m, &s, &r);
+	m = filtered(text, &s, &r);
 	/* each level had one part: all recast, the bottom text kept */
 	assert_shape(m, "multipart/mixed[text/plain,text/plain]");
 	g_assert_cmpuint(r.n_removed, ==, 0);
@@ -765,7 +760,7 @@ test_ten_thousand_levels_are_cut_at_the_limit(void)
 	char *text = nested_message(10000);
 	struct mimefilter_settings s = settings_default();
 	struct mimefilter_result r;
-	GMimeMessage *m = parse(text);
+	GMimeMessage *m = parse_ok(text);
 	gint64 start = g_get_monotonic_time();
 	char *top;
 
@@ -901,59 +896,27 @@ test_corpus_parser_killer_html_is_converted_in_bounded_time(void)
 /* --- the handler ------------------------------------------------------------ */
 
 #define FQDN "demo@example.org"
-#define OWNER "owner@example.org"
+#define POSTER "poster@example.net"	/* the envelope sender */
 
-struct fixture {
-	char *var;
-	struct site *site;
-	struct list *list;
-};
-
+/* A var dir and the list, filtering content with this filter_action
+ * (NULL: the default, discard). */
 static void
-fixture_setup(struct fixture *f)
+filtering_list_init(struct list_fixture *f, const char *action)
 {
-	static const char *const owners[] = { OWNER, NULL };
-	GError *error = NULL;
-
-	f->var = tmp_dir_new();
-	g_assert_cmpint(site_init(f->var, &error), ==, 0);
-	g_assert_no_error(error);
-	f->site = site_open(f->var, &error);
-	g_assert_no_error(error);
-	g_assert_cmpint(list_create(f->site, FQDN, owners, &error), ==, 0);
-	g_assert_no_error(error);
-	f->list = list_open(f->site, FQDN, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->list);
+	list_fixture_init(f, FQDN);
+	list_set_ok(f->list, "filter_content", "yes");
+	if (action != NULL)
+		list_set_ok(f->list, "filter_action", action);
 }
 
+/* Runs the handler on p, which returns want and no error. */
 static void
-fixture_teardown(struct fixture *f)
-{
-	list_free(&f->list);
-	site_free(&f->site);
-	tmp_dir_remove(&f->var);
-}
-
-static void
-set(struct fixture *f, const char *name, const char *value)
+mimedel_ok(struct post *p, enum pipe_result want)
 {
 	GError *error = NULL;
 
-	g_assert_cmpint(list_set(f->list, name, value, &error), ==, 0);
+	g_assert_cmpint(pipe_mimedel(p, &error), ==, want);
 	g_assert_no_error(error);
-}
-
-static struct post *
-new_post(struct fixture *f, const char *text)
-{
-	struct queue_meta *meta = queue_meta_new();
-	struct post *p;
-
-	queue_meta_set(meta, "sender", "poster@example.net");
-	p = post_new(f->site, f->list, NULL, meta, parse(text));
-	queue_meta_free(&meta);
-	return p;
 }
 
 static char *
@@ -962,65 +925,45 @@ post_bytes(struct post *p)
 	return to_string(GMIME_OBJECT(p->msg));
 }
 
-/* The entries of queue name, as raw messages. */
-static GPtrArray *
-queue_messages(struct fixture *f, const char *name)
+/* p's message is still the bytes before. */
+static void
+assert_post_bytes(struct post *p, const char *before)
 {
-	GError *error = NULL;
-	struct queue *q = queue_open(f->var, name, &error);
-	GPtrArray *bases = NULL, *out = g_ptr_array_new_with_free_func(g_free);
+	char *after = post_bytes(p);
 
-	g_assert_no_error(error);
-	g_assert_cmpint(queue_list(q, ".msg", 0, 1, &bases, &error), ==, 0);
-	g_assert_no_error(error);
-	for (guint i = 0; i < bases->len; i++) {
-		struct queue_item *item = NULL;
-
-		g_assert_cmpint(queue_read(q, bases->pdata[i], ".msg", &item, &error), ==, 1);
-		g_assert_no_error(error);
-		g_ptr_array_add(out, g_strndup(item->msg, item->msg_len));
-		queue_item_free(&item);
-	}
-	g_ptr_array_unref(bases);
-	queue_close(&q);
-	return out;
+	g_assert_cmpstr(after, ==, before);
+	g_free(after);
 }
 
 static void
 test_handler_does_nothing_unless_filter_content(void)
 {
-	struct fixture f;
-	GError *error = NULL;
+	struct list_fixture f;
 	struct post *p;
-	char *before, *after;
+	char *before;
 
-	fixture_setup(&f);
-	p = new_post(&f, mixed_msg);
+	list_fixture_init(&f, FQDN);
+	p = fixture_post(&f, POSTER, mixed_msg);
 	before = post_bytes(p);
-	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_CONTINUE);
-	g_assert_no_error(error);
-	after = post_bytes(p);
-	g_assert_cmpstr(after, ==, before);
+	mimedel_ok(p, PIPE_CONTINUE);
+	assert_post_bytes(p, before);
 	g_free(before);
-	g_free(after);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_handler_filters_with_the_list_settings(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 
-	fixture_setup(&f);
-	set(&f, "filter_content", "yes");
-	set(&f, "pass_mime_types", "");
-	set(&f, "filter_mime_types", "image\napplication/pdf");
-	p = new_post(&f, mixed_msg);
-	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_CONTINUE);
-	g_assert_no_error(error);
+	filtering_list_init(&f, NULL);
+	list_set_ok(f.list, "pass_mime_types", "");
+	list_set_ok(f.list, "filter_mime_types", "image\napplication/pdf");
+	p = fixture_post(&f, POSTER, mixed_msg);
+	mimedel_ok(p, PIPE_CONTINUE);
 	/* SETUP.EXE by the default filter_filename_extensions */
 	assert_shape(p->msg, "multipart/mixed[text/plain,application/octet-stream]");
 	assert_filtered_header(p->msg, TRUE);
@@ -1028,58 +971,50 @@ test_handler_filters_with_the_list_settings(void)
 	post_free(&p);
 
 	/* collapse_alternatives and convert_html_to_plaintext are read too */
-	set(&f, "collapse_alternatives", "no");
-	p = new_post(&f, alt_msg);
+	list_set_ok(f.list, "collapse_alternatives", "no");
+	p = fixture_post(&f, POSTER, alt_msg);
 	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_CONTINUE);
 	assert_shape(p->msg, "multipart/alternative[text/plain,text/plain]");
 	post_free(&p);
-	set(&f, "convert_html_to_plaintext", "no");
-	p = new_post(&f, alt_msg);
+	list_set_ok(f.list, "convert_html_to_plaintext", "no");
+	p = fixture_post(&f, POSTER, alt_msg);
 	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_CONTINUE);
 	assert_shape(p->msg, "multipart/alternative[text/plain,text/html]");
 	assert_filtered_header(p->msg, FALSE);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_handler_discards_an_emptied_post_as_it_came(void)
 {
-	struct fixture f;
-	GError *error = NULL;
+	struct list_fixture f;
 	struct post *p;
-	char *before, *after;
+	char *before;
 
-	fixture_setup(&f);
-	set(&f, "filter_content", "yes");	/* filter_action 0: discard */
-	p = new_post(&f, html_msg);
+	filtering_list_init(&f, NULL);	/* filter_action 0: discard */
+	p = fixture_post(&f, POSTER, html_msg);
 	before = post_bytes(p);
-	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_DISCARD);
-	g_assert_no_error(error);
+	mimedel_ok(p, PIPE_DISCARD);
 	g_assert_nonnull(strstr(p->reason, "content filter"));
 	g_assert_nonnull(strstr(p->reason, "text/html: not in pass_mime_types"));
-	after = post_bytes(p);
-	g_assert_cmpstr(after, ==, before);
+	assert_post_bytes(p, before);
 	g_free(before);
-	g_free(after);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_handler_rejects_naming_what_was_filtered(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 
-	fixture_setup(&f);
-	set(&f, "filter_content", "yes");
-	set(&f, "filter_action", "reject");
-	set(&f, "filter_mime_types", "text\nimage\napplication");
-	p = new_post(&f, mixed_msg);
-	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_REJECT);
-	g_assert_no_error(error);
+	filtering_list_init(&f, "reject");
+	list_set_ok(f.list, "filter_mime_types", "text\nimage\napplication");
+	p = fixture_post(&f, POSTER, mixed_msg);
+	mimedel_ok(p, PIPE_REJECT);
 	g_assert_cmpstr(p->reason, ==,
 			"After content filtering, the message was empty (removed: "
 			"text/plain: listed in filter_mime_types; image/png \"logo.png\": "
@@ -1092,35 +1027,31 @@ test_handler_rejects_naming_what_was_filtered(void)
 		     "application/x-msdownload,application/pdf,application/octet-stream]");
 	post_free(&p);
 
-	p = new_post(&f, html_msg);
+	p = fixture_post(&f, POSTER, html_msg);
 	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_REJECT);
 	g_assert_cmpstr(p->reason, ==, "The message's content was not accepted by "
 			"the list's content filter (text/html: listed in filter_mime_types).");
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_handler_forwards_the_original_to_the_owners(void)
 {
-	struct fixture f;
-	GError *error = NULL;
+	struct list_fixture f;
 	struct post *p;
 	GPtrArray *notices;
 	const char *n;
 
-	fixture_setup(&f);
-	set(&f, "filter_content", "yes");
-	set(&f, "filter_action", "forward_to_owner");
-	p = new_post(&f, html_msg);
-	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_DISCARD);
-	g_assert_no_error(error);
+	filtering_list_init(&f, "forward_to_owner");
+	p = fixture_post(&f, POSTER, html_msg);
+	mimedel_ok(p, PIPE_DISCARD);
 	g_assert_nonnull(strstr(p->reason, "forwarded to the owners"));
-	notices = queue_messages(&f, "virgin");
+	notices = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(notices->len, ==, 1);
-	n = notices->pdata[0];
+	n = ((struct queue_item *)notices->pdata[0])->msg;
 	g_assert_nonnull(strstr(n, "Content filtered message notification"));
-	g_assert_nonnull(strstr(n, OWNER));
+	g_assert_nonnull(strstr(n, FIXTURE_OWNER));
 	g_assert_nonnull(strstr(n, "text/html: not in pass_mime_types"));
 	/* the post as it came rides along, HTML and all */
 	g_assert_nonnull(strstr(n, "message/rfc822"));
@@ -1128,26 +1059,23 @@ test_handler_forwards_the_original_to_the_owners(void)
 	g_assert_nonnull(strstr(n, "<html><body><p>Caf=E9"));
 	g_ptr_array_unref(notices);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_handler_preserves_the_original_in_a_file(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 	char *dir, *path, *data, *before;
 	GPtrArray *names;
 	gsize len;
 
-	fixture_setup(&f);
-	set(&f, "filter_content", "yes");
-	set(&f, "filter_action", "3");
-	p = new_post(&f, html_msg);
+	filtering_list_init(&f, "3");
+	p = fixture_post(&f, POSTER, html_msg);
 	before = post_bytes(p);
-	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_DISCARD);
-	g_assert_no_error(error);
+	mimedel_ok(p, PIPE_DISCARD);
 	dir = g_build_filename(list_dir(f.list), "preserved", NULL);
 	names = fs_dir_names(dir, NULL, &error);
 	g_assert_no_error(error);
@@ -1165,7 +1093,7 @@ test_handler_preserves_the_original_in_a_file(void)
 	g_free(dir);
 	g_free(before);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* Something in the way of the file (or the queue): the handler fails, so
@@ -1173,45 +1101,35 @@ test_handler_preserves_the_original_in_a_file(void)
 static void
 test_handler_fails_retryably_when_it_cannot_keep_the_original(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
-	char *blocker, *before, *after;
+	char *blocker, *before;
 
-	fixture_setup(&f);
-	set(&f, "filter_content", "yes");
-	set(&f, "filter_action", "preserve");
+	filtering_list_init(&f, "preserve");
 	blocker = g_build_filename(list_dir(f.list), "preserved", NULL);
 	g_assert_true(g_file_set_contents(blocker, "not a directory", -1, NULL));
-	p = new_post(&f, html_msg);
+	p = fixture_post(&f, POSTER, html_msg);
 	before = post_bytes(p);
 	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_ERROR);
 	g_assert_nonnull(error);
 	g_test_message("%s", error->message);
 	g_clear_error(&error);
-	after = post_bytes(p);
-	g_assert_cmpstr(after, ==, before);
-	g_free(after);
+	assert_post_bytes(p, before);
 	post_free(&p);
 	g_free(blocker);
 
 	/* the same for the notice: the virgin queue cannot be opened */
-	set(&f, "filter_action", "forward_to_owner");
-	blocker = g_build_filename(f.var, "queue", "virgin", NULL);
-	if (g_file_test(blocker, G_FILE_TEST_IS_DIR))
-		g_assert_cmpint(rmdir(blocker), ==, 0);
-	g_assert_true(g_file_set_contents(blocker, "not a directory", -1, NULL));
-	p = new_post(&f, html_msg);
+	list_set_ok(f.list, "filter_action", "forward_to_owner");
+	fixture_break_queue(&f, "virgin");
+	p = fixture_post(&f, POSTER, html_msg);
 	g_assert_cmpint(pipe_mimedel(p, &error), ==, PIPE_ERROR);
 	g_assert_nonnull(error);
 	g_clear_error(&error);
-	after = post_bytes(p);
-	g_assert_cmpstr(after, ==, before);
-	g_free(after);
+	assert_post_bytes(p, before);
 	post_free(&p);
-	g_free(blocker);
 	g_free(before);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static const struct unit_test tests[] = {
@@ -1280,17 +1198,7 @@ static const struct unit_test tests[] = {
 int
 main(int argc, char **argv)
 {
-	const char *top = getenv("HERALD_TOP");
-	char *bin;
-
 	message_init();
-	/* tests/run exports HERALD_TOP; else the binary is in build/tests/ */
-	if (top != NULL) {
-		data_dir = g_build_filename(top, "tests", "data", NULL);
-	} else {
-		bin = g_path_get_dirname(argv[0]);
-		data_dir = g_build_filename(bin, "..", "..", "tests", "data", NULL);
-		g_free(bin);
-	}
+	data_dir = testutil_data_dir(argv[0]);
 	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
 }

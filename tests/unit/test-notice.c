@@ -30,122 +30,24 @@
 /* --- helpers ------------------------------------------------------------- */
 
 #define FQDN "demo@example.org"
-#define OWNER "owner@example.org"
-
-struct fixture {
-	char *var;
-	struct site *site;
-	struct list *list;
-};
-
-static void
-fixture_setup_no_gmime(struct fixture *f)
-{
-	static const char *const owners[] = { OWNER, NULL };
-	GError *error = NULL;
-
-	memset(f, 0, sizeof *f);
-	f->var = tmp_dir_new();
-	g_assert_cmpint(site_init(f->var, &error), ==, 0);
-	g_assert_no_error(error);
-	f->site = site_open(f->var, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->site);
-	g_assert_cmpint(list_create(f->site, FQDN, owners, &error), ==, 0);
-	g_assert_no_error(error);
-	f->list = list_open(f->site, FQDN, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->list);
-}
 
 /* GMime is initialised here, as the runners have it (they parse before
  * they send), so that these tests prove their own point; that a notice
  * needs no earlier parse is test_send_in_a_process_that_parsed_nothing. */
 static void
-fixture_setup(struct fixture *f)
+fixture_setup(struct list_fixture *f)
 {
-	fixture_setup_no_gmime(f);
+	list_fixture_init(f, FQDN);
 	message_init();
 }
 
+/* The same, the site answering each address automatically per_day
+ * times a day from each list. */
 static void
-fixture_teardown(struct fixture *f)
+allowance_setup(struct list_fixture *f, const char *per_day)
 {
-	list_free(&f->list);
-	site_free(&f->site);
-	tmp_dir_remove(&f->var);
-}
-
-static void
-set_ok(struct list *l, const char *name, const char *value)
-{
-	GError *error = NULL;
-
-	g_assert_cmpint(list_set(l, name, value, &error), ==, 0);
-	g_assert_no_error(error);
-}
-
-static void
-site_set_ok(struct site *s, const char *key, const char *value)
-{
-	GError *error = NULL;
-
-	g_assert_cmpint(site_set(s, key, value, &error), ==, 0);
-	g_assert_no_error(error);
-}
-
-static void
-queue_item_free_ptr(gpointer p)
-{
-	struct queue_item *it = p;
-
-	queue_item_free(&it);
-}
-
-static GPtrArray *
-queue_items(struct fixture *f, const char *name)
-{
-	GError *error = NULL;
-	struct queue *q = queue_open(f->var, name, &error);
-	GPtrArray *bases = NULL, *items;
-
-	g_assert_no_error(error);
-	g_assert_nonnull(q);
-	g_assert_cmpint(queue_list(q, ".msg", 0, 1, &bases, &error), ==, 0);
-	g_assert_no_error(error);
-	items = g_ptr_array_new_with_free_func(queue_item_free_ptr);
-	for (guint i = 0; i < bases->len; i++) {
-		struct queue_item *it = NULL;
-
-		g_assert_cmpint(queue_read(q, bases->pdata[i], ".msg", &it,
-					   &error), ==, 1);
-		g_assert_no_error(error);
-		g_ptr_array_add(items, it);
-	}
-	g_ptr_array_unref(bases);
-	queue_close(&q);
-	return items;
-}
-
-static guint
-virgin_len(struct fixture *f)
-{
-	GPtrArray *items = queue_items(f, "virgin");
-	guint n = items->len;
-
-	g_ptr_array_unref(items);
-	return n;
-}
-
-static GMimeMessage *
-item_message(struct queue_item *it)
-{
-	GError *error = NULL;
-	GMimeMessage *msg = message_parse(it->msg, it->msg_len, &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(msg);
-	return msg;
+	fixture_setup(f);
+	site_set_ok(f->site, "notice.max_autoresponses_per_day", per_day);
 }
 
 /* The rcpt lines of an entry in their order, joined by ",". */
@@ -153,13 +55,10 @@ static char *
 item_rcpts(struct queue_item *it)
 {
 	GPtrArray *all = queue_meta_get_all(it->meta, "rcpt");
-	GString *out = g_string_new(NULL);
+	char *s = strings_joined(all, ",");
 
-	for (guint i = 0; i < all->len; i++)
-		g_string_append_printf(out, "%s%s", i > 0 ? "," : "",
-				       (const char *)all->pdata[i]);
 	g_ptr_array_unref(all);
-	return g_string_free(out, FALSE);
+	return s;
 }
 
 /* The addresses of header name, as keys, joined by ",". */
@@ -168,17 +67,14 @@ header_addrs(GMimeMessage *msg, const char *name)
 {
 	const char *names[] = { name, NULL };
 	GPtrArray *a = message_addresses(msg, names);
-	GString *out = g_string_new(NULL);
+	char *s = strings_joined(a, ",");
 
-	for (guint i = 0; i < a->len; i++)
-		g_string_append_printf(out, "%s%s", i > 0 ? "," : "",
-				       (const char *)a->pdata[i]);
 	g_ptr_array_unref(a);
-	return g_string_free(out, FALSE);
+	return s;
 }
 
 static int
-autorespond(struct fixture *f, const char *addr)
+autorespond(struct list_fixture *f, const char *addr)
 {
 	GError *error = NULL;
 	int r = notice_autorespond(f->list, addr, "Automatic reply", "Text.\n",
@@ -196,7 +92,7 @@ test_send_writes_virgin_entry_from_owner_with_bounces_sender(void)
 	static const char *const to[] = {
 		"a@example.net", "B@Example.NET", NULL,
 	};
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	GPtrArray *items;
 	struct queue_item *it;
@@ -208,7 +104,7 @@ test_send_writes_virgin_entry_from_owner_with_bounces_sender(void)
 	g_assert_cmpint(notice_send(f.list, to, "Caf\xc3\xa9 notice",
 				    "Hello from the list.\n", NULL, &error), ==, 0);
 	g_assert_no_error(error);
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(items->len, ==, 1);
 	it = items->pdata[0];
 	s = item_rcpts(it);
@@ -239,7 +135,7 @@ test_send_writes_virgin_entry_from_owner_with_bounces_sender(void)
 	g_free(s);
 	g_object_unref(msg);
 	g_ptr_array_unref(items);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* notice.h is library API: a program that sends a notice before it parses
@@ -249,15 +145,15 @@ static void
 test_send_in_a_process_that_parsed_nothing(void)
 {
 	static const char *const to[] = { "a@example.net", NULL };
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 
-	fixture_setup_no_gmime(&f);
+	list_fixture_init(&f, FQDN);
 	g_assert_cmpint(notice_send(f.list, to, "First thing", "Hello.\n", NULL,
 				    &error), ==, 0);
 	g_assert_no_error(error);
-	g_assert_cmpuint(virgin_len(&f), ==, 1);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -268,7 +164,7 @@ test_send_attachment_goes_as_message_rfc822(void)
 		"Subject: The original\nMessage-ID: <orig@example.com>\n\n"
 		"Original body.\n";
 	static const char *const to[] = { "ann@example.com", NULL };
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	GPtrArray *items;
 	GMimeMessage *orig, *msg, *inner;
@@ -283,7 +179,7 @@ test_send_attachment_goes_as_message_rfc822(void)
 				    orig, &error), ==, 0);
 	g_assert_no_error(error);
 	g_object_unref(orig);
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(items->len, ==, 1);
 	msg = item_message(items->pdata[0]);
 	body = g_mime_message_get_mime_part(msg);
@@ -305,97 +201,90 @@ test_send_attachment_goes_as_message_rfc822(void)
 	g_assert_cmpstr(message_header(inner, "Message-ID"), ==, "<orig@example.com>");
 	g_object_unref(msg);
 	g_ptr_array_unref(items);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_send_to_nobody_writes_nothing(void)
 {
 	static const char *const none[] = { NULL };
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 
 	fixture_setup(&f);
 	g_assert_cmpint(notice_send(f.list, none, "x", "y", NULL, &error), ==, 0);
 	g_assert_no_error(error);
-	g_assert_cmpuint(virgin_len(&f), ==, 0);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
+	list_fixture_clear(&f);
 }
 
+/* notice_to_owners with the owner and moderator settings so: one notice,
+ * to want (its rcpt lines joined). */
 static void
-test_to_owners_reaches_owners_and_moderators_once(void)
+assert_to_owners(const char *owner, const char *moderator, const char *want)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	GPtrArray *items;
 	char *s;
 
 	fixture_setup(&f);
-	set_ok(f.list, "owner", OWNER "\nboth@example.org");
-	set_ok(f.list, "moderator", "both@example.org\nmod@example.org");
+	list_set_ok(f.list, "owner", owner);
+	list_set_ok(f.list, "moderator", moderator);
 	g_assert_cmpint(notice_to_owners(f.list, "For the owners", "Text.\n",
 					 NULL, &error), ==, 0);
 	g_assert_no_error(error);
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(items->len, ==, 1);
 	s = item_rcpts(items->pdata[0]);
-	g_assert_cmpstr(s, ==, OWNER ",both@example.org,mod@example.org");
+	g_assert_cmpstr(s, ==, want);
 	g_free(s);
 	g_ptr_array_unref(items);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
-/* --- notice_autorespond -------------------------------------------------- */
+static void
+test_to_owners_reaches_owners_and_moderators_once(void)
+{
+	assert_to_owners(FIXTURE_OWNER "\nboth@example.org",
+			 "both@example.org\nmod@example.org",
+			 FIXTURE_OWNER ",both@example.org,mod@example.org");
+}
 
 /* An owner who is also a moderator, the two settings spelling the address
  * in different case, is one person (address_equal): one copy. */
 static void
 test_to_owners_duplicate_in_another_case_is_one_recipient(void)
 {
-	struct fixture f;
-	GError *error = NULL;
-	GPtrArray *items;
-	char *s;
-
-	fixture_setup(&f);
-	set_ok(f.list, "owner", "Both@example.org");
-	set_ok(f.list, "moderator", "both@example.org");
-	g_assert_cmpint(notice_to_owners(f.list, "For the owners", "Text.\n",
-					 NULL, &error), ==, 0);
-	g_assert_no_error(error);
-	items = queue_items(&f, "virgin");
-	g_assert_cmpuint(items->len, ==, 1);
-	s = item_rcpts(items->pdata[0]);
-	g_assert_cmpstr(s, ==, "Both@example.org");
-	g_free(s);
-	g_ptr_array_unref(items);
-	fixture_teardown(&f);
+	assert_to_owners("Both@example.org", "both@example.org",
+			 "Both@example.org");
 }
+
+/* --- notice_autorespond -------------------------------------------------- */
 
 static void
 test_autorespond_daily_limit_stops_the_next_reply(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *items;
 	char *s;
 
-	fixture_setup(&f);
-	site_set_ok(f.site, "notice.max_autoresponses_per_day", "3");
+	allowance_setup(&f, "3");
 	for (int i = 0; i < 3; i++)
 		g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
 	/* The same address in another case is the same address. */
 	g_assert_cmpint(autorespond(&f, "ANN@Example.com"), ==, 0);
-	g_assert_cmpuint(virgin_len(&f), ==, 3);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 3);
 	/* Another address has its own allowance. */
 	g_assert_cmpint(autorespond(&f, "bob@example.net"), ==, 1);
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(items->len, ==, 4);
 	s = item_rcpts(items->pdata[3]);
 	g_assert_cmpstr(s, ==, "bob@example.net");
 	g_free(s);
 	g_ptr_array_unref(items);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* A quoted local part may hold a space ("john doe"@example.com is an
@@ -403,47 +292,40 @@ test_autorespond_daily_limit_stops_the_next_reply(void)
 static void
 test_autorespond_daily_limit_holds_for_address_with_space(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	site_set_ok(f.site, "notice.max_autoresponses_per_day", "1");
+	allowance_setup(&f, "1");
 	g_assert_cmpint(autorespond(&f, "\"john doe\"@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "\"john doe\"@example.com"), ==, 0);
-	g_assert_cmpuint(virgin_len(&f), ==, 1);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	list_fixture_clear(&f);
 }
 
 static void
 test_autorespond_allowance_is_per_list(void)
 {
-	static const char *const owners[] = { OWNER, NULL };
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct list *other;
 
-	fixture_setup(&f);
-	site_set_ok(f.site, "notice.max_autoresponses_per_day", "1");
-	g_assert_cmpint(list_create(f.site, "other@example.org", owners, &error), ==, 0);
-	g_assert_no_error(error);
-	other = list_open(f.site, "other@example.org", &error);
-	g_assert_no_error(error);
+	allowance_setup(&f, "1");
+	other = fixture_new_list(&f, "other@example.org");
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
 	g_assert_cmpint(notice_autorespond(other, "ann@example.com", "x", "y",
 					   NULL, &error), ==, 1);
 	g_assert_no_error(error);
 	list_free(&other);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_autorespond_count_of_an_earlier_day_does_not_count(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	char *path;
 
-	fixture_setup(&f);
-	site_set_ok(f.site, "notice.max_autoresponses_per_day", "2");
+	allowance_setup(&f, "2");
 	path = g_build_filename(list_dir(f.list), "autoresponses", NULL);
 	g_assert_true(g_file_set_contents(path,
 		"2001-01-01 ann@example.com 99\n", -1, NULL));
@@ -451,33 +333,32 @@ test_autorespond_count_of_an_earlier_day_does_not_count(void)
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
 	g_free(path);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_autorespond_limit_0_is_no_limit(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	site_set_ok(f.site, "notice.max_autoresponses_per_day", "0");
+	allowance_setup(&f, "0");
 	for (int i = 0; i < 15; i++)
 		g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
-	g_assert_cmpuint(virgin_len(&f), ==, 15);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 15);
+	list_fixture_clear(&f);
 }
 
 static void
 test_autorespond_default_limit_is_10(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
 	fixture_setup(&f);
 	for (int i = 0; i < 10; i++)
 		g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
-	g_assert_cmpuint(virgin_len(&f), ==, 10);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 10);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -490,17 +371,17 @@ test_autorespond_robots_get_none(void)
 		"noreply@example.com", "no-reply@example.com",
 		"not an address",
 	};
-	struct fixture f;
+	struct list_fixture f;
 
 	fixture_setup(&f);
 	for (gsize i = 0; i < G_N_ELEMENTS(robots); i++) {
 		g_test_message("address '%s'", robots[i]);
 		g_assert_cmpint(autorespond(&f, robots[i]), ==, 0);
 	}
-	g_assert_cmpuint(virgin_len(&f), ==, 0);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
 	/* A person whose address merely contains such words is answered. */
 	g_assert_cmpint(autorespond(&f, "bounces.fan@example.com"), ==, 1);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- running ------------------------------------------------------------- */
@@ -534,8 +415,4 @@ static const struct unit_test tests[] = {
 	  test_autorespond_robots_get_none },
 };
 
-int
-main(int argc, char **argv)
-{
-	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
-}
+UNIT_TEST_MAIN(tests)

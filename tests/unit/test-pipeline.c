@@ -34,92 +34,6 @@
 /* --- helpers ------------------------------------------------------------- */
 
 #define FQDN "demo@example.org"
-#define OWNER "owner@example.org"
-
-struct fixture {
-	char *var;
-	struct site *site;
-	struct list *list;
-	struct pipe_env env;
-};
-
-static void
-fixture_setup(struct fixture *f)
-{
-	static const char *const owners[] = { OWNER, NULL };
-	GError *error = NULL;
-
-	memset(f, 0, sizeof *f);
-	f->var = tmp_dir_new();
-	g_assert_cmpint(site_init(f->var, &error), ==, 0);
-	g_assert_no_error(error);
-	f->site = site_open(f->var, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->site);
-	g_assert_cmpint(list_create(f->site, FQDN, owners, &error), ==, 0);
-	g_assert_no_error(error);
-	f->list = list_open(f->site, FQDN, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(f->list);
-}
-
-static void
-fixture_teardown(struct fixture *f)
-{
-	list_free(&f->list);
-	site_free(&f->site);
-	tmp_dir_remove(&f->var);
-}
-
-static void
-set_ok(struct list *l, const char *name, const char *value)
-{
-	GError *error = NULL;
-
-	g_assert_cmpint(list_set(l, name, value, &error), ==, 0);
-	g_assert_no_error(error);
-}
-
-static GMimeMessage *
-parse_ok(const char *text)
-{
-	GError *error = NULL;
-	GMimeMessage *msg = message_parse(text, strlen(text), &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(msg);
-	return msg;
-}
-
-/* A post of text (a whole message) to the list, with envelope sender
- * sender (NULL: no "sender" in the metadata) and meta pairs (key, value,
- * ..., NULL) added. */
-static struct post *
-post_of_meta(struct fixture *f, const char *sender, const char *text, ...)
-{
-	struct queue_meta *meta = queue_meta_new();
-	struct post *p;
-	const char *k;
-	va_list ap;
-
-	queue_meta_set(meta, "list", FQDN);
-	if (sender != NULL)
-		queue_meta_set(meta, "sender", sender);
-	va_start(ap, text);
-	while ((k = va_arg(ap, const char *)) != NULL)
-		queue_meta_add(meta, k, va_arg(ap, const char *));
-	va_end(ap);
-	p = post_new(f->site, f->list, &f->env, meta, parse_ok(text));
-	queue_meta_free(&meta);
-	g_assert_nonnull(p);
-	return p;
-}
-
-static struct post *
-post_of(struct fixture *f, const char *sender, const char *text)
-{
-	return post_of_meta(f, sender, text, NULL);
-}
 
 /* A message From from, To the list, with extra header lines (each ended
  * by "\n") and a body. */
@@ -139,10 +53,10 @@ msg_text(const char *from, const char *extra, const char *body)
 /* A post of msg_text(from, extra, body) with envelope sender from's
  * address. */
 static struct post *
-simple_post(struct fixture *f, const char *from, const char *extra)
+simple_post(struct list_fixture *f, const char *from, const char *extra)
 {
 	char *text = msg_text(from, extra, "Hello, list.\n");
-	struct post *p = post_of(f, NULL, text);
+	struct post *p = fixture_post(f, NULL, text);
 
 	g_free(text);
 	return p;
@@ -160,89 +74,6 @@ run_ok(struct post *p, pipe_handler_fn fn)
 	return r;
 }
 
-/* Adds (or replaces) a member. */
-static void
-add_member(struct list *l, const char *addr, enum member_mode mode,
-	   enum member_status status, unsigned options)
-{
-	struct roster_change *c = roster_change_new();
-	struct member m = { 0 };
-	GError *error = NULL;
-
-	m.key = address_key(addr);
-	g_assert_nonnull(m.key);
-	m.addr = address_normalise(addr, &error);
-	g_assert_no_error(error);
-	m.name = g_strdup("");
-	m.mode = mode;
-	m.status = status;
-	m.status_reason = g_strdup("");
-	m.language = g_strdup("");
-	m.password = g_strdup("");
-	m.subscribed = 1700000000;
-	m.options = options;
-	roster_change_put(c, &m);
-	g_assert_cmpint(roster_commit(l, c, NULL, &error), ==, 0);
-	g_assert_no_error(error);
-	roster_change_free(&c);
-	g_free(m.key);
-	g_free(m.addr);
-	g_free(m.name);
-	g_free(m.status_reason);
-	g_free(m.language);
-	g_free(m.password);
-}
-
-static void
-add_regular(struct list *l, const char *addr, unsigned options)
-{
-	add_member(l, addr, MODE_REGULAR, STATUS_ENABLED, options);
-}
-
-static void
-queue_item_free_ptr(gpointer p)
-{
-	struct queue_item *it = p;
-
-	queue_item_free(&it);
-}
-
-/* Every ready entry of queue name, oldest first. */
-static GPtrArray *
-queue_items(struct fixture *f, const char *name)
-{
-	GError *error = NULL;
-	struct queue *q = queue_open(f->var, name, &error);
-	GPtrArray *bases = NULL, *items;
-
-	g_assert_no_error(error);
-	g_assert_nonnull(q);
-	g_assert_cmpint(queue_list(q, ".msg", 0, 1, &bases, &error), ==, 0);
-	g_assert_no_error(error);
-	items = g_ptr_array_new_with_free_func(queue_item_free_ptr);
-	for (guint i = 0; i < bases->len; i++) {
-		struct queue_item *it = NULL;
-
-		g_assert_cmpint(queue_read(q, bases->pdata[i], ".msg", &it,
-					   &error), ==, 1);
-		g_assert_no_error(error);
-		g_ptr_array_add(items, it);
-	}
-	g_ptr_array_unref(bases);
-	queue_close(&q);
-	return items;
-}
-
-static guint
-queue_len(struct fixture *f, const char *name)
-{
-	GPtrArray *items = queue_items(f, name);
-	guint n = items->len;
-
-	g_ptr_array_unref(items);
-	return n;
-}
-
 static gint
 compare_str(gconstpointer a, gconstpointer b)
 {
@@ -254,7 +85,7 @@ static char *
 joined_sorted(GPtrArray *a)
 {
 	GPtrArray *copy;
-	GString *out;
+	char *s;
 
 	if (a == NULL)
 		return g_strdup("(null)");
@@ -262,27 +93,9 @@ joined_sorted(GPtrArray *a)
 	for (guint i = 0; i < a->len; i++)
 		g_ptr_array_add(copy, a->pdata[i]);
 	g_ptr_array_sort(copy, compare_str);
-	out = g_string_new(NULL);
-	for (guint i = 0; i < copy->len; i++)
-		g_string_append_printf(out, "%s%s", i > 0 ? "," : "",
-				       (const char *)copy->pdata[i]);
+	s = strings_joined(copy, ",");
 	g_ptr_array_unref(copy);
-	return g_string_free(out, FALSE);
-}
-
-/* The same in their order. */
-static char *
-joined(GPtrArray *a)
-{
-	GString *out;
-
-	if (a == NULL)
-		return g_strdup("(null)");
-	out = g_string_new(NULL);
-	for (guint i = 0; i < a->len; i++)
-		g_string_append_printf(out, "%s%s", i > 0 ? "," : "",
-				       (const char *)a->pdata[i]);
-	return g_string_free(out, FALSE);
+	return s;
 }
 
 static void
@@ -303,17 +116,6 @@ item_rcpts(struct queue_item *it)
 
 	g_ptr_array_unref(all);
 	return s;
-}
-
-static GMimeMessage *
-item_message(struct queue_item *it)
-{
-	GError *error = NULL;
-	GMimeMessage *msg = message_parse(it->msg, it->msg_len, &error);
-
-	g_assert_no_error(error);
-	g_assert_nonnull(msg);
-	return msg;
 }
 
 /* The text of the first text/plain part. */
@@ -352,34 +154,13 @@ html_text(GMimeMessage *msg)
 }
 
 static void
-make_other_list(struct fixture *f, const char *fqdn, const char *member)
+make_other_list(struct list_fixture *f, const char *fqdn, const char *member)
 {
-	static const char *const owners[] = { OWNER, NULL };
-	GError *error = NULL;
-	struct list *other;
+	struct list *other = fixture_new_list(f, fqdn);
 
-	g_assert_cmpint(list_create(f->site, fqdn, owners, &error), ==, 0);
-	g_assert_no_error(error);
-	other = list_open(f->site, fqdn, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(other);
 	if (member != NULL)
-		add_regular(other, member, 0);
+		fixture_put_member(other, member, MODE_REGULAR, STATUS_ENABLED, 0);
 	list_free(&other);
-}
-
-/* Makes the queue directory name impossible to create: a file is in its
- * place, so that queue_open fails (root ignores permissions). */
-static void
-break_queue(struct fixture *f, const char *name)
-{
-	char *path = g_build_filename(f->var, "queue", name, NULL);
-	char *qdir = g_build_filename(f->var, "queue", NULL);
-
-	g_assert_cmpint(g_mkdir_with_parents(qdir, 0755), ==, 0);
-	g_assert_true(g_file_set_contents(path, "not a directory", -1, NULL));
-	g_free(path);
-	g_free(qdir);
 }
 
 #define ANN "Ann Poster <ann@example.com>"
@@ -389,14 +170,14 @@ break_queue(struct fixture *f, const char *name)
 static void
 test_post_new_poster_is_from_address_normalised_with_display_name(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	p = post_of(&f, "bounce@other.example",
-		    "From: Ann Poster <Ann@Example.COM>\n"
-		    "Sender: helper@example.net\n"
-		    "To: " FQDN "\nSubject: x\n\nbody\n");
+	list_fixture_init(&f, FQDN);
+	p = fixture_post(&f, "bounce@other.example",
+			 "From: Ann Poster <Ann@Example.COM>\n"
+			 "Sender: helper@example.net\n"
+			 "To: " FQDN "\nSubject: x\n\nbody\n");
 	g_assert_cmpstr(p->poster, ==, "Ann@example.com");
 	g_assert_cmpstr(p->poster_name, ==, "Ann Poster");
 	g_assert_cmpstr(p->sender, ==, "bounce@other.example");
@@ -404,98 +185,98 @@ test_post_new_poster_is_from_address_normalised_with_display_name(void)
 	g_assert_null(p->recipients);
 	post_free(&p);
 	g_assert_null(p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_post_new_display_name_is_decoded_to_utf8(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	p = post_of(&f, NULL,
-		    "From: =?UTF-8?Q?Ren=C3=A9e_Ma=C3=AFa?= <renee@example.com>\n"
-		    "To: " FQDN "\nSubject: x\n\nbody\n");
+	list_fixture_init(&f, FQDN);
+	p = fixture_post(&f, NULL,
+			 "From: =?UTF-8?Q?Ren=C3=A9e_Ma=C3=AFa?= <renee@example.com>\n"
+			 "To: " FQDN "\nSubject: x\n\nbody\n");
 	g_assert_cmpstr(p->poster, ==, "renee@example.com");
 	g_assert_cmpstr(p->poster_name, ==, "Ren\xc3\xa9" "e Ma\xc3\xaf" "a");
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_post_new_poster_from_sender_header_without_from(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	p = post_of(&f, "envelope@example.net",
-		    "Sender: Helper <helper@Example.NET>\n"
-		    "To: " FQDN "\nSubject: x\n\nbody\n");
+	list_fixture_init(&f, FQDN);
+	p = fixture_post(&f, "envelope@example.net",
+			 "Sender: Helper <helper@Example.NET>\n"
+			 "To: " FQDN "\nSubject: x\n\nbody\n");
 	g_assert_cmpstr(p->poster, ==, "helper@example.net");
 	g_assert_cmpstr(p->poster_name, ==, "");
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_post_new_poster_from_envelope_without_from_or_sender(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	p = post_of(&f, "Envelope@Example.NET",
-		    "To: " FQDN "\nSubject: x\n\nbody\n");
+	list_fixture_init(&f, FQDN);
+	p = fixture_post(&f, "Envelope@Example.NET",
+			 "To: " FQDN "\nSubject: x\n\nbody\n");
 	g_assert_cmpstr(p->poster, ==, "Envelope@example.net");
 	g_assert_cmpstr(p->sender, ==, "Envelope@Example.NET");
 	g_assert_cmpstr(p->poster_name, ==, "");
 	post_free(&p);
 	/* No author anywhere and the null sender: "" (not NULL). */
-	p = post_of(&f, "", "To: " FQDN "\nSubject: x\n\nbody\n");
+	p = fixture_post(&f, "", "To: " FQDN "\nSubject: x\n\nbody\n");
 	g_assert_cmpstr(p->poster, ==, "");
 	g_assert_cmpstr(p->sender, ==, "");
 	post_free(&p);
 	/* No "sender" in the metadata at all. */
-	p = post_of(&f, NULL, "To: " FQDN "\nSubject: x\n\nbody\n");
+	p = fixture_post(&f, NULL, "To: " FQDN "\nSubject: x\n\nbody\n");
 	g_assert_cmpstr(p->poster, ==, "");
 	g_assert_cmpstr(p->sender, ==, "");
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_post_new_reads_back_approval_and_recipients_from_meta(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text = msg_text(ANN, "", "body\n");
 
-	fixture_setup(&f);
-	p = post_of_meta(&f, "ann@example.com", text, "approved", "yes",
-			 "rcpt", "b@example.net", "rcpt", "a@example.net", NULL);
+	list_fixture_init(&f, FQDN);
+	p = fixture_post_meta(&f, "ann@example.com", text, "approved", "yes",
+			      "rcpt", "b@example.net", "rcpt", "a@example.net", NULL);
 	g_assert_true(p->approved);
 	g_assert_nonnull(p->recipients);
 	{
-		char *got = joined(p->recipients);
+		char *got = strings_joined(p->recipients, ",");
 		g_assert_cmpstr(got, ==, "b@example.net,a@example.net");
 		g_free(got);
 	}
 	post_free(&p);
 	/* Anything but "yes" is no approval. */
-	p = post_of_meta(&f, "ann@example.com", text, "approved", "no", NULL);
+	p = fixture_post_meta(&f, "ann@example.com", text, "approved", "no", NULL);
 	g_assert_false(p->approved);
 	g_assert_null(p->recipients);
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_post_enqueue_writes_recipients_approval_and_rest(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct queue *q;
 	struct post *p;
@@ -504,9 +285,9 @@ test_post_enqueue_writes_recipients_approval_and_rest(void)
 	GMimeMessage *back;
 	char *text = msg_text(ANN, "", "body\n"), *rc;
 
-	fixture_setup(&f);
-	p = post_of_meta(&f, "ann@example.com", text, "rcpt", "old@example.net",
-			 "pipeline", "stale", NULL);
+	list_fixture_init(&f, FQDN);
+	p = fixture_post_meta(&f, "ann@example.com", text, "rcpt", "old@example.net",
+			      "pipeline", "stale", NULL);
 	g_ptr_array_set_size(p->recipients, 0);
 	g_ptr_array_add(p->recipients, g_strdup("x@example.net"));
 	g_ptr_array_add(p->recipients, g_strdup("y@example.net"));
@@ -519,7 +300,7 @@ test_post_enqueue_writes_recipients_approval_and_rest(void)
 	g_assert_cmpint(post_enqueue(p, q, NULL, &error), ==, 0);
 	g_assert_no_error(error);
 	queue_close(&q);
-	items = queue_items(&f, "shunt");
+	items = queue_read_all(f.var, "shunt");
 	g_assert_cmpuint(items->len, ==, 2);
 	it = items->pdata[0];
 	rc = item_rcpts(it);
@@ -537,20 +318,20 @@ test_post_enqueue_writes_recipients_approval_and_rest(void)
 	g_ptr_array_unref(items);
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_post_number_counts_once_and_is_kept_in_meta_for_a_resumed_post(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p, *q, *resumed;
 	int64_t counter = 0;
 	char *text = msg_text(ANN, "", "body\n");
 
-	fixture_setup(&f);
-	p = post_of(&f, NULL, text);
+	list_fixture_init(&f, FQDN);
+	p = fixture_post(&f, NULL, text);
 	g_assert_cmpint(post_number(p, &error), ==, 1);
 	g_assert_no_error(error);
 	g_assert_cmpint(queue_meta_get_int(p->meta, "post-id", 0), ==, 1);
@@ -561,11 +342,11 @@ test_post_number_counts_once_and_is_kept_in_meta_for_a_resumed_post(void)
 	g_assert_no_error(error);
 	g_assert_cmpint(counter, ==, 2);
 	/* The next post gets the next number. */
-	q = post_of(&f, NULL, text);
+	q = fixture_post(&f, NULL, text);
 	g_assert_cmpint(post_number(q, &error), ==, 2);
 	g_assert_no_error(error);
 	/* A resumed post (post-id in its metadata) keeps its number. */
-	resumed = post_of_meta(&f, NULL, text, "post-id", "1", NULL);
+	resumed = fixture_post_meta(&f, NULL, text, "post-id", "1", NULL);
 	g_assert_cmpint(post_number(resumed, &error), ==, 1);
 	g_assert_no_error(error);
 	g_assert_cmpint(list_counter_get(f.list, "post_id", &counter, &error), ==, 0);
@@ -574,7 +355,7 @@ test_post_number_counts_once_and_is_kept_in_meta_for_a_resumed_post(void)
 	post_free(&q);
 	post_free(&resumed);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- pipeline_run -------------------------------------------------------- */
@@ -582,14 +363,14 @@ test_post_number_counts_once_and_is_kept_in_meta_for_a_resumed_post(void)
 static void
 test_run_follows_the_order_given(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 	char *handler = NULL, *rest = NULL;
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
-	add_regular(f.list, "bob@example.net", 0);
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
+	fixture_add_member(&f, "bob@example.net", 0);
 	/* approve before moderate: the nonmember's approved post passes. */
 	p = simple_post(&f, ANN, "Approved: secret\n");
 	g_assert_cmpint(pipeline_run(p, "approve,moderate,calcrecips", &handler,
@@ -613,18 +394,18 @@ test_run_follows_the_order_given(void)
 	g_free(handler);
 	g_free(rest);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_run_hold_returns_the_handlers_after_the_holder(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 	char *handler = NULL, *rest = NULL;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(pipeline_run(p, "approve,moderate,hold,calcrecips,tooutgoing",
 				     &handler, &rest, &error), ==, PIPE_HOLD);
@@ -634,7 +415,7 @@ test_run_hold_returns_the_handlers_after_the_holder(void)
 	g_assert_nonnull(p->reason);
 	/* The handlers after the hold did not run. */
 	g_assert_null(p->recipients);
-	g_assert_cmpuint(queue_len(&f, "out"), ==, 0);
+	g_assert_cmpuint(queue_length(f.var, "out"), ==, 0);
 	g_free(handler);
 	g_free(rest);
 	post_free(&p);
@@ -647,7 +428,7 @@ test_run_hold_returns_the_handlers_after_the_holder(void)
 	g_free(handler);
 	g_free(rest);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* The setting is typed by people: spaces around names and empty items
@@ -655,13 +436,13 @@ test_run_hold_returns_the_handlers_after_the_holder(void)
 static void
 test_run_ignores_spaces_and_empty_names(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 	char *handler = NULL, *rest = NULL;
 	char **names;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(pipeline_run(p, " approve ,, moderate , hold,calcrecips ",
 				     &handler, &rest, &error), ==, PIPE_HOLD);
@@ -675,21 +456,21 @@ test_run_ignores_spaces_and_empty_names(void)
 	g_free(handler);
 	g_free(rest);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_run_error_returns_rest_from_the_failing_handler(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 	char *handler = NULL, *rest = NULL;
 	int64_t last = 0;
 
-	fixture_setup(&f);
-	add_regular(f.list, "bob@example.net", 0);
-	break_queue(&f, "out");
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "bob@example.net", 0);
+	fixture_break_queue(&f, "out");
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(pipeline_run(p, "calcrecips,tooutgoing,afterdelivery",
 				     &handler, &rest, &error), ==, PIPE_ERROR);
@@ -706,19 +487,19 @@ test_run_error_returns_rest_from_the_failing_handler(void)
 	g_free(handler);
 	g_free(rest);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_run_unknown_handler_is_an_error_invalid(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 	char *handler = NULL, *rest = NULL;
 
-	fixture_setup(&f);
-	add_regular(f.list, "bob@example.net", 0);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "bob@example.net", 0);
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(pipeline_run(p, "approve,nosuch,calcrecips", &handler,
 				     &rest, &error), ==, PIPE_ERROR);
@@ -733,7 +514,7 @@ test_run_unknown_handler_is_an_error_invalid(void)
 	post_free(&p);
 	g_assert_null(pipeline_handler_find("nosuch"));
 	g_assert_nonnull(pipeline_handler_find("calcrecips"));
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- approve ------------------------------------------------------------- */
@@ -741,29 +522,29 @@ test_run_unknown_handler_is_an_error_invalid(void)
 static void
 test_approve_header_with_moderator_password_approves_and_is_removed(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
 	p = simple_post(&f, ANN, "Approved: secret\n");
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_true(p->approved);
 	g_assert_cmpstr(queue_meta_get(p->meta, "approved"), ==, "yes");
 	g_assert_null(message_header(p->msg, "Approved"));
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_approve_wrong_password_not_approved_but_header_removed(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	GByteArray *bytes;
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
 	p = simple_post(&f, ANN, "Approved: guess\n");
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_false(p->approved);
@@ -773,7 +554,7 @@ test_approve_wrong_password_not_approved_but_header_removed(void)
 	g_assert_null(g_strstr_len((const char *)bytes->data, bytes->len, "guess"));
 	g_byte_array_unref(bytes);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -782,10 +563,10 @@ test_approve_header_variants_approve_and_are_removed(void)
 	static const char *const names[] = {
 		"Approve", "X-Approved", "X-Approve", "approved",
 	};
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
 	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *extra = g_strdup_printf("%s: secret\n", names[i]);
 		struct post *p = simple_post(&f, ANN, extra);
@@ -797,20 +578,20 @@ test_approve_header_variants_approve_and_are_removed(void)
 		post_free(&p);
 		g_free(extra);
 	}
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_approve_body_password_line_and_blank_line_removed_from_text(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text, *body;
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
 	text = msg_text(ANN, "", "Approved: secret\n\nHello, list.\n\nBye.\n");
-	p = post_of(&f, NULL, text);
+	p = fixture_post(&f, NULL, text);
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_true(p->approved);
 	g_assert_cmpstr(queue_meta_get(p->meta, "approved"), ==, "yes");
@@ -822,7 +603,7 @@ test_approve_body_password_line_and_blank_line_removed_from_text(void)
 	g_free(text);
 	/* Blank lines before the password line are skipped over. */
 	text = msg_text(ANN, "", "\n  \nApproved: secret\nHello, list.\n");
-	p = post_of(&f, NULL, text);
+	p = fixture_post(&f, NULL, text);
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_true(p->approved);
 	body = body_text(p->msg);
@@ -833,7 +614,7 @@ test_approve_body_password_line_and_blank_line_removed_from_text(void)
 	g_free(text);
 	/* A wrong password in the body is removed too, and approves nothing. */
 	text = msg_text(ANN, "", "Approve: guess\n\nHello\n");
-	p = post_of(&f, NULL, text);
+	p = fixture_post(&f, NULL, text);
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_false(p->approved);
 	body = body_text(p->msg);
@@ -841,30 +622,30 @@ test_approve_body_password_line_and_blank_line_removed_from_text(void)
 	g_free(body);
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_approve_body_password_removed_from_quoted_printable_text(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	GByteArray *bytes;
 	char *body;
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
-	p = post_of(&f, NULL,
-		    "From: " ANN "\n"
-		    "To: " FQDN "\n"
-		    "Subject: Hello\n"
-		    "MIME-Version: 1.0\n"
-		    "Content-Type: text/plain; charset=utf-8\n"
-		    "Content-Transfer-Encoding: quoted-printable\n"
-		    "\n"
-		    "Approved: sec=\nret\n"
-		    "\n"
-		    "Caf=C3=A9 au lait.\n");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
+	p = fixture_post(&f, NULL,
+			 "From: " ANN "\n"
+			 "To: " FQDN "\n"
+			 "Subject: Hello\n"
+			 "MIME-Version: 1.0\n"
+			 "Content-Type: text/plain; charset=utf-8\n"
+			 "Content-Transfer-Encoding: quoted-printable\n"
+			 "\n"
+			 "Approved: sec=\nret\n"
+			 "\n"
+			 "Caf=C3=A9 au lait.\n");
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_true(p->approved);
 	body = body_text(p->msg);
@@ -874,20 +655,20 @@ test_approve_body_password_removed_from_quoted_printable_text(void)
 	g_assert_null(g_strstr_len((const char *)bytes->data, bytes->len, "sec"));
 	g_byte_array_unref(bytes);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_approve_body_password_only_on_first_nonblank_line(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text, *body;
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
 	text = msg_text(ANN, "", "Hello\nApproved: secret\n");
-	p = post_of(&f, NULL, text);
+	p = fixture_post(&f, NULL, text);
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_false(p->approved);
 	body = body_text(p->msg);
@@ -895,36 +676,36 @@ test_approve_body_password_only_on_first_nonblank_line(void)
 	g_free(body);
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_approve_body_password_removed_from_html_alternative(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *body, *html;
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
-	p = post_of(&f, NULL,
-		    "From: " ANN "\n"
-		    "To: " FQDN "\n"
-		    "Subject: Hello\n"
-		    "MIME-Version: 1.0\n"
-		    "Content-Type: multipart/alternative; boundary=\"BB\"\n"
-		    "\n"
-		    "--BB\n"
-		    "Content-Type: text/plain; charset=utf-8\n"
-		    "\n"
-		    "Approved: secret\n"
-		    "\n"
-		    "Hello, list.\n"
-		    "--BB\n"
-		    "Content-Type: text/html; charset=utf-8\n"
-		    "\n"
-		    "<html><body><p>Approved: secret</p><p>Hello, list.</p></body></html>\n"
-		    "--BB--\n");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
+	p = fixture_post(&f, NULL,
+			 "From: " ANN "\n"
+			 "To: " FQDN "\n"
+			 "Subject: Hello\n"
+			 "MIME-Version: 1.0\n"
+			 "Content-Type: multipart/alternative; boundary=\"BB\"\n"
+			 "\n"
+			 "--BB\n"
+			 "Content-Type: text/plain; charset=utf-8\n"
+			 "\n"
+			 "Approved: secret\n"
+			 "\n"
+			 "Hello, list.\n"
+			 "--BB\n"
+			 "Content-Type: text/html; charset=utf-8\n"
+			 "\n"
+			 "<html><body><p>Approved: secret</p><p>Hello, list.</p></body></html>\n"
+			 "--BB--\n");
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_true(p->approved);
 	body = body_text(p->msg);
@@ -936,18 +717,18 @@ test_approve_body_password_removed_from_html_alternative(void)
 	g_free(body);
 	g_free(html);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_approve_owner_and_post_passwords_approve(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	set_ok(f.list, "password", "ownerpw");
-	set_ok(f.list, "post_password", "postpw");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "password", "ownerpw");
+	list_set_ok(f.list, "post_password", "postpw");
 	p = simple_post(&f, ANN, "Approved: ownerpw\n");
 	run_ok(p, pipe_approve);
 	g_assert_true(p->approved);
@@ -961,20 +742,20 @@ test_approve_owner_and_post_passwords_approve(void)
 	run_ok(p, pipe_approve);
 	g_assert_false(p->approved);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_approve_without_password_changes_nothing(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	GByteArray *before, *after;
 	char *text = msg_text(ANN, "", "Hello\n");
 
-	fixture_setup(&f);
-	set_ok(f.list, "mod_password", "secret");
-	p = post_of(&f, NULL, text);
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "mod_password", "secret");
+	p = fixture_post(&f, NULL, text);
 	before = message_to_bytes(p->msg);
 	g_assert_cmpint(run_ok(p, pipe_approve), ==, PIPE_CONTINUE);
 	g_assert_false(p->approved);
@@ -984,13 +765,13 @@ test_approve_without_password_changes_nothing(void)
 	g_byte_array_unref(after);
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- moderate ------------------------------------------------------------ */
 
 static enum pipe_result
-moderate(struct fixture *f, const char *from, struct post **p_r)
+moderate(struct list_fixture *f, const char *from, struct post **p_r)
 {
 	struct post *p = simple_post(f, from, "");
 	enum pipe_result r = run_ok(p, pipe_moderate);
@@ -1005,79 +786,79 @@ moderate(struct fixture *f, const char *from, struct post **p_r)
 static void
 test_moderate_member_without_mod_flag_passes(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	add_regular(f.list, "ann@example.com", OPT_ACK | OPT_NODUPES);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "ann@example.com", OPT_ACK | OPT_NODUPES);
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_CONTINUE);
 	/* Any case of the address. */
 	g_assert_cmpint(moderate(&f, "ANN@EXAMPLE.COM", NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_moderate_moderated_member_hold_reject_discard_by_action(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	add_regular(f.list, "ann@example.com", OPT_MODERATE);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "ann@example.com", OPT_MODERATE);
 	/* 0: hold (the default). */
 	g_assert_cmpint(moderate(&f, ANN, &p), ==, PIPE_HOLD);
 	g_assert_cmpstr(p->reason, ==, "Post by a moderated member");
 	post_free(&p);
 	/* 1: reject, with the default text... */
-	set_ok(f.list, "member_moderation_action", "1");
+	list_set_ok(f.list, "member_moderation_action", "1");
 	g_assert_cmpint(moderate(&f, ANN, &p), ==, PIPE_REJECT);
 	g_assert_nonnull(p->reason);
 	g_assert_nonnull(strstr(p->reason, "moderated"));
 	post_free(&p);
 	/* ... or member_moderation_notice. */
-	set_ok(f.list, "member_moderation_notice", "Please wait for approval.");
+	list_set_ok(f.list, "member_moderation_notice", "Please wait for approval.");
 	g_assert_cmpint(moderate(&f, ANN, &p), ==, PIPE_REJECT);
 	g_assert_cmpstr(p->reason, ==, "Please wait for approval.");
 	post_free(&p);
 	/* 2: discard. */
-	set_ok(f.list, "member_moderation_action", "discard");
+	list_set_ok(f.list, "member_moderation_action", "discard");
 	g_assert_cmpint(moderate(&f, ANN, &p), ==, PIPE_DISCARD);
 	g_assert_nonnull(p->reason);
 	g_assert_nonnull(strstr(p->reason, "ann@example.com"));
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_moderate_nonmember_accept_list_exact_and_regex(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	/* Default generic_nonmember_action: hold. */
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_HOLD);
-	set_ok(f.list, "accept_these_nonmembers", "Ann@Example.com");
+	list_set_ok(f.list, "accept_these_nonmembers", "Ann@Example.com");
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_CONTINUE);
 	g_assert_cmpint(moderate(&f, "carl@example.com", NULL), ==, PIPE_HOLD);
-	set_ok(f.list, "accept_these_nonmembers", "^[a-z]+@example\\.com$");
+	list_set_ok(f.list, "accept_these_nonmembers", "^[a-z]+@example\\.com$");
 	g_assert_cmpint(moderate(&f, "carl@example.com", NULL), ==, PIPE_CONTINUE);
 	/* Case-insensitive. */
 	g_assert_cmpint(moderate(&f, "Carl@EXAMPLE.com", NULL), ==, PIPE_CONTINUE);
 	g_assert_cmpint(moderate(&f, "carl@example.net", NULL), ==, PIPE_HOLD);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_moderate_nonmember_hold_reject_discard_lists(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	set_ok(f.list, "generic_nonmember_action", "accept");
-	set_ok(f.list, "hold_these_nonmembers", "held@example.com");
-	set_ok(f.list, "reject_these_nonmembers", "^rej.*@example\\.com$");
-	set_ok(f.list, "discard_these_nonmembers", "gone@example.com");
-	set_ok(f.list, "forward_auto_discards", "no");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "generic_nonmember_action", "accept");
+	list_set_ok(f.list, "hold_these_nonmembers", "held@example.com");
+	list_set_ok(f.list, "reject_these_nonmembers", "^rej.*@example\\.com$");
+	list_set_ok(f.list, "discard_these_nonmembers", "gone@example.com");
+	list_set_ok(f.list, "forward_auto_discards", "no");
 	g_assert_cmpint(moderate(&f, "other@example.com", NULL), ==, PIPE_CONTINUE);
 	g_assert_cmpint(moderate(&f, "held@example.com", &p), ==, PIPE_HOLD);
 	g_assert_cmpstr(p->reason, ==, "Post by non-member to a members-only list");
@@ -1086,7 +867,7 @@ test_moderate_nonmember_hold_reject_discard_lists(void)
 	/* The default rejection names the owner address. */
 	g_assert_nonnull(strstr(p->reason, "demo-owner@example.org"));
 	post_free(&p);
-	set_ok(f.list, "nonmember_rejection_notice", "Members only, sorry.");
+	list_set_ok(f.list, "nonmember_rejection_notice", "Members only, sorry.");
 	g_assert_cmpint(moderate(&f, "reject-me@example.com", &p), ==, PIPE_REJECT);
 	g_assert_cmpstr(p->reason, ==, "Members only, sorry.");
 	post_free(&p);
@@ -1094,32 +875,32 @@ test_moderate_nonmember_hold_reject_discard_lists(void)
 	g_assert_nonnull(strstr(p->reason, "gone@example.com"));
 	post_free(&p);
 	/* forward_auto_discards off: nobody told. */
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
 	/* accept comes first: an address in both is accepted. */
-	set_ok(f.list, "accept_these_nonmembers", "held@example.com");
+	list_set_ok(f.list, "accept_these_nonmembers", "held@example.com");
 	g_assert_cmpint(moderate(&f, "held@example.com", NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_moderate_auto_discard_is_forwarded_to_owners(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *items;
 	struct queue_item *it;
 	GMimeMessage *msg;
 	char *rc, *subject;
 
-	fixture_setup(&f);
-	set_ok(f.list, "moderator", "mod@example.org");
-	set_ok(f.list, "discard_these_nonmembers", "gone@example.com");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "moderator", "mod@example.org");
+	list_set_ok(f.list, "discard_these_nonmembers", "gone@example.com");
 	/* forward_auto_discards is on by default. */
 	g_assert_cmpint(moderate(&f, "gone@example.com", NULL), ==, PIPE_DISCARD);
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(items->len, ==, 1);
 	it = items->pdata[0];
 	rc = item_rcpts(it);
-	g_assert_cmpstr(rc, ==, "mod@example.org," OWNER);
+	g_assert_cmpstr(rc, ==, "mod@example.org," FIXTURE_OWNER);
 	g_free(rc);
 	msg = item_message(it);
 	subject = message_header_decoded(msg, "Subject");
@@ -1134,31 +915,31 @@ test_moderate_auto_discard_is_forwarded_to_owners(void)
 	}
 	g_object_unref(msg);
 	g_ptr_array_unref(items);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_moderate_at_list_rule_accepts_members_of_that_list(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	make_other_list(&f, "other@example.org", "ann@example.com");
 	make_other_list(&f, "far@elsewhere.example", "ann@example.com");
 	/* "@other": the list of that name in this list's domain. */
-	set_ok(f.list, "accept_these_nonmembers", "@other");
+	list_set_ok(f.list, "accept_these_nonmembers", "@other");
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_CONTINUE);
 	g_assert_cmpint(moderate(&f, "carl@example.com", NULL), ==, PIPE_HOLD);
 	/* "@name@domain": any list. */
-	set_ok(f.list, "accept_these_nonmembers", "@far@elsewhere.example");
+	list_set_ok(f.list, "accept_these_nonmembers", "@far@elsewhere.example");
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_CONTINUE);
 	/* A list that does not exist matches nobody. */
-	set_ok(f.list, "accept_these_nonmembers", "@nosuch");
+	list_set_ok(f.list, "accept_these_nonmembers", "@nosuch");
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_HOLD);
 	/* Nor does a bad regex (logged). */
-	set_ok(f.list, "accept_these_nonmembers", "^(ann");
+	list_set_ok(f.list, "accept_these_nonmembers", "^(ann");
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_HOLD);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -1167,94 +948,94 @@ test_moderate_generic_nonmember_action_0_to_3(void)
 	static const enum pipe_result want[] = {
 		PIPE_CONTINUE, PIPE_HOLD, PIPE_REJECT, PIPE_DISCARD,
 	};
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	set_ok(f.list, "forward_auto_discards", "no");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "forward_auto_discards", "no");
 	for (int i = 0; i < 4; i++) {
 		char v[2] = { (char)('0' + i), '\0' };
 		struct post *p;
 
-		set_ok(f.list, "generic_nonmember_action", v);
+		list_set_ok(f.list, "generic_nonmember_action", v);
 		g_assert_cmpint(moderate(&f, ANN, &p), ==, want[i]);
 		if (want[i] != PIPE_CONTINUE)
 			g_assert_nonnull(p->reason);
 		post_free(&p);
 	}
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_moderate_equivalent_domain_address_is_a_member(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	add_regular(f.list, "ann@example.net", 0);
-	add_regular(f.list, "mod@example.net", OPT_MODERATE);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "ann@example.net", 0);
+	fixture_add_member(&f, "mod@example.net", OPT_MODERATE);
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_HOLD);
-	set_ok(f.list, "equivalent_domains", "example.org, example.com;"
-		"example.com,example.net");
+	list_set_ok(f.list, "equivalent_domains", "example.org, example.com;"
+		     "example.com,example.net");
 	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_CONTINUE);
 	/* And the equivalent member's options apply. */
 	g_assert_cmpint(moderate(&f, "mod@example.com", NULL), ==, PIPE_HOLD);
-	set_ok(f.list, "generic_nonmember_action", "accept");
+	list_set_ok(f.list, "generic_nonmember_action", "accept");
 	g_assert_cmpint(moderate(&f, "mod@example.com", NULL), ==, PIPE_HOLD);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_moderate_member_by_sender_header_or_envelope_is_a_member(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text;
 
-	fixture_setup(&f);
-	add_regular(f.list, "bob@example.net", 0);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "bob@example.net", 0);
 	text = msg_text(ANN, "Sender: bob@example.net\n", "Hi\n");
-	p = post_of(&f, NULL, text);
+	p = fixture_post(&f, NULL, text);
 	g_assert_cmpint(run_ok(p, pipe_moderate), ==, PIPE_CONTINUE);
 	post_free(&p);
 	g_free(text);
 	text = msg_text(ANN, "", "Hi\n");
-	p = post_of(&f, "Bob@Example.NET", text);
+	p = fixture_post(&f, "Bob@Example.NET", text);
 	g_assert_cmpint(run_ok(p, pipe_moderate), ==, PIPE_CONTINUE);
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_moderate_approved_post_skips_moderation(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text = msg_text(ANN, "", "Hi\n");
 
-	fixture_setup(&f);
-	set_ok(f.list, "generic_nonmember_action", "discard");
-	add_regular(f.list, "mod@example.com", OPT_MODERATE);
-	p = post_of_meta(&f, NULL, text, "approved", "yes", NULL);
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "generic_nonmember_action", "discard");
+	fixture_add_member(&f, "mod@example.com", OPT_MODERATE);
+	p = fixture_post_meta(&f, NULL, text, "approved", "yes", NULL);
 	g_assert_cmpint(run_ok(p, pipe_moderate), ==, PIPE_CONTINUE);
 	g_assert_null(p->reason);
 	post_free(&p);
 	g_free(text);
 	text = msg_text("mod@example.com", "", "Hi\n");
-	p = post_of_meta(&f, NULL, text, "approved", "yes", NULL);
+	p = fixture_post_meta(&f, NULL, text, "approved", "yes", NULL);
 	g_assert_cmpint(run_ok(p, pipe_moderate), ==, PIPE_CONTINUE);
 	post_free(&p);
 	g_free(text);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
+	list_fixture_clear(&f);
 }
 
 /* --- hold ---------------------------------------------------------------- */
 
 static enum pipe_result
-hold_text(struct fixture *f, const char *text, struct post **p_r)
+hold_text(struct list_fixture *f, const char *text, struct post **p_r)
 {
-	struct post *p = post_of(f, NULL, text);
+	struct post *p = fixture_post(f, NULL, text);
 	enum pipe_result r = run_ok(p, pipe_hold);
 
 	if (p_r != NULL)
@@ -1265,7 +1046,7 @@ hold_text(struct fixture *f, const char *text, struct post **p_r)
 }
 
 static enum pipe_result
-hold_extra(struct fixture *f, const char *extra, const char *body,
+hold_extra(struct list_fixture *f, const char *extra, const char *body,
 	   struct post **p_r)
 {
 	char *text = msg_text(ANN, extra, body);
@@ -1278,24 +1059,24 @@ hold_extra(struct fixture *f, const char *extra, const char *body,
 static void
 test_hold_plain_post_passes(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	g_assert_cmpint(hold_extra(&f, "", "Hello, list.\n", &p), ==, PIPE_CONTINUE);
 	g_assert_null(p->reason);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_hold_loop_via_x_beenthere_discarded_even_approved(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	g_assert_cmpint(hold_extra(&f, "X-BeenThere: " FQDN "\n", "Hi\n", &p),
 			==, PIPE_DISCARD);
 	g_assert_nonnull(strstr(p->reason, "loop"));
@@ -1305,23 +1086,23 @@ test_hold_loop_via_x_beenthere_discarded_even_approved(void)
 				   "X-BeenThere: Demo@Example.ORG\n", "Hi\n", NULL),
 			==, PIPE_DISCARD);
 	text = msg_text(ANN, "X-BeenThere: " FQDN "\n", "Hi\n");
-	p = post_of_meta(&f, NULL, text, "approved", "yes", NULL);
+	p = fixture_post_meta(&f, NULL, text, "approved", "yes", NULL);
 	g_assert_cmpint(run_ok(p, pipe_hold), ==, PIPE_DISCARD);
 	post_free(&p);
 	g_free(text);
 	/* Another list's X-BeenThere is no loop. */
 	g_assert_cmpint(hold_extra(&f, "X-BeenThere: other@example.org\n", "Hi\n",
 				   NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_hold_administrivia_subject_or_short_command_body_held(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\nTo: " FQDN "\n"
 				  "Subject: unsubscribe\n\nPlease.\n", &p),
 			==, PIPE_HOLD);
@@ -1332,17 +1113,17 @@ test_hold_administrivia_subject_or_short_command_body_held(void)
 	g_assert_cmpint(hold_extra(&f, "", "\n  Subscribe me please\n\nAnn\n", NULL),
 			==, PIPE_HOLD);
 	/* Turned off: not held. */
-	set_ok(f.list, "administrivia", "no");
+	list_set_ok(f.list, "administrivia", "no");
 	g_assert_cmpint(hold_extra(&f, "", "subscribe\n", NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_hold_administrivia_not_for_a_long_post_starting_with_help(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\nTo: " FQDN "\n"
 				  "Subject: Help me with the mail server\n\n"
 				  "Help me with the configuration, please.\n"
@@ -1359,7 +1140,7 @@ test_hold_administrivia_not_for_a_long_post_starting_with_help(void)
 				  "Subject: set up of the new server here\n\n"
 				  "We are done with it.\nLine\nLine\nLine\nLine\n"
 				  "Line\n", NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* A short post whose first line is a sentence that happens to start with
@@ -1369,9 +1150,9 @@ test_hold_administrivia_not_for_a_long_post_starting_with_help(void)
 static void
 test_hold_administrivia_not_for_a_short_sentence_starting_with_command_word(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\nTo: " FQDN "\n"
 				  "Subject: Meetup\n\n"
 				  "Who is coming to the meetup on Friday evening?\n"
@@ -1380,17 +1161,17 @@ test_hold_administrivia_not_for_a_short_sentence_starting_with_command_word(void
 				  "Subject: Meetup\n\n"
 				  "Join us at the meetup on Friday, all of you!\n",
 				  NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_hold_max_num_recipients(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	set_ok(f.list, "max_num_recipients", "3");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "max_num_recipients", "3");
 	/* Three addresses in To and Cc: "this many or more" is held. */
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\n"
 				  "To: " FQDN ", a@example.net\n"
@@ -1401,12 +1182,12 @@ test_hold_max_num_recipients(void)
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\n"
 				  "To: " FQDN "\nCc: a@example.net\n"
 				  "Subject: Hi\n\nHi\n", NULL), ==, PIPE_CONTINUE);
-	set_ok(f.list, "max_num_recipients", "0");
+	list_set_ok(f.list, "max_num_recipients", "0");
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\n"
 				  "To: " FQDN ", a@example.net, c@example.net\n"
 				  "Cc: b@example.net, d@example.net\n"
 				  "Subject: Hi\n\nHi\n", NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -1416,10 +1197,10 @@ test_hold_require_explicit_destination_and_acceptable_aliases(void)
 		"From: " ANN "\nTo: alias@example.org\nSubject: Hi\n\nHi\n";
 	static const char *const to_prefixed =
 		"From: " ANN "\nTo: demo-all@Example.ORG\nSubject: Hi\n\nHi\n";
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\nTo: someone@example.net\n"
 				  "Subject: Hi\n\nHi\n", &p), ==, PIPE_HOLD);
 	g_assert_cmpstr(p->reason, ==, "Message has implicit destination");
@@ -1430,26 +1211,26 @@ test_hold_require_explicit_destination_and_acceptable_aliases(void)
 				  NULL), ==, PIPE_CONTINUE);
 	g_assert_cmpint(hold_text(&f, to_alias, NULL), ==, PIPE_HOLD);
 	g_assert_cmpint(hold_text(&f, to_prefixed, NULL), ==, PIPE_HOLD);
-	set_ok(f.list, "acceptable_aliases", "Alias@example.org\n"
-	       "^demo-[a-z]+@example\\.org$");
+	list_set_ok(f.list, "acceptable_aliases", "Alias@example.org\n"
+		    "^demo-[a-z]+@example\\.org$");
 	g_assert_cmpint(hold_text(&f, to_alias, NULL), ==, PIPE_CONTINUE);
 	g_assert_cmpint(hold_text(&f, to_prefixed, NULL), ==, PIPE_CONTINUE);
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\nTo: demo-1@example.org\n"
 				  "Subject: Hi\n\nHi\n", NULL), ==, PIPE_HOLD);
-	set_ok(f.list, "acceptable_aliases", "");
-	set_ok(f.list, "require_explicit_destination", "no");
+	list_set_ok(f.list, "acceptable_aliases", "");
+	list_set_ok(f.list, "require_explicit_destination", "no");
 	g_assert_cmpint(hold_text(&f, to_alias, NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_hold_bounce_matching_headers(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	set_ok(f.list, "bounce_matching_headers", "X-Spam-Flag: ^yes");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "bounce_matching_headers", "X-Spam-Flag: ^yes");
 	g_assert_cmpint(hold_extra(&f, "X-Spam-Flag: YES\n", "Hi\n", &p), ==,
 			PIPE_HOLD);
 	g_assert_nonnull(strstr(p->reason, "bounce_matching_headers"));
@@ -1457,21 +1238,21 @@ test_hold_bounce_matching_headers(void)
 	g_assert_cmpint(hold_extra(&f, "X-Spam-Flag: no\n", "Hi\n", NULL), ==,
 			PIPE_CONTINUE);
 	g_assert_cmpint(hold_extra(&f, "", "Hi\n", NULL), ==, PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_hold_header_filter_rules_accept_hold_reject_discard(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	set_ok(f.list, "header_filter_rules",
-	       "accept ^X-Trusted: yes\n"
-	       "hold ^Subject: .*cheap\n"
-	       "reject ^X-Mailer: spambot\n"
-	       "discard ^X-Spam-Level: \\*{5}");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "header_filter_rules",
+		    "accept ^X-Trusted: yes\n"
+		    "hold ^Subject: .*cheap\n"
+		    "reject ^X-Mailer: spambot\n"
+		    "discard ^X-Spam-Level: \\*{5}");
 	g_assert_cmpint(hold_text(&f, "From: " ANN "\nTo: " FQDN "\n"
 				  "Subject: Cheap watches\n\nHi\n", &p), ==, PIPE_HOLD);
 	g_assert_nonnull(strstr(p->reason, "filter rule"));
@@ -1487,24 +1268,24 @@ test_hold_header_filter_rules_accept_hold_reject_discard(void)
 			PIPE_CONTINUE);
 	g_assert_cmpint(hold_extra(&f, "X-Mailer: mutt\n", "Hi\n", NULL), ==,
 			PIPE_CONTINUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_hold_max_message_size_from_meta_post_size(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text = msg_text(ANN, "", "Hi\n");
 	GString *big;
 
-	fixture_setup(&f);
-	set_ok(f.list, "max_message_size", "1");
-	p = post_of_meta(&f, NULL, text, "post-body-size", "1025", NULL);
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "max_message_size", "1");
+	p = fixture_post_meta(&f, NULL, text, "post-body-size", "1025", NULL);
 	g_assert_cmpint(run_ok(p, pipe_hold), ==, PIPE_HOLD);
 	g_assert_nonnull(strstr(p->reason, "1025 bytes"));
 	post_free(&p);
-	p = post_of_meta(&f, NULL, text, "post-body-size", "1024", NULL);
+	p = fixture_post_meta(&f, NULL, text, "post-body-size", "1024", NULL);
 	g_assert_cmpint(run_ok(p, pipe_hold), ==, PIPE_CONTINUE);
 	post_free(&p);
 	g_free(text);
@@ -1514,11 +1295,11 @@ test_hold_max_message_size_from_meta_post_size(void)
 		g_string_append(big, "0123456789012345678901234567890123456789\n");
 	text = msg_text(ANN, "", big->str);
 	g_assert_cmpint(hold_text(&f, text, NULL), ==, PIPE_HOLD);
-	set_ok(f.list, "max_message_size", "0");
+	list_set_ok(f.list, "max_message_size", "0");
 	g_assert_cmpint(hold_text(&f, text, NULL), ==, PIPE_CONTINUE);
 	g_free(text);
 	g_string_free(big, TRUE);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -1529,20 +1310,20 @@ test_hold_approved_skips_all_checks_but_the_loop(void)
 		"To: someone@example.net, a@example.net, b@example.net\n"
 		"X-Spam-Flag: yes\n"
 		"Subject: unsubscribe\n\nsubscribe\n";
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	set_ok(f.list, "max_num_recipients", "2");
-	set_ok(f.list, "max_message_size", "1");
-	set_ok(f.list, "bounce_matching_headers", "X-Spam-Flag: yes");
-	set_ok(f.list, "header_filter_rules", "discard ^Subject:");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "max_num_recipients", "2");
+	list_set_ok(f.list, "max_message_size", "1");
+	list_set_ok(f.list, "bounce_matching_headers", "X-Spam-Flag: yes");
+	list_set_ok(f.list, "header_filter_rules", "discard ^Subject:");
 	g_assert_cmpint(hold_text(&f, text, NULL), !=, PIPE_CONTINUE);
-	p = post_of_meta(&f, NULL, text, "approved", "yes", "post-body-size", "999999",
-			 NULL);
+	p = fixture_post_meta(&f, NULL, text, "approved", "yes",
+			      "post-body-size", "999999", NULL);
 	g_assert_cmpint(run_ok(p, pipe_hold), ==, PIPE_CONTINUE);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- emergency ----------------------------------------------------------- */
@@ -1550,26 +1331,26 @@ test_hold_approved_skips_all_checks_but_the_loop(void)
 static void
 test_emergency_holds_quietly_unless_approved(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text = msg_text(ANN, "", "Hi\n");
 
-	fixture_setup(&f);
-	p = post_of(&f, NULL, text);
+	list_fixture_init(&f, FQDN);
+	p = fixture_post(&f, NULL, text);
 	g_assert_cmpint(run_ok(p, pipe_emergency), ==, PIPE_CONTINUE);
 	post_free(&p);
-	set_ok(f.list, "emergency", "yes");
-	p = post_of(&f, NULL, text);
+	list_set_ok(f.list, "emergency", "yes");
+	p = fixture_post(&f, NULL, text);
 	g_assert_cmpint(run_ok(p, pipe_emergency), ==, PIPE_HOLD);
 	g_assert_nonnull(p->reason);
 	g_assert_cmpstr(queue_meta_get(p->meta, "hold-quiet"), ==, "yes");
 	post_free(&p);
-	p = post_of_meta(&f, NULL, text, "approved", "yes", NULL);
+	p = fixture_post_meta(&f, NULL, text, "approved", "yes", NULL);
 	g_assert_cmpint(run_ok(p, pipe_emergency), ==, PIPE_CONTINUE);
 	g_assert_null(queue_meta_get(p->meta, "hold-quiet"));
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- recipients ---------------------------------------------------------- */
@@ -1577,34 +1358,39 @@ test_emergency_holds_quietly_unless_approved(void)
 static void
 test_calcrecips_only_regular_enabled_members(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	add_regular(f.list, "a@example.net", 0);
-	add_regular(f.list, "Bob@Example.NET", OPT_ACK);
-	add_member(f.list, "mime@example.net", MODE_MIME_DIGEST, STATUS_ENABLED, 0);
-	add_member(f.list, "plain@example.net", MODE_PLAIN_DIGEST, STATUS_ENABLED, 0);
-	add_member(f.list, "nomail@example.net", MODE_REGULAR, STATUS_BY_USER, 0);
-	add_member(f.list, "owneroff@example.net", MODE_REGULAR, STATUS_BY_OWNER, 0);
-	add_member(f.list, "bouncing@example.net", MODE_REGULAR, STATUS_BY_BOUNCE, 0);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "a@example.net", 0);
+	fixture_add_member(&f, "Bob@Example.NET", OPT_ACK);
+	fixture_put_member(f.list, "mime@example.net", MODE_MIME_DIGEST,
+			   STATUS_ENABLED, 0);
+	fixture_put_member(f.list, "plain@example.net", MODE_PLAIN_DIGEST,
+			   STATUS_ENABLED, 0);
+	fixture_put_member(f.list, "nomail@example.net", MODE_REGULAR,
+			   STATUS_BY_USER, 0);
+	fixture_put_member(f.list, "owneroff@example.net", MODE_REGULAR,
+			   STATUS_BY_OWNER, 0);
+	fixture_put_member(f.list, "bouncing@example.net", MODE_REGULAR,
+			   STATUS_BY_BOUNCE, 0);
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(run_ok(p, pipe_calcrecips), ==, PIPE_CONTINUE);
 	/* The address as the member wrote it. */
 	assert_recipients(p, "Bob@example.net,a@example.net");
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_calcrecips_poster_left_out_only_with_notmetoo(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	add_regular(f.list, "ann@example.com", OPT_NOTMETOO);
-	add_regular(f.list, "bob@example.net", 0);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "ann@example.com", OPT_NOTMETOO);
+	fixture_add_member(&f, "bob@example.net", 0);
 	p = simple_post(&f, "Ann <ANN@example.com>", "");
 	run_ok(p, pipe_calcrecips);
 	assert_recipients(p, "bob@example.net");
@@ -1613,36 +1399,36 @@ test_calcrecips_poster_left_out_only_with_notmetoo(void)
 	run_ok(p, pipe_calcrecips);
 	assert_recipients(p, "ann@example.com,bob@example.net");
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_calcrecips_keeps_existing_recipients(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text = msg_text(ANN, "", "Hi\n");
 
-	fixture_setup(&f);
-	add_regular(f.list, "bob@example.net", 0);
-	p = post_of_meta(&f, NULL, text, "rcpt", "kept@example.net", NULL);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "bob@example.net", 0);
+	p = fixture_post_meta(&f, NULL, text, "rcpt", "kept@example.net", NULL);
 	run_ok(p, pipe_calcrecips);
 	assert_recipients(p, "kept@example.net");
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_avoiddups_removes_named_nodupes_members_only(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	add_regular(f.list, "nodup@example.net", OPT_NODUPES);
-	add_regular(f.list, "dupok@example.net", 0);
-	add_regular(f.list, "unnamed@example.net", OPT_NODUPES);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "nodup@example.net", OPT_NODUPES);
+	fixture_add_member(&f, "dupok@example.net", 0);
+	fixture_add_member(&f, "unnamed@example.net", OPT_NODUPES);
 	p = simple_post(&f, ANN, "Cc: NoDup@Example.net, dupok@example.net\n");
 	run_ok(p, pipe_calcrecips);
 	assert_recipients(p, "dupok@example.net,nodup@example.net,"
@@ -1655,26 +1441,26 @@ test_avoiddups_removes_named_nodupes_members_only(void)
 	g_assert_cmpint(run_ok(p, pipe_avoiddups), ==, PIPE_CONTINUE);
 	g_assert_null(p->recipients);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_ownerrecips_owners_and_moderators_without_duplicates_nodecorate(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text = msg_text(ANN, "", "Hi\n");
 
-	fixture_setup(&f);
-	set_ok(f.list, "owner", OWNER "\nboth@example.org");
-	set_ok(f.list, "moderator", "both@example.org\nmod@example.org");
-	p = post_of_meta(&f, NULL, text, "rcpt", "replaced@example.net", NULL);
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "owner", FIXTURE_OWNER "\nboth@example.org");
+	list_set_ok(f.list, "moderator", "both@example.org\nmod@example.org");
+	p = fixture_post_meta(&f, NULL, text, "rcpt", "replaced@example.net", NULL);
 	g_assert_cmpint(run_ok(p, pipe_ownerrecips), ==, PIPE_CONTINUE);
-	assert_recipients(p, "both@example.org,mod@example.org," OWNER);
+	assert_recipients(p, "both@example.org,mod@example.org," FIXTURE_OWNER);
 	g_assert_cmpstr(queue_meta_get(p->meta, "nodecorate"), ==, "yes");
 	post_free(&p);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* An owner who is also a moderator is one person however the two settings
@@ -1682,18 +1468,18 @@ test_ownerrecips_owners_and_moderators_without_duplicates_nodecorate(void)
 static void
 test_ownerrecips_duplicate_in_another_case_is_one_recipient(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
-	set_ok(f.list, "owner", "Both@example.org");
-	set_ok(f.list, "moderator", "both@example.org");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "owner", "Both@example.org");
+	list_set_ok(f.list, "moderator", "both@example.org");
 	p = simple_post(&f, ANN, "");
 	run_ok(p, pipe_ownerrecips);
 	g_assert_nonnull(p->recipients);
 	g_assert_cmpuint(p->recipients->len, ==, 1);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- fan-out ------------------------------------------------------------- */
@@ -1701,20 +1487,20 @@ test_ownerrecips_duplicate_in_another_case_is_one_recipient(void)
 static void
 test_todigest_copies_only_when_digestable(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(run_ok(p, pipe_todigest), ==, PIPE_CONTINUE);
-	g_assert_cmpuint(queue_len(&f, "digest"), ==, 1);
+	g_assert_cmpuint(queue_length(f.var, "digest"), ==, 1);
 	post_free(&p);
-	set_ok(f.list, "digestable", "no");
+	list_set_ok(f.list, "digestable", "no");
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(run_ok(p, pipe_todigest), ==, PIPE_CONTINUE);
-	g_assert_cmpuint(queue_len(&f, "digest"), ==, 1);
+	g_assert_cmpuint(queue_length(f.var, "digest"), ==, 1);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
@@ -1730,44 +1516,44 @@ test_toarchive_skips_no_archive_headers_and_archive_off(void)
 		{ "X-Archive: No\n", 0 },
 		{ "X-Archive: yes\n", 1 },
 	};
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	guint total = 0;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_test_message("case %s", cases[i].extra);
 		p = simple_post(&f, ANN, cases[i].extra);
 		g_assert_cmpint(run_ok(p, pipe_toarchive), ==, PIPE_CONTINUE);
 		total += cases[i].copies;
-		g_assert_cmpuint(queue_len(&f, "archive"), ==, total);
+		g_assert_cmpuint(queue_length(f.var, "archive"), ==, total);
 		post_free(&p);
 	}
-	set_ok(f.list, "archive", "no");
+	list_set_ok(f.list, "archive", "no");
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(run_ok(p, pipe_toarchive), ==, PIPE_CONTINUE);
-	g_assert_cmpuint(queue_len(&f, "archive"), ==, total);
+	g_assert_cmpuint(queue_length(f.var, "archive"), ==, total);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_tooutgoing_writes_recipients_to_out_queue(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	GPtrArray *items;
 	struct queue_item *it;
 	GMimeMessage *msg;
 	char *rc;
 
-	fixture_setup(&f);
-	add_regular(f.list, "a@example.net", 0);
-	add_regular(f.list, "b@example.net", 0);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "a@example.net", 0);
+	fixture_add_member(&f, "b@example.net", 0);
 	p = simple_post(&f, ANN, "");
 	run_ok(p, pipe_calcrecips);
 	g_assert_cmpint(run_ok(p, pipe_tooutgoing), ==, PIPE_CONTINUE);
-	items = queue_items(&f, "out");
+	items = queue_read_all(f.var, "out");
 	g_assert_cmpuint(items->len, ==, 1);
 	it = items->pdata[0];
 	rc = item_rcpts(it);
@@ -1783,20 +1569,20 @@ test_tooutgoing_writes_recipients_to_out_queue(void)
 	p = simple_post(&f, ANN, "");
 	p->recipients = g_ptr_array_new_with_free_func(g_free);
 	g_assert_cmpint(run_ok(p, pipe_tooutgoing), ==, PIPE_CONTINUE);
-	g_assert_cmpuint(queue_len(&f, "out"), ==, 1);
+	g_assert_cmpuint(queue_length(f.var, "out"), ==, 1);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_afterdelivery_sets_last_post_time(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GError *error = NULL;
 	struct post *p;
 	int64_t before = (int64_t)time(NULL), after, last = 0;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(run_ok(p, pipe_afterdelivery), ==, PIPE_CONTINUE);
 	after = (int64_t)time(NULL);
@@ -1805,32 +1591,32 @@ test_afterdelivery_sets_last_post_time(void)
 	g_assert_cmpint(last, >=, before);
 	g_assert_cmpint(last, <=, after);
 	post_free(&p);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_acknowledge_only_members_with_ack(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	GPtrArray *items;
 	GMimeMessage *msg;
 	char *rc, *subject, *body;
 
-	fixture_setup(&f);
-	add_regular(f.list, "ann@example.com", OPT_ACK);
-	add_regular(f.list, "bob@example.net", 0);
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "ann@example.com", OPT_ACK);
+	fixture_add_member(&f, "bob@example.net", 0);
 	p = simple_post(&f, "bob@example.net", "");
 	g_assert_cmpint(run_ok(p, pipe_acknowledge), ==, PIPE_CONTINUE);
 	post_free(&p);
 	p = simple_post(&f, "carl@example.net", "");
 	g_assert_cmpint(run_ok(p, pipe_acknowledge), ==, PIPE_CONTINUE);
 	post_free(&p);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
 	p = simple_post(&f, ANN, "");
 	g_assert_cmpint(run_ok(p, pipe_acknowledge), ==, PIPE_CONTINUE);
 	post_free(&p);
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	g_assert_cmpuint(items->len, ==, 1);
 	rc = item_rcpts(items->pdata[0]);
 	g_assert_cmpstr(rc, ==, "ann@example.com");
@@ -1844,38 +1630,38 @@ test_acknowledge_only_members_with_ack(void)
 	g_free(body);
 	g_object_unref(msg);
 	g_ptr_array_unref(items);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- replybot ------------------------------------------------------------ */
 
 static guint
-replybot_run(struct fixture *f, const char *extra)
+replybot_run(struct list_fixture *f, const char *extra)
 {
 	struct post *p = simple_post(f, ANN, extra);
 
 	g_assert_cmpint(run_ok(p, pipe_replybot), ==, PIPE_CONTINUE);
 	post_free(&p);
-	return queue_len(f, "virgin");
+	return queue_length(f->var, "virgin");
 }
 
 static void
 test_replybot_one_response_per_grace_period(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	GPtrArray *items;
 	GMimeMessage *msg;
 	char *rc, *body, *subject;
 
-	fixture_setup(&f);
+	list_fixture_init(&f, FQDN);
 	/* Off by default. */
 	g_assert_cmpuint(replybot_run(&f, ""), ==, 0);
-	set_ok(f.list, "autorespond_postings", "yes");
-	set_ok(f.list, "autoresponse_postings_text", "Thanks for writing.");
+	list_set_ok(f.list, "autorespond_postings", "yes");
+	list_set_ok(f.list, "autoresponse_postings_text", "Thanks for writing.");
 	g_assert_cmpuint(replybot_run(&f, ""), ==, 1);
 	/* Again within autoresponse_graceperiod (90 days): none. */
 	g_assert_cmpuint(replybot_run(&f, ""), ==, 1);
-	items = queue_items(&f, "virgin");
+	items = queue_read_all(f.var, "virgin");
 	rc = item_rcpts(items->pdata[0]);
 	g_assert_cmpstr(rc, ==, "ann@example.com");
 	msg = item_message(items->pdata[0]);
@@ -1888,7 +1674,7 @@ test_replybot_one_response_per_grace_period(void)
 	g_free(subject);
 	g_object_unref(msg);
 	g_ptr_array_unref(items);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* A quoted local part may hold a space; its key keeps it.  The grace
@@ -1896,10 +1682,10 @@ test_replybot_one_response_per_grace_period(void)
 static void
 test_replybot_grace_period_holds_for_address_with_space(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	set_ok(f.list, "autorespond_postings", "yes");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "autorespond_postings", "yes");
 	g_assert_cmpint(site_set(f.site, "notice.max_autoresponses_per_day", "0",
 				 NULL), ==, 0);
 	for (int i = 0; i < 2; i++) {
@@ -1909,59 +1695,59 @@ test_replybot_grace_period_holds_for_address_with_space(void)
 		run_ok(p, pipe_replybot);
 		post_free(&p);
 	}
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 1);
-	fixture_teardown(&f);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	list_fixture_clear(&f);
 }
 
 static void
 test_replybot_grace_period_0_responds_every_time(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	set_ok(f.list, "autorespond_postings", "yes");
-	set_ok(f.list, "autoresponse_graceperiod", "0");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "autorespond_postings", "yes");
+	list_set_ok(f.list, "autoresponse_graceperiod", "0");
 	g_assert_cmpuint(replybot_run(&f, ""), ==, 1);
 	g_assert_cmpuint(replybot_run(&f, ""), ==, 2);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_replybot_bulk_and_x_ack_no_get_none(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 
-	fixture_setup(&f);
-	set_ok(f.list, "autorespond_postings", "yes");
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "autorespond_postings", "yes");
 	g_assert_cmpuint(replybot_run(&f, "Precedence: bulk\n"), ==, 0);
 	g_assert_cmpuint(replybot_run(&f, "Precedence: Junk\n"), ==, 0);
 	g_assert_cmpuint(replybot_run(&f, "Precedence: list\n"), ==, 0);
 	g_assert_cmpuint(replybot_run(&f, "X-Ack: no\n"), ==, 0);
 	/* X-Ack: yes asks for one even from bulk mail. */
 	g_assert_cmpuint(replybot_run(&f, "Precedence: bulk\nX-Ack: yes\n"), ==, 1);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 static void
 test_replybot_owner_mail_uses_autorespond_admin(void)
 {
-	struct fixture f;
+	struct list_fixture f;
 	struct post *p;
 	char *text = msg_text(ANN, "", "Hi\n");
 
-	fixture_setup(&f);
-	set_ok(f.list, "autorespond_postings", "yes");
-	p = post_of_meta(&f, NULL, text, "kind", "owner", NULL);
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "autorespond_postings", "yes");
+	p = fixture_post_meta(&f, NULL, text, "kind", "owner", NULL);
 	run_ok(p, pipe_replybot);
 	post_free(&p);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 0);
-	set_ok(f.list, "autorespond_admin", "yes");
-	p = post_of_meta(&f, NULL, text, "kind", "owner", NULL);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
+	list_set_ok(f.list, "autorespond_admin", "yes");
+	p = fixture_post_meta(&f, NULL, text, "kind", "owner", NULL);
 	run_ok(p, pipe_replybot);
 	post_free(&p);
-	g_assert_cmpuint(queue_len(&f, "virgin"), ==, 1);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
 	g_free(text);
-	fixture_teardown(&f);
+	list_fixture_clear(&f);
 }
 
 /* --- running ------------------------------------------------------------- */
@@ -2084,8 +1870,4 @@ static const struct unit_test tests[] = {
 	  test_replybot_owner_mail_uses_autorespond_admin },
 };
 
-int
-main(int argc, char **argv)
-{
-	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
-}
+UNIT_TEST_MAIN(tests)

@@ -54,28 +54,17 @@ struct server {
 	char *dir;		/* scratch directory of the test */
 	char *spool;
 	char *unix_path;
+	char *cert;		/* with STARTTLS: its certificate, self-signed */
+	char *key;
 };
 
-static char *
-tool_path(const char *name)
-{
-	char *exe = g_file_read_link("/proc/self/exe", NULL);
-	char *dir, *path;
+static gboolean make_cert(const char *dir, char **cert_r, char **key_r);
 
-	g_assert_nonnull(exe);
-	dir = g_path_get_dirname(exe);
-	path = g_build_filename(dir, name, NULL);
-	g_free(dir);
-	g_free(exe);
-	return path;
-}
-
-/* Starts smtpfault with the script (NULL: none) and extra options (a
- * NULL-terminated list); returns once it listens. */
+/* Starts smtpfault in s's directory with the script (NULL: none) and
+ * extra options (a NULL-terminated list); returns once it listens. */
 static struct server *
-server_start(const char *script, const char *const *extra)
+server_spawn(struct server *s, const char *script, const char *const *extra)
 {
-	struct server *s = g_new0(struct server, 1);
 	GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
 	GError *error = NULL;
 	gboolean unix_mode = FALSE;
@@ -83,9 +72,8 @@ server_start(const char *script, const char *const *extra)
 	int out_fd;
 	char c;
 
-	s->dir = tmp_dir_new();
 	s->spool = g_build_filename(s->dir, "spool", NULL);
-	g_ptr_array_add(argv, tool_path("smtpfault"));
+	g_ptr_array_add(argv, testutil_tool_path("smtpfault"));
 	g_ptr_array_add(argv, g_strdup("--die-with-parent"));
 	g_ptr_array_add(argv, g_strdup("--spool"));
 	g_ptr_array_add(argv, g_strdup(s->spool));
@@ -95,6 +83,12 @@ server_start(const char *script, const char *const *extra)
 		g_assert_true(g_file_set_contents(path, script, -1, &error));
 		g_ptr_array_add(argv, g_strdup("--script"));
 		g_ptr_array_add(argv, path);
+	}
+	if (s->cert != NULL) {
+		g_ptr_array_add(argv, g_strdup("--tls-cert"));
+		g_ptr_array_add(argv, g_strdup(s->cert));
+		g_ptr_array_add(argv, g_strdup("--tls-key"));
+		g_ptr_array_add(argv, g_strdup(s->key));
 	}
 	for (guint i = 0; extra != NULL && extra[i] != NULL; i++) {
 		if (strcmp(extra[i], "--unix") == 0)
@@ -122,6 +116,34 @@ server_start(const char *script, const char *const *extra)
 	return s;
 }
 
+/* Starts smtpfault with the script (NULL: none) and extra options (a
+ * NULL-terminated list); returns once it listens. */
+static struct server *
+server_start(const char *script, const char *const *extra)
+{
+	struct server *s = g_new0(struct server, 1);
+
+	s->dir = tmp_dir_new();
+	return server_spawn(s, script, extra);
+}
+
+/* The same offering STARTTLS, with a certificate for localhost and
+ * 127.0.0.1; NULL, and the test skipped, without an openssl command. */
+static struct server *
+server_start_tls(const char *script, const char *const *extra)
+{
+	struct server *s = g_new0(struct server, 1);
+
+	s->dir = tmp_dir_new();
+	if (!make_cert(s->dir, &s->cert, &s->key)) {
+		g_test_skip("no openssl command");
+		tmp_dir_remove(&s->dir);
+		g_free(s);
+		return NULL;
+	}
+	return server_spawn(s, script, extra);
+}
+
 static void
 server_stop(struct server **sp)
 {
@@ -134,6 +156,8 @@ server_stop(struct server **sp)
 	tmp_dir_remove(&s->dir);
 	g_free(s->spool);
 	g_free(s->unix_path);
+	g_free(s->cert);
+	g_free(s->key);
 	g_free(s);
 	*sp = NULL;
 }
@@ -293,6 +317,16 @@ static const char message[] =
 /* Its size on the wire: a CR for each of its 5 lines, and ".\r\n". */
 #define MESSAGE_WIRE_SIZE (sizeof message - 1 + 5 + 3)
 
+/* Sends text from s@example.org to the n rcpts in one transaction; r
+ * gets their replies.  What smtp_send returns. */
+static int
+send_text(struct smtp_conn *c, const char *const *rcpts, guint n,
+	  const char *text, struct smtp_reply *r, GError **error)
+{
+	return smtp_send(c, "s@example.org", rcpts, n, text, strlen(text), r,
+			 NULL, error);
+}
+
 /* --- tests --------------------------------------------------------------- */
 
 static void
@@ -420,8 +454,6 @@ test_thousand_recipients_in_one_transaction(void)
 	server_stop(&s);
 }
 
-static gboolean make_cert(const char *dir, char **cert_r, char **key_r);
-
 /* A pipelined batch far larger than the socket buffers (10 MB of RCPTs),
  * answered with long replies (4 MB): the client reads the replies while
  * it writes, or both sides would wait for each other for ever (RFC 2920
@@ -430,54 +462,43 @@ static void
 long_batch(gboolean tls)
 {
 	GString *script = g_string_new("rcpt * 250 2.1.5 ");
-	char *dir = tmp_dir_new();
-	char *cert = NULL, *key = NULL;
-	const char *opts[] = { "--small-buffers", "--tls-cert", NULL,
-			       "--tls-key", NULL, NULL };
+	const char *opts[] = { "--small-buffers", NULL };
 	struct server *s;
 	struct smtp_config cfg;
 	struct smtp_conn *c;
 	guint n = 1000;
-	char **rcpts = g_new0(char *, n + 1);
-	struct smtp_reply *r = g_new(struct smtp_reply, n);
+	char **rcpts;
+	struct smtp_reply *r;
 	GError *error = NULL;
-	char *pad = g_strnfill(10000, 'x');
+	char *pad;
 
-	if (tls && !make_cert(dir, &cert, &key)) {
-		g_test_skip("no openssl command");
-		goto out;
-	}
-	opts[2] = cert;
-	opts[4] = key;
-	if (!tls)
-		opts[1] = NULL;
 	for (int i = 0; i < 4000; i++)
 		g_string_append_c(script, 'y');
 	g_string_append_c(script, '\n');
-	s = server_start(script->str, opts);
+	s = tls ? server_start_tls(script->str, opts)
+		: server_start(script->str, opts);
+	g_string_free(script, TRUE);
+	if (s == NULL)
+		return;
+	rcpts = g_new0(char *, n + 1);
+	r = g_new(struct smtp_reply, n);
+	pad = g_strnfill(10000, 'x');
 	cfg = config_for(s);
 	cfg.timeout_ms = 3000;
 	cfg.tls = tls ? SMTP_TLS_REQUIRED : SMTP_TLS_NONE;
 	c = connect_ok(&cfg);
 	for (guint i = 0; i < n; i++)
 		rcpts[i] = g_strdup_printf("%s%u@example.com", pad, i);
-	g_assert_cmpint(smtp_send(c, "s@example.org",
-				  (const char *const *)rcpts, n, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, (const char *const *)rcpts, n, message, r,
+				  &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpuint(count_not_250(r, n), ==, 0);
 	replies_clear(r, n);
 	smtp_close(&c);
 	server_stop(&s);
-out:
 	g_strfreev(rcpts);
 	g_free(r);
 	g_free(pad);
-	g_free(cert);
-	g_free(key);
-	g_string_free(script, TRUE);
-	tmp_dir_remove(&dir);
 }
 
 static void
@@ -507,13 +528,9 @@ test_smtputf8_when_needed_and_offered(void)
 	GPtrArray *envs;
 
 	g_assert_true(smtp_has_extension(c, "SMTPUTF8"));
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, 0);
 	replies_clear(r, 1);
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 2, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 2, message, r, &error), ==, 0);
 	g_assert_cmpint(r[1].code, ==, 250);
 	replies_clear(r, 2);
 	envs = spool_envs(s);
@@ -544,9 +561,7 @@ per_recipient_codes(gboolean pipelining)
 	GPtrArray *envs;
 
 	g_assert_cmpint(smtp_has_extension(c, "PIPELINING"), ==, pipelining);
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 4, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 4, message, r, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpint(r[0].code, ==, 250);
 	g_assert_cmpint(r[1].code, ==, 451);
@@ -650,9 +665,7 @@ test_data_rejected_reaches_every_accepted_recipient(void)
 	GError *error = NULL;
 	GPtrArray *envs;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 3, bad,
-				  strlen(bad), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 3, bad, r, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpint(r[0].code, ==, 554);
 	g_assert_cmpstr(r[0].text, ==, "5.6.0 rejected: virus");
@@ -667,9 +680,7 @@ test_data_rejected_reaches_every_accepted_recipient(void)
 	g_assert_cmpuint(envs->len, ==, 0);
 	g_ptr_array_free(envs, TRUE);
 	/* The same connection takes the next message. */
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 3, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 3, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	g_assert_cmpint(r[2].code, ==, 250);
 	replies_clear(r, 3);
@@ -689,17 +700,13 @@ test_data_command_refused(void)
 	struct smtp_reply r[2];
 	GError *error = NULL;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 2, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 2, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 451);
 	g_assert_cmpint(r[1].code, ==, 451);
 	g_assert_true(r[0].at_data);
 	replies_clear(r, 2);
 	/* RSET goes first by itself (the transaction was left open). */
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 2, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 2, message, r, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpint(r[0].code, ==, 250);
 	g_assert_cmpint(r[1].code, ==, 250);
@@ -720,9 +727,7 @@ test_data_250_is_out_of_step(void)
 	struct smtp_reply r[1];
 	GError *error = NULL;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, -1);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
 	g_assert_nonnull(strstr(error->message, "unexpected reply to DATA"));
 	g_clear_error(&error);
@@ -747,9 +752,7 @@ test_lmtp_drop_after_dot_gives_code_0(void)
 
 	cfg.lmtp = TRUE;
 	c = connect_ok(&cfg);
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 3, message,
-				  strlen(message), r, NULL, &error),
-			==, -1);
+	g_assert_cmpint(send_text(c, rcpts, 3, message, r, &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
 	g_clear_error(&error);
 	g_assert_cmpint(r[0].code, ==, 0);
@@ -791,9 +794,7 @@ test_drop_during_data_gives_code_0(void)
 	GError *error = NULL;
 	GPtrArray *envs;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 3, big,
-				  strlen(big), r, NULL, &error),
-			==, -1);
+	g_assert_cmpint(send_text(c, rcpts, 3, big, r, &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
 	note("error: %s", error->message);
 	g_clear_error(&error);
@@ -803,9 +804,7 @@ test_drop_during_data_gives_code_0(void)
 	g_assert_cmpint(r[2].code, ==, 0);
 	replies_clear(r, 3);
 	/* The connection is done for. */
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, -1);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
 	g_clear_error(&error);
 	g_assert_cmpint(r[0].code, ==, 0);
@@ -834,9 +833,7 @@ stall_at(const char *step)
 	cfg.timeout_ms = 400;
 	c = connect_ok(&cfg);
 	t0 = g_get_monotonic_time();
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 2, message,
-				  strlen(message), r, NULL, &error),
-			==, -1);
+	g_assert_cmpint(send_text(c, rcpts, 2, message, r, &error), ==, -1);
 	secs = (double)(g_get_monotonic_time() - t0) / 1e6;
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_TIMEOUT);
 	note("%s after %.3f s", error->message, secs);
@@ -960,9 +957,7 @@ test_421_mid_transaction_ends_connection(void)
 	struct smtp_reply r[4];
 	GError *error = NULL;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 4, message,
-				  strlen(message), r, NULL, &error),
-			==, -1);
+	g_assert_cmpint(send_text(c, rcpts, 4, message, r, &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
 	g_assert_nonnull(strstr(error->message, "421"));
 	g_clear_error(&error);
@@ -995,9 +990,7 @@ test_dot_stuffing_and_line_ends(void)
 	char *got;
 	gsize len;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, in_lf,
-				  strlen(in_lf), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, in_lf, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	got = spool_file(s, 1, "wire", &len);
@@ -1010,9 +1003,7 @@ test_dot_stuffing_and_line_ends(void)
 			strlen(in_lf) + 1);
 	g_free(got);
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, in_crlf,
-				  strlen(in_crlf), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, in_crlf, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	got = spool_file(s, 2, "msg", &len);
@@ -1023,9 +1014,7 @@ test_dot_stuffing_and_line_ends(void)
 	g_free(got);
 
 	/* A lone CR ends a line too: no bare CR reaches the wire. */
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, in_cr,
-				  strlen(in_cr), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, in_cr, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	got = spool_file(s, 3, "wire", &len);
@@ -1033,9 +1022,7 @@ test_dot_stuffing_and_line_ends(void)
 	g_free(got);
 
 	/* An empty message is just the final dot. */
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, "", 0, r, NULL,
-				  &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, "", r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	got = spool_file(s, 4, "wire", &len);
@@ -1066,9 +1053,7 @@ lmtp_replies(gboolean unix_socket)
 
 	cfg.lmtp = TRUE;
 	c = connect_ok(&cfg);
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 5, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 5, message, r, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpint(r[0].code, ==, 250);
 	g_assert_cmpint(r[1].code, ==, 552);
@@ -1086,9 +1071,7 @@ lmtp_replies(gboolean unix_socket)
 	g_assert_true(env_has(envs->pdata[0], "rcpt b@example.com"));
 	g_ptr_array_free(envs, TRUE);
 	/* And again on the same connection. */
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	smtp_close(&c);
@@ -1123,9 +1106,7 @@ test_rset_then_second_transaction(void)
 	GError *error = NULL;
 	GPtrArray *envs;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", bad, 2, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, bad, 2, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 550);
 	g_assert_cmpint(r[1].code, ==, 550);
 	replies_clear(r, 2);
@@ -1161,9 +1142,7 @@ test_recipient_accepted_after_n_failures(void)
 		struct smtp_reply r[2];
 		GError *error = NULL;
 
-		g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 2, message,
-					  strlen(message), r, NULL, &error),
-				==, 0);
+		g_assert_cmpint(send_text(c, rcpts, 2, message, r, &error), ==, 0);
 		g_assert_cmpint(r[0].code, ==, want[round]);
 		g_assert_cmpint(r[1].code, ==, 250);
 		replies_clear(r, 2);
@@ -1191,9 +1170,7 @@ auth_case(const char *mechs, const char *password, gboolean good)
 		GPtrArray *envs;
 
 		c = connect_ok(&cfg);
-		g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-					  strlen(message), r, NULL, &error),
-				==, 0);
+		g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, 0);
 		g_assert_cmpint(r[0].code, ==, 250);
 		replies_clear(r, 1);
 		envs = spool_envs(s);
@@ -1250,9 +1227,7 @@ test_auth_required_but_not_configured(void)
 	struct smtp_reply r[2];
 	GError *error = NULL;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 2, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 2, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 530);
 	g_assert_cmpint(r[1].code, ==, 530);
 	replies_clear(r, 2);
@@ -1389,9 +1364,9 @@ make_cert(const char *dir, char **cert_r, char **key_r)
 static void
 test_starttls_then_auth(void)
 {
-	char *dir = tmp_dir_new();
-	char *cert, *key;
-	struct server *s;
+	const char *opts[] = { "--auth", "herald:s3cret", "--auth-tls-only",
+			       "--require-auth", NULL };
+	struct server *s = server_start_tls(NULL, opts);
 	struct smtp_config cfg;
 	struct smtp_conn *c = NULL;
 	const char *rcpts[] = { "a@example.com" };
@@ -1400,23 +1375,12 @@ test_starttls_then_auth(void)
 	GPtrArray *envs;
 	int code = 0;
 
-	if (!make_cert(dir, &cert, &key)) {
-		g_test_skip("no openssl command");
-		tmp_dir_remove(&dir);
+	if (s == NULL)
 		return;
-	}
-	{
-		const char *opts[] = { "--tls-cert", cert, "--tls-key", key,
-				       "--auth", "herald:s3cret",
-				       "--auth-tls-only", "--require-auth",
-				       NULL };
-
-		s = server_start(NULL, opts);
-	}
 	cfg = config_for(s);
 	cfg.tls = SMTP_TLS_REQUIRED;
 	cfg.tls_verify = TRUE;
-	cfg.tls_ca_file = cert;
+	cfg.tls_ca_file = s->cert;
 	cfg.auth_user = "herald";
 	cfg.auth_password = "s3cret";
 
@@ -1425,9 +1389,7 @@ test_starttls_then_auth(void)
 	c = connect_ok(&cfg);
 	g_assert_true(smtp_is_tls(c));
 	g_assert_false(smtp_has_extension(c, "STARTTLS"));
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
@@ -1453,16 +1415,16 @@ test_starttls_then_auth(void)
 	 * file (it is its own CA). */
 	{
 		char *other_cert, *other_key;
-		const char *opts[] = { "--tls-cert", NULL, "--tls-key", NULL,
-				       NULL };
+		const char *other_opts[] = { "--tls-cert", NULL, "--tls-key",
+					     NULL, NULL };
 		struct server *s2;
 
-		g_assert_true(make_cert_named(dir, "other", "other.example",
+		g_assert_true(make_cert_named(s->dir, "other", "other.example",
 					      "DNS:other.example",
 					      &other_cert, &other_key));
-		opts[1] = other_cert;
-		opts[3] = other_key;
-		s2 = server_start(NULL, opts);
+		other_opts[1] = other_cert;
+		other_opts[3] = other_key;
+		s2 = server_start(NULL, other_opts);
 		cfg.port = s2->port;
 		cfg.tls_ca_file = other_cert;
 		cfg.host = "localhost";
@@ -1483,9 +1445,6 @@ test_starttls_then_auth(void)
 	g_assert_true(smtp_is_tls(c));
 	smtp_close(&c);
 	server_stop(&s);
-	g_free(cert);
-	g_free(key);
-	tmp_dir_remove(&dir);
 }
 
 /* Opportunistic TLS whose handshake fails tries once more in plain
@@ -1493,9 +1452,7 @@ test_starttls_then_auth(void)
 static void
 test_opportunistic_tls_falls_back(void)
 {
-	char *dir = tmp_dir_new();
-	char *cert, *key;
-	struct server *s;
+	struct server *s = server_start_tls(NULL, NULL);
 	struct smtp_config cfg;
 	struct smtp_conn *c;
 	const char *rcpts[] = { "a@example.com" };
@@ -1503,25 +1460,14 @@ test_opportunistic_tls_falls_back(void)
 	GError *error = NULL;
 	GPtrArray *envs;
 
-	if (!make_cert(dir, &cert, &key)) {
-		g_test_skip("no openssl command");
-		tmp_dir_remove(&dir);
+	if (s == NULL)
 		return;
-	}
-	{
-		const char *opts[] = { "--tls-cert", cert, "--tls-key", key,
-				       NULL };
-
-		s = server_start(NULL, opts);
-	}
 	cfg = config_for(s);
 	cfg.tls = SMTP_TLS_OPPORTUNISTIC;
 	cfg.tls_verify = TRUE;	/* with the system's CAs: fails */
 	c = connect_ok(&cfg);
 	g_assert_false(smtp_is_tls(c));
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	smtp_close(&c);
@@ -1529,9 +1475,7 @@ test_opportunistic_tls_falls_back(void)
 	cfg.tls_verify = FALSE;
 	c = connect_ok(&cfg);
 	g_assert_true(smtp_is_tls(c));
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	smtp_close(&c);
@@ -1541,47 +1485,32 @@ test_opportunistic_tls_falls_back(void)
 	g_assert_true(env_has(envs->pdata[1], "tls yes"));
 	g_ptr_array_free(envs, TRUE);
 	server_stop(&s);
-	g_free(cert);
-	g_free(key);
-	tmp_dir_remove(&dir);
 }
 
 /* A big message over TLS and in plain text: byte-exact, in time. */
 static void
 large_message(size_t size, gboolean tls)
 {
-	char *dir = tmp_dir_new();
-	char *cert = NULL, *key = NULL;
-	struct server *s;
+	struct server *s = tls ? server_start_tls(NULL, NULL)
+			       : server_start(NULL, NULL);
 	struct smtp_config cfg;
 	struct smtp_conn *c;
 	const char *rcpts[] = { "a@example.com", "b@example.com" };
-	char *big = big_message(size);
+	char *big;
 	struct smtp_reply r[2];
 	GError *error = NULL;
 	gint64 t0;
 	char *got;
 	gsize len;
 
-	if (tls && !make_cert(dir, &cert, &key)) {
-		g_test_skip("no openssl command");
-		g_free(big);
-		tmp_dir_remove(&dir);
+	if (s == NULL)
 		return;
-	}
-	{
-		const char *opts[] = { "--tls-cert", cert, "--tls-key", key,
-				       NULL };
-
-		s = server_start(NULL, tls ? opts : NULL);
-	}
+	big = big_message(size);
 	cfg = config_for(s);
 	cfg.tls = tls ? SMTP_TLS_REQUIRED : SMTP_TLS_NONE;
 	c = connect_ok(&cfg);
 	t0 = g_get_monotonic_time();
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 2, big,
-				  strlen(big), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 2, big, r, &error), ==, 0);
 	g_assert_no_error(error);
 	note("%zu bytes%s: %.3f s", strlen(big), tls ? " (TLS)" : "",
 		       (double)(g_get_monotonic_time() - t0) / 1e6);
@@ -1595,9 +1524,6 @@ large_message(size_t size, gboolean tls)
 	smtp_close(&c);
 	server_stop(&s);
 	g_free(big);
-	g_free(cert);
-	g_free(key);
-	tmp_dir_remove(&dir);
 }
 
 static void
@@ -1635,9 +1561,7 @@ test_size_limit_refuses_before_sending(void)
 	smtp_reply_clear(&mail);
 	smtp_get_stats(c, &st);
 	g_assert_cmpuint(st.transactions, ==, 0);
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	smtp_close(&c);
@@ -1658,9 +1582,7 @@ test_helo_when_ehlo_refused(void)
 	GPtrArray *envs;
 
 	g_assert_false(smtp_has_extension(c, "PIPELINING"));
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 2, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 2, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	g_assert_cmpint(r[1].code, ==, 250);
 	replies_clear(r, 2);
@@ -1688,9 +1610,7 @@ test_unsendable_addresses_get_553(void)
 	GError *error = NULL;
 	GPtrArray *envs;
 
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 4, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 4, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	g_assert_cmpint(r[1].code, ==, 553);
 	g_assert_cmpint(r[2].code, ==, 553);
@@ -1761,9 +1681,7 @@ test_server_stops_listening_after_max_connections(void)
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
 	g_assert_nonnull(strstr(error->message, "Connection refused"));
 	g_clear_error(&error);
-	g_assert_cmpint(smtp_send(c, "s@example.org", rcpts, 1, message,
-				  strlen(message), r, NULL, &error),
-			==, 0);
+	g_assert_cmpint(send_text(c, rcpts, 1, message, r, &error), ==, 0);
 	g_assert_cmpint(r[0].code, ==, 250);
 	replies_clear(r, 1);
 	smtp_close(&c);

@@ -21,21 +21,6 @@
 #define LIST "dev@example.org"
 #define BOB "bob@example.com"
 
-static struct site *
-new_site(char **var_r)
-{
-	GError *error = NULL;
-	struct site *s;
-
-	*var_r = tmp_dir_new();
-	g_assert_cmpint(site_init(*var_r, &error), ==, 0);
-	g_assert_no_error(error);
-	s = site_open(*var_r, &error);
-	g_assert_no_error(error);
-	g_assert_nonnull(s);
-	return s;
-}
-
 static char *
 key_path(struct site *s)
 {
@@ -69,8 +54,8 @@ verify(struct site *s, const char *list, const char *addr, const char *purpose,
 static void
 test_key_created_once_0600_32_bytes_and_kept(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	char *path = key_path(s);
 	unsigned char k1[TOKEN_KEY_BYTES], k2[TOKEN_KEY_BYTES];
 	GError *error = NULL;
@@ -94,8 +79,7 @@ test_key_created_once_0600_32_bytes_and_kept(void)
 	g_ptr_array_unref(names);
 	g_free(etc);
 	g_free(path);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 /* Processes that start together all end up with the key that was linked
@@ -104,8 +88,8 @@ static void
 test_key_race_between_processes_ends_with_one_key(void)
 {
 	enum { N = 12 };
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	int fds[N][2];
 	pid_t pids[N];
 	int go[2];
@@ -146,15 +130,14 @@ test_key_race_between_processes_ends_with_one_key(void)
 		g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 		g_assert_cmpmem(mine, sizeof mine, theirs, sizeof theirs);
 	}
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 static void
 test_key_of_wrong_size_refused_and_left_alone(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	char *path = key_path(s);
 	unsigned char k[TOKEN_KEY_BYTES];
 	GError *error = NULL;
@@ -178,8 +161,7 @@ test_key_of_wrong_size_refused_and_left_alone(void)
 	g_assert_cmpmem(data, len, "short", 5);
 	g_free(data);
 	g_free(path);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 /* --- tokens ------------------------------------------------------------------ */
@@ -187,8 +169,8 @@ test_key_of_wrong_size_refused_and_left_alone(void)
 static void
 test_token_is_43_url_safe_chars_and_stable(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	char *t1 = make_ok(s, LIST, BOB, TOKEN_PURPOSE_UNSUBSCRIBE);
 	char *t2 = make_ok(s, LIST, BOB, TOKEN_PURPOSE_UNSUBSCRIBE);
 
@@ -198,30 +180,28 @@ test_token_is_43_url_safe_chars_and_stable(void)
 	g_assert_cmpstr(t1, ==, t2);
 	g_free(t1);
 	g_free(t2);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 static void
 test_token_verifies_for_its_tuple_in_any_address_case(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	char *t = make_ok(s, LIST, "Bob@Example.COM", TOKEN_PURPOSE_UNSUBSCRIBE);
 
 	g_assert_cmpint(verify(s, LIST, "Bob@Example.COM",
 			       TOKEN_PURPOSE_UNSUBSCRIBE, t), ==, 1);
 	g_assert_cmpint(verify(s, LIST, BOB, TOKEN_PURPOSE_UNSUBSCRIBE, t), ==, 1);
 	g_free(t);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 static void
 test_token_fails_for_other_list_address_or_purpose(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	char *t = make_ok(s, LIST, BOB, TOKEN_PURPOSE_UNSUBSCRIBE);
 
 	g_assert_cmpint(verify(s, "dev@example.net", BOB,
@@ -238,15 +218,14 @@ test_token_fails_for_other_list_address_or_purpose(void)
 	g_assert_cmpint(verify(s, "dev@example.or", "gbob@example.com",
 			       TOKEN_PURPOSE_UNSUBSCRIBE, t), ==, 0);
 	g_free(t);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 static void
 test_token_tampered_or_malformed_fails(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	char *t = make_ok(s, LIST, BOB, TOKEN_PURPOSE_UNSUBSCRIBE);
 	char *bad = g_strdup(t);
 	char *longer = g_strconcat(t, "A", NULL);
@@ -285,15 +264,14 @@ test_token_tampered_or_malformed_fails(void)
 	g_free(longer);
 	g_free(padded);
 	g_free(shorter);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 static void
 test_token_fails_after_the_key_is_replaced(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	char *path = key_path(s);
 	char *t = make_ok(s, LIST, BOB, TOKEN_PURPOSE_UNSUBSCRIBE);
 	char *t2;
@@ -306,15 +284,14 @@ test_token_fails_after_the_key_is_replaced(void)
 	g_free(t);
 	g_free(t2);
 	g_free(path);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 static void
 test_token_for_a_non_address_refused_invalid(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	GError *error = NULL;
 	char *t = token_make(s, LIST, "not an address", TOKEN_PURPOSE_UNSUBSCRIBE,
 			     &error);
@@ -326,15 +303,14 @@ test_token_for_a_non_address_refused_invalid(void)
 	g_assert_cmpint(verify(s, LIST, "not an address",
 			       TOKEN_PURPOSE_UNSUBSCRIBE, t), ==, 0);
 	g_free(t);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 static void
 test_token_with_key_matches_site_key_token(void)
 {
-	char *var;
-	struct site *s = new_site(&var);
+	struct list_fixture f;
+	struct site *s = site_fixture_init(&f);
 	unsigned char k[TOKEN_KEY_BYTES];
 	GError *error = NULL;
 	char *t1 = make_ok(s, LIST, BOB, TOKEN_PURPOSE_UNSUBSCRIBE);
@@ -346,8 +322,7 @@ test_token_with_key_matches_site_key_token(void)
 	g_assert_cmpstr(t1, ==, t2);
 	g_free(t1);
 	g_free(t2);
-	site_free(&s);
-	g_free(var);
+	list_fixture_clear(&f);
 }
 
 static const struct unit_test tests[] = {
@@ -373,8 +348,4 @@ static const struct unit_test tests[] = {
 	  test_token_with_key_matches_site_key_token },
 };
 
-int
-main(int argc, char **argv)
-{
-	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
-}
+UNIT_TEST_MAIN(tests)
