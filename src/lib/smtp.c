@@ -217,42 +217,50 @@ hbio_method(void)
 
 enum io_result { IO_DONE, IO_WANT_READ, IO_WANT_WRITE, IO_EOF, IO_ERROR };
 
+/* What a failed SSL_read_ex / SSL_write_ex (r) means.  A clean close
+ * (and, reading, a close without close_notify) is the end of the stream. */
+static enum io_result
+ssl_result(struct smtp_conn *c, int r, gboolean reading, GError **error)
+{
+	const char *what = reading ? "read from" : "write to";
+	char *why;
+
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return IO_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return IO_WANT_WRITE;
+	case SSL_ERROR_ZERO_RETURN:
+		if (reading)
+			return IO_EOF;
+		break;
+	case SSL_ERROR_SYSCALL:
+		if (reading && errno == 0)
+			return IO_EOF;
+		set_errno_error_n(error, errno != 0 ? errno : EPIPE, "%s %s",
+				  what, c->peer);
+		return IO_ERROR;
+	default:
+		break;
+	}
+	why = ssl_errors();
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "TLS %s %s failed: %s",
+		    what, c->peer, why);
+	g_free(why);
+	return IO_ERROR;
+}
+
 /* One attempt to read, without waiting. */
 static enum io_result
 raw_read(struct smtp_conn *c, char *buf, size_t cap, size_t *n_r,
 	 GError **error)
 {
 	if (c->ssl != NULL) {
-		int r, e;
-
 		ERR_clear_error();
 		errno = 0;
-		r = SSL_read_ex(c->ssl, buf, cap, n_r);
-		if (r == 1)
+		if (SSL_read_ex(c->ssl, buf, cap, n_r) == 1)
 			return IO_DONE;
-		e = SSL_get_error(c->ssl, r);
-		switch (e) {
-		case SSL_ERROR_WANT_READ:
-			return IO_WANT_READ;
-		case SSL_ERROR_WANT_WRITE:
-			return IO_WANT_WRITE;
-		case SSL_ERROR_ZERO_RETURN:
-			return IO_EOF;
-		case SSL_ERROR_SYSCALL:
-			if (errno == 0)
-				return IO_EOF;
-			set_errno_error(error, "read from %s", c->peer);
-			return IO_ERROR;
-		default: {
-			char *why = ssl_errors();
-
-			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
-				    "TLS read from %s failed: %s", c->peer,
-				    why);
-			g_free(why);
-			return IO_ERROR;
-		}
-		}
+		return ssl_result(c, 0, TRUE, error);
 	}
 	for (;;) {
 		ssize_t n = recv(c->fd, buf, cap, 0);
@@ -278,33 +286,11 @@ raw_write(struct smtp_conn *c, const char *buf, size_t len, size_t *n_r,
 	  GError **error)
 {
 	if (c->ssl != NULL) {
-		int r, e;
-
 		ERR_clear_error();
 		errno = 0;
-		r = SSL_write_ex(c->ssl, buf, len, n_r);
-		if (r == 1)
+		if (SSL_write_ex(c->ssl, buf, len, n_r) == 1)
 			return IO_DONE;
-		e = SSL_get_error(c->ssl, r);
-		switch (e) {
-		case SSL_ERROR_WANT_READ:
-			return IO_WANT_READ;
-		case SSL_ERROR_WANT_WRITE:
-			return IO_WANT_WRITE;
-		case SSL_ERROR_SYSCALL:
-			set_errno_error_n(error, errno != 0 ? errno : EPIPE,
-					  "write to %s", c->peer);
-			return IO_ERROR;
-		default: {
-			char *why = ssl_errors();
-
-			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
-				    "TLS write to %s failed: %s", c->peer,
-				    why);
-			g_free(why);
-			return IO_ERROR;
-		}
-		}
+		return ssl_result(c, 0, FALSE, error);
 	}
 	for (;;) {
 		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
