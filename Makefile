@@ -1,7 +1,7 @@
 # herald - build.  `make` builds build/herald; `make SAN=1` builds the
 # AddressSanitizer + UBSan variant in build-san/; `make check` runs the tests.
 CC      ?= cc
-PKGS    := glib-2.0 gio-2.0 gmime-3.0 libidn2 libsodium libpsl libxml-2.0 openssl
+PKGS    := glib-2.0 gio-2.0 gmime-3.0 libidn2 libsodium libpsl libxml-2.0 zlib openssl
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -fno-common -Wshadow -Wno-unused-parameter
 ifdef WERROR

@@ -31,10 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define ROSTER_SUBSYS "roster"
 #define SNAPSHOT_MAGIC "herald-roster 1\n"
-#define COMPACT_MIN (64 * 1024)
+#define COMPACT_MIN (16 * 1024)
 #define LOAD_RETRIES 5
 #define NFIELDS 11
 
@@ -167,26 +168,12 @@ member_password_hash(const char *password, GError **error)
 
 /* --- CRC-32 (IEEE 802.3), for torn-record detection ----------------------- */
 
-static uint32_t crc_table[256];
-
 static uint32_t
 crc32_of(const char *p, size_t len)
 {
-	static gsize init;
-	uint32_t c = 0xffffffffu;
-
-	if (g_once_init_enter(&init)) {
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t v = i;
-			for (int k = 0; k < 8; k++)
-				v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
-			crc_table[i] = v;
-		}
-		g_once_init_leave(&init, 1);
-	}
-	for (size_t i = 0; i < len; i++)
-		c = crc_table[(c ^ (unsigned char)p[i]) & 0xff] ^ (c >> 8);
-	return c ^ 0xffffffffu;
+	/* zlib's CRC-32 is the same checksum (IEEE 802.3, reflected,
+	 * ~0 in and out), computed several bytes at a time. */
+	return (uint32_t)crc32(0L, (const Bytef *)p, (uInt)len);
 }
 
 /* --- fields ------------------------------------------------------------------ */
@@ -1075,7 +1062,7 @@ roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
 	if (lock_refresh(lk, error) < 0 || append_change(l, r, valid, c, error) < 0)
 		goto out;
 	apply_in_memory(r, c);
-	if (r->log_size > COMPACT_MIN && r->log_size > r->snapshot_size / 4 &&
+	if (r->log_size > COMPACT_MIN && r->log_size > r->snapshot_size / 16 &&
 	    compact(l, r, error) < 0) {
 		/* The change is committed; only the compaction failed. */
 		log_error(ROSTER_SUBSYS, "%s: compaction failed: %s", list_fqdn(l),

@@ -7,8 +7,8 @@
  *     changes.<gen>    changes since that snapshot, appended under the
  *                      list lock, each change ended by a commit record
  * Adding a member appends one record: the roster is never rewritten for
- * one change.  When the log grows past a quarter of the snapshot (and
- * 64 KiB) the writer compacts: a new snapshot, then CURRENT moves to it.
+ * one change.  When the log grows past a sixteenth of the snapshot (and
+ * 16 KiB) the writer compacts: a new snapshot, then CURRENT moves to it.
  * Readers take no lock and apply only committed changes, so they always see
  * the roster as it was before or after each change.  docs/formats.md has
  * the byte format.
