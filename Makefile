@@ -1,7 +1,10 @@
 # herald - build.  `make` builds build/herald; `make SAN=1` builds the
 # AddressSanitizer + UBSan variant in build-san/; `make check` runs the tests.
 CC      ?= cc
-PKGS    := glib-2.0 gio-2.0 gmime-3.0 libidn2 libsodium libpsl libxml-2.0 zlib openssl
+PKGS    := glib-2.0 gio-2.0 gmodule-2.0 gmime-3.0 libidn2 libsodium libpsl zlib \
+           openssl
+# libxml2: its headers only; html2text.c opens the library on first use.
+HDR_PKGS := libxml-2.0
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
            -fno-common -Wshadow -Wno-unused-parameter
 ifdef WERROR
@@ -16,7 +19,7 @@ BUILD   ?= build
 OPT     := -O2 -g
 endif
 CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc/lib \
-           $(shell pkg-config --cflags $(PKGS))
+           $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lresolv
 LDFLAGS := $(filter -fsanitize=%,$(OPT))
 
@@ -83,7 +86,7 @@ FUZZ_BUILD  := build-fuzz
 FUZZ_OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(FUZZ_OPT) $(WARN) -Isrc/lib \
-               $(shell pkg-config --cflags $(PKGS))
+               $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS))
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
 fuzz: $(FUZZ_BUILD)/fuzz-message

@@ -25,6 +25,7 @@ for i in 1 2 3; do
 		$H members show big@example.org user5@domain5.example >/dev/null
 done
 /usr/bin/time -f "baseline: herald lists (process start only): %e s, peak RSS %M KB" $H lists >/dev/null
+for i in 1 2 3; do build/bench/bench-roster-load "$D/v" big@example.org; done
 start=$(date +%s%N)
 for i in $(seq 1 "$SUBS"); do
 	echo "sub$i@domain$((i % 100)).example"
