@@ -68,7 +68,6 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 	GError *error = NULL;
 	struct site *site;
 	struct list *l;
-	struct queue *q;
 	struct queue_meta *meta;
 	GString *msg;
 	char buf[65536], *base = NULL;
@@ -153,9 +152,8 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 		queue_meta_set(meta, "sender", sender);
 	if (recipient != NULL)
 		queue_meta_set(meta, "recipient", recipient);
-	q = queue_open(site_var_dir(site), queue_name, &error);
-	if (q == NULL || queue_enqueue(q, meta, msg->str, msg->len, &base,
-				       &error) < 0) {
+	if (queue_put(site_var_dir(site), queue_name, meta, msg->str, msg->len,
+		      &base, &error) < 0) {
 		ret = tempfail(list_name, &error);
 	} else {
 		log_info(MTA_SUBSYS, "accepted %s for %s from %s as %s/%s (%zu "
@@ -165,7 +163,6 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 		ret = HERALD_EX_OK;
 	}
 	g_free(base);
-	queue_close(&q);
 	queue_meta_free(&meta);
 out:
 	g_string_free(msg, TRUE);

@@ -32,18 +32,6 @@ struct incoming {
 	struct pipe_env env;
 };
 
-static gboolean
-wants_notice(struct post *p)
-{
-	const char *prec = message_header(p->msg, "Precedence");
-
-	if (prec == NULL)
-		return TRUE;
-	return !(g_ascii_strncasecmp(g_strchug((char *)prec), "bulk", 4) == 0 ||
-		 g_ascii_strncasecmp(prec, "junk", 4) == 0 ||
-		 g_ascii_strncasecmp(prec, "list", 4) == 0);
-}
-
 static void
 log_notice_error(struct post *p, const char *what, GError *e)
 {
@@ -86,7 +74,8 @@ hold_notices(struct post *p, int64_t id)
 		g_free(s);
 		g_free(t);
 	}
-	if (post_setting_bool(p, "respond_to_post_requests") && wants_notice(p)) {
+	if (post_setting_bool(p, "respond_to_post_requests") &&
+	    !message_is_bulk(p->msg)) {
 		s = g_strdup_printf("Your message to %s awaits moderator approval",
 				    fqdn);
 		t = g_strdup_printf(
@@ -117,7 +106,7 @@ reject_notice(struct post *p)
 				  p->reason);
 	GError *e = NULL;
 
-	if (wants_notice(p) &&
+	if (!message_is_bulk(p->msg) &&
 	    notice_autorespond(p->list, p->poster, s, t, p->msg, &e) < 0)
 		log_notice_error(p, "rejection", e);
 	g_free(s);
@@ -134,9 +123,7 @@ shunt(struct post *p, struct queue *q, const char *rest, const char *why,
 
 	if (sq == NULL)
 		return -1;
-	queue_meta_set(p->meta, "whichq", queue_name(q));
-	queue_meta_set(p->meta, "shunt-reason", why);
-	queue_meta_remove(p->meta, "bak-count");
+	queue_meta_mark_shunted(p->meta, queue_name(q), why);
 	r = post_enqueue(p, sq, rest, error);
 	queue_close(&sq);
 	if (r == 0)
@@ -186,23 +173,6 @@ outcome(struct post *p, struct queue *q, enum pipe_result r,
 		     : "handler failed without a reason", error);
 }
 
-/* The size of the message's body as it came (max_message_size). */
-static int64_t
-body_size(const struct queue_item *item)
-{
-	const char *m = item->msg, *end = m + item->msg_len;
-
-	for (const char *p = m; p < end; p++) {
-		if (*p != '\n')
-			continue;
-		if (p + 1 < end && p[1] == '\n')
-			return end - (p + 2);
-		if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
-			return end - (p + 3);
-	}
-	return 0;
-}
-
 static int
 handle_incoming(void *ctx, struct queue *q, struct queue_item *item,
 		GError **error)
@@ -230,7 +200,8 @@ handle_incoming(void *ctx, struct queue *q, struct queue_item *item,
 		goto out;
 	p = post_new(in->site, l, &in->env, item->meta, msg);
 	queue_meta_set_int(p->meta, "post-size", (int64_t)item->msg_len);
-	queue_meta_set_int(p->meta, "post-body-size", body_size(item));
+	queue_meta_set_int(p->meta, "post-body-size", (int64_t)(item->msg_len -
+			   message_header_length(item->msg, item->msg_len)));
 	if (order == NULL) {
 		if (g_strcmp0(kind, "owner") == 0)
 			order = pipeline_owner_order();

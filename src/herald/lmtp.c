@@ -146,7 +146,6 @@ deliver(struct session *s, GString *msg, gboolean too_big)
 	for (guint i = 0; i < s->rcpts->len; i++) {
 		struct listaddr *r = s->rcpts->pdata[i];
 		struct queue_meta *meta;
-		struct queue *q;
 		GError *error = NULL;
 		char *base = NULL;
 
@@ -160,9 +159,8 @@ deliver(struct session *s, GString *msg, gboolean too_big)
 		queue_meta_set(meta, "kind", r->kind);
 		queue_meta_set(meta, "sender", s->sender);
 		queue_meta_set(meta, "recipient", r->address);
-		q = queue_open(site_var_dir(s->site), r->queue, &error);
-		if (q == NULL || queue_enqueue(q, meta, msg->str, msg->len, &base,
-					       &error) < 0) {
+		if (queue_put(site_var_dir(s->site), r->queue, meta, msg->str,
+			      msg->len, &base, &error) < 0) {
 			log_error(LMTP_SUBSYS, "<%s>: not stored, the MTA will retry: "
 				  "%s", r->address, error->message);
 			reply(s, "451 4.3.0 <%s> temporary failure, try again later",
@@ -175,7 +173,6 @@ deliver(struct session *s, GString *msg, gboolean too_big)
 			reply(s, "250 2.0.0 <%s> stored as %s", r->address, base);
 		}
 		g_free(base);
-		queue_close(&q);
 		queue_meta_free(&meta);
 	}
 }

@@ -477,20 +477,6 @@ make_batches(struct job *j)
 
 /* --- after the deliveries ------------------------------------------------- */
 
-static int
-enqueue_to(struct site *site, const char *queue, struct queue_meta *meta,
-	   const char *data, size_t len, GError **error)
-{
-	struct queue *q = queue_open(site_var_dir(site), queue, error);
-	int r;
-
-	if (q == NULL)
-		return -1;
-	r = queue_enqueue(q, meta, data, len, NULL, error);
-	queue_close(&q);
-	return r;
-}
-
 /* Bounce events for the recipients with fate f (or deferred ones past
  * the retry period, gave_up), one bounces-queue entry for all. */
 static int
@@ -520,7 +506,8 @@ bounce_events(struct site *site, struct job *j, const struct queue_meta *meta,
 				       j->reply[k].code, t);
 		g_free(t);
 	}
-	r = enqueue_to(site, "bounces", m, body->str, body->len, error);
+	r = queue_put(site_var_dir(site), "bounces", m, body->str, body->len, NULL,
+		      error);
 	queue_meta_free(&m);
 	g_string_free(body, TRUE);
 	return r;
@@ -547,7 +534,7 @@ schedule_retry(struct site *site, struct job *j, const struct queue_meta *meta,
 	/* The entry's name stamp is its due time: the retry queue is in the
 	 * order the retries fall due. */
 	queue_meta_set_int(m, "received", (now_usec() / 1000000 + wait) * 1000000);
-	r = enqueue_to(site, "retry", m, j->data, j->len, error);
+	r = queue_put(site_var_dir(site), "retry", m, j->data, j->len, NULL, error);
 	queue_meta_free(&m);
 	return r;
 }
@@ -789,14 +776,9 @@ int
 deliver_retry_due(struct queue *q, struct queue_item *item, GError **error)
 {
 	int64_t due = g_ascii_strtoll(item->base, NULL, 10);
-	struct queue *out;
-	int r;
 
 	if (due > now_usec())
 		return RUNNER_NOT_DUE;
-	if ((out = queue_open(queue_var_dir(q), "out", error)) == NULL)
-		return -1;
-	r = queue_enqueue(out, item->meta, item->msg, item->msg_len, NULL, error);
-	queue_close(&out);
-	return r;
+	return queue_put(queue_var_dir(q), "out", item->meta, item->msg,
+			 item->msg_len, NULL, error);
 }

@@ -227,20 +227,16 @@ held_action_parse(const char *name)
 static int
 approve(struct list *l, struct held_post *h, GError **error)
 {
-	struct queue *in = queue_open(site_var_dir(list_site(l)), "in", error);
-	struct queue_meta *meta;
+	struct queue_meta *meta = queue_meta_copy(h->meta);
 	int ret;
 
-	if (in == NULL)
-		return -1;
-	meta = queue_meta_copy(h->meta);
 	queue_meta_set(meta, "approved", "yes");
 	queue_meta_set(meta, "approved-by", "moderator");
 	/* Its old place in the in queue is long gone: a new one. */
 	queue_meta_remove(meta, "received");
-	ret = queue_enqueue(in, meta, h->msg, h->msg_len, NULL, error);
+	ret = queue_put(site_var_dir(list_site(l)), "in", meta, h->msg,
+			h->msg_len, NULL, error);
 	queue_meta_free(&meta);
-	queue_close(&in);
 	return ret;
 }
 

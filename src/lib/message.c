@@ -23,10 +23,8 @@ message_init(void)
 	}
 }
 
-/* The length of the header block: up to and with the blank line that
- * ends it, or all of data when there is none. */
-static size_t
-header_length(const char *data, size_t len)
+size_t
+message_header_length(const char *data, size_t len)
 {
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (data[i] != '\n')
@@ -45,7 +43,7 @@ message_parse(const char *data, size_t len, GError **error)
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *msg;
-	size_t hlen = header_length(data, len);
+	size_t hlen = message_header_length(data, len);
 	gboolean headless = len == 0 || data[0] == '\n' ||
 		(len > 1 && data[0] == '\r' && data[1] == '\n');
 	char *copy = NULL;
@@ -148,28 +146,6 @@ message_header_decoded(GMimeMessage *msg, const char *name)
 	return g_strstrip(g_mime_utils_header_decode_text(NULL, value));
 }
 
-static int
-count_named(GMimeHeaderList *hl, const char *name)
-{
-	int n = 0;
-
-	for (int i = 0; i < g_mime_header_list_get_count(hl); i++)
-		n += g_ascii_strcasecmp(g_mime_header_get_name(
-			g_mime_header_list_get_header_at(hl, i)), name) == 0;
-	return n;
-}
-
-static void
-remove_last_named(GMimeHeaderList *hl, const char *name)
-{
-	for (int i = g_mime_header_list_get_count(hl) - 1; i >= 0; i--)
-		if (g_ascii_strcasecmp(g_mime_header_get_name(
-			g_mime_header_list_get_header_at(hl, i)), name) == 0) {
-			g_mime_header_list_remove_at(hl, i);
-			return;
-		}
-}
-
 void
 message_header_remove_all(GMimeMessage *msg, const char *name)
 {
@@ -184,16 +160,9 @@ message_header_set(GMimeMessage *msg, const char *name, const char *value)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
 
-	if (!g_mime_header_list_contains(hl, name)) {
-		message_header_append(msg, name, value);
-		return;
-	}
-	/* In the first one's place (a rewritten Cc stays where it was),
-	 * and no others. */
+	/* GMime sets the first one in its place (a rewritten Cc stays where
+	 * it was), removes the others, and appends when there is none. */
 	g_mime_header_list_set(hl, name, value, NULL);
-	while (g_mime_header_list_get_count(hl) > 0 &&
-	       count_named(hl, name) > 1)
-		remove_last_named(hl, name);
 }
 
 void
@@ -203,6 +172,16 @@ message_header_append(GMimeMessage *msg, const char *name, const char *value)
 
 	/* GMime folds on output; the value is stored raw, as given. */
 	g_mime_header_list_append(hl, name, value, NULL);
+}
+
+gboolean
+message_is_bulk(GMimeMessage *msg)
+{
+	const char *prec = message_header(msg, "Precedence");
+
+	return prec != NULL && (g_ascii_strcasecmp(prec, "bulk") == 0 ||
+				g_ascii_strcasecmp(prec, "junk") == 0 ||
+				g_ascii_strcasecmp(prec, "list") == 0);
 }
 
 /* Header names compare without regard to case. */

@@ -24,6 +24,11 @@ GMimeMessage *message_parse(const char *data, size_t len, GError **error);
 /* The message as bytes (GMime's serialisation, LF line ends). */
 GByteArray *message_to_bytes(GMimeMessage *msg);
 
+/* The length of a raw message's header block, up to and with the blank
+ * line that ends it (LF or CRLF), or len when there is none: what follows
+ * is the body. */
+size_t message_header_length(const char *data, size_t len);
+
 /* The value of the first header called name, unfolded and trimmed but not
  * RFC 2047 decoded, or NULL.  Owned by the message; valid until the header
  * is changed or removed. */
@@ -39,6 +44,10 @@ void message_header_set(GMimeMessage *msg, const char *name,
 /* Adds one more header at the end. */
 void message_header_append(GMimeMessage *msg, const char *name,
 			   const char *value);
+
+/* Whether a robot sent it: Precedence bulk, junk or list (no automatic
+ * reply goes to such mail). */
+gboolean message_is_bulk(GMimeMessage *msg);
 
 /* Every address in the headers named (e.g. "To", "Cc"), as address keys
  * (lower-case domain, see address.h); unparsable ones are skipped. */

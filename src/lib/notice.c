@@ -72,7 +72,6 @@ int
 notice_send(struct list *l, const char *const *recipients, const char *subject,
 	    const char *text, GMimeMessage *attach, GError **error)
 {
-	struct queue *virgin;
 	struct queue_meta *meta;
 	GMimeMessage *msg;
 	GByteArray *bytes;
@@ -81,8 +80,6 @@ notice_send(struct list *l, const char *const *recipients, const char *subject,
 
 	if (recipients[0] == NULL)
 		return 0;
-	if ((virgin = queue_open(site_var_dir(list_site(l)), "virgin", error)) == NULL)
-		return -1;
 	msg = build(l, recipients, subject, text, attach);
 	bytes = message_to_bytes(msg);
 	bounces = list_address(l, "-bounces");
@@ -92,8 +89,8 @@ notice_send(struct list *l, const char *const *recipients, const char *subject,
 	queue_meta_set(meta, "sender", bounces);
 	for (guint i = 0; recipients[i] != NULL; i++)
 		queue_meta_add(meta, "rcpt", recipients[i]);
-	ret = queue_enqueue(virgin, meta, (const char *)bytes->data, bytes->len,
-			    NULL, error);
+	ret = queue_put(site_var_dir(list_site(l)), "virgin", meta,
+			(const char *)bytes->data, bytes->len, NULL, error);
 	if (ret == 0)
 		log_info(NOTICE_SUBSYS, "list %s: notice \"%s\" to %s%s",
 			 list_fqdn(l), subject, recipients[0],
@@ -102,7 +99,6 @@ notice_send(struct list *l, const char *const *recipients, const char *subject,
 	g_byte_array_unref(bytes);
 	g_object_unref(msg);
 	g_free(bounces);
-	queue_close(&virgin);
 	return ret;
 }
 

@@ -255,14 +255,12 @@ post_size(struct post *p)
 {
 	int64_t size = queue_meta_get_int(p->meta, "post-body-size", -1);
 	GByteArray *bytes;
-	const char *sep;
 
 	if (size >= 0)
 		return (size_t)size;
 	bytes = message_to_bytes(p->msg);
-	sep = g_strstr_len((const char *)bytes->data, bytes->len, "\n\n");
-	size = sep != NULL ? (int64_t)bytes->len - (sep + 2 - (const char *)bytes->data)
-			   : 0;
+	size = bytes->len - message_header_length((const char *)bytes->data,
+						  bytes->len);
 	g_byte_array_unref(bytes);
 	return (size_t)size;
 }

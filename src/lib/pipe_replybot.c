@@ -18,23 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Whether the post is mail a robot sent: Precedence bulk, junk or list. */
-static gboolean
-is_bulk(GMimeMessage *msg)
-{
-	const char *prec = message_header(msg, "Precedence");
-	char *v;
-	gboolean bulk;
-
-	if (prec == NULL)
-		return FALSE;
-	v = g_ascii_strdown(prec, -1);
-	bulk = strcmp(v, "bulk") == 0 || strcmp(v, "junk") == 0 ||
-	       strcmp(v, "list") == 0;
-	g_free(v);
-	return bulk;
-}
-
 /* The replybot ledger: when each address was last answered. */
 struct grace {
 	int64_t now, days;
@@ -83,7 +66,7 @@ pipe_replybot(struct post *p, GError **error)
 		return PIPE_CONTINUE;
 	if (ack != NULL && g_ascii_strncasecmp(g_strchug((char *)ack), "no", 2) == 0)
 		return PIPE_CONTINUE;
-	if (is_bulk(p->msg) &&
+	if (message_is_bulk(p->msg) &&
 	    !(ack != NULL && g_ascii_strncasecmp(g_strchug((char *)ack), "yes", 3) == 0))
 		return PIPE_CONTINUE;
 	if ((key = address_key(p->poster)) == NULL)

@@ -482,6 +482,20 @@ out:
 	return ret;
 }
 
+int
+queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
+	  const char *msg, size_t msg_len, char **base_r, GError **error)
+{
+	struct queue *q = queue_open(var_dir, name, error);
+	int r;
+
+	if (q == NULL)
+		return -1;
+	r = queue_enqueue(q, meta, msg, msg_len, base_r, error);
+	queue_close(&q);
+	return r;
+}
+
 /* Hex digit values, -1 for anything else: a table, because listing a
  * 100,000-entry queue decodes four million digits. */
 static int8_t hex_values[256];
@@ -753,23 +767,26 @@ out:
 	return ret;
 }
 
+void
+queue_meta_mark_shunted(struct queue_meta *meta, const char *from,
+			const char *why)
+{
+	queue_meta_set(meta, "whichq", from);
+	queue_meta_set(meta, "shunt-reason", why);
+	queue_meta_remove(meta, "bak-count");
+}
+
 int
 queue_shunt(struct queue *q, struct queue_item *item, const char *why,
 	    GError **error)
 {
-	struct queue *shunt = queue_open(q->var_dir, "shunt", error);
-	struct queue_meta *meta;
+	struct queue_meta *meta = queue_meta_copy(item->meta);
 	int ret;
 
-	if (shunt == NULL)
-		return -1;
-	meta = queue_meta_copy(item->meta);
-	queue_meta_set(meta, "whichq", q->name);
-	queue_meta_set(meta, "shunt-reason", why);
-	queue_meta_remove(meta, "bak-count");
-	ret = queue_enqueue(shunt, meta, item->msg, item->msg_len, NULL, error);
+	queue_meta_mark_shunted(meta, q->name, why);
+	ret = queue_put(q->var_dir, "shunt", meta, item->msg, item->msg_len, NULL,
+			error);
 	queue_meta_free(&meta);
-	queue_close(&shunt);
 	if (ret < 0)
 		return -1;
 	log_error(QUEUE_SUBSYS, "%s/%s shunted: %s", q->name, item->base, why);

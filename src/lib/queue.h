@@ -70,6 +70,10 @@ const char *queue_var_dir(const struct queue *q);
 int queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 		  size_t msg_len, char **base_r, GError **error);
 
+/* queue_enqueue into queue name of var_dir, opened for this one write. */
+int queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
+	      const char *msg, size_t msg_len, char **base_r, GError **error);
+
 /* Whether digest (40 hex digits) lies in slice s of n: the hash space
  * [s*2^160/n, (s+1)*2^160/n), computed exactly. */
 gboolean queue_digest_in_slice(const char *digest, unsigned s, unsigned n);
@@ -108,6 +112,12 @@ char *queue_progress_path(struct queue *q, const char *base);
 /* Moves base<ext> to the bad queue, logging why. */
 int queue_move_bad(struct queue *q, const char *base, const char *ext,
 		   const char *why, GError **error);
+
+/* What an entry's metadata says in the shunt queue: the queue it came
+ * from ("whichq"), why ("shunt-reason"), and no crash count.  For handlers
+ * that shunt a message they have changed (queue_shunt takes it as read). */
+void queue_meta_mark_shunted(struct queue_meta *meta, const char *from,
+			     const char *why);
 
 /* Processing failed: enqueue the item in the shunt queue with "whichq"
  * naming this queue and "shunt-reason", then finish the original.  If the
