@@ -62,7 +62,7 @@ check "it listens" wait_for 10 python3 -c "import socket; socket.create_connecti
 start_herald() { "$HERALD" --var "$V" start >/dev/null && wait_for 10 test -S "$SOCK"; }
 restart_herald() { "$HERALD" --var "$V" stop >/dev/null && start_herald; }
 check "herald's master starts with its default runners" start_herald
-check "the runners are in, out, retry and virgin" \
+check "the runners are in, out, retry and virgin" wait_for 10 \
 	bash -c 'r=$("$1" --var "$2" status | sed -n "/^runner processes/,/^queues/p"); for q in in out retry virgin; do grep -q "^  $q 0/1 " <<<"$r" || exit 1; done' _ "$HERALD" "$V"
 
 # post SUBJECT: alice posts to the list by SMTP into Postfix.

@@ -135,8 +135,12 @@ drop_runner "$V2" out
 printf 'dave@example.net\nerin@example.net\n' | "$HERALD" --var "$V2" members add pipe@pipe.test >/dev/null
 "$HERALD" --var "$V2" site set mta.postfix_transport pipe
 "$HERALD" --var "$V2" site set mta.postfix_config "$PF2/etc"
+# The pipe user must be able to run herald: the build directory may not be
+# open to other users (a clone in a 0700 mktemp directory), T_DIR is.
+PIPE_HERALD=$T_DIR/herald
+cp "$HERALD" "$PIPE_HERALD"
 export HERALD_TABLES=$V2/etc/postfix HERALD_PIPE_USER=heraldpipe
-export HERALD_PIPE_ARGV="$HERALD --var $V2 mta auto --sender \${sender} --recipient \${recipient}"
+export HERALD_PIPE_ARGV="$PIPE_HERALD --var $V2 mta auto --sender \${sender} --recipient \${recipient}"
 PORT=$(free_port)
 "$INSTANCE" "$PF2" setup
 printed=$("$HERALD" --var "$V2" mta-config postfix --write)
