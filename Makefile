@@ -23,7 +23,7 @@ CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc/lib \
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lresolv
 LDFLAGS := $(filter -fsanitize=%,$(OPT))
 
-LIB_SRC    := $(wildcard src/lib/*.c)
+LIB_SRC    := $(wildcard src/lib/*/*.c)
 HERALD_SRC := $(wildcard src/herald/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 BENCH_SRC  := $(wildcard bench/bench-*.c)
@@ -62,7 +62,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libherald.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libherald.a $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/herald/*.h)
+$(BUILD)/%.o: %.c $(wildcard src/lib/*/*.h src/herald/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -94,7 +94,7 @@ fuzz: $(FUZZ_BUILD)/fuzz-message
 $(FUZZ_BUILD)/fuzz-message: fuzz/fuzz-message.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-$(FUZZ_LIB_OBJ): $(FUZZ_BUILD)/%.o: %.c $(wildcard src/lib/*.h)
+$(FUZZ_LIB_OBJ): $(FUZZ_BUILD)/%.o: %.c $(wildcard src/lib/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

@@ -19,9 +19,9 @@
  * part uses its own, so forked children open their own server-clock file
  * instead of sharing the one the parent opened for part 1.
  */
-#include "base.h"
+#include "base/base.h"
 #include "bench.h"
-#include "lock.h"
+#include "store/lock.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>

@@ -18,9 +18,9 @@
  * fsyncs would take minutes.  The message body is small for the same
  * reason; queue_list reads names, never contents.
  */
-#include "base.h"
+#include "base/base.h"
 #include "bench.h"
-#include "queue.h"
+#include "store/queue.h"
 
 #include <dirent.h>
 #include <fcntl.h>

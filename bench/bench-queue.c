@@ -24,9 +24,9 @@
  * left.  The ceiling's untimed clean-up is therefore synced (syncfs)
  * before the next block starts.
  */
-#include "base.h"
+#include "base/base.h"
 #include "bench.h"
-#include "queue.h"
+#include "store/queue.h"
 
 #include <fcntl.h>
 #include <inttypes.h>

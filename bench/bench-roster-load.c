@@ -6,9 +6,9 @@
  *
  *   bench-roster-load VAR_DIR LIST
  */
-#include "list.h"
-#include "roster.h"
-#include "site.h"
+#include "list/list.h"
+#include "list/roster.h"
+#include "store/site.h"
 
 #include <stdio.h>
 #include <sys/resource.h>

@@ -13,12 +13,12 @@
  */
 #include "bench.h"
 
-#include "address.h"
-#include "base.h"
-#include "list.h"
-#include "log.h"
-#include "roster.h"
-#include "site.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "base/log.h"
+#include "list/roster.h"
+#include "store/site.h"
 
 
 static struct list *

@@ -33,17 +33,17 @@
  * not promise that (it repairs on each pass), so it is a question to ask
  * (docs/fuzzing.md), not a property to enforce in CI.
  */
-#include "address.h"
-#include "base.h"
-#include "held.h"
-#include "list.h"
-#include "log.h"
-#include "message.h"
-#include "notice.h"
-#include "pipeline.h"
-#include "queue.h"
-#include "roster.h"
-#include "site.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/held.h"
+#include "list/list.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "list/notice.h"
+#include "pipeline/pipeline.h"
+#include "store/queue.h"
+#include "list/roster.h"
+#include "store/site.h"
 
 #include <glib/gstdio.h>
 #include <stdint.h>

@@ -6,8 +6,9 @@
 
 #include <glib.h>
 
-#include "runner.h"
-#include "site.h"
+#include "store/runner.h"
+#include "store/site.h"
+#include "list/listaddr.h"
 
 /* Command exit codes (the MTA entry points use sysexits, see base.h). */
 #define CLI_OK 0
@@ -38,18 +39,6 @@ int cmd_mta(struct cli *cli, int argc, char **argv);
 int cmd_lmtp(struct cli *cli, int argc, char **argv);
 int cmd_mtaconfig(struct cli *cli, int argc, char **argv);
 int cmd_held(struct cli *cli, int argc, char **argv);
-
-/* A recipient address mapped to its list (listaddr.c). */
-struct listaddr {
-	char *address;		/* as given */
-	char *list;		/* name@domain */
-	const char *kind;	/* post, owner, request, join, leave, bounces,
-				 * confirm */
-	const char *queue;	/* in, commands, bounces */
-};
-/* NULL when address is none of the site's list addresses. */
-struct listaddr *listaddr_map(struct site *site, const char *address);
-void listaddr_free_ptr(gpointer p);
 
 /* Rewrites the Postfix tables if `mta-config postfix --write` installed
  * them (cmd_mtaconfig.c); 0 when there is nothing to do. */

@@ -6,8 +6,9 @@
  *   held approve|reject|discard|defer LIST ID [--reason TEXT]
  */
 #include "cli.h"
-#include "base.h"
-#include "held.h"
+#include "base/base.h"
+#include "list/held.h"
+#include "store/names.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -55,8 +56,8 @@ held_show(struct list *l, int64_t id)
 				 list_fqdn(l), id);
 	printf("Id: %" G_GINT64_FORMAT "\nPoster: %s\nSubject: %s\nReason: %s\n"
 	       "Held-by: %s\nResumes-at: %s\n\n", h->id, h->poster, h->subject,
-	       h->reason, queue_meta_get(h->meta, "hold-handler"),
-	       queue_meta_get(h->meta, "pipeline"));
+	       h->reason, queue_meta_get(h->meta, META_HOLD_HANDLER),
+	       queue_meta_get(h->meta, META_PIPELINE));
 	fwrite(h->msg, 1, h->msg_len, stdout);
 	held_post_free(&h);
 	return CLI_OK;

@@ -2,9 +2,9 @@
  * cmd_list.c - `herald lists ...` and `herald config ...`.
  */
 #include "cli.h"
-#include "base.h"
-#include "list.h"
-#include "list_settings.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "list/list_settings.h"
 
 #include <errno.h>
 #include <stdio.h>

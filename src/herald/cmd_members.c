@@ -7,10 +7,10 @@
  * append, whatever the count.
  */
 #include "cli.h"
-#include "address.h"
-#include "base.h"
-#include "list.h"
-#include "roster.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "list/roster.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -12,30 +12,17 @@
  * made the MTA bounce; herald never does.
  */
 #include "cli.h"
-#include "base.h"
-#include "list.h"
-#include "log.h"
-#include "queue.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "base/log.h"
+#include "store/queue.h"
+#include "store/names.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #define MTA_SUBSYS "mta"
-
-/* Which queue each kind of address feeds. */
-static const struct {
-	const char *kind;
-	const char *queue;
-} kinds[] = {
-	{ "post", "in" },	/* list@ */
-	{ "owner", "in" },	/* list-owner@: the owner pipeline */
-	{ "request", "commands" },	/* list-request@ */
-	{ "join", "commands" },	/* list-join@ */
-	{ "leave", "commands" },	/* list-leave@ */
-	{ "confirm", "commands" },	/* list-confirm+TOKEN@ */
-	{ "bounces", "bounces" },	/* list-bounces+VERP@ */
-};
 
 static const char mta_usage[] =
 	"mta KIND LIST [--sender ADDR] [--recipient ADDR] < message\n"
@@ -84,9 +71,8 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 		cli_usage(mta_usage);
 		return HERALD_EX_USAGE;
 	}
-	for (size_t i = 0; !autokind && i < G_N_ELEMENTS(kinds); i++)
-		if (strcmp(kinds[i].kind, kind) == 0)
-			queue_name = kinds[i].queue;
+	if (!autokind)
+		queue_name = listaddr_kind_queue(kind);
 	if (!autokind && queue_name == NULL) {
 		cli_error("unknown kind '%s'", kind);
 		cli_usage(mta_usage);
@@ -146,12 +132,12 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	meta = queue_meta_new();
-	queue_meta_set(meta, "list", list_fqdn(l));
-	queue_meta_set(meta, "kind", kind);
+	queue_meta_set(meta, META_LIST, list_fqdn(l));
+	queue_meta_set(meta, META_KIND, kind);
 	if (sender != NULL)
-		queue_meta_set(meta, "sender", sender);
+		queue_meta_set(meta, META_SENDER, sender);
 	if (recipient != NULL)
-		queue_meta_set(meta, "recipient", recipient);
+		queue_meta_set(meta, META_RECIPIENT, recipient);
 	if (queue_put(site_var_dir(site), queue_name, meta, msg->str, msg->len,
 		      &base, &error) < 0) {
 		ret = tempfail(list_name, &error);

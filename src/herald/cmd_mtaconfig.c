@@ -14,8 +14,8 @@
  * `lists remove` rewrite them when they were installed.
  */
 #include "cli.h"
-#include "base.h"
-#include "list.h"
+#include "base/base.h"
+#include "list/list.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,9 @@
  * cmd_queue.c - `herald queue [show FILE | inject QUEUE | unshunt]`.
  */
 #include "cli.h"
-#include "base.h"
-#include "queue.h"
+#include "base/base.h"
+#include "store/queue.h"
+#include "store/names.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -91,7 +92,7 @@ queue_inject(struct site *site, int argc, char **argv)
 
 	for (int i = 3; i < argc; i++) {
 		if (strcmp(argv[i], "--list") == 0 && i + 1 < argc) {
-			queue_meta_set(meta, "list", argv[++i]);
+			queue_meta_set(meta, META_LIST, argv[++i]);
 		} else if (strcmp(argv[i], "--meta") == 0 && i + 1 < argc &&
 			   strchr(argv[i + 1], '=') != NULL) {
 			char **kv = g_strsplit(argv[++i], "=", 2);

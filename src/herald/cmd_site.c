@@ -2,7 +2,7 @@
  * cmd_site.c - `herald init` and `herald site get|set|show`.
  */
 #include "cli.h"
-#include "base.h"
+#include "base/base.h"
 
 #include <stdio.h>
 #include <string.h>

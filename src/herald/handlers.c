@@ -9,10 +9,10 @@
  * built.
  */
 #include "cli.h"
-#include "base.h"
-#include "lock.h"
-#include "log.h"
-#include "runner.h"
+#include "base/base.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "store/runner.h"
 
 #include <signal.h>
 #include <stdio.h>

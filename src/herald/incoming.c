@@ -16,12 +16,13 @@
  * A message GMime cannot read at all goes to bad/ with the reason.
  */
 #include "cli.h"
-#include "base.h"
-#include "held.h"
-#include "log.h"
-#include "message.h"
-#include "notice.h"
-#include "pipeline.h"
+#include "base/base.h"
+#include "list/held.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "list/notice.h"
+#include "pipeline/pipeline.h"
+#include "store/names.h"
 
 #include <string.h>
 
@@ -52,7 +53,7 @@ hold_notices(struct post *p, int64_t id)
 	GError *e = NULL;
 	char *s, *t;
 
-	if (g_strcmp0(queue_meta_get(p->meta, "hold-quiet"), "yes") == 0)
+	if (g_strcmp0(queue_meta_get(p->meta, META_HOLD_QUIET), "yes") == 0)
 		goto out;
 	if (post_setting_bool(p, "admin_immed_notify")) {
 		s = g_strdup_printf("%s post from %s requires approval", fqdn,
@@ -118,7 +119,7 @@ static int
 shunt(struct post *p, struct queue *q, const char *rest, const char *why,
       GError **error)
 {
-	struct queue *sq = queue_open(site_var_dir(p->site), "shunt", error);
+	struct queue *sq = queue_open(site_var_dir(p->site), QUEUE_SHUNT, error);
 	int r;
 
 	if (sq == NULL)
@@ -144,8 +145,8 @@ outcome(struct post *p, struct queue *q, enum pipe_result r,
 	case PIPE_DONE:
 		log_info(SUBSYS, "list %s: post %s from %s to %u recipients",
 			 fqdn,
-			 queue_meta_get(p->meta, "post-id") != NULL
-			 ? queue_meta_get(p->meta, "post-id") : "-", p->poster,
+			 queue_meta_get(p->meta, META_POST_ID) != NULL
+			 ? queue_meta_get(p->meta, META_POST_ID) : "-", p->poster,
 			 p->recipients != NULL ? p->recipients->len : 0);
 		return 0;
 	case PIPE_HOLD:
@@ -178,9 +179,9 @@ handle_incoming(void *ctx, struct queue *q, struct queue_item *item,
 		GError **error)
 {
 	struct incoming *in = ctx;
-	const char *fqdn = queue_meta_get(item->meta, "list");
-	const char *kind = queue_meta_get(item->meta, "kind");
-	const char *order = queue_meta_get(item->meta, "pipeline");
+	const char *fqdn = queue_meta_get(item->meta, META_LIST);
+	const char *kind = queue_meta_get(item->meta, META_KIND);
+	const char *order = queue_meta_get(item->meta, META_PIPELINE);
 	char *handler = NULL, *rest = NULL, *list_order = NULL;
 	struct list *l = NULL;
 	struct post *p = NULL;
@@ -199,8 +200,8 @@ handle_incoming(void *ctx, struct queue *q, struct queue_item *item,
 	if ((msg = message_parse(item->msg, item->msg_len, error)) == NULL)
 		goto out;
 	p = post_new(in->site, l, &in->env, item->meta, msg);
-	queue_meta_set_int(p->meta, "post-size", (int64_t)item->msg_len);
-	queue_meta_set_int(p->meta, "post-body-size", (int64_t)(item->msg_len -
+	queue_meta_set_int(p->meta, META_POST_SIZE, (int64_t)item->msg_len);
+	queue_meta_set_int(p->meta, META_POST_BODY_SIZE, (int64_t)(item->msg_len -
 			   message_header_length(item->msg, item->msg_len)));
 	if (order == NULL) {
 		if (g_strcmp0(kind, "owner") == 0)

@@ -16,10 +16,11 @@
  * suffix after '+'), -confirm@ (with the token after '+').
  */
 #include "cli.h"
-#include "base.h"
-#include "list.h"
-#include "log.h"
-#include "queue.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "base/log.h"
+#include "store/queue.h"
+#include "store/names.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -155,10 +156,10 @@ deliver(struct session *s, GString *msg, gboolean too_big)
 			continue;
 		}
 		meta = queue_meta_new();
-		queue_meta_set(meta, "list", r->list);
-		queue_meta_set(meta, "kind", r->kind);
-		queue_meta_set(meta, "sender", s->sender);
-		queue_meta_set(meta, "recipient", r->address);
+		queue_meta_set(meta, META_LIST, r->list);
+		queue_meta_set(meta, META_KIND, r->kind);
+		queue_meta_set(meta, META_SENDER, s->sender);
+		queue_meta_set(meta, META_RECIPIENT, r->address);
 		if (queue_put(site_var_dir(s->site), r->queue, meta, msg->str,
 			      msg->len, &base, &error) < 0) {
 			log_error(LMTP_SUBSYS, "<%s>: not stored, the MTA will retry: "

@@ -5,9 +5,9 @@
  * var dir (--var or HERALD_VAR) and calls it.
  */
 #include "cli.h"
-#include "base.h"
-#include "lock.h"
-#include "log.h"
+#include "base/base.h"
+#include "store/lock.h"
+#include "base/log.h"
 
 #include <locale.h>
 #include <stdarg.h>

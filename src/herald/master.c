@@ -24,10 +24,10 @@
  * lease themselves, so no runner outlives its lease.
  */
 #include "cli.h"
-#include "base.h"
-#include "lock.h"
-#include "log.h"
-#include "queue.h"
+#include "base/base.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "store/queue.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,8 +3,8 @@
  * retry queue's (deferred recipients back to the out queue when due).
  */
 #include "cli.h"
-#include "deliver.h"
-#include "log.h"
+#include "deliver/deliver.h"
+#include "base/log.h"
 
 struct outgoing {
 	struct site *site;

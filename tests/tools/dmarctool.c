@@ -10,9 +10,9 @@
  * standard error.  Exits 0 when every lookup was answered, 1 when one was
  * a temperror, 64 on bad usage.
  */
-#include "base.h"
-#include "dmarc.h"
-#include "log.h"
+#include "base/base.h"
+#include "mail/dmarc.h"
+#include "base/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,9 +16,9 @@
  *   locktool now DIR
  *       print the file server's clock (usec) and the local one.
  */
-#include "base.h"
-#include "lock.h"
-#include "log.h"
+#include "base/base.h"
+#include "store/lock.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

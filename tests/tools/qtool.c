@@ -7,9 +7,9 @@
  *       reads every .msg of QUEUE and prints "unique N duplicates D" over
  *       their X-Test-Id headers, then each duplicated id on its own line
  */
-#include "base.h"
-#include "log.h"
-#include "queue.h"
+#include "base/base.h"
+#include "base/log.h"
+#include "store/queue.h"
 
 #include <stdio.h>
 #include <stdlib.h>

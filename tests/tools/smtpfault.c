@@ -84,7 +84,7 @@
  * The first rule that matches wins; the rules specific to an address or
  * a message (mail, rcpt, rcpt-first, dot-if, dot-rcpt) before reply.
  */
-#include "base.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,8 +5,8 @@
  * reads back, and the RFC 2047 section 8 examples (tests/data/rfc2047,
  * found through $HERALD_TOP or relative to the test binary).
  */
-#include "address.h"
-#include "base.h"
+#include "mail/address.h"
+#include "base/base.h"
 
 #include <stdlib.h>
 #include <string.h>

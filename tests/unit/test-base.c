@@ -7,8 +7,8 @@
  * cached herald_host() and HERALD_HOST), so they run in a fixed order and
  * put the cache back with herald_set_host(NULL) when they are done.
  */
-#include "base.h"
-#include "log.h"
+#include "base/base.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,13 +12,13 @@
  * Each test runs in a child process with a fresh temporary var dir and the
  * list dev@example.org.
  */
-#include "base.h"
-#include "decorate.h"
-#include "list.h"
-#include "message.h"
-#include "pipeline.h"
-#include "roster.h"
-#include "site.h"
+#include "base/base.h"
+#include "list/decorate.h"
+#include "list/list.h"
+#include "mail/message.h"
+#include "pipeline/pipeline.h"
+#include "list/roster.h"
+#include "store/site.h"
 
 #include <string.h>
 

@@ -15,14 +15,14 @@
  *     resumed from had been cut short (its last line without a newline,
  *     as a crash or a full disk leaves it).
  */
-#include "base.h"
-#include "deliver.h"
-#include "list.h"
-#include "log.h"
-#include "message.h"
-#include "queue.h"
-#include "site.h"
-#include "verp.h"
+#include "base/base.h"
+#include "deliver/deliver.h"
+#include "list/list.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "store/queue.h"
+#include "store/site.h"
+#include "mail/verp.h"
 
 #include <signal.h>
 #include <stdarg.h>

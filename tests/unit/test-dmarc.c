@@ -10,14 +10,14 @@
  * zone, so the lookups are real res_nquery calls that need no network.
  * Each test runs in a child process with a fresh temporary directory.
  */
-#include "base.h"
-#include "dmarc.h"
-#include "list.h"
-#include "log.h"
-#include "message.h"
-#include "pipeline.h"
-#include "queue.h"
-#include "site.h"
+#include "base/base.h"
+#include "mail/dmarc.h"
+#include "list/list.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "pipeline/pipeline.h"
+#include "store/queue.h"
+#include "store/site.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

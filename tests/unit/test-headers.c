@@ -10,14 +10,14 @@
  * Each test runs in a child process with a fresh temporary var dir and the
  * list dev@example.org.
  */
-#include "base.h"
-#include "headers.h"
-#include "list.h"
-#include "listurls.h"
-#include "message.h"
-#include "pipeline.h"
-#include "site.h"
-#include "token.h"
+#include "base/base.h"
+#include "list/headers.h"
+#include "list/list.h"
+#include "list/listurls.h"
+#include "mail/message.h"
+#include "pipeline/pipeline.h"
+#include "store/site.h"
+#include "list/token.h"
 
 #include <string.h>
 

@@ -9,16 +9,16 @@
  * Every test parses real messages and runs against a fresh var dir with a
  * list demo@example.org, in a child process of its own.
  */
-#include "address.h"
-#include "base.h"
-#include "held.h"
-#include "list.h"
-#include "lock.h"
-#include "log.h"
-#include "message.h"
-#include "pipeline.h"
-#include "queue.h"
-#include "site.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/held.h"
+#include "list/list.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "pipeline/pipeline.h"
+#include "store/queue.h"
+#include "store/site.h"
 
 #include <errno.h>
 #include <stdlib.h>

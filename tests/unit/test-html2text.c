@@ -9,7 +9,7 @@
  *
  * Each test runs in a child process of its own.
  */
-#include "html2text.h"
+#include "mail/html2text.h"
 
 #include <stdlib.h>
 #include <string.h>

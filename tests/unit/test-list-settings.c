@@ -6,9 +6,9 @@
  *
  * No files: these tests only call the table and its checks.
  */
-#include "base.h"
-#include "list_settings.h"
-#include "log.h"
+#include "base/base.h"
+#include "list/list_settings.h"
+#include "base/log.h"
 
 #include <sodium.h>
 #include <string.h>

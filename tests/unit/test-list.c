@@ -6,12 +6,12 @@
  *
  * Each test runs in a child process with a fresh temporary var dir.
  */
-#include "base.h"
-#include "list.h"
-#include "list_settings.h"
-#include "lock.h"
-#include "log.h"
-#include "site.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "list/list_settings.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "store/site.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -8,9 +8,9 @@
  * hundred milliseconds.  Each test works in a fresh temporary directory
  * and removes it afterwards.
  */
-#include "base.h"
-#include "lock.h"
-#include "log.h"
+#include "base/base.h"
+#include "store/lock.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <ftw.h>

@@ -12,13 +12,13 @@
  * Each test runs in a child process of its own; the handler's tests each
  * with a fresh var dir and a list demo@example.org.
  */
-#include "base.h"
-#include "list.h"
-#include "message.h"
-#include "mimefilter.h"
-#include "pipeline.h"
-#include "queue.h"
-#include "site.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "mail/message.h"
+#include "mail/mimefilter.h"
+#include "pipeline/pipeline.h"
+#include "store/queue.h"
+#include "store/site.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,16 +11,16 @@
  * process of its own.  What a handler sends or copies is read back from
  * the queues (virgin, out, digest, archive).
  */
-#include "address.h"
-#include "base.h"
-#include "list.h"
-#include "lock.h"
-#include "log.h"
-#include "message.h"
-#include "pipeline.h"
-#include "queue.h"
-#include "roster.h"
-#include "site.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "pipeline/pipeline.h"
+#include "store/queue.h"
+#include "list/roster.h"
+#include "store/site.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -5,10 +5,10 @@
  *
  * Each test works in a fresh temporary var dir and removes it afterwards.
  */
-#include "base.h"
-#include "lock.h"
-#include "log.h"
-#include "queue.h"
+#include "base/base.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "store/queue.h"
 
 #include <errno.h>
 #include <ftw.h>

@@ -8,13 +8,13 @@
  * Each test runs in a child process with a fresh temporary var dir and a
  * list demo@example.org in it.
  */
-#include "address.h"
-#include "base.h"
-#include "list.h"
-#include "lock.h"
-#include "log.h"
-#include "roster.h"
-#include "site.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/list.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "list/roster.h"
+#include "store/site.h"
 
 #include <errno.h>
 #include <stdlib.h>

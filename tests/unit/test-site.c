@@ -6,10 +6,10 @@
  * Each test works in a fresh temporary var dir and removes it afterwards.
  * HERALD_HOST is unset at start, so site.host is what names this host.
  */
-#include "base.h"
-#include "lock.h"
-#include "log.h"
-#include "site.h"
+#include "base/base.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "store/site.h"
 
 #include <errno.h>
 #include <ftw.h>

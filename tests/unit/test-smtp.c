@@ -9,8 +9,8 @@
  * (NNNNNN.env: envelope, .msg: the message, .wire: the bytes sent).
  * TLS uses a certificate made with the openssl command for the test.
  */
-#include "base.h"
-#include "smtp.h"
+#include "base/base.h"
+#include "deliver/smtp.h"
 
 #include <errno.h>
 #include <ifaddrs.h>

@@ -6,9 +6,9 @@
  *
  * Each test runs in a child process with a fresh temporary var dir.
  */
-#include "base.h"
-#include "site.h"
-#include "token.h"
+#include "base/base.h"
+#include "store/site.h"
+#include "list/token.h"
 
 #include <errno.h>
 #include <string.h>

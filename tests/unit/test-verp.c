@@ -1,7 +1,7 @@
 /*
  * test-verp.c - VERP addresses decode back to the member exactly.
  */
-#include "verp.h"
+#include "mail/verp.h"
 
 #include <glib.h>
 #include <string.h>

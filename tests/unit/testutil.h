@@ -16,15 +16,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "list.h"
-#include "lock.h"
-#include "log.h"
-#include "message.h"
-#include "pipeline.h"
-#include "queue.h"
-#include "roster.h"
-#include "site.h"
+#include "mail/address.h"
+#include "list/list.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "pipeline/pipeline.h"
+#include "store/queue.h"
+#include "list/roster.h"
+#include "store/site.h"
 
 static int
 testutil_rm_one(const char *path, const struct stat *st, int flag,

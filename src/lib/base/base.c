@@ -1,0 +1,429 @@
+/*
+ * base.c - errors, host identity and careful file operations.
+ *
+ * The wrappers here encode what NFS taught Mailman's admins the hard way:
+ * check every call, fsync the file and then its directory before saying
+ * "stored", retry ESTALE by looking the path up again, and judge a rename
+ * whose reply was lost by what stat() shows afterwards.
+ */
+#include "base/base.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+GQuark
+herald_error_quark(void)
+{
+	return g_quark_from_static_string("herald-error");
+}
+
+static void set_errno_error_va(GError **error, int err, const char *fmt,
+			       va_list ap) G_GNUC_PRINTF(3, 0);
+
+static void
+set_errno_error_va(GError **error, int err, const char *fmt, va_list ap)
+{
+	char *what;
+
+	if (error == NULL)
+		return;
+	what = g_strdup_vprintf(fmt, ap);
+	g_set_error(error, HERALD_ERROR,
+		    err == ETIMEDOUT ? HERALD_ERR_TIMEOUT : HERALD_ERR_IO,
+		    "%s failed: %s", what, g_strerror(err));
+	g_free(what);
+}
+
+void
+set_errno_error(GError **error, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_errno_error_va(error, err, fmt, ap);
+	va_end(ap);
+	errno = err;
+}
+
+void
+set_errno_error_n(GError **error, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_errno_error_va(error, err, fmt, ap);
+	va_end(ap);
+}
+
+static char *host_name;
+
+static char *
+sanitize_host(const char *in)
+{
+	char *out = g_strdup(in);
+
+	for (char *p = out; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-')
+			*p = '-';
+	return out;
+}
+
+void
+herald_set_host(const char *host)
+{
+	/* The environment wins over the site setting, so tests can run two
+	 * "hosts" on one machine with one configuration. */
+	if (g_getenv("HERALD_HOST") != NULL && host != NULL)
+		return;
+	g_free(host_name);
+	host_name = host != NULL && *host != '\0' ? sanitize_host(host) : NULL;
+}
+
+const char *
+herald_host(void)
+{
+	char buf[256];
+	const char *env;
+
+	if (host_name != NULL)
+		return host_name;
+	env = g_getenv("HERALD_HOST");
+	if (env != NULL && *env != '\0') {
+		host_name = sanitize_host(env);
+		return host_name;
+	}
+	if (gethostname(buf, sizeof buf) < 0 || buf[0] == '\0')
+		g_strlcpy(buf, "localhost", sizeof buf);
+	buf[sizeof buf - 1] = '\0';
+	/* Only the first label: names stay short and free of dots, which
+	 * herald uses as separators in claim file names. */
+	char *dot = strchr(buf, '.');
+	if (dot != NULL)
+		*dot = '\0';
+	host_name = sanitize_host(buf);
+	return host_name;
+}
+
+char *
+random_hex(size_t bytes)
+{
+	unsigned char raw[64];
+	char *hex;
+
+	g_assert(bytes <= sizeof raw);
+	if (sodium_init() < 0)
+		g_error("libsodium failed to initialise");
+	randombytes_buf(raw, bytes);
+	hex = g_malloc(bytes * 2 + 1);
+	sodium_bin2hex(hex, bytes * 2 + 1, raw, bytes);
+	return hex;
+}
+
+int64_t
+now_usec(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+/* Whether a call that failed should be retried: only for ESTALE, a bounded
+ * number of times, and each retry is logged. */
+static gboolean
+retry_estale(const char *call, const char *path, int attempt)
+{
+	if (errno != ESTALE || attempt >= FS_ESTALE_RETRIES)
+		return FALSE;
+	log_warning("fs", "%s(%s): stale NFS file handle; looking it up again",
+		    call, path);
+	errno = ESTALE;
+	return TRUE;
+}
+
+int
+fs_stat(const char *path, struct stat *st)
+{
+	for (int i = 0;; i++) {
+		if (stat(path, st) == 0)
+			return 0;
+		if (!retry_estale("stat", path, i))
+			return -1;
+	}
+}
+
+int
+fs_open(const char *path, int flags, mode_t mode)
+{
+	for (int i = 0;; i++) {
+		int fd = open(path, flags | O_CLOEXEC, mode);
+
+		if (fd >= 0)
+			return fd;
+		if (!retry_estale("open", path, i))
+			return -1;
+	}
+}
+
+int
+fs_unlink(const char *path)
+{
+	for (int i = 0;; i++) {
+		if (unlink(path) == 0)
+			return 0;
+		if (!retry_estale("unlink", path, i))
+			return -1;
+	}
+}
+
+int
+fs_rename_checked(const char *src, const char *dst, ino_t src_ino)
+{
+	struct stat st;
+	int err;
+
+	for (int i = 0;; i++) {
+		if (rename(src, dst) == 0)
+			return 0;
+		err = errno;
+		if (!retry_estale("rename", src, i))
+			break;
+	}
+	/* NFS: the server did the rename, the reply was lost, and the
+	 * retransmitted request found no source.  If the target now is the
+	 * inode we meant to move, the rename happened. */
+	if ((err == ENOENT || err == ESTALE || err == EIO) && src_ino != 0) {
+		/* Asked more than once: one stale cached answer must not
+		 * turn a rename that happened into a failure. */
+		for (int i = 0; i < 3; i++)
+			if (fs_stat(dst, &st) == 0 && st.st_ino == src_ino &&
+			    fs_stat(src, &st) < 0 && errno == ENOENT)
+				return 0;
+	}
+	errno = err;
+	return -1;
+}
+
+int
+fs_write_all(int fd, const void *buf, size_t len, const char *path,
+	     GError **error)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			set_errno_error(error, "write(%s)", path);
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+fs_sync_close(int *fd, const char *path, GError **error)
+{
+	int ret = 0;
+
+	if (fsync(*fd) < 0) {
+		set_errno_error(error, "fsync(%s)", path);
+		ret = -1;
+	}
+	/* close() can report a deferred write error on NFS: it counts. */
+	if (close(*fd) < 0 && ret == 0) {
+		set_errno_error(error, "close(%s)", path);
+		ret = -1;
+	}
+	*fd = -1;
+	return ret;
+}
+
+int
+fs_sync_dir(const char *dir, GError **error)
+{
+	int fd = fs_open(dir, O_RDONLY | O_DIRECTORY, 0);
+
+	if (fd < 0) {
+		set_errno_error(error, "open(%s)", dir);
+		return -1;
+	}
+	/* Some filesystems refuse fsync on a directory (EINVAL); the rename
+	 * is then as durable as that filesystem makes it. */
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS) {
+		set_errno_error(error, "fsync(%s)", dir);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+fs_mkdir_p(const char *path, mode_t mode, GError **error)
+{
+	if (g_mkdir_with_parents(path, (int)mode) < 0) {
+		set_errno_error(error, "mkdir(%s)", path);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+fs_dirname(const char *path)
+{
+	return g_path_get_dirname(path);
+}
+
+int
+fs_create_synced(const char *path, const void *data, size_t len, ino_t *ino_r,
+		 GError **error)
+{
+	struct stat st;
+	int fd = fs_open(path, O_WRONLY | O_CREAT | O_EXCL, 0660);
+
+	if (fd < 0) {
+		set_errno_error(error, "open(%s)", path);
+		return -1;
+	}
+	if (fs_write_all(fd, data, len, path, error) < 0)
+		goto fail_close;
+	if (fstat(fd, &st) < 0) {
+		set_errno_error(error, "fstat(%s)", path);
+		goto fail_close;
+	}
+	if (fs_sync_close(&fd, path, error) < 0)
+		goto fail;
+	*ino_r = st.st_ino;
+	return 0;
+fail_close:
+	close(fd);
+fail:
+	(void)fs_unlink(path);
+	return -1;
+}
+
+int
+fs_commit_rename(const char *tmp, const char *path, const char *dir, ino_t ino,
+		 GError **error)
+{
+	if (fs_rename_checked(tmp, path, ino) < 0) {
+		set_errno_error(error, "rename(%s, %s)", tmp, path);
+		(void)fs_unlink(tmp);
+		return -1;
+	}
+	/* Without this the new name may not survive a power cut even though
+	 * the data does. */
+	return fs_sync_dir(dir, error);
+}
+
+int
+fs_write_atomic(const char *path, const void *data, size_t len,
+		GError **error)
+{
+	static unsigned serial;
+	/* A new name each time: never a file that an NFS client may still
+	 * hold cached attributes for. */
+	char *tmp = g_strdup_printf("%s.tmp.%s.%d.%u", path, herald_host(),
+				    (int)getpid(), ++serial);
+	char *dir = fs_dirname(path);
+	ino_t ino;
+	int ret = -1;
+
+	if (fs_create_synced(tmp, data, len, &ino, error) == 0)
+		ret = fs_commit_rename(tmp, path, dir, ino, error);
+	g_free(tmp);
+	g_free(dir);
+	return ret;
+}
+
+int
+fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
+{
+	struct stat st;
+	size_t cap, len = 0;
+	char *buf;
+	int fd;
+
+	/* Not g_file_get_contents: its open() does not retry ESTALE. */
+	fd = fs_open(path, O_RDONLY, 0);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		set_errno_error(error, "open(%s)", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		set_errno_error(error, "fstat(%s)", path);
+		close(fd);
+		return -1;
+	}
+	cap = (size_t)st.st_size + 1;
+	buf = g_malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {	/* grew since fstat */
+			cap *= 2;
+			buf = g_realloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			set_errno_error(error, "read(%s)", path);
+			g_free(buf);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*data_r = buf;
+	if (len_r != NULL)
+		*len_r = len;
+	return 1;
+}
+
+gint
+str_ptr_compare(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *
+fs_dir_names(const char *dir, const char *prefix, GError **error)
+{
+	GError *local = NULL;
+	GDir *d = g_dir_open(dir, 0, &local);
+	GPtrArray *out;
+	const char *ent;
+
+	if (d == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "%s", local->message);
+		g_error_free(local);
+		return NULL;
+	}
+	out = g_ptr_array_new_with_free_func(g_free);
+	while ((ent = g_dir_read_name(d)) != NULL)
+		if (ent[0] != '.' && (prefix == NULL || g_str_has_prefix(ent, prefix)))
+			g_ptr_array_add(out, g_strdup(ent));
+	g_dir_close(d);
+	g_ptr_array_sort(out, str_ptr_compare);
+	return out;
+}

@@ -1,0 +1,785 @@
+/*
+ * deliver.c - the out queue's work: hand a post to the MTA for each of its
+ * recipients, and account for every one of them (see deliver.h).
+ *
+ * The progress record (<base>.progress beside the claimed entry) is a
+ * series of lines, each batch's written with one write() and fdatasync'ed:
+ *     D INDEX CODE TEXT        deferred (retry)
+ *     F INDEX CODE TEXT        failed at RCPT (bounce event)
+ *     R INDEX CODE TEXT        refused after DATA (owner report)
+ *     B START COUNT            recipients START..START+COUNT-1 handled; the
+ *                              others of them were accepted
+ * Indexes are into the recipients as sorted here (by domain, then
+ * address), which depends only on the entry, so a resumed run finds the
+ * same order.  A line cut short by a crash is ignored, and so is its batch
+ * (delivered again: a duplicate, never a loss).
+ */
+#include "deliver/deliver.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/decorate.h"
+#include "list/headers.h"
+#include "list/list.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "list/notice.h"
+#include "list/roster.h"
+#include "store/runner.h"
+#include "mail/verp.h"
+#include "store/names.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DELIVER_SUBSYS "deliver"
+
+enum fate { FATE_DUE, FATE_ACCEPTED, FATE_DEFERRED, FATE_FAILED, FATE_REFUSED };
+
+/* --- settings ------------------------------------------------------------ */
+
+struct deliver_settings *
+deliver_settings_new(struct site *site, GError **error)
+{
+	struct deliver_settings *ds = g_new0(struct deliver_settings, 1);
+	char *transport = site_get(site, "mta.transport", NULL);
+	char *tls = site_get(site, "mta.smtp_tls", NULL);
+	char *cmd = site_get(site, "mta.sendmail_command", NULL);
+
+	ds->transport = strcmp(transport, "lmtp") == 0 ? DELIVER_LMTP
+		: strcmp(transport, "sendmail") == 0 ? DELIVER_SENDMAIL
+		: DELIVER_SMTP;
+	ds->host = site_get(site, "mta.smtp_host", NULL);
+	ds->unix_path = site_get(site, "mta.lmtp_socket", NULL);
+	ds->user = site_get(site, "mta.smtp_user", NULL);
+	ds->password = site_get(site, "mta.smtp_password", NULL);
+	ds->helo = g_strdup(g_get_host_name());
+	ds->smtp.host = ds->host;
+	ds->smtp.port = (int)site_get_int(site, "mta.smtp_port");
+	ds->smtp.unix_path = ds->transport == DELIVER_LMTP && *ds->unix_path != '\0'
+		? ds->unix_path : NULL;
+	ds->smtp.lmtp = ds->transport == DELIVER_LMTP;
+	ds->smtp.helo_name = ds->helo;
+	ds->smtp.timeout_ms = (int)site_get_int(site, "mta.smtp_timeout") * 1000;
+	ds->smtp.tls = strcmp(tls, "required") == 0 ? SMTP_TLS_REQUIRED
+		: strcmp(tls, "opportunistic") == 0 ? SMTP_TLS_OPPORTUNISTIC
+		: SMTP_TLS_NONE;
+	ds->smtp.tls_verify = site_get_bool(site, "mta.smtp_tls_verify");
+	ds->smtp.auth_user = *ds->user != '\0' ? ds->user : NULL;
+	ds->smtp.auth_password = ds->password;
+	ds->max_rcpts = (int)site_get_int(site, "delivery.max_recipients");
+	ds->connections = (int)site_get_int(site, "delivery.connections");
+	ds->verp_interval = site_get_int(site, "delivery.verp_interval");
+	ds->verp_personalized = site_get_bool(site, "delivery.verp_personalized");
+	ds->retry_wait = site_get_int(site, "delivery.retry_wait");
+	ds->retry_period = site_get_int(site, "delivery.retry_period");
+	if (ds->transport == DELIVER_SENDMAIL &&
+	    !g_shell_parse_argv(cmd, NULL, &ds->sendmail_argv, error)) {
+		g_prefix_error(error, "mta.sendmail_command: ");
+		deliver_settings_free(&ds);
+	}
+	g_free(transport);
+	g_free(tls);
+	g_free(cmd);
+	return ds;
+}
+
+void
+deliver_settings_free(struct deliver_settings **dp)
+{
+	struct deliver_settings *ds = *dp;
+
+	if (ds == NULL)
+		return;
+	g_strfreev(ds->sendmail_argv);
+	g_free(ds->host);
+	g_free(ds->unix_path);
+	g_free(ds->helo);
+	g_free(ds->user);
+	g_free(ds->password);
+	g_free(ds);
+	*dp = NULL;
+}
+
+/* --- the job ----------------------------------------------------------------- */
+
+struct batch {
+	guint start, count;
+};
+
+struct job {
+	const struct deliver_settings *ds;
+	struct list *list;		/* NULL when the list is gone */
+	const char *data;		/* the message as queued */
+	size_t len;
+	char **rcpts;			/* sorted recipients */
+	guint n;
+	enum fate *fate;
+	struct smtp_reply *reply;	/* the reply that decided each fate */
+	GHashTable *members;		/* key -> struct member * (personalised) */
+	gboolean verp, personalised;
+	int64_t personalize;		/* the list's setting: 1 or 2 */
+	char *sender;			/* envelope sender (bulk) */
+	char *bounces;			/* LIST-bounces@DOMAIN (VERP) */
+	struct batch *batches;
+	guint nbatches;
+	gint next;			/* the next batch to take (atomic) */
+	gint server_down;		/* a connect failed: defer the rest */
+	GMutex progress_lock;
+	int progress_fd;
+	const char *progress_path;
+	GError *progress_error;		/* the first failure to record */
+};
+
+/* Domain first, so that one domain's recipients share transactions. */
+static gint
+compare_by_domain(gconstpointer a, gconstpointer b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	const char *dx = strrchr(x, '@'), *dy = strrchr(y, '@');
+	int c = g_ascii_strcasecmp(dx != NULL ? dx : "", dy != NULL ? dy : "");
+
+	return c != 0 ? c : strcmp(x, y);
+}
+
+/* The recipients of the entry, each once (address_key), sorted. */
+static GPtrArray *
+entry_recipients(const struct queue_meta *meta)
+{
+	GPtrArray *all = queue_meta_get_all(meta, META_RCPT);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						 NULL);
+
+	for (guint i = 0; i < all->len; i++) {
+		char *key = address_key(all->pdata[i]);
+
+		if (key == NULL) {
+			log_warning(DELIVER_SUBSYS, "skipping recipient \"%s\": "
+				    "not an address", (char *)all->pdata[i]);
+			continue;
+		}
+		if (g_hash_table_add(seen, key))
+			g_ptr_array_add(out, g_strdup(all->pdata[i]));
+	}
+	g_ptr_array_sort(out, compare_by_domain);
+	g_hash_table_unref(seen);
+	g_ptr_array_unref(all);
+	return out;
+}
+
+/* --- the progress record ---------------------------------------------------- */
+
+static enum fate
+fate_of_tag(char tag)
+{
+	return tag == 'D' ? FATE_DEFERRED : tag == 'F' ? FATE_FAILED
+	     : tag == 'R' ? FATE_REFUSED : FATE_DUE;
+}
+
+static char
+tag_of_fate(enum fate f)
+{
+	return f == FATE_DEFERRED ? 'D' : f == FATE_FAILED ? 'F'
+	     : f == FATE_REFUSED ? 'R' : '?';
+}
+
+/* Applies a progress record left by an earlier run: whole lines only.
+ * *valid_r gets the length of those, where the next lines are to go. */
+static guint
+load_progress(struct job *j, const char *path, off_t *valid_r)
+{
+	char *data = NULL;
+	size_t len;
+	guint resumed = 0;
+	char **lines;
+
+	*valid_r = 0;
+	if (fs_read_file(path, &data, &len, NULL) <= 0)
+		return 0;
+	/* A last line without its newline was cut short (a crash, a full
+	 * disk): it is ignored, and so its batch is sent again, since its B
+	 * line comes last.  The fates recorded before it in that batch stand:
+	 * they are true. */
+	char *end = memrchr(data, '\n', len);
+	if (end == NULL) {
+		g_free(data);
+		return 0;
+	}
+	end[1] = '\0';
+	*valid_r = end + 1 - data;
+	lines = g_strsplit(data, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		char *l = lines[i], *e;
+		guint64 a, b;
+
+		if (l[0] == 'B' && l[1] == ' ') {
+			a = g_ascii_strtoull(l + 2, &e, 10);
+			b = g_ascii_strtoull(e, NULL, 10);
+			for (guint64 k = a; k < a + b && k < j->n; k++) {
+				if (j->fate[k] == FATE_DUE) {
+					j->fate[k] = FATE_ACCEPTED;
+					resumed++;
+				}
+			}
+		} else if (fate_of_tag(l[0]) != FATE_DUE && l[1] == ' ') {
+			a = g_ascii_strtoull(l + 2, &e, 10);
+			b = g_ascii_strtoull(e, &e, 10);
+			if (a < j->n) {
+				j->fate[a] = fate_of_tag(l[0]);
+				smtp_reply_clear(&j->reply[a]);
+				j->reply[a].code = (int)b;
+				j->reply[a].text = g_strdup(g_strchug(e));
+			}
+		}
+	}
+	g_strfreev(lines);
+	g_free(data);
+	return resumed;
+}
+
+/* A reply text on one line, for the record and the logs. */
+static char *
+one_line(const char *text)
+{
+	char *s = g_strdup(text != NULL ? text : "");
+
+	for (char *p = s; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return s;
+}
+
+/* Appends batch b's outcome to the record and makes it durable. */
+static void
+record_batch(struct job *j, const struct batch *b)
+{
+	GString *s = g_string_new(NULL);
+
+	/* The fates first, the batch line last: a record cut short by a
+	 * crash lacks the B line, and the batch is sent again. */
+	for (guint k = b->start; k < b->start + b->count; k++) {
+		char *t;
+
+		if (j->fate[k] == FATE_ACCEPTED)
+			continue;
+		t = one_line(j->reply[k].text);
+		g_string_append_printf(s, "%c %u %d %s\n", tag_of_fate(j->fate[k]),
+				       k, j->reply[k].code, t);
+		g_free(t);
+	}
+	g_string_append_printf(s, "B %u %u\n", b->start, b->count);
+	g_mutex_lock(&j->progress_lock);
+	if (j->progress_error == NULL) {
+		GError *e = NULL;
+
+		if (fs_write_all(j->progress_fd, s->str, s->len, j->progress_path,
+				 &e) < 0)
+			j->progress_error = e;
+		else if (fdatasync(j->progress_fd) < 0)
+			set_errno_error(&j->progress_error, "fdatasync(%s)",
+					j->progress_path);
+	}
+	g_mutex_unlock(&j->progress_lock);
+	g_string_free(s, TRUE);
+}
+
+/* --- one batch ------------------------------------------------------------- */
+
+static enum fate
+fate_of(const struct smtp_reply *r, gboolean at_data)
+{
+	if (r->code >= 200 && r->code < 300)
+		return FATE_ACCEPTED;
+	if (r->code >= 500 && r->code < 600)
+		return at_data ? FATE_REFUSED : FATE_FAILED;
+	return FATE_DEFERRED;	/* 4xx, or no answer */
+}
+
+/* The message for recipient k of a personalised post: the member's footer
+ * and unsubscribe link, and To: the member with full personalisation. */
+static GByteArray *
+personal_copy(struct job *j, guint k, GError **error)
+{
+	GMimeMessage *msg = message_parse(j->data, j->len, error);
+	char *key = address_key(j->rcpts[k]);
+	const struct member *m = key != NULL ? g_hash_table_lookup(j->members, key)
+					     : NULL;
+	GByteArray *out = NULL;
+	int r;
+
+	g_free(key);
+	if (msg == NULL)
+		return NULL;
+	r = m != NULL ? decorate_message_member(msg, j->list, m, error)
+		      : decorate_message(msg, j->list, j->rcpts[k], error);
+	if (r == 0)
+		r = headers_personalise(msg, j->list, j->rcpts[k], error);
+	if (r == 0) {
+		if (j->personalize == 2)
+			message_header_set(msg, "To", j->rcpts[k]);
+		out = message_to_bytes(msg);
+	}
+	g_object_unref(msg);
+	return out;
+}
+
+/* Sets the fate of recipients k..k+count-1 from their replies.  A 5xx to
+ * MAIL (the sender refused, or the message too large for SIZE) refuses the
+ * message for all of them: nothing a member did, so no bounce events. */
+static void
+settle(struct job *j, guint k, guint count, gboolean mail_refused)
+{
+	for (guint i = k; i < k + count; i++)
+		j->fate[i] = fate_of(&j->reply[i], j->reply[i].at_data ||
+				     mail_refused);
+}
+
+/* Defers recipients k..k+count-1 with why as the reason. */
+static void
+defer_all(struct job *j, guint k, guint count, const char *why)
+{
+	for (guint i = k; i < k + count; i++) {
+		smtp_reply_clear(&j->reply[i]);
+		j->reply[i].text = g_strdup(why);
+		j->fate[i] = FATE_DEFERRED;
+	}
+}
+
+/* One transaction: rcpts k..k+count-1, from sender, with data.  Returns
+ * FALSE when the connection is gone. */
+static gboolean
+transact(struct job *j, struct smtp_conn **conn, const char *sender, guint k,
+	 guint count, const char *data, size_t len)
+{
+	const struct deliver_settings *ds = j->ds;
+	struct smtp_reply mail = { 0 };
+	GError *e = NULL;
+	int r;
+
+	if (ds->transport == DELIVER_SENDMAIL) {
+		r = smtp_sendmail_command((const char *const *)ds->sendmail_argv,
+					  sender, (const char *const *)j->rcpts + k,
+					  count, data, len, j->reply + k, &e);
+		if (r < 0) {
+			defer_all(j, k, count, e->message);
+			g_error_free(e);
+		} else {
+			settle(j, k, count, FALSE);
+		}
+		return TRUE;
+	}
+	if (*conn == NULL) {
+		if (g_atomic_int_get(&j->server_down)) {
+			defer_all(j, k, count, "the MTA could not be reached");
+			return FALSE;
+		}
+		if (smtp_connect(&ds->smtp, conn, NULL, &e) < 0) {
+			log_error(DELIVER_SUBSYS, "connecting to the MTA: %s",
+				  e->message);
+			defer_all(j, k, count, e->message);
+			g_error_free(e);
+			g_atomic_int_set(&j->server_down, 1);
+			return FALSE;
+		}
+	}
+	r = smtp_send(*conn, sender, (const char *const *)j->rcpts + k, count,
+		      data, len, j->reply + k, &mail, &e);
+	settle(j, k, count, mail.code >= 500);
+	if (r < 0) {
+		log_error(DELIVER_SUBSYS, "SMTP transaction for %u recipients "
+			  "failed: %s", count, e->message);
+		g_error_free(e);
+		smtp_close(conn);
+		smtp_reply_clear(&mail);
+		return FALSE;
+	}
+	if (mail.code < 200 || mail.code >= 300)
+		log_error(DELIVER_SUBSYS, "MAIL FROM:<%s> refused: %d %s", sender,
+			  mail.code, mail.text != NULL ? mail.text : "");
+	for (guint i = k; i < k + count; i++)
+		if (j->fate[i] != FATE_ACCEPTED) {
+			if (smtp_reset(*conn, NULL) < 0)
+				smtp_close(conn);
+			break;
+		}
+	smtp_reply_clear(&mail);
+	return TRUE;
+}
+
+static void
+run_batch(struct job *j, struct smtp_conn **conn, const struct batch *b)
+{
+	if (!j->verp && !j->personalised) {
+		transact(j, conn, j->sender, b->start, b->count, j->data, j->len);
+		return;
+	}
+	for (guint k = b->start; k < b->start + b->count; k++) {
+		char *sender = j->verp ? verp_encode(j->bounces, j->rcpts[k])
+				       : g_strdup(j->sender);
+		GByteArray *copy = NULL;
+		GError *e = NULL;
+
+		if (j->personalised && (copy = personal_copy(j, k, &e)) == NULL) {
+			/* Not the MTA's fault nor the member's: retried. */
+			log_error(DELIVER_SUBSYS, "personalising for %s: %s",
+				  j->rcpts[k], e->message);
+			defer_all(j, k, 1, e->message);
+			g_error_free(e);
+		} else {
+			transact(j, conn, sender, k, 1,
+				 copy != NULL ? (const char *)copy->data : j->data,
+				 copy != NULL ? copy->len : j->len);
+		}
+		if (copy != NULL)
+			g_byte_array_unref(copy);
+		g_free(sender);
+	}
+}
+
+static gpointer
+worker(gpointer data)
+{
+	struct job *j = data;
+	struct smtp_conn *conn = NULL;
+	gint b;
+
+	while ((b = g_atomic_int_add(&j->next, 1)) < (gint)j->nbatches) {
+		run_batch(j, &conn, &j->batches[b]);
+		record_batch(j, &j->batches[b]);
+	}
+	smtp_close(&conn);
+	return NULL;
+}
+
+/* Batches over the recipients still due: runs of consecutive indexes, at
+ * most max_rcpts long. */
+static void
+make_batches(struct job *j)
+{
+	guint cap = (guint)MAX(j->ds->max_rcpts, 1);
+
+	j->batches = g_new0(struct batch, j->n + 1);
+	for (guint k = 0; k < j->n; k++) {
+		struct batch *cur = j->nbatches > 0 ? &j->batches[j->nbatches - 1]
+						    : NULL;
+
+		if (j->fate[k] != FATE_DUE)
+			continue;
+		if (cur != NULL && cur->start + cur->count == k && cur->count < cap)
+			cur->count++;
+		else
+			j->batches[j->nbatches++] = (struct batch){ k, 1 };
+	}
+}
+
+/* --- after the deliveries ------------------------------------------------- */
+
+/* Bounce events for the recipients with fate f (or deferred ones past
+ * the retry period, gave_up), one bounces-queue entry for all. */
+static int
+bounce_events(struct site *site, struct job *j, const struct queue_meta *meta,
+	      GPtrArray *idx, const char *why, GError **error)
+{
+	struct queue_meta *m;
+	GString *body;
+	int r;
+
+	if (idx->len == 0)
+		return 0;
+	m = queue_meta_new();
+	body = g_string_new(NULL);
+	queue_meta_set(m, META_KIND, "bounce-event");
+	if (queue_meta_get(meta, META_LIST) != NULL)
+		queue_meta_set(m, META_LIST, queue_meta_get(meta, META_LIST));
+	if (queue_meta_get(meta, META_MESSAGE_ID) != NULL)
+		queue_meta_set(m, META_MESSAGE_ID, queue_meta_get(meta, META_MESSAGE_ID));
+	g_string_append_printf(body, "Delivery failures (%s):\n", why);
+	for (guint i = 0; i < idx->len; i++) {
+		guint k = GPOINTER_TO_UINT(idx->pdata[i]);
+		char *t = one_line(j->reply[k].text);
+
+		queue_meta_add(m, META_MEMBER, j->rcpts[k]);
+		g_string_append_printf(body, "%s: %d %s\n", j->rcpts[k],
+				       j->reply[k].code, t);
+		g_free(t);
+	}
+	r = queue_put(site_var_dir(site), QUEUE_BOUNCES, m, body->str, body->len, NULL,
+		      error);
+	queue_meta_free(&m);
+	g_string_free(body, TRUE);
+	return r;
+}
+
+/* The deferred recipients go to the retry queue, due after the backoff. */
+static int
+schedule_retry(struct site *site, struct job *j, const struct queue_meta *meta,
+	       GPtrArray *idx, int64_t attempt, int64_t first, GError **error)
+{
+	struct queue_meta *m = queue_meta_copy(meta);
+	int64_t wait = j->ds->retry_wait;
+	int r;
+
+	for (int64_t a = 1; a < attempt && wait < j->ds->retry_period; a++)
+		wait *= 2;
+	queue_meta_remove(m, META_RCPT);
+	queue_meta_remove(m, META_BAK_COUNT);
+	queue_meta_remove(m, META_PROGRESS_SEEN);
+	for (guint i = 0; i < idx->len; i++)
+		queue_meta_add(m, META_RCPT, j->rcpts[GPOINTER_TO_UINT(idx->pdata[i])]);
+	queue_meta_set_int(m, META_ATTEMPT, attempt + 1);
+	queue_meta_set_int(m, META_FIRST_ATTEMPT, first);
+	/* The entry's name stamp is its due time: the retry queue is in the
+	 * order the retries fall due. */
+	queue_meta_set_int(m, META_RECEIVED, (now_usec() / 1000000 + wait) * 1000000);
+	r = queue_put(site_var_dir(site), QUEUE_RETRY, m, j->data, j->len, NULL, error);
+	queue_meta_free(&m);
+	return r;
+}
+
+/* A 5xx to MAIL or after DATA: the MTA refused the message itself.  The
+ * owners get the reply and the message; when that cannot be written the
+ * entry is retried (its progress record keeps the refusals, so nothing is
+ * sent again). */
+static int
+report_refusal(struct job *j, GPtrArray *idx, GError **error)
+{
+	GMimeMessage *msg;
+	char *s, *t;
+	GError *e = NULL;
+	guint k;
+	int r;
+
+	if (j->list == NULL || idx->len == 0)
+		return 0;
+	k = GPOINTER_TO_UINT(idx->pdata[0]);
+	msg = message_parse(j->data, j->len, NULL);
+	s = g_strdup_printf("%s: the mail server refused a post",
+			    list_fqdn(j->list));
+	t = g_strdup_printf("The mail server refused the attached post for %u "
+			    "recipients, with\n\n    %d %s\n\n"
+			    "They did not get it.  No bounce was recorded for "
+			    "them: the refusal was of the message (or of its "
+			    "sender), not of the members.\n", idx->len,
+			    j->reply[k].code,
+			    j->reply[k].text != NULL ? j->reply[k].text : "");
+	r = notice_to_owners(j->list, s, t, msg, &e);
+	if (r < 0) {
+		log_error(DELIVER_SUBSYS, "list %s: reporting a refused post: %s; "
+			  "the delivery will be looked at again", list_fqdn(j->list),
+			  e->message);
+		g_propagate_error(error, e);
+	}
+	if (msg != NULL)
+		g_object_unref(msg);
+	g_free(s);
+	g_free(t);
+	return r;
+}
+
+/* --- the entry ------------------------------------------------------------ */
+
+static void
+job_clear(struct job *j)
+{
+	for (guint k = 0; k < j->n; k++)
+		smtp_reply_clear(&j->reply[k]);
+	g_free(j->reply);
+	g_free(j->fate);
+	g_free(j->batches);
+	g_free(j->sender);
+	g_free(j->bounces);
+	if (j->members != NULL)
+		g_hash_table_unref(j->members);
+	if (j->progress_fd >= 0)
+		close(j->progress_fd);
+	g_clear_error(&j->progress_error);
+	g_mutex_clear(&j->progress_lock);
+}
+
+/* Whether this post goes out VERP'd, personalised. */
+static void
+choose_mode(struct job *j, const struct queue_meta *meta)
+{
+	const char *kind = queue_meta_get(meta, META_KIND);
+	int64_t post_id = queue_meta_get_int(meta, META_POST_ID, 0);
+	gboolean post = g_strcmp0(kind, "post") == 0;
+
+	if (j->list != NULL && post &&
+	    g_strcmp0(queue_meta_get(meta, META_NODECORATE), "yes") != 0) {
+		j->personalize = list_get_int(j->list, "personalize");
+		j->personalised = j->personalize > 0;
+	}
+	j->verp = j->list != NULL && post &&
+		((j->personalised && j->ds->verp_personalized) ||
+		 j->ds->verp_interval == 1 ||
+		 (j->ds->verp_interval > 1 && post_id > 0 &&
+		  post_id % j->ds->verp_interval == 0));
+}
+
+/* Members by key, read once here: the workers must not load the roster. */
+static int
+load_members(struct job *j, struct roster **roster_r, GError **error)
+{
+	GPtrArray *all;
+
+	if (roster_load(j->list, roster_r, error) < 0)
+		return -1;
+	all = roster_members(*roster_r, FALSE);
+	j->members = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < all->len; i++) {
+		const struct member *m = all->pdata[i];
+		g_hash_table_insert(j->members, m->key, (gpointer)m);
+	}
+	g_ptr_array_unref(all);
+	return 0;
+}
+
+int
+deliver_entry(struct site *site, const struct deliver_settings *ds,
+	      struct queue *q, struct queue_item *item,
+	      struct deliver_stats *stats_r, GError **error)
+{
+	struct job j = { 0 };
+	struct deliver_stats st = { 0 };
+	const char *fqdn = queue_meta_get(item->meta, META_LIST);
+	const char *sender = queue_meta_get(item->meta, META_SENDER);
+	GPtrArray *rcpts = entry_recipients(item->meta);
+	GPtrArray *deferred = g_ptr_array_new(), *failed = g_ptr_array_new();
+	GPtrArray *refused = g_ptr_array_new(), *gave_up = g_ptr_array_new();
+	struct roster *roster = NULL;
+	char *progress = queue_progress_path(q, item->base);
+	int64_t t0 = now_usec(), now = t0 / 1000000;
+	int64_t attempt = queue_meta_get_int(item->meta, META_ATTEMPT, 1);
+	int64_t first = queue_meta_get_int(item->meta, META_FIRST_ATTEMPT, now);
+	int nthreads, ret = -1;
+	off_t valid;
+	GThread **threads;
+
+	g_mutex_init(&j.progress_lock);
+	j.progress_fd = -1;
+	j.ds = ds;
+	j.data = item->msg;
+	j.len = item->msg_len;
+	j.n = rcpts->len;
+	j.rcpts = (char **)rcpts->pdata;
+	j.fate = g_new0(enum fate, j.n + 1);
+	j.reply = g_new0(struct smtp_reply, j.n + 1);
+	if (fqdn != NULL) {
+		GError *e = NULL;
+
+		if ((j.list = list_open(site, fqdn, &e)) == NULL) {
+			if (!g_error_matches(e, HERALD_ERROR, HERALD_ERR_NOTFOUND)) {
+				g_propagate_error(error, e);
+				goto out;
+			}
+			g_error_free(e);	/* gone: delivered all the same */
+		}
+	}
+	j.bounces = j.list != NULL ? list_address(j.list, "-bounces") : NULL;
+	/* Bounces of list mail go to the list, whoever wrote it; the entry's
+	 * own sender only when the list is gone. */
+	j.sender = g_strdup(j.bounces != NULL ? j.bounces
+			    : sender != NULL ? sender : "");
+	choose_mode(&j, item->meta);
+	if (j.personalised && load_members(&j, &roster, error) < 0)
+		goto out;
+	st.resumed = load_progress(&j, progress, &valid);
+	make_batches(&j);
+	st.recipients = j.n - st.resumed;
+	st.verp = j.verp;
+	st.personalised = j.personalised;
+	j.progress_path = progress;
+	j.progress_fd = fs_open(progress, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				0640);
+	if (j.progress_fd < 0) {
+		set_errno_error(error, "open(%s)", progress);
+		goto out;
+	}
+	/* Cut off a line a crash left half written, so that the next line
+	 * does not run on from it. */
+	if (ftruncate(j.progress_fd, valid) < 0) {
+		set_errno_error(error, "ftruncate(%s)", progress);
+		goto out;
+	}
+
+	nthreads = ds->transport == DELIVER_SENDMAIL ? 1
+		 : MIN(ds->connections, (int)MAX(j.nbatches, 1));
+	threads = g_new0(GThread *, nthreads);
+	for (int t = 0; t < nthreads; t++)
+		threads[t] = g_thread_new("deliver", worker, &j);
+	for (int t = 0; t < nthreads; t++)
+		g_thread_join(threads[t]);
+	g_free(threads);
+	if (j.progress_error != NULL) {
+		g_propagate_error(error, j.progress_error);
+		j.progress_error = NULL;
+		goto out;
+	}
+
+	for (guint k = 0; k < j.n; k++) {
+		gpointer v = GUINT_TO_POINTER(k);
+
+		switch (j.fate[k]) {
+		case FATE_ACCEPTED: st.accepted++; break;
+		case FATE_DEFERRED:
+			g_ptr_array_add(now - first >= ds->retry_period ? gave_up
+					: deferred, v);
+			break;
+		case FATE_FAILED: g_ptr_array_add(failed, v); break;
+		case FATE_REFUSED: g_ptr_array_add(refused, v); break;
+		case FATE_DUE: g_ptr_array_add(deferred, v); break;
+		}
+	}
+	st.deferred = deferred->len + gave_up->len;
+	st.failed = failed->len;
+	st.refused = refused->len;
+	/* The owner report first: if it cannot be written nothing else has
+	 * been, and the entry is simply looked at again. */
+	if (report_refusal(&j, refused, error) < 0 ||
+	    bounce_events(site, &j, item->meta, failed, "refused by the MTA",
+			  error) < 0 ||
+	    bounce_events(site, &j, item->meta, gave_up, "still deferred at the "
+			  "end of delivery.retry_period", error) < 0 ||
+	    (deferred->len > 0 &&
+	     schedule_retry(site, &j, item->meta, deferred, attempt, first,
+			    error) < 0))
+		goto out;
+	st.seconds = (double)(now_usec() - t0) / 1e6;
+	log_info(DELIVER_SUBSYS, "list %s: message %s to %u recipients%s%s: "
+		 "%u accepted, %u deferred, %u failed, %u refused, %u done "
+		 "before; %.2f s", fqdn != NULL ? fqdn : "-",
+		 queue_meta_get(item->meta, META_MESSAGE_ID) != NULL
+		 ? queue_meta_get(item->meta, META_MESSAGE_ID) : item->base, j.n,
+		 j.verp ? " (VERP)" : "", j.personalised ? " (personalised)" : "",
+		 st.accepted, st.deferred, st.failed, st.refused, st.resumed,
+		 st.seconds);
+	if (stats_r != NULL)
+		*stats_r = st;
+	ret = 0;
+out:
+	job_clear(&j);
+	roster_free(&roster);
+	list_free(&j.list);
+	g_ptr_array_unref(rcpts);
+	g_ptr_array_unref(deferred);
+	g_ptr_array_unref(failed);
+	g_ptr_array_unref(refused);
+	g_ptr_array_unref(gave_up);
+	g_free(progress);
+	return ret;
+}
+
+int
+deliver_retry_due(struct queue *q, struct queue_item *item, GError **error)
+{
+	int64_t due = g_ascii_strtoll(item->base, NULL, 10);
+
+	if (due > now_usec())
+		return RUNNER_NOT_DUE;
+	return queue_put(queue_var_dir(q), QUEUE_OUT, item->meta, item->msg,
+			 item->msg_len, NULL, error);
+}

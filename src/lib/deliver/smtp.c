@@ -1,0 +1,2210 @@
+/*
+ * smtp.c - the SMTP and LMTP delivery client.
+ *
+ * One non-blocking socket; every wait is a poll() with the configured
+ * timeout, so a server that stops talking costs one timeout, never a hung
+ * runner.  Replies are read through one buffer (multi-line replies, many
+ * pipelined replies in one segment); commands are written whole, and with
+ * PIPELINING (RFC 2920) MAIL, every RCPT and DATA go in one write.  While
+ * writing, whatever the server sends is read into the buffer: a server
+ * whose replies fill its socket buffer stops reading our commands, and if
+ * we did not read at the same time both would wait for ever (RFC 2920
+ * section 3.1 asks a blocking client to check the TCP window instead).
+ *
+ * The message goes out in chunks of SMTP_CHUNK bytes, converted on the way
+ * (every line end to CRLF, a leading "." doubled), without a copy of the
+ * whole message: 50 MB cost 256 KiB of memory.  A lone CR counts as a line
+ * end too, so no bare CR or LF reaches the wire (SMTP smuggling relies on
+ * servers that disagree about those).
+ *
+ * TLS is OpenSSL through a socket BIO of our own, which writes with
+ * MSG_NOSIGNAL: a server that drops the connection must not kill the
+ * runner with SIGPIPE, and a library has no business ignoring signals
+ * for its caller.  One SSL_CTX per connection keeps the CA file and the
+ * verification settings per connection; it costs one CA load per
+ * connection, which a runner reusing connections hardly notices.
+ *
+ * Outcomes are per recipient; a recipient whose fate is not known when
+ * the connection fails (dropped, timeout, 421, garbage) gets code 0, and
+ * the caller retries it.  The one duplicate SMTP cannot avoid remains: a
+ * connection lost after the final dot but before its reply leaves the
+ * message possibly delivered, and it is retried.
+ */
+#include "deliver/smtp.h"
+#include "base/base.h"
+#include "base/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SMTP_SUBSYS "smtp"
+#define SMTP_READ_MIN 16384		/* free space wanted before a read */
+#define SMTP_LINE_MAX 65536		/* one reply line */
+#define SMTP_REPLY_MAX 65536		/* one reply's text, all lines */
+#define SMTP_RBUF_MAX (16u << 20)	/* unread replies held at once */
+#define SMTP_CHUNK (256u << 10)		/* one write of message data */
+#define SMTP_QUIT_TIMEOUT_MS 5000	/* QUIT is a courtesy */
+#define SENDMAIL_OUTPUT_MAX 8192	/* command output kept as the text */
+
+struct smtp_conn {
+	int fd;
+	SSL_CTX *ssl_ctx;
+	SSL *ssl;
+	char *peer;		/* "host:port" or "unix:path", for messages */
+	gboolean lmtp;
+	gboolean loopback;	/* 127/8, ::1 or a unix socket */
+	gboolean broken;	/* no further command may be sent */
+	gboolean eof;		/* the server closed its side */
+	gboolean need_rset;	/* a transaction was left open */
+	int timeout_ms;
+	int data_timeout_ms;
+	GHashTable *ext;	/* upper-case EHLO keyword -> parameters */
+	guint64 size_limit;	/* SIZE's value; 0: none announced */
+	char *rbuf;		/* read buffer: [rpos, rlen) unread */
+	size_t rpos, rlen, rcap;
+	struct smtp_stats stats;
+};
+
+/* --- errors -------------------------------------------------------------- */
+
+/* The reply text on one line, for an error message. */
+static char *
+reply_oneline(const struct smtp_reply *r)
+{
+	char *s = g_strdup(r->text != NULL ? r->text : "");
+
+	for (char *p = s; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return s;
+}
+
+static void
+set_reply_error(GError **error, const struct smtp_conn *c, const char *what,
+		const struct smtp_reply *r)
+{
+	char *text = reply_oneline(r);
+
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+		    "%s refused %s: %d %s", c->peer, what, r->code, text);
+	g_free(text);
+}
+
+/* OpenSSL's queued errors as one string (and the queue emptied). */
+static char *
+ssl_errors(void)
+{
+	GString *s = g_string_new(NULL);
+	unsigned long e;
+	char buf[256];
+
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, buf, sizeof buf);
+		if (s->len > 0)
+			g_string_append(s, "; ");
+		g_string_append(s, buf);
+	}
+	if (s->len == 0)
+		g_string_append(s, "no detail");
+	return g_string_free(s, FALSE);
+}
+
+/* --- the socket BIO ------------------------------------------------------ */
+
+/* OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE
+ * when the server has gone; ours uses send(MSG_NOSIGNAL).  The fd is the
+ * BIO's data. */
+static int
+hbio_write(BIO *b, const char *buf, int len)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			BIO_set_retry_write(b);
+		return -1;
+	}
+	return (int)n;
+}
+
+static int
+hbio_read(BIO *b, char *buf, int len)
+{
+	int fd = (int)(intptr_t)BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	n = recv(fd, buf, (size_t)len, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			BIO_set_retry_read(b);
+		return -1;
+	}
+	return (int)n;
+}
+
+static long
+hbio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	/* Nothing is buffered here, so a flush is done at once; every other
+	 * request is one a plain socket does not answer either. */
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int
+hbio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static int
+hbio_destroy(BIO *b)
+{
+	(void)b;
+	return 1;	/* the fd belongs to the connection */
+}
+
+static BIO_METHOD *
+hbio_method(void)
+{
+	static gsize once;
+	static BIO_METHOD *m;
+
+	if (g_once_init_enter(&once)) {
+		m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+				 "herald socket");
+		if (m != NULL) {
+			BIO_meth_set_write(m, hbio_write);
+			BIO_meth_set_read(m, hbio_read);
+			BIO_meth_set_ctrl(m, hbio_ctrl);
+			BIO_meth_set_create(m, hbio_create);
+			BIO_meth_set_destroy(m, hbio_destroy);
+		}
+		g_once_init_leave(&once, 1);
+	}
+	return m;
+}
+
+/* --- raw I/O ------------------------------------------------------------- */
+
+enum io_result { IO_DONE, IO_WANT_READ, IO_WANT_WRITE, IO_EOF, IO_ERROR };
+
+/* What a failed SSL_read_ex / SSL_write_ex (r) means.  A clean close
+ * (and, reading, a close without close_notify) is the end of the stream. */
+static enum io_result
+ssl_result(struct smtp_conn *c, int r, gboolean reading, GError **error)
+{
+	const char *what = reading ? "read from" : "write to";
+	char *why;
+
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return IO_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return IO_WANT_WRITE;
+	case SSL_ERROR_ZERO_RETURN:
+		if (reading)
+			return IO_EOF;
+		break;
+	case SSL_ERROR_SYSCALL:
+		if (reading && errno == 0)
+			return IO_EOF;
+		set_errno_error_n(error, errno != 0 ? errno : EPIPE, "%s %s",
+				  what, c->peer);
+		return IO_ERROR;
+	default:
+		break;
+	}
+	why = ssl_errors();
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "TLS %s %s failed: %s",
+		    what, c->peer, why);
+	g_free(why);
+	return IO_ERROR;
+}
+
+/* One attempt to read, without waiting. */
+static enum io_result
+raw_read(struct smtp_conn *c, char *buf, size_t cap, size_t *n_r,
+	 GError **error)
+{
+	if (c->ssl != NULL) {
+		ERR_clear_error();
+		errno = 0;
+		if (SSL_read_ex(c->ssl, buf, cap, n_r) == 1)
+			return IO_DONE;
+		return ssl_result(c, 0, TRUE, error);
+	}
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, cap, 0);
+
+		if (n > 0) {
+			*n_r = (size_t)n;
+			return IO_DONE;
+		}
+		if (n == 0)
+			return IO_EOF;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return IO_WANT_READ;
+		set_errno_error(error, "read from %s", c->peer);
+		return IO_ERROR;
+	}
+}
+
+/* One attempt to write, without waiting. */
+static enum io_result
+raw_write(struct smtp_conn *c, const char *buf, size_t len, size_t *n_r,
+	  GError **error)
+{
+	if (c->ssl != NULL) {
+		ERR_clear_error();
+		errno = 0;
+		if (SSL_write_ex(c->ssl, buf, len, n_r) == 1)
+			return IO_DONE;
+		return ssl_result(c, 0, FALSE, error);
+	}
+	for (;;) {
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+
+		if (n >= 0) {
+			*n_r = (size_t)n;
+			return IO_DONE;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return IO_WANT_WRITE;
+		set_errno_error(error, "write to %s", c->peer);
+		return IO_ERROR;
+	}
+}
+
+static void
+set_timeout_error(GError **error, const struct smtp_conn *c, int ms,
+		  const char *what)
+{
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_TIMEOUT,
+		    "%s: no progress within %d ms (%s)", c->peer, ms, what);
+}
+
+/* Waits until the socket can do what events ask, or the deadline (a
+ * monotonic time) passes.  Returns the revents, 0 on timeout, -1 on error. */
+static int
+wait_fd(struct smtp_conn *c, short events, gint64 deadline, GError **error)
+{
+	for (;;) {
+		struct pollfd p = { .fd = c->fd, .events = events };
+		gint64 left = deadline - g_get_monotonic_time();
+		int ms, r;
+
+		if (left <= 0)
+			return 0;
+		ms = (int)MIN((left + 999) / 1000, (gint64)INT_MAX);
+		r = poll(&p, 1, ms);
+		if (r > 0)
+			return p.revents != 0 ? p.revents : events;
+		if (r == 0)
+			continue;	/* the loop checks the deadline */
+		if (errno == EINTR)
+			continue;
+		set_errno_error(error, "poll(%s)", c->peer);
+		return -1;
+	}
+}
+
+/* Room for at least SMTP_READ_MIN more bytes in the read buffer, moving
+ * the unread part to the front first. */
+static int
+rbuf_make_room(struct smtp_conn *c, GError **error)
+{
+	if (c->rpos > 0) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+	}
+	if (c->rcap - c->rlen >= SMTP_READ_MIN)
+		return 0;
+	if (c->rcap >= SMTP_RBUF_MAX) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "%s sent more than %u bytes of replies unasked",
+			    c->peer, SMTP_RBUF_MAX);
+		return -1;
+	}
+	c->rcap = c->rcap == 0 ? 4 * SMTP_READ_MIN : c->rcap * 2;
+	c->rbuf = g_realloc(c->rbuf, c->rcap);
+	return 0;
+}
+
+/* Reads whatever is there without waiting (during a write, so that the
+ * server never blocks on its replies).  0, or -1 on an error. */
+static int
+rbuf_pull(struct smtp_conn *c, GError **error)
+{
+	while (!c->eof) {
+		size_t n = 0;
+		enum io_result r;
+
+		if (rbuf_make_room(c, error) < 0)
+			return -1;
+		r = raw_read(c, c->rbuf + c->rlen, c->rcap - c->rlen, &n,
+			     error);
+		if (r == IO_DONE) {
+			c->rlen += n;
+			continue;
+		}
+		if (r == IO_EOF)
+			c->eof = TRUE;
+		if (r == IO_ERROR)
+			return -1;
+		return 0;
+	}
+	return 0;
+}
+
+/* Reads at least one more byte, waiting until the deadline. */
+static int
+rbuf_fill(struct smtp_conn *c, gint64 deadline, int timeout_ms,
+	  const char *what, GError **error)
+{
+	if (rbuf_make_room(c, error) < 0)
+		return -1;
+	for (;;) {
+		size_t n = 0;
+		enum io_result r;
+		int ev;
+
+		if (c->eof) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+				    "%s closed the connection (waiting for "
+				    "the reply to %s)", c->peer, what);
+			return -1;
+		}
+		r = raw_read(c, c->rbuf + c->rlen, c->rcap - c->rlen, &n,
+			     error);
+		switch (r) {
+		case IO_DONE:
+			c->rlen += n;
+			return 0;
+		case IO_EOF:
+			c->eof = TRUE;
+			continue;
+		case IO_ERROR:
+			return -1;
+		case IO_WANT_READ:
+		case IO_WANT_WRITE:
+			ev = wait_fd(c, r == IO_WANT_READ ? POLLIN : POLLOUT,
+				     deadline, error);
+			if (ev < 0)
+				return -1;
+			if (ev == 0) {
+				char *w = g_strdup_printf("the reply to %s",
+							  what);
+
+				set_timeout_error(error, c, timeout_ms, w);
+				g_free(w);
+				return -1;
+			}
+			break;
+		}
+	}
+}
+
+/* Writes all of buf; each wait for the socket has timeout_ms.  Replies
+ * that arrive meanwhile are kept in the read buffer. */
+static int
+conn_write(struct smtp_conn *c, const char *buf, size_t len, const char *what,
+	   GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)c->timeout_ms * 1000;
+	size_t off = 0;
+
+	while (off < len) {
+		size_t n = 0;
+		enum io_result r =
+		    raw_write(c, buf + off, len - off, &n, error);
+		short events;
+		int ev;
+
+		if (r == IO_DONE) {
+			off += n;
+			c->stats.bytes_out += n;
+			deadline = g_get_monotonic_time() +
+				   (gint64)c->timeout_ms * 1000;
+			continue;
+		}
+		if (r == IO_ERROR || r == IO_EOF) {
+			if (r == IO_EOF)
+				g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+					    "%s closed the connection (sending "
+					    "%s)", c->peer, what);
+			return -1;
+		}
+		events = r == IO_WANT_READ ? POLLIN : POLLOUT;
+		if (!c->eof)
+			events |= POLLIN;
+		ev = wait_fd(c, events, deadline, error);
+		if (ev < 0)
+			return -1;
+		if (ev == 0) {
+			char *w = g_strdup_printf("sending %s", what);
+
+			set_timeout_error(error, c, c->timeout_ms, w);
+			g_free(w);
+			return -1;
+		}
+		if ((ev & (POLLIN | POLLHUP | POLLERR)) && r != IO_WANT_READ &&
+		    rbuf_pull(c, error) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- replies ------------------------------------------------------------- */
+
+/* The next complete line in the buffer, without its line end; NULL when
+ * there is none yet. */
+static const char *
+rbuf_line(struct smtp_conn *c, size_t *len_r)
+{
+	const char *start = c->rbuf + c->rpos;
+	const char *nl;
+	size_t len;
+
+	if (c->rpos >= c->rlen)
+		return NULL;
+	nl = memchr(start, '\n', c->rlen - c->rpos);
+	if (nl == NULL)
+		return NULL;
+	len = (size_t)(nl - start);
+	c->rpos += len + 1;
+	if (len > 0 && start[len - 1] == '\r')
+		len--;
+	*len_r = len;
+	return start;
+}
+
+/* The printable start of a bad line, for a message. */
+static char *
+printable(const char *s, size_t len)
+{
+	GString *out = g_string_new(NULL);
+
+	for (size_t i = 0; i < len && i < 80; i++)
+		g_string_append_c(out, g_ascii_isprint(s[i]) ? s[i] : '?');
+	return g_string_free(out, FALSE);
+}
+
+/* Parses reply lines from the buffer into *r (code, text).  Returns 1
+ * when a whole reply was there, 0 when more is needed, -1 on garbage.
+ * partial accumulates across calls. */
+static int
+parse_reply(struct smtp_conn *c, GString *text, int *code_io, GError **error)
+{
+	const char *line;
+	size_t len;
+
+	while ((line = rbuf_line(c, &len)) != NULL) {
+		int code;
+		char sep;
+
+		if (len < 3 || line[0] < '2' || line[0] > '5' ||
+		    !g_ascii_isdigit(line[1]) || !g_ascii_isdigit(line[2]) ||
+		    (len > 3 && line[3] != ' ' && line[3] != '-'))
+			goto garbage;
+		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
+		       (line[2] - '0');
+		if (*code_io != 0 && *code_io != code)
+			goto garbage;
+		*code_io = code;
+		sep = len > 3 ? line[3] : ' ';
+		if (text->len > 0)
+			g_string_append_c(text, '\n');
+		if (len > 4)
+			g_string_append_len(text, line + 4, (gssize)(len - 4));
+		if (text->len > SMTP_REPLY_MAX) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+				    "%s sent a reply longer than %d bytes",
+				    c->peer, SMTP_REPLY_MAX);
+			return -1;
+		}
+		if (sep == ' ')
+			return 1;
+		continue;
+garbage: {
+		char *p = printable(line, len);
+
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "%s sent a garbled reply: \"%s\"", c->peer, p);
+		g_free(p);
+		return -1;
+	}
+	}
+	if (c->rlen - c->rpos > SMTP_LINE_MAX) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "%s sent a reply line longer than %d bytes",
+			    c->peer, SMTP_LINE_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads one reply, waiting at most timeout_ms for all of it.  On any
+ * failure the connection is marked broken. */
+static int
+read_reply(struct smtp_conn *c, int timeout_ms, const char *what,
+	   struct smtp_reply *r, GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	GString *text = g_string_new(NULL);
+	int code = 0;
+
+	for (;;) {
+		int p = parse_reply(c, text, &code, error);
+
+		if (p > 0)
+			break;
+		if (p < 0 ||
+		    rbuf_fill(c, deadline, timeout_ms, what, error) < 0) {
+			g_string_free(text, TRUE);
+			c->broken = TRUE;
+			return -1;
+		}
+	}
+	r->code = code;
+	r->text = g_string_free(text, FALSE);
+	/* 421: the server is closing the connection, whatever it was
+	 * asked (RFC 5321 3.8). */
+	if (code == 421)
+		c->broken = TRUE;
+	return 0;
+}
+
+/* A reply the server already sent, without waiting: 1 and *r filled, or
+ * 0.  Used after a failed write, when the server may have said why. */
+static int
+buffered_reply(struct smtp_conn *c, struct smtp_reply *r)
+{
+	GString *text = g_string_new(NULL);
+	int code = 0;
+
+	(void)rbuf_pull(c, NULL);
+	if (parse_reply(c, text, &code, NULL) != 1) {
+		g_string_free(text, TRUE);
+		return 0;
+	}
+	r->code = code;
+	r->text = g_string_free(text, FALSE);
+	return 1;
+}
+
+static gboolean
+is_2xx(const struct smtp_reply *r)
+{
+	return r->code >= 200 && r->code < 300;
+}
+
+/* A reply no step of the protocol allows here (a 3xx to MAIL or RCPT,
+ * a 2xx to DATA): the server is out of step with us, and a recipient
+ * must not be counted delivered on its word.  The connection ends. */
+static gboolean
+out_of_step(struct smtp_conn *c, const char *what, const struct smtp_reply *r,
+	    gboolean is_data, GError **error)
+{
+	gboolean bad = is_data ? r->code != 354 && r->code < 400
+			       : r->code >= 300 && r->code < 400;
+	char *text;
+
+	if (!bad)
+		return FALSE;
+	text = reply_oneline(r);
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+		    "%s gave an unexpected reply to %s: %d %s", c->peer, what,
+		    r->code, text);
+	g_free(text);
+	c->broken = TRUE;
+	return TRUE;
+}
+
+void
+smtp_reply_clear(struct smtp_reply *r)
+{
+	g_clear_pointer(&r->text, g_free);
+	r->code = 0;
+	r->at_data = FALSE;
+}
+
+/* A copy of src's code and text (at_data is the caller's to say). */
+static void
+reply_set(struct smtp_reply *dst, const struct smtp_reply *src)
+{
+	g_free(dst->text);
+	dst->code = src->code;
+	dst->text = g_strdup(src->text);
+	dst->at_data = FALSE;
+}
+
+static void
+reply_synth(struct smtp_reply *dst, int code, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static void
+reply_synth(struct smtp_reply *dst, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	g_free(dst->text);
+	dst->code = code;
+	va_start(ap, fmt);
+	dst->text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* A command and its reply, one at a time. */
+static int
+command(struct smtp_conn *c, const char *line, const char *what,
+	struct smtp_reply *r, GError **error)
+{
+	if (conn_write(c, line, strlen(line), what, error) < 0) {
+		c->broken = TRUE;
+		return -1;
+	}
+	return read_reply(c, c->timeout_ms, what, r, error);
+}
+
+/* --- connecting ---------------------------------------------------------- */
+
+static gboolean
+addr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_UNIX)
+		return TRUE;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)sa;
+		const uint8_t *b = in6->sin6_addr.s6_addr;
+
+		if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+			return TRUE;
+		return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && b[12] == 127;
+	}
+	return FALSE;
+}
+
+/* connect() on a non-blocking socket, waiting at most timeout_ms. */
+static int
+connect_wait(struct smtp_conn *c, const struct sockaddr *sa, socklen_t salen,
+	     const char *name, GError **error)
+{
+	int err = 0;
+	socklen_t errlen = sizeof err;
+	int ev;
+
+	if (connect(c->fd, sa, salen) == 0)
+		return 0;
+	if (errno != EINPROGRESS && errno != EINTR) {
+		set_errno_error(error, "connect(%s)", name);
+		return -1;
+	}
+	ev = wait_fd(c, POLLOUT,
+		     g_get_monotonic_time() + (gint64)c->timeout_ms * 1000,
+		     error);
+	if (ev < 0)
+		return -1;
+	if (ev == 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_TIMEOUT,
+			    "connect(%s) failed: no answer within %d ms", name,
+			    c->timeout_ms);
+		return -1;
+	}
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0) {
+		set_errno_error(error, "getsockopt(%s, SO_ERROR)", name);
+		return -1;
+	}
+	if (err != 0) {
+		set_errno_error_n(error, err, "connect(%s)", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_unix(struct smtp_conn *c, const char *path, GError **error)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	c->peer = g_strdup_printf("unix:%s", path);
+	if (strlen(path) >= sizeof sun.sun_path) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		set_errno_error(error, "socket(AF_UNIX) for %s", path);
+		return -1;
+	}
+	c->loopback = TRUE;
+	return connect_wait(c, (struct sockaddr *)&sun, sizeof sun, path,
+			    error);
+}
+
+static int
+open_tcp(struct smtp_conn *c, const char *host, int port, GError **error)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char portstr[16];
+	GError *last = NULL;
+	int r;
+
+	c->peer = strchr(host, ':') != NULL
+		      ? g_strdup_printf("[%s]:%d", host, port)
+		      : g_strdup_printf("%s:%d", host, port);
+	if (port <= 0 || port > 65535) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "bad port %d for %s", port, host);
+		return -1;
+	}
+	g_snprintf(portstr, sizeof portstr, "%d", port);
+	/* getaddrinfo has no timeout; the delivery host is normally an
+	 * address or a name in /etc/hosts. */
+	r = getaddrinfo(host, portstr, &hints, &res);
+	if (r != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "getaddrinfo(%s) failed: %s", host,
+			    r == EAI_SYSTEM ? g_strerror(errno)
+					    : gai_strerror(r));
+		return -1;
+	}
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		int one = 1;
+
+		g_clear_error(&last);
+		c->fd = socket(ai->ai_family,
+			       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->fd < 0) {
+			set_errno_error(&last, "socket() for %s", c->peer);
+			continue;
+		}
+		if (connect_wait(c, ai->ai_addr, ai->ai_addrlen, c->peer,
+				 &last) == 0) {
+			c->loopback = addr_is_loopback(ai->ai_addr);
+			/* Every write is a whole batch already; Nagle could
+			 * only hold back the end of the message. */
+			if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				       sizeof one) < 0)
+				log_warning(SMTP_SUBSYS, "setsockopt(%s, "
+					    "TCP_NODELAY) failed: %s", c->peer,
+					    g_strerror(errno));
+			break;
+		}
+		if (close(c->fd) < 0)
+			log_warning(SMTP_SUBSYS, "close(socket for %s) "
+				    "failed: %s", c->peer, g_strerror(errno));
+		c->fd = -1;
+	}
+	freeaddrinfo(res);
+	if (c->fd < 0) {
+		if (last == NULL)
+			g_set_error(&last, HERALD_ERROR, HERALD_ERR_IO,
+				    "%s has no address", host);
+		g_propagate_error(error, last);
+		return -1;
+	}
+	g_clear_error(&last);
+	return 0;
+}
+
+/* Parses an EHLO reply's extension lines (the first line is the
+ * server's name). */
+static void
+parse_ehlo(struct smtp_conn *c, const char *text)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+
+	g_hash_table_remove_all(c->ext);
+	c->size_limit = 0;
+	for (guint i = 1; lines[i] != NULL; i++) {
+		char *l = g_strstrip(lines[i]);
+		size_t k = strcspn(l, " =");
+		char *key = g_ascii_strup(l, (gssize)k);
+		const char *params = l[k] != '\0' ? l + k + 1 : "";
+
+		if (*key == '\0') {
+			g_free(key);
+			continue;
+		}
+		/* "AUTH=LOGIN PLAIN" is an old spelling of AUTH; the real
+		 * one wins when both are there. */
+		if (l[k] == '=' && g_hash_table_contains(c->ext, key)) {
+			g_free(key);
+			continue;
+		}
+		if (strcmp(key, "SIZE") == 0)
+			c->size_limit = g_ascii_strtoull(params, NULL, 10);
+		g_hash_table_replace(c->ext, key, g_strdup(params));
+	}
+	g_strfreev(lines);
+}
+
+/* EHLO (LHLO), falling back to HELO for an SMTP server that refuses it
+ * with a 5xx. */
+static int
+say_hello(struct smtp_conn *c, const char *name, int *code_r, GError **error)
+{
+	struct smtp_reply r = { 0 };
+	const char *verb = c->lmtp ? "LHLO" : "EHLO";
+	char *line = g_strdup_printf("%s %s\r\n", verb, name);
+	int ret = -1;
+
+	if (command(c, line, verb, &r, error) < 0)
+		goto out;
+	if (is_2xx(&r)) {
+		parse_ehlo(c, r.text);
+		ret = 0;
+		goto out;
+	}
+	if (!c->lmtp && r.code >= 500) {
+		g_free(line);
+		line = g_strdup_printf("HELO %s\r\n", name);
+		smtp_reply_clear(&r);
+		if (command(c, line, "HELO", &r, error) < 0)
+			goto out;
+		if (is_2xx(&r)) {
+			g_hash_table_remove_all(c->ext);
+			c->size_limit = 0;
+			ret = 0;
+			goto out;
+		}
+		verb = "HELO";
+	}
+	*code_r = r.code;
+	set_reply_error(error, c, verb, &r);
+out:
+	g_free(line);
+	smtp_reply_clear(&r);
+	return ret;
+}
+
+static gboolean
+is_ip_literal(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	       inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* The TLS handshake after a 220 to STARTTLS.  *handshake_failed_r says
+ * the failure was TLS's (so an opportunistic caller may try plain text),
+ * not the network's. */
+static int
+tls_start(struct smtp_conn *c, const struct smtp_config *cfg,
+	  gboolean *handshake_failed_r, GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)c->timeout_ms * 1000;
+	BIO *bio;
+
+	if (c->rpos < c->rlen) {
+		/* Plain text that arrived with the 220 would be read as if
+		 * it came over TLS: an injection (CVE-2011-0411's kind). */
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "%s sent data after its STARTTLS reply", c->peer);
+		return -1;
+	}
+	c->ssl_ctx = SSL_CTX_new(TLS_client_method());
+	if (c->ssl_ctx == NULL)
+		goto ssl_fail;
+	if (SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION) != 1)
+		goto ssl_fail;
+	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (cfg->tls_verify) {
+		int ok = cfg->tls_ca_file != NULL
+			     ? SSL_CTX_load_verify_locations(
+				   c->ssl_ctx, cfg->tls_ca_file, NULL)
+			     : SSL_CTX_set_default_verify_paths(c->ssl_ctx);
+
+		if (ok != 1) {
+			char *why = ssl_errors();
+
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+				    "loading the CA certificates (%s) failed: "
+				    "%s",
+				    cfg->tls_ca_file != NULL ? cfg->tls_ca_file
+							     : "system default",
+				    why);
+			g_free(why);
+			return -1;
+		}
+		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
+	} else {
+		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_NONE, NULL);
+	}
+	c->ssl = SSL_new(c->ssl_ctx);
+	if (c->ssl == NULL)
+		goto ssl_fail;
+	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (cfg->host != NULL && !is_ip_literal(cfg->host) &&
+	    SSL_set_tlsext_host_name(c->ssl, cfg->host) != 1)
+		goto ssl_fail;
+	if (cfg->tls_verify) {
+		if (cfg->host == NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+				    "tls_verify for %s needs a host name to "
+				    "check", c->peer);
+			return -1;
+		}
+		if (is_ip_literal(cfg->host)) {
+			X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+
+			if (X509_VERIFY_PARAM_set1_ip_asc(vp, cfg->host) != 1)
+				goto ssl_fail;
+		} else {
+			SSL_set_hostflags(c->ssl,
+					  X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+			if (SSL_set1_host(c->ssl, cfg->host) != 1)
+				goto ssl_fail;
+		}
+	}
+	bio = BIO_new(hbio_method());
+	if (bio == NULL)
+		goto ssl_fail;
+	BIO_set_data(bio, (void *)(intptr_t)c->fd);
+	SSL_set_bio(c->ssl, bio, bio);
+	for (;;) {
+		int r, e, ev;
+
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_connect(c->ssl);
+		if (r == 1)
+			break;
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			ev = wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN
+								 : POLLOUT,
+				     deadline, error);
+			if (ev < 0)
+				return -1;
+			if (ev == 0) {
+				set_timeout_error(error, c, c->timeout_ms,
+						  "TLS handshake");
+				return -1;
+			}
+			continue;
+		}
+		if (e == SSL_ERROR_SYSCALL && errno != 0) {
+			set_errno_error(error, "TLS handshake with %s",
+					c->peer);
+			return -1;
+		}
+		*handshake_failed_r = TRUE;
+		if (SSL_get_verify_result(c->ssl) != X509_V_OK) {
+			long v = SSL_get_verify_result(c->ssl);
+
+			ERR_clear_error();
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+				    "TLS handshake with %s failed: certificate "
+				    "verification: %s", c->peer,
+				    X509_verify_cert_error_string(v));
+			return -1;
+		}
+		goto ssl_fail;
+	}
+	return 0;
+ssl_fail: {
+	char *why = ssl_errors();
+
+	*handshake_failed_r = TRUE;
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+		    "TLS with %s failed: %s", c->peer, why);
+	g_free(why);
+	return -1;
+}
+}
+
+/* base64 of s (for AUTH), in memory we wipe afterwards. */
+static char *
+b64(const unsigned char *s, size_t len)
+{
+	size_t n = sodium_base64_encoded_len(len,
+					     sodium_base64_VARIANT_ORIGINAL);
+	char *out = g_malloc(n);
+
+	sodium_bin2base64(out, n, s, len, sodium_base64_VARIANT_ORIGINAL);
+	return out;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s != NULL) {
+		sodium_memzero(s, strlen(s));
+		g_free(s);
+	}
+}
+
+/* A command carrying a secret: the line is wiped after the write. */
+static int
+secret_command(struct smtp_conn *c, char *line_owned, const char *what,
+	       struct smtp_reply *r, GError **error)
+{
+	int ret = command(c, line_owned, what, r, error);
+
+	wipe_free(line_owned);
+	return ret;
+}
+
+static gboolean
+auth_offers(const char *mechs, const char *mech)
+{
+	char **v = g_strsplit_set(mechs, " \t", -1);
+	gboolean found = FALSE;
+
+	for (guint i = 0; v[i] != NULL && !found; i++)
+		found = g_ascii_strcasecmp(v[i], mech) == 0;
+	g_strfreev(v);
+	return found;
+}
+
+static int
+authenticate(struct smtp_conn *c, const struct smtp_config *cfg, int *code_r,
+	     GError **error)
+{
+	const char *mechs = g_hash_table_lookup(c->ext, "AUTH");
+	const char *pass = cfg->auth_password != NULL ? cfg->auth_password : "";
+	struct smtp_reply r = { 0 };
+	int ret = -1;
+
+	if (c->ssl == NULL && !c->loopback) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "AUTH to %s refused: the password would travel "
+			    "in plain text (no TLS, not loopback)", c->peer);
+		return -1;
+	}
+	if (mechs == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "%s does not offer AUTH%s", c->peer,
+			    c->ssl == NULL ? " (before STARTTLS)" : "");
+		return -1;
+	}
+	if (auth_offers(mechs, "PLAIN")) {
+		size_t ul = strlen(cfg->auth_user), pl = strlen(pass);
+		unsigned char *raw = g_malloc(ul + pl + 2);
+		char *enc;
+
+		raw[0] = '\0';
+		memcpy(raw + 1, cfg->auth_user, ul);
+		raw[ul + 1] = '\0';
+		memcpy(raw + ul + 2, pass, pl);
+		enc = b64(raw, ul + pl + 2);
+		sodium_memzero(raw, ul + pl + 2);
+		g_free(raw);
+		if (secret_command(c, g_strdup_printf("AUTH PLAIN %s\r\n", enc),
+				   "AUTH PLAIN", &r, error) < 0) {
+			wipe_free(enc);
+			goto out;
+		}
+		if (r.code == 334) {
+			/* A server that ignores the initial response asks
+			 * for it again. */
+			smtp_reply_clear(&r);
+			if (secret_command(c, g_strdup_printf("%s\r\n", enc),
+					   "AUTH PLAIN", &r, error) < 0) {
+				wipe_free(enc);
+				goto out;
+			}
+		}
+		wipe_free(enc);
+	} else if (auth_offers(mechs, "LOGIN")) {
+		char *enc;
+
+		if (command(c, "AUTH LOGIN\r\n", "AUTH LOGIN", &r, error) < 0)
+			goto out;
+		if (r.code == 334) {
+			smtp_reply_clear(&r);
+			enc = b64((const unsigned char *)cfg->auth_user,
+				  strlen(cfg->auth_user));
+			if (secret_command(c, g_strdup_printf("%s\r\n", enc),
+					   "AUTH LOGIN", &r, error) < 0) {
+				wipe_free(enc);
+				goto out;
+			}
+			wipe_free(enc);
+		}
+		if (r.code == 334) {
+			smtp_reply_clear(&r);
+			enc = b64((const unsigned char *)pass, strlen(pass));
+			if (secret_command(c, g_strdup_printf("%s\r\n", enc),
+					   "AUTH LOGIN", &r, error) < 0) {
+				wipe_free(enc);
+				goto out;
+			}
+			wipe_free(enc);
+		}
+	} else {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "%s offers no AUTH mechanism herald knows (%s; "
+			    "herald has PLAIN and LOGIN)", c->peer, mechs);
+		goto out;
+	}
+	if (r.code != 235) {
+		if (r.code == 334) {
+			/* Still asking: end the exchange ("*" cancels). */
+			smtp_reply_clear(&r);
+			if (command(c, "*\r\n", "AUTH", &r, error) < 0)
+				goto out;
+			r.code = 535;
+		}
+		*code_r = r.code;
+		set_reply_error(error, c, "AUTH", &r);
+		goto out;
+	}
+	ret = 0;
+out:
+	smtp_reply_clear(&r);
+	return ret;
+}
+
+static struct smtp_conn *
+conn_new(const struct smtp_config *cfg)
+{
+	struct smtp_conn *c = g_new0(struct smtp_conn, 1);
+
+	c->fd = -1;
+	c->lmtp = cfg->lmtp;
+	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms
+					    : SMTP_DEFAULT_TIMEOUT_MS;
+	c->data_timeout_ms = cfg->data_timeout_ms > 0 ? cfg->data_timeout_ms
+						      : c->timeout_ms;
+	c->ext = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	return c;
+}
+
+/* Frees the connection without a word to the server. */
+static void
+conn_free(struct smtp_conn **cp)
+{
+	struct smtp_conn *c = *cp;
+
+	if (c == NULL)
+		return;
+	*cp = NULL;
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	if (c->ssl_ctx != NULL)
+		SSL_CTX_free(c->ssl_ctx);
+	if (c->fd >= 0 && close(c->fd) < 0)
+		log_warning(SMTP_SUBSYS, "close(socket for %s) failed: %s",
+			    c->peer, g_strerror(errno));
+	g_hash_table_destroy(c->ext);
+	g_free(c->rbuf);
+	g_free(c->peer);
+	g_free(c);
+}
+
+/* One connection attempt with the given TLS policy. */
+static int
+connect_once(const struct smtp_config *cfg, enum smtp_tls tls,
+	     struct smtp_conn **conn_r, int *code_r,
+	     gboolean *handshake_failed_r, GError **error)
+{
+	struct smtp_conn *c = conn_new(cfg);
+	struct smtp_reply r = { 0 };
+	const char *helo = cfg->helo_name != NULL ? cfg->helo_name
+						  : g_get_host_name();
+
+	if (cfg->unix_path != NULL ? open_unix(c, cfg->unix_path, error) < 0
+				   : open_tcp(c, cfg->host != NULL ? cfg->host
+								  : "localhost",
+					      cfg->port, error) < 0)
+		goto fail;
+	if (read_reply(c, c->timeout_ms, "the greeting", &r, error) < 0)
+		goto fail;
+	if (r.code != 220) {
+		*code_r = r.code;
+		set_reply_error(error, c, "the connection", &r);
+		goto quit;
+	}
+	smtp_reply_clear(&r);
+	if (say_hello(c, helo, code_r, error) < 0)
+		goto quit;
+	if (tls != SMTP_TLS_NONE && !smtp_has_extension(c, "STARTTLS") &&
+	    tls == SMTP_TLS_REQUIRED) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "%s does not offer STARTTLS, and TLS is required",
+			    c->peer);
+		goto quit;
+	}
+	if (tls != SMTP_TLS_NONE && smtp_has_extension(c, "STARTTLS")) {
+		if (command(c, "STARTTLS\r\n", "STARTTLS", &r, error) < 0)
+			goto fail;
+		if (r.code == 220) {
+			if (tls_start(c, cfg, handshake_failed_r, error) < 0)
+				goto fail;
+			if (say_hello(c, helo, code_r, error) < 0)
+				goto quit;
+		} else if (tls == SMTP_TLS_REQUIRED) {
+			*code_r = r.code;
+			set_reply_error(error, c, "STARTTLS", &r);
+			goto quit;
+		} else {
+			log_warning(SMTP_SUBSYS, "%s refused STARTTLS (%d); "
+				    "going on in plain text", c->peer, r.code);
+		}
+		smtp_reply_clear(&r);
+	}
+	if (cfg->auth_user != NULL && authenticate(c, cfg, code_r, error) < 0)
+		goto quit;
+	*conn_r = c;
+	return 0;
+quit:
+	smtp_reply_clear(&r);
+	smtp_close(&c);
+	return -1;
+fail:
+	smtp_reply_clear(&r);
+	conn_free(&c);
+	return -1;
+}
+
+int
+smtp_connect(const struct smtp_config *cfg, struct smtp_conn **conn_r,
+	     int *reply_code_r, GError **error)
+{
+	int code = 0;
+	gboolean handshake_failed = FALSE;
+	GError *local = NULL;
+	int r;
+
+	*conn_r = NULL;
+	r = connect_once(cfg, cfg->tls, conn_r, &code, &handshake_failed,
+			 &local);
+	if (r < 0 && handshake_failed && cfg->tls == SMTP_TLS_OPPORTUNISTIC) {
+		/* As Postfix's "may" level: TLS that fails is not better
+		 * than none, and a server that cannot do it must still get
+		 * its mail. */
+		log_warning(SMTP_SUBSYS, "%s; trying again without TLS",
+			    local->message);
+		g_clear_error(&local);
+		code = 0;
+		r = connect_once(cfg, SMTP_TLS_NONE, conn_r, &code,
+				 &handshake_failed, &local);
+	}
+	if (reply_code_r != NULL)
+		*reply_code_r = r < 0 ? code : 0;
+	if (r < 0)
+		g_propagate_error(error, local);
+	return r;
+}
+
+gboolean
+smtp_has_extension(const struct smtp_conn *c, const char *name)
+{
+	char *key = g_ascii_strup(name, -1);
+	gboolean found = g_hash_table_contains(c->ext, key);
+
+	g_free(key);
+	return found;
+}
+
+gboolean
+smtp_is_tls(const struct smtp_conn *c)
+{
+	return c->ssl != NULL;
+}
+
+void
+smtp_get_stats(const struct smtp_conn *c, struct smtp_stats *stats_r)
+{
+	*stats_r = c->stats;
+}
+
+/* --- the message --------------------------------------------------------- */
+
+/* Walks the message line by line; a line ends with CRLF, LF or a lone CR.
+ * The position of the next LF is remembered, so a message of lone CRs is
+ * not searched again for each of them. */
+struct line_iter {
+	const char *d;
+	size_t len, pos;
+	const char *nl;		/* the next '\n' at or after pos, or NULL */
+	gboolean nl_known;
+};
+
+/* The next line: its start, its length without the line end, and whether
+ * its end was CRLF already.  FALSE at the end. */
+static gboolean
+line_next(struct line_iter *it, const char **line_r, size_t *len_r,
+	  gboolean *crlf_r)
+{
+	const char *start = it->d + it->pos;
+	size_t rest = it->len - it->pos, seg;
+	const char *cr;
+
+	if (it->pos >= it->len)
+		return FALSE;
+	if (!it->nl_known || (it->nl != NULL && it->nl < start)) {
+		it->nl = memchr(start, '\n', rest);
+		it->nl_known = TRUE;
+	}
+	seg = it->nl != NULL ? (size_t)(it->nl - start) : rest;
+	*line_r = start;
+	*crlf_r = FALSE;
+	cr = memchr(start, '\r', seg);
+	if (cr != NULL) {
+		size_t k = (size_t)(cr - start);
+
+		*len_r = k;
+		if (k + 1 == seg && it->nl != NULL) {
+			*crlf_r = TRUE;
+			it->pos += seg + 1;
+		} else {
+			it->pos += k + 1;
+		}
+		return TRUE;
+	}
+	*len_r = seg;
+	it->pos += it->nl != NULL ? seg + 1 : seg;
+	return TRUE;
+}
+
+/* The size of the message on the wire (CRLF, dot-stuffed, with the
+ * final "."), for SIZE=. */
+static guint64
+wire_size(const char *data, size_t len)
+{
+	struct line_iter it = { .d = data, .len = len };
+	const char *line;
+	size_t n;
+	gboolean crlf;
+	guint64 size = 3;
+
+	while (line_next(&it, &line, &n, &crlf))
+		size += n + 2 + (n > 0 && line[0] == '.');
+	return size;
+}
+
+struct out_buf {
+	struct smtp_conn *c;
+	char *buf;
+	size_t len;
+};
+
+static int
+out_flush(struct out_buf *o, GError **error)
+{
+	if (o->len == 0)
+		return 0;
+	if (conn_write(o->c, o->buf, o->len, "the message", error) < 0)
+		return -1;
+	o->len = 0;
+	return 0;
+}
+
+static int
+out_put(struct out_buf *o, const char *p, size_t n, GError **error)
+{
+	while (n > 0) {
+		size_t k = MIN(n, SMTP_CHUNK - o->len);
+
+		memcpy(o->buf + o->len, p, k);
+		o->len += k;
+		p += k;
+		n -= k;
+		if (o->len == SMTP_CHUNK && out_flush(o, error) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The message after a 354: CRLF line ends, dot-stuffed, "." at the end. */
+static int
+send_message(struct smtp_conn *c, const char *data, size_t len,
+	     GError **error)
+{
+	struct line_iter it = { .d = data, .len = len };
+	struct out_buf o = { .c = c, .buf = g_malloc(SMTP_CHUNK) };
+	const char *line;
+	size_t n;
+	gboolean crlf;
+	int ret = -1;
+
+	while (line_next(&it, &line, &n, &crlf)) {
+		if (n > 0 && line[0] == '.' && out_put(&o, ".", 1, error) < 0)
+			goto out;
+		if (crlf) {
+			if (out_put(&o, line, n + 2, error) < 0)
+				goto out;
+		} else if (out_put(&o, line, n, error) < 0 ||
+			   out_put(&o, "\r\n", 2, error) < 0) {
+			goto out;
+		}
+	}
+	if (out_put(&o, ".\r\n", 3, error) < 0 || out_flush(&o, error) < 0)
+		goto out;
+	ret = 0;
+out:
+	g_free(o.buf);
+	return ret;
+}
+
+/* --- transactions -------------------------------------------------------- */
+
+/* An address that may go between angle brackets in a command. */
+static gboolean
+address_sendable(const char *a, gboolean may_be_empty)
+{
+	if (*a == '\0')
+		return may_be_empty;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean
+is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return FALSE;
+	return TRUE;
+}
+
+enum rcpt_state {
+	RCPT_UNSENT,	/* not sent (a bad address: its reply is final) */
+	RCPT_SENT,	/* RCPT sent, no reply yet */
+	RCPT_REFUSED,	/* the RCPT reply is final */
+	RCPT_ACCEPTED,	/* waits for the data's reply */
+	RCPT_DONE,	/* the data's reply is final */
+};
+
+struct txn {
+	struct smtp_conn *c;
+	guint n;
+	const char *const *rcpts;
+	struct smtp_reply *replies;
+	struct smtp_reply *mail;
+	enum rcpt_state *state;
+	guint accepted;
+};
+
+/* The connection is gone: every recipient whose fate is not known gets
+ * code 0, and the caller retries it. */
+static int
+txn_fail(struct txn *t)
+{
+	t->c->broken = TRUE;
+	for (guint i = 0; i < t->n; i++)
+		if (t->state[i] == RCPT_SENT || t->state[i] == RCPT_ACCEPTED)
+			smtp_reply_clear(&t->replies[i]);
+	return -1;
+}
+
+/* One RCPT reply for recipient i.  -1 when the connection ends. */
+static int
+txn_rcpt_reply(struct txn *t, guint i, GError **error)
+{
+	struct smtp_reply *r = &t->replies[i];
+
+	if (read_reply(t->c, t->c->timeout_ms, "RCPT TO", r, error) < 0)
+		return -1;
+	if (r->code == 421) {
+		set_reply_error(error, t->c, "RCPT TO", r);
+		return -1;
+	}
+	if (out_of_step(t->c, "RCPT TO", r, FALSE, error))
+		return -1;
+	if (is_2xx(r)) {
+		t->state[i] = RCPT_ACCEPTED;
+		t->accepted++;
+	} else {
+		t->state[i] = RCPT_REFUSED;
+	}
+	return 0;
+}
+
+/* Every recipient still waiting gets r (the DATA or final reply), marked
+ * as a verdict on the message rather than on the recipient. */
+static void
+txn_settle(struct txn *t, const struct smtp_reply *r)
+{
+	for (guint i = 0; i < t->n; i++)
+		if (t->state[i] == RCPT_ACCEPTED) {
+			reply_set(&t->replies[i], r);
+			t->replies[i].at_data = TRUE;
+			t->state[i] = RCPT_DONE;
+			if (is_2xx(r))
+				t->c->stats.rcpts_delivered++;
+		}
+}
+
+/* MAIL refused: that is every recipient's answer. */
+static void
+txn_mail_refused(struct txn *t)
+{
+	for (guint i = 0; i < t->n; i++) {
+		reply_set(&t->replies[i], t->mail);
+		t->state[i] = RCPT_REFUSED;
+	}
+	t->accepted = 0;
+}
+
+/* The replies after the final dot: one (SMTP) or one per accepted
+ * recipient in order (LMTP). */
+static int
+txn_final_replies(struct txn *t, GError **error)
+{
+	struct smtp_conn *c = t->c;
+
+	if (!c->lmtp) {
+		struct smtp_reply r = { 0 };
+
+		if (read_reply(c, c->data_timeout_ms, "the end of the data", &r,
+			       error) < 0)
+			return -1;
+		if (r.code == 421 ||
+		    out_of_step(c, "the end of the data", &r, FALSE, error)) {
+			if (r.code == 421)
+				set_reply_error(error, c, "the message", &r);
+			smtp_reply_clear(&r);
+			return -1;
+		}
+		txn_settle(t, &r);
+		smtp_reply_clear(&r);
+		return 0;
+	}
+	for (guint i = 0; i < t->n; i++) {
+		struct smtp_reply *r = &t->replies[i];
+		struct smtp_reply got = { 0 };
+
+		if (t->state[i] != RCPT_ACCEPTED)
+			continue;
+		if (read_reply(c, c->data_timeout_ms, "the end of the data",
+			       &got, error) < 0)
+			return -1;
+		if (got.code == 421 ||
+		    out_of_step(c, "the end of the data", &got, FALSE, error)) {
+			if (got.code == 421)
+				set_reply_error(error, c, "the message", &got);
+			smtp_reply_clear(&got);
+			return -1;
+		}
+		/* The recipient's own verdict (mailbox full, say), not
+		 * the message's: at_data stays FALSE. */
+		smtp_reply_clear(r);
+		*r = got;
+		t->state[i] = RCPT_DONE;
+		if (is_2xx(r))
+			c->stats.rcpts_delivered++;
+	}
+	return 0;
+}
+
+/* After a 354: the message, or just "." when nobody is left to take it
+ * (RFC 2920 3.1: a pipelined DATA may succeed after every RCPT failed). */
+static int
+txn_data(struct txn *t, const char *data, size_t len, GError **error)
+{
+	struct smtp_conn *c = t->c;
+
+	if (t->accepted == 0) {
+		struct smtp_reply r = { 0 };
+
+		if (conn_write(c, ".\r\n", 3, "the end of the data", error) < 0)
+			return -1;
+		if (c->lmtp) {
+			/* An LMTP server owes no reply here (no recipient
+			 * to answer for), so the stream may be out of step:
+			 * RFC 2033 4.2 says DATA must fail instead. */
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+				    "%s accepted DATA without recipients",
+				    c->peer);
+			return -1;
+		}
+		if (read_reply(c, c->data_timeout_ms, "the end of the data", &r,
+			       error) < 0)
+			return -1;
+		smtp_reply_clear(&r);
+		return 0;
+	}
+	if (send_message(c, data, len, error) < 0) {
+		struct smtp_reply early = { 0 };
+
+		/* A server that refuses a message early (too big, say)
+		 * may say so and close before we are done writing. */
+		if (buffered_reply(c, &early) && early.code >= 400 &&
+		    early.code != 421) {
+			g_prefix_error(error, "%d %s; ", early.code,
+				       early.text);
+			txn_settle(t, &early);
+		}
+		smtp_reply_clear(&early);
+		return -1;
+	}
+	return txn_final_replies(t, error);
+}
+
+static char *
+mail_command(struct smtp_conn *c, const char *sender, guint64 size,
+	     gboolean utf8)
+{
+	GString *s = g_string_new(NULL);
+
+	g_string_append_printf(s, "MAIL FROM:<%s>", sender);
+	if (smtp_has_extension(c, "SIZE"))
+		g_string_append_printf(s, " SIZE=%" G_GUINT64_FORMAT, size);
+	if (smtp_has_extension(c, "8BITMIME"))
+		g_string_append(s, " BODY=8BITMIME");
+	if (utf8)
+		g_string_append(s, " SMTPUTF8");
+	g_string_append(s, "\r\n");
+	return g_string_free(s, FALSE);
+}
+
+/* MAIL, RCPTs and DATA in one write, then their replies in order. */
+static int
+txn_pipelined(struct txn *t, const char *mail_line, const char *data,
+	      size_t len, GError **error)
+{
+	struct smtp_conn *c = t->c;
+	GString *batch = g_string_sized_new(64 + (gsize)t->n * 48);
+	struct smtp_reply r = { 0 };
+	gboolean rset = c->need_rset;
+	int ret = -1;
+
+	if (rset)
+		g_string_append(batch, "RSET\r\n");
+	g_string_append(batch, mail_line);
+	for (guint i = 0; i < t->n; i++)
+		if (t->state[i] == RCPT_SENT)
+			g_string_append_printf(batch, "RCPT TO:<%s>\r\n",
+					       t->rcpts[i]);
+	g_string_append(batch, "DATA\r\n");
+	c->need_rset = TRUE;
+	if (conn_write(c, batch->str, batch->len, "MAIL, RCPT and DATA",
+		       error) < 0)
+		goto out;
+	if (rset) {
+		if (read_reply(c, c->timeout_ms, "RSET", &r, error) < 0)
+			goto out;
+		if (!is_2xx(&r)) {
+			set_reply_error(error, c, "RSET", &r);
+			goto out;
+		}
+		smtp_reply_clear(&r);
+	}
+	if (read_reply(c, c->timeout_ms, "MAIL FROM", t->mail, error) < 0)
+		goto out;
+	if (t->mail->code == 421) {
+		set_reply_error(error, c, "MAIL FROM", t->mail);
+		goto out;
+	}
+	if (out_of_step(c, "MAIL FROM", t->mail, FALSE, error))
+		goto out;
+	for (guint i = 0; i < t->n; i++)
+		if (t->state[i] == RCPT_SENT && txn_rcpt_reply(t, i, error) < 0)
+			goto out;
+	if (!is_2xx(t->mail)) {
+		txn_mail_refused(t);
+		c->need_rset = FALSE;
+	}
+	if (read_reply(c, c->timeout_ms, "DATA", &r, error) < 0)
+		goto out;
+	if (r.code == 421) {
+		set_reply_error(error, c, "DATA", &r);
+		goto out;
+	}
+	if (out_of_step(c, "DATA", &r, TRUE, error))
+		goto out;
+	if (r.code == 354) {
+		if (txn_data(t, data, len, error) < 0)
+			goto out;
+		c->need_rset = FALSE;
+	} else {
+		txn_settle(t, &r);
+	}
+	ret = 0;
+out:
+	smtp_reply_clear(&r);
+	g_string_free(batch, TRUE);
+	return ret;
+}
+
+/* One command at a time, for a server without PIPELINING. */
+static int
+txn_lockstep(struct txn *t, const char *mail_line, const char *data,
+	     size_t len, GError **error)
+{
+	struct smtp_conn *c = t->c;
+	struct smtp_reply r = { 0 };
+	int ret = -1;
+
+	if (c->need_rset) {
+		if (command(c, "RSET\r\n", "RSET", &r, error) < 0)
+			goto out;
+		if (!is_2xx(&r)) {
+			set_reply_error(error, c, "RSET", &r);
+			goto out;
+		}
+		smtp_reply_clear(&r);
+		c->need_rset = FALSE;
+	}
+	if (command(c, mail_line, "MAIL FROM", t->mail, error) < 0)
+		goto out;
+	if (t->mail->code == 421) {
+		set_reply_error(error, c, "MAIL FROM", t->mail);
+		goto out;
+	}
+	if (out_of_step(c, "MAIL FROM", t->mail, FALSE, error))
+		goto out;
+	if (!is_2xx(t->mail)) {
+		txn_mail_refused(t);
+		ret = 0;
+		goto out;
+	}
+	c->need_rset = TRUE;
+	for (guint i = 0; i < t->n; i++) {
+		char *line;
+		int w;
+
+		if (t->state[i] != RCPT_SENT)
+			continue;
+		line = g_strdup_printf("RCPT TO:<%s>\r\n", t->rcpts[i]);
+		w = conn_write(c, line, strlen(line), "RCPT TO", error);
+		g_free(line);
+		if (w < 0 || txn_rcpt_reply(t, i, error) < 0)
+			goto out;
+	}
+	if (t->accepted == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (command(c, "DATA\r\n", "DATA", &r, error) < 0)
+		goto out;
+	if (r.code == 421) {
+		set_reply_error(error, c, "DATA", &r);
+		goto out;
+	}
+	if (out_of_step(c, "DATA", &r, TRUE, error))
+		goto out;
+	if (r.code != 354) {
+		txn_settle(t, &r);
+		ret = 0;
+		goto out;
+	}
+	if (txn_data(t, data, len, error) < 0)
+		goto out;
+	c->need_rset = FALSE;
+	ret = 0;
+out:
+	smtp_reply_clear(&r);
+	return ret;
+}
+
+int
+smtp_send(struct smtp_conn *c, const char *sender,
+	  const char *const *rcpts, guint n, const char *data, size_t len,
+	  struct smtp_reply *replies, struct smtp_reply *mail_reply_r,
+	  GError **error)
+{
+	struct smtp_reply mail = { 0 };
+	struct txn t = { .c = c, .n = n, .rcpts = rcpts, .replies = replies,
+			 .mail = &mail };
+	gboolean utf8 = FALSE;
+	guint64 size;
+	guint to_send = 0;
+	char *mail_line = NULL;
+	int ret = -1;
+
+	memset(replies, 0, sizeof *replies * n);
+	if (mail_reply_r != NULL)
+		memset(mail_reply_r, 0, sizeof *mail_reply_r);
+	if (c->broken) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "the connection to %s is no longer usable",
+			    c->peer);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	t.state = g_new0(enum rcpt_state, n);
+	if (!address_sendable(sender, TRUE)) {
+		reply_synth(&mail, 553, "5.1.7 herald: the sender address "
+			    "holds a control character or an angle bracket");
+		txn_mail_refused(&t);
+		ret = 0;
+		goto out;
+	}
+	size = wire_size(data, len);
+	if (c->size_limit > 0 && size > c->size_limit) {
+		reply_synth(&mail, 552, "5.3.4 herald: the message (%"
+			    G_GUINT64_FORMAT " bytes) is larger than %s "
+			    "accepts (%" G_GUINT64_FORMAT ")", size, c->peer,
+			    c->size_limit);
+		txn_mail_refused(&t);
+		ret = 0;
+		goto out;
+	}
+	utf8 = !is_ascii(sender);
+	for (guint i = 0; i < n; i++) {
+		if (!address_sendable(rcpts[i], FALSE)) {
+			reply_synth(&replies[i], 553, "5.1.3 herald: the "
+				    "address is empty or holds a control "
+				    "character or an angle bracket");
+			t.state[i] = RCPT_UNSENT;
+			continue;
+		}
+		t.state[i] = RCPT_SENT;
+		to_send++;
+		if (!is_ascii(rcpts[i]))
+			utf8 = TRUE;
+	}
+	if (to_send == 0) {
+		ret = 0;
+		goto out;
+	}
+	/* Without SMTPUTF8 the server refuses the UTF-8 address itself,
+	 * which is the right outcome for that recipient. */
+	utf8 = utf8 && smtp_has_extension(c, "SMTPUTF8");
+	mail_line = mail_command(c, sender, size, utf8);
+	c->stats.transactions++;
+	c->stats.rcpts_sent += to_send;
+	ret = smtp_has_extension(c, "PIPELINING")
+		  ? txn_pipelined(&t, mail_line, data, len, error)
+		  : txn_lockstep(&t, mail_line, data, len, error);
+	if (ret < 0)
+		txn_fail(&t);
+out:
+	if (mail_reply_r != NULL)
+		*mail_reply_r = mail;
+	else
+		smtp_reply_clear(&mail);
+	g_free(mail_line);
+	g_free(t.state);
+	return ret;
+}
+
+int
+smtp_reset(struct smtp_conn *c, GError **error)
+{
+	struct smtp_reply r = { 0 };
+	int ret = -1;
+
+	if (c->broken) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "the connection to %s is no longer usable",
+			    c->peer);
+		return -1;
+	}
+	if (command(c, "RSET\r\n", "RSET", &r, error) < 0)
+		goto out;
+	if (!is_2xx(&r)) {
+		set_reply_error(error, c, "RSET", &r);
+		c->broken = TRUE;
+		goto out;
+	}
+	c->need_rset = FALSE;
+	ret = 0;
+out:
+	smtp_reply_clear(&r);
+	return ret;
+}
+
+void
+smtp_close(struct smtp_conn **cp)
+{
+	struct smtp_conn *c = *cp;
+
+	if (c == NULL)
+		return;
+	if (!c->broken && c->fd >= 0) {
+		struct smtp_reply r = { 0 };
+
+		c->timeout_ms = MIN(c->timeout_ms, SMTP_QUIT_TIMEOUT_MS);
+		if (command(c, "QUIT\r\n", "QUIT", &r, NULL) == 0 &&
+		    c->ssl != NULL) {
+			ERR_clear_error();
+			(void)SSL_shutdown(c->ssl);	/* close_notify */
+		}
+		smtp_reply_clear(&r);
+	}
+	ERR_clear_error();
+	conn_free(cp);
+}
+
+/* --- sendmail ------------------------------------------------------------ */
+
+/* One write to the command's standard input: 1 when that is done with
+ * (all written, or the command stopped reading), 0 to go on, -1 on an
+ * error. */
+static int
+sendmail_feed(int fd, const char *data, size_t len, size_t *off,
+	      gboolean *epipe_r, GError **error)
+{
+	ssize_t w = write(fd, data + *off, len - *off);
+
+	if (w > 0)
+		*off += (size_t)w;
+	else if (w < 0 && errno == EPIPE)
+		*epipe_r = TRUE;
+	else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		set_errno_error(error, "write(sendmail stdin)");
+		return -1;
+	}
+	return *off == len || *epipe_r;
+}
+
+/* Feeds data to fd_in and collects fd_out until the child has exited;
+ * *partial_r says the child stopped reading early.  SIGPIPE is blocked
+ * meanwhile (and a SIGPIPE we caused is taken back), as pipes have no
+ * MSG_NOSIGNAL. */
+static int
+sendmail_io(GPid pid, int fd_in, int fd_out, const char *data, size_t len,
+	    GString *output, int *status_r, gboolean *partial_r,
+	    GError **error)
+{
+	sigset_t pipe_set, old_set, pending;
+	gboolean had_pipe, got_epipe = FALSE, out_open = TRUE, exited = FALSE;
+	size_t off = 0;
+	int ret = -1;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+	sigpending(&pending);
+	had_pipe = sigismember(&pending, SIGPIPE);
+	if (fcntl(fd_in, F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(fd_out, F_SETFL, O_NONBLOCK) < 0) {
+		set_errno_error(error, "fcntl(O_NONBLOCK) on a pipe");
+		goto out;
+	}
+	if (len == 0) {
+		if (close(fd_in) < 0)
+			log_warning(SMTP_SUBSYS, "close(sendmail stdin) "
+				    "failed: %s", g_strerror(errno));
+		fd_in = -1;
+	}
+	while (!exited) {
+		struct pollfd p[2];
+		nfds_t np = 0;
+		int r;
+
+		if (fd_in >= 0)
+			p[np++] = (struct pollfd){ .fd = fd_in,
+						   .events = POLLOUT };
+		if (out_open)
+			p[np++] = (struct pollfd){ .fd = fd_out,
+						   .events = POLLIN };
+		/* With stdin done and stdout closed (or a grandchild holding
+		 * it), only the exit is left to wait for: poll as a sleep. */
+		r = poll(p, np, fd_in < 0 ? 50 : -1);
+		if (r < 0 && errno != EINTR) {
+			set_errno_error(error, "poll(sendmail pipes)");
+			goto out;
+		}
+		if (fd_in >= 0 && r > 0 && p[0].revents != 0) {
+			int f = sendmail_feed(fd_in, data, len, &off,
+					      &got_epipe, error);
+			int cr = 0;
+
+			if (f < 0)
+				goto out;
+			if (f > 0) {
+				cr = close(fd_in);
+				fd_in = -1;
+			}
+			if (cr < 0 && errno != EPIPE) {
+				set_errno_error(error, "close(sendmail stdin)");
+				goto out;
+			}
+		}
+		if (out_open) {
+			char buf[4096];
+			ssize_t k = read(fd_out, buf, sizeof buf);
+
+			if (k > 0 && output->len < SENDMAIL_OUTPUT_MAX)
+				g_string_append_len(output, buf,
+						    MIN((size_t)k,
+							SENDMAIL_OUTPUT_MAX -
+							    output->len));
+			else if (k == 0)
+				out_open = FALSE;
+			else if (k < 0 && errno != EAGAIN && errno != EINTR) {
+				set_errno_error(error, "read(sendmail output)");
+				goto out;
+			}
+		}
+		if (fd_in < 0) {
+			pid_t w = waitpid(pid, status_r, WNOHANG);
+
+			if (w == pid)
+				exited = TRUE;
+			else if (w < 0 && errno != EINTR) {
+				set_errno_error(error, "waitpid(%d)", (int)pid);
+				goto out;
+			}
+		}
+	}
+	/* What the child wrote just before it exited. */
+	for (;;) {
+		char buf[4096];
+		ssize_t k;
+
+		if (!out_open)
+			break;
+		k = read(fd_out, buf, sizeof buf);
+		if (k <= 0)
+			break;
+		if (output->len < SENDMAIL_OUTPUT_MAX)
+			g_string_append_len(output, buf,
+					    MIN((size_t)k, SENDMAIL_OUTPUT_MAX -
+								output->len));
+	}
+	*partial_r = off < len;
+	ret = 0;
+out:
+	if (fd_in >= 0 && close(fd_in) < 0)
+		log_warning(SMTP_SUBSYS, "close(sendmail stdin) failed: %s",
+			    g_strerror(errno));
+	if (!exited) {
+		/* An I/O failure here: do not leave the child behind. */
+		if (ret < 0)
+			kill(pid, SIGKILL);
+		while (waitpid(pid, status_r, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (got_epipe && !had_pipe) {
+		struct timespec zero = { 0, 0 };
+
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
+		       errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+	return ret;
+}
+
+int
+smtp_sendmail_command(const char *const *argv, const char *sender,
+		      const char *const *rcpts, guint n, const char *data,
+		      size_t len, struct smtp_reply *replies, GError **error)
+{
+	GPtrArray *args = g_ptr_array_new();
+	GString *output = g_string_new(NULL);
+	struct smtp_reply r = { 0 };
+	int pipefd[2] = { -1, -1 };
+	int fd_in = -1, status = 0;
+	gboolean partial = FALSE;
+	GPid pid;
+	int ret = -1;
+
+	memset(replies, 0, sizeof *replies * n);
+	for (guint i = 0; argv[i] != NULL; i++)
+		g_ptr_array_add(args, (char *)argv[i]);
+	g_ptr_array_add(args, "-i");
+	g_ptr_array_add(args, "-f");
+	g_ptr_array_add(args, (char *)sender);
+	g_ptr_array_add(args, "--");
+	for (guint i = 0; i < n; i++)
+		g_ptr_array_add(args, (char *)rcpts[i]);
+	g_ptr_array_add(args, NULL);
+	if (!g_unix_open_pipe(pipefd, FD_CLOEXEC, error))
+		goto out;
+	/* stdout and stderr share one pipe: the text is what the command
+	 * said, in the order it said it. */
+	if (!g_spawn_async_with_pipes_and_fds(
+		NULL, (const char *const *)args->pdata, NULL,
+		G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, -1,
+		pipefd[1], pipefd[1], NULL, NULL, 0, &pid, &fd_in, NULL, NULL,
+		error)) {
+		g_prefix_error(error, "running %s: ", argv[0]);
+		goto out;
+	}
+	if (close(pipefd[1]) < 0) {
+		set_errno_error(error, "close(sendmail output pipe)");
+		pipefd[1] = -1;
+		if (close(fd_in) < 0)
+			log_warning(SMTP_SUBSYS, "close(sendmail stdin) "
+				    "failed: %s", g_strerror(errno));
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	pipefd[1] = -1;
+	if (sendmail_io(pid, fd_in, pipefd[0], data, len, output, &status,
+			&partial, error) < 0) {
+		g_prefix_error(error, "%s: ", argv[0]);
+		goto out;
+	}
+	g_strstrip(output->str);
+	output->len = strlen(output->str);
+	if (WIFSIGNALED(status))
+		reply_synth(&r, 451, "4.3.0 %s killed by signal %d%s%s",
+			    argv[0], WTERMSIG(status), output->len ? ": " : "",
+			    output->str);
+	else if (WEXITSTATUS(status) == 0 && partial)
+		reply_synth(&r, 451, "4.3.0 %s exited before reading the "
+			    "whole message", argv[0]);
+	else if (WEXITSTATUS(status) == 0)
+		reply_synth(&r, 250, "2.0.0 accepted by %s%s%s", argv[0],
+			    output->len ? ": " : "", output->str);
+	else if (WEXITSTATUS(status) == HERALD_EX_TEMPFAIL)
+		reply_synth(&r, 451, "4.3.0 %s exited with status 75%s%s",
+			    argv[0], output->len ? ": " : "", output->str);
+	else
+		reply_synth(&r, 550, "5.3.0 %s exited with status %d%s%s",
+			    argv[0], WEXITSTATUS(status),
+			    output->len ? ": " : "", output->str);
+	for (guint i = 0; i < n; i++)
+		reply_set(&replies[i], &r);
+	ret = 0;
+out:
+	for (int i = 0; i < 2; i++)
+		if (pipefd[i] >= 0 && close(pipefd[i]) < 0)
+			log_warning(SMTP_SUBSYS, "close(sendmail pipe) failed: "
+				    "%s", g_strerror(errno));
+	smtp_reply_clear(&r);
+	g_string_free(output, TRUE);
+	g_ptr_array_free(args, TRUE);
+	return ret;
+}

@@ -1,0 +1,491 @@
+/*
+ * decorate.c - msg_header and msg_footer around a post (Mailman 2.1's
+ * Decorate), and the decorate handler of the pipeline.
+ *
+ * The text goes into the post's own text when the post is a single plain
+ * text part, since that is what readers see best; anything else gets
+ * parts of its own, and a post of any other shape is wrapped whole rather
+ * than edited inside, so that a signature (multipart/signed), an
+ * encrypted part or an HTML alternative is never touched.
+ *
+ * A personalised list is decorated at delivery, once per member
+ * (decorate_message_member), so that the footer can name the member; the
+ * handler then leaves the post alone.
+ */
+#include "list/decorate.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/listurls.h"
+#include "mail/message.h"
+#include "pipeline/pipeline.h"
+#include "store/names.h"
+
+#include <string.h>
+
+/* --- the text ------------------------------------------------------------- */
+
+static gboolean
+is_ascii(const char *s, gsize len)
+{
+	for (gsize i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return FALSE;
+	return TRUE;
+}
+
+static void
+var_set(GHashTable *vars, const char *name, char *value)
+{
+	g_hash_table_replace(vars, g_strdup(name),
+			     value != NULL ? value : g_strdup(""));
+}
+
+static char *
+setting(struct list *l, const char *name)
+{
+	return list_get(l, name, NULL);
+}
+
+/* The values of the %(name)s a template may use. */
+static GHashTable *
+decorate_vars(struct list *l, const struct member *m)
+{
+	GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, g_free);
+	const char *fqdn = list_fqdn(l);
+	const char *at = strrchr(fqdn, '@');
+	char *local = at != NULL ? g_strndup(fqdn, (gsize)(at - fqdn))
+				 : g_strdup(fqdn);
+
+	var_set(vars, "real_name", setting(l, "real_name"));
+	var_set(vars, "list_name", g_strdup(local));
+	var_set(vars, "_internal_name", local);
+	var_set(vars, "host_name", setting(l, "host_name"));
+	var_set(vars, "web_page_url", listurls_base(l));
+	var_set(vars, "description", setting(l, "description"));
+	var_set(vars, "info", setting(l, "info"));
+	var_set(vars, "cgiext", g_strdup(""));
+	var_set(vars, "list", g_strdup(fqdn));
+	var_set(vars, "listinfo_url", listurls_listinfo(l));
+	if (m != NULL) {
+		var_set(vars, "user_address", g_strdup(m->key));
+		var_set(vars, "user_delivered_to", g_strdup(m->addr));
+		var_set(vars, "user_name", g_strdup(m->name != NULL &&
+						    *m->name != '\0' ? m->name
+								     : m->key));
+		var_set(vars, "user_language",
+			m->language != NULL && *m->language != '\0'
+				? g_strdup(m->language)
+				: setting(l, "preferred_language"));
+		var_set(vars, "user_optionsurl",
+			listurls_member_options(l, m->addr));
+	}
+	return vars;
+}
+
+/* Mailman's clean-up of the filled-in text: CRLF to LF, and spaces at the
+ * end of a line removed, except the one of a "-- " signature separator
+ * (its regex: "(?m)(?<!^--) +(?=\n)"). */
+static void
+trim_line_ends(GString *s)
+{
+	GString *out = g_string_sized_new(s->len);
+	gsize line = 0;
+
+	g_string_replace(s, "\r\n", "\n", 0);
+	for (gsize i = 0; i <= s->len; i++) {
+		gsize end, keep;
+
+		if (i < s->len && s->str[i] != '\n')
+			continue;
+		if (i == s->len) {	/* a last line without '\n' is kept */
+			g_string_append_len(out, s->str + line, (gssize)(i - line));
+			break;
+		}
+		end = i;
+		while (end > line && s->str[end - 1] == ' ')
+			end--;
+		keep = end;
+		if (end - line == 2 && s->str[line] == '-' &&
+		    s->str[line + 1] == '-' && i > end)
+			keep = end + 1;	/* "--" + spaces: "-- " */
+		g_string_append_len(out, s->str + line, (gssize)(keep - line));
+		g_string_append_c(out, '\n');
+		line = i + 1;
+	}
+	g_string_assign(s, out->str);
+	g_string_free(out, TRUE);
+}
+
+char *
+decorate_text(struct list *l, const char *template, const struct member *m)
+{
+	GHashTable *vars;
+	GString *out;
+	const char *c;
+
+	if (template == NULL)
+		return g_strdup("");
+	for (c = template; *c != '\0' && g_ascii_isspace(*c); c++)
+		;
+	if (*c == '\0')
+		return g_strdup("");
+	vars = decorate_vars(l, m);
+	out = g_string_new(NULL);
+	for (c = template; *c != '\0';) {
+		const char *close;
+
+		if (c[0] == '%' && c[1] == '%') {
+			g_string_append_c(out, '%');
+			c += 2;
+		} else if (c[0] == '%' && c[1] == '(' &&
+			   (close = strchr(c + 2, ')')) != NULL &&
+			   close[1] == 's') {
+			char *name = g_strndup(c + 2, (gsize)(close - c - 2));
+			const char *v = g_hash_table_lookup(vars, name);
+
+			/* Unknown: left as written (Mailman's SafeDict). */
+			if (v != NULL)
+				g_string_append(out, v);
+			else
+				g_string_append_len(out, c, close + 2 - c);
+			g_free(name);
+			c = close + 2;
+		} else {
+			g_string_append_c(out, *c++);
+		}
+	}
+	g_hash_table_destroy(vars);
+	trim_line_ends(out);
+	if (out->len > 0 && out->str[out->len - 1] != '\n')
+		g_string_append_c(out, '\n');
+	return g_string_free(out, FALSE);
+}
+
+/* --- MIME ------------------------------------------------------------------ */
+
+static gboolean
+charset_is_ascii(const char *cs)
+{
+	const char *canon = g_mime_charset_canon_name(cs);
+
+	return g_ascii_strcasecmp(canon, "us-ascii") == 0 ||
+	       g_ascii_strcasecmp(canon, "ascii") == 0;
+}
+
+static gboolean
+charset_is_utf8(const char *cs)
+{
+	return g_ascii_strcasecmp(g_mime_charset_canon_name(cs), "utf-8") == 0;
+}
+
+/* data in charset as UTF-8, or NULL when it is not text in that charset. */
+static char *
+to_utf8(const char *data, gsize len, const char *charset, gsize *len_r)
+{
+	char *out;
+
+	if (len == 0) {		/* an empty part: data may be NULL */
+		*len_r = 0;
+		return g_strdup("");
+	}
+
+	if (charset_is_ascii(charset) ? is_ascii(data, len)
+	    : charset_is_utf8(charset) ? g_utf8_validate_len(data, len, NULL)
+				       : FALSE) {
+		*len_r = len;
+		out = g_malloc(len + 1);
+		memcpy(out, data, len);
+		out[len] = '\0';
+		return out;
+	}
+	if (charset_is_ascii(charset) || charset_is_utf8(charset))
+		return NULL;
+	return g_convert(data, (gssize)len, "UTF-8",
+			 g_mime_charset_iconv_name(charset), NULL, len_r, NULL);
+}
+
+/* UTF-8 text in charset, or NULL when it does not fit. */
+static char *
+from_utf8(const char *text, gsize len, const char *charset, gsize *len_r)
+{
+	if (charset_is_ascii(charset) && !is_ascii(text, len))
+		return NULL;
+	if (charset_is_ascii(charset) || charset_is_utf8(charset)) {
+		*len_r = len;
+		return g_memdup2(text, len + 1);
+	}
+	return g_convert(text, (gssize)len, g_mime_charset_iconv_name(charset),
+			 "UTF-8", NULL, len_r, NULL);
+}
+
+/* The content of part, transfer encoding undone. */
+static GByteArray *
+part_bytes(GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GByteArray *out;
+
+	if (w != NULL)
+		g_mime_data_wrapper_write_to_stream(w, mem);
+	/* Taken from the stream, which would otherwise free it. */
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	out = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_object_unref(mem);
+	return out;
+}
+
+static void
+part_set_bytes(GMimePart *part, const char *data, gsize len)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GMimeDataWrapper *w;
+
+	g_mime_stream_write(mem, data, len);
+	g_mime_stream_reset(mem);
+	w = g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, w);
+	g_object_unref(w);
+	g_object_unref(mem);
+}
+
+/* A 7-bit encoding for text with 8-bit characters: quoted-printable,
+ * which leaves the ASCII of the text readable (GMime's "best" would pick
+ * base64 for a short footer with a few accents). */
+static void
+part_encode_7bit(GMimePart *part)
+{
+	g_mime_part_set_content_encoding(part,
+					 GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+}
+
+/* An inline text/plain part of the header or footer. */
+static GMimeObject *
+text_part_new(const char *text)
+{
+	GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
+	gsize len = strlen(text);
+	gboolean ascii = is_ascii(text, len);
+
+	g_mime_text_part_set_charset(tp, ascii ? "us-ascii" : "utf-8");
+	g_mime_object_set_disposition(GMIME_OBJECT(tp), "inline");
+	part_set_bytes(GMIME_PART(tp), text, len);
+	if (ascii)
+		g_mime_part_set_content_encoding(GMIME_PART(tp),
+						 GMIME_CONTENT_ENCODING_7BIT);
+	else
+		part_encode_7bit(GMIME_PART(tp));
+	return GMIME_OBJECT(tp);
+}
+
+static void
+ensure_mime_version(GMimeMessage *msg)
+{
+	if (message_header(msg, "MIME-Version") == NULL)
+		message_header_append(msg, "MIME-Version", "1.0");
+}
+
+/* "\n" to "\r\n" when the text it joins uses CRLF. */
+static void
+match_line_ends(GString *s, gboolean crlf)
+{
+	if (crlf)
+		g_string_replace(s, "\n", "\r\n", 0);
+}
+
+/* Puts header and footer into the text of a single text/plain part.
+ * FALSE when the text cannot be read in its charset: the caller wraps. */
+static gboolean
+decorate_inline(GMimeMessage *msg, GMimePart *part, const char *header,
+		const char *footer)
+{
+	const char *declared = g_mime_object_get_content_type_parameter(
+		GMIME_OBJECT(part), "charset");
+	const char *charset = declared != NULL ? declared : "us-ascii";
+	GByteArray *raw = part_bytes(part);
+	GMimeContentEncoding enc = g_mime_part_get_content_encoding(part);
+	GString *text, *h, *f;
+	gsize len = 0, out_len = 0;
+	char *utf8, *out;
+	const char *out_charset = charset;
+	gboolean crlf;
+
+	utf8 = to_utf8((const char *)raw->data, raw->len, charset, &len);
+	/* No charset and not ASCII: undeclared 8-bit text, which is UTF-8
+	 * more often than not.  Read as such when it is valid. */
+	if (utf8 == NULL && declared == NULL)
+		utf8 = to_utf8((const char *)raw->data, raw->len, "utf-8", &len);
+	g_byte_array_unref(raw);
+	if (utf8 == NULL)
+		return FALSE;
+	crlf = strstr(utf8, "\r\n") != NULL;
+	h = g_string_new(header);
+	f = g_string_new(footer);
+	match_line_ends(h, crlf);
+	match_line_ends(f, crlf);
+	text = g_string_new(h->str);
+	g_string_append_len(text, utf8, (gssize)len);
+	if (f->len > 0 && len > 0 && utf8[len - 1] != '\n')
+		g_string_append(text, crlf ? "\r\n" : "\n");
+	g_string_append(text, f->str);
+	g_string_free(h, TRUE);
+	g_string_free(f, TRUE);
+	g_free(utf8);
+
+	out = from_utf8(text->str, text->len, charset, &out_len);
+	if (out == NULL) {	/* the added text does not fit its charset */
+		out_charset = "utf-8";
+		out = g_memdup2(text->str, text->len + 1);
+		out_len = text->len;
+	}
+	part_set_bytes(part, out, out_len);
+	if (out_charset != charset || (declared == NULL &&
+				       !is_ascii(out, out_len)))
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
+							 "charset", out_charset);
+	/* base64, quoted-printable and 8bit carry any text; 7bit (or none)
+	 * only ASCII. */
+	if ((enc == GMIME_CONTENT_ENCODING_DEFAULT ||
+	     enc == GMIME_CONTENT_ENCODING_7BIT) && !is_ascii(out, out_len)) {
+		part_encode_7bit(part);
+		ensure_mime_version(msg);
+	}
+	g_string_free(text, TRUE);
+	g_free(out);
+	return TRUE;
+}
+
+static gboolean
+is_plain_text_body(GMimeObject *body)
+{
+	GMimeContentDisposition *d;
+
+	if (!GMIME_IS_TEXT_PART(body) ||
+	    !g_mime_content_type_is_type(g_mime_object_get_content_type(body),
+					 "text", "plain"))
+		return FALSE;
+	d = g_mime_object_get_content_disposition(body);
+	return d == NULL || !g_mime_content_disposition_is_attachment(d);
+}
+
+static gboolean
+is_plain_mixed(GMimeObject *body)
+{
+	return GMIME_IS_MULTIPART(body) && !GMIME_IS_MULTIPART_SIGNED(body) &&
+	       !GMIME_IS_MULTIPART_ENCRYPTED(body) &&
+	       g_mime_content_type_is_type(g_mime_object_get_content_type(body),
+					   "multipart", "mixed");
+}
+
+static void
+decorate_mime(GMimeMessage *msg, const char *header, const char *footer)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+	GMimeMultipart *mixed;
+	GMimeObject *part;
+
+	if (body != NULL && is_plain_text_body(body) &&
+	    decorate_inline(msg, GMIME_PART(body), header, footer))
+		return;
+	if (body != NULL && is_plain_mixed(body)) {
+		mixed = GMIME_MULTIPART(body);
+		if (*header != '\0') {
+			part = text_part_new(header);
+			g_mime_multipart_insert(mixed, 0, part);
+			g_object_unref(part);
+		}
+		if (*footer != '\0') {
+			part = text_part_new(footer);
+			g_mime_multipart_add(mixed, part);
+			g_object_unref(part);
+		}
+		return;
+	}
+	/* The whole body, its Content-* headers with it, becomes the middle
+	 * part: nothing inside it changes. */
+	mixed = g_mime_multipart_new_with_subtype("mixed");
+	if (*header != '\0') {
+		part = text_part_new(header);
+		g_mime_multipart_add(mixed, part);
+		g_object_unref(part);
+	}
+	if (body != NULL) {
+		/* A body without a Content-Type header (not MIME) must say
+		 * what it is once it is a part. */
+		GMimeHeaderList *hl = g_mime_object_get_header_list(body);
+
+		if (!g_mime_header_list_contains(hl, "Content-Type")) {
+			char *ct = g_mime_content_type_get_mime_type(
+				g_mime_object_get_content_type(body));
+
+			g_mime_object_set_header(body, "Content-Type", ct, NULL);
+			g_free(ct);
+		}
+		g_mime_multipart_add(mixed, body);
+	}
+	if (*footer != '\0') {
+		part = text_part_new(footer);
+		g_mime_multipart_add(mixed, part);
+		g_object_unref(part);
+	}
+	g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
+	g_object_unref(mixed);
+	ensure_mime_version(msg);
+}
+
+int
+decorate_message_member(GMimeMessage *msg, struct list *l,
+			const struct member *m, GError **error)
+{
+	char *tmpl_h = list_get(l, "msg_header", NULL);
+	char *tmpl_f = list_get(l, "msg_footer", NULL);
+	char *header = decorate_text(l, tmpl_h, m);
+	char *footer = decorate_text(l, tmpl_f, m);
+
+	message_init();
+	if (*header != '\0' || *footer != '\0')
+		decorate_mime(msg, header, footer);
+	g_free(tmpl_h);
+	g_free(tmpl_f);
+	g_free(header);
+	g_free(footer);
+	return 0;
+}
+
+int
+decorate_message(GMimeMessage *msg, struct list *l, const char *member_addr,
+		 GError **error)
+{
+	struct member m = { 0 };
+	int ret;
+
+	if (member_addr == NULL)
+		return decorate_message_member(msg, l, NULL, error);
+	if ((m.addr = address_normalise(member_addr, error)) == NULL)
+		return -1;
+	m.key = address_key(m.addr);
+	m.name = (char *)"";
+	m.language = (char *)"";
+	ret = decorate_message_member(msg, l, &m, error);
+	g_free(m.addr);
+	g_free(m.key);
+	return ret;
+}
+
+/* --- the handler ----------------------------------------------------------- */
+
+enum pipe_result
+pipe_decorate(struct post *p, GError **error)
+{
+	/* Personalised: each member's copy is decorated at delivery. */
+	if (post_setting_int(p, "personalize") != 0)
+		return PIPE_CONTINUE;
+	/* Once only, should the rest of the pipeline be run again. */
+	if (g_strcmp0(queue_meta_get(p->meta, META_DECORATED), "yes") == 0)
+		return PIPE_CONTINUE;
+	if (decorate_message(p->msg, p->list, NULL, error) < 0)
+		return PIPE_ERROR;
+	queue_meta_set(p->meta, META_DECORATED, "yes");
+	return PIPE_CONTINUE;
+}

@@ -1,0 +1,59 @@
+/*
+ * ledger.c - per-address records of a list, updated under the list lock.
+ */
+#include "list/ledger.h"
+#include "base/base.h"
+#include "store/lock.h"
+
+#include <string.h>
+
+int
+ledger_update(struct list *l, const char *file, const char *key,
+	      ledger_decide_fn decide, ledger_keep_fn keep, void *ctx,
+	      GError **error)
+{
+	char *path = g_build_filename(list_dir(l), file, NULL);
+	char *ekey = g_uri_escape_string(key, NULL, FALSE);
+	struct lock *lk = NULL;
+	GString *out = g_string_new(NULL);
+	char *data = NULL, *old = NULL, *new_value = NULL;
+	size_t len;
+	int r, ret = -1;
+
+	if (list_lock(l, 10000, &lk, error) < 0)
+		goto out;
+	if ((r = fs_read_file(path, &data, &len, error)) < 0)
+		goto out;
+	if (r > 0) {
+		char **lines = g_strsplit(data, "\n", -1);
+
+		for (guint i = 0; lines[i] != NULL; i++) {
+			char *sp = strchr(lines[i], ' ');
+
+			if (sp == NULL)
+				continue;
+			*sp = '\0';
+			if (strcmp(lines[i], ekey) == 0)
+				old = g_strdup(sp + 1);
+			else if (keep(sp + 1, ctx))
+				g_string_append_printf(out, "%s %s\n", lines[i],
+						       sp + 1);
+		}
+		g_strfreev(lines);
+	}
+	ret = decide(old, &new_value, ctx);
+	g_string_append_printf(out, "%s %s\n", ekey, new_value);
+	if (fs_write_atomic(path, out->str, out->len, error) < 0)
+		ret = -1;
+	if (lock_release(lk, ret < 0 ? NULL : error) < 0)
+		ret = -1;
+out:
+	lock_free(&lk);
+	g_string_free(out, TRUE);
+	g_free(data);
+	g_free(old);
+	g_free(new_value);
+	g_free(ekey);
+	g_free(path);
+	return ret;
+}

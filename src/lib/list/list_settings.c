@@ -1,0 +1,503 @@
+/*
+ * list_settings.c - the table of list settings and their type checks.
+ *
+ * Names, defaults and numeric codes are Mailman 2.1's (Defaults.py and the
+ * admin pages), so that an admin's knowledge carries over: a setting herald
+ * has means what it meant there.  Two deliberate differences: passwords are
+ * Argon2id hashes (Mailman: unsalted SHA-1), and settings of features herald
+ * does not have (the NNTP gateway, topics, password reminders, which mailed
+ * clear-text passwords) are absent rather than present and ignored.
+ */
+#include "list/list_settings.h"
+#include "base/base.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_RANGE 0, 0
+#define INT_RANGE(lo, hi) lo, hi
+#define KB (1024)
+
+static const struct list_setting settings[] = {
+	/* --- general --------------------------------------------------- */
+	{ "real_name", "general", LS_STRING, "%(real_name)s", NULL, NO_RANGE,
+	  "The list's name as people see it; only its capitalisation may differ "
+	  "from the posting address's local part." },
+	{ "owner", "general", LS_LIST, "", NULL, NO_RANGE,
+	  "The list administrators' addresses, one a line. They get the "
+	  "administrative notices and may change every setting." },
+	{ "moderator", "general", LS_LIST, "", NULL, NO_RANGE,
+	  "The moderators' addresses, one a line: they handle held posts." },
+	{ "description", "general", LS_STRING, "", NULL, NO_RANGE,
+	  "A short phrase describing the list; used in List-Id and as the "
+	  "display name of anonymous posts." },
+	{ "info", "general", LS_TEXT, "", NULL, NO_RANGE,
+	  "An introductory description, a few paragraphs, for the list's "
+	  "information page." },
+	{ "pipeline", "general", LS_STRING, PIPELINE_DEFAULT_ORDER, NULL, NO_RANGE,
+	  "The handlers a post passes through, in order, comma-separated "
+	  "(herald's; Mailman 2.1 fixed the order site-wide). `herald config "
+	  "doc` and docs/pipeline.md name them." },
+	{ "subject_prefix", "general", LS_STRING, "[%(real_name)s] ", NULL,
+	  NO_RANGE,
+	  "Put at the front of the Subject of posts; %d is replaced by the post "
+	  "number." },
+	{ "from_is_list", "general", LS_ENUM, "0", "0=no|1=munge_from|2=wrap_message",
+	  NO_RANGE,
+	  "For every post, replace From with the list's address (the poster "
+	  "goes to Reply-To or Cc), or wrap the post in a message from the list. "
+	  "dmarc_moderation_action applies such a change only where the poster's "
+	  "domain asks for it." },
+	{ "anonymous_list", "general", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Hide the poster's identity: From, Reply-To and Sender are replaced "
+	  "by the list's." },
+	{ "first_strip_reply_to", "general", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Remove any Reply-To the poster set before applying "
+	  "reply_goes_to_list." },
+	{ "reply_goes_to_list", "general", LS_ENUM, "0", "0=poster|1=this_list|2=explicit",
+	  NO_RANGE,
+	  "Where replies go: to the poster, to the list, or to "
+	  "reply_to_address." },
+	{ "reply_to_address", "general", LS_STRING, "", NULL, NO_RANGE,
+	  "The Reply-To address when reply_goes_to_list is explicit." },
+	{ "umbrella_list", "general", LS_BOOL, "no", NULL, NO_RANGE,
+	  "The members are other lists: administrative notices go to "
+	  "<member local part><umbrella_member_suffix> instead." },
+	{ "umbrella_member_suffix", "general", LS_STRING, "-owner", NULL, NO_RANGE,
+	  "The suffix used for umbrella members' administrative addresses." },
+	{ "send_welcome_msg", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Send a welcome message to new members." },
+	{ "welcome_msg", "general", LS_TEXT, "", NULL, NO_RANGE,
+	  "List-specific text added to the welcome message." },
+	{ "send_goodbye_msg", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Send a goodbye message to members who leave." },
+	{ "goodbye_msg", "general", LS_TEXT, "", NULL, NO_RANGE,
+	  "The text of the goodbye message." },
+	{ "admin_immed_notify", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Tell the moderators at once of each held post and pending request, "
+	  "not only in the daily summary." },
+	{ "admin_notify_mchanges", "general", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Tell the owners when members join or leave." },
+	{ "respond_to_post_requests", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Tell posters when their post is held for moderation." },
+	{ "emergency", "general", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Emergency moderation: hold every post for approval." },
+	{ "new_member_options", "general", LS_INT, "256", NULL, INT_RANGE(0, 511),
+	  "Options bits new members start with (Mailman's bits: 2 notmetoo, 4 "
+	  "ack, 8 plain, 16 hide, 128 moderate, 256 nodupes)." },
+	{ "administrivia", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Hold posts that look like commands (subscribe, unsubscribe ...) sent "
+	  "to the list by mistake." },
+	{ "max_message_size", "general", LS_INT, "40", NULL, INT_RANGE(0, 1048576),
+	  "Hold posts larger than this many KB; 0 means no limit." },
+	{ "host_name", "general", LS_STRING, "%(domain)s", NULL, NO_RANGE,
+	  "The list's mail domain." },
+	{ "include_rfc2369_headers", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Add the RFC 2369 List-* headers (List-Help, List-Subscribe, ...)." },
+	{ "include_list_post_header", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Add List-Post (turn off for announce-only lists)." },
+	{ "include_sender_header", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Set Sender to the list's bounce address." },
+	{ "drop_cc", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Remove from the Cc header the members named there who set nodupes: "
+	  "they get the post directly, not from the list (Mailman's "
+	  "AvoidDuplicates)." },
+	{ "max_days_to_hold", "general", LS_INT, "0", NULL, INT_RANGE(0, 3650),
+	  "Discard held posts older than this many days; 0 keeps them." },
+
+	/* --- passwords ------------------------------------------------- */
+	{ "password", "passwords", LS_PASSWORD, "", NULL, NO_RANGE,
+	  "The list administrator's password (stored as an Argon2id hash)." },
+	{ "mod_password", "passwords", LS_PASSWORD, "", NULL, NO_RANGE,
+	  "The moderators' password (Argon2id hash)." },
+	{ "post_password", "passwords", LS_PASSWORD, "", NULL, NO_RANGE,
+	  "A password that approves a post when given in an Approved: header, "
+	  "but grants nothing else (Argon2id hash)." },
+
+	/* --- language -------------------------------------------------- */
+	{ "preferred_language", "language", LS_STRING, "en", NULL, NO_RANGE,
+	  "The list's default language." },
+	{ "available_languages", "language", LS_LIST, "en", NULL, NO_RANGE,
+	  "The languages members may choose, one a line." },
+	{ "encode_ascii_prefixes", "language", LS_ENUM, "0", "0=never|1=always|2=as_needed",
+	  NO_RANGE,
+	  "When the subject prefix is RFC 2047-encoded." },
+
+	/* --- nondigest ------------------------------------------------- */
+	{ "nondigestable", "nondigest", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Members may receive posts one by one." },
+	{ "personalize", "nondigest", LS_ENUM, "0", "0=no|1=yes|2=full",
+	  NO_RANGE,
+	  "Send each member their own copy, so headers and footers can name "
+	  "them; full also sets To to the member." },
+	{ "msg_header", "nondigest", LS_TEXT, "", NULL, NO_RANGE,
+	  "Text added at the top of each post." },
+	{ "msg_footer", "nondigest", LS_TEXT,
+	  "_______________________________________________\n"
+	  "%(real_name)s mailing list\n%(list)s\n%(listinfo_url)s", NULL, NO_RANGE,
+	  "Text added at the end of each post." },
+	{ "scrub_nondigest", "nondigest", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Replace attachments with links to the archive." },
+	{ "regular_exclude_lists", "nondigest", LS_LIST, "", NULL, NO_RANGE,
+	  "Other lists whose members do not get a post cross-posted to them "
+	  "from this list too." },
+	{ "regular_exclude_ignore", "nondigest", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Ignore regular_exclude_lists when the post was not sent to them." },
+	{ "regular_include_lists", "nondigest", LS_LIST, "", NULL, NO_RANGE,
+	  "Other lists whose regular members also get this list's posts." },
+
+	/* --- digest ---------------------------------------------------- */
+	{ "digestable", "digest", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Members may choose digests." },
+	{ "digest_is_default", "digest", LS_BOOL, "no", NULL, NO_RANGE,
+	  "New members get digests." },
+	{ "mime_is_default_digest", "digest", LS_BOOL, "no", NULL, NO_RANGE,
+	  "New digest members get MIME digests rather than plain (RFC 1153)." },
+	{ "digest_size_threshhold", "digest", LS_INT, "30", NULL, INT_RANGE(0, 1048576),
+	  "Send the digest once it reaches this many KB; 0: no size trigger "
+	  "(the spelling is Mailman's)." },
+	{ "digest_send_periodic", "digest", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Send a digest every day there is one, even below the size threshold." },
+	{ "digest_header", "digest", LS_TEXT, "", NULL, NO_RANGE,
+	  "Text at the top of each digest." },
+	{ "digest_footer", "digest", LS_TEXT,
+	  "_______________________________________________\n"
+	  "%(real_name)s mailing list\n%(list)s\n%(listinfo_url)s", NULL, NO_RANGE,
+	  "Text at the end of each digest." },
+	{ "digest_volume_frequency", "digest", LS_ENUM, "1",
+	  "0=yearly|1=monthly|2=quarterly|3=weekly|4=daily", NO_RANGE,
+	  "How often a new digest volume starts." },
+
+	/* --- privacy: subscribing -------------------------------------- */
+	{ "advertised", "privacy", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Show the list in the site's list of lists." },
+	{ "subscribe_policy", "privacy", LS_ENUM, "1",
+	  "0=open|1=confirm|2=approve|3=confirm_and_approve", NO_RANGE,
+	  "What joining takes: nothing, the subscriber's confirmation, a "
+	  "moderator's approval, or both." },
+	{ "subscribe_auto_approval", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Addresses (or ^regexes) whose subscriptions need no approval." },
+	{ "unsubscribe_policy", "privacy", LS_ENUM, "0", "0=free|1=approve", NO_RANGE,
+	  "Whether leaving needs a moderator's approval." },
+	{ "ban_list", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Addresses (or ^regexes) that may not subscribe." },
+	{ "private_roster", "privacy", LS_ENUM, "1", "0=anyone|1=members|2=admin",
+	  NO_RANGE, "Who may see the member list." },
+	{ "obscure_addresses", "privacy", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Show addresses in web pages in a form harvesters do not recognise." },
+
+	/* --- privacy: sender filters ----------------------------------- */
+	{ "default_member_moderation", "privacy", LS_BOOL, "no", NULL, NO_RANGE,
+	  "New members start moderated." },
+	{ "member_moderation_action", "privacy", LS_ENUM, "0", "0=hold|1=reject|2=discard",
+	  NO_RANGE, "What happens to posts from moderated members." },
+	{ "member_moderation_notice", "privacy", LS_TEXT, "", NULL, NO_RANGE,
+	  "The text sent when a moderated member's post is rejected." },
+	{ "member_verbosity_threshold", "privacy", LS_INT, "0", NULL, INT_RANGE(0, 100000),
+	  "Moderate a member who posts more than this many times in "
+	  "member_verbosity_interval; 0 turns this off." },
+	{ "member_verbosity_interval", "privacy", LS_INT, "300", NULL, INT_RANGE(1, 86400),
+	  "The interval, in seconds, for member_verbosity_threshold." },
+	{ "dmarc_moderation_action", "privacy", LS_ENUM, "0",
+	  "0=accept|1=munge_from|2=wrap_message|3=reject|4=discard", NO_RANGE,
+	  "What to do with a post whose From domain publishes a DMARC policy "
+	  "of reject (and quarantine or none, per the next two settings)." },
+	{ "dmarc_quarantine_moderation_action", "privacy", LS_BOOL, "yes", NULL,
+	  NO_RANGE, "Apply dmarc_moderation_action to p=quarantine domains too." },
+	{ "dmarc_none_moderation_action", "privacy", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Apply munging or wrapping to p=none domains too." },
+	{ "dmarc_moderation_notice", "privacy", LS_TEXT, "", NULL, NO_RANGE,
+	  "The text sent when a post is rejected for its DMARC policy." },
+	{ "dmarc_wrapped_message_text", "privacy", LS_TEXT, "", NULL, NO_RANGE,
+	  "Text added as a part before a wrapped message." },
+	{ "equivalent_domains", "privacy", LS_STRING, "", NULL, NO_RANGE,
+	  "Domains to treat as the same for membership: groups separated by ';', "
+	  "domains within a group by ','." },
+	{ "accept_these_nonmembers", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Non-members (addresses or ^regexes) whose posts are accepted." },
+	{ "hold_these_nonmembers", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Non-members whose posts are held." },
+	{ "reject_these_nonmembers", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Non-members whose posts are rejected." },
+	{ "discard_these_nonmembers", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Non-members whose posts are discarded." },
+	{ "generic_nonmember_action", "privacy", LS_ENUM, "1",
+	  "0=accept|1=hold|2=reject|3=discard", NO_RANGE,
+	  "What happens to other non-members' posts." },
+	{ "forward_auto_discards", "privacy", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Send discarded non-member posts to the moderators." },
+	{ "nonmember_rejection_notice", "privacy", LS_TEXT, "", NULL, NO_RANGE,
+	  "The text sent when a non-member's post is rejected." },
+
+	/* --- privacy: recipient filters -------------------------------- */
+	{ "require_explicit_destination", "privacy", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Hold posts that do not name the list (or an acceptable alias) in To "
+	  "or Cc." },
+	{ "acceptable_aliases", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Other addresses (or regexes) that count as naming the list." },
+	{ "max_num_recipients", "privacy", LS_INT, "10", NULL, INT_RANGE(0, 100000),
+	  "Hold posts with this many recipients or more in To and Cc; 0 means "
+	  "no limit." },
+
+	/* --- privacy: spam filters ------------------------------------- */
+	{ "header_filter_rules", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Rules, one a line: 'ACTION REGEX' where ACTION is accept, hold, "
+	  "reject or discard and REGEX matches a header line." },
+	{ "bounce_matching_headers", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Header lines ('name: regex') that hold a post." },
+
+	/* --- bounce ---------------------------------------------------- */
+	{ "bounce_processing", "bounce", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Process bounces: score members and disable those who keep "
+	  "bouncing." },
+	{ "bounce_score_threshold", "bounce", LS_INT, "5", NULL, INT_RANGE(1, 1000),
+	  "The score at which a member's delivery is disabled." },
+	{ "bounce_info_stale_after", "bounce", LS_INT, "7", NULL, INT_RANGE(1, 3650),
+	  "Days without a bounce after which a member's score is reset." },
+	{ "bounce_you_are_disabled_warnings", "bounce", LS_INT, "3", NULL,
+	  INT_RANGE(0, 100),
+	  "How many notices a disabled member gets before being removed." },
+	{ "bounce_you_are_disabled_warnings_interval", "bounce", LS_INT, "7", NULL,
+	  INT_RANGE(1, 365), "Days between those notices." },
+	{ "bounce_unrecognized_goes_to_list_owner", "bounce", LS_BOOL, "yes", NULL,
+	  NO_RANGE, "Forward bounces herald cannot read to the owners." },
+	{ "bounce_notify_owner_on_bounce_increment", "bounce", LS_BOOL, "no", NULL,
+	  NO_RANGE, "Tell the owners each time a member's score rises." },
+	{ "bounce_notify_owner_on_disable", "bounce", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Tell the owners when a member is disabled for bouncing." },
+	{ "bounce_notify_owner_on_removal", "bounce", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Tell the owners when a member is removed for bouncing." },
+
+	/* --- archive --------------------------------------------------- */
+	{ "archive", "archive", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Archive the list's posts." },
+	{ "archive_private", "archive", LS_ENUM, "0", "0=public|1=private", NO_RANGE,
+	  "Whether only members may read the archive." },
+	{ "archive_volume_frequency", "archive", LS_ENUM, "1",
+	  "0=yearly|1=monthly|2=quarterly|3=weekly|4=daily", NO_RANGE,
+	  "How the archive is divided into volumes." },
+
+	/* --- autoreply ------------------------------------------------- */
+	{ "autorespond_postings", "autoreply", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Answer each post with autoresponse_postings_text." },
+	{ "autoresponse_postings_text", "autoreply", LS_TEXT, "", NULL, NO_RANGE,
+	  "The answer to posts." },
+	{ "autorespond_admin", "autoreply", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Answer mail to the -owner address." },
+	{ "autoresponse_admin_text", "autoreply", LS_TEXT, "", NULL, NO_RANGE,
+	  "The answer to mail for the owners." },
+	{ "autorespond_requests", "autoreply", LS_ENUM, "0",
+	  "0=no|1=respond_and_discard|2=respond_and_process", NO_RANGE,
+	  "Answer mail to the -request address." },
+	{ "autoresponse_request_text", "autoreply", LS_TEXT, "", NULL, NO_RANGE,
+	  "The answer to requests." },
+	{ "autoresponse_graceperiod", "autoreply", LS_INT, "90", NULL, INT_RANGE(0, 3650),
+	  "Days before the same sender gets an automatic answer again." },
+
+	/* --- contentfilter --------------------------------------------- */
+	{ "filter_content", "contentfilter", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Filter the MIME parts of posts by the rules below." },
+	{ "filter_mime_types", "contentfilter", LS_LIST, "", NULL, NO_RANGE,
+	  "MIME types (or main types) to remove." },
+	{ "pass_mime_types", "contentfilter", LS_LIST,
+	  "multipart\nmessage/rfc822\napplication/pgp-signature\ntext/plain",
+	  NULL, NO_RANGE,
+	  "If not empty, only these MIME types are kept." },
+	{ "filter_filename_extensions", "contentfilter", LS_LIST,
+	  "exe\nbat\ncmd\ncom\npif\nscr\nvbs\ncpl", NULL, NO_RANGE,
+	  "Attachments with these file name extensions are removed." },
+	{ "pass_filename_extensions", "contentfilter", LS_LIST, "", NULL, NO_RANGE,
+	  "If not empty, only attachments with these extensions are kept." },
+	{ "collapse_alternatives", "contentfilter", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Replace multipart/alternative with its first part that is kept." },
+	{ "convert_html_to_plaintext", "contentfilter", LS_BOOL, "yes", NULL,
+	  NO_RANGE, "Convert text/html parts that are kept to text/plain." },
+	{ "filter_action", "contentfilter", LS_ENUM, "0",
+	  "0=discard|1=reject|2=forward_to_owner|3=preserve", NO_RANGE,
+	  "What happens to a post that filtering leaves empty or that a rule "
+	  "rejects." },
+
+	{ NULL, NULL, 0, NULL, NULL, NO_RANGE, NULL },
+};
+
+static const char *const categories[] = {
+	"general", "passwords", "language", "nondigest", "digest", "privacy",
+	"bounce", "archive", "autoreply", "contentfilter", NULL,
+};
+
+const struct list_setting *
+list_settings(void)
+{
+	return settings;
+}
+
+const char *const *
+list_setting_categories(void)
+{
+	return categories;
+}
+
+const struct list_setting *
+list_setting_find(const char *name)
+{
+	for (const struct list_setting *s = settings; s->name != NULL; s++)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+const char *
+list_setting_type_name(enum list_setting_type t)
+{
+	switch (t) {
+	case LS_BOOL: return "yes or no";
+	case LS_INT: return "integer";
+	case LS_ENUM: return "choice";
+	case LS_STRING: return "one line of text";
+	case LS_TEXT: return "text";
+	case LS_LIST: return "list, one a line";
+	case LS_PASSWORD: return "password";
+	}
+	return "?";
+}
+
+static char *
+invalid(GError **error, const struct list_setting *s, const char *what)
+{
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID, "%s: %s (expected %s%s%s)",
+		    s->name, what, list_setting_type_name(s->type),
+		    s->type == LS_ENUM ? ": " : "",
+		    s->type == LS_ENUM ? s->choices : "");
+	return NULL;
+}
+
+/* An enum value by number or by name: "1" or "this_list". */
+static char *
+normalise_enum(const struct list_setting *s, const char *value, GError **error)
+{
+	char **choices = g_strsplit(s->choices, "|", -1);
+	char *out = NULL;
+
+	for (char **c = choices; *c != NULL && out == NULL; c++) {
+		char *eq = strchr(*c, '=');
+		if (strncmp(*c, value, (size_t)(eq - *c)) == 0 &&
+		    value[eq - *c] == '\0')
+			out = g_strndup(*c, (gsize)(eq - *c));
+		else if (g_ascii_strcasecmp(eq + 1, value) == 0)
+			out = g_strndup(*c, (gsize)(eq - *c));
+	}
+	g_strfreev(choices);
+	if (out == NULL) {
+		char *what = g_strdup_printf("'%s' is not a choice", value);
+		invalid(error, s, what);
+		g_free(what);
+	}
+	return out;
+}
+
+static char *
+normalise_list(const char *value)
+{
+	char **lines = g_strsplit_set(value, "\n", -1);
+	GString *out = g_string_new(NULL);
+
+	for (char **l = lines; *l != NULL; l++) {
+		g_strstrip(*l);
+		if (**l == '\0')
+			continue;
+		if (out->len > 0)
+			g_string_append_c(out, '\n');
+		g_string_append(out, *l);
+	}
+	g_strfreev(lines);
+	return g_string_free(out, FALSE);
+}
+
+char *
+list_setting_normalise(const struct list_setting *s, const char *value,
+		       GError **error)
+{
+	char *end, *hash, *what = NULL;
+	long long n;
+
+	switch (s->type) {
+	case LS_BOOL:
+		if (!g_ascii_strcasecmp(value, "yes") || !g_ascii_strcasecmp(value, "true") ||
+		    !strcmp(value, "1") || !g_ascii_strcasecmp(value, "on"))
+			return g_strdup("yes");
+		if (!g_ascii_strcasecmp(value, "no") || !g_ascii_strcasecmp(value, "false") ||
+		    !strcmp(value, "0") || !g_ascii_strcasecmp(value, "off"))
+			return g_strdup("no");
+		what = g_strdup_printf("'%s' is not yes or no", value);
+		break;
+	case LS_INT:
+		errno = 0;
+		n = strtoll(value, &end, 10);
+		if (errno != 0 || *value == '\0' || *end != '\0') {
+			what = g_strdup_printf("'%s' is not an integer", value);
+			break;
+		}
+		if (n < s->min || n > s->max) {
+			what = g_strdup_printf("%s is outside %lld..%lld", value,
+					       (long long)s->min, (long long)s->max);
+			break;
+		}
+		return g_strdup_printf("%lld", n);
+	case LS_ENUM:
+		return normalise_enum(s, value, error);
+	case LS_STRING:
+		if (strpbrk(value, "\r\n") == NULL)
+			return g_strdup(value);
+		what = g_strdup("a line break is not allowed");
+		break;
+	case LS_TEXT:
+		return g_strdup(value);
+	case LS_LIST:
+		return normalise_list(value);
+	case LS_PASSWORD:
+		if (*value == '\0')
+			return g_strdup("");
+		if (sodium_init() < 0)
+			g_error("libsodium failed to initialise");
+		hash = g_malloc(crypto_pwhash_STRBYTES);
+		if (crypto_pwhash_str(hash, value, strlen(value),
+				      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+			g_free(hash);
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+				    "%s: hashing the password failed (out of "
+				    "memory?)", s->name);
+			return NULL;
+		}
+		return hash;
+	}
+	invalid(error, s, what != NULL ? what : "bad value");
+	g_free(what);
+	return NULL;
+}
+
+char *
+list_setting_default(const struct list_setting *s, const char *list_name,
+		     const char *domain)
+{
+	/* Texts keep their %(...)s: they are templates filled in for each
+	 * message (headers, footers), as in Mailman. */
+	if (s->type == LS_TEXT)
+		return g_strdup(s->dflt);
+	char *real = g_strdup(list_name);
+	char *addr = g_strdup_printf("%s@%s", list_name, domain);
+	char *url = g_strdup_printf("https://%s/listinfo/%s", domain, addr);
+	GString *out = g_string_new(s->dflt);
+
+	real[0] = g_ascii_toupper(real[0]);
+	g_string_replace(out, "%(real_name)s", real, 0);
+	g_string_replace(out, "%(list)s", addr, 0);
+	g_string_replace(out, "%(domain)s", domain, 0);
+	g_string_replace(out, "%(listinfo_url)s", url, 0);
+	g_free(real);
+	g_free(addr);
+	g_free(url);
+	return g_string_free(out, FALSE);
+}

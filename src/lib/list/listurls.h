@@ -1,0 +1,41 @@
+/*
+ * listurls.h - a list's web addresses, as headers and footers name them.
+ *
+ * Every URL starts from the site setting web.base_url (given a final '/'
+ * when it has none), or https://<the list's domain>/ when that is empty.
+ * The web interface serves these paths (docs/headers.md lists them):
+ *
+ *     <base>listinfo/<list@domain>                 the list's page
+ *     <base>archives/<list@domain>/                its archive
+ *     <base>options/<list@domain>                  members' options (login)
+ *     <base>options/<list@domain>/<address>        one member's options
+ *     <base>unsubscribe/<list@domain>?m=<address>&t=<token>
+ *                                                  one-click unsubscribe
+ *                                                  (RFC 8058, token.h)
+ *
+ * Addresses in a URL are percent-encoded (RFC 3986: all but unreserved
+ * characters, so '@' is %40 and '+' is %2B).
+ */
+#ifndef HERALD_LISTURLS_H
+#define HERALD_LISTURLS_H
+
+#include <glib.h>
+
+#include "list/list.h"
+
+/* The base, ending in '/'. */
+char *listurls_base(struct list *l);
+char *listurls_listinfo(struct list *l);
+char *listurls_archive(struct list *l);
+char *listurls_options(struct list *l);
+char *listurls_member_options(struct list *l, const char *address);
+/* The one-click unsubscribe URL for a member, with its token (made with
+ * the site key: NULL with *error when the key cannot be had or address is
+ * not an address). */
+char *listurls_unsubscribe(struct list *l, const char *address,
+			   GError **error);
+
+/* Whether url is https (RFC 8058 wants nothing else for one click). */
+gboolean listurls_is_https(const char *url);
+
+#endif

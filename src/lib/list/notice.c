@@ -1,0 +1,218 @@
+/*
+ * notice.c - herald's own mail: built here, written to the virgin queue.
+ *
+ * Notices come from LIST-owner with the envelope sender LIST-bounces, so
+ * that a bounce of a notice reaches bounce processing, not a person.  They
+ * carry X-List-Administrivia and Auto-Submitted (RFC 3834), so that other
+ * robots do not answer them.
+ */
+#include "list/notice.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/ledger.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "store/queue.h"
+#include "store/names.h"
+
+#include <string.h>
+#include <time.h>
+
+#define NOTICE_SUBSYS "notice"
+
+static GMimeMessage *
+build(struct list *l, const char *const *recipients, const char *subject,
+      const char *text, GMimeMessage *attach)
+{
+	GMimeMessage *msg;
+	GMimeTextPart *body;
+	char *owner = list_address(l, "-owner");
+	char *id, *name = list_get(l, "real_name", NULL);
+	char *from_name = g_strdup_printf("%s list owner", name);
+	GDateTime *now = g_date_time_new_now_local();
+
+	message_init();		/* before any GMime object is made */
+	msg = g_mime_message_new(TRUE);
+	body = g_mime_text_part_new_with_subtype("plain");
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, owner);
+	for (guint i = 0; recipients[i] != NULL; i++)
+		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL,
+					   recipients[i]);
+	g_mime_message_set_subject(msg, subject, "utf-8");
+	g_mime_message_set_date(msg, now);
+	id = g_mime_utils_generate_message_id(strchr(owner, '@') + 1);
+	g_mime_message_set_message_id(msg, id);
+	g_mime_text_part_set_text(body, text);
+	g_mime_text_part_set_charset(body, "utf-8");
+	if (attach == NULL) {
+		g_mime_message_set_mime_part(msg, GMIME_OBJECT(body));
+	} else {
+		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
+		GMimeMessagePart *part = g_mime_message_part_new_with_message(
+			"rfc822", attach);
+
+		g_mime_multipart_add(mixed, GMIME_OBJECT(body));
+		g_mime_multipart_add(mixed, GMIME_OBJECT(part));
+		g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
+		g_object_unref(part);
+		g_object_unref(mixed);
+	}
+	g_object_unref(body);
+	message_header_append(msg, "X-List-Administrivia", "yes");
+	message_header_append(msg, "Auto-Submitted", "auto-generated");
+	message_header_append(msg, "Precedence", "bulk");
+	g_date_time_unref(now);
+	g_free(id);
+	g_free(owner);
+	g_free(name);
+	g_free(from_name);
+	return msg;
+}
+
+int
+notice_send(struct list *l, const char *const *recipients, const char *subject,
+	    const char *text, GMimeMessage *attach, GError **error)
+{
+	struct queue_meta *meta;
+	GMimeMessage *msg;
+	GByteArray *bytes;
+	char *bounces;
+	int ret;
+
+	if (recipients[0] == NULL)
+		return 0;
+	msg = build(l, recipients, subject, text, attach);
+	bytes = message_to_bytes(msg);
+	bounces = list_address(l, "-bounces");
+	meta = queue_meta_new();
+	queue_meta_set(meta, META_LIST, list_fqdn(l));
+	queue_meta_set(meta, META_KIND, "notice");
+	queue_meta_set(meta, META_SENDER, bounces);
+	for (guint i = 0; recipients[i] != NULL; i++)
+		queue_meta_add(meta, META_RCPT, recipients[i]);
+	ret = queue_put(site_var_dir(list_site(l)), QUEUE_VIRGIN, meta,
+			(const char *)bytes->data, bytes->len, NULL, error);
+	if (ret == 0)
+		log_info(NOTICE_SUBSYS, "list %s: notice \"%s\" to %s%s",
+			 list_fqdn(l), subject, recipients[0],
+			 recipients[1] != NULL ? " and others" : "");
+	queue_meta_free(&meta);
+	g_byte_array_unref(bytes);
+	g_object_unref(msg);
+	g_free(bounces);
+	return ret;
+}
+
+int
+notice_to_owners(struct list *l, const char *subject, const char *text,
+		 GMimeMessage *attach, GError **error)
+{
+	char **owners = list_get_lines(l, "owner");
+	char **mods = list_get_lines(l, "moderator");
+	GPtrArray *all = g_ptr_array_new();
+	int ret;
+
+	for (guint i = 0; owners[i] != NULL; i++)
+		g_ptr_array_add(all, owners[i]);
+	for (guint i = 0; mods[i] != NULL; i++)
+		if (!address_in((const char *const *)owners, mods[i]))
+			g_ptr_array_add(all, mods[i]);
+	g_ptr_array_add(all, NULL);
+	ret = notice_send(l, (const char *const *)all->pdata, subject, text,
+			  attach, error);
+	g_ptr_array_free(all, TRUE);
+	g_strfreev(owners);
+	g_strfreev(mods);
+	return ret;
+}
+
+/* Robots do not get automatic replies: the null sender, list and bounce
+ * addresses, mailer daemons. */
+static gboolean
+is_robot(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	char *local;
+	gboolean robot;
+
+	if (*addr == '\0' || at == NULL)
+		return TRUE;
+	local = g_ascii_strdown(addr, at - addr);
+	robot = strcmp(local, "mailer-daemon") == 0 ||
+		g_str_has_suffix(local, "-bounces") ||
+		g_str_has_suffix(local, "-request") ||
+		g_str_has_prefix(local, "owner-") ||
+		g_str_has_prefix(local, "noreply") ||
+		g_str_has_prefix(local, "no-reply");
+	g_free(local);
+	return robot;
+}
+
+/* The autoresponses ledger: "DATE COUNT" per address, today's only. */
+struct daily {
+	const char *today;
+	int64_t max;
+};
+
+static int
+daily_decide(const char *old, char **new_r, void *ctx)
+{
+	struct daily *d = ctx;
+	int64_t count = 0;
+	int allow;
+
+	if (old != NULL && g_str_has_prefix(old, d->today) &&
+	    old[strlen(d->today)] == ' ')
+		count = g_ascii_strtoll(old + strlen(d->today) + 1, NULL, 10);
+	allow = d->max == 0 || count < d->max;
+	*new_r = g_strdup_printf("%s %" G_GINT64_FORMAT, d->today,
+				 count + (allow ? 1 : 0));
+	return allow;
+}
+
+static gboolean
+daily_keep(const char *value, void *ctx)
+{
+	struct daily *d = ctx;
+
+	return g_str_has_prefix(value, d->today);
+}
+
+/* One more automatic reply to key today, if the allowance lets it.
+ * 1 allowed (and counted), 0 not, -1 error. */
+static int
+count_response(struct list *l, const char *key, GError **error)
+{
+	GDateTime *now = g_date_time_new_now_utc();
+	char *today = g_date_time_format(now, "%Y-%m-%d");
+	struct daily d = { today, site_get_int(list_site(l),
+					"notice.max_autoresponses_per_day") };
+	int r = ledger_update(l, "autoresponses", key, daily_decide, daily_keep,
+			      &d, error);
+
+	g_free(today);
+	g_date_time_unref(now);
+	return r;
+}
+
+int
+notice_autorespond(struct list *l, const char *addr, const char *subject,
+		   const char *text, GMimeMessage *attach, GError **error)
+{
+	const char *to[] = { addr, NULL };
+	char *key;
+	int r;
+
+	if (is_robot(addr))
+		return 0;
+	if ((key = address_key(addr)) == NULL)
+		return 0;
+	r = count_response(l, key, error);
+	if (r == 0)
+		log_info(NOTICE_SUBSYS, "list %s: %s had today's automatic "
+			 "replies; \"%s\" not sent", list_fqdn(l), addr, subject);
+	g_free(key);
+	if (r <= 0)
+		return r;
+	return notice_send(l, to, subject, text, attach, error) < 0 ? -1 : 1;
+}

@@ -1,0 +1,37 @@
+/*
+ * notice.h - mail that herald writes itself: hold notices, rejections,
+ * acknowledgements, automatic responses, mail forwarded to the owners.
+ *
+ * A notice is a new message from the list's -owner (or -bounces) address,
+ * written to the virgin queue with its recipients; the virgin runner sends
+ * it on to the out queue.  Automatic replies to a sender are limited per
+ * list, address and day (notice.max_autoresponses_per_day), so that two
+ * robots cannot keep each other busy.
+ */
+#ifndef HERALD_NOTICE_H
+#define HERALD_NOTICE_H
+
+#include <glib.h>
+#include <gmime/gmime.h>
+
+#include "list/list.h"
+
+/* A notice for list to recipients (addresses, NULL-terminated), with a
+ * subject and a plain-text body (UTF-8); attach (optional) goes along as a
+ * message/rfc822 part.  Written to the virgin queue. */
+int notice_send(struct list *l, const char *const *recipients,
+		const char *subject, const char *text, GMimeMessage *attach,
+		GError **error);
+
+/* The same to the list's owners and moderators (LIST-owner). */
+int notice_to_owners(struct list *l, const char *subject, const char *text,
+		     GMimeMessage *attach, GError **error);
+
+/* An automatic reply to addr: sent unless addr had its day's allowance
+ * already (then 0 is returned and nothing is sent, logged), or addr looks
+ * like a robot (the null sender, -bounces, -request, mailer-daemon).
+ * 1 sent, 0 not sent, -1 error. */
+int notice_autorespond(struct list *l, const char *addr, const char *subject,
+		       const char *text, GMimeMessage *attach, GError **error);
+
+#endif

@@ -1,0 +1,1131 @@
+/*
+ * roster.c - a list's members: a snapshot plus an append-only change log.
+ *
+ * Why this shape: Mailman rewrote the whole roster (inside config.pck) for
+ * every subscription; a 100,000-member list paid megabytes of I/O per
+ * change.  Here a change appends its records to changes.<gen> and a commit
+ * record, then fsyncs: the cost is that of the change, not of the roster.
+ *
+ * Crash safety: every record carries a CRC-32; a reader applies records
+ * only up to the last commit record whose CRC holds, so a change that a
+ * crash cut short is invisible, and a torn last line is ignored.  The next
+ * writer (under the list lock, so alone) cuts such a torn tail off before
+ * it appends.  A snapshot is written to a new file and renamed into place,
+ * then CURRENT is replaced the same way: a crash leaves the old generation
+ * or the new one in force, both whole.
+ *
+ * NFS: one writer at a time (the lock), which opens the log after taking
+ * the lock, so close-to-open consistency gives it the current size before
+ * it appends.  Readers never lock; they reread CURRENT if a generation
+ * vanished under them (compaction removes the one before the previous).
+ */
+#include "list/roster.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/list_settings.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define ROSTER_SUBSYS "roster"
+#define SNAPSHOT_MAGIC "herald-roster 1\n"
+#define COMPACT_MIN (16 * 1024)
+#define LOAD_RETRIES 5
+#define NFIELDS 11
+
+struct roster {
+	GHashTable *by_key;	/* key -> struct lazy_member (see buffers) */
+	struct lazy_member *block;	/* the snapshot's members, in file order */
+	long block_len;
+	/* Until something needs every member, the snapshot is not indexed:
+	 * its lines (sorted by key) are searched by bisection, so a writer
+	 * adding one member reads the file but builds no table of it. */
+	gboolean indexed;
+	char *snap_begin, *snap_end;	/* the member lines */
+	long snap_count;
+	GHashTable *removed;	/* keys removed since the snapshot (not indexed) */
+	GHashTable *found;	/* key -> member found by bisection */
+	GPtrArray *extra;	/* members added by changes since */
+	GPtrArray *buffers;	/* file contents the members point into */
+	int64_t gen;
+	size_t snapshot_size, log_size;
+};
+
+struct roster_change {
+	GString *records;	/* log lines, without the commit */
+	GPtrArray *puts;	/* struct member copies, to apply in memory */
+	GPtrArray *removes;	/* keys */
+	guint count;
+};
+
+/* --- names ---------------------------------------------------------------- */
+
+static const char *const mode_names[] = { "regular", "mime", "plain" };
+static const char *const status_names[] = { "enabled", "byuser", "byowner",
+					    "bybounce" };
+static const struct { const char *name; unsigned bit; } option_names[] = {
+	{ "ack", OPT_ACK }, { "notmetoo", OPT_NOTMETOO }, { "hide", OPT_CONCEAL },
+	{ "mod", OPT_MODERATE }, { "nodupes", OPT_NODUPES },
+};
+
+const char *
+member_mode_name(enum member_mode m)
+{
+	return mode_names[m];
+}
+
+static int
+parse_name(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+member_mode_parse(const char *s)
+{
+	return parse_name(s, mode_names, G_N_ELEMENTS(mode_names));
+}
+
+const char *
+member_status_name(enum member_status s)
+{
+	return status_names[s];
+}
+
+int
+member_status_parse(const char *s)
+{
+	return parse_name(s, status_names, G_N_ELEMENTS(status_names));
+}
+
+unsigned
+member_option_bit(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(option_names); i++)
+		if (strcmp(option_names[i].name, name) == 0)
+			return option_names[i].bit;
+	return 0;
+}
+
+char *
+member_options_format(unsigned options)
+{
+	GString *out = g_string_new(NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(option_names); i++) {
+		if (!(options & option_names[i].bit))
+			continue;
+		if (out->len > 0)
+			g_string_append_c(out, ',');
+		g_string_append(out, option_names[i].name);
+	}
+	return g_string_free(out, FALSE);
+}
+
+int
+member_options_parse(const char *s, unsigned *options_r)
+{
+	unsigned opts = 0;
+	int ret = 0;
+
+	/* By hand, not g_strsplit: it runs for every member of a roster. */
+	while (*s != '\0') {
+		const char *end = strchr(s, ',');
+		size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
+		unsigned bit = 0;
+
+		for (size_t i = 0; len > 0 && i < G_N_ELEMENTS(option_names); i++)
+			if (strlen(option_names[i].name) == len &&
+			    memcmp(option_names[i].name, s, len) == 0)
+				bit = option_names[i].bit;
+		if (len > 0 && bit == 0)
+			ret = -1;
+		opts |= bit;
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	*options_r = opts;
+	return ret;
+}
+
+char *
+member_password_hash(const char *password, GError **error)
+{
+	/* The same Argon2id hashing as list passwords. */
+	return list_setting_normalise(list_setting_find("password"), password,
+				      error);
+}
+
+/* --- CRC-32 (IEEE 802.3), for torn-record detection ----------------------- */
+
+static uint32_t
+crc32_of(const char *p, size_t len)
+{
+	/* zlib's CRC-32 is the same checksum (IEEE 802.3, reflected,
+	 * ~0 in and out), computed several bytes at a time. */
+	return (uint32_t)crc32(0L, (const Bytef *)p, (uInt)len);
+}
+
+/* --- fields ------------------------------------------------------------------ */
+
+static void
+append_field(GString *out, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		switch (*v) {
+		case '\\': g_string_append(out, "\\\\"); break;
+		case '\t': g_string_append(out, "\\t"); break;
+		case '\n': g_string_append(out, "\\n"); break;
+		case '\r': g_string_append(out, "\\r"); break;
+		default: g_string_append_c(out, *v);
+		}
+	}
+}
+
+/* key, addr, name, mode, status, status_time, reason, options, language,
+ * subscribed, password: tab-separated. */
+static void
+append_member(GString *out, const struct member *m)
+{
+	char *opts = member_options_format(m->options);
+
+	append_field(out, m->key);
+	g_string_append_c(out, '\t');
+	append_field(out, m->addr);
+	g_string_append_c(out, '\t');
+	append_field(out, m->name);
+	g_string_append_printf(out, "\t%s\t%s\t%lld\t", mode_names[m->mode],
+			       status_names[m->status], (long long)m->status_time);
+	append_field(out, m->status_reason);
+	g_string_append_printf(out, "\t%s\t", opts);
+	append_field(out, m->language);
+	g_string_append_printf(out, "\t%lld\t", (long long)m->subscribed);
+	append_field(out, m->password);
+	g_free(opts);
+}
+
+/* Unescapes [p, end) in place and NUL-terminates it. */
+static char *
+unescape_in_place(char *p, char *end)
+{
+	char *w = p;
+
+	for (char *r = p; r < end; r++) {
+		if (*r == '\\' && r + 1 < end) {
+			r++;
+			*w++ = *r == 't' ? '\t' : *r == 'n' ? '\n'
+			     : *r == 'r' ? '\r' : *r;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return p;
+}
+
+/* A snapshot member whose line is parsed only when it is needed: loading
+ * a roster to check who is a member (every add) then costs a key per line,
+ * not eleven fields.  m.addr == NULL until parsed. */
+struct lazy_member {
+	struct member m;
+	char *rest;		/* the fields after the key, up to '\n' */
+	gboolean dead;		/* replaced or removed by a later change */
+};
+
+/* Splits off the key of line [p, end): NUL-terminates and unescapes it,
+ * stores it in m->key and returns where the other fields start, or NULL if
+ * the line has no fields after the key. */
+static char *
+parse_key(char *p, char *end, struct member *m)
+{
+	char *tab = memchr(p, '\t', (size_t)(end - p));
+
+	if (tab == NULL || tab == p)
+		return NULL;
+	*tab = '\0';
+	if (memchr(p, '\\', (size_t)(tab - p)) != NULL)
+		unescape_in_place(p, tab);
+	m->key = p;
+	return tab + 1;
+}
+
+/* Parses the fields after the key, [p, end), in place into *m. */
+static int
+parse_rest(char *p, char *end, struct member *m)
+{
+	char *f[NFIELDS - 1];
+	int n = 0, mode, status;
+	gboolean escaped = FALSE;
+
+	/* memchr, not a loop over every byte: this runs for every member of
+	 * a 100,000-member roster at each delivery. */
+	escaped = memchr(p, '\\', (size_t)(end - p)) != NULL;
+	f[n++] = p;
+	for (char *q = p; (q = memchr(q, '\t', (size_t)(end - q))) != NULL; q++) {
+		if (n == NFIELDS - 1)
+			return -1;
+		*q = '\0';
+		f[n++] = q + 1;
+	}
+	if (n != NFIELDS - 1)
+		return -1;
+	*end = '\0';
+	for (int i = 0; escaped && i < NFIELDS - 1; i++) {
+		char *fe = i + 1 < NFIELDS - 1 ? f[i + 1] - 1 : end;
+		unescape_in_place(f[i], fe);
+	}
+	mode = member_mode_parse(f[2]);
+	status = member_status_parse(f[3]);
+	if (mode < 0 || status < 0)
+		return -1;
+	m->addr = f[0];
+	m->name = f[1];
+	m->mode = mode;
+	m->status = status;
+	m->status_time = g_ascii_strtoll(f[4], NULL, 10);
+	m->status_reason = f[5];
+	(void)member_options_parse(f[6], &m->options);
+	m->language = f[7];
+	m->subscribed = g_ascii_strtoll(f[8], NULL, 10);
+	m->password = f[9];
+	return 0;
+}
+
+/* Parses a whole member line [p, end) in place into *m (the buffer must
+ * outlive the member).  Returns -1 if it does not have the right fields. */
+static int
+parse_member(char *p, char *end, struct member *m)
+{
+	char *rest = parse_key(p, end, m);
+
+	return rest != NULL ? parse_rest(rest, end, m) : -1;
+}
+
+/* Makes a lazily loaded member whole.  A snapshot line that does not
+ * parse (it never should: snapshots are written whole) yields a member
+ * with empty fields and a log line, not a crash. */
+static const struct member *
+ensure_parsed(const struct member *cm)
+{
+	struct member *m = (struct member *)cm;
+
+	if (m != NULL && m->addr == NULL) {
+		struct lazy_member *z = (struct lazy_member *)m;
+		/* Snapshot lines end in '\n' (checked when it was read). */
+		if (parse_rest(z->rest, rawmemchr(z->rest, '\n'), m) < 0) {
+			log_error(ROSTER_SUBSYS, "roster line of %s does not parse",
+				  m->key);
+			m->addr = m->key;
+			m->name = m->status_reason = m->language = m->password = "";
+		}
+	}
+	return m;
+}
+
+/* --- paths ------------------------------------------------------------------- */
+
+static char *
+roster_path(struct list *l, const char *name)
+{
+	return g_build_filename(list_dir(l), "roster", name, NULL);
+}
+
+static char *
+gen_path(struct list *l, const char *what, int64_t gen)
+{
+	char *name = g_strdup_printf("%s.%lld", what, (long long)gen);
+	char *p = roster_path(l, name);
+
+	g_free(name);
+	return p;
+}
+
+/* CURRENT: 1 and *gen_r, 0 when the list never had a roster, -1 error. */
+static int
+read_current(struct list *l, int64_t *gen_r, GError **error)
+{
+	char *path = roster_path(l, "CURRENT");
+	char *text = NULL;
+	int r = fs_read_file(path, &text, NULL, error);
+
+	if (r == 1) {
+		char *end;
+		*gen_r = g_ascii_strtoll(text, &end, 10);
+		if (*gen_r <= 0 || *end != '\n') {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+				    "%s: not a generation number", path);
+			r = -1;
+		}
+	}
+	g_free(text);
+	g_free(path);
+	return r;
+}
+
+/* --- loading ---------------------------------------------------------------- */
+
+/* Every member the roster holds is a struct lazy_member; one that a later
+ * change replaces or removes is marked dead, so that delivery can walk the
+ * snapshot block in file order (cache-friendly) and skip it. */
+static char *keep(struct roster *r, const char *s);
+
+static void
+roster_unput(struct roster *r, const char *key)
+{
+	struct lazy_member *old = g_hash_table_lookup(r->by_key, key);
+
+	if (old != NULL) {
+		old->dead = TRUE;
+		g_hash_table_remove(r->by_key, key);
+	}
+	if (!r->indexed)
+		g_hash_table_add(r->removed, keep(r, key));
+}
+
+static void
+roster_put(struct roster *r, struct lazy_member *z)
+{
+	struct lazy_member *old = g_hash_table_lookup(r->by_key, z->m.key);
+
+	if (old != NULL)
+		old->dead = TRUE;
+	if (!r->indexed)
+		g_hash_table_remove(r->removed, z->m.key);
+	g_hash_table_replace(r->by_key, z->m.key, z);
+}
+
+/* A member parsed whole (from the log or a change), owned by the roster. */
+static struct lazy_member *
+new_extra(struct roster *r)
+{
+	struct lazy_member *z = g_new0(struct lazy_member, 1);
+
+	g_ptr_array_add(r->buffers, z);
+	g_ptr_array_add(r->extra, z);
+	return z;
+}
+
+static int
+load_snapshot(struct roster *r, const char *path, GError **error)
+{
+	char *buf, *p, *end, *last;
+	size_t len;
+	int rd = fs_read_file(path, &buf, &len, error);
+	long count = 0, want;
+
+	if (rd <= 0)
+		return rd == 0 ? 0 : -1;
+	g_ptr_array_add(r->buffers, buf);
+	r->snapshot_size = len;
+	if (len < strlen(SNAPSHOT_MAGIC) ||
+	    memcmp(buf, SNAPSHOT_MAGIC, strlen(SNAPSHOT_MAGIC)) != 0)
+		goto corrupt;
+	/* The last line, "end <count>", and that many lines before it prove
+	 * the file is whole. */
+	end = buf + len;
+	if (len < 2 || end[-1] != '\n')
+		goto corrupt;
+	last = memrchr(buf, '\n', len - 1);
+	if (last == NULL || strncmp(last + 1, "end ", 4) != 0)
+		goto corrupt;
+	want = strtol(last + 5, NULL, 10);
+	if (want < 0 || (size_t)want > len / NFIELDS)
+		goto corrupt;
+	p = buf + strlen(SNAPSHOT_MAGIC);
+	if (p > last + 1)
+		goto corrupt;
+	for (char *q = p; q < last + 1 && (q = memchr(q, '\n', (size_t)(last + 1 - q))) != NULL; q++)
+		count++;
+	if (count != want)
+		goto corrupt;
+	r->snap_begin = p;
+	r->snap_end = last + 1;
+	r->snap_count = count;
+	r->indexed = FALSE;
+	return 1;
+corrupt:
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+		    "%s: corrupt roster snapshot", path);
+	return -1;
+}
+
+/* Indexes the snapshot: every line that no later change replaced or
+ * removed becomes a member of the table.  Done once, when something needs
+ * every member (listing, delivery, compaction). */
+static void
+ensure_index(const struct roster *cr)
+{
+	struct roster *r = (struct roster *)cr;
+	struct lazy_member *block;
+	char *p = r->snap_begin;
+	long count = 0;
+
+	if (r->indexed)
+		return;
+	r->indexed = TRUE;
+	if (p == NULL)
+		return;
+	/* One block for all the snapshot's members: a 100,000-member roster
+	 * is loaded for every delivery. */
+	block = g_new0(struct lazy_member, r->snap_count > 0 ? r->snap_count : 1);
+	g_ptr_array_add(r->buffers, block);
+	r->block = block;
+	/* Usually no change since the snapshot: then no look-ups per line. */
+	gboolean changed = g_hash_table_size(r->by_key) > 0 ||
+			   g_hash_table_size(r->removed) > 0;
+	while (p < r->snap_end && count < r->snap_count) {
+		char *nl = memchr(p, '\n', (size_t)(r->snap_end - p));
+		struct lazy_member *z = &block[count];
+
+		z->rest = parse_key(p, nl, &z->m);
+		count++;
+		p = nl + 1;
+		if (z->rest == NULL) {
+			log_error(ROSTER_SUBSYS, "a roster snapshot line has no "
+				  "fields; skipped");
+			z->dead = TRUE;
+			continue;
+		}
+		/* A later change replaced or removed it: the change wins. */
+		if (changed && (g_hash_table_contains(r->by_key, z->m.key) ||
+				g_hash_table_contains(r->removed, z->m.key))) {
+			z->dead = TRUE;
+			continue;
+		}
+		g_hash_table_insert(r->by_key, z->m.key, z);
+	}
+	r->block_len = count;
+}
+
+/* The unescaped key of the snapshot line starting at p (a new string). */
+static char *
+line_key(const char *p, const char *end)
+{
+	const char *tab = memchr(p, '\t', (size_t)(end - p));
+	char *key = g_strndup(p, (gsize)((tab != NULL ? tab : end) - p));
+
+	if (strchr(key, '\\') != NULL)
+		unescape_in_place(key, key + strlen(key));
+	return key;
+}
+
+/* Finds key in the (sorted) snapshot lines by bisection and returns a
+ * parsed copy of its line, or NULL. */
+static struct lazy_member *
+bisect_snapshot(struct roster *r, const char *key)
+{
+	char *lo = r->snap_begin, *hi = r->snap_end;
+
+	while (lo != NULL && lo < hi) {
+		char *mid = lo + (hi - lo) / 2;
+		char *start = mid > lo ? memrchr(lo, '\n', (size_t)(mid - lo)) : NULL;
+		char *line = start != NULL ? start + 1 : lo;
+		char *nl = memchr(line, '\n', (size_t)(hi - line));
+		char *k;
+		int cmp;
+
+		if (nl == NULL)
+			return NULL;
+		k = line_key(line, nl);
+		cmp = strcmp(k, key);
+		g_free(k);
+		if (cmp == 0) {
+			struct lazy_member *z = g_new0(struct lazy_member, 1);
+			char *copy = g_strndup(line, (gsize)(nl - line));
+
+			g_ptr_array_add(r->buffers, copy);
+			g_ptr_array_add(r->buffers, z);
+			if (parse_member(copy, copy + (nl - line), &z->m) < 0)
+				return NULL;
+			g_hash_table_insert(r->found, z->m.key, z);
+			return z;
+		}
+		if (cmp < 0)
+			lo = nl + 1;
+		else
+			hi = line;
+	}
+	return NULL;
+}
+
+/* Applies the committed records of a change log.  *valid_len_r gets the
+ * length of the well-formed prefix (a torn tail is cut there by writers). */
+static int
+load_log(struct roster *r, const char *path, size_t *valid_len_r,
+	 GError **error)
+{
+	GPtrArray *pending_puts = g_ptr_array_new();
+	GPtrArray *pending_removes = g_ptr_array_new();
+	char *buf, *p, *end;
+	size_t len, committed = 0;
+	int rd = fs_read_file(path, &buf, &len, error);
+
+	*valid_len_r = 0;
+	if (rd <= 0) {
+		g_ptr_array_free(pending_puts, TRUE);
+		g_ptr_array_free(pending_removes, TRUE);
+		return rd;
+	}
+	g_ptr_array_add(r->buffers, buf);
+	p = buf;
+	end = buf + len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		uint32_t crc;
+
+		if (nl == NULL || nl - p < 10 || p[8] != ' ')
+			break;		/* torn tail */
+		crc = (uint32_t)strtoul(p, NULL, 16);
+		if (crc != crc32_of(p + 9, (size_t)(nl - p - 9)))
+			break;
+		if (p[9] == 'C' && nl == p + 10) {
+			for (guint i = 0; i < pending_removes->len; i++)
+				roster_unput(r, pending_removes->pdata[i]);
+			for (guint i = 0; i < pending_puts->len; i++) {
+				struct lazy_member *z = pending_puts->pdata[i];
+				g_ptr_array_add(r->buffers, z);
+				g_ptr_array_add(r->extra, z);
+				roster_put(r, z);
+			}
+			g_ptr_array_set_size(pending_puts, 0);
+			g_ptr_array_set_size(pending_removes, 0);
+			committed = (size_t)(nl + 1 - buf);
+		} else if (p[9] == '+' && p[10] == ' ') {
+			struct lazy_member *z = g_new0(struct lazy_member, 1);
+			if (parse_member(p + 11, nl, &z->m) < 0) {
+				g_free(z);
+				break;
+			}
+			g_ptr_array_add(pending_puts, z);
+		} else if (p[9] == '-' && p[10] == ' ') {
+			*nl = '\0';
+			g_ptr_array_add(pending_removes,
+					unescape_in_place(p + 11, nl));
+		} else {
+			break;
+		}
+		p = nl + 1;
+	}
+	/* Records after the last commit belong to a change that did not
+	 * finish: they are not applied. */
+	for (guint i = 0; i < pending_puts->len; i++)
+		g_free(pending_puts->pdata[i]);
+	g_ptr_array_free(pending_puts, TRUE);
+	g_ptr_array_free(pending_removes, TRUE);
+	r->log_size = len;
+	*valid_len_r = committed;
+	return 1;
+}
+
+static struct roster *
+roster_new(void)
+{
+	struct roster *r = g_new0(struct roster, 1);
+
+	/* Members live in blocks and buffers that r->buffers frees. */
+	r->by_key = g_hash_table_new(g_str_hash, g_str_equal);
+	r->buffers = g_ptr_array_new_with_free_func(g_free);
+	r->extra = g_ptr_array_new();
+	r->removed = g_hash_table_new(g_str_hash, g_str_equal);
+	r->found = g_hash_table_new(g_str_hash, g_str_equal);
+	return r;
+}
+
+void
+roster_free(struct roster **rp)
+{
+	struct roster *r = *rp;
+
+	if (r == NULL)
+		return;
+	g_hash_table_destroy(r->by_key);
+	g_hash_table_destroy(r->removed);
+	g_hash_table_destroy(r->found);
+	g_ptr_array_free(r->extra, TRUE);
+	g_ptr_array_free(r->buffers, TRUE);
+	g_free(r);
+	*rp = NULL;
+}
+
+/* Loads generation gen; *log_valid_r as in load_log.  0 when a file of it
+ * vanished (compaction removed it): the caller rereads CURRENT. */
+static int
+load_gen(struct list *l, int64_t gen, struct roster **roster_r,
+	 size_t *log_valid_r, GError **error)
+{
+	struct roster *r = roster_new();
+	char *snap = gen_path(l, "members", gen);
+	char *log = gen_path(l, "changes", gen);
+	int rs, rl;
+
+	r->gen = gen;
+	rs = load_snapshot(r, snap, error);
+	rl = rs == 1 ? load_log(r, log, log_valid_r, error) : 0;
+	g_free(snap);
+	g_free(log);
+	if (rs <= 0 || rl < 0) {
+		roster_free(&r);
+		return rs < 0 || rl < 0 ? -1 : 0;
+	}
+	*roster_r = r;
+	return 1;
+}
+
+static int
+load_current(struct list *l, struct roster **roster_r, size_t *log_valid_r,
+	     GError **error)
+{
+	for (int i = 0; i < LOAD_RETRIES; i++) {
+		int64_t gen = 0;
+		int r = read_current(l, &gen, error);
+
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			*roster_r = roster_new();
+			*log_valid_r = 0;
+			return 0;
+		}
+		r = load_gen(l, gen, roster_r, log_valid_r, error);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+		    "roster of %s: generations kept vanishing while reading",
+		    list_fqdn(l));
+	return -1;
+}
+
+int
+roster_load(struct list *l, struct roster **roster_r, GError **error)
+{
+	size_t valid;
+
+	return load_current(l, roster_r, &valid, error) < 0 ? -1 : 0;
+}
+
+guint
+roster_count(const struct roster *r)
+{
+	ensure_index(r);
+	return g_hash_table_size(r->by_key);
+}
+
+const struct member *
+roster_find(const struct roster *r, const char *addr)
+{
+	char *key = address_key(addr);
+	const struct member *m = NULL;
+
+	if (key == NULL)	/* not an address: try it as written */
+		key = g_ascii_strdown(addr, -1);
+	m = g_hash_table_lookup(r->by_key, key);
+	if (m == NULL && !r->indexed &&
+	    !g_hash_table_contains(r->removed, key)) {
+		struct roster *w = (struct roster *)r;
+		struct lazy_member *z = g_hash_table_lookup(r->found, key);
+		m = z != NULL ? &z->m : NULL;
+		if (m == NULL && (z = bisect_snapshot(w, key)) != NULL)
+			m = &z->m;
+	}
+	g_free(key);
+	return ensure_parsed(m);
+}
+
+static gint
+member_compare(gconstpointer a, gconstpointer b)
+{
+	const struct member *x = *(const struct member *const *)a;
+	const struct member *y = *(const struct member *const *)b;
+
+	return strcmp(x->key, y->key);
+}
+
+GPtrArray *
+roster_members(const struct roster *r, gboolean sorted)
+{
+	GPtrArray *out;
+
+	ensure_index(r);
+	out = g_ptr_array_sized_new(g_hash_table_size(r->by_key));
+	/* The snapshot in file order, then what changes added: memory order,
+	 * not hash order, for 100,000 members at each delivery. */
+	for (long i = 0; i < r->block_len; i++)
+		if (!r->block[i].dead)
+			g_ptr_array_add(out, (gpointer)ensure_parsed(&r->block[i].m));
+	for (guint i = 0; i < r->extra->len; i++) {
+		struct lazy_member *z = r->extra->pdata[i];
+		if (!z->dead)
+			g_ptr_array_add(out, &z->m);
+	}
+	if (sorted)
+		g_ptr_array_sort(out, member_compare);
+	return out;
+}
+
+/* --- changes ------------------------------------------------------------------ */
+
+struct roster_change *
+roster_change_new(void)
+{
+	struct roster_change *c = g_new0(struct roster_change, 1);
+
+	c->records = g_string_new(NULL);
+	c->puts = g_ptr_array_new();
+	c->removes = g_ptr_array_new_with_free_func(g_free);
+	return c;
+}
+
+static void
+member_copy_free(gpointer p)
+{
+	struct member *m = p;
+
+	g_free(m->key);
+	g_free(m->addr);
+	g_free(m->name);
+	g_free(m->status_reason);
+	g_free(m->language);
+	g_free(m->password);
+	g_free(m);
+}
+
+void
+roster_change_free(struct roster_change **cp)
+{
+	struct roster_change *c = *cp;
+
+	if (c == NULL)
+		return;
+	g_string_free(c->records, TRUE);
+	for (guint i = 0; i < c->puts->len; i++)
+		member_copy_free(c->puts->pdata[i]);
+	g_ptr_array_free(c->puts, TRUE);
+	g_ptr_array_free(c->removes, TRUE);
+	g_free(c);
+	*cp = NULL;
+}
+
+static void
+append_record(GString *out, const char *payload, size_t len)
+{
+	g_string_append_printf(out, "%08x ", crc32_of(payload, len));
+	g_string_append_len(out, payload, (gssize)len);
+	g_string_append_c(out, '\n');
+}
+
+void
+roster_change_put(struct roster_change *c, const struct member *m)
+{
+	struct member *copy = g_new(struct member, 1);
+	GString *line = g_string_new("+ ");
+
+	*copy = *m;
+	copy->key = g_strdup(m->key);
+	copy->addr = g_strdup(m->addr);
+	copy->name = g_strdup(m->name != NULL ? m->name : "");
+	copy->status_reason = g_strdup(m->status_reason != NULL ? m->status_reason : "");
+	copy->language = g_strdup(m->language != NULL ? m->language : "");
+	copy->password = g_strdup(m->password != NULL ? m->password : "");
+	g_ptr_array_add(c->puts, copy);
+	append_member(line, copy);
+	append_record(c->records, line->str, line->len);
+	g_string_free(line, TRUE);
+	c->count++;
+}
+
+void
+roster_change_remove(struct roster_change *c, const char *addr)
+{
+	char *key = address_key(addr);
+	GString *line = g_string_new("- ");
+
+	if (key == NULL)
+		key = g_ascii_strdown(addr, -1);
+	append_field(line, key);
+	append_record(c->records, line->str, line->len);
+	g_string_free(line, TRUE);
+	g_ptr_array_add(c->removes, key);
+	c->count++;
+}
+
+guint
+roster_change_count(const struct roster_change *c)
+{
+	return c->count;
+}
+
+/* Applies a committed change to a loaded roster (in memory).  The roster
+ * gets its own copies of the strings, kept in its buffer list. */
+static char *
+keep(struct roster *r, const char *s)
+{
+	char *copy = g_strdup(s);
+
+	g_ptr_array_add(r->buffers, copy);
+	return copy;
+}
+
+static void
+apply_in_memory(struct roster *r, struct roster_change *c)
+{
+	for (guint i = 0; i < c->removes->len; i++)
+		roster_unput(r, c->removes->pdata[i]);
+	for (guint i = 0; i < c->puts->len; i++) {
+		const struct member *m = c->puts->pdata[i];
+		struct lazy_member *z = new_extra(r);
+		struct member *own = &z->m;
+
+		*own = *m;
+		own->key = keep(r, m->key);
+		own->addr = keep(r, m->addr);
+		own->name = keep(r, m->name);
+		own->status_reason = keep(r, m->status_reason);
+		own->language = keep(r, m->language);
+		own->password = keep(r, m->password);
+		roster_put(r, z);
+	}
+}
+
+/* --- writing ------------------------------------------------------------------ */
+
+static int
+write_snapshot(struct list *l, struct roster *r, int64_t gen, GError **error)
+{
+	char *path = gen_path(l, "members", gen);
+	char *tmp = g_strdup_printf("%s.tmp.%s.%d", path, herald_host(), (int)getpid());
+	char *dir = roster_path(l, NULL);
+	GPtrArray *members = roster_members(r, TRUE);
+	GString *out = g_string_sized_new(members->len * 96 + 64);
+	ino_t ino;
+	int ret = -1;
+
+	g_string_append(out, SNAPSHOT_MAGIC);
+	for (guint i = 0; i < members->len; i++) {
+		append_member(out, members->pdata[i]);
+		g_string_append_c(out, '\n');
+	}
+	g_string_append_printf(out, "end %u\n", members->len);
+	(void)fs_unlink(tmp);	/* a leftover of ours from a crash */
+	if (fs_create_synced(tmp, out->str, out->len, &ino, error) == 0)
+		ret = fs_commit_rename(tmp, path, dir, ino, error);
+	g_string_free(out, TRUE);
+	g_ptr_array_free(members, TRUE);
+	g_free(path);
+	g_free(tmp);
+	g_free(dir);
+	return ret;
+}
+
+static int
+write_current(struct list *l, int64_t gen, GError **error)
+{
+	char *path = roster_path(l, "CURRENT");
+	char *text = g_strdup_printf("%lld\n", (long long)gen);
+	int r = fs_write_atomic(path, text, strlen(text), error);
+
+	g_free(text);
+	g_free(path);
+	return r;
+}
+
+/* Writes r as generation r->gen + 1 and makes it current; removes the
+ * generation before the one that was current (a reader may still be on
+ * that one). */
+static int
+compact(struct list *l, struct roster *r, GError **error)
+{
+	int64_t gen = r->gen + 1;
+
+	if (write_snapshot(l, r, gen, error) < 0 || write_current(l, gen, error) < 0)
+		return -1;
+	for (int64_t old = r->gen - 1; old >= 1 && old >= r->gen - 2; old--) {
+		char *s = gen_path(l, "members", old);
+		char *c = gen_path(l, "changes", old);
+		(void)fs_unlink(s);
+		(void)fs_unlink(c);
+		g_free(s);
+		g_free(c);
+	}
+	log_info(ROSTER_SUBSYS, "%s: roster compacted into generation %lld "
+		 "(%u members)", list_fqdn(l), (long long)gen, roster_count(r));
+	r->gen = gen;
+	r->log_size = 0;
+	return 0;
+}
+
+/* Appends the change and its commit to changes.<gen>, cutting off a torn
+ * tail first, then fsyncs. */
+static int
+append_change(struct list *l, struct roster *r, size_t valid_len,
+	      struct roster_change *c, GError **error)
+{
+	char *path = gen_path(l, "changes", r->gen);
+	GString *data = g_string_new_len(c->records->str, (gssize)c->records->len);
+	struct stat st;
+	int fd, ret = -1;
+	gboolean created;
+
+	append_record(data, "C", 1);
+	fd = fs_open(path, O_WRONLY | O_CREAT, 0660);
+	if (fd < 0) {
+		set_errno_error(error, "open(%s)", path);
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		set_errno_error(error, "fstat(%s)", path);
+		close(fd);
+		goto out;
+	}
+	created = st.st_size == 0;
+	/* What a crashed writer left after the last commit is not part of
+	 * the roster: cut it off, or our records would follow garbage. */
+	if ((size_t)st.st_size != valid_len && ftruncate(fd, (off_t)valid_len) < 0) {
+		set_errno_error(error, "ftruncate(%s)", path);
+		close(fd);
+		goto out;
+	}
+	if (lseek(fd, (off_t)valid_len, SEEK_SET) < 0 ||
+	    fs_write_all(fd, data->str, data->len, path, error) < 0) {
+		if (error != NULL && *error == NULL)
+			set_errno_error(error, "lseek(%s)", path);
+		/* Leave no half change behind for the next writer to trust. */
+		(void)!ftruncate(fd, (off_t)valid_len);
+		close(fd);
+		goto out;
+	}
+	if (fs_sync_close(&fd, path, error) < 0)
+		goto out;
+	if (created) {
+		char *dir = roster_path(l, NULL);
+		ret = fs_sync_dir(dir, error);
+		g_free(dir);
+	} else {
+		ret = 0;
+	}
+	r->log_size = valid_len + data->len;
+out:
+	g_string_free(data, TRUE);
+	g_free(path);
+	return ret;
+}
+
+/* Creates generation 1 (empty) for a list that never had a roster. */
+static int
+init_roster(struct list *l, struct roster *r, GError **error)
+{
+	char *dir = roster_path(l, NULL);
+	int ret = fs_mkdir_p(dir, 0770, error);
+
+	g_free(dir);
+	if (ret == 0 && (ret = write_snapshot(l, r, 1, error)) == 0)
+		ret = write_current(l, 1, error);
+	if (ret == 0)
+		r->gen = 1;
+	return ret;
+}
+
+int
+roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
+{
+	struct lock *lk = NULL;
+	struct roster *r = NULL;
+	struct roster_change *c = NULL;
+	size_t valid = 0;
+	int ret = -1;
+
+	if (list_lock(l, 30000, &lk, error) < 0)
+		return -1;
+	if (load_current(l, &r, &valid, error) < 0)
+		goto out;
+	c = roster_change_new();
+	if (fn(r, c, ctx, error) < 0)
+		goto out;
+	if (c->count == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (r->gen == 0 && init_roster(l, r, error) < 0)
+		goto out;
+	/* Our lock must still be ours before we write (a long bulk change
+	 * could outlive it): lock_refresh fails if it was lost. */
+	if (lock_refresh(lk, error) < 0 || append_change(l, r, valid, c, error) < 0)
+		goto out;
+	apply_in_memory(r, c);
+	if (r->log_size > COMPACT_MIN && r->log_size > r->snapshot_size / 16 &&
+	    compact(l, r, error) < 0) {
+		/* The change is committed; only the compaction failed. */
+		log_error(ROSTER_SUBSYS, "%s: compaction failed: %s", list_fqdn(l),
+			  (*error)->message);
+		g_clear_error(error);
+	}
+	ret = 0;
+out:
+	roster_change_free(&c);
+	roster_free(&r);
+	if (lk != NULL && lock_release(lk, ret == 0 ? error : NULL) < 0)
+		ret = -1;
+	lock_free(&lk);
+	return ret;
+}
+
+struct commit_ctx {
+	struct roster_change *c;
+};
+
+static int
+take_change(const struct roster *r, struct roster_change *c, void *ctx,
+	    GError **error)
+{
+	struct roster_change *src = ((struct commit_ctx *)ctx)->c;
+
+	/* Move the prepared change's content into the one being applied. */
+	g_string_append_len(c->records, src->records->str, (gssize)src->records->len);
+	for (guint i = 0; i < src->puts->len; i++)
+		g_ptr_array_add(c->puts, src->puts->pdata[i]);
+	g_ptr_array_set_size(src->puts, 0);
+	for (guint i = 0; i < src->removes->len; i++)
+		g_ptr_array_add(c->removes, g_strdup(src->removes->pdata[i]));
+	c->count += src->count;
+	return 0;
+}
+
+int
+roster_commit(struct list *l, struct roster_change *c, struct roster **current_r,
+	      GError **error)
+{
+	struct commit_ctx ctx = { c };
+
+	if (roster_edit(l, take_change, &ctx, error) < 0)
+		return -1;
+	return current_r != NULL ? roster_load(l, current_r, error) : 0;
+}
+
+int
+roster_compact(struct list *l, GError **error)
+{
+	struct lock *lk = NULL;
+	struct roster *r = NULL;
+	size_t valid;
+	int ret = -1;
+
+	if (list_lock(l, 30000, &lk, error) < 0)
+		return -1;
+	if (load_current(l, &r, &valid, error) == 0)
+		ret = r->gen > 0 ? compact(l, r, error) : 0;
+	roster_free(&r);
+	if (lock_release(lk, ret == 0 ? error : NULL) < 0)
+		ret = -1;
+	lock_free(&lk);
+	return ret;
+}

@@ -1,0 +1,110 @@
+/*
+ * roster.h - a list's members: a snapshot plus an append-only change log.
+ *
+ * lists/<list>/roster/ holds
+ *     CURRENT          the generation number in use
+ *     members.<gen>    a whole roster (written once, renamed into place)
+ *     changes.<gen>    changes since that snapshot, appended under the
+ *                      list lock, each change ended by a commit record
+ * Adding a member appends one record: the roster is never rewritten for
+ * one change.  When the log grows past a sixteenth of the snapshot (and
+ * 16 KiB) the writer compacts: a new snapshot, then CURRENT moves to it.
+ * Readers take no lock and apply only committed changes, so they always see
+ * the roster as it was before or after each change.  docs/formats.md has
+ * the byte format.
+ */
+#ifndef HERALD_ROSTER_H
+#define HERALD_ROSTER_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "list/list.h"
+
+enum member_mode { MODE_REGULAR, MODE_MIME_DIGEST, MODE_PLAIN_DIGEST };
+enum member_status {
+	STATUS_ENABLED,
+	STATUS_BY_USER,		/* the member turned delivery off */
+	STATUS_BY_OWNER,	/* an owner or moderator did */
+	STATUS_BY_BOUNCE,	/* bounce processing did */
+};
+
+/* Option bits (Mailman's names in the comments). */
+#define OPT_ACK 0x01		/* AcknowledgePosts: "ack" */
+#define OPT_NOTMETOO 0x02	/* DontReceiveOwnPosts: "notmetoo" */
+#define OPT_CONCEAL 0x04	/* ConcealSubscription: "hide" */
+#define OPT_MODERATE 0x08	/* Moderate: "mod" */
+#define OPT_NODUPES 0x10	/* DontReceiveDuplicates: "nodupes" */
+
+struct member {
+	char *key;		/* address_key: the lookup key */
+	char *addr;		/* the address as written (normalised) */
+	char *name;		/* display name or "" */
+	enum member_mode mode;
+	enum member_status status;
+	int64_t status_time;	/* when status last changed (epoch seconds) */
+	char *status_reason;	/* "" or a short text */
+	unsigned options;	/* OPT_* */
+	char *language;		/* "" = the list's */
+	int64_t subscribed;	/* epoch seconds */
+	char *password;		/* Argon2id hash or "" */
+};
+
+struct roster;
+
+/* Reads the committed roster without a lock.  *roster_r gets it; a list
+ * that never had members has an empty roster. */
+int roster_load(struct list *l, struct roster **roster_r, GError **error);
+void roster_free(struct roster **rp);
+
+guint roster_count(const struct roster *r);
+/* The member with this address (any case), or NULL. */
+const struct member *roster_find(const struct roster *r, const char *addr);
+/* Every member, sorted by key when sorted (listings, snapshots), else in
+ * no particular order (delivery: sorting 100,000 keys would double the
+ * cost of loading).  The array owns nothing. */
+GPtrArray *roster_members(const struct roster *r, gboolean sorted);
+
+/* A change: several additions, removals and replacements applied at once,
+ * under the list lock, committed as one. */
+struct roster_change;
+struct roster_change *roster_change_new(void);
+void roster_change_free(struct roster_change **cp);
+/* Adds or replaces a whole member record (copied). */
+void roster_change_put(struct roster_change *c, const struct member *m);
+/* Removes a member by address (any case). */
+void roster_change_remove(struct roster_change *c, const char *addr);
+guint roster_change_count(const struct roster_change *c);
+
+/* Takes the list lock, applies change c, and releases.  *current_r (if
+ * not NULL) receives the roster as it is afterwards. */
+int roster_commit(struct list *l, struct roster_change *c,
+		  struct roster **current_r, GError **error);
+
+/* Like roster_commit, but the caller builds the change from the roster as
+ * it is under the lock: fn(roster, change, ctx) fills c (it may return -1
+ * with an error to abort).  Used by add/remove, which must see the latest
+ * roster to know who is a member already. */
+typedef int (*roster_edit_fn)(const struct roster *r, struct roster_change *c,
+			      void *ctx, GError **error);
+int roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error);
+
+/* Writes a new snapshot now (normally automatic). */
+int roster_compact(struct list *l, GError **error);
+
+/* An Argon2id hash of a member's password (libsodium), or NULL. */
+char *member_password_hash(const char *password, GError **error);
+
+/* Names of modes, statuses and options, as the command line and files use
+ * them; *_parse return -1 for an unknown name. */
+const char *member_mode_name(enum member_mode m);
+int member_mode_parse(const char *s);
+const char *member_status_name(enum member_status s);
+int member_status_parse(const char *s);
+/* "ack,nodupes" and back. */
+char *member_options_format(unsigned options);
+int member_options_parse(const char *s, unsigned *options_r);
+/* Option bit by one name ("ack", "notmetoo", "hide", "mod", "nodupes"). */
+unsigned member_option_bit(const char *name);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * pipe_fanout.c - the end of the pipeline: copies to the digest and
+ * archive queues, the post's bookkeeping, the poster's acknowledgement,
+ * and the post with its recipients to the out queue.
+ *
+ * Each copy is a durable enqueue.  A crash between two of them replays the
+ * pipeline from the in queue: the earlier copy is then made twice (a
+ * duplicate in the archive queue, which the archiver recognises by
+ * Message-ID), never lost.
+ */
+#include "pipeline/pipeline.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "list/notice.h"
+#include "store/names.h"
+
+#include <string.h>
+#include <time.h>
+
+static enum pipe_result
+copy_to(struct post *p, const char *queue, GError **error)
+{
+	struct queue *q = queue_open(site_var_dir(p->site), queue, error);
+	int r;
+
+	if (q == NULL)
+		return PIPE_ERROR;
+	r = post_enqueue(p, q, NULL, error);
+	queue_close(&q);
+	return r < 0 ? PIPE_ERROR : PIPE_CONTINUE;
+}
+
+enum pipe_result
+pipe_todigest(struct post *p, GError **error)
+{
+	if (!post_setting_bool(p, "digestable"))
+		return PIPE_CONTINUE;
+	return copy_to(p, QUEUE_DIGEST, error);
+}
+
+enum pipe_result
+pipe_toarchive(struct post *p, GError **error)
+{
+	const char *no = message_header(p->msg, "X-No-Archive");
+	const char *arch = message_header(p->msg, "X-Archive");
+
+	if (!post_setting_bool(p, "archive") || no != NULL ||
+	    (arch != NULL && g_ascii_strncasecmp(g_strchug((char *)arch), "no", 2) == 0))
+		return PIPE_CONTINUE;
+	return copy_to(p, QUEUE_ARCHIVE, error);
+}
+
+enum pipe_result
+pipe_afterdelivery(struct post *p, GError **error)
+{
+	/* Every post has a number (VERP every Nth post, the archive), taken
+	 * here unless the subject prefix took it already. */
+	if (post_number(p, error) < 0)
+		return PIPE_ERROR;
+	if (list_counter_update(p->list, "last_post_time", 0, (int64_t)time(NULL),
+				NULL, error) < 0)
+		return PIPE_ERROR;
+	return PIPE_CONTINUE;
+}
+
+enum pipe_result
+pipe_acknowledge(struct post *p, GError **error)
+{
+	const struct member *m = post_member(p, NULL);
+	char *subject, *text, *orig;
+	int r;
+
+	if (m == NULL || !(m->options & OPT_ACK))
+		return PIPE_CONTINUE;
+	orig = message_header_decoded(p->msg, "Subject");
+	subject = g_strdup_printf("%s post acknowledgement", list_fqdn(p->list));
+	text = g_strdup_printf("Your message\n\n    Subject: %s\n\nwas received "
+			       "by the %s mailing list and sent to its "
+			       "members.\n", orig != NULL ? orig : "",
+			       list_fqdn(p->list));
+	r = notice_autorespond(p->list, m->addr, subject, text, NULL, error);
+	g_free(orig);
+	g_free(subject);
+	g_free(text);
+	return r < 0 ? PIPE_ERROR : PIPE_CONTINUE;
+}
+
+enum pipe_result
+pipe_tooutgoing(struct post *p, GError **error)
+{
+	if (p->recipients == NULL || p->recipients->len == 0) {
+		log_info("pipeline", "list %s: post from %s has no recipients",
+			 list_fqdn(p->list), p->poster);
+		return PIPE_CONTINUE;
+	}
+	if (message_header(p->msg, "Message-ID") != NULL)
+		queue_meta_set(p->meta, META_MESSAGE_ID,
+			       message_header(p->msg, "Message-ID"));
+	return copy_to(p, QUEUE_OUT, error);
+}

@@ -1,0 +1,93 @@
+/*
+ * pipe_replybot.c - automatic responses to posts (autorespond_postings)
+ * and to mail for the owners (autorespond_admin).
+ *
+ * A sender gets one response per autoresponse_graceperiod days (0: every
+ * time), recorded in lists/<list>/replybot; robots and bulk mail get
+ * none (X-Ack: yes asks for one anyway, X-Ack: no refuses it).  The daily
+ * limit of notice_autorespond applies on top.
+ */
+#include "pipeline/pipeline.h"
+#include "mail/address.h"
+#include "base/base.h"
+#include "list/ledger.h"
+#include "base/log.h"
+#include "mail/message.h"
+#include "list/notice.h"
+#include "store/names.h"
+
+#include <string.h>
+#include <time.h>
+
+/* The replybot ledger: when each address was last answered. */
+struct grace {
+	int64_t now, days;
+};
+
+static int
+grace_decide(const char *old, char **new_r, void *ctx)
+{
+	struct grace *g = ctx;
+	int64_t last = old != NULL ? g_ascii_strtoll(old, NULL, 10) : 0;
+	int answer = g->days == 0 || g->now - last >= g->days * 86400;
+
+	*new_r = g_strdup_printf("%" G_GINT64_FORMAT, answer ? g->now : last);
+	return answer;
+}
+
+static gboolean
+grace_keep(const char *value, void *ctx)
+{
+	struct grace *g = ctx;
+
+	return g->now - g_ascii_strtoll(value, NULL, 10) < g->days * 86400;
+}
+
+/* Records that key gets a response now, unless it had one within grace
+ * days.  1 respond, 0 not, -1 error. */
+static int
+grace_check(struct list *l, const char *key, int64_t days, GError **error)
+{
+	struct grace g = { (int64_t)time(NULL), days };
+
+	return ledger_update(l, "replybot", key, grace_decide, grace_keep, &g,
+			     error);
+}
+
+enum pipe_result
+pipe_replybot(struct post *p, GError **error)
+{
+	gboolean owner = g_strcmp0(queue_meta_get(p->meta, META_KIND), "owner") == 0;
+	const char *ack = message_header(p->msg, "X-Ack");
+	char *key, *text, *subject, *orig;
+	int r;
+
+	if (!post_setting_bool(p, owner ? "autorespond_admin"
+				       : "autorespond_postings"))
+		return PIPE_CONTINUE;
+	if (ack != NULL && g_ascii_strncasecmp(g_strchug((char *)ack), "no", 2) == 0)
+		return PIPE_CONTINUE;
+	if (message_is_bulk(p->msg) &&
+	    !(ack != NULL && g_ascii_strncasecmp(g_strchug((char *)ack), "yes", 3) == 0))
+		return PIPE_CONTINUE;
+	if ((key = address_key(p->poster)) == NULL)
+		return PIPE_CONTINUE;
+	r = grace_check(p->list, key,
+			post_setting_int(p, "autoresponse_graceperiod"), error);
+	g_free(key);
+	if (r < 0)
+		return PIPE_ERROR;
+	if (r == 0)
+		return PIPE_CONTINUE;
+	text = post_setting(p, owner ? "autoresponse_admin_text"
+				     : "autoresponse_postings_text");
+	orig = message_header_decoded(p->msg, "Subject");
+	subject = g_strdup_printf("Auto-response for your message to %s%s%s",
+				  list_fqdn(p->list), orig != NULL ? ": " : "",
+				  orig != NULL ? orig : "");
+	r = notice_autorespond(p->list, p->poster, subject, text, NULL, error);
+	g_free(text);
+	g_free(orig);
+	g_free(subject);
+	return r < 0 ? PIPE_ERROR : PIPE_CONTINUE;
+}

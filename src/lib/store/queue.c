@@ -1,0 +1,1026 @@
+/*
+ * queue.c - the switchboard: on-disk message queues.
+ *
+ * A message is written to <name>.tmp, fsync'ed and renamed to <name>.msg,
+ * and the directory is fsync'ed; only then is it "stored".  A runner claims
+ * it by renaming it to <name>.bak, and finishes it by unlinking that.
+ * rename() is the only commit point, so a crash leaves a whole file or
+ * none.  Safe on NFS: no fcntl locks, no O_APPEND, no mmap; a rename whose
+ * reply was lost is judged by stat() afterwards.  Queues need no lock:
+ * each slice of a queue is worked by one runner, the holder of its lease.
+ */
+#include "store/queue.h"
+#include "base/base.h"
+#include "store/lock.h"
+#include "base/log.h"
+#include "store/names.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define QUEUE_SUBSYS "queue"
+#define QUEUE_MAGIC "herald-queue 1\n"
+#define QUEUE_END "herald-end\n"
+
+/* --- metadata ----------------------------------------------------------- */
+
+struct meta_pair {
+	char *key;
+	char *value;
+};
+
+struct queue_meta {
+	GPtrArray *pairs;	/* of struct meta_pair */
+};
+
+static void
+meta_pair_free(gpointer p)
+{
+	struct meta_pair *mp = p;
+
+	g_free(mp->key);
+	g_free(mp->value);
+	g_free(mp);
+}
+
+struct queue_meta *
+queue_meta_new(void)
+{
+	struct queue_meta *m = g_new0(struct queue_meta, 1);
+
+	m->pairs = g_ptr_array_new_with_free_func(meta_pair_free);
+	return m;
+}
+
+struct queue_meta *
+queue_meta_copy(const struct queue_meta *m)
+{
+	struct queue_meta *c = queue_meta_new();
+
+	for (guint i = 0; i < m->pairs->len; i++) {
+		struct meta_pair *p = m->pairs->pdata[i];
+		queue_meta_add(c, p->key, p->value);
+	}
+	return c;
+}
+
+void
+queue_meta_free(struct queue_meta **mp)
+{
+	if (*mp == NULL)
+		return;
+	g_ptr_array_free((*mp)->pairs, TRUE);
+	g_free(*mp);
+	*mp = NULL;
+}
+
+const char *
+queue_meta_get(const struct queue_meta *m, const char *key)
+{
+	for (guint i = 0; i < m->pairs->len; i++) {
+		struct meta_pair *p = m->pairs->pdata[i];
+		if (strcmp(p->key, key) == 0)
+			return p->value;
+	}
+	return NULL;
+}
+
+int64_t
+queue_meta_get_int(const struct queue_meta *m, const char *key, int64_t dflt)
+{
+	const char *v = queue_meta_get(m, key);
+	char *end;
+	long long n;
+
+	if (v == NULL)
+		return dflt;
+	n = strtoll(v, &end, 10);
+	return *end == '\0' && end != v ? n : dflt;
+}
+
+void
+queue_meta_remove(struct queue_meta *m, const char *key)
+{
+	for (guint i = m->pairs->len; i-- > 0;) {
+		struct meta_pair *p = m->pairs->pdata[i];
+		if (strcmp(p->key, key) == 0)
+			g_ptr_array_remove_index(m->pairs, i);
+	}
+}
+
+void
+queue_meta_add(struct queue_meta *m, const char *key, const char *value)
+{
+	struct meta_pair *p = g_new(struct meta_pair, 1);
+
+	p->key = g_strdup(key);
+	p->value = g_strdup(value);
+	g_ptr_array_add(m->pairs, p);
+}
+
+void
+queue_meta_set(struct queue_meta *m, const char *key, const char *value)
+{
+	queue_meta_remove(m, key);
+	queue_meta_add(m, key, value);
+}
+
+void
+queue_meta_set_int(struct queue_meta *m, const char *key, int64_t value)
+{
+	char buf[32];
+
+	g_snprintf(buf, sizeof buf, "%lld", (long long)value);
+	queue_meta_set(m, key, buf);
+}
+
+GPtrArray *
+queue_meta_get_all(const struct queue_meta *m, const char *key)
+{
+	GPtrArray *out = g_ptr_array_new();
+
+	for (guint i = 0; i < m->pairs->len; i++) {
+		struct meta_pair *p = m->pairs->pdata[i];
+		if (strcmp(p->key, key) == 0)
+			g_ptr_array_add(out, p->value);
+	}
+	return out;
+}
+
+guint
+queue_meta_count(const struct queue_meta *m)
+{
+	return m->pairs->len;
+}
+
+void
+queue_meta_nth(const struct queue_meta *m, guint i, const char **key_r,
+	       const char **value_r)
+{
+	struct meta_pair *p = m->pairs->pdata[i];
+
+	*key_r = p->key;
+	*value_r = p->value;
+}
+
+/* --- the file format ------------------------------------------------------ */
+
+static gboolean
+valid_key(const char *key)
+{
+	if (*key == '\0')
+		return FALSE;
+	for (const char *p = key; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_')
+			return FALSE;
+	return TRUE;
+}
+
+/* Values are one line: backslash, CR and LF are escaped. */
+static void
+append_escaped(GString *out, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		switch (*v) {
+		case '\\': g_string_append(out, "\\\\"); break;
+		case '\n': g_string_append(out, "\\n"); break;
+		case '\r': g_string_append(out, "\\r"); break;
+		default: g_string_append_c(out, *v);
+		}
+	}
+}
+
+static char *
+unescape(const char *v, size_t len)
+{
+	GString *out = g_string_sized_new(len);
+
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '\\' && i + 1 < len) {
+			i++;
+			g_string_append_c(out, v[i] == 'n' ? '\n'
+					       : v[i] == 'r' ? '\r' : v[i]);
+		} else {
+			g_string_append_c(out, v[i]);
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
+GString *
+queue_format(const struct queue_meta *meta, const char *msg, size_t msg_len)
+{
+	GString *out = g_string_sized_new(msg_len + 512);
+
+	g_string_append(out, QUEUE_MAGIC);
+	for (guint i = 0; i < meta->pairs->len; i++) {
+		struct meta_pair *p = meta->pairs->pdata[i];
+
+		if (strcmp(p->key, "size") == 0)
+			continue;	/* reserved: written below */
+		g_assert(valid_key(p->key));
+		g_string_append(out, p->key);
+		g_string_append(out, ": ");
+		append_escaped(out, p->value);
+		g_string_append_c(out, '\n');
+	}
+	g_string_append_printf(out, "size: %zu\n\n", msg_len);
+	g_string_append_len(out, msg, (gssize)msg_len);
+	g_string_append(out, QUEUE_END);
+	return out;
+}
+
+static int
+format_error(GError **error, const char *why)
+{
+	g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+		    "corrupt queue file: %s", why);
+	return -1;
+}
+
+int
+queue_parse(char *buf, size_t len, struct queue_meta **meta_r,
+	    const char **msg_r, size_t *msg_len_r, GError **error)
+{
+	struct queue_meta *meta;
+	const char *p = buf, *end = buf + len;
+	gboolean have_size = FALSE;
+	size_t size = 0;
+
+	if (len < strlen(QUEUE_MAGIC) ||
+	    memcmp(buf, QUEUE_MAGIC, strlen(QUEUE_MAGIC)) != 0)
+		return format_error(error, "no herald-queue version line");
+	p += strlen(QUEUE_MAGIC);
+	meta = queue_meta_new();
+	for (;;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *colon;
+
+		if (nl == NULL) {
+			queue_meta_free(&meta);
+			return format_error(error, "header not terminated");
+		}
+		if (nl == p) {		/* the blank line ends the header */
+			p = nl + 1;
+			break;
+		}
+		colon = memchr(p, ':', (size_t)(nl - p));
+		if (colon == NULL || colon + 1 >= nl || colon[1] != ' ') {
+			queue_meta_free(&meta);
+			return format_error(error, "header line without 'key: '");
+		}
+		char *key = g_strndup(p, (gsize)(colon - p));
+		char *value = unescape(colon + 2, (size_t)(nl - colon - 2));
+		if (!valid_key(key)) {
+			g_free(key);
+			g_free(value);
+			queue_meta_free(&meta);
+			return format_error(error, "bad key");
+		}
+		if (strcmp(key, "size") == 0) {
+			char *e;
+			size = strtoull(value, &e, 10);
+			have_size = *e == '\0' && e != value;
+		} else {
+			queue_meta_add(meta, key, value);
+		}
+		g_free(key);
+		g_free(value);
+		p = nl + 1;
+	}
+	if (!have_size) {
+		queue_meta_free(&meta);
+		return format_error(error, "no size");
+	}
+	/* The end marker right after exactly `size` bytes proves the file
+	 * was written whole. */
+	if ((size_t)(end - p) != size + strlen(QUEUE_END) ||
+	    memcmp(p + size, QUEUE_END, strlen(QUEUE_END)) != 0) {
+		queue_meta_free(&meta);
+		return format_error(error, "no end marker (truncated?)");
+	}
+	*meta_r = meta;
+	*msg_r = p;
+	*msg_len_r = size;
+	return 0;
+}
+
+/* --- queues ---------------------------------------------------------------- */
+
+struct queue {
+	char *var_dir;
+	char *name;
+	char *dir;
+};
+
+static gboolean
+valid_queue_name(const char *name)
+{
+	if (*name == '\0' || strlen(name) > 32)
+		return FALSE;
+	for (const char *p = name; *p != '\0'; p++)
+		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '-')
+			return FALSE;
+	return TRUE;
+}
+
+struct queue *
+queue_open(const char *var_dir, const char *name, GError **error)
+{
+	struct queue *q;
+
+	if (!valid_queue_name(name)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "bad queue name '%s' (use a-z, 0-9, -)", name);
+		return NULL;
+	}
+	q = g_new0(struct queue, 1);
+	q->var_dir = g_strdup(var_dir);
+	q->name = g_strdup(name);
+	q->dir = g_build_filename(var_dir, "queue", name, NULL);
+	if (fs_mkdir_p(q->dir, 0770, error) < 0) {
+		queue_close(&q);
+		return NULL;
+	}
+	return q;
+}
+
+void
+queue_close(struct queue **qp)
+{
+	struct queue *q = *qp;
+
+	if (q == NULL)
+		return;
+	g_free(q->var_dir);
+	g_free(q->name);
+	g_free(q->dir);
+	g_free(q);
+	*qp = NULL;
+}
+
+const char *
+queue_name(const struct queue *q)
+{
+	return q->name;
+}
+
+const char *
+queue_dir(const struct queue *q)
+{
+	return q->dir;
+}
+
+const char *
+queue_var_dir(const struct queue *q)
+{
+	return q->var_dir;
+}
+
+static char *
+entry_path(const struct queue *q, const char *base, const char *ext)
+{
+	return g_strdup_printf("%s/%s%s", q->dir, base, ext);
+}
+
+/* A file being written: <base>.<host>.<pid>.tmp, so that a crashed
+ * writer's leftovers can be told from a live writer's work. */
+static char *
+tmp_path(const struct queue *q, const char *base)
+{
+	return g_strdup_printf("%s/%s.%s.%d.tmp", q->dir, base, herald_host(),
+			       (int)getpid());
+}
+
+static guint64 enqueue_counter;
+
+static char *
+make_digest(const struct queue_meta *meta, const char *msg, size_t len)
+{
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA1);
+	const char *list = queue_meta_get(meta, META_LIST);
+	char extra[128];
+	char *hex;
+
+	g_checksum_update(ck, (const guchar *)msg, (gssize)len);
+	g_checksum_update(ck, (const guchar *)(list != NULL ? list : "-"), -1);
+	g_snprintf(extra, sizeof extra, "\n%s\n%d\n%llu\n%lld", herald_host(),
+		   (int)getpid(), (unsigned long long)++enqueue_counter,
+		   (long long)now_usec());
+	g_checksum_update(ck, (const guchar *)extra, -1);
+	hex = g_strdup(g_checksum_get_string(ck));
+	g_checksum_free(ck);
+	return hex;
+}
+
+/* A rename to .msg reported failure, but a runner may have claimed the
+ * new entry already (NFS: the reply was lost, and the retransmission
+ * found no source).  If the claim is our inode, the rename happened. */
+static gboolean
+renamed_and_claimed(struct queue *q, const char *base, ino_t ino)
+{
+	char *bak = entry_path(q, base, ".bak");
+	struct stat st;
+	int err = errno;
+	gboolean ok = (err == ENOENT || err == ESTALE) && fs_stat(bak, &st) == 0 &&
+		      st.st_ino == ino;
+
+	g_free(bak);
+	errno = err;
+	return ok;
+}
+
+int
+queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
+	      size_t msg_len, char **base_r, GError **error)
+{
+	int64_t stamp = queue_meta_get_int(meta, META_RECEIVED, 0);
+	char *digest, *base, *tmp, *final;
+	GString *data;
+	ino_t ino;
+	int ret = -1;
+
+	/* The name has 16 digits of stamp; anything else (a hand-made or
+	 * corrupt "received") would make an entry no listing ever finds. */
+	if (stamp <= 0 || stamp > 9999999999999999LL) {
+		stamp = now_usec();
+		queue_meta_set_int(meta, META_RECEIVED, stamp);
+	}
+	digest = make_digest(meta, msg, msg_len);
+	base = g_strdup_printf("%016lld+%s", (long long)stamp, digest);
+	g_free(digest);
+	tmp = tmp_path(q, base);
+	final = entry_path(q, base, ".msg");
+	data = queue_format(meta, msg, msg_len);
+
+	if (fs_create_synced(tmp, data->str, data->len, &ino, error) < 0)
+		goto out;
+	if (fs_rename_checked(tmp, final, ino) < 0 &&
+	    !renamed_and_claimed(q, base, ino)) {
+		set_errno_error(error, "rename(%s, %s)", tmp, final);
+		(void)fs_unlink(tmp);
+		goto out;
+	}
+	/* Without this the new name may not survive a power cut even though
+	 * the data does; the MTA is told "accepted" only after it. */
+	if (fs_sync_dir(q->dir, error) < 0)
+		goto out;
+	if (base_r != NULL)
+		*base_r = g_strdup(base);
+	ret = 0;
+out:
+	g_string_free(data, TRUE);
+	g_free(tmp);
+	g_free(final);
+	g_free(base);
+	return ret;
+}
+
+int
+queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
+	  const char *msg, size_t msg_len, char **base_r, GError **error)
+{
+	struct queue *q = queue_open(var_dir, name, error);
+	int r;
+
+	if (q == NULL)
+		return -1;
+	r = queue_enqueue(q, meta, msg, msg_len, base_r, error);
+	queue_close(&q);
+	return r;
+}
+
+/* Hex digit values, -1 for anything else: a table, because listing a
+ * 100,000-entry queue decodes four million digits. */
+static int8_t hex_values[256];
+
+static void
+init_hex_values(void)
+{
+	static gsize done;
+
+	if (!g_once_init_enter(&done))
+		return;
+	memset(hex_values, -1, sizeof hex_values);
+	for (int c = '0'; c <= '9'; c++)
+		hex_values[c] = (int8_t)(c - '0');
+	for (int c = 'a'; c <= 'f'; c++)
+		hex_values[c] = (int8_t)(c - 'a' + 10);
+	for (int c = 'A'; c <= 'F'; c++)
+		hex_values[c] = (int8_t)(c - 'A' + 10);
+	g_once_init_leave(&done, 1);
+}
+
+gboolean
+queue_digest_in_slice(const char *digest, unsigned s, unsigned n)
+{
+	uint32_t limb[5];	/* the 160-bit digest, most significant first */
+	uint64_t carry = 0;
+
+	if (n <= 1)
+		return s == 0;
+	init_hex_values();
+	for (int i = 0; i < 5; i++) {
+		limb[i] = 0;
+		for (int j = 0; j < 8; j++) {
+			int v = hex_values[(unsigned char)digest[i * 8 + j]];
+			if (v < 0)
+				return FALSE;
+			limb[i] = limb[i] << 4 | (uint32_t)v;
+		}
+	}
+	/* floor(d * n / 2^160) is the word that overflows 160 bits when the
+	 * digest is multiplied by n: exact for any n, not only powers of 2. */
+	for (int i = 4; i >= 0; i--) {
+		uint64_t prod = (uint64_t)limb[i] * n + carry;
+		carry = prod >> 32;
+	}
+	return carry == s;
+}
+
+/* Whether name is <16 digits>+<40 hex><ext>. */
+static gboolean
+parse_entry_name(const char *name, const char *ext)
+{
+	size_t elen = strlen(ext);
+
+	if (strlen(name) != QUEUE_BASE_LEN + elen || name[16] != '+' ||
+	    strcmp(name + QUEUE_BASE_LEN, ext) != 0)
+		return FALSE;
+	for (int i = 0; i < 16; i++)
+		if (!g_ascii_isdigit(name[i]))
+			return FALSE;
+	return TRUE;
+}
+
+struct listed {
+	uint64_t stamp;
+	char *base;
+};
+
+static int
+compare_listed(const void *a, const void *b)
+{
+	const struct listed *x = a, *y = b;
+
+	if (x->stamp != y->stamp)
+		return x->stamp < y->stamp ? -1 : 1;
+	return strcmp(x->base, y->base);
+}
+
+int
+queue_list(struct queue *q, const char *ext, unsigned s, unsigned n,
+	   GPtrArray **bases_r, GError **error)
+{
+	GArray *found;
+	GPtrArray *out;
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir(q->dir);
+	if (d == NULL) {
+		set_errno_error(error, "opendir(%s)", q->dir);
+		return -1;
+	}
+	found = g_array_new(FALSE, FALSE, sizeof(struct listed));
+	errno = 0;
+	while ((e = readdir(d)) != NULL) {
+		struct listed l;
+
+		if (e->d_name[0] == '.' || !parse_entry_name(e->d_name, ext))
+			continue;
+		if (!queue_digest_in_slice(e->d_name + 17, s, n))
+			continue;
+		l.stamp = g_ascii_strtoull(e->d_name, NULL, 10);
+		l.base = g_strndup(e->d_name, QUEUE_BASE_LEN);
+		g_array_append_val(found, l);
+		errno = 0;
+	}
+	if (errno != 0) {
+		set_errno_error(error, "readdir(%s)", q->dir);
+		closedir(d);
+		for (guint i = 0; i < found->len; i++)
+			g_free(g_array_index(found, struct listed, i).base);
+		g_array_free(found, TRUE);
+		return -1;
+	}
+	closedir(d);
+	/* FIFO: by stamp, compared as numbers (cheaper than the names). */
+	if (found->len > 1)
+		qsort(found->data, found->len, sizeof(struct listed),
+		      compare_listed);
+	out = g_ptr_array_new_full(found->len, g_free);
+	for (guint i = 0; i < found->len; i++)
+		g_ptr_array_add(out, g_array_index(found, struct listed, i).base);
+	g_array_free(found, TRUE);
+	*bases_r = out;
+	return 0;
+}
+
+int
+queue_claim(struct queue *q, const char *base, GError **error)
+{
+	char *msg = entry_path(q, base, ".msg");
+	char *bak = entry_path(q, base, ".bak");
+	struct stat st;
+	int ret = 1;
+
+	if (rename(msg, bak) < 0) {
+		int err = errno;
+
+		/* ENOENT is normal (another runner, or a lost NFS reply for
+		 * a rename that happened).  Slices are exclusive, so a .bak of
+		 * our slice that exists now is ours. */
+		if (err == ENOENT || err == ESTALE) {
+			ret = fs_stat(bak, &st) == 0 ? 1 : 0;
+			if (ret == 1)
+				log_warning(QUEUE_SUBSYS, "rename(%s) reported %s "
+					    "but the claim exists; taking it",
+					    msg, g_strerror(err));
+		} else {
+			set_errno_error_n(error, err, "rename(%s, %s)", msg, bak);
+			ret = -1;
+		}
+	}
+	g_free(msg);
+	g_free(bak);
+	return ret;
+}
+
+int
+queue_unclaim(struct queue *q, const char *base, GError **error)
+{
+	char *msg = entry_path(q, base, ".msg");
+	char *bak = entry_path(q, base, ".bak");
+	int ret = 0;
+
+	if (rename(bak, msg) < 0 && errno != ENOENT) {
+		set_errno_error(error, "rename(%s, %s)", bak, msg);
+		ret = -1;
+	}
+	g_free(msg);
+	g_free(bak);
+	return ret;
+}
+
+void
+queue_item_free(struct queue_item **ip)
+{
+	struct queue_item *it = *ip;
+
+	if (it == NULL)
+		return;
+	g_free(it->base);
+	queue_meta_free(&it->meta);
+	g_free(it->buf);
+	g_free(it);
+	*ip = NULL;
+}
+
+int
+queue_read(struct queue *q, const char *base, const char *ext,
+	   struct queue_item **item_r, GError **error)
+{
+	char *path = entry_path(q, base, ext);
+	struct queue_item *it;
+	char *buf;
+	size_t len;
+	int r;
+
+	r = fs_read_file(path, &buf, &len, error);
+	if (r <= 0) {
+		g_free(path);
+		return r;
+	}
+	it = g_new0(struct queue_item, 1);
+	it->buf = buf;
+	it->base = g_strdup(base);
+	if (queue_parse(buf, len, &it->meta, &it->msg, &it->msg_len, error) < 0) {
+		g_prefix_error(error, "%s: ", path);
+		queue_item_free(&it);
+		g_free(path);
+		return -1;
+	}
+	g_free(path);
+	*item_r = it;
+	return 1;
+}
+
+int
+queue_finish(struct queue *q, const char *base, GError **error)
+{
+	char *bak = entry_path(q, base, ".bak");
+	int ret = 0;
+
+	/* ENOENT after a retransmitted NFS unlink means it is gone: fine. */
+	if (fs_unlink(bak) < 0 && errno != ENOENT) {
+		set_errno_error(error, "unlink(%s)", bak);
+		ret = -1;
+	}
+	g_free(bak);
+	/* Its progress record goes with it (after it: a crash between the
+	 * two leaves an orphan record, never an entry without its record). */
+	if (ret == 0) {
+		char *prog = queue_progress_path(q, base);
+		if (fs_unlink(prog) < 0 && errno != ENOENT)
+			log_warning(QUEUE_SUBSYS, "unlink(%s) failed: %s", prog,
+				    g_strerror(errno));
+		g_free(prog);
+	}
+	return ret;
+}
+
+char *
+queue_progress_path(struct queue *q, const char *base)
+{
+	return entry_path(q, base, ".progress");
+}
+
+int
+queue_move_bad(struct queue *q, const char *base, const char *ext,
+	       const char *why, GError **error)
+{
+	char *src = entry_path(q, base, ext);
+	char *bad_dir = g_build_filename(q->var_dir, "queue", QUEUE_BAD, NULL);
+	char *dst = g_strdup_printf("%s/%s.msg", bad_dir, base);
+	int ret = -1;
+
+	if (fs_mkdir_p(bad_dir, 0770, error) < 0)
+		goto out;
+	if (rename(src, dst) < 0 && errno != ENOENT) {
+		set_errno_error(error, "rename(%s, %s)", src, dst);
+		goto out;
+	}
+	log_error(QUEUE_SUBSYS, "%s/%s%s moved to bad/: %s", q->name, base, ext,
+		  why);
+	ret = 0;
+out:
+	g_free(src);
+	g_free(bad_dir);
+	g_free(dst);
+	return ret;
+}
+
+void
+queue_meta_mark_shunted(struct queue_meta *meta, const char *from,
+			const char *why)
+{
+	queue_meta_set(meta, META_WHICHQ, from);
+	queue_meta_set(meta, META_SHUNT_REASON, why);
+	queue_meta_remove(meta, META_BAK_COUNT);
+}
+
+int
+queue_shunt(struct queue *q, struct queue_item *item, const char *why,
+	    GError **error)
+{
+	struct queue_meta *meta = queue_meta_copy(item->meta);
+	int ret;
+
+	queue_meta_mark_shunted(meta, q->name, why);
+	ret = queue_put(q->var_dir, QUEUE_SHUNT, meta, item->msg, item->msg_len, NULL,
+			error);
+	queue_meta_free(&meta);
+	if (ret < 0)
+		return -1;
+	log_error(QUEUE_SUBSYS, "%s/%s shunted: %s", q->name, item->base, why);
+	return queue_finish(q, item->base, error);
+}
+
+/* Rewrites claimed entry base.bak with new metadata, in place by rename
+ * (never in place by write: a crash must leave the old or the new file). */
+static int
+rewrite_bak(struct queue *q, struct queue_item *it, GError **error)
+{
+	char *tmp = tmp_path(q, it->base);
+	char *bak = entry_path(q, it->base, ".bak");
+	GString *data = queue_format(it->meta, it->msg, it->msg_len);
+	ino_t ino;
+	int ret = -1;
+
+	if (fs_create_synced(tmp, data->str, data->len, &ino, error) == 0)
+		ret = fs_commit_rename(tmp, bak, q->dir, ino, error);
+	g_string_free(data, TRUE);
+	g_free(tmp);
+	g_free(bak);
+	return ret;
+}
+
+/* Whether a claimed entry's progress record grew since the last recovery
+ * (its size is kept in "progress-seen"): a runner killed while making
+ * progress through a long fan-out is no sign of a poison message. */
+static gboolean
+progressed(struct queue *q, const char *base, struct queue_meta *meta)
+{
+	char *prog = queue_progress_path(q, base);
+	struct stat st;
+	gboolean grew = FALSE;
+
+	if (fs_stat(prog, &st) == 0 &&
+	    st.st_size > queue_meta_get_int(meta, META_PROGRESS_SEEN, 0)) {
+		queue_meta_set_int(meta, META_PROGRESS_SEEN, (int64_t)st.st_size);
+		grew = TRUE;
+	}
+	g_free(prog);
+	return grew;
+}
+
+int
+queue_recover(struct queue *q, unsigned s, unsigned n, GError **error)
+{
+	GPtrArray *baks;
+	int recovered = 0;
+
+	if (queue_list(q, ".bak", s, n, &baks, error) < 0)
+		return -1;
+	for (guint i = 0; i < baks->len; i++) {
+		const char *base = baks->pdata[i];
+		struct queue_item *it = NULL;
+		GError *local = NULL;
+		int64_t count;
+		int r;
+
+		r = queue_read(q, base, ".bak", &it, &local);
+		if (r == 0)
+			continue;
+		if (r < 0) {
+			(void)queue_move_bad(q, base, ".bak", local->message, NULL);
+			g_clear_error(&local);
+			continue;
+		}
+		count = queue_meta_get_int(it->meta, META_BAK_COUNT, 0) + 1;
+		if (progressed(q, base, it->meta))
+			count--;	/* it got further: not a poison message */
+		if (count >= QUEUE_MAX_BAK_COUNT) {
+			(void)queue_move_bad(q, base, ".bak", "its runner died "
+					     "three times while working on it",
+					     NULL);
+			queue_item_free(&it);
+			continue;
+		}
+		queue_meta_set_int(it->meta, META_BAK_COUNT, count);
+		if (rewrite_bak(q, it, &local) < 0) {
+			log_error(QUEUE_SUBSYS, "recovery of %s/%s failed: %s",
+				  q->name, base, local->message);
+			g_propagate_error(error, local);
+			queue_item_free(&it);
+			g_ptr_array_free(baks, TRUE);
+			return -1;
+		}
+		char *bak = entry_path(q, base, ".bak");
+		char *msg = entry_path(q, base, ".msg");
+		if (rename(bak, msg) < 0 && errno != ENOENT)
+			log_error(QUEUE_SUBSYS, "rename(%s, %s) failed: %s", bak,
+				  msg, g_strerror(errno));
+		else
+			recovered++;
+		log_warning(QUEUE_SUBSYS, "%s/%s recovered after a crash "
+			    "(strike %lld)", q->name, base, (long long)count);
+		g_free(bak);
+		g_free(msg);
+		queue_item_free(&it);
+	}
+	g_ptr_array_free(baks, TRUE);
+	return recovered;
+}
+
+int
+queue_clean_tmp(struct queue *q, GHashTable *live_hosts, int64_t dead_age_s,
+		GError **error)
+{
+	const char *host = herald_host();
+	size_t hlen = strlen(host);
+	char *locks = g_build_filename(q->var_dir, "locks", NULL);
+	int64_t now = -1;
+	struct dirent *e;
+	DIR *d = opendir(q->dir);
+	int removed = 0;
+
+	if (d == NULL) {
+		set_errno_error(error, "opendir(%s)", q->dir);
+		g_free(locks);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		const char *name = e->d_name;
+		gboolean stale;
+		struct stat st;
+
+		if (strlen(name) < QUEUE_BASE_LEN + 6 ||
+		    !g_str_has_suffix(name, ".tmp") || name[QUEUE_BASE_LEN] != '.')
+			continue;
+		const char *who = name + QUEUE_BASE_LEN + 1;
+		char *path = g_build_filename(q->dir, name, NULL);
+		if (strncmp(who, host, hlen) == 0 && who[hlen] == '.') {
+			/* Ours: stale when its writer is dead. */
+			pid_t pid = (pid_t)atoi(who + hlen + 1);
+			stale = pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+		} else {
+			/* Another host's.  Its processes cannot be checked, so
+			 * the file's age decides: the time of its last change
+			 * (ctime: on NFSv4 an exclusive create leaves a
+			 * verifier, not a time, in the mtime), by the server's
+			 * clock.  A dead host's files go after dead_age_s, a
+			 * live host's only after QUEUE_TMP_FOREIGN_AGE. */
+			const char *dot = strchr(who, '.');
+			char *writer = dot != NULL ? g_strndup(who, (gsize)(dot - who))
+						   : g_strdup(who);
+			int64_t age = g_hash_table_contains(live_hosts, writer)
+				    ? QUEUE_TMP_FOREIGN_AGE : dead_age_s;
+			g_free(writer);
+			if (now < 0 && lock_server_now(locks, &now, NULL) < 0)
+				now = 0;
+			stale = now > 0 && fs_stat(path, &st) == 0 &&
+				st.st_ctime + age < now / 1000000;
+		}
+		/* Removing a live writer's file by mistake loses nothing: its
+		 * rename then fails and it reports a temporary failure. */
+		if (stale && fs_unlink(path) == 0) {
+			log_warning(QUEUE_SUBSYS, "%s/%s removed: its writer "
+				    "died before it was complete", q->name, name);
+			removed++;
+		}
+		g_free(path);
+	}
+	closedir(d);
+	g_free(locks);
+	return removed;
+}
+
+int
+queue_count(struct queue *q, const char *ext, GError **error)
+{
+	struct dirent *e;
+	DIR *d = opendir(q->dir);
+	int n = 0;
+
+	if (d == NULL) {
+		set_errno_error(error, "opendir(%s)", q->dir);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (ext != NULL ? parse_entry_name(e->d_name, ext)
+				: (parse_entry_name(e->d_name, ".msg") ||
+				   parse_entry_name(e->d_name, ".bak")))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+queue_unshunt(const char *var_dir, GError **error)
+{
+	struct queue *shunt = queue_open(var_dir, QUEUE_SHUNT, error);
+	GPtrArray *bases;
+	int moved = 0;
+
+	if (shunt == NULL)
+		return -1;
+	/* Entries a crashed unshunt left claimed come back first. */
+	if (queue_recover(shunt, 0, 1, error) < 0 ||
+	    queue_list(shunt, ".msg", 0, 1, &bases, error) < 0) {
+		queue_close(&shunt);
+		return -1;
+	}
+	for (guint i = 0; i < bases->len && moved >= 0; i++) {
+		const char *base = bases->pdata[i];
+		struct queue_item *it = NULL;
+		struct queue *dest;
+		const char *whichq;
+
+		if (queue_claim(shunt, base, error) <= 0 ||
+		    queue_read(shunt, base, ".bak", &it, error) <= 0) {
+			if (error != NULL && *error != NULL)
+				moved = -1;
+			continue;
+		}
+		whichq = queue_meta_get(it->meta, META_WHICHQ);
+		dest = queue_open(var_dir, whichq != NULL ? whichq : QUEUE_IN, error);
+		if (dest == NULL) {
+			moved = -1;
+		} else {
+			queue_meta_remove(it->meta, META_WHICHQ);
+			queue_meta_remove(it->meta, META_SHUNT_REASON);
+			queue_meta_remove(it->meta, META_BAK_COUNT);
+			if (queue_enqueue(dest, it->meta, it->msg, it->msg_len,
+					  NULL, error) < 0 ||
+			    queue_finish(shunt, base, error) < 0)
+				moved = -1;
+			else
+				moved++;
+			queue_close(&dest);
+		}
+		queue_item_free(&it);
+	}
+	g_ptr_array_free(bases, TRUE);
+	queue_close(&shunt);
+	return moved;
+}

@@ -1,0 +1,495 @@
+/*
+ * site.c - the var dir and the site configuration (etc/herald.conf).
+ *
+ * The configuration is a GLib key file a person can edit.  Writes go
+ * through fs_write_atomic under the "site-config" lock, so two admins (or
+ * two hosts) changing settings at once do not lose each other's change.
+ */
+#include "store/site.h"
+#include "base/base.h"
+#include "store/lock.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct setting_def settings[] = {
+	{ "site.host", SETTING_STRING, "", NULL, 0, 0,
+	  "Name of this host in lock, lease and log file names. Empty: the "
+	  "system host name (first label). The environment variable "
+	  "HERALD_HOST overrides it." },
+	{ "log.target", SETTING_ENUM, "file", "file|syslog", 0, 0,
+	  "Where logs go: files under logs/<host>/<subsystem>, or syslog "
+	  "(facility mail)." },
+	{ "mta.smtp_host", SETTING_STRING, "127.0.0.1", NULL, 0, 0,
+	  "The MTA that herald delivers outgoing mail to." },
+	{ "mta.smtp_port", SETTING_INT, "25", NULL, 1, 65535,
+	  "Its SMTP port." },
+	{ "mta.transport", SETTING_ENUM, "smtp", "smtp|lmtp|sendmail", 0, 0,
+	  "How the out queue's runner hands mail to the MTA: smtp (to "
+	  "mta.smtp_host:mta.smtp_port), lmtp (the same address, or "
+	  "mta.lmtp_socket), or sendmail (mta.sendmail_command)." },
+	{ "mta.lmtp_socket", SETTING_STRING, "", NULL, 0, 0,
+	  "For mta.transport lmtp: a unix socket path instead of host:port." },
+	{ "mta.sendmail_command", SETTING_STRING, "/usr/sbin/sendmail", NULL, 0, 0,
+	  "For mta.transport sendmail: the command, given -i -f SENDER -- "
+	  "RECIPIENTS and the message on standard input." },
+	{ "mta.smtp_tls", SETTING_ENUM, "none", "none|opportunistic|required",
+	  0, 0,
+	  "STARTTLS to the MTA: never, when offered, or always (fail "
+	  "without it)." },
+	{ "mta.smtp_tls_verify", SETTING_BOOL, "true", NULL, 0, 0,
+	  "Check the MTA's certificate and name when using TLS." },
+	{ "mta.smtp_user", SETTING_STRING, "", NULL, 0, 0,
+	  "User name for SMTP AUTH (PLAIN or LOGIN); empty: no AUTH." },
+	{ "mta.smtp_password", SETTING_STRING, "", NULL, 0, 0,
+	  "Password for SMTP AUTH." },
+	{ "mta.smtp_timeout", SETTING_INT, "60", NULL, 1, 3600,
+	  "Seconds to wait for each step of an SMTP conversation." },
+	{ "mta.postfix_config", SETTING_STRING, "/etc/postfix", NULL, 0, 0,
+	  "The configuration directory of the Postfix that receives list mail: "
+	  "`herald mta-config postfix --write` runs postmap -c with it. Without "
+	  "a main.cf there, postmap is not run (build the tables yourself)." },
+	{ "mta.postfix_transport", SETTING_ENUM, "lmtp", "lmtp|pipe", 0, 0,
+	  "How Postfix hands list mail to herald in the tables of `herald "
+	  "mta-config postfix`: lmtp (to the LMTP server of lmtp.listen) or "
+	  "pipe (a pipe(8) transport named herald that runs `herald mta "
+	  "auto`; see docs/postfix.md)." },
+	{ "master.lease_lifetime", SETTING_INT, "30", NULL, 1, 86400,
+	  "Seconds a queue-slice lease lasts without renewal. A dead host's "
+	  "slices move to another host after this long. The master renews "
+	  "its leases every third of it." },
+	{ "master.poll_interval", SETTING_INT, "1000", NULL, 10, 600000,
+	  "Milliseconds an idle runner waits before it lists its queue again. "
+	  "inotify wakes it sooner for files written on this host; files "
+	  "written by other NFS hosts are seen at the next poll." },
+	{ "master.restart_backoff_max", SETTING_INT, "60", NULL, 1, 3600,
+	  "Longest wait, in seconds, before a crashed runner is restarted. "
+	  "The wait doubles from one second with each crash in a row." },
+	{ "lmtp.listen", SETTING_STRING, "", NULL, 0, 0,
+	  "Where the master's LMTP server listens for mail from the MTA: "
+	  "unix:/path/to/socket or 127.0.0.1:PORT. Empty: no LMTP server (the "
+	  "MTA uses `herald mta` instead)." },
+	{ "lmtp.socket_group", SETTING_STRING, "", NULL, 0, 0,
+	  "The group given to a unix LMTP socket (mode 0660), so that the MTA's "
+	  "LMTP client (Postfix: user postfix) may connect. Empty: the group "
+	  "herald runs as." },
+	{ "lmtp.max_message_size", SETTING_INT, "52428800", NULL, 1024, 2147483647,
+	  "Largest message, in bytes, the LMTP server accepts; larger ones get "
+	  "552 (the list's own max_message_size holds smaller ones for "
+	  "moderation)." },
+	{ "lock.lifetime", SETTING_INT, "60", NULL, 1, 86400,
+	  "Seconds a list lock lasts unless its holder refreshes it. A holder "
+	  "that dies blocks the list at most this long (at once when it dies "
+	  "on the same host)." },
+	{ "web.base_url", SETTING_STRING, "", NULL, 0, 0,
+	  "The web interface's address, ending in /; list pages, archives and "
+	  "unsubscribe links are made from it (List-Archive, List-Unsubscribe "
+	  "and others). Empty: https://<the list's domain>/." },
+	{ "dmarc.resolver", SETTING_STRING, "", NULL, 0, 0,
+	  "The DNS server asked for DMARC policies, as ADDRESS or ADDRESS:PORT "
+	  "(IPv4). Empty: the system's (/etc/resolv.conf)." },
+	{ "dmarc.timeout", SETTING_INT, "3", NULL, 1, 60,
+	  "Seconds to wait for a DNS answer. A DNS failure counts as a policy "
+	  "that needs mitigating." },
+	{ "dmarc.cache_ttl", SETTING_INT, "3600", NULL, 0, 86400,
+	  "Seconds a domain's DMARC policy is remembered by a runner; 0 asks "
+	  "DNS every time." },
+	{ "dmarc.psl_file", SETTING_STRING,
+	  "/usr/share/publicsuffix/public_suffix_list.dat", NULL, 0, 0,
+	  "The Public Suffix List that finds a domain's organizational domain "
+	  "(Debian's publicsuffix package)." },
+	{ "notice.max_autoresponses_per_day", SETTING_INT, "10", NULL, 0, 10000,
+	  "Most automatic replies (hold notices, rejections, acknowledgements) "
+	  "herald sends one address a day, per list; 0: no limit (Mailman's "
+	  "MAX_AUTORESPONSES_PER_DAY)." },
+	{ "delivery.max_recipients", SETTING_INT, "500", NULL, 1, 100000,
+	  "Most recipients in one SMTP transaction (Mailman's "
+	  "SMTP_MAX_RCPTS); recipients of one domain go together." },
+	{ "delivery.connections", SETTING_INT, "4", NULL, 1, 64,
+	  "SMTP connections one delivery runner uses in parallel, each "
+	  "reused for many transactions." },
+	{ "delivery.verp_interval", SETTING_INT, "0", NULL, 0, 1000000,
+	  "VERP every Nth post (post number divisible by N); 1: every post; "
+	  "0: none (Mailman's VERP_DELIVERY_INTERVAL). A share of VERP'd "
+	  "posts finds bouncing members without parsing bounces." },
+	{ "delivery.verp_personalized", SETTING_BOOL, "true", NULL, 0, 0,
+	  "VERP the posts of personalised lists (each member gets a "
+	  "transaction of their own anyway)." },
+	{ "delivery.retry_wait", SETTING_INT, "900", NULL, 1, 604800,
+	  "Seconds before a recipient the MTA deferred is tried again; the "
+	  "wait doubles with each attempt." },
+	{ "delivery.retry_period", SETTING_INT, "432000", NULL, 60, 31536000,
+	  "Seconds after the first attempt when a recipient still deferred "
+	  "becomes a bounce event (Mailman's DELIVERY_RETRY_PERIOD, 5 days)." },
+	{ "runner.*.slices", SETTING_INT, "1", NULL, 1, 1024,
+	  "How many slices the queue is cut into; each slice is worked by one "
+	  "runner process on one host." },
+	{ "runner.*.handler", SETTING_ENUM, "forward",
+	  "forward|sink|incoming|virgin|outgoing|retry", 0, 0,
+	  "What the runner does with each message. incoming: the posting "
+	  "pipeline (list posts and owner mail, the in queue). virgin: "
+	  "herald's own notices, on to the out queue. outgoing: delivery to "
+	  "the members through the MTA (the out queue). retry: deferred "
+	  "recipients back to the out queue when their time comes. "
+	  "forward: move it to the "
+	  "queue named by next. sink: accept and delete it (tests)." },
+	{ "runner.*.next", SETTING_STRING, "", NULL, 0, 0,
+	  "For handler forward: the queue that receives the messages." },
+	{ NULL, 0, NULL, NULL, 0, 0, NULL },
+};
+
+const char *const site_var_subdirs[] = {
+	"etc", "queue", "lists", "archives", "locks", "leases", "logs", "run",
+	NULL,
+};
+
+const struct setting_def *
+site_settings(void)
+{
+	return settings;
+}
+
+/* Whether key matches pattern, where a "*" part matches any one part made
+ * of [a-z0-9-]. */
+static gboolean
+key_matches(const char *pattern, const char *key)
+{
+	char **pp = g_strsplit(pattern, ".", -1);
+	char **kp = g_strsplit(key, ".", -1);
+	gboolean ok = g_strv_length(pp) == g_strv_length(kp);
+
+	for (guint i = 0; ok && pp[i] != NULL; i++) {
+		if (strcmp(pp[i], "*") != 0) {
+			ok = strcmp(pp[i], kp[i]) == 0;
+			continue;
+		}
+		ok = kp[i][0] != '\0';
+		for (const char *c = kp[i]; ok && *c != '\0'; c++)
+			ok = g_ascii_islower(*c) || g_ascii_isdigit(*c) || *c == '-';
+	}
+	g_strfreev(pp);
+	g_strfreev(kp);
+	return ok;
+}
+
+const struct setting_def *
+site_setting_find(const char *key)
+{
+	for (const struct setting_def *d = settings; d->key != NULL; d++)
+		if (key_matches(d->key, key))
+			return d;
+	return NULL;
+}
+
+char *
+site_setting_check(const struct setting_def *def, const char *value)
+{
+	char *end;
+	long long n;
+
+	switch (def->type) {
+	case SETTING_STRING:
+		if (strchr(value, '\n') != NULL)
+			return g_strdup_printf("%s: a line break is not allowed",
+					       def->key);
+		return NULL;
+	case SETTING_INT:
+		errno = 0;
+		n = strtoll(value, &end, 10);
+		if (errno != 0 || *value == '\0' || *end != '\0')
+			return g_strdup_printf("%s: '%s' is not an integer",
+					       def->key, value);
+		if (n < def->min || n > def->max)
+			return g_strdup_printf("%s: %lld is outside %lld..%lld",
+					       def->key, n, (long long)def->min,
+					       (long long)def->max);
+		return NULL;
+	case SETTING_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+			return NULL;
+		return g_strdup_printf("%s: '%s' is not true or false", def->key,
+				       value);
+	case SETTING_ENUM: {
+		char **c = g_strsplit(def->choices, "|", -1);
+		gboolean ok = g_strv_contains((const char *const *)c, value);
+		g_strfreev(c);
+		if (ok)
+			return NULL;
+		return g_strdup_printf("%s: '%s' is not one of %s", def->key,
+				       value, def->choices);
+	}
+	}
+	return NULL;
+}
+
+struct site {
+	char *var_dir;
+	char *conf_path;
+	GKeyFile *kf;
+};
+
+static char *
+default_config_text(void)
+{
+	GString *out = g_string_new(
+	    "# herald site configuration.  Each setting is shown with its\n"
+	    "# default, commented out; `herald site set KEY VALUE` changes one\n"
+	    "# (KEY is section.name).  docs/settings.md explains them all.\n");
+	char *section = NULL;
+
+	for (const struct setting_def *d = settings; d->key != NULL; d++) {
+		if (strchr(d->key, '*') != NULL)
+			continue;
+		const char *dot = strrchr(d->key, '.');
+		char *sec = g_strndup(d->key, (gsize)(dot - d->key));
+		if (section == NULL || strcmp(section, sec) != 0) {
+			g_string_append_printf(out, "\n[%s]\n", sec);
+			g_free(section);
+			section = sec;
+		} else {
+			g_free(sec);
+		}
+		g_string_append_printf(out, "# %s\n#%s = %s\n", d->doc,
+				       dot + 1, d->dflt);
+	}
+	g_free(section);
+	g_string_append(out,
+	    "\n# Runners: one [runner.<queue>] section per queue that a runner\n"
+	    "# works; slices = N shares a queue among N runner processes.\n"
+	    "\n# The posting pipeline: list posts and owner mail.\n"
+	    "[runner.in]\nslices = 1\nhandler = incoming\n"
+	    "\n# herald's own notices, on to the out queue.\n"
+	    "[runner.virgin]\nslices = 1\nhandler = virgin\n"
+	    "\n# Delivery to the members, and deferred recipients' retries.\n"
+	    "[runner.out]\nslices = 1\nhandler = outgoing\n"
+	    "\n[runner.retry]\nslices = 1\nhandler = retry\n");
+	return g_string_free(out, FALSE);
+}
+
+int
+site_init(const char *var_dir, GError **error)
+{
+	char *conf, *text;
+	int ret = 0;
+
+	for (int i = 0; site_var_subdirs[i] != NULL; i++) {
+		char *p = g_build_filename(var_dir, site_var_subdirs[i], NULL);
+		ret = fs_mkdir_p(p, 0770, error);
+		g_free(p);
+		if (ret < 0)
+			return -1;
+	}
+	conf = g_build_filename(var_dir, "etc", "herald.conf", NULL);
+	if (!g_file_test(conf, G_FILE_TEST_EXISTS)) {
+		text = default_config_text();
+		ret = fs_write_atomic(conf, text, strlen(text), error);
+		g_free(text);
+	}
+	g_free(conf);
+	return ret;
+}
+
+int
+site_reload(struct site *s, GError **error)
+{
+	GKeyFile *kf = g_key_file_new();
+	GError *local = NULL;
+
+	if (!g_key_file_load_from_file(kf, s->conf_path, G_KEY_FILE_KEEP_COMMENTS,
+				       &local)) {
+		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
+				    "%s: no herald var dir here (run `herald "
+				    "--var %s init`)", s->conf_path, s->var_dir);
+		else
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+				    "%s: %s", s->conf_path, local->message);
+		g_error_free(local);
+		g_key_file_free(kf);
+		return -1;
+	}
+	if (s->kf != NULL)
+		g_key_file_free(s->kf);
+	s->kf = kf;
+	return 0;
+}
+
+struct site *
+site_open(const char *var_dir, GError **error)
+{
+	struct site *s = g_new0(struct site, 1);
+
+	s->var_dir = g_strdup(var_dir);
+	s->conf_path = g_build_filename(var_dir, "etc", "herald.conf", NULL);
+	if (site_reload(s, error) < 0) {
+		site_free(&s);
+		return NULL;
+	}
+	char *host = site_get(s, "site.host", NULL);
+	if (host != NULL && *host != '\0')
+		herald_set_host(host);
+	g_free(host);
+	return s;
+}
+
+void
+site_free(struct site **sp)
+{
+	struct site *s = *sp;
+
+	if (s == NULL)
+		return;
+	if (s->kf != NULL)
+		g_key_file_free(s->kf);
+	g_free(s->var_dir);
+	g_free(s->conf_path);
+	g_free(s);
+	*sp = NULL;
+}
+
+const char *
+site_var_dir(const struct site *s)
+{
+	return s->var_dir;
+}
+
+char *
+site_path(const struct site *s, const char *first, ...)
+{
+	GPtrArray *parts = g_ptr_array_new();
+	va_list ap;
+	char *path;
+
+	g_ptr_array_add(parts, s->var_dir);
+	va_start(ap, first);
+	for (const char *p = first; p != NULL; p = va_arg(ap, const char *))
+		g_ptr_array_add(parts, (gpointer)p);
+	va_end(ap);
+	g_ptr_array_add(parts, NULL);
+	path = g_build_filenamev((char **)parts->pdata);
+	g_ptr_array_free(parts, TRUE);
+	return path;
+}
+
+static void
+split_key(const char *key, char **group_r, char **name_r)
+{
+	const char *dot = strrchr(key, '.');
+
+	*group_r = g_strndup(key, (gsize)(dot - key));
+	*name_r = g_strdup(dot + 1);
+}
+
+char *
+site_get(const struct site *s, const char *key, GError **error)
+{
+	const struct setting_def *def = site_setting_find(key);
+	char *group, *name, *value;
+
+	if (def == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "unknown site setting '%s' (see `herald site show`)",
+			    key);
+		return NULL;
+	}
+	split_key(key, &group, &name);
+	value = g_key_file_get_value(s->kf, group, name, NULL);
+	g_free(group);
+	g_free(name);
+	if (value != NULL) {
+		g_strstrip(value);
+		/* A hand-edited file may hold a bad value: the default wins
+		 * rather than a crash later. */
+		char *bad = site_setting_check(def, value);
+		if (bad == NULL)
+			return value;
+		g_free(bad);
+		g_free(value);
+	}
+	return g_strdup(def->dflt);
+}
+
+int64_t
+site_get_int(const struct site *s, const char *key)
+{
+	char *v = site_get(s, key, NULL);
+	int64_t n;
+
+	g_return_val_if_fail(v != NULL, 0);
+	n = g_ascii_strtoll(v, NULL, 10);
+	g_free(v);
+	return n;
+}
+
+gboolean
+site_get_bool(const struct site *s, const char *key)
+{
+	char *v = site_get(s, key, NULL);
+	gboolean b = v != NULL && strcmp(v, "true") == 0;
+
+	g_free(v);
+	return b;
+}
+
+int
+site_set(struct site *s, const char *key, const char *value, GError **error)
+{
+	const struct setting_def *def = site_setting_find(key);
+	char *group, *name, *bad, *data, *locks;
+	struct lock *l;
+	int ret = -1;
+
+	if (def == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "unknown site setting '%s' (see `herald site show`)",
+			    key);
+		return -1;
+	}
+	if ((bad = site_setting_check(def, value)) != NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID, "%s", bad);
+		g_free(bad);
+		return -1;
+	}
+	locks = site_path(s, "locks", NULL);
+	l = lock_new(locks, "site-config", 30000);
+	g_free(locks);
+	if (lock_acquire(l, 10000, error) < 0) {
+		lock_free(&l);
+		return -1;
+	}
+	/* Reread under the lock: another writer may have changed the file
+	 * since we loaded it. */
+	if (site_reload(s, error) < 0)
+		goto out;
+	split_key(key, &group, &name);
+	g_key_file_set_value(s->kf, group, name, value);
+	g_free(group);
+	g_free(name);
+	data = g_key_file_to_data(s->kf, NULL, NULL);
+	ret = fs_write_atomic(s->conf_path, data, strlen(data), error);
+	g_free(data);
+out:
+	if (lock_release(l, ret == 0 ? error : NULL) < 0)
+		ret = -1;
+	lock_free(&l);
+	return ret;
+}
+
+GPtrArray *
+site_runner_queues(const struct site *s)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	gchar **groups = g_key_file_get_groups(s->kf, NULL);
+
+	for (gchar **g = groups; *g != NULL; g++) {
+		char *probe = g_strconcat(*g, ".slices", NULL);
+		if (key_matches("runner.*.slices", probe))
+			g_ptr_array_add(out, g_strdup(*g + strlen("runner.")));
+		g_free(probe);
+	}
+	g_strfreev(groups);
+	g_ptr_array_sort(out, str_ptr_compare);
+	return out;
+}
