@@ -1,43 +1,25 @@
 /*
- * handlers.c - the runner process: picks the handler a queue is configured
- * with and runs the generic loop (lib/runner.c) over one slice.
+ * handlers.c - the runner process: opens the runner kind a queue is
+ * configured with (runner.<queue>.handler, one of the registry's kinds in
+ * lib/runners/) and runs the generic loop (store/runner.c) over one slice.
  *
- * incoming: the posting pipeline (incoming.c).  virgin: herald's own
- * notices, on to the out queue.  outgoing: delivery; retry: deferred
- * recipients back to out when due (outgoing.c).  forward: move messages to the next queue;
- * sink: accept them (tests).  Delivery and the archive join as they are
- * built.
+ * Between messages, at most once a second, the runner looks whether the
+ * site configuration changed (`herald site set` on any host replaces the
+ * file; the local master also passes on a SIGHUP): if so it rereads it and
+ * opens its kind afresh, so new settings apply from the next message
+ * without a restart.
  */
 #include "cli.h"
 #include "base/base.h"
 #include "store/lock.h"
 #include "base/log.h"
 #include "store/runner.h"
+#include "runners/runners.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-struct forward_ctx {
-	struct queue *next;
-};
-
-static int
-handle_forward(void *ctx, struct queue *q, struct queue_item *item,
-	       GError **error)
-{
-	struct forward_ctx *f = ctx;
-
-	return queue_enqueue(f->next, item->meta, item->msg, item->msg_len, NULL,
-			     error);
-}
-
-static int
-handle_sink(void *ctx, struct queue *q, struct queue_item *item, GError **error)
-{
-	return 0;
-}
 
 struct lease_check {
 	char *dir;
@@ -70,6 +52,7 @@ lease_still_ours(void *ctx)
 }
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static void
 on_stop(int sig)
@@ -81,6 +64,55 @@ static void
 on_hup(int sig)
 {
 	log_request_reopen();
+	reload_requested = 1;
+}
+
+/* What the runner holds of its kind, remade when the settings change. */
+struct kind_state {
+	struct site *site;
+	const char *queue;
+	const struct runner_kind *kind;
+	struct runner_config *cfg;	/* handler_ctx is ours */
+};
+
+static int
+kind_open(struct kind_state *ks, GError **error)
+{
+	void *ctx = NULL;
+
+	if (ks->kind->open != NULL &&
+	    (ctx = ks->kind->open(ks->site, ks->queue, error)) == NULL)
+		return -1;
+	ks->cfg->handler_ctx = ctx;
+	return 0;
+}
+
+static void
+kind_close(struct kind_state *ks)
+{
+	if (ks->kind->close != NULL && ks->cfg->handler_ctx != NULL)
+		ks->kind->close(ks->cfg->handler_ctx);
+	ks->cfg->handler_ctx = NULL;
+}
+
+/* The runner's tick: new settings, when the file changed. */
+static int
+kind_tick(void *ctx, GError **error)
+{
+	struct kind_state *ks = ctx;
+	int r;
+
+	if (reload_requested) {
+		reload_requested = 0;
+		r = site_reload(ks->site, error) < 0 ? -1 : 1;
+	} else {
+		r = site_reload_if_changed(ks->site, error);
+	}
+	if (r <= 0)
+		return r;
+	log_info("runner", "runner %s: settings reread", ks->queue);
+	kind_close(ks);
+	return kind_open(ks, error);
 }
 
 int
@@ -88,12 +120,11 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	    const char *lease_name, const char *lease_claim, gboolean once)
 {
 	struct runner_config cfg = { 0 };
-	struct forward_ctx fwd = { 0 };
+	struct kind_state ks = { .site = site, .queue = queue, .cfg = &cfg };
 	struct lease_check lc = { 0 };
-	void *incoming = NULL, *outgoing = NULL;
 	struct sigaction sa = { 0 };
 	GError *error = NULL;
-	char *key, *handler, *next;
+	char *key, *handler;
 	int r, code;
 
 	sa.sa_handler = on_stop;
@@ -105,10 +136,14 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	key = g_strdup_printf("runner.%s.handler", queue);
 	handler = site_get(site, key, NULL);
 	g_free(key);
-	key = g_strdup_printf("runner.%s.next", queue);
-	next = site_get(site, key, NULL);
-	g_free(key);
-
+	ks.kind = runner_kind_find(handler);
+	g_free(handler);
+	if (ks.kind == NULL || kind_open(&ks, &error) < 0) {
+		log_error("runner", "runner %s: %s", queue, error != NULL ?
+			  error->message : "unknown handler");
+		g_clear_error(&error);
+		return HERALD_EX_SOFTWARE;
+	}
 	cfg.var_dir = site_var_dir(site);
 	cfg.queue = queue;
 	cfg.slice = s;
@@ -116,43 +151,9 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	cfg.poll_ms = (int)site_get_int(site, "master.poll_interval");
 	cfg.stop = &stop_requested;
 	cfg.once = once;
-	if (strcmp(handler, "virgin") == 0) {
-		/* herald's own notices: straight on to delivery. */
-		g_free(next);
-		next = g_strdup("out");
-	}
-	if (strcmp(handler, "incoming") == 0) {
-		cfg.handler = incoming_handler();
-		cfg.handler_ctx = incoming = incoming_new(site);
-	} else if (strcmp(handler, "outgoing") == 0) {
-		if ((outgoing = outgoing_new(site, &error)) == NULL) {
-			log_error("runner", "runner %s: %s", queue, error->message);
-			g_clear_error(&error);
-			g_free(handler);
-			g_free(next);
-			return HERALD_EX_SOFTWARE;
-		}
-		cfg.handler = outgoing_handler();
-		cfg.handler_ctx = outgoing;
-	} else if (strcmp(handler, "retry") == 0) {
-		cfg.handler = retry_handler();
-	} else if (strcmp(handler, "forward") == 0 ||
-		   strcmp(handler, "virgin") == 0) {
-		if (*next == '\0' ||
-		    (fwd.next = queue_open(cfg.var_dir, next, &error)) == NULL) {
-			log_error("runner", "runner %s: handler forward needs a "
-				  "valid runner.%s.next: %s", queue, queue,
-				  error != NULL ? error->message : "unset");
-			g_clear_error(&error);
-			g_free(handler);
-			g_free(next);
-			return HERALD_EX_SOFTWARE;
-		}
-		cfg.handler = handle_forward;
-		cfg.handler_ctx = &fwd;
-	} else {
-		cfg.handler = handle_sink;
-	}
+	cfg.handler = ks.kind->handle;
+	cfg.tick = kind_tick;
+	cfg.tick_ctx = &ks;
 	if (lease_name != NULL) {
 		lc.dir = site_path(site, "leases", NULL);
 		lc.name = lease_name;
@@ -164,12 +165,8 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	code = r == 0 ? 0 : r == 1 ? RUNNER_EXIT_LEASE_LOST : HERALD_EX_TEMPFAIL;
 	if (r < 0)
 		g_clear_error(&error);
-	queue_close(&fwd.next);
-	incoming_free(incoming);
-	outgoing_free(outgoing);
+	kind_close(&ks);
 	g_free(lc.dir);
-	g_free(handler);
-	g_free(next);
 	return code;
 }
 

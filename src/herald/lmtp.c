@@ -16,6 +16,7 @@
  * suffix after '+'), -confirm@ (with the token after '+').
  */
 #include "cli.h"
+#include "services.h"
 #include "base/base.h"
 #include "list/list.h"
 #include "base/log.h"
@@ -338,6 +339,59 @@ on_lmtp_stop(int sig)
 	lmtp_stop = 1;
 }
 
+static volatile sig_atomic_t lmtp_hup;
+
+static void
+on_lmtp_hup(int sig)
+{
+	lmtp_hup = 1;
+}
+
+/* After SIGHUP: logs reopened, settings reread; a new lmtp.listen or
+ * lmtp.socket_group gets a new listener (the old one stays if the new one
+ * cannot be opened).  Sessions read the rest of the settings as they
+ * start.  Returns the listener. */
+static int
+lmtp_reload(struct site *site, int fd, char **spec_r, char **group_r)
+{
+	GError *error = NULL;
+	char *spec, *group;
+	int nfd;
+
+	lmtp_hup = 0;
+	log_request_reopen();
+	if (site_reload_if_changed(site, &error) < 0) {
+		log_error(LMTP_SUBSYS, "rereading the settings: %s",
+			  error->message);
+		g_clear_error(&error);
+		return fd;
+	}
+	spec = site_get(site, "lmtp.listen", NULL);
+	group = site_get(site, "lmtp.socket_group", NULL);
+	if (strcmp(spec, *spec_r) == 0 && strcmp(group, *group_r) == 0) {
+		g_free(spec);
+		g_free(group);
+		return fd;
+	}
+	if ((nfd = open_listener(spec, group, &error)) < 0) {
+		log_error(LMTP_SUBSYS, "new listener %s: %s; still on %s", spec,
+			  error->message, *spec_r);
+		g_clear_error(&error);
+		g_free(spec);
+		g_free(group);
+		return fd;
+	}
+	close(fd);
+	if (g_str_has_prefix(*spec_r, "unix:") && strcmp(spec, *spec_r) != 0)
+		(void)unlink(*spec_r + 5);
+	log_info(LMTP_SUBSYS, "now listening on %s", spec);
+	g_free(*spec_r);
+	g_free(*group_r);
+	*spec_r = spec;
+	*group_r = group;
+	return nfd;
+}
+
 int
 lmtp_main(struct site *site)
 {
@@ -348,24 +402,30 @@ lmtp_main(struct site *site)
 	int fd;
 
 	fd = open_listener(spec, group, &error);
-	g_free(group);
 	if (fd < 0) {
 		log_error(LMTP_SUBSYS, "%s", error->message);
 		g_clear_error(&error);
 		g_free(spec);
+		g_free(group);
 		return HERALD_EX_TEMPFAIL;
 	}
 	sa.sa_handler = on_lmtp_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* No SA_RESTART: accept() returns EINTR and the loop rereads. */
+	sa.sa_handler = on_lmtp_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sa.sa_flags = SA_NOCLDWAIT;	/* sessions reap themselves */
 	sigaction(SIGCHLD, &sa, NULL);
 	log_info(LMTP_SUBSYS, "listening on %s", spec);
 	while (!lmtp_stop) {
-		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		int c;
 		pid_t pid;
 
+		if (lmtp_hup)
+			fd = lmtp_reload(site, fd, &spec, &group);
+		c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
 			if (errno != EINTR)
 				log_error(LMTP_SUBSYS, "accept: %s", g_strerror(errno));
@@ -394,17 +454,42 @@ lmtp_main(struct site *site)
 		(void)unlink(spec + 5);
 	log_info(LMTP_SUBSYS, "stopped");
 	g_free(spec);
+	g_free(group);
 	return 0;
 }
+
+static gboolean
+lmtp_wanted(struct site *site)
+{
+	char *listen = site_get(site, "lmtp.listen", NULL);
+	gboolean wanted = listen != NULL && *listen != '\0';
+
+	g_free(listen);
+	return wanted;
+}
+
+/* The master runs the LMTP server on every host when lmtp.listen is set
+ * (accepting mail needs no lease). */
+const struct service service_lmtp = {
+	.name = "lmtp",
+	.wanted = lmtp_wanted,
+	.main = lmtp_main,
+};
 
 int
 cmd_lmtp(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.params = "", .min_args = 0, .max_args = 0,
+		.summary = "Serves LMTP on lmtp.listen in the foreground, logging "
+			   "to standard error,\nuntil SIGTERM.  The master runs "
+			   "it when lmtp.listen is set.",
+	};
 	struct site *site;
+	int ret;
 
-	if (argc != 1)
-		return cli_usage("lmtp    (serve LMTP on lmtp.listen in the "
-				 "foreground; the master runs it when set)");
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
 	if ((site = cli_site(cli)) == NULL)
 		return CLI_FAIL;
 	log_set_stderr(TRUE);

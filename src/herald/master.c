@@ -24,6 +24,7 @@
  * lease themselves, so no runner outlives its lease.
  */
 #include "cli.h"
+#include "services.h"
 #include "base/base.h"
 #include "store/lock.h"
 #include "base/log.h"
@@ -67,10 +68,12 @@ struct master {
 	int64_t lifetime_ms;
 	int64_t backoff_max_us;
 	int sigfd;
-	/* The LMTP listener, when lmtp.listen is set: no lease (every host
-	 * may take mail), restarted with backoff like a runner. */
-	gboolean lmtp_wanted;
-	struct slot lmtp;
+	/* The services this host runs (services.h): no lease, restarted
+	 * with backoff like a runner.  svc[i] is services[i]'s, unused
+	 * unless svc_wanted[i]. */
+	struct slot *svc;
+	gboolean *svc_wanted;
+	guint nsvc;
 	gboolean stopping;
 	int64_t stop_deadline;
 };
@@ -309,16 +312,18 @@ clean_queues(struct master *m, GHashTable *live)
 }
 
 static void
-start_lmtp(struct master *m)
+start_service(struct master *m, guint i)
 {
+	const struct service *svc = services[i];
+	struct slot *sl = &m->svc[i];
 	pid_t master_pid = getpid();
 	pid_t pid = fork();
 	sigset_t all;
 
 	if (pid < 0) {
-		log_error(MASTER_SUBSYS, "fork for the LMTP server failed: %s",
-			  g_strerror(errno));
-		m->lmtp.start_after = g_get_monotonic_time() + G_USEC_PER_SEC;
+		log_error(MASTER_SUBSYS, "fork for service %s failed: %s",
+			  svc->name, g_strerror(errno));
+		sl->start_after = g_get_monotonic_time() + G_USEC_PER_SEC;
 		return;
 	}
 	if (pid == 0) {
@@ -328,11 +333,12 @@ start_lmtp(struct master *m)
 		close(m->sigfd);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		_exit(lmtp_main(m->site));
+		_exit(svc->main(m->site));
 	}
-	m->lmtp.pid = pid;
-	m->lmtp.started = g_get_monotonic_time();
-	log_info(MASTER_SUBSYS, "LMTP server started as pid %d", (int)pid);
+	sl->pid = pid;
+	sl->started = g_get_monotonic_time();
+	log_info(MASTER_SUBSYS, "service %s started as pid %d", svc->name,
+		 (int)pid);
 }
 
 static void
@@ -340,8 +346,10 @@ start_due_runners(struct master *m)
 {
 	int64_t now = g_get_monotonic_time();
 
-	if (m->lmtp_wanted && m->lmtp.pid == 0 && now >= m->lmtp.start_after)
-		start_lmtp(m);
+	for (guint i = 0; i < m->nsvc; i++)
+		if (m->svc_wanted[i] && m->svc[i].pid == 0 &&
+		    now >= m->svc[i].start_after)
+			start_service(m, i);
 
 	for (guint i = 0; i < m->slots->len; i++) {
 		struct slot *s = m->slots->pdata[i];
@@ -406,6 +414,22 @@ schedule_restart(struct master *m, struct slot *s, int64_t now)
 	return wait;
 }
 
+/* A service's process ended: restart it after the backoff. */
+static void
+reap_service(struct master *m, pid_t pid, int status, int64_t now)
+{
+	for (guint i = 0; i < m->nsvc; i++) {
+		if (m->svc[i].pid != pid)
+			continue;
+		m->svc[i].pid = 0;
+		if (!m->stopping)
+			log_error(MASTER_SUBSYS, "service %s (pid %d) ended "
+				  "(status %d); restart in %.0f s",
+				  services[i]->name, (int)pid, status,
+				  (double)schedule_restart(m, &m->svc[i], now) / 1e6);
+	}
+}
+
 static void
 reap(struct master *m)
 {
@@ -416,17 +440,10 @@ reap(struct master *m)
 		struct slot *s = slot_by_pid(m, pid);
 		int64_t now = g_get_monotonic_time();
 
-		if (pid == m->lmtp.pid) {
-			m->lmtp.pid = 0;
-			if (!m->stopping)
-				log_error(MASTER_SUBSYS, "LMTP server (pid %d) ended "
-					  "(status %d); restart in %.0f s", (int)pid,
-					  status, (double)schedule_restart(m, &m->lmtp,
-									   now) / 1e6);
+		if (s == NULL) {
+			reap_service(m, pid, status, now);
 			continue;
 		}
-		if (s == NULL)
-			continue;
 		s->pid = 0;
 		if (s->draining || m->stopping) {
 			log_info(MASTER_SUBSYS, "runner %s slice %u/%u (pid %d) "
@@ -462,7 +479,9 @@ running_count(const struct master *m)
 	for (guint i = 0; i < m->slots->len; i++)
 		if (((struct slot *)m->slots->pdata[i])->pid > 0)
 			n++;
-	return n + (m->lmtp.pid > 0);
+	for (guint i = 0; i < m->nsvc; i++)
+		n += m->svc[i].pid > 0;
+	return n;
 }
 
 /* Changes whenever a runner starts or stops. */
@@ -479,13 +498,46 @@ runners_signature(const struct master *m)
 static void
 signal_runners(struct master *m, int sig)
 {
-	if (m->lmtp.pid > 0)
-		kill(m->lmtp.pid, sig);
+	for (guint i = 0; i < m->nsvc; i++)
+		if (m->svc[i].pid > 0)
+			kill(m->svc[i].pid, sig);
 	for (guint i = 0; i < m->slots->len; i++) {
 		struct slot *s = m->slots->pdata[i];
 		if (s->pid > 0)
 			kill(s->pid, sig);
 	}
+}
+
+/* The site configuration changed (`herald site set` on any host): reread
+ * it, start or stop the services it now wants, and pass a SIGHUP to the
+ * runners and services so they reread it at once (runners would see it
+ * within a second anyway; services reread on SIGHUP).  Settings the
+ * master itself works by (leases, slices) need a restart: docs/settings.md
+ * says which. */
+static void
+reread_settings(struct master *m)
+{
+	GError *error = NULL;
+	int r = site_reload_if_changed(m->site, &error);
+
+	if (r < 0) {
+		log_error(MASTER_SUBSYS, "rereading the settings: %s",
+			  error->message);
+		g_clear_error(&error);
+	}
+	if (r <= 0)
+		return;
+	log_info(MASTER_SUBSYS, "settings changed: reread");
+	m->backoff_max_us = site_get_int(m->site, "master.restart_backoff_max") *
+			    G_USEC_PER_SEC;
+	for (guint i = 0; i < m->nsvc; i++) {
+		gboolean want = services[i]->wanted(m->site);
+
+		if (m->svc_wanted[i] && !want && m->svc[i].pid > 0)
+			kill(m->svc[i].pid, SIGTERM);
+		m->svc_wanted[i] = want;
+	}
+	signal_runners(m, SIGHUP);
 }
 
 static void
@@ -516,6 +568,7 @@ handle_signals(struct master *m)
 		case SIGHUP:
 			log_request_reopen();
 			log_info(MASTER_SUBSYS, "SIGHUP: logs reopened");
+			reread_settings(m);
 			signal_runners(m, SIGHUP);
 			break;
 		}
@@ -538,6 +591,8 @@ master_free(struct master *m)
 	if (m->slots != NULL)
 		g_ptr_array_free(m->slots, TRUE);
 	lock_free(&m->host_lease);
+	g_free(m->svc);
+	g_free(m->svc_wanted);
 	g_free(m->lease_dir);
 	g_free(m->pid_path);
 	if (m->sigfd >= 0)
@@ -595,11 +650,12 @@ master_run(struct cli *cli, int ready_fd)
 		return CLI_FAIL;
 	}
 	m.slots = make_slots(&m);
-	{
-		char *listen = site_get(m.site, "lmtp.listen", NULL);
-		m.lmtp_wanted = listen != NULL && *listen != '\0';
-		g_free(listen);
-	}
+	while (services[m.nsvc] != NULL)
+		m.nsvc++;
+	m.svc = g_new0(struct slot, m.nsvc);
+	m.svc_wanted = g_new0(gboolean, m.nsvc);
+	for (guint i = 0; i < m.nsvc; i++)
+		m.svc_wanted[i] = services[i]->wanted(m.site);
 	log_info(MASTER_SUBSYS, "master started (pid %d, %u slices configured, "
 		 "lease lifetime %lld s)", (int)getpid(), m.slots->len,
 		 (long long)m.lifetime_ms / 1000);
@@ -631,6 +687,7 @@ master_run(struct cli *cli, int ready_fd)
 		} else {
 			if (now >= next_tick) {
 				GHashTable *live = live_hosts(&m);
+				reread_settings(&m);
 				renew_leases(&m);
 				balance(&m, live);
 				clean_queues(&m, live);
@@ -642,9 +699,11 @@ master_run(struct cli *cli, int ready_fd)
 		if (runners_signature(&m) != running)
 			write_runners_file(&m);
 		int64_t wake = next_tick;
-		if (m.lmtp_wanted && m.lmtp.pid == 0 && m.lmtp.start_after > now &&
-		    m.lmtp.start_after < wake)
-			wake = m.lmtp.start_after;
+		for (guint i = 0; i < m.nsvc; i++)
+			if (m.svc_wanted[i] && m.svc[i].pid == 0 &&
+			    m.svc[i].start_after > now &&
+			    m.svc[i].start_after < wake)
+				wake = m.svc[i].start_after;
 		for (guint i = 0; i < m.slots->len; i++) {
 			struct slot *s = m.slots->pdata[i];
 			if (s->lease != NULL && s->pid == 0 && s->start_after > now &&

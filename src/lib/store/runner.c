@@ -30,6 +30,7 @@ struct runner_state {
 	struct queue *q;
 	int inotify_fd;
 	int64_t lease_checked;
+	int64_t ticked;
 };
 
 static gboolean
@@ -49,6 +50,19 @@ lease_lost(struct runner_state *st, gboolean force)
 		return FALSE;
 	st->lease_checked = now;
 	return !st->cfg->lease_ok(st->cfg->lease_ctx);
+}
+
+/* The configuration's tick (picking up changed settings), at most once
+ * a second, between messages. */
+static int
+tick(struct runner_state *st, GError **error)
+{
+	int64_t now = g_get_monotonic_time();
+
+	if (st->cfg->tick == NULL || now - st->ticked < LEASE_CHECK_US)
+		return 0;
+	st->ticked = now;
+	return st->cfg->tick(st->cfg->tick_ctx, error);
 }
 
 /* Claims and handles one entry.  Returns 0, or -1 when the environment
@@ -130,6 +144,10 @@ one_pass(struct runner_state *st, GError **error)
 			done = -2;
 			break;
 		}
+		if (tick(st, error) < 0) {
+			done = -1;
+			break;
+		}
 		int r = handle_one(st, bases->pdata[i], error);
 
 		if (r < 0) {
@@ -204,6 +222,10 @@ runner_run(const struct runner_config *cfg, GError **error)
 			break;
 		if (n == 0)
 			wait_idle(&st);
+		if (tick(&st, error) < 0) {
+			ret = -1;
+			break;
+		}
 	}
 	if (ret == -1)
 		log_error(RUNNER_SUBSYS, "runner %s slice %u/%u: %s", cfg->queue,

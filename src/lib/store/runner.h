@@ -23,6 +23,35 @@ typedef int (*runner_handler_fn)(void *ctx, struct queue *q,
 
 /* Whether the runner may still work its slice (the lease is ours). */
 typedef gboolean (*runner_lease_fn)(void *ctx);
+/* Called between messages, at most once a second: a chance to pick up
+ * changed settings.  -1 with *error stops the runner like an I/O error. */
+typedef int (*runner_tick_fn)(void *ctx, GError **error);
+
+struct site;
+
+/*
+ * A kind of runner: what a queue's runner does with each message.  The
+ * site setting runner.<queue>.handler names one; the registry
+ * (runners/registry.c) lists them all, and `herald init` gives each kind
+ * with an init_queue a [runner.<init_queue>] section.  Adding a runner is
+ * one file that defines its struct runner_kind and one row there.
+ */
+struct runner_kind {
+	const char *name;	/* the value of runner.<queue>.handler */
+	const char *init_queue;	/* the queue `herald init` sets up, or NULL */
+	const char *doc;	/* one sentence for docs/settings.md */
+	/* The handler's context for a runner of queue; NULL with *error when
+	 * it cannot be made (the runner exits and the master retries).
+	 * NULL open: the context is NULL. */
+	void *(*open)(struct site *site, const char *queue, GError **error);
+	void (*close)(void *ctx);
+	runner_handler_fn handle;
+};
+
+/* Every kind, ended by NULL: defined by the registry in the top layer
+ * (runners/registry.c), which may see every concern. */
+extern const struct runner_kind *const runner_kinds[];
+const struct runner_kind *runner_kind_find(const char *name);
 
 struct runner_config {
 	const char *var_dir;
@@ -33,6 +62,8 @@ struct runner_config {
 	void *handler_ctx;
 	runner_lease_fn lease_ok;	/* NULL: no lease to check */
 	void *lease_ctx;
+	runner_tick_fn tick;		/* NULL: none */
+	void *tick_ctx;
 	volatile sig_atomic_t *stop;	/* set by a signal handler */
 	gboolean once;			/* one pass, then return */
 };

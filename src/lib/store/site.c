@@ -8,8 +8,10 @@
 #include "store/site.h"
 #include "base/base.h"
 #include "store/lock.h"
+#include "store/runner.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,15 +128,11 @@ static const struct setting_def settings[] = {
 	{ "runner.*.slices", SETTING_INT, "1", NULL, 1, 1024,
 	  "How many slices the queue is cut into; each slice is worked by one "
 	  "runner process on one host." },
-	{ "runner.*.handler", SETTING_ENUM, "forward",
-	  "forward|sink|incoming|virgin|outgoing|retry", 0, 0,
-	  "What the runner does with each message. incoming: the posting "
-	  "pipeline (list posts and owner mail, the in queue). virgin: "
-	  "herald's own notices, on to the out queue. outgoing: delivery to "
-	  "the members through the MTA (the out queue). retry: deferred "
-	  "recipients back to the out queue when their time comes. "
-	  "forward: move it to the "
-	  "queue named by next. sink: accept and delete it (tests)." },
+	/* The choices are the runner kinds of the registry
+	 * (runners/registry.c); site_setting_choices() and site_setting_doc()
+	 * spell them out. */
+	{ "runner.*.handler", SETTING_ENUM, "forward", SITE_CHOICES_RUNNER_KINDS, 0, 0,
+	  "What the runner does with each message:" },
 	{ "runner.*.next", SETTING_STRING, "", NULL, 0, 0,
 	  "For handler forward: the queue that receives the messages." },
 	{ NULL, 0, NULL, NULL, 0, 0, NULL },
@@ -184,6 +182,36 @@ site_setting_find(const char *key)
 }
 
 char *
+site_setting_choices(const struct setting_def *def)
+{
+	GString *out;
+
+	if (def->type != SETTING_ENUM)
+		return NULL;
+	if (strcmp(def->choices, SITE_CHOICES_RUNNER_KINDS) != 0)
+		return g_strdup(def->choices);
+	out = g_string_new(NULL);
+	for (const struct runner_kind *const *k = runner_kinds; *k != NULL; k++)
+		g_string_append_printf(out, "%s%s", out->len > 0 ? "|" : "",
+				       (*k)->name);
+	return g_string_free(out, FALSE);
+}
+
+char *
+site_setting_doc(const struct setting_def *def)
+{
+	GString *out;
+
+	if (def->type != SETTING_ENUM ||
+	    strcmp(def->choices, SITE_CHOICES_RUNNER_KINDS) != 0)
+		return g_strdup(def->doc);
+	out = g_string_new(def->doc);
+	for (const struct runner_kind *const *k = runner_kinds; *k != NULL; k++)
+		g_string_append_printf(out, " %s: %s", (*k)->name, (*k)->doc);
+	return g_string_free(out, FALSE);
+}
+
+char *
 site_setting_check(const struct setting_def *def, const char *value)
 {
 	char *end;
@@ -212,13 +240,15 @@ site_setting_check(const struct setting_def *def, const char *value)
 		return g_strdup_printf("%s: '%s' is not true or false", def->key,
 				       value);
 	case SETTING_ENUM: {
-		char **c = g_strsplit(def->choices, "|", -1);
+		char *choices = site_setting_choices(def);
+		char **c = g_strsplit(choices, "|", -1);
 		gboolean ok = g_strv_contains((const char *const *)c, value);
+		char *bad = ok ? NULL
+			: g_strdup_printf("%s: '%s' is not one of %s", def->key,
+					  value, choices);
 		g_strfreev(c);
-		if (ok)
-			return NULL;
-		return g_strdup_printf("%s: '%s' is not one of %s", def->key,
-				       value, def->choices);
+		g_free(choices);
+		return bad;
 	}
 	}
 	return NULL;
@@ -228,6 +258,7 @@ struct site {
 	char *var_dir;
 	char *conf_path;
 	GKeyFile *kf;
+	struct stat loaded;	/* the file as it was when read */
 };
 
 static char *
@@ -257,14 +288,12 @@ default_config_text(void)
 	g_free(section);
 	g_string_append(out,
 	    "\n# Runners: one [runner.<queue>] section per queue that a runner\n"
-	    "# works; slices = N shares a queue among N runner processes.\n"
-	    "\n# The posting pipeline: list posts and owner mail.\n"
-	    "[runner.in]\nslices = 1\nhandler = incoming\n"
-	    "\n# herald's own notices, on to the out queue.\n"
-	    "[runner.virgin]\nslices = 1\nhandler = virgin\n"
-	    "\n# Delivery to the members, and deferred recipients' retries.\n"
-	    "[runner.out]\nslices = 1\nhandler = outgoing\n"
-	    "\n[runner.retry]\nslices = 1\nhandler = retry\n");
+	    "# works; slices = N shares a queue among N runner processes.\n");
+	for (const struct runner_kind *const *k = runner_kinds; *k != NULL; k++)
+		if ((*k)->init_queue != NULL)
+			g_string_append_printf(out, "\n# %s\n[runner.%s]\nslices = 1\n"
+					       "handler = %s\n", (*k)->doc,
+					       (*k)->init_queue, (*k)->name);
 	return g_string_free(out, FALSE);
 }
 
@@ -291,11 +320,41 @@ site_init(const char *var_dir, GError **error)
 	return ret;
 }
 
+/* Whether two stats are of the same version of the file. */
+static gboolean
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int
+site_reload_if_changed(struct site *s, GError **error)
+{
+	struct stat st;
+
+	if (stat(s->conf_path, &st) < 0) {
+		set_errno_error(error, "stat(%s)", s->conf_path);
+		return -1;
+	}
+	if (same_file(&st, &s->loaded))
+		return 0;
+	return site_reload(s, error) < 0 ? -1 : 1;
+}
+
 int
 site_reload(struct site *s, GError **error)
 {
 	GKeyFile *kf = g_key_file_new();
 	GError *local = NULL;
+	struct stat st;
+
+	/* Stat before reading: a change between the two is seen again at
+	 * the next check, never missed. */
+	if (stat(s->conf_path, &st) < 0)
+		memset(&st, 0, sizeof st);
 
 	if (!g_key_file_load_from_file(kf, s->conf_path, G_KEY_FILE_KEEP_COMMENTS,
 				       &local)) {
@@ -313,6 +372,7 @@ site_reload(struct site *s, GError **error)
 	if (s->kf != NULL)
 		g_key_file_free(s->kf);
 	s->kf = kf;
+	s->loaded = st;
 	return 0;
 }
 

@@ -20,15 +20,25 @@ struct setting_def {
 	const char *key;	/* section.name; "*" matches one name part */
 	enum setting_type type;
 	const char *dflt;
-	const char *choices;	/* SETTING_ENUM: "a|b|c" */
+	const char *choices;	/* SETTING_ENUM: "a|b|c", or
+				 * SITE_CHOICES_RUNNER_KINDS */
 	int64_t min, max;	/* SETTING_INT */
 	const char *doc;
 };
+
+/* The choices of an enum setting that are the names of the runner kinds
+ * (runner.<queue>.handler): the registry holds them, not this table. */
+#define SITE_CHOICES_RUNNER_KINDS "(runner kinds)"
 
 /* The table of site settings, ended by a NULL key. */
 const struct setting_def *site_settings(void);
 /* The definition that key matches, or NULL. */
 const struct setting_def *site_setting_find(const char *key);
+/* An enum setting's choices, "a|b|c" (NULL for other types), and the
+ * setting's documentation: for the runner handler, the registry's kinds
+ * with their docs.  Newly allocated. */
+char *site_setting_choices(const struct setting_def *def);
+char *site_setting_doc(const struct setting_def *def);
 /* Checks value against def: NULL when fine, else an error message. */
 char *site_setting_check(const struct setting_def *def, const char *value);
 
@@ -45,6 +55,11 @@ struct site *site_open(const char *var_dir, GError **error);
 void site_free(struct site **sp);
 /* Rereads the file (SIGHUP). */
 int site_reload(struct site *s, GError **error);
+/* Rereads the file if it changed since it was read (`herald site set`
+ * replaces it by rename, so another inode, size or mtime: a stat() tells,
+ * also on another NFS host once its attribute cache expires).  1 when it
+ * was reread, 0 when unchanged, -1 with *error. */
+int site_reload_if_changed(struct site *s, GError **error);
 
 const char *site_var_dir(const struct site *s);
 /* var_dir/<parts...>, newly allocated. */

@@ -1,10 +1,10 @@
 /*
- * outgoing.c - the out queue's handler (delivery, lib/deliver.c) and the
+ * outgoing.c - the out queue's runner (delivery, deliver/deliver.c) and the
  * retry queue's (deferred recipients back to the out queue when due).
  */
-#include "cli.h"
+#include "runners/runners.h"
 #include "deliver/deliver.h"
-#include "base/log.h"
+#include "store/names.h"
 
 struct outgoing {
 	struct site *site;
@@ -27,8 +27,8 @@ handle_retry(void *ctx, struct queue *q, struct queue_item *item,
 	return deliver_retry_due(q, item, error);
 }
 
-void *
-outgoing_new(struct site *site, GError **error)
+static void *
+outgoing_open(struct site *site, const char *queue, GError **error)
 {
 	struct outgoing *o = g_new0(struct outgoing, 1);
 
@@ -40,8 +40,8 @@ outgoing_new(struct site *site, GError **error)
 	return o;
 }
 
-void
-outgoing_free(void *ctx)
+static void
+outgoing_close(void *ctx)
 {
 	struct outgoing *o = ctx;
 
@@ -51,14 +51,19 @@ outgoing_free(void *ctx)
 	g_free(o);
 }
 
-runner_handler_fn
-outgoing_handler(void)
-{
-	return handle_outgoing;
-}
+const struct runner_kind runner_outgoing = {
+	.name = "outgoing",
+	.init_queue = QUEUE_OUT,
+	.doc = "delivery to the members through the MTA.",
+	.open = outgoing_open,
+	.close = outgoing_close,
+	.handle = handle_outgoing,
+};
 
-runner_handler_fn
-retry_handler(void)
-{
-	return handle_retry;
-}
+const struct runner_kind runner_retry = {
+	.name = "retry",
+	.init_queue = QUEUE_RETRY,
+	.doc = "deferred recipients back to the out queue when their time "
+	       "comes.",
+	.handle = handle_retry,
+};

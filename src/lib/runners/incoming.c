@@ -15,7 +15,7 @@
  *
  * A message GMime cannot read at all goes to bad/ with the reason.
  */
-#include "cli.h"
+#include "runners/runners.h"
 #include "base/base.h"
 #include "list/held.h"
 #include "base/log.h"
@@ -150,7 +150,7 @@ outcome(struct post *p, struct queue *q, enum pipe_result r,
 			 p->recipients != NULL ? p->recipients->len : 0);
 		return 0;
 	case PIPE_HOLD:
-		if (held_store(p, handler, rest, &id, error) < 0)
+		if (post_hold(p, handler, rest, &id, error) < 0)
 			return -1;
 		hold_notices(p, id);
 		return 0;
@@ -221,8 +221,8 @@ out:
 	return ret;
 }
 
-void *
-incoming_new(struct site *site)
+static void *
+incoming_open(struct site *site, const char *queue, GError **error)
 {
 	struct incoming *in = g_new0(struct incoming, 1);
 
@@ -230,8 +230,8 @@ incoming_new(struct site *site)
 	return in;
 }
 
-void
-incoming_free(void *ctx)
+static void
+incoming_close(void *ctx)
 {
 	struct incoming *in = ctx;
 
@@ -242,8 +242,11 @@ incoming_free(void *ctx)
 	g_free(in);
 }
 
-runner_handler_fn
-incoming_handler(void)
-{
-	return handle_incoming;
-}
+const struct runner_kind runner_incoming = {
+	.name = "incoming",
+	.init_queue = QUEUE_IN,
+	.doc = "the posting pipeline: list posts and owner mail.",
+	.open = incoming_open,
+	.close = incoming_close,
+	.handle = handle_incoming,
+};

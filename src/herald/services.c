@@ -1,0 +1,9 @@
+/*
+ * services.c - the table of services the master runs (services.h).
+ */
+#include "services.h"
+
+const struct service *const services[] = {
+	&service_lmtp,
+	NULL,
+};
