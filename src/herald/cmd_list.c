@@ -1,5 +1,6 @@
 /*
- * cmd_list.c - `herald lists ...` and `herald config ...`.
+ * cmd_list.c - `herald lists [create|remove]` and `herald config
+ * get|set|show|export|import|doc`.
  */
 #include "cli.h"
 #include "base/base.h"
@@ -10,18 +11,29 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char lists_usage[] =
-	"lists [--verbose]\n"
-	"       herald lists create NAME@DOMAIN --owner ADDR [--owner ADDR]...\n"
-	"       herald lists remove NAME@DOMAIN [--purge]";
-
 static int
-lists_print(struct site *site, gboolean verbose)
+lists_print(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.params = "", .min_args = 0, .max_args = 0,
+		.summary = "Prints the mailing lists, one a line.",
+	};
+	gboolean verbose = FALSE;
+	const GOptionEntry entries[] = {
+		{ "verbose", 0, 0, G_OPTION_ARG_NONE, &verbose,
+		  "with each list's description, after a tab", NULL },
+		G_OPTION_ENTRY_NULL
+	};
 	GError *error = NULL;
-	GPtrArray *names = list_all(site, &error);
+	struct site *site;
+	GPtrArray *names;
+	int ret;
 
-	if (names == NULL)
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	if ((names = list_all(site, &error)) == NULL)
 		return cli_gerror(&error);
 	for (guint i = 0; i < names->len; i++) {
 		if (!verbose) {
@@ -42,92 +54,194 @@ lists_print(struct site *site, gboolean verbose)
 	return CLI_OK;
 }
 
+/* After a list was created or removed: the Postfix tables, if installed. */
+static int
+refresh_mta(struct site *site)
+{
+	GError *error = NULL;
+
+	if (mtaconfig_refresh(site, &error) < 0) {
+		g_prefix_error(&error, "the Postfix tables were not updated: ");
+		return cli_gerror(&error);
+	}
+	return CLI_OK;
+}
+
+static int
+lists_create(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "NAME@DOMAIN", .min_args = 1, .max_args = 1,
+		.summary = "Creates a mailing list with Mailman 2.1's default "
+			   "settings, and updates\nthe Postfix tables if `herald "
+			   "mta-config postfix --write` installed them.",
+	};
+	char **owners = NULL;
+	const GOptionEntry entries[] = {
+		{ "owner", 0, 0, G_OPTION_ARG_STRING_ARRAY, &owners,
+		  "an owner's address (at least one; repeatable)", "ADDR" },
+		G_OPTION_ENTRY_NULL
+	};
+	const char *const none[] = { NULL };
+	GError *error = NULL;
+	struct site *site;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	if (list_create(site, argv[1], owners != NULL ? (const char *const *)owners
+						       : none, &error) < 0)
+		return cli_gerror(&error);
+	printf("list %s created\n", argv[1]);
+	return refresh_mta(site);
+}
+
+static int
+lists_remove(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "NAME@DOMAIN", .min_args = 1, .max_args = 1,
+		.summary = "Removes a mailing list: its settings, members and held "
+			   "posts.  Its archive\nis kept unless --purge.",
+	};
+	gboolean purge = FALSE;
+	const GOptionEntry entries[] = {
+		{ "purge", 0, 0, G_OPTION_ARG_NONE, &purge,
+		  "remove its archive too", NULL },
+		G_OPTION_ENTRY_NULL
+	};
+	GError *error = NULL;
+	struct site *site;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	if (list_remove(site, argv[1], purge, &error) < 0)
+		return cli_gerror(&error);
+	printf("list %s removed%s\n", argv[1],
+	       purge ? " with its archive" : " (its archive is kept)");
+	return refresh_mta(site);
+}
+
 int
 cmd_lists(struct cli *cli, int argc, char **argv)
 {
-	GError *error = NULL;
-	struct site *site;
+	static const struct cli_verb verbs[] = {
+		{ "", lists_print, NULL },
+		{ "create", lists_create, "create a list (NAME@DOMAIN --owner ADDR)" },
+		{ "remove", lists_remove, "remove a list (its archive too with --purge)" },
+		{ NULL, NULL, NULL },
+	};
 
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: herald %s\n", lists_usage);
-		return CLI_OK;
-	}
-	if ((site = cli_site(cli)) == NULL)
-		return CLI_FAIL;
-	if (argc == 1 || (argc == 2 && strcmp(argv[1], "--verbose") == 0))
-		return lists_print(site, argc == 2);
-	if (argc >= 3 && strcmp(argv[1], "create") == 0) {
-		GPtrArray *owners = g_ptr_array_new();
-		int ret = CLI_OK;
-
-		for (int i = 3; i < argc; i++) {
-			if (strcmp(argv[i], "--owner") == 0 && i + 1 < argc) {
-				g_ptr_array_add(owners, argv[++i]);
-			} else {
-				g_ptr_array_free(owners, TRUE);
-				return cli_usage(lists_usage);
-			}
-		}
-		g_ptr_array_add(owners, NULL);
-		if (list_create(site, argv[2], (const char *const *)owners->pdata,
-				&error) < 0)
-			ret = cli_gerror(&error);
-		else
-			printf("list %s created\n", argv[2]);
-		if (ret == CLI_OK && mtaconfig_refresh(site, &error) < 0) {
-			g_prefix_error(&error, "the Postfix tables were not updated: ");
-			ret = cli_gerror(&error);
-		}
-		g_ptr_array_free(owners, TRUE);
-		return ret;
-	}
-	if ((argc == 3 || argc == 4) && strcmp(argv[1], "remove") == 0) {
-		gboolean purge = argc == 4 && strcmp(argv[3], "--purge") == 0;
-		if (argc == 4 && !purge)
-			return cli_usage(lists_usage);
-		if (list_remove(site, argv[2], purge, &error) < 0)
-			return cli_gerror(&error);
-		printf("list %s removed%s\n", argv[2],
-		       purge ? " with its archive" : " (its archive is kept)");
-		if (mtaconfig_refresh(site, &error) < 0) {
-			g_prefix_error(&error, "the Postfix tables were not updated: ");
-			return cli_gerror(&error);
-		}
-		return CLI_OK;
-	}
-	return cli_usage(lists_usage);
+	return cli_dispatch(cli, argc, argv, verbs, NULL);
 }
 
 /* --- config ------------------------------------------------------------ */
 
-static const char config_usage[] =
-	"config get LIST NAME | config set LIST NAME VALUE\n"
-	"       herald config show LIST [--category C]\n"
-	"       herald config export LIST > file | config import LIST < file\n"
-	"       herald config doc              (every setting, as Markdown)";
+#define PENDING_NOTE "not acted on yet"
 
-/* Shown values: a password as whether it is set, several lines indented. */
+/* Shown values: a password as whether it is set, several lines indented,
+ * a setting nothing reads yet marked as such. */
 static void
 print_setting(const struct list_setting *s, const char *v)
 {
+	const char *note = (s->flags & LS_PENDING) ? "    # " PENDING_NOTE : "";
+
 	if (s->type == LS_PASSWORD) {
-		printf("%s = %s\n", s->name, *v != '\0' ? "(set)" : "(not set)");
+		printf("%s = %s%s\n", s->name, *v != '\0' ? "(set)" : "(not set)",
+		       note);
 	} else if (strchr(v, '\n') != NULL) {
 		char **lines = g_strsplit(v, "\n", -1);
-		printf("%s =\n", s->name);
+		printf("%s =%s\n", s->name, note);
 		for (char **l = lines; *l != NULL; l++)
 			printf("    %s\n", *l);
 		g_strfreev(lines);
 	} else {
-		printf("%s = %s\n", s->name, v);
+		printf("%s = %s%s\n", s->name, v, note);
 	}
 }
 
-static int
-config_show(struct list *l, const char *category)
-{
-	const char *last = NULL;
+/* --- config ------------------------------------------------------------ */
 
+static int
+config_get(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST NAME", .min_args = 2, .max_args = 2,
+		.summary = "Prints the value of setting NAME of LIST (a list: one "
+			   "value a line).",
+	};
+	GError *error = NULL;
+	struct list *l;
+	char *v;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	if ((v = list_get(l, argv[2], &error)) == NULL) {
+		ret = cli_gerror(&error);
+	} else {
+		printf("%s\n", v);
+		ret = CLI_OK;
+	}
+	g_free(v);
+	list_free(&l);
+	return ret;
+}
+
+static int
+config_set(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST NAME VALUE", .min_args = 3, .max_args = 3,
+		.summary = "Checks VALUE against the type of setting NAME and stores "
+			   "it.  Choices may be\ngiven by number or name; yes/no "
+			   "also accepts true/false, on/off, 1/0; a\nlist takes "
+			   "one value a line.  A VALUE that starts with a dash is "
+			   "a value\n(`--` is not needed).",
+	};
+	GError *error = NULL;
+	struct list *l;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	ret = list_set(l, argv[2], argv[3], &error) < 0 ? cli_gerror(&error)
+							 : CLI_OK;
+	list_free(&l);
+	return ret;
+}
+
+static int
+config_show(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST", .min_args = 1, .max_args = 1,
+		.summary = "Prints every setting of LIST by category; passwords only "
+			   "as whether they are\nset; settings nothing acts on yet "
+			   "end in \"# " PENDING_NOTE "\".",
+	};
+	char *category = NULL;
+	const GOptionEntry entries[] = {
+		{ "category", 0, 0, G_OPTION_ARG_STRING, &category,
+		  "only this category (general, passwords, language, nondigest, "
+		  "digest, privacy, bounce, archive, autoreply, contentfilter)", "C" },
+		G_OPTION_ENTRY_NULL
+	};
+	const char *last = NULL;
+	struct list *l;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
 	if (category != NULL) {
 		gboolean known = FALSE;
 		for (const char *const *c = list_setting_categories(); *c; c++)
@@ -138,6 +252,8 @@ config_show(struct list *l, const char *category)
 					 "privacy, bounce, archive, autoreply, "
 					 "contentfilter)", category);
 	}
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
 	for (const struct list_setting *s = list_settings(); s->name != NULL; s++) {
 		if (category != NULL && strcmp(s->category, category) != 0)
 			continue;
@@ -148,43 +264,30 @@ config_show(struct list *l, const char *category)
 		print_setting(s, v);
 		g_free(v);
 	}
+	list_free(&l);
 	return CLI_OK;
 }
 
-/* docs/list-settings.md is this output. */
 static int
-config_doc(void)
+config_export(struct cli *cli, int argc, char **argv)
 {
-	const char *last = NULL;
+	static const struct cli_help help = {
+		.params = "LIST > file", .min_args = 1, .max_args = 1,
+		.summary = "Prints every setting of LIST as a key file (one group a "
+			   "category), for\n`herald config import`.",
+	};
+	struct list *l;
+	char *text;
+	int ret;
 
-	printf("# List settings\n\n"
-	       "Generated by `herald config doc` from the table in\n"
-	       "src/lib/list_settings.c. Names, defaults and numeric codes are\n"
-	       "Mailman 2.1's. `herald config set LIST NAME VALUE` changes one;\n"
-	       "choices may be given by number or by name; yes/no also accepts\n"
-	       "true/false, on/off, 1/0; a list takes one value a line.\n"
-	       "In defaults, %%(real_name)s, %%(list)s and %%(domain)s are filled\n"
-	       "in when the list is created; texts keep theirs, filled in for\n"
-	       "each message.\n");
-	for (const struct list_setting *s = list_settings(); s->name != NULL; s++) {
-		if (last == NULL || strcmp(last, s->category) != 0)
-			printf("\n## %s\n\n| setting | type | default | meaning |\n"
-			       "|---|---|---|---|\n", s->category);
-		last = s->category;
-		char *type = s->type == LS_ENUM
-			? g_strdelimit(g_strdup(s->choices), "|", ',')
-			: s->type == LS_INT
-			? g_strdup_printf("integer %lld..%lld", (long long)s->min,
-					  (long long)s->max)
-			: g_strdup(list_setting_type_name(s->type));
-		GString *esc = g_string_new(s->dflt);
-		g_string_replace(esc, "\n", "\\n", 0);
-		g_string_replace(esc, "|", "\\|", 0);
-		printf("| `%s` | %s | `%s` | %s |\n", s->name, type,
-		       esc->len > 0 ? esc->str : "\"\"", s->doc);
-		g_string_free(esc, TRUE);
-		g_free(type);
-	}
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	text = list_export(l);
+	fputs(text, stdout);
+	g_free(text);
+	list_free(&l);
 	return CLI_OK;
 }
 
@@ -199,50 +302,103 @@ read_stdin(GString *out)
 	return ferror(stdin) ? -1 : 0;
 }
 
+static int
+config_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST < file", .min_args = 1, .max_args = 1,
+		.summary = "Reads settings in the form `herald config export` "
+			   "prints and stores them,\nall or, if one is wrong, none.",
+	};
+	GError *error = NULL;
+	struct list *l;
+	GString *text;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	text = g_string_new(NULL);
+	if (read_stdin(text) < 0)
+		ret = cli_error("reading standard input: %s", g_strerror(errno));
+	else if (list_import(l, text->str, &error) < 0)
+		ret = cli_gerror(&error);
+	else
+		ret = CLI_OK;
+	g_string_free(text, TRUE);
+	list_free(&l);
+	return ret;
+}
+
+/* docs/list-settings.md is this output. */
+static int
+config_doc(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "", .min_args = 0, .max_args = 0,
+		.summary = "Prints every list setting, its type, default and "
+			   "meaning, as Markdown\n(docs/list-settings.md is this "
+			   "output).",
+	};
+	const char *last = NULL;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	printf("# List settings\n\n"
+	       "Generated by `herald config doc` from the table in\n"
+	       "src/lib/list/list_settings.c. Names, defaults and numeric codes are\n"
+	       "Mailman 2.1's. `herald config set LIST NAME VALUE` changes one;\n"
+	       "choices may be given by number or by name; yes/no also accepts\n"
+	       "true/false, on/off, 1/0; a list takes one value a line.\n"
+	       "In defaults, %%(real_name)s, %%(list)s and %%(domain)s are filled\n"
+	       "in when the list is created; texts keep theirs, filled in for\n"
+	       "each message.\n\n"
+	       "A setting marked *" PENDING_NOTE "* is kept, checked, exported\n"
+	       "and imported (a list moved from Mailman keeps it), but nothing in\n"
+	       "herald acts on it yet: its feature (bounce processing, digests,\n"
+	       "subscription requests, ...) is still to come.\n");
+	for (const struct list_setting *s = list_settings(); s->name != NULL; s++) {
+		if (last == NULL || strcmp(last, s->category) != 0)
+			printf("\n## %s\n\n| setting | type | default | meaning |\n"
+			       "|---|---|---|---|\n", s->category);
+		last = s->category;
+		char *type = s->type == LS_ENUM
+			? g_strdelimit(g_strdup(s->choices), "|", ',')
+			: s->type == LS_INT
+			? g_strdup_printf("integer %lld..%lld", (long long)s->min,
+					  (long long)s->max)
+			: g_strdup(list_setting_type_name(s->type));
+		GString *esc = g_string_new(s->dflt);
+		g_string_replace(esc, "\n", "\\n", 0);
+		g_string_replace(esc, "|", "\\|", 0);
+		printf("| `%s` | %s | `%s` | %s%s |\n", s->name, type,
+		       esc->len > 0 ? esc->str : "\"\"",
+		       (s->flags & LS_PENDING) ? "*" PENDING_NOTE ".* " : "", s->doc);
+		g_string_free(esc, TRUE);
+		g_free(type);
+	}
+	return CLI_OK;
+}
+
 int
 cmd_config(struct cli *cli, int argc, char **argv)
 {
-	GError *error = NULL;
-	struct site *site;
-	struct list *l;
-	int ret = CLI_OK;
+	static const struct cli_verb verbs[] = {
+		{ "get", config_get, "print one setting of a list" },
+		{ "set", config_set, "change one setting of a list" },
+		{ "show", config_show, "print every setting of a list" },
+		{ "export", config_export, "print a list's settings for import" },
+		{ "import", config_import, "store settings read from standard input" },
+		{ "doc", config_doc, "every list setting documented, as Markdown" },
+		{ NULL, NULL, NULL },
+	};
+	static const struct cli_help help = {
+		.params = "VERB [ARGS...]", .min_args = 1, .max_args = -1,
+		.summary = "Reads and changes the settings of a list (Mailman 2.1's "
+			   "names).",
+	};
 
-	if (argc == 2 && strcmp(argv[1], "doc") == 0)
-		return config_doc();
-	if (argc < 3 || strcmp(argv[1], "--help") == 0)
-		return cli_usage(config_usage);
-	if ((site = cli_site(cli)) == NULL)
-		return CLI_FAIL;
-	if ((l = list_open(site, argv[2], &error)) == NULL)
-		return cli_gerror(&error);
-	if (strcmp(argv[1], "get") == 0 && argc == 4) {
-		char *v = list_get(l, argv[3], &error);
-		if (v == NULL)
-			ret = cli_gerror(&error);
-		else
-			printf("%s\n", v);
-		g_free(v);
-	} else if (strcmp(argv[1], "set") == 0 && argc == 5) {
-		if (list_set(l, argv[3], argv[4], &error) < 0)
-			ret = cli_gerror(&error);
-	} else if (strcmp(argv[1], "show") == 0 &&
-		   (argc == 3 || (argc == 5 && strcmp(argv[3], "--category") == 0))) {
-		ret = config_show(l, argc == 5 ? argv[4] : NULL);
-	} else if (strcmp(argv[1], "export") == 0 && argc == 3) {
-		char *text = list_export(l);
-		fputs(text, stdout);
-		g_free(text);
-	} else if (strcmp(argv[1], "import") == 0 && argc == 3) {
-		GString *text = g_string_new(NULL);
-		if (read_stdin(text) < 0)
-			ret = cli_error("reading standard input: %s",
-					g_strerror(errno));
-		else if (list_import(l, text->str, &error) < 0)
-			ret = cli_gerror(&error);
-		g_string_free(text, TRUE);
-	} else {
-		ret = cli_usage(config_usage);
-	}
-	list_free(&l);
-	return ret;
+	return cli_dispatch(cli, argc, argv, verbs, &help);
 }

@@ -1,5 +1,5 @@
 /*
- * cmd_members.c - `herald members add|remove|list|show|set|find`.
+ * cmd_members.c - `herald members add|remove|list|show|set|find|compact`.
  *
  * Bulk operations read addresses from standard input, one a line ("addr"
  * or "Name <addr>"), check them all, report each bad line with its reason
@@ -16,18 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char members_usage[] =
-	"members add LIST [--digest] [--nomail] [--moderate] < addresses\n"
-	"       herald members remove LIST < addresses\n"
-	"       herald members list LIST [--regular|--digest|--nomail|--moderated]\n"
-	"       herald members show LIST ADDR\n"
-	"       herald members set LIST ADDR OPTION VALUE\n"
-	"           OPTION: name, mode (regular|mime|plain), delivery (enabled|\n"
-	"           disabled), ack, notmetoo, hide, mod, nodupes (yes|no),\n"
-	"           language, password\n"
-	"       herald members find ADDR\n"
-	"       herald members compact LIST     (rewrite the roster snapshot now)";
 
 struct bulk {
 	struct list *list;
@@ -224,39 +212,81 @@ free_address(gpointer p)
 	address_free(&a);
 }
 
+/* Adds or removes the addresses on standard input: one roster change. */
 static int
-members_bulk(struct list *l, int argc, char **argv, gboolean add)
+members_bulk(struct cli *cli, struct bulk *b, gboolean add, int argc,
+	     char **argv)
 {
-	struct bulk b = { .list = l };
 	GError *error = NULL;
 	guint bad;
 	int ret = CLI_OK;
 
-	for (int i = 3; i < argc; i++) {
-		if (add && strcmp(argv[i], "--digest") == 0)
-			b.digest = TRUE;
-		else if (add && strcmp(argv[i], "--nomail") == 0)
-			b.nomail = TRUE;
-		else if (add && strcmp(argv[i], "--moderate") == 0)
-			b.moderate = TRUE;
-		else
-			return cli_usage(members_usage);
-	}
-	b.addrs = g_ptr_array_new_with_free_func(free_address);
-	bad = read_addresses(b.addrs);
+	if ((b->list = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	b->addrs = g_ptr_array_new_with_free_func(free_address);
+	bad = read_addresses(b->addrs);
 	if (add)
-		load_bans(&b);
-	if (roster_edit(l, add ? add_members : remove_members, &b, &error) < 0)
+		load_bans(b);
+	if (roster_edit(b->list, add ? add_members : remove_members, b,
+			&error) < 0)
 		ret = cli_gerror(&error);
 	else
-		printf("%s %u member%s of %s", add ? "added" : "removed", b.added,
-		       b.added == 1 ? "" : "s", list_fqdn(l));
-	if (ret == CLI_OK)
-		printf("%s%u skipped, %u bad lines\n", "; ", b.skipped, bad);
+		printf("%s %u member%s of %s; %u skipped, %u bad lines\n",
+		       add ? "added" : "removed", b->added,
+		       b->added == 1 ? "" : "s", list_fqdn(b->list), b->skipped,
+		       bad);
 	if (add)
-		free_bans(&b);
-	g_ptr_array_free(b.addrs, TRUE);
+		free_bans(b);
+	g_ptr_array_free(b->addrs, TRUE);
+	list_free(&b->list);
 	return ret == CLI_OK && bad > 0 ? CLI_FAIL : ret;
+}
+
+static int
+members_add(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST < addresses", .min_args = 1, .max_args = 1,
+		.summary = "Adds the addresses on standard input, one a line (\"addr\" "
+			   "or \"Name <addr>\";\nblank lines and # comments are "
+			   "skipped), as one change.  Each bad line is\nreported "
+			   "with its reason and the good ones are still added; "
+			   "members and\nbanned addresses (ban_list) are skipped.  "
+			   "New members get the list's\nnew_member_options, "
+			   "digest_is_default and default_member_moderation.",
+	};
+	struct bulk b = { 0 };
+	const GOptionEntry entries[] = {
+		{ "digest", 0, 0, G_OPTION_ARG_NONE, &b.digest,
+		  "as digest members", NULL },
+		{ "nomail", 0, 0, G_OPTION_ARG_NONE, &b.nomail,
+		  "with delivery disabled (by the owner)", NULL },
+		{ "moderate", 0, 0, G_OPTION_ARG_NONE, &b.moderate,
+		  "with their posts moderated", NULL },
+		G_OPTION_ENTRY_NULL
+	};
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
+	return members_bulk(cli, &b, TRUE, argc, argv);
+}
+
+static int
+members_remove(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST < addresses", .min_args = 1, .max_args = 1,
+		.summary = "Removes the addresses on standard input, one a line, as "
+			   "one change; each\naddress that is not a member is "
+			   "reported.",
+	};
+	struct bulk b = { 0 };
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	return members_bulk(cli, &b, FALSE, argc, argv);
 }
 
 static void
@@ -281,31 +311,55 @@ print_member(const struct member *m)
 }
 
 static int
-members_list(struct list *l, const char *filter)
+members_list(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.params = "LIST", .min_args = 1, .max_args = 1,
+		.summary = "Prints the members' addresses, one a line, sorted; at "
+			   "most one option\nchooses some of them.",
+	};
+	gboolean regular = FALSE, digest = FALSE, nomail = FALSE, moderated = FALSE;
+	const GOptionEntry entries[] = {
+		{ "regular", 0, 0, G_OPTION_ARG_NONE, &regular,
+		  "only those who get each post", NULL },
+		{ "digest", 0, 0, G_OPTION_ARG_NONE, &digest,
+		  "only digest members", NULL },
+		{ "nomail", 0, 0, G_OPTION_ARG_NONE, &nomail,
+		  "only those whose delivery is disabled", NULL },
+		{ "moderated", 0, 0, G_OPTION_ARG_NONE, &moderated,
+		  "only those whose posts are moderated", NULL },
+		G_OPTION_ENTRY_NULL
+	};
 	struct roster *r = NULL;
 	GError *error = NULL;
+	struct list *l;
 	GPtrArray *all;
+	int ret;
 
-	if (filter != NULL && strcmp(filter, "--regular") != 0 &&
-	    strcmp(filter, "--digest") != 0 && strcmp(filter, "--nomail") != 0 &&
-	    strcmp(filter, "--moderated") != 0)
-		return cli_usage(members_usage);
-	if (roster_load(l, &r, &error) < 0)
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
+	if (regular + digest + nomail + moderated > 1)
+		return cli_usage_error(cli, "--regular, --digest, --nomail and "
+				       "--moderated exclude each other");
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	if (roster_load(l, &r, &error) < 0) {
+		list_free(&l);
 		return cli_gerror(&error);
+	}
 	all = roster_members(r, TRUE);
 	for (guint i = 0; i < all->len; i++) {
 		const struct member *m = all->pdata[i];
-		gboolean show = filter == NULL ||
-			(!strcmp(filter, "--regular") && m->mode == MODE_REGULAR) ||
-			(!strcmp(filter, "--digest") && m->mode != MODE_REGULAR) ||
-			(!strcmp(filter, "--nomail") && m->status != STATUS_ENABLED) ||
-			(!strcmp(filter, "--moderated") && (m->options & OPT_MODERATE));
+		gboolean show = (!regular || m->mode == MODE_REGULAR) &&
+			(!digest || m->mode != MODE_REGULAR) &&
+			(!nomail || m->status != STATUS_ENABLED) &&
+			(!moderated || (m->options & OPT_MODERATE));
 		if (show)
 			printf("%s\n", m->addr);
 	}
 	g_ptr_array_free(all, TRUE);
 	roster_free(&r);
+	list_free(&l);
 	return CLI_OK;
 }
 
@@ -369,18 +423,109 @@ set_option(const struct roster *r, struct roster_change *c, void *ctx,
 	return 0;
 bad:
 	g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
-		    "%s: '%s' is not a valid value (see `herald members --help`)",
+		    "%s: '%s' is not a valid value (see `herald members set --help`)",
 		    sc->option, sc->value);
 	return -1;
 }
 
 static int
-members_find(struct site *site, const char *addr)
+members_set(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.params = "LIST ADDR OPTION VALUE", .min_args = 4, .max_args = 4,
+		.summary = "Changes one option of member ADDR.",
+		.description = "OPTION VALUE:\n"
+			"  name TEXT          the display name\n"
+			"  mode regular|mime|plain   each post, or MIME or plain digests\n"
+			"  delivery enabled|disabled\n"
+			"  ack|notmetoo|hide|mod|nodupes yes|no\n"
+			"  language CODE\n"
+			"  password TEXT      (stored as an Argon2id hash)",
+	};
+	struct set_ctx sc;
 	GError *error = NULL;
-	GPtrArray *names = list_all(site, &error);
+	struct list *l;
+	int ret;
 
-	if (names == NULL)
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	sc = (struct set_ctx){ argv[2], argv[3], argv[4] };
+	ret = roster_edit(l, set_option, &sc, &error) < 0 ? cli_gerror(&error)
+							  : CLI_OK;
+	list_free(&l);
+	return ret;
+}
+
+static int
+members_show(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST ADDR", .min_args = 2, .max_args = 2,
+		.summary = "Prints what herald knows of member ADDR: name, mode, "
+			   "delivery, options,\nlanguage, when subscribed.",
+	};
+	struct roster *r = NULL;
+	const struct member *m;
+	GError *error = NULL;
+	struct list *l;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	ret = CLI_OK;
+	if (roster_load(l, &r, &error) < 0)
+		ret = cli_gerror(&error);
+	else if ((m = roster_find(r, argv[2])) == NULL)
+		ret = cli_error("%s is not a member of %s", argv[2], list_fqdn(l));
+	else
+		print_member(m);
+	roster_free(&r);
+	list_free(&l);
+	return ret;
+}
+
+static int
+members_compact(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST", .min_args = 1, .max_args = 1,
+		.summary = "Rewrites the roster's snapshot now, folding in its change "
+			   "log (herald does\nthis by itself once the log is long).",
+	};
+	GError *error = NULL;
+	struct list *l;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((l = cli_list(cli, argv[1])) == NULL)
+		return CLI_FAIL;
+	ret = roster_compact(l, &error) < 0 ? cli_gerror(&error) : CLI_OK;
+	list_free(&l);
+	return ret;
+}
+
+static int
+members_find(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "ADDR", .min_args = 1, .max_args = 1,
+		.summary = "Prints every list ADDR is a member of, one a line.",
+	};
+	GError *error = NULL;
+	struct site *site;
+	GPtrArray *names;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	if ((names = list_all(site, &error)) == NULL)
 		return cli_gerror(&error);
 	for (guint i = 0; i < names->len; i++) {
 		struct list *l = list_open(site, names->pdata[i], &error);
@@ -388,7 +533,7 @@ members_find(struct site *site, const char *addr)
 
 		if (l == NULL || roster_load(l, &r, &error) < 0) {
 			cli_gerror(&error);
-		} else if (roster_find(r, addr) != NULL) {
+		} else if (roster_find(r, argv[1]) != NULL) {
 			printf("%s\n", list_fqdn(l));
 		}
 		roster_free(&r);
@@ -401,44 +546,20 @@ members_find(struct site *site, const char *addr)
 int
 cmd_members(struct cli *cli, int argc, char **argv)
 {
-	GError *error = NULL;
-	struct site *site;
-	struct list *l;
-	int ret;
+	static const struct cli_verb verbs[] = {
+		{ "add", members_add, "add the addresses on standard input" },
+		{ "remove", members_remove, "remove the addresses on standard input" },
+		{ "list", members_list, "print the members' addresses" },
+		{ "show", members_show, "print one member's options" },
+		{ "set", members_set, "change one option of a member" },
+		{ "find", members_find, "print the lists an address is on" },
+		{ "compact", members_compact, "rewrite the roster snapshot now" },
+		{ NULL, NULL, NULL },
+	};
+	static const struct cli_help help = {
+		.params = "VERB [ARGS...]", .min_args = 1, .max_args = -1,
+		.summary = "Reads and changes the members of a list.",
+	};
 
-	if (argc < 3 || strcmp(argv[1], "--help") == 0)
-		return cli_usage(members_usage);
-	if ((site = cli_site(cli)) == NULL)
-		return CLI_FAIL;
-	if (strcmp(argv[1], "find") == 0)
-		return argc == 3 ? members_find(site, argv[2]) : cli_usage(members_usage);
-	if ((l = list_open(site, argv[2], &error)) == NULL)
-		return cli_gerror(&error);
-	if (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "remove") == 0) {
-		ret = members_bulk(l, argc, argv, strcmp(argv[1], "add") == 0);
-	} else if (strcmp(argv[1], "list") == 0 && argc <= 4) {
-		ret = members_list(l, argc == 4 ? argv[3] : NULL);
-	} else if (strcmp(argv[1], "show") == 0 && argc == 4) {
-		struct roster *r = NULL;
-		const struct member *m;
-		ret = CLI_OK;
-		if (roster_load(l, &r, &error) < 0)
-			ret = cli_gerror(&error);
-		else if ((m = roster_find(r, argv[3])) == NULL)
-			ret = cli_error("%s is not a member of %s", argv[3],
-					list_fqdn(l));
-		else
-			print_member(m);
-		roster_free(&r);
-	} else if (strcmp(argv[1], "compact") == 0 && argc == 3) {
-		ret = roster_compact(l, &error) < 0 ? cli_gerror(&error) : CLI_OK;
-	} else if (strcmp(argv[1], "set") == 0 && argc == 6) {
-		struct set_ctx sc = { argv[3], argv[4], argv[5] };
-		ret = roster_edit(l, set_option, &sc, &error) < 0 ? cli_gerror(&error)
-								  : CLI_OK;
-	} else {
-		ret = cli_usage(members_usage);
-	}
-	list_free(&l);
-	return ret;
+	return cli_dispatch(cli, argc, argv, verbs, &help);
 }

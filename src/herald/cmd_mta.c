@@ -6,10 +6,15 @@
  *   0   stored: written, fsync'ed and renamed into its queue, directory
  *       fsync'ed (queue_enqueue) - only then;
  *   67  (EX_NOUSER) no such list: the MTA bounces the message;
- *   64  (EX_USAGE) a KIND herald does not know (a configuration error);
  *   75  (EX_TEMPFAIL) anything else: the MTA keeps the message and retries.
  * Mailman's wrapper answered some environmental failures with codes that
- * made the MTA bounce; herald never does.
+ * made the MTA bounce; herald never does.  Nor does a usage error (a KIND
+ * herald does not know, an unknown option, a missing argument): only an
+ * MTA runs this command, so a usage error is a transport the admin
+ * misconfigured, and EX_USAGE (64) would make the MTA bounce every
+ * message until it is fixed.  It is 75, logged and told on standard error
+ * (which the MTA logs), so the mail waits in the MTA's queue instead.
+ * Only --help exits 0 without storing anything.
  */
 #include "cli.h"
 #include "base/base.h"
@@ -23,15 +28,6 @@
 #include <string.h>
 
 #define MTA_SUBSYS "mta"
-
-static const char mta_usage[] =
-	"mta KIND LIST [--sender ADDR] [--recipient ADDR] < message\n"
-	"       herald mta auto [--sender ADDR] --recipient ADDR < message\n"
-	"  KIND: post, owner, request, join, leave, confirm, bounces; auto takes\n"
-	"  the list and kind from the recipient (LIST-request@..., LIST-bounces+...).\n"
-	"  Exit 0 once stored, 67 for an unknown list, 75 on any other failure.\n"
-	"  The envelope sender and recipient default to $SENDER and $RECIPIENT\n"
-	"  (set by Postfix's local and pipe delivery).";
 
 static int
 tempfail(const char *list, GError **error)
@@ -47,11 +43,50 @@ tempfail(const char *list, GError **error)
 	return HERALD_EX_TEMPFAIL;
 }
 
+/* A usage error (already printed by cli_parse() or cli_usage_error()):
+ * the MTA must keep the message, see the top of this file. */
+static int
+usage_tempfail(struct cli *cli)
+{
+	fprintf(stderr, "herald: exit 75 (temporary failure): the MTA keeps the "
+		"message until the transport is fixed\n");
+	/* Into the var dir's log (logs/HOST/mta), when there is one. */
+	if (cli->var_dir != NULL)
+		(void)cli_site(cli);
+	log_error(MTA_SUBSYS, "usage error, the MTA keeps the message: %s",
+		  cli->usage_error != NULL ? cli->usage_error : "(unknown)");
+	return HERALD_EX_TEMPFAIL;
+}
+
 int
 cmd_mta(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.params = "KIND LIST < message | auto --recipient ADDR < message",
+		.min_args = 1, .max_args = 2,
+		.summary = "The MTA's pipe into herald: stores the message on "
+			   "standard input for list\nLIST.  KIND: post, owner, "
+			   "request, join, leave, confirm, bounces; auto\ntakes "
+			   "the list and kind from the recipient (LIST-request@..., "
+			   "LIST-bounces+...).",
+		.description = "Exit 0 once stored, 67 for an unknown list, 75 on "
+			       "any other failure, a usage\nerror too (a KIND "
+			       "herald does not know, an unknown option): the MTA "
+			       "keeps\nthe message and retries, so a "
+			       "misconfigured transport loses no mail.\nThe "
+			       "envelope sender and recipient default to $SENDER "
+			       "and $RECIPIENT\n(set by Postfix's local and pipe "
+			       "delivery).",
+	};
 	const char *queue_name = NULL, *sender = g_getenv("SENDER");
 	const char *recipient = g_getenv("RECIPIENT");
+	const GOptionEntry entries[] = {
+		{ "sender", 0, 0, G_OPTION_ARG_STRING, &sender,
+		  "the envelope sender (default: $SENDER)", "ADDR" },
+		{ "recipient", 0, 0, G_OPTION_ARG_STRING, &recipient,
+		  "the envelope recipient (default: $RECIPIENT)", "ADDR" },
+		G_OPTION_ENTRY_NULL
+	};
 	GError *error = NULL;
 	struct site *site;
 	struct list *l;
@@ -60,37 +95,34 @@ cmd_mta(struct cli *cli, int argc, char **argv)
 	char buf[65536], *base = NULL;
 	size_t n;
 	int ret;
-
-	gboolean autokind = argc >= 2 && strcmp(argv[1], "auto") == 0;
-	const char *kind = argc >= 2 ? argv[1] : NULL;
-	const char *list_name = NULL;
+	gboolean autokind;
+	const char *kind, *list_name = NULL;
 	struct listaddr *mapped = NULL;
-	int first_opt = autokind ? 2 : 3;
 
-	if (argc < first_opt) {
-		cli_usage(mta_usage);
-		return HERALD_EX_USAGE;
+	ret = cli_parse(cli, &argc, &argv, entries, &help);
+	if (ret == CLI_USAGE)
+		return usage_tempfail(cli);
+	if (ret != CLI_GO)
+		return ret;
+	kind = argv[1];
+	autokind = strcmp(kind, "auto") == 0;
+	if (autokind && argc != 2) {
+		cli_usage_error(cli, "unexpected argument '%s'", argv[2]);
+		return usage_tempfail(cli);
 	}
-	if (!autokind)
-		queue_name = listaddr_kind_queue(kind);
-	if (!autokind && queue_name == NULL) {
-		cli_error("unknown kind '%s'", kind);
-		cli_usage(mta_usage);
-		return HERALD_EX_USAGE;
+	if (!autokind && argc != 3) {
+		cli_usage_error(cli, "missing arguments (KIND LIST)");
+		return usage_tempfail(cli);
 	}
-	for (int i = first_opt; i < argc; i++) {
-		if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc) {
-			sender = argv[++i];
-		} else if (strcmp(argv[i], "--recipient") == 0 && i + 1 < argc) {
-			recipient = argv[++i];
-		} else {
-			cli_usage(mta_usage);
-			return HERALD_EX_USAGE;
-		}
+	if (!autokind && (queue_name = listaddr_kind_queue(kind)) == NULL) {
+		cli_usage_error(cli, "unknown kind '%s' (post, owner, request, "
+				"join, leave, confirm, bounces or auto)", kind);
+		return usage_tempfail(cli);
 	}
 	if (autokind && recipient == NULL) {
-		cli_error("mta auto needs the recipient (--recipient or $RECIPIENT)");
-		return HERALD_EX_USAGE;
+		cli_usage_error(cli, "auto needs the recipient (--recipient or "
+				"$RECIPIENT)");
+		return usage_tempfail(cli);
 	}
 	/* No var dir or no configuration is the admin's to fix: retry. */
 	if ((site = cli_site(cli)) == NULL)

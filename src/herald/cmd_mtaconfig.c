@@ -179,20 +179,33 @@ program_path(void)
 	return path != NULL ? path : g_strdup("/usr/local/bin/herald");
 }
 
-int
-cmd_mtaconfig(struct cli *cli, int argc, char **argv)
+static int
+mtaconfig_postfix(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "mta-config postfix [--write]";
+	static const struct cli_help help = {
+		.params = "", .min_args = 0, .max_args = 0,
+		.summary = "Prints the Postfix lookup tables that send every list "
+			   "address to herald\n(relay_domains, "
+			   "relay_recipient_maps, transport_maps: to the LMTP "
+			   "server of\nlmtp.listen, or with mta.postfix_transport "
+			   "= pipe to `herald mta auto`),\nand the main.cf (and "
+			   "master.cf) lines that use them.",
+	};
+	gboolean write = FALSE, pipe_mode;
+	const GOptionEntry entries[] = {
+		{ "write", 0, 0, G_OPTION_ARG_NONE, &write,
+		  "install them in etc/postfix/ of the var dir (and run postmap); "
+		  "`lists create/remove` then keep them current", NULL },
+		G_OPTION_ENTRY_NULL
+	};
 	GError *error = NULL;
 	struct site *site;
 	struct tables t;
-	gboolean write, pipe_mode;
 	char *via;
+	int ret;
 
-	if (argc < 2 || argc > 3 || strcmp(argv[1], "postfix") != 0 ||
-	    (argc == 3 && strcmp(argv[2], "--write") != 0))
-		return cli_usage(usage);
-	write = argc == 3;
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
 	if ((site = cli_site(cli)) == NULL)
 		return CLI_FAIL;
 	via = site_get(site, "mta.postfix_transport", NULL);
@@ -228,4 +241,21 @@ cmd_mtaconfig(struct cli *cli, int argc, char **argv)
 	       : "herald mta-config postfix --write installs the tables");
 	free_tables(&t);
 	return CLI_OK;
+}
+
+int
+cmd_mtaconfig(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_verb verbs[] = {
+		{ "postfix", mtaconfig_postfix, "the tables of a Postfix that "
+		  "receives list mail" },
+		{ NULL, NULL, NULL },
+	};
+	static const struct cli_help help = {
+		.params = "MTA [ARGS...]", .min_args = 1, .max_args = -1,
+		.summary = "Prints or installs the configuration an MTA needs to "
+			   "send list mail to\nherald (for Exim: docs/exim.md).",
+	};
+
+	return cli_dispatch(cli, argc, argv, verbs, &help);
 }

@@ -11,18 +11,26 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char queue_usage[] =
-	"queue                     (count the entries of every queue)\n"
-	"       herald queue show FILE          (metadata and message)\n"
-	"       herald queue inject QUEUE [--list LIST] [--meta KEY=VALUE]... < message\n"
-	"       herald queue unshunt            (resume shunted messages)";
-
 static int
-queue_counts(struct site *site)
+queue_counts(struct cli *cli, int argc, char **argv)
 {
-	char *qdir = site_path(site, "queue", NULL);
-	GPtrArray *names = fs_dir_names(qdir, NULL, NULL);
-	int ret = CLI_OK;
+	static const struct cli_help help = {
+		.params = "", .min_args = 0, .max_args = 0,
+		.summary = "Counts the entries of every queue: ready (.msg) and "
+			   "claimed by a runner\n(.bak).",
+	};
+	struct site *site;
+	char *qdir;
+	GPtrArray *names;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	qdir = site_path(site, "queue", NULL);
+	names = fs_dir_names(qdir, NULL, NULL);
+	ret = CLI_OK;
 
 	if (names == NULL)
 		names = g_ptr_array_new_with_free_func(g_free);
@@ -49,14 +57,24 @@ queue_counts(struct site *site)
 }
 
 static int
-queue_show(const char *path)
+queue_show(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.params = "FILE", .min_args = 1, .max_args = 1,
+		.summary = "Prints the metadata and the message of queue file FILE "
+			   "(no var dir needed).",
+	};
 	GError *error = NULL;
 	struct queue_meta *meta;
-	const char *msg;
+	const char *msg, *path;
 	size_t len;
 	char *buf;
-	int r = fs_read_file(path, &buf, &len, &error);
+	int r;
+
+	if ((r = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return r;
+	path = argv[1];
+	r = fs_read_file(path, &buf, &len, &error);
 
 	if (r == 0)
 		return cli_error("%s: no such file", path);
@@ -80,44 +98,61 @@ queue_show(const char *path)
 }
 
 static int
-queue_inject(struct site *site, int argc, char **argv)
+queue_inject(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.params = "QUEUE < message", .min_args = 1, .max_args = 1,
+		.summary = "Stores the message on standard input in queue QUEUE "
+			   "(in, out, ...) and\nprints its entry name.",
+	};
+	char *list = NULL, **pairs = NULL;
+	const GOptionEntry entries[] = {
+		{ "list", 0, 0, G_OPTION_ARG_STRING, &list,
+		  "the list the message is for (metadata 'list')", "LIST" },
+		{ "meta", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pairs,
+		  "one more metadata field (repeatable)", "KEY=VALUE" },
+		G_OPTION_ENTRY_NULL
+	};
 	GError *error = NULL;
-	struct queue_meta *meta = queue_meta_new();
+	struct queue_meta *meta;
+	struct site *site;
 	struct queue *q;
-	GString *msg = g_string_new(NULL);
+	GString *msg;
 	char buf[65536], *base = NULL;
 	size_t n;
-	int ret = CLI_FAIL;
+	int ret;
 
-	for (int i = 3; i < argc; i++) {
-		if (strcmp(argv[i], "--list") == 0 && i + 1 < argc) {
-			queue_meta_set(meta, META_LIST, argv[++i]);
-		} else if (strcmp(argv[i], "--meta") == 0 && i + 1 < argc &&
-			   strchr(argv[i + 1], '=') != NULL) {
-			char **kv = g_strsplit(argv[++i], "=", 2);
-			queue_meta_add(meta, kv[0], kv[1]);
-			g_strfreev(kv);
-		} else {
-			queue_meta_free(&meta);
-			g_string_free(msg, TRUE);
-			return cli_usage(queue_usage);
-		}
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
+	for (char **kv = pairs; kv != NULL && *kv != NULL; kv++)
+		if (strchr(*kv, '=') == NULL || **kv == '=')
+			return cli_usage_error(cli, "--meta %s: not KEY=VALUE", *kv);
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	meta = queue_meta_new();
+	if (list != NULL)
+		queue_meta_set(meta, META_LIST, list);
+	for (char **kv = pairs; kv != NULL && *kv != NULL; kv++) {
+		char *eq = strchr(*kv, '=');
+		*eq = '\0';
+		queue_meta_add(meta, *kv, eq + 1);
 	}
+	msg = g_string_new(NULL);
+	ret = CLI_FAIL;
 	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
 		g_string_append_len(msg, buf, (gssize)n);
 	if (ferror(stdin)) {
 		cli_error("reading standard input: %s", g_strerror(errno));
 		goto out;
 	}
-	q = queue_open(site_var_dir(site), argv[2], &error);
+	q = queue_open(site_var_dir(site), argv[1], &error);
 	if (q == NULL || queue_enqueue(q, meta, msg->str, msg->len, &base,
 				       &error) < 0) {
 		cli_gerror(&error);
 		queue_close(&q);
 		goto out;
 	}
-	printf("%s/%s.msg\n", argv[2], base);
+	printf("%s/%s.msg\n", argv[1], base);
 	g_free(base);
 	queue_close(&q);
 	ret = CLI_OK;
@@ -127,31 +162,39 @@ out:
 	return ret;
 }
 
+static int
+queue_unshunt_verb(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "", .min_args = 0, .max_args = 0,
+		.summary = "Moves every shunted message back to the queue it came "
+			   "from, to resume\nwhere it stopped.",
+	};
+	GError *error = NULL;
+	struct site *site;
+	int n;
+
+	if ((n = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return n;
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	if ((n = queue_unshunt(site_var_dir(site), &error)) < 0)
+		return cli_gerror(&error);
+	printf("%d message%s moved back to their queues\n", n,
+	       n == 1 ? "" : "s");
+	return CLI_OK;
+}
+
 int
 cmd_queue(struct cli *cli, int argc, char **argv)
 {
-	GError *error = NULL;
-	struct site *site;
+	static const struct cli_verb verbs[] = {
+		{ "", queue_counts, NULL },
+		{ "show", queue_show, "print a queue file's metadata and message" },
+		{ "inject", queue_inject, "store a message in a queue" },
+		{ "unshunt", queue_unshunt_verb, "resume shunted messages" },
+		{ NULL, NULL, NULL },
+	};
 
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: herald %s\n", queue_usage);
-		return CLI_OK;
-	}
-	if (argc == 3 && strcmp(argv[1], "show") == 0)
-		return queue_show(argv[2]);
-	if ((site = cli_site(cli)) == NULL)
-		return CLI_FAIL;
-	if (argc == 1)
-		return queue_counts(site);
-	if (argc >= 3 && strcmp(argv[1], "inject") == 0)
-		return queue_inject(site, argc, argv);
-	if (argc == 2 && strcmp(argv[1], "unshunt") == 0) {
-		int n = queue_unshunt(site_var_dir(site), &error);
-		if (n < 0)
-			return cli_gerror(&error);
-		printf("%d message%s moved back to their queues\n", n,
-		       n == 1 ? "" : "s");
-		return CLI_OK;
-	}
-	return cli_usage(queue_usage);
+	return cli_dispatch(cli, argc, argv, verbs, NULL);
 }

@@ -1,8 +1,10 @@
 /*
  * main.c - the herald program: global options and subcommand dispatch.
  *
- * Each subcommand lives in its own cmd_*.c file; this file only finds the
- * var dir (--var or HERALD_VAR) and calls it.
+ * Each subcommand lives in its own cmd_*.c file and reads its own
+ * arguments (cli_parse(), cli.c); this file only reads the options before
+ * the command (--var, --version, --help), finds the var dir (--var or
+ * HERALD_VAR) and calls the command.
  */
 #include "cli.h"
 #include "base/base.h"
@@ -10,7 +12,6 @@
 #include "base/log.h"
 
 #include <locale.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,97 +38,54 @@ static const struct command {
 	{ NULL, NULL, NULL },
 };
 
-static void
-usage(FILE *out)
+/* The commands, for `herald --help`. */
+static char *
+commands_text(void)
 {
-	fprintf(out, "usage: herald [--var DIR] COMMAND [ARGS...]\n\n"
-		"The var dir holds all of herald's state; it comes from --var,\n"
-		"else the environment variable HERALD_VAR.\n\nCommands:\n");
+	GString *text = g_string_new("The var dir holds all of herald's state; "
+				     "it comes from --var, else the\n"
+				     "environment variable HERALD_VAR.\n\nCommands:\n");
+
 	for (const struct command *c = commands; c->name != NULL; c++)
-		fprintf(out, "  %-8s %s\n", c->name, c->summary);
-	fprintf(out, "\n`herald COMMAND --help` describes one command.\n");
-}
-
-int
-cli_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("herald: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CLI_FAIL;
-}
-
-int
-cli_gerror(GError **error)
-{
-	cli_error("%s", *error != NULL ? (*error)->message : "unknown error");
-	g_clear_error(error);
-	return CLI_FAIL;
-}
-
-int
-cli_usage(const char *text)
-{
-	fprintf(stderr, "usage: herald %s\n", text);
-	return CLI_USAGE;
-}
-
-struct site *
-cli_site(struct cli *cli)
-{
-	GError *error = NULL;
-
-	if (cli->site != NULL)
-		return cli->site;
-	if (cli->var_dir == NULL) {
-		cli_error("no var dir: use --var DIR or set HERALD_VAR");
-		return NULL;
-	}
-	cli->site = site_open(cli->var_dir, &error);
-	if (cli->site == NULL) {
-		cli_gerror(&error);
-		return NULL;
-	}
-	char *target = site_get(cli->site, "log.target", NULL);
-	char *logs = site_path(cli->site, "logs", NULL);
-	log_open(logs, g_strcmp0(target, "syslog") == 0);
-	g_free(logs);
-	g_free(target);
-	return cli->site;
+		g_string_append_printf(text, "  %-10s %s\n", c->name, c->summary);
+	g_string_append(text, "\n`herald COMMAND --help` describes a command.");
+	return g_string_free(text, FALSE);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct cli cli = { 0 };
-	int i = 1, ret;
+	char *var_dir = NULL, *text = commands_text();
+	gboolean version = FALSE;
+	const GOptionEntry entries[] = {
+		{ "var", 0, 0, G_OPTION_ARG_FILENAME, &var_dir,
+		  "the var dir (default: $HERALD_VAR)", "DIR" },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version,
+		  "print herald's version and exit", NULL },
+		G_OPTION_ENTRY_NULL
+	};
+	const struct cli_help help = {
+		.params = "COMMAND [ARGS...]", .min_args = 0, .max_args = -1,
+		.summary = "herald, a mailing-list manager.",
+		.description = text, .options_first = TRUE,
+	};
+	int ret;
 
 	setlocale(LC_ALL, "C");
-	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--var") == 0 && i + 1 < argc) {
-			cli.var_dir = g_strdup(argv[i + 1]);
-			i += 2;
-		} else if (g_str_has_prefix(argv[i], "--var=")) {
-			cli.var_dir = g_strdup(argv[i] + strlen("--var="));
-			i++;
-		} else if (strcmp(argv[i], "--help") == 0 ||
-			   strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return CLI_OK;
-		} else if (strcmp(argv[i], "--version") == 0) {
-			printf("herald %s\n", HERALD_VERSION);
-			return CLI_OK;
-		} else {
-			usage(stderr);
-			return CLI_USAGE;
-		}
+	ret = cli_parse(&cli, &argc, &argv, entries, &help);
+	g_free(text);
+	if (ret == CLI_GO && version) {
+		printf("herald %s\n", HERALD_VERSION);
+		ret = CLI_OK;
+	} else if (ret == CLI_GO && argc < 2) {
+		ret = cli_usage_error(&cli, "no command given");
 	}
-	if (cli.var_dir == NULL && g_getenv("HERALD_VAR") != NULL)
-		cli.var_dir = g_strdup(g_getenv("HERALD_VAR"));
+	if (ret != CLI_GO) {
+		cli_free(&cli);
+		return ret;
+	}
+	cli.var_dir = g_strdup(var_dir != NULL ? var_dir : g_getenv("HERALD_VAR"));
 	/* Absolute, so that paths herald prints or writes into other
 	 * programs' configuration (the MTA's) work from anywhere. */
 	if (cli.var_dir != NULL && !g_path_is_absolute(cli.var_dir)) {
@@ -135,20 +93,18 @@ main(int argc, char **argv)
 		g_free(cli.var_dir);
 		cli.var_dir = abs;
 	}
-	if (i >= argc) {
-		usage(stderr);
-		return CLI_USAGE;
-	}
+	ret = CLI_USAGE;
 	for (const struct command *c = commands; c->name != NULL; c++) {
-		if (strcmp(c->name, argv[i]) != 0)
+		if (strcmp(c->name, argv[1]) != 0)
 			continue;
-		ret = c->fn(&cli, argc - i, argv + i);
-		lock_cleanup_clocks();
-		site_free(&cli.site);
-		g_free(cli.var_dir);
-		log_close();
-		return ret;
+		cli.command = g_strdup(c->name);
+		ret = c->fn(&cli, argc - 1, argv + 1);
+		break;
 	}
-	cli_error("unknown command '%s' (see `herald --help`)", argv[i]);
-	return CLI_USAGE;
+	if (cli.command == NULL)
+		cli_error("unknown command '%s' (see `herald --help`)", argv[1]);
+	lock_cleanup_clocks();
+	cli_free(&cli);
+	log_close();
+	return ret;
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `herald mta KIND LIST`, the MTA's pipe: exit 0 only once the message is
 # stored in its queue, 67 for an unknown list, 75 for any other failure
-# (nothing half-written left), 64 for an unknown kind.
+# (nothing half-written left), a usage error too (an unknown kind, an
+# unknown option, a missing argument): a misconfigured transport must not
+# make the MTA bounce mail.
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 "$HERALD" --var "$V" lists create demo@example.org --owner admin@example.org >/dev/null
@@ -30,9 +32,27 @@ msg x | "$HERALD" --var "$V" mta post nosuch@example.org 2>/dev/null
 check "an unknown list gives 67 (EX_NOUSER): the MTA bounces" test $? -eq 67
 msg x | "$HERALD" --var "$V" mta post ../../etc@example.org 2>/dev/null
 check "a path trick as list name gives 67 too" test $? -eq 67
-msg x | "$HERALD" --var "$V" mta frobnicate demo@example.org 2>/dev/null
-check "an unknown kind gives 64 (EX_USAGE)" test $? -eq 64
+err=$(msg x | "$HERALD" --var "$V" mta frobnicate demo@example.org 2>&1)
+rc=$?
+check "an unknown kind gives 75 (EX_TEMPFAIL), not 64: the MTA keeps the message" test "$rc" -eq 75
+check "standard error names the unknown kind ($err)" bash -c "echo \"\$1\" | grep -q \"unknown kind 'frobnicate'\"" _ "$err"
+check "the log says why the MTA keeps it" grep -q "usage error, the MTA keeps the message: unknown kind 'frobnicate'" "$V"/logs/*/mta
+msg x | "$HERALD" --var "$V" mta post demo@example.org --frobnicate 2>/dev/null
+check "an unknown option gives 75" test $? -eq 75
+msg x | "$HERALD" --var "$V" mta post demo@example.org --sender 2>/dev/null
+check "an option without its value gives 75" test $? -eq 75
+msg x | "$HERALD" --var "$V" mta post 2>/dev/null
+check "a missing LIST gives 75" test $? -eq 75
+msg x | "$HERALD" --var "$V" mta 2>/dev/null
+check "no arguments at all give 75" test $? -eq 75
+msg x | env -u RECIPIENT "$HERALD" --var "$V" mta auto 2>/dev/null
+check "mta auto without a recipient gives 75" test $? -eq 75
 check "none of these stored anything" test "$(entries in)" -eq 2
+check "mta --help is the only usage that exits 0" bash -c "'$HERALD' mta --help | grep -q 'Exit 0 once stored'"
+msg x | "$HERALD" --var "$V" mta post demo@example.org --sender=carol@example.org
+check "--sender=ADDR works as --sender ADDR" bash -c "'$HERALD' queue show \"\$(ls -t '$V'/queue/in/*.msg | head -1)\" | grep -qx 'sender: carol@example.org'"
+msg x | "$HERALD" --var "$V" mta post demo@example.org --sender ''
+check "an empty --sender (the null sender of a bounce) is a value" test $? -eq 0
 
 msg x | "$HERALD" --var "$T_DIR/nowhere" mta post demo@example.org 2>/dev/null
 check "a var dir without configuration gives 75: the MTA retries" test $? -eq 75

@@ -4,7 +4,8 @@
  *
  * The table is the one source: `herald config` checks values against it,
  * shows and exports from it, and docs/list-settings.md is generated from
- * it (`herald config doc`).
+ * it (`herald config doc`), which also says which settings nothing acts
+ * on yet (LS_PENDING).
  */
 #ifndef HERALD_LIST_SETTINGS_H
 #define HERALD_LIST_SETTINGS_H
@@ -37,7 +38,16 @@ struct list_setting {
 	const char *choices;	/* LS_ENUM: "0=poster|1=list|2=explicit" */
 	int64_t min, max;	/* LS_INT */
 	const char *doc;
+	unsigned flags;		/* LS_PENDING */
 };
+
+/* Kept, checked, exported and imported (a list moved from Mailman keeps
+ * it), but no code acts on it yet: the feature that reads it (bounce
+ * processing, digests, welcome messages, ...) is still to come.  `herald
+ * config doc` and `config show` say so.  tests/integration/
+ * list-settings-pending.sh fails once some file of src/ names a setting
+ * that has the flag: the change that starts acting on it removes it. */
+#define LS_PENDING 0x1
 
 /* The table, ended by a NULL name; in category order. */
 const struct list_setting *list_settings(void);
