@@ -95,11 +95,26 @@ kind_close(struct kind_state *ks)
 	ks->cfg->handler_ctx = NULL;
 }
 
-/* The runner's tick: new settings, when the file changed. */
+/* The kind runner.<queue>.handler names, or NULL. */
+static const struct runner_kind *
+configured_kind(struct site *site, const char *queue)
+{
+	char *key = g_strdup_printf("runner.%s.handler", queue);
+	char *name = site_get(site, key, NULL);
+	const struct runner_kind *kind = runner_kind_find(name);
+
+	g_free(key);
+	g_free(name);
+	return kind;
+}
+
+/* The runner's tick: new settings, when the file changed; even a new
+ * handler (the kind is swapped between two messages). */
 static int
 kind_tick(void *ctx, GError **error)
 {
 	struct kind_state *ks = ctx;
+	const struct runner_kind *kind;
 	int r;
 
 	if (reload_requested) {
@@ -112,6 +127,14 @@ kind_tick(void *ctx, GError **error)
 		return r;
 	log_info("runner", "runner %s: settings reread", ks->queue);
 	kind_close(ks);
+	if ((kind = configured_kind(ks->site, ks->queue)) != NULL &&
+	    kind != ks->kind) {
+		log_info("runner", "runner %s: handler %s instead of %s",
+			 ks->queue, kind->name, ks->kind->name);
+		ks->kind = kind;
+		ks->cfg->handler = kind->handle;
+	}
+	ks->cfg->poll_ms = (int)site_get_int(ks->site, "master.poll_interval");
 	return kind_open(ks, error);
 }
 
@@ -124,7 +147,6 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	struct lease_check lc = { 0 };
 	struct sigaction sa = { 0 };
 	GError *error = NULL;
-	char *key, *handler;
 	int r, code;
 
 	sa.sa_handler = on_stop;
@@ -133,11 +155,7 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 
-	key = g_strdup_printf("runner.%s.handler", queue);
-	handler = site_get(site, key, NULL);
-	g_free(key);
-	ks.kind = runner_kind_find(handler);
-	g_free(handler);
+	ks.kind = configured_kind(site, queue);
 	if (ks.kind == NULL || kind_open(&ks, &error) < 0) {
 		log_error("runner", "runner %s: %s", queue, error != NULL ?
 			  error->message : "unknown handler");

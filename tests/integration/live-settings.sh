@@ -8,6 +8,8 @@
 #   post 2   a transaction of more than 3
 #   set      delivery.verp_interval 1
 #   post 3   one transaction a member, each from LIST-bounces+member
+#   set      runner.out.handler sink
+#   post 4   swallowed by the new handler, delivered to nobody
 # and the runner process is the same throughout (no restart).  A second
 # master (HERALD_HOST=b on the same var dir, as a second NFS host would
 # be) rereads the changed file too: no signal crosses hosts, each master
@@ -97,6 +99,12 @@ read -r tx most senders <<<"$(txs 3)"
 diag "post 3: $tx transactions, senders $senders"
 check "post 3: VERP now, one transaction a member" test "$tx" -eq 12 -a "$most" -eq 1
 check "post 3: VERP senders (LIST-bounces+member)" bash -c '[[ $1 == *demo-bounces+a1=alpha.example@lists.test* ]]' _ "$senders"
+check "site set runner.out.handler sink while the master runs" h site set runner.out.handler sink
+sleep 1.5
+post 4
+sunk() { [ -z "$(ls "$V/queue/out")" ] && ! grep -qs "^Subject: post 4$" "$SP"/*.msg; }
+check "post 4 is taken by the new handler (sink): gone from out, delivered to nobody" \
+	wait_for 10 sunk
 check "the out runner was never restarted (pid $pid0)" test "$(runner_pid)" = "$pid0"
 check "the runner logged that it reread the settings" grep -q "runner out: settings reread" "$V"/logs/*/runner
 for host in a b; do

@@ -9,6 +9,7 @@
 #include "base/base.h"
 #include "store/lock.h"
 #include "store/runner.h"
+#include "store/schedule.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -135,12 +136,25 @@ static const struct setting_def settings[] = {
 	  "What the runner does with each message:" },
 	{ "runner.*.next", SETTING_STRING, "", NULL, 0, 0,
 	  "For handler forward: the queue that receives the messages." },
+	/* Periodic tasks (docs/scheduler.md). */
+	{ "schedule.enabled", SETTING_BOOL, "true", NULL, 0, 0,
+	  "Whether the masters run the scheduler, which runs the periodic "
+	  "tasks (docs/scheduler.md). false: tasks run only by `herald tasks "
+	  "run`." },
+	{ "schedule.debug_sleep", SETTING_INT, "0", NULL, 0, 3600,
+	  "A test aid; leave it 0. Seconds each task run waits before its "
+	  "work, so that a test can kill a host in the middle of a task." },
+	{ "schedule.*.*", SETTING_STRING, "", SCHEDULE_SETTING, 0, 0,
+	  "When the task of that name runs (schedule.held.summary is task "
+	  "held.summary): every N{s|m|h|d}, hourly :MM, daily HH:MM, weekly "
+	  "DAY HH:MM (local time) or off. Empty: the task's default (`herald "
+	  "tasks` lists them)." },
 	{ NULL, 0, NULL, NULL, 0, 0, NULL },
 };
 
 const char *const site_var_subdirs[] = {
 	"etc", "queue", "lists", "archives", "locks", "leases", "logs", "run",
-	NULL,
+	"tasks", NULL,
 };
 
 const struct setting_def *
@@ -181,6 +195,20 @@ site_setting_find(const char *key)
 	return NULL;
 }
 
+/* The settings a master or runner reads once at start.  The slices and
+ * the lease lifetime shape the leases every host holds; the host name and
+ * the log target are fixed for a process's life. */
+static const char *const read_at_start[] = {
+	"site.host", "log.target", "master.lease_lifetime", "runner.*.slices",
+	NULL,
+};
+
+gboolean
+site_setting_restart(const struct setting_def *def)
+{
+	return g_strv_contains(read_at_start, def->key);
+}
+
 char *
 site_setting_choices(const struct setting_def *def)
 {
@@ -202,12 +230,17 @@ site_setting_doc(const struct setting_def *def)
 {
 	GString *out;
 
-	if (def->type != SETTING_ENUM ||
-	    strcmp(def->choices, SITE_CHOICES_RUNNER_KINDS) != 0)
-		return g_strdup(def->doc);
 	out = g_string_new(def->doc);
-	for (const struct runner_kind *const *k = runner_kinds; *k != NULL; k++)
-		g_string_append_printf(out, " %s: %s", (*k)->name, (*k)->doc);
+	if (def->type == SETTING_ENUM &&
+	    strcmp(def->choices, SITE_CHOICES_RUNNER_KINDS) == 0)
+		for (const struct runner_kind *const *k = runner_kinds; *k != NULL;
+		     k++)
+			g_string_append_printf(out, " %s: %s", (*k)->name,
+					       (*k)->doc);
+	if (site_setting_restart(def))
+		g_string_append(out, " Read when the master starts: a change "
+				"takes effect after `herald stop` and `herald "
+				"start`.");
 	return g_string_free(out, FALSE);
 }
 
@@ -222,6 +255,8 @@ site_setting_check(const struct setting_def *def, const char *value)
 		if (strchr(value, '\n') != NULL)
 			return g_strdup_printf("%s: a line break is not allowed",
 					       def->key);
+		if (g_strcmp0(def->choices, SCHEDULE_SETTING) == 0)
+			return schedule_setting_check(def->key, value);
 		return NULL;
 	case SETTING_INT:
 		errno = 0;

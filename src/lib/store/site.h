@@ -36,9 +36,15 @@ const struct setting_def *site_settings(void);
 const struct setting_def *site_setting_find(const char *key);
 /* An enum setting's choices, "a|b|c" (NULL for other types), and the
  * setting's documentation: for the runner handler, the registry's kinds
- * with their docs.  Newly allocated. */
+ * with their docs; for a setting read at start, a sentence saying so.
+ * Newly allocated. */
 char *site_setting_choices(const struct setting_def *def);
 char *site_setting_doc(const struct setting_def *def);
+/* Whether def is read once when the master starts, so that a change takes
+ * effect only after a restart.  Every other setting is picked up while
+ * herald runs: runners within a second, services and the master at their
+ * next look (docs/settings.md). */
+gboolean site_setting_restart(const struct setting_def *def);
 /* Checks value against def: NULL when fine, else an error message. */
 char *site_setting_check(const struct setting_def *def, const char *value);
 
