@@ -327,7 +327,7 @@ outcome(struct post *p, enum pipe_result r, const char *handler,
 
 	switch (r) {
 	case PIPE_HOLD:
-		if (held_store(p, handler, rest, &id, &error) == 0)
+		if (post_hold(p, handler, rest, &id, &error) == 0)
 			(void)notice_to_owners(p->list, "held", why, p->msg,
 					       &error);
 		break;

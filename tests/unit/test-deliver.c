@@ -13,7 +13,9 @@
  *     retry entry the dead run wrote taken away), and the deferred
  *     recipient is still retried; also when the record the dead run
  *     resumed from had been cut short (its last line without a newline,
- *     as a crash or a full disk leaves it).
+ *     as a crash or a full disk leaves it);
+ *   - a personalised job reads the site key once: a key put in its place
+ *     midway changes no copy's one-click token.
  */
 #include "base/base.h"
 #include "deliver/deliver.h"
@@ -22,6 +24,7 @@
 #include "mail/message.h"
 #include "store/queue.h"
 #include "store/site.h"
+#include "list/token.h"
 #include "mail/verp.h"
 
 #include <signal.h>
@@ -497,6 +500,127 @@ test_progress_record_cut_mid_batch_line_resumed_twice_loses_nobody(void)
 	resume_twice("B 5");
 }
 
+/* --- personalised copies: the site key once per job ------------------------ */
+
+/* A personalised post to five recipients through a sendmail command that,
+ * the first time it runs (after the first copy was made, before the
+ * others), puts another key in etc/site.key.  The job read the key once,
+ * before the first copy: every copy carries a token of the original key,
+ * which token_verify accepts once the file holds it again, and none of
+ * the key that replaced it. */
+static void
+test_personalised_job_reads_the_site_key_once(void)
+{
+	static const char other[] = "0123456789abcdef0123456789abcdef";
+	static const char *const rcpts[] = {
+		"m1@a.example", "m2@a.example", "m3@a.example", "m4@a.example",
+		"m5@a.example", NULL,
+	};
+	struct fixture f;
+	struct queue_item *item;
+	struct deliver_stats st;
+	struct list *l;
+	GError *error = NULL;
+	char *dir = tmp_dir_new();
+	char *script = g_build_filename(dir, "sendmail", NULL);
+	char *spool = g_build_filename(dir, "spool", NULL);
+	char *other_path = g_build_filename(dir, "other.key", NULL);
+	char *cmd = g_strdup_printf("sh %s", script);
+	char *key_path, *now = NULL, *text;
+	unsigned char orig[TOKEN_KEY_BYTES];
+	gsize now_len = 0;
+	GPtrArray *names;
+
+	fixture_setup(&f, "", "mta.transport", "sendmail",
+		      "mta.sendmail_command", cmd, NULL);
+	key_path = g_build_filename(f.var, "etc", "site.key", NULL);
+	g_assert_cmpint(mkdir(spool, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(other_path, other, TOKEN_KEY_BYTES,
+					  NULL));
+	text = g_strdup_printf(
+		"n=$(ls '%s' | wc -l)\n"
+		"cat > '%s'/$n.eml\n"
+		"if [ ! -e '%s/replaced' ]; then\n"
+		"	cp '%s' '%s.new' && mv -f '%s.new' '%s' || exit 1\n"
+		"	touch '%s/replaced'\n"
+		"fi\n", spool, spool, dir, other_path, key_path, key_path,
+		key_path, dir);
+	g_assert_true(g_file_set_contents(script, text, -1, NULL));
+	g_free(text);
+	l = list_open(f.site, FQDN, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(list_set(l, "personalize", "1", &error), ==, 0);
+	g_assert_no_error(error);
+
+	/* The site's key before the job. */
+	g_assert_cmpint(token_site_key(f.site, orig, &error), ==, 0);
+	g_assert_no_error(error);
+
+	item = claimed_post(&f, rcpts, 1);
+	g_assert_cmpint(deliver_entry(f.site, f.ds, f.out, item, &st, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_true(st.personalised);
+	g_assert_cmpuint(st.accepted, ==, 5);
+	/* The command did replace it, after the first copy. */
+	g_assert_true(g_file_get_contents(key_path, &now, &now_len, NULL));
+	g_assert_cmpmem(now, now_len, other, TOKEN_KEY_BYTES);
+	g_free(now);
+
+	names = fs_dir_names(spool, NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(names->len, ==, 5);
+	for (int pass = 0; pass < 2; pass++) {
+		for (guint i = 0; i < names->len; i++) {
+			char *path = g_build_filename(spool, names->pdata[i], NULL);
+			char *data = NULL, *m, *member;
+			const char *t;
+			gsize len = 0;
+			GMimeMessage *msg;
+			const char *v;
+
+			g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+			msg = message_parse(data, len, &error);
+			g_assert_no_error(error);
+			v = message_header(msg, "List-Unsubscribe");
+			g_assert_nonnull(v);
+			m = strstr(v, "?m=");
+			t = strstr(v, "&t=");
+			g_assert_nonnull(m);
+			g_assert_nonnull(t);
+			m = g_strndup(m + 3, (gsize)(t - m - 3));
+			member = g_uri_unescape_string(m, NULL);
+			g_assert_true(g_strv_contains(rcpts, member));
+			t = g_strndup(t + 3, 43);
+			/* Pass 0: the replacing key in the file, pass 1 the
+			 * original again. */
+			g_assert_cmpint(token_verify(f.site, FQDN, member,
+						     TOKEN_PURPOSE_UNSUBSCRIBE, t,
+						     &error), ==, pass);
+			g_assert_no_error(error);
+			g_free((char *)t);
+			g_free(member);
+			g_free(m);
+			g_object_unref(msg);
+			g_free(data);
+			g_free(path);
+		}
+		if (pass == 0)
+			g_assert_true(g_file_set_contents(key_path,
+							  (const char *)orig,
+							  sizeof orig, NULL));
+	}
+	g_ptr_array_free(names, TRUE);
+	list_free(&l);
+	queue_item_free(&item);
+	fixture_teardown(&f);
+	tmp_dir_remove(&dir);
+	g_free(script);
+	g_free(spool);
+	g_free(other_path);
+	g_free(cmd);
+	g_free(key_path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -511,6 +635,8 @@ main(int argc, char **argv)
 		  test_progress_record_cut_short_resumed_twice_loses_nobody },
 		{ "/deliver/progress/record-cut-mid-batch-line-resumed-twice-loses-nobody",
 		  test_progress_record_cut_mid_batch_line_resumed_twice_loses_nobody },
+		{ "/deliver/personalised/site-key-read-once-per-job",
+		  test_personalised_job_reads_the_site_key_once },
 	};
 
 	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));

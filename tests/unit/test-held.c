@@ -6,6 +6,8 @@
  * defer; a missing post and a second decision on one post are NOTFOUND,
  * and a decision that fails leaves the post where it was.
  *
+ * post_hold, the pipeline's way in, stores a post as the handlers left it.
+ *
  * Every test parses real messages and runs against a fresh var dir with a
  * list demo@example.org, in a child process of its own.
  */
@@ -57,12 +59,12 @@ hold(struct list_fixture *f, const char *from, const char *subject,
 	struct post *p;
 	int64_t id = -1;
 
+	/* A post for its metadata and poster, as the pipeline has them. */
 	p = fixture_post_meta(f, "bounce@example.com", text,
-			      "received", "1700000000000000", NULL);
-	post_set_reason(p, "%s", reason);
-	p->recipients = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(p->recipients, g_strdup("r1@example.net"));
-	g_assert_cmpint(held_store(p, handler, rest, &id, &error), ==, 0);
+			      "received", "1700000000000000",
+			      "rcpt", "r1@example.net", NULL);
+	g_assert_cmpint(held_store(f->list, p->msg, p->meta, p->poster, reason,
+				   handler, rest, &id, &error), ==, 0);
 	g_assert_no_error(error);
 	if (bytes_r != NULL)
 		*bytes_r = message_to_bytes(p->msg);
@@ -263,8 +265,8 @@ test_post_without_subject_or_poster_listed_with_empty_strings(void)
 	list_fixture_init(&f, FQDN);
 	p = fixture_post(&f, "", text);
 	g_assert_cmpstr(p->poster, ==, "");
-	post_set_reason(p, "why");
-	g_assert_cmpint(held_store(p, "moderate", "hold", &id, &error), ==, 0);
+	g_assert_cmpint(held_store(f.list, p->msg, p->meta, p->poster, "why",
+				   "moderate", "hold", &id, &error), ==, 0);
 	g_assert_no_error(error);
 	post_free(&p);
 	posts = list_ok(&f);
@@ -277,6 +279,48 @@ test_post_without_subject_or_poster_listed_with_empty_strings(void)
 	decide_ok(&f, id, HELD_REJECT, "no");
 	g_assert_false(is_held(&f, id));
 	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
+	list_fixture_clear(&f);
+}
+
+/* post_hold (the pipeline's way in): the post's reason, poster and
+ * recipients as the handlers left them, not as its metadata came in. */
+static void
+test_post_hold_stores_the_post_with_its_recipients_and_reason(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	struct held_post *h = NULL;
+	GPtrArray *rcpts;
+	struct post *p;
+	char *text = msg_text(ANN, "Pipeline");
+	int64_t id = 0;
+
+	list_fixture_init(&f, FQDN);
+	p = fixture_post_meta(&f, "bounce@example.com", text,
+			      "rcpt", "old@example.net", NULL);
+	post_set_reason(p, "Post by non-member");
+	g_ptr_array_set_size(p->recipients, 0);
+	g_ptr_array_add(p->recipients, g_strdup("r1@example.net"));
+	g_ptr_array_add(p->recipients, g_strdup("r2@example.net"));
+	g_assert_cmpint(post_hold(p, "moderate", "hold,calcrecips", &id,
+				  &error), ==, 0);
+	g_assert_no_error(error);
+	post_free(&p);
+	g_assert_cmpint(held_get(f.list, id, &h, &error), ==, 1);
+	g_assert_no_error(error);
+	g_assert_cmpstr(h->poster, ==, "ann@example.com");
+	g_assert_cmpstr(h->subject, ==, "Pipeline");
+	g_assert_cmpstr(h->reason, ==, "Post by non-member");
+	g_assert_cmpstr(queue_meta_get(h->meta, "hold-handler"), ==, "moderate");
+	g_assert_cmpstr(queue_meta_get(h->meta, "pipeline"), ==,
+			"hold,calcrecips");
+	rcpts = queue_meta_get_all(h->meta, "rcpt");
+	g_assert_cmpuint(rcpts->len, ==, 2);
+	g_assert_cmpstr(rcpts->pdata[0], ==, "r1@example.net");
+	g_assert_cmpstr(rcpts->pdata[1], ==, "r2@example.net");
+	g_ptr_array_unref(rcpts);
+	held_post_free(&h);
+	g_free(text);
 	list_fixture_clear(&f);
 }
 
@@ -543,6 +587,8 @@ static const struct unit_test tests[] = {
 	  test_get_returns_the_message_bytes_and_metadata },
 	{ "/held/list/post-without-subject-or-poster-empty-strings",
 	  test_post_without_subject_or_poster_listed_with_empty_strings },
+	{ "/held/store/post-hold-keeps-recipients-and-reason",
+	  test_post_hold_stores_the_post_with_its_recipients_and_reason },
 	{ "/held/decide/approve-enqueues-in-approved-with-rest-removes-held",
 	  test_approve_enqueues_in_with_approved_and_rest_and_removes_held },
 	{ "/held/decide/reject-tells-poster-the-reason-removes-held",

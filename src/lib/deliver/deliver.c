@@ -120,6 +120,8 @@ struct job {
 	enum fate *fate;
 	struct smtp_reply *reply;	/* the reply that decided each fate */
 	GHashTable *members;		/* key -> struct member * (personalised) */
+	struct token_key *key;		/* the site key, read once for the job
+					 * (personalised, one-click) or NULL */
 	gboolean verp, personalised;
 	int64_t personalize;		/* the list's setting: 1 or 2 */
 	char *sender;			/* envelope sender (bulk) */
@@ -317,7 +319,8 @@ personal_copy(struct job *j, guint k, GError **error)
 	r = m != NULL ? decorate_message_member(msg, j->list, m, error)
 		      : decorate_message(msg, j->list, j->rcpts[k], error);
 	if (r == 0)
-		r = headers_personalise(msg, j->list, j->rcpts[k], error);
+		r = headers_personalise(msg, j->list, j->key, j->rcpts[k],
+					error);
 	if (r == 0) {
 		if (j->personalize == 2)
 			message_header_set(msg, "To", j->rcpts[k]);
@@ -594,6 +597,7 @@ job_clear(struct job *j)
 	g_free(j->bounces);
 	if (j->members != NULL)
 		g_hash_table_unref(j->members);
+	token_key_free(&j->key);
 	if (j->progress_fd >= 0)
 		close(j->progress_fd);
 	g_clear_error(&j->progress_error);
@@ -636,6 +640,23 @@ load_members(struct job *j, struct roster **roster_r, GError **error)
 	}
 	g_ptr_array_unref(all);
 	return 0;
+}
+
+/* The site key, read once here for every copy's one-click token: read per
+ * copy, it would be a file-server round trip per member of a fan-out.  A
+ * key that cannot be read now is logged and left NULL: each copy then
+ * tries again itself, and one that fails is deferred, as any copy that
+ * cannot be made. */
+static void
+load_site_key(struct job *j, struct site *site)
+{
+	GError *e = NULL;
+
+	if ((j->key = token_key_load(site, &e)) == NULL) {
+		log_error(DELIVER_SUBSYS, "list %s: the site key: %s",
+			  list_fqdn(j->list), e->message);
+		g_error_free(e);
+	}
 }
 
 int
@@ -687,6 +708,8 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	choose_mode(&j, item->meta);
 	if (j.personalised && load_members(&j, &roster, error) < 0)
 		goto out;
+	if (j.personalised && headers_one_click(j.list))
+		load_site_key(&j, site);
 	st.resumed = load_progress(&j, progress, &valid);
 	make_batches(&j);
 	st.recipients = j.n - st.resumed;

@@ -1,6 +1,8 @@
 /*
- * decorate.c - msg_header and msg_footer around a post (Mailman 2.1's
- * Decorate), and the decorate handler of the pipeline.
+ * decorate.c - msg_header and msg_footer around a message of a list
+ * (Mailman 2.1's Decorate).  The pipeline's decorate handler
+ * (pipeline/pipe_decorate.c) calls it for a post; digests and notices can
+ * call it for theirs: it takes the message, the list and the member.
  *
  * The text goes into the post's own text when the post is a single plain
  * text part, since that is what readers see best; anything else gets
@@ -10,28 +12,17 @@
  *
  * A personalised list is decorated at delivery, once per member
  * (decorate_message_member), so that the footer can name the member; the
- * handler then leaves the post alone.
+ * pipeline's handler then leaves the post alone.
  */
 #include "list/decorate.h"
 #include "mail/address.h"
 #include "base/base.h"
 #include "list/listurls.h"
 #include "mail/message.h"
-#include "pipeline/pipeline.h"
-#include "store/names.h"
 
 #include <string.h>
 
 /* --- the text ------------------------------------------------------------- */
-
-static gboolean
-is_ascii(const char *s, gsize len)
-{
-	for (gsize i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return FALSE;
-	return TRUE;
-}
 
 static void
 var_set(GHashTable *vars, const char *name, char *value)
@@ -190,7 +181,7 @@ to_utf8(const char *data, gsize len, const char *charset, gsize *len_r)
 		return g_strdup("");
 	}
 
-	if (charset_is_ascii(charset) ? is_ascii(data, len)
+	if (charset_is_ascii(charset) ? message_text_is_ascii(data, len)
 	    : charset_is_utf8(charset) ? g_utf8_validate_len(data, len, NULL)
 				       : FALSE) {
 		*len_r = len;
@@ -209,7 +200,7 @@ to_utf8(const char *data, gsize len, const char *charset, gsize *len_r)
 static char *
 from_utf8(const char *text, gsize len, const char *charset, gsize *len_r)
 {
-	if (charset_is_ascii(charset) && !is_ascii(text, len))
+	if (charset_is_ascii(charset) && !message_text_is_ascii(text, len))
 		return NULL;
 	if (charset_is_ascii(charset) || charset_is_utf8(charset)) {
 		*len_r = len;
@@ -266,7 +257,7 @@ text_part_new(const char *text)
 {
 	GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
 	gsize len = strlen(text);
-	gboolean ascii = is_ascii(text, len);
+	gboolean ascii = message_text_is_ascii(text, len);
 
 	g_mime_text_part_set_charset(tp, ascii ? "us-ascii" : "utf-8");
 	g_mime_object_set_disposition(GMIME_OBJECT(tp), "inline");
@@ -341,13 +332,14 @@ decorate_inline(GMimeMessage *msg, GMimePart *part, const char *header,
 	}
 	part_set_bytes(part, out, out_len);
 	if (out_charset != charset || (declared == NULL &&
-				       !is_ascii(out, out_len)))
+				       !message_text_is_ascii(out, out_len)))
 		g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
 							 "charset", out_charset);
 	/* base64, quoted-printable and 8bit carry any text; 7bit (or none)
 	 * only ASCII. */
 	if ((enc == GMIME_CONTENT_ENCODING_DEFAULT ||
-	     enc == GMIME_CONTENT_ENCODING_7BIT) && !is_ascii(out, out_len)) {
+	     enc == GMIME_CONTENT_ENCODING_7BIT) &&
+	    !message_text_is_ascii(out, out_len)) {
 		part_encode_7bit(part);
 		ensure_mime_version(msg);
 	}
@@ -471,21 +463,4 @@ decorate_message(GMimeMessage *msg, struct list *l, const char *member_addr,
 	g_free(m.addr);
 	g_free(m.key);
 	return ret;
-}
-
-/* --- the handler ----------------------------------------------------------- */
-
-enum pipe_result
-pipe_decorate(struct post *p, GError **error)
-{
-	/* Personalised: each member's copy is decorated at delivery. */
-	if (post_setting_int(p, "personalize") != 0)
-		return PIPE_CONTINUE;
-	/* Once only, should the rest of the pipeline be run again. */
-	if (g_strcmp0(queue_meta_get(p->meta, META_DECORATED), "yes") == 0)
-		return PIPE_CONTINUE;
-	if (decorate_message(p->msg, p->list, NULL, error) < 0)
-		return PIPE_ERROR;
-	queue_meta_set(p->meta, META_DECORATED, "yes");
-	return PIPE_CONTINUE;
 }

@@ -68,45 +68,43 @@ held_path(struct list *l, int64_t id, const char *ext)
 }
 
 int
-held_store(struct post *p, const char *handler, const char *rest,
-	   int64_t *id_r, GError **error)
+held_store(struct list *l, GMimeMessage *msg, const struct queue_meta *meta,
+	   const char *poster, const char *reason, const char *handler,
+	   const char *rest, int64_t *id_r, GError **error)
 {
-	struct queue_meta *meta = queue_meta_copy(p->meta);
-	GByteArray *bytes = message_to_bytes(p->msg);
-	char *dir = held_dir(p->list), *path = NULL, *subject;
+	struct queue_meta *m = queue_meta_copy(meta);
+	GByteArray *bytes = message_to_bytes(msg);
+	char *dir = held_dir(l), *path = NULL, *subject;
 	GString *file = NULL;
 	int64_t id;
 	int ret = -1;
 
+	if (reason == NULL)
+		reason = "";
 	if (fs_mkdir_p(dir, 0755, error) < 0 ||
-	    list_counter_update(p->list, "held_id", 1, 0, &id, error) < 0)
+	    list_counter_update(l, "held_id", 1, 0, &id, error) < 0)
 		goto out;
 	id++;
-	subject = message_header_decoded(p->msg, "Subject");
-	queue_meta_set(meta, META_HOLD_REASON, p->reason != NULL ? p->reason : "");
-	queue_meta_set(meta, META_HOLD_HANDLER, handler);
-	queue_meta_set(meta, META_PIPELINE, rest);
-	queue_meta_set(meta, META_POSTER, p->poster);
-	queue_meta_set(meta, META_SUBJECT, subject != NULL ? subject : "");
-	queue_meta_set_int(meta, META_HELD_AT, (int64_t)time(NULL));
-	queue_meta_remove(meta, META_RCPT);
-	if (p->recipients != NULL)
-		for (guint i = 0; i < p->recipients->len; i++)
-			queue_meta_add(meta, META_RCPT, p->recipients->pdata[i]);
+	subject = message_header_decoded(msg, "Subject");
+	queue_meta_set(m, META_HOLD_REASON, reason);
+	queue_meta_set(m, META_HOLD_HANDLER, handler);
+	queue_meta_set(m, META_PIPELINE, rest);
+	queue_meta_set(m, META_POSTER, poster);
+	queue_meta_set(m, META_SUBJECT, subject != NULL ? subject : "");
+	queue_meta_set_int(m, META_HELD_AT, (int64_t)time(NULL));
 	g_free(subject);
-	file = queue_format(meta, (const char *)bytes->data, bytes->len);
-	path = held_path(p->list, id, ".msg");
+	file = queue_format(m, (const char *)bytes->data, bytes->len);
+	path = held_path(l, id, ".msg");
 	if (fs_write_atomic(path, file->str, file->len, error) < 0)
 		goto out;
 	log_info(HELD_SUBSYS, "list %s: post %" G_GINT64_FORMAT " from %s held "
-		 "by %s: %s", list_fqdn(p->list), id, p->poster, handler,
-		 p->reason != NULL ? p->reason : "");
+		 "by %s: %s", list_fqdn(l), id, poster, handler, reason);
 	*id_r = id;
 	ret = 0;
 out:
 	if (file != NULL)
 		g_string_free(file, TRUE);
-	queue_meta_free(&meta);
+	queue_meta_free(&m);
 	g_byte_array_unref(bytes);
 	g_free(dir);
 	g_free(path);

@@ -15,8 +15,10 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include <gmime/gmime.h>
+
 #include "list/list.h"
-#include "pipeline/pipeline.h"
+#include "store/queue.h"
 
 struct held_post {
 	int64_t id;
@@ -34,9 +36,14 @@ void held_post_free(struct held_post **hp);
 /* GDestroyNotify form, for arrays. */
 void held_post_free_ptr(gpointer hp);
 
-/* Stores post p, which handler (p->reason says why) held, with rest the
- * handlers still to run.  *id_r gets its id. */
-int held_store(struct post *p, const char *handler, const char *rest,
+/* Stores msg, which handler held for reason, with rest the handlers still
+ * to run, as a held post of list l.  meta is what the post carries (list,
+ * sender, recipients as "rcpt" lines ...: kept, so that an approval
+ * resumes the post as it was); poster is the author's address ("" when
+ * there is none).  The subject is msg's.  *id_r gets its id. */
+int held_store(struct list *l, GMimeMessage *msg,
+	       const struct queue_meta *meta, const char *poster,
+	       const char *reason, const char *handler, const char *rest,
 	       int64_t *id_r, GError **error);
 
 /* The held posts of a list, oldest first (without their messages),

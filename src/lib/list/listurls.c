@@ -71,10 +71,11 @@ listurls_member_options(struct list *l, const char *address)
 }
 
 char *
-listurls_unsubscribe(struct list *l, const char *address, GError **error)
+listurls_unsubscribe(struct list *l, const struct token_key *key,
+		     const char *address, GError **error)
 {
-	char *tok = token_make(list_site(l), list_fqdn(l), address,
-			       TOKEN_PURPOSE_UNSUBSCRIBE, error);
+	char *tok = token_make_with_key(token_key_bytes(key), list_fqdn(l),
+					address, TOKEN_PURPOSE_UNSUBSCRIBE, error);
 	char *m, *tail, *out;
 
 	if (tok == NULL)

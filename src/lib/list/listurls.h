@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "list/list.h"
+#include "list/token.h"
 
 /* The base, ending in '/'. */
 char *listurls_base(struct list *l);
@@ -29,11 +30,11 @@ char *listurls_listinfo(struct list *l);
 char *listurls_archive(struct list *l);
 char *listurls_options(struct list *l);
 char *listurls_member_options(struct list *l, const char *address);
-/* The one-click unsubscribe URL for a member, with its token (made with
- * the site key: NULL with *error when the key cannot be had or address is
- * not an address). */
-char *listurls_unsubscribe(struct list *l, const char *address,
-			   GError **error);
+/* The one-click unsubscribe URL for a member, with its token made with
+ * key, the site key (token_key_load): NULL with *error when address is not
+ * an address. */
+char *listurls_unsubscribe(struct list *l, const struct token_key *key,
+			   const char *address, GError **error);
 
 /* Whether url is https (RFC 8058 wants nothing else for one click). */
 gboolean listurls_is_https(const char *url);

@@ -44,19 +44,7 @@ build(struct list *l, const char *const *recipients, const char *subject,
 	g_mime_message_set_message_id(msg, id);
 	g_mime_text_part_set_text(body, text);
 	g_mime_text_part_set_charset(body, "utf-8");
-	if (attach == NULL) {
-		g_mime_message_set_mime_part(msg, GMIME_OBJECT(body));
-	} else {
-		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
-		GMimeMessagePart *part = g_mime_message_part_new_with_message(
-			"rfc822", attach);
-
-		g_mime_multipart_add(mixed, GMIME_OBJECT(body));
-		g_mime_multipart_add(mixed, GMIME_OBJECT(part));
-		g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
-		g_object_unref(part);
-		g_object_unref(mixed);
-	}
+	message_set_body_attached(msg, GMIME_OBJECT(body), attach);
 	g_object_unref(body);
 	message_header_append(msg, "X-List-Administrivia", "yes");
 	message_header_append(msg, "Auto-Submitted", "auto-generated");

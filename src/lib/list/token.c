@@ -134,6 +134,54 @@ token_site_key(struct site *s, unsigned char key_r[TOKEN_KEY_BYTES],
 	return r == 1 ? 0 : -1;
 }
 
+struct token_key {
+	unsigned char *bytes;	/* TOKEN_KEY_BYTES, sodium_malloc'ed */
+};
+
+struct token_key *
+token_key_load(struct site *s, GError **error)
+{
+	struct token_key *k;
+	unsigned char *bytes;
+
+	token_sodium_init();
+	if ((bytes = sodium_malloc(TOKEN_KEY_BYTES)) == NULL) {
+		set_errno_error(error, "sodium_malloc(%d) for the site key",
+				TOKEN_KEY_BYTES);
+		return NULL;
+	}
+	if (token_site_key(s, bytes, error) < 0) {
+		sodium_free(bytes);	/* wipes it */
+		return NULL;
+	}
+	if (sodium_mprotect_readonly(bytes) < 0) {
+		set_errno_error(error, "mprotect of the site key");
+		sodium_free(bytes);
+		return NULL;
+	}
+	k = g_new0(struct token_key, 1);
+	k->bytes = bytes;
+	return k;
+}
+
+const unsigned char *
+token_key_bytes(const struct token_key *k)
+{
+	return k->bytes;
+}
+
+void
+token_key_free(struct token_key **kp)
+{
+	struct token_key *k = *kp;
+
+	if (k == NULL)
+		return;
+	sodium_free(k->bytes);	/* wipes it, read-only or not */
+	g_free(k);
+	*kp = NULL;
+}
+
 static void
 mac_add(crypto_auth_hmacsha256_state *st, const char *s)
 {

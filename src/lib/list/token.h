@@ -7,9 +7,12 @@
  * (RFC 8058) without a password and without a database of issued links.
  *
  *     key    etc/site.key under the var dir: 32 random bytes (libsodium),
- *            mode 0600, created on first use.  It is read for every token
- *            (nothing caches it), so deleting it invalidates every link
- *            ever sent at once, with no restart; a new one is made.
+ *            mode 0600, created on first use.  It is read for every token,
+ *            or once per job by a job that makes many (struct token_key:
+ *            the delivery of a personalised post, a token per member), and
+ *            no process keeps it longer, so deleting it invalidates every
+ *            link ever sent with no restart (jobs under way finish with the
+ *            old key); a new one is made.
  *     token  HMAC-SHA-256 over "herald-token-1", purpose, list, address
  *            key (each NUL-terminated), in URL-safe base64 without padding
  *            (43 characters).  It does not expire: a footer in a message
@@ -46,6 +49,20 @@ char *token_make(struct site *s, const char *list_fqdn, const char *address,
 char *token_make_with_key(const unsigned char key[TOKEN_KEY_BYTES],
 			  const char *list_fqdn, const char *address,
 			  const char *purpose, GError **error);
+
+/* The site key held by a job that makes many tokens, read once (a read of
+ * the file per member would be a file-server round trip per member of a
+ * fan-out).  It lives in libsodium's guarded memory (sodium_malloc):
+ * locked out of swap, left out of core dumps, guard pages around it,
+ * read-only once loaded, wiped when freed.  Threads may share it. */
+struct token_key;
+
+/* The site key as token_site_key reads (or creates) it; NULL with *error
+ * as token_site_key, or when no guarded memory could be had. */
+struct token_key *token_key_load(struct site *s, GError **error);
+/* Its bytes, for token_make_with_key. */
+const unsigned char *token_key_bytes(const struct token_key *k);
+void token_key_free(struct token_key **kp);
 
 /* Whether token was made for exactly (list, address, purpose): 1 if so, 0
  * if not (wrong, tampered, malformed, or an invalid address), -1 with

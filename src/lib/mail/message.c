@@ -272,3 +272,36 @@ message_first_text_part(GMimeMessage *msg)
 		find_text(NULL, body, &found);
 	return found;
 }
+
+void
+message_set_body_attached(GMimeMessage *msg, GMimeObject *text,
+			  GMimeMessage *attached)
+{
+	GMimeMessagePart *part;
+	GMimeMultipart *mixed;
+
+	if (attached == NULL) {
+		g_mime_message_set_mime_part(msg, text);
+		return;
+	}
+	part = g_mime_message_part_new_with_message("rfc822", attached);
+	if (text == NULL) {
+		g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+	} else {
+		mixed = g_mime_multipart_new_with_subtype("mixed");
+		g_mime_multipart_add(mixed, text);
+		g_mime_multipart_add(mixed, GMIME_OBJECT(part));
+		g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
+		g_object_unref(mixed);
+	}
+	g_object_unref(part);
+}
+
+gboolean
+message_text_is_ascii(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)data[i] >= 0x80)
+			return FALSE;
+	return TRUE;
+}

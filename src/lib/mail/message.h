@@ -56,4 +56,17 @@ GPtrArray *message_addresses(GMimeMessage *msg, const char *const *headers);
 /* The first text/plain part that is not an attachment, or NULL. */
 GMimeTextPart *message_first_text_part(GMimeMessage *msg);
 
+/* Sets msg's body to text (a part: what the reader sees first) followed by
+ * attached (a whole message) as a message/rfc822 part, in a
+ * multipart/mixed; to text alone when attached is NULL, to the
+ * message/rfc822 part alone when text is NULL.  The shape of every message
+ * that carries another: a notice with the post it is about, a post wrapped
+ * for DMARC.  msg holds its own references to both. */
+void message_set_body_attached(GMimeMessage *msg, GMimeObject *text,
+			       GMimeMessage *attached);
+
+/* Whether data[0..len) is all ASCII (bytes below 0x80).  Length-bounded,
+ * unlike g_str_is_ascii: a part's content may hold NULs. */
+gboolean message_text_is_ascii(const char *data, size_t len);
+
 #endif

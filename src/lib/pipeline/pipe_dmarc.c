@@ -362,8 +362,6 @@ wrap(struct post *p)
 {
 	GMimeMessage *inner = p->msg, *outer = g_mime_message_new(FALSE);
 	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(inner));
-	GMimeMessagePart *part = g_mime_message_part_new_with_message("rfc822",
-								      inner);
 	char *text = post_setting(p, "dmarc_wrapped_message_text");
 	const char *at = strrchr(list_fqdn(p->list), '@');
 	char *id = g_mime_utils_generate_message_id(at + 1);
@@ -380,9 +378,8 @@ wrap(struct post *p)
 	g_mime_message_set_message_id(outer, id);
 	message_header_append(outer, "MIME-Version", "1.0");
 	if (*text == '\0') {
-		g_mime_message_set_mime_part(outer, GMIME_OBJECT(part));
+		message_set_body_attached(outer, NULL, inner);
 	} else {
-		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype("mixed");
 		GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
 		size_t len = strlen(text);
 
@@ -397,13 +394,9 @@ wrap(struct post *p)
 			GMIME_PART(tp),
 			g_mime_part_get_best_content_encoding(
 				GMIME_PART(tp), GMIME_ENCODING_CONSTRAINT_7BIT));
-		g_mime_multipart_add(mixed, GMIME_OBJECT(tp));
-		g_mime_multipart_add(mixed, GMIME_OBJECT(part));
-		g_mime_message_set_mime_part(outer, GMIME_OBJECT(mixed));
+		message_set_body_attached(outer, GMIME_OBJECT(tp), inner);
 		g_object_unref(tp);
-		g_object_unref(mixed);
 	}
-	g_object_unref(part);
 	g_object_unref(inner);	/* the wrapper's part holds it now */
 	p->msg = outer;
 	g_free(id);

@@ -96,6 +96,11 @@ enum pipe_result pipeline_run(struct post *p, const char *order,
 int post_enqueue(struct post *p, struct queue *q, const char *rest,
 		 GError **error);
 
+/* Stores p as a held post of its list (held.h), held by handler (p->reason
+ * says why) with rest the handlers still to run; *id_r gets its id. */
+int post_hold(struct post *p, const char *handler, const char *rest,
+	      int64_t *id_r, GError **error);
+
 /* The list's roster, loaded on first use; NULL with *error on failure. */
 struct roster *post_roster(struct post *p, GError **error);
 /* The poster's membership, or NULL for a nonmember (or a roster that

@@ -6,6 +6,7 @@
 #include "pipeline/pipeline.h"
 #include "mail/address.h"
 #include "base/base.h"
+#include "list/held.h"
 #include "mail/message.h"
 #include "store/names.h"
 
@@ -150,18 +151,40 @@ post_number(struct post *p, GError **error)
 	return n;
 }
 
-int
-post_enqueue(struct post *p, struct queue *q, const char *rest,
-	     GError **error)
+/* p's metadata with its recipients as "rcpt" lines: what a queue or the
+ * held posts keep of it. */
+static struct queue_meta *
+post_meta(struct post *p)
 {
 	struct queue_meta *meta = queue_meta_copy(p->meta);
-	GByteArray *bytes = message_to_bytes(p->msg);
-	int ret;
 
 	queue_meta_remove(meta, META_RCPT);
 	if (p->recipients != NULL)
 		for (guint i = 0; i < p->recipients->len; i++)
 			queue_meta_add(meta, META_RCPT, p->recipients->pdata[i]);
+	return meta;
+}
+
+int
+post_hold(struct post *p, const char *handler, const char *rest,
+	  int64_t *id_r, GError **error)
+{
+	struct queue_meta *meta = post_meta(p);
+	int ret = held_store(p->list, p->msg, meta, p->poster, p->reason,
+			     handler, rest, id_r, error);
+
+	queue_meta_free(&meta);
+	return ret;
+}
+
+int
+post_enqueue(struct post *p, struct queue *q, const char *rest,
+	     GError **error)
+{
+	struct queue_meta *meta = post_meta(p);
+	GByteArray *bytes = message_to_bytes(p->msg);
+	int ret;
+
 	if (p->approved)
 		queue_meta_set(meta, META_APPROVED, "yes");
 	if (rest != NULL)
