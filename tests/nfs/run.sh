@@ -123,8 +123,12 @@ for t in t1 t2 t3; do : >"$EXPORT/sync/$t-hostA"; : >"$EXPORT/sync/$t-hostB"; do
 V=$EXPORT/t3/var
 {
 	"$HB/herald" --var "$V" init &&
+	# Only the chain in -> out -> done, with forward runners: not the
+	# pipeline and delivery runners `herald init` configures.
+	sed -i '/^\[runner\./,$d' "$V/etc/herald.conf" &&
 	"$HB/herald" --var "$V" site set master.lease_lifetime $T3_LEASE &&
 	"$HB/herald" --var "$V" site set runner.in.slices 4 &&
+	"$HB/herald" --var "$V" site set runner.in.handler forward &&
 	"$HB/herald" --var "$V" site set runner.in.next out &&
 	"$HB/herald" --var "$V" site set runner.out.slices 2 &&
 	"$HB/herald" --var "$V" site set runner.out.handler forward &&
