@@ -5,5 +5,6 @@
 
 const struct service *const services[] = {
 	&service_lmtp,
+	&service_scheduler,
 	NULL,
 };

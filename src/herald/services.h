@@ -27,5 +27,6 @@ struct service {
 extern const struct service *const services[];
 
 extern const struct service service_lmtp;	/* lmtp.c */
+extern const struct service service_scheduler;	/* scheduler.c */
 
 #endif

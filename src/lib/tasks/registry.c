@@ -1,0 +1,25 @@
+/*
+ * registry.c - the table of periodic tasks (tasks.h).  One row a task;
+ * docs/scheduler.md describes each.
+ */
+#include "tasks/tasks.h"
+
+#include <string.h>
+
+extern const struct task task_held_expire;	/* held.c */
+extern const struct task task_held_summary;	/* held.c */
+
+const struct task *const tasks[] = {
+	&task_held_expire,
+	&task_held_summary,
+	NULL,
+};
+
+const struct task *
+task_find(const char *name)
+{
+	for (const struct task *const *t = tasks; *t != NULL; t++)
+		if (strcmp((*t)->name, name) == 0)
+			return *t;
+	return NULL;
+}
