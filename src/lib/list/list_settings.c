@@ -111,8 +111,9 @@ static const struct list_setting settings[] = {
 	  "they get the post directly, not from the list (Mailman's "
 	  "AvoidDuplicates).", 0 },
 	{ "max_days_to_hold", "general", LS_INT, "0", NULL, INT_RANGE(0, 3650),
-	  "Discard held posts older than this many days; 0 keeps them.",
-	  LS_PENDING },
+	  "Discard held posts older than this many days (the task "
+	  "held.expire, daily by default: docs/scheduler.md); 0 keeps them.",
+	  0 },
 
 	/* --- passwords ------------------------------------------------- */
 	{ "password", "passwords", LS_PASSWORD, "", NULL, NO_RANGE,
