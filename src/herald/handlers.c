@@ -191,24 +191,31 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 int
 cmd_runner(struct cli *cli, int argc, char **argv)
 {
-	static const char usage[] = "runner QUEUE [--slice S/N] [--once]\n"
-		"  Runs one runner in the foreground, without a lease: only for\n"
-		"  debugging, never beside a master that runs the same slice.";
-	unsigned s = 0, n = 1;
+	static const struct cli_help help = {
+		.params = "QUEUE", .min_args = 1, .max_args = 1,
+		.summary = "Runs one runner of QUEUE in the foreground, without "
+			   "a lease: only for debugging, never beside a master "
+			   "that runs the same slice.",
+	};
+	char *slice = NULL;
 	gboolean once = FALSE;
+	const GOptionEntry entries[] = {
+		{ "slice", 0, 0, G_OPTION_ARG_STRING, &slice,
+		  "work slice S of N (default 0/1)", "S/N" },
+		{ "once", 0, 0, G_OPTION_ARG_NONE, &once,
+		  "one pass over the queue, then exit", NULL },
+		G_OPTION_ENTRY_NULL
+	};
+	unsigned s = 0, n = 1;
 	struct site *site;
+	int ret;
 
-	if (argc < 2)
-		return cli_usage(usage);
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--once") == 0)
-			once = TRUE;
-		else if (strcmp(argv[i], "--slice") == 0 && i + 1 < argc &&
-			 sscanf(argv[i + 1], "%u/%u", &s, &n) == 2 && n > 0 && s < n)
-			i++;
-		else
-			return cli_usage(usage);
-	}
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
+	if (slice != NULL && (sscanf(slice, "%u/%u", &s, &n) != 2 || n == 0 ||
+			      s >= n))
+		return cli_usage_error(cli, "--slice %s: not S/N with S < N",
+				       slice);
 	if ((site = cli_site(cli)) == NULL)
 		return CLI_FAIL;
 	log_set_stderr(TRUE);

@@ -360,8 +360,9 @@ start_due_runners(struct master *m)
 	}
 }
 
-/* run/runners.<host>: one line per runner, "queue slice/n pid", for
- * `herald status` (which may run on another host). */
+/* run/runners.<host>: one line per runner, "queue slice/n pid", and per
+ * service, "service name pid", for `herald status` (which may run on
+ * another host). */
 static void
 write_runners_file(struct master *m)
 {
@@ -376,6 +377,10 @@ write_runners_file(struct master *m)
 			g_string_append_printf(text, "%s %u/%u %d\n", s->queue,
 					       s->slice, s->nslices, (int)s->pid);
 	}
+	for (guint i = 0; i < m->nsvc; i++)
+		if (m->svc[i].pid > 0)
+			g_string_append_printf(text, "service %s %d\n",
+					       services[i]->name, (int)m->svc[i].pid);
 	if (fs_write_atomic(path, text->str, text->len, &error) < 0) {
 		log_error(MASTER_SUBSYS, "%s", error->message);
 		g_clear_error(&error);
@@ -728,17 +733,24 @@ master_run(struct cli *cli, int ready_fd)
 int
 cmd_start(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.summary = "Starts this host's master, which runs the runners of "
+			   "the queue slices it leases and the services (LMTP "
+			   "server, scheduler); returns once the master holds "
+			   "its host lease.",
+	};
 	gboolean foreground = FALSE;
-	int pipefd[2];
+	const GOptionEntry entries[] = {
+		{ "foreground", 0, 0, G_OPTION_ARG_NONE, &foreground,
+		  "stay attached and log to standard error", NULL },
+		G_OPTION_ENTRY_NULL
+	};
+	int pipefd[2], ret;
 	pid_t pid;
 	char c;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--foreground") == 0)
-			foreground = TRUE;
-		else
-			return cli_usage("start [--foreground]");
-	}
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
+		return ret;
 	if (cli_site(cli) == NULL)
 		return CLI_FAIL;
 	if (foreground) {
@@ -762,8 +774,7 @@ cmd_start(struct cli *cli, int argc, char **argv)
 		dup2(null, STDOUT_FILENO);
 		/* Standard error stays until the master is ready, so that a
 		 * start-up error reaches the admin. */
-		int ret = master_run(cli, pipefd[1]);
-		_exit(ret);
+		_exit(master_run(cli, pipefd[1]));
 	}
 	close(pipefd[1]);
 	waitpid(pid, NULL, 0);
@@ -798,11 +809,16 @@ read_pid_file(struct site *site)
 int
 cmd_stop(struct cli *cli, int argc, char **argv)
 {
+	static const struct cli_help help = {
+		.summary = "Stops this host's master: each runner finishes the "
+			   "message in hand, the leases are given back.",
+	};
 	struct site *site;
 	pid_t pid;
+	int ret;
 
-	if (argc != 1)
-		return cli_usage("stop");
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
 	if ((site = cli_site(cli)) == NULL)
 		return CLI_FAIL;
 	pid = read_pid_file(site);
@@ -881,9 +897,14 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	char *lease_dir;
 	int64_t now;
 	pid_t pid;
+	int ret;
+	static const struct cli_help help = {
+		.summary = "Shows the masters, the leases, the runner and service "
+			   "processes of every host, and the queues.",
+	};
 
-	if (argc != 1)
-		return cli_usage("status");
+	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+		return ret;
 	if ((site = cli_site(cli)) == NULL)
 		return CLI_FAIL;
 	pid = read_pid_file(site);
