@@ -139,14 +139,15 @@ static const struct setting_def settings[] = {
 	/* Periodic tasks (docs/scheduler.md). */
 	{ "schedule.enabled", SETTING_BOOL, "true", NULL, 0, 0,
 	  "Whether the masters run the scheduler, which runs the periodic "
-	  "tasks (docs/scheduler.md). false: tasks run only by `herald tasks "
-	  "run`." },
+	  "tasks (docs/scheduler.md). false: a running scheduler idles and "
+	  "tasks run only by `herald tasks run`; a master started with it "
+	  "false runs no scheduler until it is started again." },
 	{ "schedule.debug_sleep", SETTING_INT, "0", NULL, 0, 3600,
 	  "A test aid; leave it 0. Seconds each task run waits before its "
 	  "work, so that a test can kill a host in the middle of a task." },
 	{ "schedule.*.*", SETTING_STRING, "", SCHEDULE_SETTING, 0, 0,
 	  "When the task of that name runs (schedule.held.summary is task "
-	  "held.summary): every N{s|m|h|d}, hourly :MM, daily HH:MM, weekly "
+	  "held.summary): every N{s,m,h,d}, hourly :MM, daily HH:MM, weekly "
 	  "DAY HH:MM (local time) or off. Empty: the task's default (`herald "
 	  "tasks` lists them)." },
 	{ NULL, 0, NULL, NULL, 0, 0, NULL },

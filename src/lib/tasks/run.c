@@ -206,14 +206,27 @@ child_main(struct site *site, const struct task *t, int fd, pid_t parent)
 	_exit(r < 0 ? 1 : 0);
 }
 
+/* text on one line, for the log and the state: control characters
+ * become spaces (in place). */
+static char *
+one_line(char *text)
+{
+	for (char *c = text; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+	return text;
+}
+
 /* What the child's exit and output say, in st (outcome, message). */
 static void
-judge(struct task_state *st, int status, gboolean stopped, const GString *out)
+judge(struct task_state *st, int status, gboolean stopped, GString *out)
 {
-	const char *nul = memchr(out->str, '\0', out->len);
-	const char *why = nul != NULL ? nul + 1 : "";
+	char *nul = memchr(out->str, '\0', out->len);
+	const char *why = "";
 
-	set_text(&st->message, g_strdup(out->str));
+	if (nul != NULL)
+		why = one_line(nul + 1);
+	set_text(&st->message, g_strdup(one_line(out->str)));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		set_text(&st->outcome, g_strdup(TASK_OK));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == 1)

@@ -129,7 +129,7 @@ task_state_read(struct site *site, const char *name,
 		goto out;
 	}
 	lines = g_strsplit(data, "\n", -1);
-	if (strcmp(lines[0], STATE_MAGIC) != 0) {
+	if (lines[0] == NULL || strcmp(lines[0], STATE_MAGIC) != 0) {
 		format_error(error, path, "not a task state file (line 1 is "
 			     "not \"" STATE_MAGIC "\")");
 		goto out;
