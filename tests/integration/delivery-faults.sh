@@ -40,6 +40,12 @@
 #              becomes a bounce event, not retried for ever
 #   lmtp       mta.transport lmtp: per-recipient replies after the data
 #              are each recipient's own (452: retried, 552: a bounce event)
+#   sendmail   mta.transport sendmail: a command that stores what it is
+#              given as smtpfault does gets every member once
+#   sendmailhang   a sendmail command that takes the message and never
+#              exits (nor does the child it waits for): killed after
+#              mta.smtp_timeout with its child, everyone retried, then
+#              delivered once by a working command
 . "$(dirname "$0")/../lib.sh"
 SF=$TOOLS/smtpfault
 LIST=demo@lists.test
@@ -189,6 +195,16 @@ entries() { find "$V/queue/$1" -maxdepth 1 -name '*.msg' 2>/dev/null | wc -l; }
 rlog() { echo "$T_DIR/$CASE.runner.log"; }
 run_out() { h runner out --once >>"$(rlog)" 2>&1; }
 run_retry() { h runner retry --once >>"$(rlog)" 2>&1; }
+# run_out_timed: runner out --once, killed if it takes over 60 s; the
+# seconds it took in $elapsed.
+run_out_timed() {
+	local t0 r
+	t0=$(date +%s)
+	timeout 60 "$HERALD" --var "$V" runner out --once 2>>"$(rlog)"
+	r=$?
+	elapsed=$(( $(date +%s) - t0 ))
+	return $r
+}
 
 # setup CASE: a var dir with the list, its members, the delivery runners'
 # handlers, an empty spool; PORT unset (the next sf_start takes a free one).
@@ -472,9 +488,7 @@ setup stall
 h site set mta.smtp_timeout 2
 sf_start "stall data 8"
 post 1
-t0=$(date +%s)
-check "stall: runner out --once returns (timeout 60)" timeout 60 "$HERALD" --var "$V" runner out --once 2>>"$(rlog)"
-elapsed=$(( $(date +%s) - t0 ))
+check "stall: runner out --once returns (timeout 60)" run_out_timed
 diag "stall: runner out --once took $elapsed s (mta.smtp_timeout 2, 4 batches over 4 connections)"
 check "stall: it gave up after the timeouts, not the server's 8 s" test "$elapsed" -lt 8
 check_balance "every transaction timed out"
@@ -620,5 +634,83 @@ check "lmtp: the retry delivers once the mailboxes have room" redeliver
 check_balance "after the retry"
 check "lmtp: the deferred two were delivered" test "$(grep -cE '^user0[23]@' "$T_DIR/lmtp.delivered")" -eq 2
 sf_stop
+
+# --- sendmail: the command transport -----------------------------------------
+# sendmail-spool SPOOL -i -f SENDER -- RCPT...: keeps the message and an .env
+# file as smtpfault's spool does (mail and rcpt lines).
+SENDMAIL_SPOOL=$T_DIR/sendmail-spool
+cat >"$SENDMAIL_SPOOL" <<'SH'
+#!/bin/sh
+spool=$1
+shift
+if [ "$1 $2" != "-i -f" ] || [ "$4" != "--" ]; then
+	echo "unexpected arguments: $*"
+	exit 64
+fi
+sender=$3
+shift 4
+f=$(mktemp "$spool/sendmail.XXXXXX") || exit 75
+cat >"$f.msg" || exit 75
+{ echo "mail $sender"; for r in "$@"; do echo "rcpt $r"; done; } >"$f.tmp" &&
+	mv "$f.tmp" "$f.env" && rm -f "$f"
+SH
+# sendmail-hang DIR ...: takes the message, then waits for ever for a child
+# that sleeps (an hour); both pids go to DIR/hung.pids.
+SENDMAIL_HANG=$T_DIR/sendmail-hang
+cat >"$SENDMAIL_HANG" <<'SH'
+#!/bin/sh
+cat >/dev/null
+echo $$ >>"$1/hung.pids"
+sleep 3600 &
+echo $! >>"$1/hung.pids"
+wait
+SH
+chmod +x "$SENDMAIL_SPOOL" "$SENDMAIL_HANG"
+# alive PID: the process runs (a zombie, dead and waiting for init, is
+# not running).
+alive() { [ -e "/proc/$1" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
+# none_alive FILE: no pid listed in FILE runs.
+none_alive() {
+	local p
+	while read -r p; do alive "$p" && return 1; done <"$1"
+	return 0
+}
+
+setup sendmail
+h site set mta.transport sendmail
+h site set mta.sendmail_command "$SENDMAIL_SPOOL $SP"
+post 1
+check "sendmail: runner out --once succeeds" run_out
+check_balance "all accepted by the command"
+check "sendmail: every member got it" test "$A_delivered" -eq "$NMEMBERS"
+check "sendmail: 4 runs of the command (5 recipients each)" test "$(ls "$SP"/*.env | wc -l)" -eq 4
+check "sendmail: the envelope sender is demo-bounces@lists.test" \
+	test "$(sed -n 's/^mail //p' "$SP"/*.env | sort -u)" = demo-bounces@lists.test
+
+setup sendmailhang
+h site set mta.transport sendmail
+h site set mta.smtp_timeout 2
+mkdir -p "$T_DIR/$CASE.run"
+: >"$T_DIR/$CASE.run/hung.pids"
+h site set mta.sendmail_command "$SENDMAIL_HANG $T_DIR/$CASE.run"
+post 1
+check "sendmailhang: runner out --once returns (timeout 60)" run_out_timed
+diag "sendmailhang: runner out --once took $elapsed s (mta.smtp_timeout 2, 4 runs of the command)"
+check "sendmailhang: it gave up after the timeouts" test "$elapsed" -lt 30
+check_balance "every command hung"
+check "sendmailhang: all $NMEMBERS retried, nobody lost" test "$A_retried" -eq "$NMEMBERS"
+check "sendmailhang: nothing bounced or refused" test "$(entries bounces)/$A_refused" = 0/0
+check "sendmailhang: the log names the timeout and the kill" \
+	grep -q "no progress within 2000 ms (waiting for it to exit); killed" "$V"/logs/*/smtp
+check "sendmailhang: 4 commands were run, each with its child" \
+	test "$(wc -l <"$T_DIR/$CASE.run/hung.pids")" -eq 8
+check "sendmailhang: none of them, nor their children, still runs" \
+	wait_for 5 none_alive "$T_DIR/$CASE.run/hung.pids"
+h site set mta.sendmail_command "$SENDMAIL_SPOOL $SP"
+check "sendmailhang: with a working command, the retry delivers" redeliver
+check_balance "after the retry"
+check "sendmailhang: all $NMEMBERS delivered exactly once" test "$A_delivered/$A_copies" = "$NMEMBERS/$NMEMBERS"
+# Whatever a failure above left running is this test's own.
+while read -r p; do alive "$p" && kill -9 "$p"; done <"$T_DIR/$CASE.run/hung.pids"
 
 t_done

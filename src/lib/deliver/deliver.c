@@ -15,6 +15,7 @@
  * (delivered again: a duplicate, never a loss).
  */
 #include "deliver/deliver.h"
+#include "deliver/sendmail.h"
 #include "mail/address.h"
 #include "base/base.h"
 #include "list/decorate.h"
@@ -364,9 +365,10 @@ transact(struct job *j, struct smtp_conn **conn, const char *sender, guint k,
 	int r;
 
 	if (ds->transport == DELIVER_SENDMAIL) {
-		r = smtp_sendmail_command((const char *const *)ds->sendmail_argv,
-					  sender, (const char *const *)j->rcpts + k,
-					  count, data, len, j->reply + k, &e);
+		r = sendmail_send((const char *const *)ds->sendmail_argv,
+				  ds->smtp.timeout_ms, sender,
+				  (const char *const *)j->rcpts + k, count, data,
+				  len, j->reply + k, &e);
 		if (r < 0) {
 			defer_all(j, k, count, e->message);
 			g_error_free(e);

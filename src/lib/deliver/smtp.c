@@ -1,15 +1,20 @@
 /*
- * smtp.c - the SMTP and LMTP delivery client.
+ * smtp.c - the SMTP and LMTP delivery client: the protocol, over a
+ * connection that is a plain socket or TLS (tls.c).
  *
- * One non-blocking socket; every wait is a poll() with the configured
- * timeout, so a server that stops talking costs one timeout, never a hung
- * runner.  Replies are read through one buffer (multi-line replies, many
- * pipelined replies in one segment); commands are written whole, and with
- * PIPELINING (RFC 2920) MAIL, every RCPT and DATA go in one write.  While
- * writing, whatever the server sends is read into the buffer: a server
- * whose replies fill its socket buffer stops reading our commands, and if
- * we did not read at the same time both would wait for ever (RFC 2920
- * section 3.1 asks a blocking client to check the TCP window instead).
+ * One non-blocking socket; every wait is a poll() here with the
+ * configured timeout, so a server that stops talking costs one timeout,
+ * never a hung runner.  TLS (tls.c) never waits: it says whether it needs
+ * the socket readable or writable, and the same loops wait for it, so the
+ * protocol reads and writes the same way over both and a timeout means
+ * the same.  Replies are read through one buffer (multi-line replies,
+ * many pipelined replies in one segment); commands are written whole, and
+ * with PIPELINING (RFC 2920) MAIL, every RCPT and DATA go in one write.
+ * While writing, whatever the server sends is read into the buffer: a
+ * server whose replies fill its socket buffer stops reading our commands,
+ * and if we did not read at the same time both would wait for ever (RFC
+ * 2920 section 3.1 asks a blocking client to check the TCP window
+ * instead).
  *
  * The message goes out in chunks of SMTP_CHUNK bytes, converted on the way
  * (every line end to CRLF, a leading "." doubled), without a copy of the
@@ -17,45 +22,33 @@
  * end too, so no bare CR or LF reaches the wire (SMTP smuggling relies on
  * servers that disagree about those).
  *
- * TLS is OpenSSL through a socket BIO of our own, which writes with
- * MSG_NOSIGNAL: a server that drops the connection must not kill the
- * runner with SIGPIPE, and a library has no business ignoring signals
- * for its caller.  One SSL_CTX per connection keeps the CA file and the
- * verification settings per connection; it costs one CA load per
- * connection, which a runner reusing connections hardly notices.
- *
  * Outcomes are per recipient; a recipient whose fate is not known when
  * the connection fails (dropped, timeout, 421, garbage) gets code 0, and
  * the caller retries it.  The one duplicate SMTP cannot avoid remains: a
  * connection lost after the final dot but before its reply leaves the
  * message possibly delivered, and it is retried.
+ *
+ * The sendmail command, the third way to hand mail to the MTA, is
+ * sendmail.c; it answers in this file's struct smtp_reply.
  */
 #include "deliver/smtp.h"
+#include "deliver/tls.h"
 #include "base/base.h"
 #include "base/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <glib-unix.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
-#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/types.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SMTP_SUBSYS "smtp"
@@ -65,12 +58,10 @@
 #define SMTP_RBUF_MAX (16u << 20)	/* unread replies held at once */
 #define SMTP_CHUNK (256u << 10)		/* one write of message data */
 #define SMTP_QUIT_TIMEOUT_MS 5000	/* QUIT is a courtesy */
-#define SENDMAIL_OUTPUT_MAX 8192	/* command output kept as the text */
 
 struct smtp_conn {
 	int fd;
-	SSL_CTX *ssl_ctx;
-	SSL *ssl;
+	struct tls *tls;	/* NULL: plain text */
 	char *peer;		/* "host:port" or "unix:path", for messages */
 	gboolean lmtp;
 	gboolean loopback;	/* 127/8, ::1 or a unix socket */
@@ -111,200 +102,55 @@ set_reply_error(GError **error, const struct smtp_conn *c, const char *what,
 	g_free(text);
 }
 
-/* OpenSSL's queued errors as one string (and the queue emptied). */
-static char *
-ssl_errors(void)
-{
-	GString *s = g_string_new(NULL);
-	unsigned long e;
-	char buf[256];
+/* --- the connection: a socket, plain or TLS ----------------------------- */
 
-	while ((e = ERR_get_error()) != 0) {
-		ERR_error_string_n(e, buf, sizeof buf);
-		if (s->len > 0)
-			g_string_append(s, "; ");
-		g_string_append(s, buf);
-	}
-	if (s->len == 0)
-		g_string_append(s, "no detail");
-	return g_string_free(s, FALSE);
-}
-
-/* --- the socket BIO ------------------------------------------------------ */
-
-/* OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE
- * when the server has gone; ours uses send(MSG_NOSIGNAL).  The fd is the
- * BIO's data. */
-static int
-hbio_write(BIO *b, const char *buf, int len)
-{
-	int fd = (int)(intptr_t)BIO_get_data(b);
-	ssize_t n;
-
-	BIO_clear_retry_flags(b);
-	n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			BIO_set_retry_write(b);
-		return -1;
-	}
-	return (int)n;
-}
-
-static int
-hbio_read(BIO *b, char *buf, int len)
-{
-	int fd = (int)(intptr_t)BIO_get_data(b);
-	ssize_t n;
-
-	BIO_clear_retry_flags(b);
-	n = recv(fd, buf, (size_t)len, 0);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			BIO_set_retry_read(b);
-		return -1;
-	}
-	return (int)n;
-}
-
-static long
-hbio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	(void)b;
-	(void)num;
-	(void)ptr;
-	/* Nothing is buffered here, so a flush is done at once; every other
-	 * request is one a plain socket does not answer either. */
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-static int
-hbio_create(BIO *b)
-{
-	BIO_set_init(b, 1);
-	return 1;
-}
-
-static int
-hbio_destroy(BIO *b)
-{
-	(void)b;
-	return 1;	/* the fd belongs to the connection */
-}
-
-static BIO_METHOD *
-hbio_method(void)
-{
-	static gsize once;
-	static BIO_METHOD *m;
-
-	if (g_once_init_enter(&once)) {
-		m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-				 "herald socket");
-		if (m != NULL) {
-			BIO_meth_set_write(m, hbio_write);
-			BIO_meth_set_read(m, hbio_read);
-			BIO_meth_set_ctrl(m, hbio_ctrl);
-			BIO_meth_set_create(m, hbio_create);
-			BIO_meth_set_destroy(m, hbio_destroy);
-		}
-		g_once_init_leave(&once, 1);
-	}
-	return m;
-}
-
-/* --- raw I/O ------------------------------------------------------------- */
-
-enum io_result { IO_DONE, IO_WANT_READ, IO_WANT_WRITE, IO_EOF, IO_ERROR };
-
-/* What a failed SSL_read_ex / SSL_write_ex (r) means.  A clean close
- * (and, reading, a close without close_notify) is the end of the stream. */
-static enum io_result
-ssl_result(struct smtp_conn *c, int r, gboolean reading, GError **error)
-{
-	const char *what = reading ? "read from" : "write to";
-	char *why;
-
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_READ:
-		return IO_WANT_READ;
-	case SSL_ERROR_WANT_WRITE:
-		return IO_WANT_WRITE;
-	case SSL_ERROR_ZERO_RETURN:
-		if (reading)
-			return IO_EOF;
-		break;
-	case SSL_ERROR_SYSCALL:
-		if (reading && errno == 0)
-			return IO_EOF;
-		set_errno_error_n(error, errno != 0 ? errno : EPIPE, "%s %s",
-				  what, c->peer);
-		return IO_ERROR;
-	default:
-		break;
-	}
-	why = ssl_errors();
-	g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "TLS %s %s failed: %s",
-		    what, c->peer, why);
-	g_free(why);
-	return IO_ERROR;
-}
-
-/* One attempt to read, without waiting. */
-static enum io_result
+/* One attempt to read, without waiting, over TLS or the plain socket. */
+static enum tls_io
 raw_read(struct smtp_conn *c, char *buf, size_t cap, size_t *n_r,
 	 GError **error)
 {
-	if (c->ssl != NULL) {
-		ERR_clear_error();
-		errno = 0;
-		if (SSL_read_ex(c->ssl, buf, cap, n_r) == 1)
-			return IO_DONE;
-		return ssl_result(c, 0, TRUE, error);
-	}
+	if (c->tls != NULL)
+		return tls_read(c->tls, buf, cap, n_r, error);
 	for (;;) {
 		ssize_t n = recv(c->fd, buf, cap, 0);
 
 		if (n > 0) {
 			*n_r = (size_t)n;
-			return IO_DONE;
+			return TLS_IO_DONE;
 		}
 		if (n == 0)
-			return IO_EOF;
+			return TLS_IO_EOF;
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return IO_WANT_READ;
+			return TLS_IO_WANT_READ;
 		set_errno_error(error, "read from %s", c->peer);
-		return IO_ERROR;
+		return TLS_IO_ERROR;
 	}
 }
 
-/* One attempt to write, without waiting. */
-static enum io_result
+/* One attempt to write, without waiting, over TLS or the plain socket
+ * (with MSG_NOSIGNAL, as tls.c's BIO: a server that has gone must not
+ * kill the runner with SIGPIPE). */
+static enum tls_io
 raw_write(struct smtp_conn *c, const char *buf, size_t len, size_t *n_r,
 	  GError **error)
 {
-	if (c->ssl != NULL) {
-		ERR_clear_error();
-		errno = 0;
-		if (SSL_write_ex(c->ssl, buf, len, n_r) == 1)
-			return IO_DONE;
-		return ssl_result(c, 0, FALSE, error);
-	}
+	if (c->tls != NULL)
+		return tls_write(c->tls, buf, len, n_r, error);
 	for (;;) {
 		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
 
 		if (n >= 0) {
 			*n_r = (size_t)n;
-			return IO_DONE;
+			return TLS_IO_DONE;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return IO_WANT_WRITE;
+			return TLS_IO_WANT_WRITE;
 		set_errno_error(error, "write to %s", c->peer);
-		return IO_ERROR;
+		return TLS_IO_ERROR;
 	}
 }
 
@@ -371,19 +217,19 @@ rbuf_pull(struct smtp_conn *c, GError **error)
 {
 	while (!c->eof) {
 		size_t n = 0;
-		enum io_result r;
+		enum tls_io r;
 
 		if (rbuf_make_room(c, error) < 0)
 			return -1;
 		r = raw_read(c, c->rbuf + c->rlen, c->rcap - c->rlen, &n,
 			     error);
-		if (r == IO_DONE) {
+		if (r == TLS_IO_DONE) {
 			c->rlen += n;
 			continue;
 		}
-		if (r == IO_EOF)
+		if (r == TLS_IO_EOF)
 			c->eof = TRUE;
-		if (r == IO_ERROR)
+		if (r == TLS_IO_ERROR)
 			return -1;
 		return 0;
 	}
@@ -399,7 +245,7 @@ rbuf_fill(struct smtp_conn *c, gint64 deadline, int timeout_ms,
 		return -1;
 	for (;;) {
 		size_t n = 0;
-		enum io_result r;
+		enum tls_io r;
 		int ev;
 
 		if (c->eof) {
@@ -411,17 +257,17 @@ rbuf_fill(struct smtp_conn *c, gint64 deadline, int timeout_ms,
 		r = raw_read(c, c->rbuf + c->rlen, c->rcap - c->rlen, &n,
 			     error);
 		switch (r) {
-		case IO_DONE:
+		case TLS_IO_DONE:
 			c->rlen += n;
 			return 0;
-		case IO_EOF:
+		case TLS_IO_EOF:
 			c->eof = TRUE;
 			continue;
-		case IO_ERROR:
+		case TLS_IO_ERROR:
 			return -1;
-		case IO_WANT_READ:
-		case IO_WANT_WRITE:
-			ev = wait_fd(c, r == IO_WANT_READ ? POLLIN : POLLOUT,
+		case TLS_IO_WANT_READ:
+		case TLS_IO_WANT_WRITE:
+			ev = wait_fd(c, r == TLS_IO_WANT_READ ? POLLIN : POLLOUT,
 				     deadline, error);
 			if (ev < 0)
 				return -1;
@@ -449,26 +295,26 @@ conn_write(struct smtp_conn *c, const char *buf, size_t len, const char *what,
 
 	while (off < len) {
 		size_t n = 0;
-		enum io_result r =
+		enum tls_io r =
 		    raw_write(c, buf + off, len - off, &n, error);
 		short events;
 		int ev;
 
-		if (r == IO_DONE) {
+		if (r == TLS_IO_DONE) {
 			off += n;
 			c->stats.bytes_out += n;
 			deadline = g_get_monotonic_time() +
 				   (gint64)c->timeout_ms * 1000;
 			continue;
 		}
-		if (r == IO_ERROR || r == IO_EOF) {
-			if (r == IO_EOF)
+		if (r == TLS_IO_ERROR || r == TLS_IO_EOF) {
+			if (r == TLS_IO_EOF)
 				g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
 					    "%s closed the connection (sending "
 					    "%s)", c->peer, what);
 			return -1;
 		}
-		events = r == IO_WANT_READ ? POLLIN : POLLOUT;
+		events = r == TLS_IO_WANT_READ ? POLLIN : POLLOUT;
 		if (!c->eof)
 			events |= POLLIN;
 		ev = wait_fd(c, events, deadline, error);
@@ -481,7 +327,7 @@ conn_write(struct smtp_conn *c, const char *buf, size_t len, const char *what,
 			g_free(w);
 			return -1;
 		}
-		if ((ev & (POLLIN | POLLHUP | POLLERR)) && r != IO_WANT_READ &&
+		if ((ev & (POLLIN | POLLHUP | POLLERR)) && r != TLS_IO_WANT_READ &&
 		    rbuf_pull(c, error) < 0)
 			return -1;
 	}
@@ -922,24 +768,14 @@ out:
 	return ret;
 }
 
-static gboolean
-is_ip_literal(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, host, buf) == 1 ||
-	       inet_pton(AF_INET6, host, buf) == 1;
-}
-
-/* The TLS handshake after a 220 to STARTTLS.  *handshake_failed_r says
- * the failure was TLS's (so an opportunistic caller may try plain text),
- * not the network's. */
+/* The TLS handshake after a 220 to STARTTLS.  *tls_failed_r says the
+ * failure was TLS's (so an opportunistic caller may try plain text), not
+ * the network's. */
 static int
 tls_start(struct smtp_conn *c, const struct smtp_config *cfg,
-	  gboolean *handshake_failed_r, GError **error)
+	  gboolean *tls_failed_r, GError **error)
 {
 	gint64 deadline = g_get_monotonic_time() + (gint64)c->timeout_ms * 1000;
-	BIO *bio;
 
 	if (c->rpos < c->rlen) {
 		/* Plain text that arrived with the 220 would be read as if
@@ -948,116 +784,28 @@ tls_start(struct smtp_conn *c, const struct smtp_config *cfg,
 			    "%s sent data after its STARTTLS reply", c->peer);
 		return -1;
 	}
-	c->ssl_ctx = SSL_CTX_new(TLS_client_method());
-	if (c->ssl_ctx == NULL)
-		goto ssl_fail;
-	if (SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION) != 1)
-		goto ssl_fail;
-	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (cfg->tls_verify) {
-		int ok = cfg->tls_ca_file != NULL
-			     ? SSL_CTX_load_verify_locations(
-				   c->ssl_ctx, cfg->tls_ca_file, NULL)
-			     : SSL_CTX_set_default_verify_paths(c->ssl_ctx);
-
-		if (ok != 1) {
-			char *why = ssl_errors();
-
-			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
-				    "loading the CA certificates (%s) failed: "
-				    "%s",
-				    cfg->tls_ca_file != NULL ? cfg->tls_ca_file
-							     : "system default",
-				    why);
-			g_free(why);
-			return -1;
-		}
-		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
-	} else {
-		SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_NONE, NULL);
-	}
-	c->ssl = SSL_new(c->ssl_ctx);
-	if (c->ssl == NULL)
-		goto ssl_fail;
-	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (cfg->host != NULL && !is_ip_literal(cfg->host) &&
-	    SSL_set_tlsext_host_name(c->ssl, cfg->host) != 1)
-		goto ssl_fail;
-	if (cfg->tls_verify) {
-		if (cfg->host == NULL) {
-			g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
-				    "tls_verify for %s needs a host name to "
-				    "check", c->peer);
-			return -1;
-		}
-		if (is_ip_literal(cfg->host)) {
-			X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
-
-			if (X509_VERIFY_PARAM_set1_ip_asc(vp, cfg->host) != 1)
-				goto ssl_fail;
-		} else {
-			SSL_set_hostflags(c->ssl,
-					  X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-			if (SSL_set1_host(c->ssl, cfg->host) != 1)
-				goto ssl_fail;
-		}
-	}
-	bio = BIO_new(hbio_method());
-	if (bio == NULL)
-		goto ssl_fail;
-	BIO_set_data(bio, (void *)(intptr_t)c->fd);
-	SSL_set_bio(c->ssl, bio, bio);
+	c->tls = tls_new(c->fd, c->peer, cfg->host, cfg->tls_verify,
+			 cfg->tls_ca_file, tls_failed_r, error);
+	if (c->tls == NULL)
+		return -1;
 	for (;;) {
-		int r, e, ev;
+		enum tls_io r = tls_handshake(c->tls, tls_failed_r, error);
+		int ev;
 
-		ERR_clear_error();
-		errno = 0;
-		r = SSL_connect(c->ssl);
-		if (r == 1)
-			break;
-		e = SSL_get_error(c->ssl, r);
-		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			ev = wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN
-								 : POLLOUT,
-				     deadline, error);
-			if (ev < 0)
-				return -1;
-			if (ev == 0) {
-				set_timeout_error(error, c, c->timeout_ms,
-						  "TLS handshake");
-				return -1;
-			}
-			continue;
-		}
-		if (e == SSL_ERROR_SYSCALL && errno != 0) {
-			set_errno_error(error, "TLS handshake with %s",
-					c->peer);
+		if (r == TLS_IO_DONE)
+			return 0;
+		if (r != TLS_IO_WANT_READ && r != TLS_IO_WANT_WRITE)
+			return -1;
+		ev = wait_fd(c, r == TLS_IO_WANT_READ ? POLLIN : POLLOUT,
+			     deadline, error);
+		if (ev < 0)
+			return -1;
+		if (ev == 0) {
+			set_timeout_error(error, c, c->timeout_ms,
+					  "TLS handshake");
 			return -1;
 		}
-		*handshake_failed_r = TRUE;
-		if (SSL_get_verify_result(c->ssl) != X509_V_OK) {
-			long v = SSL_get_verify_result(c->ssl);
-
-			ERR_clear_error();
-			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
-				    "TLS handshake with %s failed: certificate "
-				    "verification: %s", c->peer,
-				    X509_verify_cert_error_string(v));
-			return -1;
-		}
-		goto ssl_fail;
 	}
-	return 0;
-ssl_fail: {
-	char *why = ssl_errors();
-
-	*handshake_failed_r = TRUE;
-	g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
-		    "TLS with %s failed: %s", c->peer, why);
-	g_free(why);
-	return -1;
-}
 }
 
 /* base64 of s (for AUTH), in memory we wipe afterwards. */
@@ -1113,7 +861,7 @@ authenticate(struct smtp_conn *c, const struct smtp_config *cfg, int *code_r,
 	struct smtp_reply r = { 0 };
 	int ret = -1;
 
-	if (c->ssl == NULL && !c->loopback) {
+	if (c->tls == NULL && !c->loopback) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
 			    "AUTH to %s refused: the password would travel "
 			    "in plain text (no TLS, not loopback)", c->peer);
@@ -1122,7 +870,7 @@ authenticate(struct smtp_conn *c, const struct smtp_config *cfg, int *code_r,
 	if (mechs == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
 			    "%s does not offer AUTH%s", c->peer,
-			    c->ssl == NULL ? " (before STARTTLS)" : "");
+			    c->tls == NULL ? " (before STARTTLS)" : "");
 		return -1;
 	}
 	if (auth_offers(mechs, "PLAIN")) {
@@ -1227,10 +975,7 @@ conn_free(struct smtp_conn **cp)
 	if (c == NULL)
 		return;
 	*cp = NULL;
-	if (c->ssl != NULL)
-		SSL_free(c->ssl);
-	if (c->ssl_ctx != NULL)
-		SSL_CTX_free(c->ssl_ctx);
+	tls_free(&c->tls);
 	if (c->fd >= 0 && close(c->fd) < 0)
 		log_warning(SMTP_SUBSYS, "close(socket for %s) failed: %s",
 			    c->peer, g_strerror(errno));
@@ -1348,7 +1093,7 @@ smtp_has_extension(const struct smtp_conn *c, const char *name)
 gboolean
 smtp_is_tls(const struct smtp_conn *c)
 {
-	return c->ssl != NULL;
+	return c->tls != NULL;
 }
 
 void
@@ -1961,250 +1706,9 @@ smtp_close(struct smtp_conn **cp)
 
 		c->timeout_ms = MIN(c->timeout_ms, SMTP_QUIT_TIMEOUT_MS);
 		if (command(c, "QUIT\r\n", "QUIT", &r, NULL) == 0 &&
-		    c->ssl != NULL) {
-			ERR_clear_error();
-			(void)SSL_shutdown(c->ssl);	/* close_notify */
-		}
+		    c->tls != NULL)
+			tls_close_notify(c->tls);
 		smtp_reply_clear(&r);
 	}
-	ERR_clear_error();
 	conn_free(cp);
-}
-
-/* --- sendmail ------------------------------------------------------------ */
-
-/* One write to the command's standard input: 1 when that is done with
- * (all written, or the command stopped reading), 0 to go on, -1 on an
- * error. */
-static int
-sendmail_feed(int fd, const char *data, size_t len, size_t *off,
-	      gboolean *epipe_r, GError **error)
-{
-	ssize_t w = write(fd, data + *off, len - *off);
-
-	if (w > 0)
-		*off += (size_t)w;
-	else if (w < 0 && errno == EPIPE)
-		*epipe_r = TRUE;
-	else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-		set_errno_error(error, "write(sendmail stdin)");
-		return -1;
-	}
-	return *off == len || *epipe_r;
-}
-
-/* Feeds data to fd_in and collects fd_out until the child has exited;
- * *partial_r says the child stopped reading early.  SIGPIPE is blocked
- * meanwhile (and a SIGPIPE we caused is taken back), as pipes have no
- * MSG_NOSIGNAL. */
-static int
-sendmail_io(GPid pid, int fd_in, int fd_out, const char *data, size_t len,
-	    GString *output, int *status_r, gboolean *partial_r,
-	    GError **error)
-{
-	sigset_t pipe_set, old_set, pending;
-	gboolean had_pipe, got_epipe = FALSE, out_open = TRUE, exited = FALSE;
-	size_t off = 0;
-	int ret = -1;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-	sigpending(&pending);
-	had_pipe = sigismember(&pending, SIGPIPE);
-	if (fcntl(fd_in, F_SETFL, O_NONBLOCK) < 0 ||
-	    fcntl(fd_out, F_SETFL, O_NONBLOCK) < 0) {
-		set_errno_error(error, "fcntl(O_NONBLOCK) on a pipe");
-		goto out;
-	}
-	if (len == 0) {
-		if (close(fd_in) < 0)
-			log_warning(SMTP_SUBSYS, "close(sendmail stdin) "
-				    "failed: %s", g_strerror(errno));
-		fd_in = -1;
-	}
-	while (!exited) {
-		struct pollfd p[2];
-		nfds_t np = 0;
-		int r;
-
-		if (fd_in >= 0)
-			p[np++] = (struct pollfd){ .fd = fd_in,
-						   .events = POLLOUT };
-		if (out_open)
-			p[np++] = (struct pollfd){ .fd = fd_out,
-						   .events = POLLIN };
-		/* With stdin done and stdout closed (or a grandchild holding
-		 * it), only the exit is left to wait for: poll as a sleep. */
-		r = poll(p, np, fd_in < 0 ? 50 : -1);
-		if (r < 0 && errno != EINTR) {
-			set_errno_error(error, "poll(sendmail pipes)");
-			goto out;
-		}
-		if (fd_in >= 0 && r > 0 && p[0].revents != 0) {
-			int f = sendmail_feed(fd_in, data, len, &off,
-					      &got_epipe, error);
-			int cr = 0;
-
-			if (f < 0)
-				goto out;
-			if (f > 0) {
-				cr = close(fd_in);
-				fd_in = -1;
-			}
-			if (cr < 0 && errno != EPIPE) {
-				set_errno_error(error, "close(sendmail stdin)");
-				goto out;
-			}
-		}
-		if (out_open) {
-			char buf[4096];
-			ssize_t k = read(fd_out, buf, sizeof buf);
-
-			if (k > 0 && output->len < SENDMAIL_OUTPUT_MAX)
-				g_string_append_len(output, buf,
-						    MIN((size_t)k,
-							SENDMAIL_OUTPUT_MAX -
-							    output->len));
-			else if (k == 0)
-				out_open = FALSE;
-			else if (k < 0 && errno != EAGAIN && errno != EINTR) {
-				set_errno_error(error, "read(sendmail output)");
-				goto out;
-			}
-		}
-		if (fd_in < 0) {
-			pid_t w = waitpid(pid, status_r, WNOHANG);
-
-			if (w == pid)
-				exited = TRUE;
-			else if (w < 0 && errno != EINTR) {
-				set_errno_error(error, "waitpid(%d)", (int)pid);
-				goto out;
-			}
-		}
-	}
-	/* What the child wrote just before it exited. */
-	for (;;) {
-		char buf[4096];
-		ssize_t k;
-
-		if (!out_open)
-			break;
-		k = read(fd_out, buf, sizeof buf);
-		if (k <= 0)
-			break;
-		if (output->len < SENDMAIL_OUTPUT_MAX)
-			g_string_append_len(output, buf,
-					    MIN((size_t)k, SENDMAIL_OUTPUT_MAX -
-								output->len));
-	}
-	*partial_r = off < len;
-	ret = 0;
-out:
-	if (fd_in >= 0 && close(fd_in) < 0)
-		log_warning(SMTP_SUBSYS, "close(sendmail stdin) failed: %s",
-			    g_strerror(errno));
-	if (!exited) {
-		/* An I/O failure here: do not leave the child behind. */
-		if (ret < 0)
-			kill(pid, SIGKILL);
-		while (waitpid(pid, status_r, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (got_epipe && !had_pipe) {
-		struct timespec zero = { 0, 0 };
-
-		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
-		       errno == EINTR)
-			;
-	}
-	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
-	return ret;
-}
-
-int
-smtp_sendmail_command(const char *const *argv, const char *sender,
-		      const char *const *rcpts, guint n, const char *data,
-		      size_t len, struct smtp_reply *replies, GError **error)
-{
-	GPtrArray *args = g_ptr_array_new();
-	GString *output = g_string_new(NULL);
-	struct smtp_reply r = { 0 };
-	int pipefd[2] = { -1, -1 };
-	int fd_in = -1, status = 0;
-	gboolean partial = FALSE;
-	GPid pid;
-	int ret = -1;
-
-	memset(replies, 0, sizeof *replies * n);
-	for (guint i = 0; argv[i] != NULL; i++)
-		g_ptr_array_add(args, (char *)argv[i]);
-	g_ptr_array_add(args, "-i");
-	g_ptr_array_add(args, "-f");
-	g_ptr_array_add(args, (char *)sender);
-	g_ptr_array_add(args, "--");
-	for (guint i = 0; i < n; i++)
-		g_ptr_array_add(args, (char *)rcpts[i]);
-	g_ptr_array_add(args, NULL);
-	if (!g_unix_open_pipe(pipefd, FD_CLOEXEC, error))
-		goto out;
-	/* stdout and stderr share one pipe: the text is what the command
-	 * said, in the order it said it. */
-	if (!g_spawn_async_with_pipes_and_fds(
-		NULL, (const char *const *)args->pdata, NULL,
-		G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, -1,
-		pipefd[1], pipefd[1], NULL, NULL, 0, &pid, &fd_in, NULL, NULL,
-		error)) {
-		g_prefix_error(error, "running %s: ", argv[0]);
-		goto out;
-	}
-	if (close(pipefd[1]) < 0) {
-		set_errno_error(error, "close(sendmail output pipe)");
-		pipefd[1] = -1;
-		if (close(fd_in) < 0)
-			log_warning(SMTP_SUBSYS, "close(sendmail stdin) "
-				    "failed: %s", g_strerror(errno));
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		goto out;
-	}
-	pipefd[1] = -1;
-	if (sendmail_io(pid, fd_in, pipefd[0], data, len, output, &status,
-			&partial, error) < 0) {
-		g_prefix_error(error, "%s: ", argv[0]);
-		goto out;
-	}
-	g_strstrip(output->str);
-	output->len = strlen(output->str);
-	if (WIFSIGNALED(status))
-		reply_synth(&r, 451, "4.3.0 %s killed by signal %d%s%s",
-			    argv[0], WTERMSIG(status), output->len ? ": " : "",
-			    output->str);
-	else if (WEXITSTATUS(status) == 0 && partial)
-		reply_synth(&r, 451, "4.3.0 %s exited before reading the "
-			    "whole message", argv[0]);
-	else if (WEXITSTATUS(status) == 0)
-		reply_synth(&r, 250, "2.0.0 accepted by %s%s%s", argv[0],
-			    output->len ? ": " : "", output->str);
-	else if (WEXITSTATUS(status) == HERALD_EX_TEMPFAIL)
-		reply_synth(&r, 451, "4.3.0 %s exited with status 75%s%s",
-			    argv[0], output->len ? ": " : "", output->str);
-	else
-		reply_synth(&r, 550, "5.3.0 %s exited with status %d%s%s",
-			    argv[0], WEXITSTATUS(status),
-			    output->len ? ": " : "", output->str);
-	for (guint i = 0; i < n; i++)
-		reply_set(&replies[i], &r);
-	ret = 0;
-out:
-	for (int i = 0; i < 2; i++)
-		if (pipefd[i] >= 0 && close(pipefd[i]) < 0)
-			log_warning(SMTP_SUBSYS, "close(sendmail pipe) failed: "
-				    "%s", g_strerror(errno));
-	smtp_reply_clear(&r);
-	g_string_free(output, TRUE);
-	g_ptr_array_free(args, TRUE);
-	return ret;
 }

@@ -3,17 +3,19 @@
  * transactions, each recipient's answer kept.
  *
  * A connection says EHLO (LHLO for LMTP), upgrades with STARTTLS when told
- * to (OpenSSL), authenticates (AUTH PLAIN or LOGIN) when given a user, and
- * then carries any number of transactions, pipelined when the server offers
- * PIPELINING (MAIL, every RCPT and DATA in one write).  Every read and
- * write has a timeout.  The message goes in with LF or CRLF line ends; the
- * client sends CRLF and dot-stuffs.
+ * to (OpenSSL, through tls.c), authenticates (AUTH PLAIN or LOGIN) when
+ * given a user, and then carries any number of transactions, pipelined
+ * when the server offers PIPELINING (MAIL, every RCPT and DATA in one
+ * write).  Every read and write has a timeout.  The message goes in with
+ * LF or CRLF line ends; the client sends CRLF and dot-stuffs.
  *
  * Outcomes are per recipient: a transaction fills one struct smtp_reply per
  * recipient (the RCPT reply, or the DATA reply when RCPT was accepted; for
  * LMTP each recipient's own DATA reply).  A connection that fails midway
  * (timeout, dropped, garbage) returns -1 with the error, and every
  * recipient whose fate is not known has code 0: the caller retries those.
+ * The sendmail command (sendmail.h) answers in the same struct smtp_reply,
+ * so the delivery runner judges every transport's outcome one way.
  */
 #ifndef HERALD_SMTP_H
 #define HERALD_SMTP_H
@@ -121,12 +123,10 @@ void smtp_close(struct smtp_conn **cp);
 
 void smtp_reply_clear(struct smtp_reply *r);
 
-/* Hands a message to a sendmail-compatible command: argv[0] with
- * "-i -f sender -- rcpt..." appended, the message on its standard input.
- * Exit 0: all accepted (code 250 each); 75 (EX_TEMPFAIL): 451 each; any
- * other exit: 550 each, with the command's output as the text.  Killed by
- * a signal, or exited before reading the whole message: 451 each.
- * Returns -1 (codes 0) only when the command could not be run. */
+/* The sendmail command transport under the name it had when it lived
+ * here: sendmail_send (sendmail.h) with timeout_ms 0, that is
+ * SMTP_DEFAULT_TIMEOUT_MS.  Defined in sendmail.c; the delivery runner
+ * calls sendmail_send with mta.smtp_timeout. */
 int smtp_sendmail_command(const char *const *argv, const char *sender,
 			  const char *const *rcpts, guint n, const char *data,
 			  size_t len, struct smtp_reply *replies,
