@@ -308,6 +308,19 @@ cli_parse(struct cli *cli, int *argc, char ***argv,
 	return ret;
 }
 
+int
+cli_parse_list(struct cli *cli, int *argc, char ***argv,
+	       const GOptionEntry *entries, const struct cli_help *help,
+	       struct list **list_r)
+{
+	int ret = cli_parse(cli, argc, argv, entries, help);
+
+	*list_r = NULL;
+	if (ret == CLI_GO && (*list_r = cli_list(cli, (*argv)[1])) == NULL)
+		ret = CLI_FAIL;
+	return ret;
+}
+
 static const struct cli_verb *
 find_verb(const struct cli_verb *verbs, const char *name)
 {
@@ -331,8 +344,12 @@ run_verb(struct cli *cli, const struct cli_verb *v, int argc, char **argv)
 
 int
 cli_dispatch(struct cli *cli, int argc, char **argv,
-	     const struct cli_verb *verbs, const struct cli_help *help)
+	     const struct cli_verb *verbs, const char *summary)
 {
+	const struct cli_help help = {
+		.params = "VERB [ARGS...]", .min_args = 1, .max_args = -1,
+		.summary = summary,
+	};
 	const struct cli_verb *v, *bare;
 	int ret;
 
@@ -346,7 +363,7 @@ cli_dispatch(struct cli *cli, int argc, char **argv,
 		return bare->fn(cli, argc, argv);
 	if (argc == 1 || argv[1][0] == '-') {
 		/* --help, an unknown option, `--` before the verb. */
-		if ((ret = cli_parse(cli, &argc, &argv, NULL, help)) != CLI_GO)
+		if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
 			return ret;
 	}
 	if ((v = find_verb(verbs, argv[1])) == NULL)

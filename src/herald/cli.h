@@ -102,10 +102,17 @@ struct cli_verb {
  */
 int cli_parse(struct cli *cli, int *argc, char ***argv,
 	      const GOptionEntry *entries, const struct cli_help *help);
+/* cli_parse(), then the list named by the first argument is opened
+ * (*list_r, to list_free()) for CLI_GO; else *list_r is NULL and the exit
+ * code is returned. */
+int cli_parse_list(struct cli *cli, int *argc, char ***argv,
+		   const GOptionEntry *entries, const struct cli_help *help,
+		   struct list **list_r);
 /* Runs the verb argv[1] of a command from a table of verbs (see struct
- * cli_verb); help describes the command itself for its --help. */
+ * cli_verb); summary describes the command for its --help (NULL when the
+ * table has a verb "", whose help is the command's). */
 int cli_dispatch(struct cli *cli, int argc, char **argv,
-		 const struct cli_verb *verbs, const struct cli_help *help);
+		 const struct cli_verb *verbs, const char *summary);
 /* Prints "herald: <message>" and the current command's usage line to
  * standard error, and remembers the message (cli->usage_error); returns
  * CLI_USAGE. */

@@ -155,11 +155,8 @@ cmd_held(struct cli *cli, int argc, char **argv)
 		{ "defer", held_decide_verb, "leave it held" },
 		{ NULL, NULL, NULL },
 	};
-	static const struct cli_help help = {
-		.params = "VERB [ARGS...]", .min_args = 1, .max_args = -1,
-		.summary = "The moderators' command line: the posts a list holds, "
-			   "and decisions on them.",
-	};
 
-	return cli_dispatch(cli, argc, argv, verbs, &help);
+	return cli_dispatch(cli, argc, argv, verbs, "The moderators' command "
+			    "line: the posts a list holds, and decisions\non "
+			    "them.");
 }

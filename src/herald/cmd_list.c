@@ -180,10 +180,8 @@ config_get(struct cli *cli, int argc, char **argv)
 	char *v;
 	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	if ((l = cli_list(cli, argv[1])) == NULL)
-		return CLI_FAIL;
 	if ((v = list_get(l, argv[2], &error)) == NULL) {
 		ret = cli_gerror(&error);
 	} else {
@@ -210,10 +208,8 @@ config_set(struct cli *cli, int argc, char **argv)
 	struct list *l;
 	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	if ((l = cli_list(cli, argv[1])) == NULL)
-		return CLI_FAIL;
 	ret = list_set(l, argv[2], argv[3], &error) < 0 ? cli_gerror(&error)
 							 : CLI_OK;
 	list_free(&l);
@@ -280,10 +276,8 @@ config_export(struct cli *cli, int argc, char **argv)
 	char *text;
 	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	if ((l = cli_list(cli, argv[1])) == NULL)
-		return CLI_FAIL;
 	text = list_export(l);
 	fputs(text, stdout);
 	g_free(text);
@@ -315,10 +309,8 @@ config_import(struct cli *cli, int argc, char **argv)
 	GString *text;
 	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	if ((l = cli_list(cli, argv[1])) == NULL)
-		return CLI_FAIL;
 	text = g_string_new(NULL);
 	if (read_stdin(text) < 0)
 		ret = cli_error("reading standard input: %s", g_strerror(errno));
@@ -375,7 +367,7 @@ config_doc(struct cli *cli, int argc, char **argv)
 		g_string_replace(esc, "|", "\\|", 0);
 		printf("| `%s` | %s | `%s` | %s%s |\n", s->name, type,
 		       esc->len > 0 ? esc->str : "\"\"",
-		       (s->flags & LS_PENDING) ? "*" PENDING_NOTE ".* " : "", s->doc);
+		       (s->flags & LS_PENDING) ? "*(" PENDING_NOTE ")* " : "", s->doc);
 		g_string_free(esc, TRUE);
 		g_free(type);
 	}
@@ -394,11 +386,7 @@ cmd_config(struct cli *cli, int argc, char **argv)
 		{ "doc", config_doc, "every list setting documented, as Markdown" },
 		{ NULL, NULL, NULL },
 	};
-	static const struct cli_help help = {
-		.params = "VERB [ARGS...]", .min_args = 1, .max_args = -1,
-		.summary = "Reads and changes the settings of a list (Mailman 2.1's "
-			   "names).",
-	};
 
-	return cli_dispatch(cli, argc, argv, verbs, &help);
+	return cli_dispatch(cli, argc, argv, verbs, "Reads and changes the "
+			    "settings of a list (Mailman 2.1's names).");
 }

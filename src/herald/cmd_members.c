@@ -447,10 +447,8 @@ members_set(struct cli *cli, int argc, char **argv)
 	struct list *l;
 	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	if ((l = cli_list(cli, argv[1])) == NULL)
-		return CLI_FAIL;
 	sc = (struct set_ctx){ argv[2], argv[3], argv[4] };
 	ret = roster_edit(l, set_option, &sc, &error) < 0 ? cli_gerror(&error)
 							  : CLI_OK;
@@ -472,10 +470,8 @@ members_show(struct cli *cli, int argc, char **argv)
 	struct list *l;
 	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	if ((l = cli_list(cli, argv[1])) == NULL)
-		return CLI_FAIL;
 	ret = CLI_OK;
 	if (roster_load(l, &r, &error) < 0)
 		ret = cli_gerror(&error);
@@ -500,10 +496,8 @@ members_compact(struct cli *cli, int argc, char **argv)
 	struct list *l;
 	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	if ((l = cli_list(cli, argv[1])) == NULL)
-		return CLI_FAIL;
 	ret = roster_compact(l, &error) < 0 ? cli_gerror(&error) : CLI_OK;
 	list_free(&l);
 	return ret;
@@ -556,10 +550,7 @@ cmd_members(struct cli *cli, int argc, char **argv)
 		{ "compact", members_compact, "rewrite the roster snapshot now" },
 		{ NULL, NULL, NULL },
 	};
-	static const struct cli_help help = {
-		.params = "VERB [ARGS...]", .min_args = 1, .max_args = -1,
-		.summary = "Reads and changes the members of a list.",
-	};
 
-	return cli_dispatch(cli, argc, argv, verbs, &help);
+	return cli_dispatch(cli, argc, argv, verbs,
+			    "Reads and changes the members of a list.");
 }

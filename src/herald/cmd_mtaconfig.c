@@ -251,11 +251,8 @@ cmd_mtaconfig(struct cli *cli, int argc, char **argv)
 		  "receives list mail" },
 		{ NULL, NULL, NULL },
 	};
-	static const struct cli_help help = {
-		.params = "MTA [ARGS...]", .min_args = 1, .max_args = -1,
-		.summary = "Prints or installs the configuration an MTA needs to "
-			   "send list mail to\nherald (for Exim: docs/exim.md).",
-	};
 
-	return cli_dispatch(cli, argc, argv, verbs, &help);
+	return cli_dispatch(cli, argc, argv, verbs, "Prints or installs the "
+			    "configuration an MTA needs to send list mail\nto "
+			    "herald (for Exim: docs/exim.md).");
 }

@@ -179,11 +179,7 @@ cmd_site(struct cli *cli, int argc, char **argv)
 		{ "doc", site_doc, "every site setting documented, as Markdown" },
 		{ NULL, NULL, NULL },
 	};
-	static const struct cli_help help = {
-		.params = "VERB [ARGS...]", .min_args = 1, .max_args = -1,
-		.summary = "Reads and changes the site settings (etc/herald.conf "
-			   "in the var dir).",
-	};
 
-	return cli_dispatch(cli, argc, argv, verbs, &help);
+	return cli_dispatch(cli, argc, argv, verbs, "Reads and changes the site "
+			    "settings (etc/herald.conf in the var dir).");
 }
