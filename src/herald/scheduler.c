@@ -15,6 +15,7 @@
 #include "services.h"
 #include "base/base.h"
 #include "base/log.h"
+#include "store/lock.h"
 #include "tasks/tasks.h"
 
 #include <errno.h>
@@ -155,6 +156,8 @@ scheduler_main(struct site *site)
 			(void)poll(&pfd, 1, (int)MAX(wait_ms, 0));
 	}
 	close(s.sigfd);
+	/* The master's child ends with _exit(): no atexit cleanup. */
+	lock_cleanup_clocks();
 	log_info(TASKS_SUBSYS, "scheduler stopped");
 	return 0;
 }

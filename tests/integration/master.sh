@@ -10,6 +10,9 @@ H=$(hostname | cut -d. -f1 | tr -c 'A-Za-z0-9\n-' -)
 "$HERALD" --var "$V" site set runner.out.handler sink
 "$HERALD" --var "$V" site set master.lease_lifetime 3
 "$HERALD" --var "$V" site set master.poll_interval 60000
+# The master's children are its runners here: no scheduler service
+# (tests/integration/scheduler.sh is about that one).
+"$HERALD" --var "$V" site set schedule.enabled false
 LOG=$V/logs/$H
 
 check "start daemonizes and returns 0" "$HERALD" --var "$V" start

@@ -31,8 +31,7 @@
 #define CHILD_OUTPUT_MAX 65536
 
 struct task_run {
-	struct site *site;
-	char *message;
+	char *message;		/* task_run_message() */
 };
 
 void
@@ -179,7 +178,7 @@ take(struct site *site, const struct task *t, int64_t now_us,
 static void G_GNUC_NORETURN
 child_main(struct site *site, const struct task *t, int fd, pid_t parent)
 {
-	struct task_run ctx = { .site = site };
+	struct task_run ctx = { NULL };
 	unsigned nap = (unsigned)site_get_int(site, "schedule.debug_sleep");
 	GError *error = NULL;
 	GString *out;
@@ -367,9 +366,9 @@ run_locked(struct site *site, const struct task *t, struct lock *l,
 	log_info(TASKS_SUBSYS, "task %s: %s started on host %s", t->name, when,
 		 st->host);
 	if (execute(site, t, l, w, st, &local) < 0) {
-		log_error(TASKS_SUBSYS, "task %s: lost its lock while running "
-			  "(%s): the run was killed; the host that took the lock "
-			  "records it", t->name, local->message);
+		log_error(TASKS_SUBSYS, "task %s: could not keep its lock while "
+			  "running (%s): the run was killed; the next holder of "
+			  "the lock marks it abandoned", t->name, local->message);
 		g_propagate_prefixed_error(error, local, "task %s: ", t->name);
 		task_state_free(&st);
 		g_free(when);

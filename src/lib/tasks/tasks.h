@@ -21,8 +21,9 @@
  *   2. A host that reads from tasks/<name> that the current slot has not
  *      been run takes the lock locks/task-<name> (lifetime
  *      master.lease_lifetime), reads the state again under it, and runs
- *      the slot only if it still has not been: whoever took the lock
- *      first wrote "running" before letting it go.
+ *      the slot only if it still has not been: whoever held the lock
+ *      before wrote the slot's outcome (or "running", if it died) while
+ *      it held it.
  *   3. It writes "running" with its host, runs the task in a child while
  *      refreshing the lock every third of its lifetime, writes the
  *      outcome and releases the lock.  If it loses the lock meanwhile it
