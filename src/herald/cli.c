@@ -40,13 +40,6 @@ cli_gerror(GError **error)
 	return CLI_FAIL;
 }
 
-int
-cli_usage(const char *text)
-{
-	fprintf(stderr, "usage: herald %s\n", text);
-	return CLI_USAGE;
-}
-
 /* "herald" or "herald members add". */
 static char *
 command_path(const struct cli *cli)

@@ -129,9 +129,6 @@ struct list *cli_list(struct cli *cli, const char *name);
 int cli_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Prints the error and frees it; returns CLI_FAIL. */
 int cli_gerror(GError **error);
-/* Prints "usage: herald <usage>" to standard error; returns CLI_USAGE.
- * (For commands not yet on cli_parse(), which prints its own.) */
-int cli_usage(const char *usage);
 
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_site(struct cli *cli, int argc, char **argv);
