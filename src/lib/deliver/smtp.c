@@ -1245,15 +1245,6 @@ address_sendable(const char *a, gboolean may_be_empty)
 	return TRUE;
 }
 
-static gboolean
-is_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return FALSE;
-	return TRUE;
-}
-
 enum rcpt_state {
 	RCPT_UNSENT,	/* not sent (a bad address: its reply is final) */
 	RCPT_SENT,	/* RCPT sent, no reply yet */
@@ -1629,7 +1620,7 @@ smtp_send(struct smtp_conn *c, const char *sender,
 		ret = 0;
 		goto out;
 	}
-	utf8 = !is_ascii(sender);
+	utf8 = !g_str_is_ascii(sender);
 	for (guint i = 0; i < n; i++) {
 		if (!address_sendable(rcpts[i], FALSE)) {
 			reply_synth(&replies[i], 553, "5.1.3 herald: the "
@@ -1640,7 +1631,7 @@ smtp_send(struct smtp_conn *c, const char *sender,
 		}
 		t.state[i] = RCPT_SENT;
 		to_send++;
-		if (!is_ascii(rcpts[i]))
+		if (!g_str_is_ascii(rcpts[i]))
 			utf8 = TRUE;
 	}
 	if (to_send == 0) {
