@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Lists and their settings on the command line: create (names checked),
-# list, config get/set/show/export/import (types checked, round trip),
-# remove (archive kept unless --purge).
+# Lists and their settings on the command line: create (names checked,
+# none that is another list's address, races let one in), list, config
+# get/set/show/export/import (types checked, UTF-8 only, weak hashes
+# refused, secrets left out unless --show-secrets, round trip), remove
+# (archive kept unless --purge).
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 H() { "$HERALD" --var "$V" "$@"; }
@@ -19,6 +21,30 @@ check "a slash is refused" fails_with "may only hold" H lists create a/b@example
 check "a name without domain is refused" fails_with "name@domain" H lists create demo --owner a@example.org
 check "a list needs an owner" fails_with "at least one owner" H lists create solo@example.org
 check "a bad owner address is refused" fails_with "owner 'nobody'" H lists create x@example.org --owner nobody
+
+# A list's name must not be another list's address, either way round:
+# test-owner@ beside test@ would take the mail of test's owners.
+H lists create test@example.org --owner a@example.org >/dev/null
+for s in -owner -request -bounces -confirm -join -leave -subscribe -unsubscribe -admin; do
+	check "test$s@ is refused beside test@" fails_with "is the" H lists create "test$s@example.org" --owner a@example.org
+	check "and test$s@ was not made" test ! -e "$V/lists/test$s@example.org"
+	H lists create "r$s$s@example.org" --owner a@example.org >/dev/null
+	check "r$s@ is refused beside r$s$s@" fails_with "would be the posting address of list r$s$s@example.org" H lists create "r$s@example.org" --owner a@example.org
+done
+check "a VERP address of a list is refused" fails_with "is taken" H lists create test-bounces+x@example.org --owner a@example.org
+check "the same name in another domain is fine" H lists create test-owner@example.net --owner a@example.org
+# Two colliding creations at once: the domain's lock lets exactly one in.
+for i in 1 2 3 4 5 6 7 8; do
+	H lists create "race$i@example.org" --owner a@example.org >/dev/null 2>&1 &
+	H lists create "race$i-owner@example.org" --owner a@example.org >/dev/null 2>&1 &
+done
+wait
+n=$(ls "$V/lists" | grep -c '^race')
+check "of each racing pair one list was made ($n of 8)" test "$n" -eq 8
+for d in "$V"/lists/{test,r-,race}*@example.org; do
+	H lists remove "$(basename "$d")" >/dev/null
+done
+H lists remove test-owner@example.net >/dev/null
 check "lists prints one list a line" test "$(H lists)" = "demo@example.org"
 H config set demo@example.org description "Demo list" >/dev/null
 check "lists --verbose shows the description" bash -c "'$HERALD' --var '$V' lists --verbose | grep -q \$'^demo@example.org\tDemo list'"

@@ -1,14 +1,17 @@
 /*
  * test-list.c - unit tests for list.c: list names, creation (owners,
- * duplicates), listing, settings (defaults, checked writes that survive a
- * reopen, hand edits), export and import, and removal with or without the
- * archive.
+ * duplicates, names that are another list's addresses, one creation at a
+ * time per domain), listing, settings (defaults, checked writes that
+ * survive a reopen, hand edits, invalid UTF-8), export and import (weak
+ * password hashes refused, secrets left out on request), and removal with
+ * or without the archive.
  *
  * Each test runs in a child process with a fresh temporary var dir.
  */
 #include "base/base.h"
 #include "list/list.h"
 #include "list/list_settings.h"
+#include "list/listaddr.h"
 #include "store/lock.h"
 #include "base/log.h"
 #include "store/site.h"
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -289,6 +293,173 @@ test_create_requires_valid_owners(void)
 	l = open_ok(site, "demo@example.org");
 	assert_get(l, "owner", "a@example.org\nb@example.net");
 	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+
+/* Creating fqdn fails with HERALD_ERR_EXISTS saying the name is taken,
+ * and no list fqdn appears. */
+static void
+assert_create_taken(struct site *site, const char *fqdn)
+{
+	GError *error = NULL;
+
+	g_test_message("creating %s", fqdn);
+	g_assert_cmpint(list_create(site, fqdn, one_owner, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_EXISTS);
+	if (error != NULL)
+		g_assert_nonnull(strstr(error->message, "is taken"));
+	g_clear_error(&error);
+	assert_open_notfound(site, fqdn);
+}
+
+/* test-owner@ beside test@ would take the mail of test's owners: every
+ * role address of listaddr's table is refused as a list name, in the
+ * domain of the list only. */
+static void
+test_create_refuses_another_lists_role_address(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	const char *suffix;
+	guint n = 0;
+
+	create_ok(site, "test@example.org");
+	for (guint i = 0; (suffix = listaddr_suffix(i)) != NULL; i++, n++) {
+		char *name = g_strdup_printf("test%s@example.org", suffix);
+		char *plus = g_strdup_printf("test%s+x@example.org", suffix);
+
+		assert_create_taken(site, name);
+		/* -bounces+VERP and -confirm+TOKEN are test's too; the
+		 * others do not take an extension (listaddr_map). */
+		if (strcmp(suffix, "-bounces") == 0 ||
+		    strcmp(suffix, "-confirm") == 0)
+			assert_create_taken(site, plus);
+		g_free(plus);
+		g_free(name);
+	}
+	/* -owner, -request, -bounces, -confirm, -join, -leave, -subscribe,
+	 * -unsubscribe, -admin at least. */
+	g_assert_cmpuint(n, >=, 9);
+	/* Another domain's test-owner is no address of test@example.org. */
+	create_ok(site, "test-owner@example.net");
+	/* Nor is a name that merely contains a suffix. */
+	create_ok(site, "test-ownership@example.org");
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* The reverse: test@ beside test-owner@ would make test-owner's posts the
+ * mail of test's owners. */
+static void
+test_create_refuses_a_list_whose_role_address_is_a_list(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	const char *suffix;
+
+	for (guint i = 0; (suffix = listaddr_suffix(i)) != NULL; i++) {
+		char *base = g_strdup_printf("r%u@example.org", i);
+		char *role = g_strdup_printf("r%u%s@example.org", i, suffix);
+
+		create_ok(site, role);
+		assert_create_taken(site, base);
+		g_free(role);
+		g_free(base);
+	}
+	create_ok(site, "v-bounces+x@example.org");
+	assert_create_taken(site, "v@example.org");
+	/* Lists of another domain do not count. */
+	create_ok(site, "r0@example.net");
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* listaddr_check_new relies on it: two role addresses of two lists never
+ * meet because no suffix ends another. */
+static void
+test_no_role_suffix_ends_another(void)
+{
+	const char *a, *b;
+
+	for (guint i = 0; (a = listaddr_suffix(i)) != NULL; i++)
+		for (guint j = 0; (b = listaddr_suffix(j)) != NULL; j++)
+			if (i != j && g_str_has_suffix(a, b))
+				g_test_fail_printf("suffix %s ends %s", b, a);
+}
+
+/* Whether list fqdn exists (open succeeds). */
+static gboolean
+list_there(struct site *site, const char *fqdn)
+{
+	struct list *l = list_open(site, fqdn, NULL);
+	gboolean there = l != NULL;
+
+	list_free(&l);
+	return there;
+}
+
+/* A child process that creates list fqdn and exits 0 when it could. */
+static pid_t
+create_in_child(struct site *site, const char *fqdn)
+{
+	pid_t pid = fork();
+
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0)
+		_exit(list_create(site, fqdn, one_owner, NULL) == 0 ? 0 : 1);
+	return pid;
+}
+
+static int
+child_status(pid_t pid)
+{
+	int st;
+
+	g_assert_cmpint(waitpid(pid, &st, 0), ==, pid);
+	g_assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* The check and the rename are one step under the domain's creation lock:
+ * while another process holds it, a creation waits; and of two colliding
+ * creations racing, exactly one gets in. */
+static void
+test_create_waits_for_the_domains_lock_and_races_let_one_in(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	char *locks = g_build_filename(var, "locks", NULL);
+	struct lock *lk = lock_new(locks, "lists-example.org", 60000);
+	GError *error = NULL;
+	pid_t pid;
+
+	g_assert_cmpint(lock_acquire(lk, 1000, &error), ==, 0);
+	g_assert_no_error(error);
+	pid = create_in_child(site, "held@example.org");
+	g_usleep(500 * 1000);
+	g_assert_false(list_there(site, "held@example.org"));
+	/* Lists of another domain are not held up. */
+	create_ok(site, "free@example.net");
+	g_assert_cmpint(lock_release(lk, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(child_status(pid), ==, 0);
+	g_assert_true(list_there(site, "held@example.org"));
+
+	for (int i = 0; i < 10; i++) {
+		char *a = g_strdup_printf("race%d@example.org", i);
+		char *b = g_strdup_printf("race%d-owner@example.org", i);
+		pid_t pa = create_in_child(site, a), pb = create_in_child(site, b);
+		int ok = (child_status(pa) == 0) + (child_status(pb) == 0);
+
+		g_assert_cmpint(ok, ==, 1);
+		g_assert_cmpint(list_there(site, a) + list_there(site, b), ==, 1);
+		g_free(a);
+		g_free(b);
+	}
+	lock_free(&lk);
+	g_free(locks);
 	site_free(&site);
 	tmp_dir_remove(&var);
 }
@@ -676,6 +847,14 @@ static const struct unit_test tests[] = {
 	  test_create_twice_fails_exists },
 	{ "/list/create/requires-valid-owners",
 	  test_create_requires_valid_owners },
+	{ "/list/create/refuses-another-lists-role-address",
+	  test_create_refuses_another_lists_role_address },
+	{ "/list/create/refuses-a-list-whose-role-address-is-a-list",
+	  test_create_refuses_a_list_whose_role_address_is_a_list },
+	{ "/list/create/no-role-suffix-ends-another",
+	  test_no_role_suffix_ends_another },
+	{ "/list/create/waits-for-domain-lock-races-let-one-in",
+	  test_create_waits_for_the_domains_lock_and_races_let_one_in },
 	{ "/list/set/defaults-and-round-trip-survive-reopen",
 	  test_get_defaults_and_set_round_trip_surviving_reopen },
 	{ "/list/set/unknown-name-and-bad-values-refused-old-kept",

@@ -9,11 +9,17 @@
  *
  * A list comes into being by renaming a complete directory into place, so
  * a half-made list is never visible and two creators cannot both succeed.
+ * A rename guards one name only, while a new list must also not share an
+ * address with another (test-owner@ beside test@, listaddr_check_new()):
+ * the check and the rename are made under the domain's creation lock
+ * (locks/lists-<domain>), so that of two such creations racing one sees
+ * the other's list.
  */
 #include "list/list.h"
 #include "mail/address.h"
 #include "base/base.h"
 #include "list/list_settings.h"
+#include "list/listaddr.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -140,11 +146,42 @@ rm_tree(const char *dir, GError **error)
 	return 0;
 }
 
+/* Lock name of the site's lock dir, of lifetime lock.lifetime. */
+static int
+lock_named(struct site *site, const char *name, int64_t timeout_ms,
+	   struct lock **lock_r, GError **error)
+{
+	char *locks = site_path(site, "locks", NULL);
+	struct lock *lk = lock_new(locks, name,
+				   site_get_int(site, "lock.lifetime") * 1000);
+
+	g_free(locks);
+	if (lock_acquire(lk, timeout_ms, error) < 0) {
+		lock_free(&lk);
+		return -1;
+	}
+	*lock_r = lk;
+	return 0;
+}
+
+int
+list_lock(struct list *l, int64_t timeout_ms, struct lock **lock_r,
+	  GError **error)
+{
+	char *name = g_strdup_printf("list-%s", l->fqdn);
+	int ret = lock_named(l->site, name, timeout_ms, lock_r, error);
+
+	g_free(name);
+	return ret;
+}
+
 int
 list_create(struct site *site, const char *fqdn, const char *const *owners,
 	    GError **error)
 {
 	char *name = NULL, *domain = NULL, *dir = NULL, *tmp = NULL, *path;
+	char *lock_name = NULL;
+	struct lock *lk = NULL;
 	GKeyFile *kf = NULL;
 	int ret = -1;
 
@@ -161,12 +198,20 @@ list_create(struct site *site, const char *fqdn, const char *const *owners,
 			goto out;
 		}
 	}
+	/* Lists of a domain are made one at a time: a list's addresses are
+	 * all in its domain (listaddr.c), so lists of two domains never
+	 * share one, and the domain's lock is enough. */
+	lock_name = g_strdup_printf("lists-%s", domain);
+	if (lock_named(site, lock_name, 10000, &lk, error) < 0)
+		goto out;
 	dir = site_path(site, "lists", fqdn, NULL);
 	if (g_file_test(dir, G_FILE_TEST_EXISTS)) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_EXISTS,
 			    "list %s exists already", fqdn);
 		goto out;
 	}
+	if (listaddr_check_new(site, fqdn, error) < 0)
+		goto out;
 	/* Built aside, then renamed into place: a crash leaves no half list,
 	 * and of two creators the second rename fails. */
 	tmp = g_strdup_printf("%s.new.%s.%d", dir, herald_host(), (int)getpid());
@@ -184,6 +229,11 @@ list_create(struct site *site, const char *fqdn, const char *const *owners,
 		g_free(now);
 		g_free(path);
 	}
+	/* The lock must still be ours when the list appears: refreshed (or
+	 * found lost, HERALD_ERR_LOST) just before, the rename is well within
+	 * its lifetime. */
+	if (ret == 0)
+		ret = lock_refresh(lk, error);
 	if (ret == 0 && rename(tmp, dir) < 0) {
 		if (errno == EEXIST || errno == ENOTEMPTY)
 			g_set_error(error, HERALD_ERROR, HERALD_ERR_EXISTS,
@@ -202,6 +252,8 @@ list_create(struct site *site, const char *fqdn, const char *const *owners,
 	else
 		log_info(LIST_SUBSYS, "list %s created", fqdn);
 out:
+	lock_free(&lk);		/* released: the list is there or not */
+	g_free(lock_name);
 	if (kf != NULL)
 		g_key_file_free(kf);
 	g_free(name);
@@ -209,25 +261,6 @@ out:
 	g_free(dir);
 	g_free(tmp);
 	return ret;
-}
-
-int
-list_lock(struct list *l, int64_t timeout_ms, struct lock **lock_r,
-	  GError **error)
-{
-	char *locks = site_path(l->site, "locks", NULL);
-	char *name = g_strdup_printf("list-%s", l->fqdn);
-	struct lock *lk = lock_new(locks, name,
-				   site_get_int(l->site, "lock.lifetime") * 1000);
-
-	g_free(locks);
-	g_free(name);
-	if (lock_acquire(lk, timeout_ms, error) < 0) {
-		lock_free(&lk);
-		return -1;
-	}
-	*lock_r = lk;
-	return 0;
 }
 
 int

@@ -5,6 +5,7 @@
  * them.  The LMTP server and `herald mta auto` (the pipe) both map with it.
  */
 #include "list/listaddr.h"
+#include "base/base.h"
 #include "list/list.h"
 #include "store/names.h"
 
@@ -40,6 +41,12 @@ static const struct {
 	{ "-bounces", "bounces", TRUE },
 	{ "-confirm", "confirm", TRUE },
 };
+
+const char *
+listaddr_suffix(guint i)
+{
+	return i < G_N_ELEMENTS(suffixes) ? suffixes[i].suffix : NULL;
+}
 
 const char *
 listaddr_kind_queue(const char *kind)
@@ -126,4 +133,68 @@ listaddr_map(struct site *site, const char *address)
 	g_free(domain);
 	g_free(lower);
 	return r;
+}
+
+/* A list that does not exist yet, and the lists there are: two lists
+ * share an address only when the posting address of one is a role
+ * address of the other.  Two role addresses never meet, as no suffix of
+ * the table ends another (test-list.c checks that of the table): name1 +
+ * suffix1 == name2 + suffix2 would make the shorter suffix end the
+ * longer. */
+int
+listaddr_check_new(struct site *site, const char *fqdn, GError **error)
+{
+	const char *at = strrchr(fqdn, '@');
+	char *name = g_strndup(fqdn, (gsize)(at - fqdn));
+	const char *domain = at + 1;
+	struct listaddr *r = listaddr_map(site, fqdn);
+	GPtrArray *all = NULL;
+	int ret = 0;
+
+	/* Its posting address is another list's LIST-suffix[+ext]. */
+	if (r != NULL && strcmp(r->list, fqdn) != 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_EXISTS,
+			    "list name %s is taken: it is the %s address of "
+			    "list %s", fqdn, r->kind, r->list);
+		ret = -1;
+	}
+	if (r != NULL)
+		listaddr_free_ptr(r);
+	/* One of its addresses is another list's posting address. */
+	for (size_t i = 0; ret == 0 && i < G_N_ELEMENTS(suffixes); i++) {
+		char *addr = g_strdup_printf("%s%s@%s", name, suffixes[i].suffix,
+					     domain);
+		char *other = list_exists(site, addr) ? g_strdup(addr) : NULL;
+
+		/* LIST-bounces+anything is LIST's too. */
+		if (other == NULL && suffixes[i].plus) {
+			char *prefix = g_strdup_printf("%s%s+", name,
+						       suffixes[i].suffix);
+			if (all == NULL &&
+			    (all = list_all(site, error)) == NULL)
+				ret = -1;
+			for (guint j = 0; all != NULL && other == NULL &&
+				    j < all->len; j++) {
+				const char *l = all->pdata[j], *la = strrchr(l, '@');
+				if (g_str_has_prefix(l, prefix) &&
+				    strcmp(la + 1, domain) == 0)
+					other = g_strdup(l);
+			}
+			g_free(prefix);
+		}
+		if (other != NULL) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_EXISTS,
+				    "list name %s is taken: its %s%s address "
+				    "would be the posting address of list %s",
+				    fqdn, suffixes[i].suffix,
+				    strcmp(other, addr) != 0 ? "+..." : "", other);
+			ret = -1;
+		}
+		g_free(other);
+		g_free(addr);
+	}
+	if (all != NULL)
+		g_ptr_array_free(all, TRUE);
+	g_free(name);
+	return ret;
 }
