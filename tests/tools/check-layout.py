@@ -23,7 +23,8 @@ LAYERS = [
     ["store"],
     ["mail"],
     ["list"],
-    ["pipeline", "deliver", "bounce", "commands", "archive", "digest"],
+    ["pipeline", "deliver", "entry", "bounce", "commands", "archive",
+     "digest"],
     ["runners", "tasks", "web", "api"],
 ]
 RANK = {folder: i for i, layer in enumerate(LAYERS) for folder in layer}

@@ -4,7 +4,9 @@
  * LIST-owner and the headers that keep robots from answering; an
  * attachment travels as message/rfc822; notices to the owners reach each
  * owner and moderator once; automatic replies stop at the site's daily
- * allowance per address and list, and robots get none.
+ * allowance per address and list, and robots get none; no notice of any
+ * kind goes to an address herald serves (the list's own, another list's,
+ * in any case, with a +extension).
  *
  * Every test runs against a fresh var dir with a list demo@example.org,
  * in a child process of its own.
@@ -384,6 +386,102 @@ test_autorespond_robots_get_none(void)
 	list_fixture_clear(&f);
 }
 
+
+/* --- never to a list address -------------------------------------------- */
+
+/* Every address herald serves on the site, as a poster might write it. */
+static const char *const served_addrs[] = {
+	FQDN, "DEMO@EXAMPLE.ORG", "Demo@example.org", "demo-owner@example.org",
+	"demo-admin@Example.org", "demo-request@example.org",
+	"demo-bounces@example.org", "demo-bounces+ann=example.com@example.org",
+	"demo-confirm+0123abcd@example.org", "demo-join@example.org",
+	"demo-leave@example.org", "demo+tag@example.org",
+	"demo-owner+x@example.org", "other@example.org", "OTHER-Owner@example.org",
+	"other-unsubscribe@example.org",
+};
+
+static void
+test_send_drops_every_address_herald_serves(void)
+{
+	GPtrArray *to = g_ptr_array_new();
+	struct list_fixture f;
+	GError *error = NULL;
+	GPtrArray *items;
+	GMimeMessage *msg;
+	struct list *other;
+	char *s;
+
+	fixture_setup(&f);
+	other = fixture_new_list(&f, "other@example.org");
+	g_ptr_array_add(to, "ann@example.com");
+	for (gsize i = 0; i < G_N_ELEMENTS(served_addrs); i++)
+		g_ptr_array_add(to, (char *)served_addrs[i]);
+	/* Lookalikes of other domains and names are people. */
+	g_ptr_array_add(to, "demo@example.net");
+	g_ptr_array_add(to, "demo-ownerx@example.org");
+	g_ptr_array_add(to, NULL);
+	g_assert_cmpint(notice_send(f.list, (const char *const *)to->pdata,
+				    "Your post awaits moderator approval",
+				    "Text.\n", NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	items = queue_read_all(f.var, "virgin");
+	g_assert_cmpuint(items->len, ==, 1);
+	s = item_rcpts(items->pdata[0]);
+	g_assert_cmpstr(s, ==, "ann@example.com,demo@example.net,"
+			"demo-ownerx@example.org");
+	g_free(s);
+	msg = item_message(items->pdata[0]);
+	s = header_addrs(msg, "To");
+	g_assert_cmpstr(s, ==, "ann@example.com,demo@example.net,"
+			"demo-ownerx@example.org");
+	g_free(s);
+	g_object_unref(msg);
+	g_ptr_array_unref(items);
+	/* Each alone: no notice at all. */
+	for (gsize i = 0; i < G_N_ELEMENTS(served_addrs); i++) {
+		const char *one[] = { served_addrs[i], NULL };
+
+		g_test_message("to %s", served_addrs[i]);
+		g_assert_cmpint(notice_send(f.list, one, "x", "y", NULL, &error),
+				==, 0);
+		g_assert_no_error(error);
+	}
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	g_ptr_array_free(to, TRUE);
+	list_free(&other);
+	list_fixture_clear(&f);
+}
+
+/* An owner or moderator setting that names a list address (the list's
+ * own -owner, say) does not make the owners' notice mail a list. */
+static void
+test_to_owners_skips_list_addresses(void)
+{
+	assert_to_owners(FIXTURE_OWNER "\ndemo-owner@example.org",
+			 "Demo@Example.org\nmod@example.org",
+			 FIXTURE_OWNER ",mod@example.org");
+}
+
+/* An automatic reply to a post From: the list (the hold notice, say) is
+ * not sent, and uses none of the day's allowance. */
+static void
+test_autorespond_to_a_list_address_sends_nothing(void)
+{
+	struct list_fixture f;
+
+	allowance_setup(&f, "1");
+	for (gsize i = 0; i < G_N_ELEMENTS(served_addrs); i++) {
+		struct list *other = i == 0 ? fixture_new_list(&f, "other@example.org")
+					    : NULL;
+		g_test_message("address '%s'", served_addrs[i]);
+		g_assert_cmpint(autorespond(&f, served_addrs[i]), ==, 0);
+		list_free(&other);
+	}
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
+	list_fixture_clear(&f);
+}
+
 /* --- running ------------------------------------------------------------- */
 
 static const struct unit_test tests[] = {
@@ -413,6 +511,12 @@ static const struct unit_test tests[] = {
 	  test_autorespond_default_limit_is_10 },
 	{ "/notice/autorespond/robots-get-none",
 	  test_autorespond_robots_get_none },
+	{ "/notice/send/drops-every-address-herald-serves",
+	  test_send_drops_every_address_herald_serves },
+	{ "/notice/to-owners/skips-list-addresses",
+	  test_to_owners_skips_list_addresses },
+	{ "/notice/autorespond/to-a-list-address-sends-nothing",
+	  test_autorespond_to_a_list_address_sends_nothing },
 };
 
 UNIT_TEST_MAIN(tests)

@@ -5,11 +5,19 @@
  * that a bounce of a notice reaches bounce processing, not a person.  They
  * carry X-List-Administrivia and Auto-Submitted (RFC 3834), so that other
  * robots do not answer them.
+ *
+ * A notice never goes to an address herald serves (listaddr_map: LIST@,
+ * LIST-owner@, another list's address, in any case, with a +extension
+ * too): a post From: LIST@DOMAIN that is held would otherwise have its
+ * "awaits approval" notice posted to the list itself, or mailed to the
+ * owners as owner mail.  notice_send() is where every notice is addressed,
+ * so the check is there; such a recipient is dropped with a log line.
  */
 #include "list/notice.h"
 #include "mail/address.h"
 #include "base/base.h"
 #include "list/ledger.h"
+#include "list/listaddr.h"
 #include "base/log.h"
 #include "mail/message.h"
 #include "store/queue.h"
@@ -57,6 +65,31 @@ build(struct list *l, const char *const *recipients, const char *subject,
 	return msg;
 }
 
+/* Whether addr is an address herald serves on this site; logged when it
+ * is.  LIST+tag@DOMAIN counts as LIST@DOMAIN: an MTA with a recipient
+ * delimiter delivers it there. */
+static gboolean
+served(struct list *l, const char *addr, const char *subject)
+{
+	struct site *site = list_site(l);
+	struct listaddr *r = listaddr_map(site, addr);
+	const char *plus = strchr(addr, '+'), *at = strrchr(addr, '@');
+
+	if (r == NULL && plus != NULL && at != NULL && plus < at) {
+		char *base = g_strdup_printf("%.*s%s", (int)(plus - addr), addr,
+					     at);
+		r = listaddr_map(site, base);
+		g_free(base);
+	}
+	if (r == NULL)
+		return FALSE;
+	log_warning(NOTICE_SUBSYS, "list %s: notice \"%s\" not sent to %s: it "
+		    "is the %s address of list %s", list_fqdn(l), subject, addr,
+		    r->kind, r->list);
+	listaddr_free_ptr(r);
+	return TRUE;
+}
+
 int
 notice_send(struct list *l, const char *const *recipients, const char *subject,
 	    const char *text, GMimeMessage *attach, GError **error)
@@ -64,11 +97,19 @@ notice_send(struct list *l, const char *const *recipients, const char *subject,
 	struct queue_meta *meta;
 	GMimeMessage *msg;
 	GByteArray *bytes;
+	GPtrArray *kept = g_ptr_array_new();
 	char *bounces;
 	int ret;
 
-	if (recipients[0] == NULL)
+	for (guint i = 0; recipients[i] != NULL; i++)
+		if (!served(l, recipients[i], subject))
+			g_ptr_array_add(kept, (char *)recipients[i]);
+	g_ptr_array_add(kept, NULL);
+	recipients = (const char *const *)kept->pdata;
+	if (recipients[0] == NULL) {
+		g_ptr_array_free(kept, TRUE);
 		return 0;
+	}
 	msg = build(l, recipients, subject, text, attach);
 	bytes = message_to_bytes(msg);
 	bounces = list_address(l, "-bounces");
@@ -88,6 +129,7 @@ notice_send(struct list *l, const char *const *recipients, const char *subject,
 	g_byte_array_unref(bytes);
 	g_object_unref(msg);
 	g_free(bounces);
+	g_ptr_array_free(kept, TRUE);
 	return ret;
 }
 
@@ -191,7 +233,8 @@ notice_autorespond(struct list *l, const char *addr, const char *subject,
 	char *key;
 	int r;
 
-	if (is_robot(addr))
+	/* Before the count: a reply that is not sent uses no allowance. */
+	if (is_robot(addr) || served(l, addr, subject))
 		return 0;
 	if ((key = address_key(addr)) == NULL)
 		return 0;

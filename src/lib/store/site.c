@@ -82,6 +82,30 @@ static const struct setting_def settings[] = {
 	  "Largest message, in bytes, the LMTP server accepts; larger ones get "
 	  "552 (the list's own max_message_size holds smaller ones for "
 	  "moderation)." },
+	{ "lmtp.max_sessions", SETTING_INT, "100", NULL, 1, 10000,
+	  "Most LMTP sessions at once (one process each, Postfix's "
+	  "default_process_limit). A connection beyond them is answered "
+	  "421 4.3.2 and closed; the MTA tries again later." },
+	{ "lmtp.command_timeout", SETTING_INT, "300", NULL, 1, 3600,
+	  "Seconds an LMTP session waits for a whole command after its last "
+	  "reply (Postfix's smtpd_timeout); then 421 and the session "
+	  "closes." },
+	{ "lmtp.data_timeout", SETTING_INT, "600", NULL, 1, 86400,
+	  "Seconds a message may take from the 354 reply to its final dot, "
+	  "however slowly its bytes come (Postfix's lmtp_data_done_timeout); "
+	  "then 421, the session closes and nothing of the message is "
+	  "stored." },
+	{ "lmtp.command_limit", SETTING_INT, "2000", NULL, 1, 1000000,
+	  "Most commands an LMTP session may send without a message being "
+	  "stored (twice a full transaction of 1,000 recipients); then 421 "
+	  "and the session closes. Storing a message starts the count "
+	  "again." },
+	{ "lmtp.error_limit", SETTING_INT, "20", NULL, 1, 1000,
+	  "Most protocol errors (unknown or malformed commands, commands out "
+	  "of order, lines over 2048 bytes) an LMTP session may make without "
+	  "a message being stored (Postfix's smtpd_hard_error_limit); then "
+	  "421 and the session closes. An unknown list at RCPT is no "
+	  "error." },
 	{ "lock.lifetime", SETTING_INT, "60", NULL, 1, 86400,
 	  "Seconds a list lock lasts unless its holder refreshes it. A holder "
 	  "that dies blocks the list at most this long (at once when it dies "
