@@ -3,8 +3,8 @@
  *
  * Bulk operations read addresses from standard input, one a line ("addr"
  * or "Name <addr>"), check them all, report each bad line with its reason
- * on standard error, and apply the good ones as one change: one lock, one
- * append, whatever the count.
+ * on standard error (a line holding a NUL byte is one), and apply the
+ * good ones as one change: one lock, one append, whatever the count.
  */
 #include "cli.h"
 #include "mail/address.h"
@@ -112,6 +112,14 @@ read_addresses(GPtrArray *addrs)
 		GError *error = NULL;
 
 		lineno++;
+		/* A NUL would end the line early for every string function
+		 * below, taking "a@x\0junk" as a@x. */
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			fprintf(stderr, "line %u: it holds a NUL byte (at byte %zu)\n",
+				lineno, strlen(line) + 1);
+			bad++;
+			continue;
+		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		g_strstrip(line);

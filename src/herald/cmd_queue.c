@@ -1,5 +1,11 @@
 /*
  * cmd_queue.c - `herald queue [show FILE | inject QUEUE | unshunt]`.
+ *
+ * show reads any path it is given, so it opens only a regular file (a FIFO
+ * would hang it, /dev/zero would fill the memory) and no larger than a
+ * queue entry can be; inject takes metadata keys from the command line,
+ * so it checks them as the queue file format wants them (a bad key is a
+ * usage error, not an assertion in queue.c).
  */
 #include "cli.h"
 #include "base/base.h"
@@ -7,9 +13,15 @@
 #include "store/names.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The largest queue file `queue show` reads: a message of the largest
+ * entry.max_message_size (2 GiB) and its metadata. */
+#define SHOW_MAX ((uint64_t)2147483647 + (64u << 20))
 
 static int
 queue_counts(struct cli *cli, int argc, char **argv)
@@ -57,6 +69,67 @@ queue_counts(struct cli *cli, int argc, char **argv)
 }
 
 static int
+too_large(const char *path, uint64_t max)
+{
+	return cli_error("%s is larger than %" G_GUINT64_FORMAT " bytes, the "
+			 "most a queue file holds", path, max);
+}
+
+/* Reads path, which must be a regular file of at most max bytes, into
+ * *buf_r (NUL-terminated).  Opened without blocking, so that a FIFO is
+ * refused rather than waited on. */
+static int
+read_regular(const char *path, uint64_t max, char **buf_r, size_t *len_r)
+{
+	struct stat st;
+	GString *buf;
+	char chunk[65536];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
+		return cli_error("open(%s): %s", path, g_strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return cli_error("fstat(%s): %s", path, g_strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return cli_error("%s is not a regular file (a queue file is)", path);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return too_large(path, max);
+	}
+	buf = g_string_sized_new((gsize)st.st_size + 1);
+	/* Bounded by max, not by st_size: the file may grow meanwhile. */
+	for (;;) {
+		if ((n = read(fd, chunk, sizeof chunk)) == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cli_error("read(%s): %s", path, g_strerror(errno));
+			break;
+		}
+		if ((uint64_t)buf->len + (uint64_t)n > max) {
+			too_large(path, max);
+			n = -1;
+			break;
+		}
+		g_string_append_len(buf, chunk, n);
+	}
+	close(fd);
+	if (n < 0) {
+		g_string_free(buf, TRUE);
+		return CLI_FAIL;
+	}
+	*len_r = buf->len;
+	*buf_r = g_string_free(buf, FALSE);
+	return CLI_OK;
+}
+
+static int
 queue_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_help help = {
@@ -74,12 +147,8 @@ queue_show(struct cli *cli, int argc, char **argv)
 	if ((r = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
 		return r;
 	path = argv[1];
-	r = fs_read_file(path, &buf, &len, &error);
-
-	if (r == 0)
-		return cli_error("%s: no such file", path);
-	if (r < 0)
-		return cli_gerror(&error);
+	if ((r = read_regular(path, SHOW_MAX, &buf, &len)) != CLI_OK)
+		return r;
 	if (queue_parse(buf, len, &meta, &msg, &len, &error) < 0) {
 		g_free(buf);
 		g_prefix_error(&error, "%s: ", path);
@@ -110,7 +179,8 @@ queue_inject(struct cli *cli, int argc, char **argv)
 		{ "list", 0, 0, G_OPTION_ARG_STRING, &list,
 		  "the list the message is for (metadata 'list')", "LIST" },
 		{ "meta", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pairs,
-		  "one more metadata field (repeatable)", "KEY=VALUE" },
+		  "one more metadata field (repeatable); KEY is letters, "
+		  "digits, - and _", "KEY=VALUE" },
 		G_OPTION_ENTRY_NULL
 	};
 	GError *error = NULL;
@@ -124,9 +194,20 @@ queue_inject(struct cli *cli, int argc, char **argv)
 
 	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
 		return ret;
-	for (char **kv = pairs; kv != NULL && *kv != NULL; kv++)
-		if (strchr(*kv, '=') == NULL || **kv == '=')
+	for (char **kv = pairs; kv != NULL && *kv != NULL; kv++) {
+		char *eq = strchr(*kv, '='), *key;
+		gboolean ok;
+
+		if (eq == NULL || eq == *kv)
 			return cli_usage_error(cli, "--meta %s: not KEY=VALUE", *kv);
+		key = g_strndup(*kv, (gsize)(eq - *kv));
+		ok = queue_meta_key_valid(key);
+		g_free(key);
+		if (!ok)
+			return cli_usage_error(cli, "--meta %s: a key is letters, "
+					       "digits, - and _ (and not size)",
+					       *kv);
+	}
 	if ((site = cli_site(cli)) == NULL)
 		return CLI_FAIL;
 	meta = queue_meta_new();

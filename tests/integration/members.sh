@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Members on the command line: add (names, bad lines with reasons, the good
-# ones still added, case-insensitive duplicates, bans), flags, remove, list
-# filters, show, set, find.
+# Members on the command line: add (names, bad lines with reasons, a line
+# with a NUL byte among them, the good ones still added, case-insensitive
+# duplicates, bans), flags, remove, list filters, show, set, find.
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 H() { "$HERALD" --var "$V" "$@"; }
@@ -22,6 +22,15 @@ check "the written case of the local part is kept, the domain lower-cased" bash 
 check "the display name is kept" bash -c "'$HERALD' --var '$V' members show $L bob@example.org | grep -qx 'name: Bob Smith'"
 check "the quoted name is kept" bash -c "'$HERALD' --var '$V' members show $L carol@example.net | grep -qx 'name: Carol, Q.'"
 check "new members get new_member_options (nodupes)" bash -c "'$HERALD' --var '$V' members show $L alice@example.org | grep -qx 'options: nodupes'"
+
+# A NUL byte used to end the line silently ("nul@x\0junk" added nul@x).
+printf 'nul@example.org\0junk\nafter-nul@example.org\n' | H members add $L >/dev/null 2>"$T_DIR/nul.err"
+rc=$?
+check "a line with a NUL byte makes the command fail" test "$rc" -ne 0
+check "it is reported as a bad line with its number" grep -q '^line 1: it holds a NUL byte' "$T_DIR/nul.err"
+check "its address is not added" bash -c "! '$HERALD' --var '$V' members list $L | grep -q '^nul@'"
+check "the lines after it are" bash -c "'$HERALD' --var '$V' members list $L | grep -qx after-nul@example.org"
+printf 'after-nul@example.org\n' | H members remove $L >/dev/null
 
 echo dana@example.org | H members add $L --digest --nomail --moderate >/dev/null
 s=$(H members show $L dana@example.org)

@@ -183,6 +183,12 @@ valid_key(const char *key)
 	return TRUE;
 }
 
+gboolean
+queue_meta_key_valid(const char *key)
+{
+	return valid_key(key) && strcmp(key, "size") != 0;
+}
+
 /* Values are one line: backslash, CR and LF are escaped. */
 static void
 append_escaped(GString *out, const char *v)

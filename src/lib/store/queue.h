@@ -32,6 +32,10 @@ int64_t queue_meta_get_int(const struct queue_meta *m, const char *key,
 /* Replaces every value of key with one value. */
 void queue_meta_set(struct queue_meta *m, const char *key, const char *value);
 void queue_meta_set_int(struct queue_meta *m, const char *key, int64_t value);
+/* Whether key may be set: [A-Za-z0-9_-]+ (docs/formats.md), and not
+ * "size", which the file format writes itself.  Check keys from outside
+ * (the command line) with it: writing an entry asserts the rule. */
+gboolean queue_meta_key_valid(const char *key);
 /* Appends one more value of key (recipients, say). */
 void queue_meta_add(struct queue_meta *m, const char *key, const char *value);
 void queue_meta_remove(struct queue_meta *m, const char *key);
