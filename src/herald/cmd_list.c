@@ -1,6 +1,11 @@
 /*
  * cmd_list.c - `herald lists [create|remove]` and `herald config
  * get|set|show|export|import|doc`.
+ *
+ * Secrets (the password settings, stored as Argon2id hashes) are printed
+ * only when asked for: `config show` says whether each is set, `config
+ * export` leaves them out (its import keeps the list's), unless
+ * --show-secrets; `config get LIST password` names one, and prints it.
  */
 #include "cli.h"
 #include "base/base.h"
@@ -144,14 +149,14 @@ cmd_lists(struct cli *cli, int argc, char **argv)
 
 #define PENDING_NOTE "not acted on yet"
 
-/* Shown values: a password as whether it is set, several lines indented,
- * a setting nothing reads yet marked as such. */
+/* Shown values: a password as whether it is set (unless secrets),
+ * several lines indented, a setting nothing reads yet marked as such. */
 static void
-print_setting(const struct list_setting *s, const char *v)
+print_setting(const struct list_setting *s, const char *v, gboolean secrets)
 {
 	const char *note = (s->flags & LS_PENDING) ? "    # " PENDING_NOTE : "";
 
-	if (s->type == LS_PASSWORD) {
+	if (s->type == LS_PASSWORD && !secrets) {
 		printf("%s = %s%s\n", s->name, *v != '\0' ? "(set)" : "(not set)",
 		       note);
 	} else if (strchr(v, '\n') != NULL) {
@@ -173,7 +178,8 @@ config_get(struct cli *cli, int argc, char **argv)
 	static const struct cli_help help = {
 		.params = "LIST NAME", .min_args = 2, .max_args = 2,
 		.summary = "Prints the value of setting NAME of LIST (a list: one "
-			   "value a line).",
+			   "value a line).  A\npassword is printed as its hash: "
+			   "naming it is asking for it.",
 	};
 	GError *error = NULL;
 	struct list *l;
@@ -222,11 +228,15 @@ config_show(struct cli *cli, int argc, char **argv)
 	static const struct cli_help help = {
 		.params = "LIST", .min_args = 1, .max_args = 1,
 		.summary = "Prints every setting of LIST by category; passwords only "
-			   "as whether they are\nset; settings nothing acts on yet "
-			   "end in \"# " PENDING_NOTE "\".",
+			   "as whether they are\nset (--show-secrets: their "
+			   "hashes); settings nothing acts on yet end in\n\"# "
+			   PENDING_NOTE "\".",
 	};
 	char *category = NULL;
+	gboolean secrets = FALSE;
 	const GOptionEntry entries[] = {
+		{ "show-secrets", 0, 0, G_OPTION_ARG_NONE, &secrets,
+		  "print the password hashes too", NULL },
 		{ "category", 0, 0, G_OPTION_ARG_STRING, &category,
 		  "only this category (general, passwords, language, nondigest, "
 		  "digest, privacy, bounce, archive, autoreply, contentfilter)", "C" },
@@ -257,7 +267,7 @@ config_show(struct cli *cli, int argc, char **argv)
 			printf("%s[%s]\n", last != NULL ? "\n" : "", s->category);
 		last = s->category;
 		char *v = list_get(l, s->name, NULL);
-		print_setting(s, v);
+		print_setting(s, v, secrets);
 		g_free(v);
 	}
 	list_free(&l);
@@ -270,15 +280,25 @@ config_export(struct cli *cli, int argc, char **argv)
 	static const struct cli_help help = {
 		.params = "LIST > file", .min_args = 1, .max_args = 1,
 		.summary = "Prints every setting of LIST as a key file (one group a "
-			   "category), for\n`herald config import`.",
+			   "category), for\n`herald config import`.  The passwords "
+			   "are left out (a comment says so),\nand importing the "
+			   "file keeps the passwords of the list it goes into;\n"
+			   "--show-secrets includes their hashes, to move a list "
+			   "with its passwords.",
+	};
+	gboolean secrets = FALSE;
+	const GOptionEntry entries[] = {
+		{ "show-secrets", 0, 0, G_OPTION_ARG_NONE, &secrets,
+		  "include the password hashes", NULL },
+		G_OPTION_ENTRY_NULL
 	};
 	struct list *l;
 	char *text;
 	int ret;
 
-	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
+	if ((ret = cli_parse_list(cli, &argc, &argv, entries, &help, &l)) != CLI_GO)
 		return ret;
-	text = list_export(l);
+	text = secrets ? list_export(l) : list_export_without_secrets(l);
 	fputs(text, stdout);
 	g_free(text);
 	list_free(&l);
@@ -302,7 +322,10 @@ config_import(struct cli *cli, int argc, char **argv)
 	static const struct cli_help help = {
 		.params = "LIST < file", .min_args = 1, .max_args = 1,
 		.summary = "Reads settings in the form `herald config export` "
-			   "prints and stores them,\nall or, if one is wrong, none.",
+			   "prints and stores them,\nall or, if one is wrong, none.  "
+			   "A setting the file leaves out is kept.  A\npassword is "
+			   "an Argon2id hash at least as costly as herald's (a "
+			   "weaker one is\nrefused), or in clear (it is hashed).",
 	};
 	GError *error = NULL;
 	struct list *l;
@@ -350,7 +373,18 @@ config_doc(struct cli *cli, int argc, char **argv)
 	       "A setting marked *" PENDING_NOTE "* is kept, checked, exported\n"
 	       "and imported (a list moved from Mailman keeps it), but nothing in\n"
 	       "herald acts on it yet: its feature (bounce processing, digests,\n"
-	       "subscription requests, ...) is still to come.\n");
+	       "subscription requests, ...) is still to come.\n\n"
+	       "Values are UTF-8; one that is not is refused. Passwords are\n"
+	       "stored as Argon2id hashes (64 MiB, 2 passes), never in clear.\n"
+	       "`config show` says only whether each is set, and `config export`\n"
+	       "leaves them out (a comment says so; importing such a file keeps\n"
+	       "the passwords of the list it goes into) unless `--show-secrets`,\n"
+	       "which exports their hashes, to move a list with its passwords.\n"
+	       "`config import` takes a hash only if it is Argon2id and at least\n"
+	       "as costly as herald's own: a weaker one (m=8,t=1, say) could be\n"
+	       "cracked quickly if the file leaked, and with no login yet to\n"
+	       "rehash it at, it is refused; set the password again instead. A\n"
+	       "password in clear in an imported file is hashed.\n");
 	for (const struct list_setting *s = list_settings(); s->name != NULL; s++) {
 		if (last == NULL || strcmp(last, s->category) != 0)
 			printf("\n## %s\n\n| setting | type | default | meaning |\n"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The command line: init, site get/set, queue counts, inject, show,
-# unshunt, and a corrupt queue file set aside in bad/ with a reason.
+# The command line: init, site get/set/show (secrets masked unless asked),
+# queue counts, inject, show, unshunt, and a corrupt queue file set aside
+# in bad/ with a reason.
 . "$(dirname "$0")/../lib.sh"
 V=$T_DIR/v
 check "init creates a var dir" bash -c "'$HERALD' --var '$V' init >/dev/null"
@@ -14,6 +15,15 @@ err=$("$HERALD" --var "$V" site set mta.smtp_port 99999 2>&1)
 check "a value out of range is refused, naming the setting ($err)" bash -c "echo \"\$1\" | grep -q 'mta.smtp_port: 99999 is outside 1..65535'" _ "$err"
 err=$("$HERALD" --var "$V" site get mta.nope 2>&1)
 check "an unknown setting is an error ($err)" bash -c "echo \"\$1\" | grep -q \"unknown site setting 'mta.nope'\"" _ "$err"
+# A secret is shown by site show only when asked, by site get when named.
+"$HERALD" --var "$V" site set mta.smtp_password 'hunter2 secret'
+check "site show masks mta.smtp_password" bash -c "'$HERALD' --var '$V' site show | grep -qx 'mta.smtp_password = (set)'"
+check "site show prints no secret" bash -c "! '$HERALD' --var '$V' site show | grep -q hunter2"
+check "site show --show-secrets prints it" bash -c "'$HERALD' --var '$V' site show --show-secrets | grep -qx 'mta.smtp_password = hunter2 secret'"
+check "site get prints it when named" test "$("$HERALD" --var "$V" site get mta.smtp_password)" = "hunter2 secret"
+check "site get --help says so" bash -c "'$HERALD' site get --help | grep -q 'naming it is asking for it'"
+"$HERALD" --var "$V" site set mta.smtp_password ''
+check "an unset secret shows as not set" bash -c "'$HERALD' --var '$V' site show | grep -qx 'mta.smtp_password = (not set)'"
 err=$("$HERALD" --var "$T_DIR/none" queue 2>&1)
 check "a var dir without configuration says to run init ($err)" bash -c "echo \"\$1\" | grep -q 'herald --var .* init'" _ "$err"
 "$HERALD" --var "$V" queue inject in </dev/null >/dev/null; rc=$?

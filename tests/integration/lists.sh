@@ -82,6 +82,40 @@ check "import refuses a bad value, naming it" fails_with "max_message_size: 'hug
 check "and changes nothing" test "$(H config get copy@example.org max_message_size)" = 100
 printf '[privacy]\nmax_message_size = 5\n' >"$T_DIR/wrong.conf"
 check "import refuses a setting in the wrong category" fails_with "belongs in [general]" H config import copy@example.org <"$T_DIR/wrong.conf"
+
+# Not UTF-8: refused (it used to be stored and read back empty).
+check "a value that is not UTF-8 is refused" fails_with "description: the value is not UTF-8" H config set copy@example.org description $'D\xff'
+check "and the old value is kept" test "$(H config get copy@example.org description)" = "Demo list"
+printf '[general]\ndescription = D\xff\n' >"$T_DIR/latin1.conf"
+check "import refuses a value that is not UTF-8" fails_with "description:" H config import copy@example.org <"$T_DIR/latin1.conf"
+check "and changes nothing" test "$(H config get copy@example.org description)" = "Demo list"
+
+# Secrets: export leaves the password hashes out unless --show-secrets.
+hash=$(H config get demo@example.org password)
+check "config get prints a password's hash when named" bash -c "[[ '$hash' == '\$argon2id\$'* ]]"
+check "config export leaves the hashes out" bash -c "! grep -q 'argon2\|^password' '$T_DIR/demo.conf'"
+check "and says so" grep -q "^# The passwords (password, mod_password, post_password) are left out" "$T_DIR/demo.conf"
+check "config show --show-secrets prints the hash" bash -c "'$HERALD' --var '$V' config show demo@example.org --show-secrets --category passwords | grep -qxF 'password = $hash'"
+H config import demo@example.org <"$T_DIR/demo.conf"
+check "importing an export keeps the list's password" test "$(H config get demo@example.org password)" = "$hash"
+H config export demo@example.org --show-secrets >"$T_DIR/secrets.conf"
+check "config export --show-secrets includes the hash" grep -qxF "password=$hash" "$T_DIR/secrets.conf"
+H lists create moved@example.org --owner other@example.org >/dev/null
+check "an export with secrets imports into a new list" bash -c "'$HERALD' --var '$V' config import moved@example.org < '$T_DIR/secrets.conf'"
+check "which gets the password" test "$(H config get moved@example.org password)" = "$hash"
+H config export moved@example.org --show-secrets >"$T_DIR/moved.conf"
+check "export --show-secrets -> import -> export is identical" diff "$T_DIR/secrets.conf" "$T_DIR/moved.conf"
+H lists remove moved@example.org >/dev/null
+# A hash weaker than herald's own (Argon2id m=8 KiB, t=1, of "pw") is
+# refused.
+H config set copy@example.org password s3cret >/dev/null
+copyhash=$(H config get copy@example.org password)
+weak='$argon2id$v=19$m=8,t=1,p=1$F3OqO7IjKWWUR5A8V4zUzw$yfvY+hLcAevG/wF7T5lYPIqLnegNbzi00X5mwelqQLk'
+printf '[passwords]\npassword = %s\n' "$weak" >"$T_DIR/weak.conf"
+check "import refuses a weak password hash" fails_with "password: the hash costs less than herald's (m=8 KiB, t=1" H config import copy@example.org <"$T_DIR/weak.conf"
+check "and keeps the password" test "$(H config get copy@example.org password)" = "$copyhash"
+printf '[passwords]\npassword = $argon2id$garbage\n' >"$T_DIR/junk.conf"
+check "import refuses a hash it cannot read" fails_with "password: not an Argon2id hash" H config import copy@example.org <"$T_DIR/junk.conf"
 check "counters live apart from the settings" test -f "$V/lists/demo@example.org/counters"
 check "config doc is docs/list-settings.md" bash -c "'$HERALD' config doc | diff -q - '$HERALD_TOP/docs/list-settings.md'"
 

@@ -1,6 +1,7 @@
 /*
  * test-list-settings.c - unit tests for list_settings.c: each type's check
- * and normal form (bool, int, enum, string, list, password), the table's
+ * and normal form (bool, int, enum, string, list, password; UTF-8 only;
+ * imported password hashes as costly as herald's), the table's
  * consistency (categories, docs, defaults that pass their own check, unique
  * names), Mailman's default values, and how defaults are filled in.
  *
@@ -252,6 +253,111 @@ test_password_is_argon2id_hash_that_verifies_and_hides_clear_text(void)
 	assert_norm("post_password", "", "");
 }
 
+
+/* --- UTF-8 --------------------------------------------------------------- */
+
+/* The config file is a key file, which holds UTF-8 only: a value that is
+ * not would be stored and read back as nothing.  Refused, whatever the
+ * type, naming the setting and the byte. */
+static void
+test_value_that_is_not_utf8_is_refused_for_every_type(void)
+{
+	static const char *const names[] = {
+		"description", "msg_footer", "ban_list", "archive",
+		"max_message_size", "reply_goes_to_list", "password",
+	};
+	static const char *const values[] = {
+		"D\xff", "caf\xe9", "\xc3(", "ok \xed\xa0\x80 surrogate",
+		"\xf8\x88\x80\x80\x80",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(names); i++)
+		for (gsize j = 0; j < G_N_ELEMENTS(values); j++)
+			assert_refused(names[i], values[j], "not UTF-8", NULL);
+	assert_refused("description", "D\xff", "byte 1 is 0xff", NULL);
+	/* UTF-8 beyond ASCII is fine. */
+	assert_norm("description", "Caf\xc3\xa9 \xe2\x82\xac", "Caf\xc3\xa9 \xe2\x82\xac");
+}
+
+/* --- imported password hashes -------------------------------------------- */
+
+/* An Argon2id hash of "pw" with this cost. */
+static char *
+hash_with(unsigned long long ops, size_t mem)
+{
+	char *h = g_malloc(crypto_pwhash_STRBYTES);
+
+	g_assert_cmpint(sodium_init(), >=, 0);
+	g_assert_cmpint(crypto_pwhash_str_alg(h, "pw", 2, ops, mem,
+					      crypto_pwhash_ALG_ARGON2ID13), ==, 0);
+	return h;
+}
+
+static void
+assert_hash_refused(const char *hash, const char *part)
+{
+	GError *error = NULL;
+	char *v = list_setting_password_hash(setting("password"), hash, &error);
+
+	g_test_message("hash %s", hash);
+	g_assert_null(v);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	if (error != NULL) {
+		g_test_message("refused: %s", error->message);
+		g_assert_nonnull(strstr(error->message, "password"));
+		g_assert_nonnull(strstr(error->message, part));
+	}
+	g_clear_error(&error);
+	g_free(v);
+}
+
+static void
+assert_hash_kept(const char *hash)
+{
+	GError *error = NULL;
+	char *v = list_setting_password_hash(setting("password"), hash, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(v, ==, hash);
+	g_free(v);
+}
+
+/* A hash weaker than herald's (m=8 KiB, t=1 from another tool) could be
+ * cracked quickly if the file leaked, and cannot be made stronger without
+ * the password: refused.  herald's own and stronger ones are kept. */
+static void
+test_password_hash_below_herald_cost_is_refused(void)
+{
+	GError *error = NULL;
+	char *weak = hash_with(1, 8192), *few_passes, *little_memory, *strong;
+	char *own = list_setting_normalise(setting("password"), "pw", &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(strstr(weak, "m=8,t=1"));
+	assert_hash_refused(weak, "costs less than herald's");
+	few_passes = hash_with(1, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	assert_hash_refused(few_passes, "costs less");
+	little_memory = hash_with(crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				  crypto_pwhash_MEMLIMIT_INTERACTIVE / 2);
+	assert_hash_refused(little_memory, "costs less");
+	assert_hash_kept(own);
+	strong = hash_with(crypto_pwhash_OPSLIMIT_INTERACTIVE + 1,
+			   crypto_pwhash_MEMLIMIT_INTERACTIVE * 2);
+	assert_hash_kept(strong);
+	assert_hash_kept("");
+	/* Not Argon2id hashes at all. */
+	assert_hash_refused("$argon2id$nonsense", "not an Argon2id hash");
+	assert_hash_refused("$argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$"
+			    "wWKIMhR9lyDFvRz9YTZweHKfbftvj+qf+YFY4NeBbtA",
+			    "not an Argon2id hash");
+	assert_hash_refused("$2y$10$abcdefghijklmnopqrstuv", "not an Argon2id hash");
+	g_free(weak);
+	g_free(few_passes);
+	g_free(little_memory);
+	g_free(strong);
+	g_free(own);
+}
+
 /* --- the table ----------------------------------------------------------- */
 
 static void
@@ -412,6 +518,10 @@ main(int argc, char **argv)
 			test_list_trims_lines_and_drops_empty_ones);
 	g_test_add_func("/list-settings/password/argon2id-hash-verifies-hides-clear",
 			test_password_is_argon2id_hash_that_verifies_and_hides_clear_text);
+	g_test_add_func("/list-settings/utf8/not-utf8-refused-for-every-type",
+			test_value_that_is_not_utf8_is_refused_for_every_type);
+	g_test_add_func("/list-settings/password/hash-below-herald-cost-refused",
+			test_password_hash_below_herald_cost_is_refused);
 	g_test_add_func("/list-settings/table/category-doc-valid-default",
 			test_table_every_setting_has_category_doc_and_valid_default);
 	g_test_add_func("/list-settings/table/categories-ordered-and-used",

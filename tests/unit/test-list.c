@@ -17,6 +17,7 @@
 #include "store/site.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -696,6 +697,127 @@ assert_import_refused(struct site *site, struct list *l, const char *text)
 	g_free(after);
 }
 
+
+/* A value that is not UTF-8 used to be stored and read back as the
+ * default: refused by set and import alike, the old value kept. */
+static void
+test_value_that_is_not_utf8_is_refused_by_set_and_import(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *l;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	set_ok(l, "description", "Demo");
+	g_assert_cmpint(list_set(l, "description", "D\xff", &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	if (error != NULL)
+		g_assert_nonnull(strstr(error->message, "not UTF-8"));
+	g_clear_error(&error);
+	g_assert_cmpint(list_set(l, "msg_footer", "caf\xe9", &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	assert_get(l, "description", "Demo");
+	list_free(&l);
+	l = open_ok(site, "demo@example.org");
+	assert_get(l, "description", "Demo");
+	set_ok(l, "description", "");
+	assert_import_refused(site, l, "[general]\nmax_message_size=100\n"
+			      "description=D\xff\n");
+	assert_import_refused(site, l, "[general]\nmax_message_size=100\n"
+			      "[nondigest]\nmsg_footer=caf\xe9\n");
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* An imported password hash weaker than herald's is refused (nothing
+ * changes); a hash herald made travels as it is. */
+static void
+test_import_refuses_a_weak_password_hash(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	char weak[crypto_pwhash_STRBYTES];
+	GError *error = NULL;
+	struct list *l;
+	char *text;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	g_assert_cmpint(sodium_init(), >=, 0);
+	g_assert_cmpint(crypto_pwhash_str_alg(weak, "pw", 2, 1, 8192,
+					      crypto_pwhash_ALG_ARGON2ID13), ==, 0);
+	text = g_strdup_printf("[general]\nmax_message_size=100\n"
+			       "[passwords]\npassword=%s\n", weak);
+	assert_import_refused(site, l, text);
+	g_free(text);
+	assert_import_refused(site, l, "[general]\nmax_message_size=100\n"
+			      "[passwords]\nmod_password=$argon2id$v=19$m=8,t=1\n");
+	/* A clear password in a hand-written file is hashed by herald. */
+	g_assert_cmpint(list_import(l, "[passwords]\npost_password=s3cret\n",
+				    &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_true(list_check_password(l, "post_password", "s3cret"));
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
+/* The export a person reads leaves the password hashes out (a comment
+ * says so); imported, it keeps the passwords of the list it goes into,
+ * and moves every other setting. */
+static void
+test_export_without_secrets_leaves_passwords_out_and_import_keeps_them(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *a, *b;
+	char *ea, *eb, *ha, *hb;
+
+	create_ok(site, "demo@example.org");
+	create_ok(site, "other@example.net");
+	a = open_ok(site, "demo@example.org");
+	b = open_ok(site, "other@example.net");
+	set_ok(a, "password", "pw-a");
+	set_ok(a, "mod_password", "mod-a");
+	set_ok(a, "max_message_size", "123");
+	set_ok(b, "password", "pw-b");
+	ha = list_get(a, "password", NULL);
+	ea = list_export_without_secrets(a);
+	g_assert_null(strstr(ea, "$argon2"));
+	g_assert_null(strstr(ea, "password="));
+	g_assert_null(strstr(ea, "[passwords]"));
+	g_assert_nonnull(strstr(ea, "# The passwords (password, mod_password, "
+				"post_password) are left out"));
+	g_assert_nonnull(strstr(ea, "max_message_size=123"));
+	/* Into another list: its own passwords stay. */
+	g_assert_cmpint(list_import(b, ea, &error), ==, 0);
+	g_assert_no_error(error);
+	assert_get(b, "max_message_size", "123");
+	g_assert_true(list_check_password(b, "password", "pw-b"));
+	g_assert_false(list_check_password(b, "mod_password", "mod-a"));
+	eb = list_export_without_secrets(b);
+	g_assert_cmpstr(ea, ==, eb);
+	/* Into itself: nothing changes. */
+	g_assert_cmpint(list_import(a, ea, &error), ==, 0);
+	g_assert_no_error(error);
+	hb = list_get(a, "password", NULL);
+	g_assert_cmpstr(ha, ==, hb);
+	g_assert_true(list_check_password(a, "mod_password", "mod-a"));
+	g_free(ha);
+	g_free(hb);
+	g_free(ea);
+	g_free(eb);
+	list_free(&a);
+	list_free(&b);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
 static void
 test_import_refuses_bad_value_and_changes_nothing(void)
 {
@@ -867,6 +989,12 @@ static const struct unit_test tests[] = {
 	  test_import_refuses_bad_value_and_changes_nothing },
 	{ "/list/import/bad-owner-or-moderator-refused",
 	  test_import_refuses_bad_owner_or_moderator },
+	{ "/list/set/not-utf8-refused-by-set-and-import",
+	  test_value_that_is_not_utf8_is_refused_by_set_and_import },
+	{ "/list/import/weak-password-hash-refused",
+	  test_import_refuses_a_weak_password_hash },
+	{ "/list/export/without-secrets-leaves-passwords-out-import-keeps",
+	  test_export_without_secrets_leaves_passwords_out_and_import_keeps_them },
 	{ "/list/remove/keeps-archive-unless-purge",
 	  test_remove_keeps_archive_unless_purge },
 	{ "/list/remove/missing-list-notfound",

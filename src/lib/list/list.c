@@ -534,21 +534,52 @@ list_set(struct list *l, const char *name, const char *value, GError **error)
 	return ret;
 }
 
-char *
-list_export(struct list *l)
+/* Every setting as a key file; passwords as their hashes, or left out
+ * with a comment saying so. */
+static char *
+export(struct list *l, gboolean secrets)
 {
 	GKeyFile *kf = g_key_file_new();
+	GString *left_out = g_string_new(NULL);
 	char *out;
 
 	g_key_file_set_integer(kf, CONFIG_GROUP, "version", CONFIG_VERSION);
 	for (const struct list_setting *s = list_settings(); s->name != NULL; s++) {
+		if (s->type == LS_PASSWORD && !secrets) {
+			g_string_append_printf(left_out, "%s%s",
+					       left_out->len > 0 ? ", " : "",
+					       s->name);
+			continue;
+		}
 		char *v = list_get(l, s->name, NULL);
 		g_key_file_set_string(kf, s->category, s->name, v);
 		g_free(v);
 	}
+	if (left_out->len > 0) {
+		char *c = g_strdup_printf(
+			" The passwords (%s) are left out:\n"
+			" imported, this file keeps the list's as they are.\n"
+			" `herald config export --show-secrets` includes their "
+			"hashes.", left_out->str);
+		g_key_file_set_comment(kf, NULL, NULL, c, NULL);
+		g_free(c);
+	}
 	out = g_key_file_to_data(kf, NULL, NULL);
 	g_key_file_free(kf);
+	g_string_free(left_out, TRUE);
 	return out;
+}
+
+char *
+list_export(struct list *l)
+{
+	return export(l, TRUE);
+}
+
+char *
+list_export_without_secrets(struct list *l)
+{
+	return export(l, FALSE);
 }
 
 int
@@ -588,13 +619,22 @@ list_import(struct list *l, const char *text, GError **error)
 				g_strfreev(groups);
 				goto out;
 			}
-			v = g_key_file_get_string(kf, *g, *k, NULL);
-			/* Passwords travel as their hashes; a clear one (a
-			 * hand-written file) is hashed like `config set`. */
-			norm = s->type == LS_PASSWORD && v != NULL &&
+			/* NULL: not UTF-8, or a bad escape. */
+			if ((v = g_key_file_get_string(kf, *g, *k, &local)) == NULL) {
+				g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+					    "%s: %s", *k, local->message);
+				g_clear_error(&local);
+				g_strfreev(keys);
+				g_strfreev(groups);
+				goto out;
+			}
+			/* Passwords travel as their hashes, which must be as
+			 * costly as herald's; a clear one (a hand-written
+			 * file) is hashed like `config set`. */
+			norm = s->type == LS_PASSWORD &&
 			       (*v == '\0' || g_str_has_prefix(v, "$argon2"))
-			     ? g_strdup(v)
-			     : list_setting_normalise(s, v != NULL ? v : "", error);
+			     ? list_setting_password_hash(s, v, error)
+			     : list_setting_normalise(s, v, error);
 			g_free(v);
 			if (norm == NULL || check_people(*k, norm, error) < 0) {
 				g_free(norm);

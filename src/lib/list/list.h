@@ -56,9 +56,16 @@ int list_set(struct list *l, const char *name, const char *value,
 	     GError **error);
 
 /* Every setting as a key file text (passwords as their hashes), and back:
- * import checks every value before it changes anything. */
+ * import checks every value before it changes anything.  Imported
+ * password hashes must cost at least what herald's own do (see
+ * list_setting_password_hash); a setting the text leaves out is kept as
+ * it is. */
 char *list_export(struct list *l);
 int list_import(struct list *l, const char *text, GError **error);
+/* list_export() without the passwords (a comment says they are left
+ * out): what `herald config export` prints unless asked for secrets.
+ * Imported again, it keeps the list's passwords. */
+char *list_export_without_secrets(struct list *l);
 
 /* Takes the list lock (lifetime lock.lifetime, waiting up to timeout_ms);
  * *lock_r is to be released with lock_free. */

@@ -16,9 +16,17 @@
 #include "base/base.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The cost of the Argon2id hashes of list passwords (libsodium's
+ * interactive limits: 64 MiB, 2 passes): what a hash is made with, and the
+ * least an imported hash must have. */
+#define PASSWORD_OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define PASSWORD_MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
 
 #define NO_RANGE 0, 0
 #define INT_RANGE(lo, hi) lo, hi
@@ -444,8 +452,17 @@ list_setting_normalise(const struct list_setting *s, const char *value,
 		       GError **error)
 {
 	char *end, *hash, *what = NULL;
+	const char *bad;
 	long long n;
 
+	/* The config file is a GLib key file, which holds UTF-8 only: a value
+	 * that is not would be stored and then read back as nothing. */
+	if (!g_utf8_validate(value, -1, &bad)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "%s: the value is not UTF-8 (byte %zu is 0x%02x)",
+			    s->name, (size_t)(bad - value), (unsigned char)*bad);
+		return NULL;
+	}
 	switch (s->type) {
 	case LS_BOOL:
 		if (!g_ascii_strcasecmp(value, "yes") || !g_ascii_strcasecmp(value, "true") ||
@@ -487,8 +504,7 @@ list_setting_normalise(const struct list_setting *s, const char *value,
 			g_error("libsodium failed to initialise");
 		hash = g_malloc(crypto_pwhash_STRBYTES);
 		if (crypto_pwhash_str(hash, value, strlen(value),
-				      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+				      PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT) != 0) {
 			g_free(hash);
 			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
 				    "%s: hashing the password failed (out of "
@@ -500,6 +516,42 @@ list_setting_normalise(const struct list_setting *s, const char *value,
 	invalid(error, s, what != NULL ? what : "bad value");
 	g_free(what);
 	return NULL;
+}
+
+char *
+list_setting_password_hash(const struct list_setting *s, const char *hash,
+			   GError **error)
+{
+	unsigned version, passes, lanes;
+	uint64_t kib;
+
+	if (*hash == '\0')
+		return g_strdup("");
+	if (sodium_init() < 0)
+		g_error("libsodium failed to initialise");
+	/* -1: not a well-formed Argon2id hash string (libsodium's reading). */
+	if (!g_str_is_ascii(hash) ||
+	    crypto_pwhash_str_needs_rehash(hash, PASSWORD_OPSLIMIT,
+					   PASSWORD_MEMLIMIT) < 0 ||
+	    sscanf(hash, "$argon2id$v=%u$m=%" SCNu64 ",t=%u,p=%u$", &version,
+		   &kib, &passes, &lanes) != 4) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "%s: not an Argon2id hash ($argon2id$v=19$m=...)",
+			    s->name);
+		return NULL;
+	}
+	/* A weaker hash cannot be made stronger without the password, and
+	 * there is no login yet to rehash it at: refused. */
+	if (kib * 1024 < PASSWORD_MEMLIMIT || passes < PASSWORD_OPSLIMIT) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "%s: the hash costs less than herald's (m=%" G_GUINT64_FORMAT
+			    " KiB, t=%u; herald: m=%zu KiB, t=%llu): set the "
+			    "password again with `herald config set`", s->name,
+			    kib, passes, (size_t)(PASSWORD_MEMLIMIT / 1024),
+			    (unsigned long long)PASSWORD_OPSLIMIT);
+		return NULL;
+	}
+	return g_strdup(hash);
 }
 
 char *

@@ -59,9 +59,18 @@ const char *list_setting_type_name(enum list_setting_type t);
 
 /* Checks and normalises value for setting s: the stored form (enum as its
  * number, bool as yes/no, list lines trimmed, password hashed) or NULL
- * with an error that names the setting and the expected type. */
+ * with an error that names the setting and the expected type.  A value
+ * that is not UTF-8 is refused, whatever the type. */
 char *list_setting_normalise(const struct list_setting *s, const char *value,
 			     GError **error);
+
+/* Checks a password's stored form, as an import gives it: "" (no
+ * password) or an Argon2id hash at least as costly as the ones herald
+ * makes (memory and passes), returned as it is.  A weaker hash (m=8,t=1
+ * from another tool, say) could be cracked quickly if the file leaked,
+ * and cannot be strengthened without the password: NULL with an error. */
+char *list_setting_password_hash(const struct list_setting *s,
+				 const char *hash, GError **error);
 
 /* The default of s for list name@domain, with %(real_name)s, %(list)s,
  * %(domain)s filled in; texts (LS_TEXT) keep theirs, as templates that are
