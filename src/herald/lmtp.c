@@ -488,6 +488,23 @@ listener_open(struct listener *l, const char *spec, const char *group,
 
 static volatile sig_atomic_t lmtp_stop, lmtp_hup, lmtp_chld;
 
+/* The handlers of SIGTERM and SIGINT (stop), SIGHUP and SIGCHLD, without
+ * SA_RESTART: the signals are let in only inside ppoll(), which they
+ * interrupt. */
+static void
+set_handlers(void (*stop)(int), void (*hup)(int), void (*chld)(int))
+{
+	struct sigaction sa = { 0 };
+
+	sa.sa_handler = stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = chld;
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
 static void
 on_lmtp_stop(int sig)
 {
@@ -628,20 +645,13 @@ start_session(struct server *sv, int c, gboolean tcp)
 	}
 	/* The session: stopped by SIGTERM from the listener, or by the
 	 * listener's death; SIGHUP is the listener's business. */
-	struct sigaction sa = { 0 };
 	sigset_t waitmask = sv->waitmask;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		session_stop = 1;
 	close(sv->l.fd);
-	sa.sa_handler = on_session_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
+	set_handlers(on_session_stop, SIG_IGN, SIG_DFL);
 	if (tcp) {
 		int one = 1;
 		(void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -690,7 +700,6 @@ lmtp_main(struct site *site)
 	struct server sv = { .site = site };
 	char *spec = site_get(site, "lmtp.listen", NULL);
 	char *group = site_get(site, "lmtp.socket_group", NULL);
-	struct sigaction sa = { 0 };
 	GError *error = NULL;
 	sigset_t block;
 
@@ -715,13 +724,7 @@ lmtp_main(struct site *site)
 	sigdelset(&sv.waitmask, SIGINT);
 	sigdelset(&sv.waitmask, SIGHUP);
 	sigdelset(&sv.waitmask, SIGCHLD);
-	sa.sa_handler = on_lmtp_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_lmtp_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = on_lmtp_chld;
-	sigaction(SIGCHLD, &sa, NULL);
+	set_handlers(on_lmtp_stop, on_lmtp_hup, on_lmtp_chld);
 	sv.sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
 	log_info(LMTP_SUBSYS, "listening on %s", sv.l.spec);
 

@@ -80,23 +80,21 @@ check "a trickling client gets 421 in DATA" bash -c 'echo "$1" | grep -q "^reply
 check "at the DATA timeout ($after s)" python3 -c "import sys; sys.exit(not 3 <= float(sys.argv[1]) <= 8)" "${after:-99}"
 check "and nothing of it is stored" test "$(stored)" -eq "$before" -a "$(tmps)" -eq 0
 
-# 4. 300 MB without a line feed in DATA: 552, memory bounded, session goes on.
-before=$(stored)
-out=$(client dataline 300)
-echo "$out" | sed 's/^/# /'
-hwm=$(echo "$out" | val hwm_kb)
-check "a 300 MB line in DATA gets 552 5.3.4" bash -c 'echo "$1" | grep -q "^reply=552 5.3.4"' _ "$out"
-check "the session's peak RSS stays bounded (${hwm:-?} kB <= $HWM_MAX kB)" test "${hwm:-999999999}" -gt 0 -a "${hwm:-999999999}" -le "$HWM_MAX"
-check "the session goes on (NOOP 250)" test "$(echo "$out" | val noop)" = 250
-check "nothing is stored" test "$(stored)" -eq "$before"
-
-# 5. 100 MB of a command line: 500, memory bounded, session goes on.
-out=$(client cmdline 100)
-echo "$out" | sed 's/^/# /'
-hwm=$(echo "$out" | val hwm_kb)
-check "a 100 MB command line gets 500 5.5.2" bash -c 'echo "$1" | grep -q "^reply=500 5.5.2"' _ "$out"
-check "the session's peak RSS stays bounded (${hwm:-?} kB)" test "${hwm:-999999999}" -gt 0 -a "${hwm:-999999999}" -le "$HWM_MAX"
-check "the session goes on (NOOP 250)" test "$(echo "$out" | val noop)" = 250
+# 4, 5. An endless line: SCENARIO MB WHAT REPLY.  The session's peak RSS
+#       stays bounded, the session goes on, nothing is stored.
+endless() {
+	local before out hwm
+	before=$(stored)
+	out=$(client "$1" "$2")
+	echo "$out" | sed 's/^/# /'
+	hwm=$(echo "$out" | val hwm_kb)
+	check "$3 gets $4" bash -c 'echo "$1" | grep -q "^reply=$2"' _ "$out" "$4"
+	check "the session's peak RSS stays bounded (${hwm:-?} kB <= $HWM_MAX kB)" test "${hwm:-999999999}" -gt 0 -a "${hwm:-999999999}" -le "$HWM_MAX"
+	check "the session goes on (NOOP 250)" test "$(echo "$out" | val noop)" = 250
+	check "nothing is stored" test "$(stored)" -eq "$before"
+}
+endless dataline 300 "a 300 MB line in DATA" "552 5.3.4"
+endless cmdline 100 "a 100 MB command line" "500 5.5.2"
 
 # 6. A client gone mid-DATA.
 before=$(stored)

@@ -19,7 +19,7 @@ Scenarios:
                          and when it came (seconds), or "none" after WAIT
   trickle WAIT           a transaction, then the message one byte a second:
                          print what the server says and when
-  dataline MB LIMIT_KB   a transaction, then MB megabytes without a line
+  dataline MB            a transaction, then MB megabytes without a line
                          feed, then CRLF.CRLF: the reply, the largest VmHWM
                          (kB) of a session process, and a NOOP after it
   cmdline MB             MB megabytes of a command line without a line
@@ -234,27 +234,17 @@ def main():
         out("after", "%.1f" % (time.time() - t0))
         out("sent", i)
         out("reply", r[-1] if r else "none")
-    elif scenario == "dataline":
+    elif scenario in ("dataline", "cmdline"):
         mb = int(args[0])
         c = Client(addr, 120)
-        c.transaction()
-        hwm_before_end = send_line(c, mb)
-        try:
-            c.send(b"\r\n.\r\n")
-            r = c.reply()
-        except OSError:
-            r = []
-        out("reply", r[-1] if r else "none")
-        out("hwm_kb", max(hwm_before_end, session_hwm_kb()))
-        out("noop", c.code_of("NOOP"))
-    elif scenario == "cmdline":
-        mb = int(args[0])
-        c = Client(addr, 120)
-        c.reply()
-        c.cmd("LHLO long.example")
+        if scenario == "dataline":
+            c.transaction()
+        else:
+            c.reply()
+            c.cmd("LHLO long.example")
         hwm = send_line(c, mb)
         try:
-            c.send(b"\r\n")
+            c.send(b"\r\n.\r\n" if scenario == "dataline" else b"\r\n")
             r = c.reply()
         except OSError:
             r = []

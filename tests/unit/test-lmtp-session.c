@@ -170,11 +170,12 @@ test_lhlo_reply_is_one_buffer(void)
 #define TXN "LHLO x\r\nMAIL FROM:<a@example.org>\r\n" \
 	    "RCPT TO:<demo@example.org>\r\nDATA\r\n"
 
-/* 10 MB without a line feed after DATA, limit 1 KiB: the session never
- * holds more than a few KiB; the final dot gets 552, nothing is stored,
- * and the session goes on. */
+/* Feeds before, then chunks of 64 KiB of 'x' with no line feed (checking
+ * that the session never holds more than a few KiB), then after; the
+ * replies to after must be expected, and nothing may be stored. */
 static void
-test_size_limit_applies_as_bytes_arrive(void)
+endless_line(const char *before, int chunks, const char *after,
+	     const char *expected)
 {
 	struct fixture f;
 	struct lmtp_session *s;
@@ -183,14 +184,13 @@ test_size_limit_applies_as_bytes_arrive(void)
 	memset(chunk, 'x', 65536);
 	fixture_init(&f);
 	s = session_new(&f);
-	g_free(feed(s, TXN, 0));
-	for (int i = 0; i < 160; i++) {
+	g_free(feed(s, before, 0));
+	for (int i = 0; i < chunks; i++) {
 		lmtp_session_feed(s, chunk, 65536);
 		g_assert_cmpuint(lmtp_session_memory(s), <, 16384);
 	}
-	out = feed(s, "\r\n.\r\nNOOP\r\n", 0);
-	g_assert_cmpstr(out, ==, "552 5.3.4 <demo@example.org> message larger "
-			"than 1024 bytes\r\n250 2.0.0 ok\r\n");
+	out = feed(s, after, 0);
+	g_assert_cmpstr(out, ==, expected);
 	g_assert_cmpuint(f.log.msgs->len, ==, 0);
 	g_free(out);
 	g_free(chunk);
@@ -198,30 +198,24 @@ test_size_limit_applies_as_bytes_arrive(void)
 	fixture_clear(&f);
 }
 
+/* 10 MB without a line feed after DATA, limit 1 KiB: the final dot gets
+ * 552, and the session goes on. */
+static void
+test_size_limit_applies_as_bytes_arrive(void)
+{
+	endless_line(TXN, 160, "\r\n.\r\nNOOP\r\n",
+		     "552 5.3.4 <demo@example.org> message larger than 1024 "
+		     "bytes\r\n250 2.0.0 ok\r\n");
+}
+
 /* A command line over LMTP_LINE_MAX: dropped as it comes, answered 500
  * at its line feed, and the session goes on. */
 static void
 test_long_command_line_is_answered_500(void)
 {
-	struct fixture f;
-	struct lmtp_session *s;
-	char *chunk = g_malloc(65536), *out;
-
-	memset(chunk, 'x', 65536);
-	fixture_init(&f);
-	s = session_new(&f);
-	g_free(feed(s, "", 0));
-	for (int i = 0; i < 16; i++) {
-		lmtp_session_feed(s, chunk, 65536);
-		g_assert_cmpuint(lmtp_session_memory(s), <, 16384);
-	}
-	out = feed(s, "\r\nNOOP\r\n", 0);
-	g_assert_cmpstr(out, ==, "500 5.5.2 line too long (limit 2048 bytes)\r\n"
-			"250 2.0.0 ok\r\n");
-	g_free(out);
-	g_free(chunk);
-	lmtp_session_free(&s);
-	fixture_clear(&f);
+	endless_line("", 16, "\r\nNOOP\r\n",
+		     "500 5.5.2 line too long (limit 2048 bytes)\r\n"
+		     "250 2.0.0 ok\r\n");
 }
 
 /* error_limit protocol errors: 421 and closed; an unknown list is no

@@ -70,22 +70,33 @@ struct lmtp_session {
 	guint64 stored;
 };
 
-static void
-reply(struct lmtp_session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
 /* One reply line.  What goes in it is checked text or a checked address,
  * so it is only cut to length here. */
 static void
-reply(struct lmtp_session *s, const char *fmt, ...)
+reply_v(struct lmtp_session *s, const char *fmt, va_list ap)
+	G_GNUC_PRINTF(2, 0);
+
+static void
+reply_v(struct lmtp_session *s, const char *fmt, va_list ap)
 {
 	char line[LMTP_REPLY_MAX - 1];
+
+	(void)g_vsnprintf(line, sizeof line, fmt, ap);
+	g_string_append(s->out, line);
+	g_string_append(s->out, "\r\n");
+}
+
+static void
+reply(struct lmtp_session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+reply(struct lmtp_session *s, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)g_vsnprintf(line, sizeof line, fmt, ap);
+	reply_v(s, fmt, ap);
 	va_end(ap);
-	g_string_append(s->out, line);
-	g_string_append(s->out, "\r\n");
 }
 
 static void
@@ -117,13 +128,11 @@ error_reply(struct lmtp_session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void
 error_reply(struct lmtp_session *s, const char *fmt, ...)
 {
-	char line[LMTP_REPLY_MAX - 1];
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)g_vsnprintf(line, sizeof line, fmt, ap);
+	reply_v(s, fmt, ap);
 	va_end(ap);
-	reply(s, "%s", line);
 	if (++s->errors >= s->limits.error_limit)
 		close_421(s, "4.7.0", "too many errors, closing", "too many errors");
 }
