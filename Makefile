@@ -78,9 +78,10 @@ clean:
 .PHONY: all bench check clean
 .SECONDARY:
 
-# `make fuzz`: the libFuzzer target (fuzz/fuzz-message.c, docs/fuzzing.md),
-# with clang, ASan and UBSan, in build-fuzz/.  The library is compiled
-# again there with coverage instrumentation; the other rules are untouched.
+# `make fuzz`: the libFuzzer targets (fuzz/fuzz-message.c and
+# fuzz/fuzz-lmtp.c, docs/fuzzing.md), with clang, ASan and UBSan, in
+# build-fuzz/.  The library is compiled again there with coverage
+# instrumentation; the other rules are untouched.
 FUZZ_CC     ?= clang
 FUZZ_BUILD  := build-fuzz
 FUZZ_OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -89,9 +90,13 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(FUZZ_OPT) $(WARN) -Isrc/lib \
                $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS))
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
-fuzz: $(FUZZ_BUILD)/fuzz-message
+fuzz: $(FUZZ_BUILD)/fuzz-message $(FUZZ_BUILD)/fuzz-lmtp
 
 $(FUZZ_BUILD)/fuzz-message: fuzz/fuzz-message.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# The LMTP session state machine (fuzz/fuzz-lmtp.c, fuzz/run-lmtp.sh).
+$(FUZZ_BUILD)/fuzz-lmtp: fuzz/fuzz-lmtp.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 $(FUZZ_LIB_OBJ): $(FUZZ_BUILD)/%.o: %.c $(wildcard src/lib/*/*.h)
