@@ -5,6 +5,7 @@
  *   NFSFAULT="fault=N[,fault=N...]"   the Nth matching call faults
  *   NFSFAULT="fault=%K"               every Kth matching call faults
  *   NFSFAULT_PATH=substring           only calls on paths containing it count
+ *                                     (a trailing $: paths ending in it)
  *   NFSFAULT_LOG=file                 each injected fault appends a line
  *
  * Faults ("done" ones perform the call first, then report failure, as when
@@ -98,6 +99,22 @@ note(enum fault f, const char *path)
 	}
 }
 
+/* Whether path contains NFSFAULT_PATH; one that ends in '$' must end the
+ * path (".../queue/out$": the directory, not the files in it). */
+static int
+path_matches(const char *path)
+{
+	size_t flen = strlen(path_filter), plen;
+
+	if (path == NULL)
+		return 0;
+	if (flen == 0 || path_filter[flen - 1] != '$')
+		return strstr(path, path_filter) != NULL;
+	plen = strlen(path);
+	return plen >= flen - 1 &&
+	       memcmp(path + plen - (flen - 1), path_filter, flen - 1) == 0;
+}
+
 /* Whether this call of kind f (on path) is the one to fault. */
 static int
 should_fault(enum fault f, const char *path)
@@ -109,7 +126,7 @@ should_fault(enum fault f, const char *path)
 		configure();
 	if (nth[f] == 0 && every[f] == 0)
 		return 0;
-	if (path_filter != NULL && (path == NULL || strstr(path, path_filter) == NULL))
+	if (path_filter != NULL && !path_matches(path))
 		return 0;
 	pthread_mutex_lock(&mu);
 	n = ++calls[f];

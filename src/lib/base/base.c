@@ -288,8 +288,8 @@ fs_dirname(const char *path)
 }
 
 int
-fs_create_synced(const char *path, const void *data, size_t len, ino_t *ino_r,
-		 GError **error)
+fs_create_written(const char *path, const void *data, size_t len, int *fd_r,
+		  ino_t *ino_r, GError **error)
 {
 	struct stat st;
 	int fd = fs_open(path, O_WRONLY | O_CREAT | O_EXCL, 0660);
@@ -299,20 +299,44 @@ fs_create_synced(const char *path, const void *data, size_t len, ino_t *ino_r,
 		return -1;
 	}
 	if (fs_write_all(fd, data, len, path, error) < 0)
-		goto fail_close;
+		goto fail;
 	if (fstat(fd, &st) < 0) {
 		set_errno_error(error, "fstat(%s)", path);
-		goto fail_close;
-	}
-	if (fs_sync_close(&fd, path, error) < 0)
 		goto fail;
+	}
+	*fd_r = fd;
 	*ino_r = st.st_ino;
 	return 0;
-fail_close:
-	close(fd);
 fail:
+	close(fd);
 	(void)fs_unlink(path);
 	return -1;
+}
+
+int
+fs_create_synced(const char *path, const void *data, size_t len, ino_t *ino_r,
+		 GError **error)
+{
+	int fd;
+
+	if (fs_create_written(path, data, len, &fd, ino_r, error) < 0)
+		return -1;
+	if (fs_sync_close(&fd, path, error) < 0) {
+		(void)fs_unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+fs_start_writeback(int fd)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* Linux; elsewhere the fsync does all the work, as before. */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+#endif
 }
 
 int

@@ -87,11 +87,23 @@ int fs_sync_dir(const char *dir, GError **error);
 /* mkdir -p with the given mode; an existing directory is fine. */
 int fs_mkdir_p(const char *path, mode_t mode, GError **error);
 
+/* Creates path (O_EXCL) and writes data, leaving it open and not yet
+ * synced: *fd_r gets the descriptor (for fs_sync_close later), *ino_r the
+ * inode (to judge a later rename).  On failure the file is removed and -1
+ * returned. */
+int fs_create_written(const char *path, const void *data, size_t len,
+		      int *fd_r, ino_t *ino_r, GError **error);
+
 /* Creates path (O_EXCL), writes data, fsyncs and closes it: the first half
  * of every durable write.  *ino_r gets its inode (to judge a later rename).
  * On failure the file is removed and -1 returned. */
 int fs_create_synced(const char *path, const void *data, size_t len,
 		     ino_t *ino_r, GError **error);
+
+/* Asks the kernel to start writing fd's data now, without waiting: a later
+ * fsync of it (one of many, say) then finds the I/O under way.  Only a
+ * hint: it makes nothing durable and reports nothing. */
+void fs_start_writeback(int fd);
 
 /* Renames tmp (inode ino) to path and fsyncs the directory dir; on failure
  * removes tmp.  The second half of every durable write. */

@@ -3,10 +3,13 @@
  * archive queues, the post's bookkeeping, the poster's acknowledgement,
  * and the post with its recipients to the out queue.
  *
- * Each copy is a durable enqueue.  A crash between two of them replays the
- * pipeline from the in queue: the earlier copy is then made twice (a
- * duplicate in the archive queue, which the archiver recognises by
- * Message-ID), never lost.
+ * Each copy joins the incoming runner's batch (post_enqueue): written now,
+ * stored together with the other posts' copies at the batch's commit (one
+ * fsync per file, one per queue directory), and the post's in-queue entry
+ * is finished only after that.  A crash before the commit replays the
+ * pipeline from the in queue: a copy that was already renamed into place
+ * is then made twice (a duplicate in the archive queue, which the archiver
+ * recognises by Message-ID), never lost.
  */
 #include "pipeline/pipeline.h"
 #include "base/log.h"
@@ -53,12 +56,22 @@ pipe_toarchive(struct post *p, GError **error)
 enum pipe_result
 pipe_afterdelivery(struct post *p, GError **error)
 {
+	int64_t now = (int64_t)time(NULL), last;
+
 	/* Every post has a number (VERP every Nth post, the archive), taken
 	 * here unless the subject prefix took it already. */
 	if (post_number(p, error) < 0)
 		return PIPE_ERROR;
-	if (list_counter_update(p->list, "last_post_time", 0, (int64_t)time(NULL),
-				NULL, error) < 0)
+	/* The time is kept to the second: a busy list posts many times a
+	 * second, and rewriting the same value costs the list lock and two
+	 * fsyncs for nothing.  (Read without the lock: a writer racing us
+	 * stores a time at least as new.) */
+	if (list_counter_get(p->list, "last_post_time", &last, error) < 0)
+		return PIPE_ERROR;
+	if (last == now)
+		return PIPE_CONTINUE;
+	if (list_counter_update(p->list, "last_post_time", 0, now, NULL,
+				error) < 0)
 		return PIPE_ERROR;
 	return PIPE_CONTINUE;
 }

@@ -177,6 +177,10 @@ post_hold(struct post *p, const char *handler, const char *rest,
 	return ret;
 }
 
+/* The incoming runner's output: it joins the runner's batch (group
+ * commit, store/queue.h), stored before the runner finishes the post's
+ * in-queue entry; a crash before that redoes the post, a duplicate at
+ * worst. */
 int
 post_enqueue(struct post *p, struct queue *q, const char *rest,
 	     GError **error)
@@ -191,8 +195,8 @@ post_enqueue(struct post *p, struct queue *q, const char *rest,
 		queue_meta_set(meta, META_PIPELINE, rest);
 	else
 		queue_meta_remove(meta, META_PIPELINE);
-	ret = queue_enqueue(q, meta, (const char *)bytes->data, bytes->len,
-			    NULL, error);
+	ret = queue_enqueue_batched(q, meta, (const char *)bytes->data,
+				    bytes->len, NULL, error);
 	g_byte_array_unref(bytes);
 	queue_meta_free(&meta);
 	return ret;

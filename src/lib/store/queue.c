@@ -8,6 +8,12 @@
  * none.  Safe on NFS: no fcntl locks, no O_APPEND, no mmap; a rename whose
  * reply was lost is judged by stat() afterwards.  Queues need no lock:
  * each slice of a queue is worked by one runner, the holder of its lease.
+ *
+ * Group commit (queue_batch_*): a runner's handler may write its output
+ * into the runner's batch instead, which fsyncs all its files, renames
+ * them and fsyncs each directory once; the runner finishes the entries
+ * the output came from only after that.  The ordering argument, step by
+ * step, is in docs/formats.md ("Durability").
  */
 #include "store/queue.h"
 #include "base/base.h"
@@ -358,6 +364,18 @@ queue_open(const char *var_dir, const char *name, GError **error)
 	return q;
 }
 
+/* Another handle on the same queue (no mkdir: q's directory exists). */
+static struct queue *
+queue_copy(const struct queue *q)
+{
+	struct queue *c = g_new0(struct queue, 1);
+
+	c->var_dir = g_strdup(q->var_dir);
+	c->name = g_strdup(q->name);
+	c->dir = g_strdup(q->dir);
+	return c;
+}
+
 void
 queue_close(struct queue **qp)
 {
@@ -443,15 +461,21 @@ renamed_and_claimed(struct queue *q, const char *base, ino_t ino)
 	return ok;
 }
 
-int
-queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
-	      size_t msg_len, char **base_r, GError **error)
+/* An entry about to be written: its names and its bytes.  The stamp is
+ * kept from "received" (a requeue keeps its FIFO place) or set to now. */
+struct new_entry {
+	char *base;
+	char *tmp;
+	char *final;
+	GString *data;
+};
+
+static void
+new_entry_prepare(struct queue *q, struct queue_meta *meta, const char *msg,
+		  size_t msg_len, struct new_entry *e)
 {
 	int64_t stamp = queue_meta_get_int(meta, META_RECEIVED, 0);
-	char *digest, *base, *tmp, *final;
-	GString *data;
-	ino_t ino;
-	int ret = -1;
+	char *digest;
 
 	/* The name has 16 digits of stamp; anything else (a hand-made or
 	 * corrupt "received") would make an entry no listing ever finds. */
@@ -460,33 +484,218 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 		queue_meta_set_int(meta, META_RECEIVED, stamp);
 	}
 	digest = make_digest(meta, msg, msg_len);
-	base = g_strdup_printf("%016lld+%s", (long long)stamp, digest);
+	e->base = g_strdup_printf("%016lld+%s", (long long)stamp, digest);
 	g_free(digest);
-	tmp = tmp_path(q, base);
-	final = entry_path(q, base, ".msg");
-	data = queue_format(meta, msg, msg_len);
+	e->tmp = tmp_path(q, e->base);
+	e->final = entry_path(q, e->base, ".msg");
+	e->data = queue_format(meta, msg, msg_len);
+}
 
-	if (fs_create_synced(tmp, data->str, data->len, &ino, error) < 0)
-		goto out;
+static void
+new_entry_clear(struct new_entry *e)
+{
+	g_free(e->base);
+	g_free(e->tmp);
+	g_free(e->final);
+	if (e->data != NULL)
+		g_string_free(e->data, TRUE);
+	memset(e, 0, sizeof *e);
+}
+
+/* Renames a complete, synced tmp file to its .msg name; on failure the
+ * tmp file is removed. */
+static int
+publish(struct queue *q, const char *base, const char *tmp, const char *final,
+	ino_t ino, GError **error)
+{
 	if (fs_rename_checked(tmp, final, ino) < 0 &&
 	    !renamed_and_claimed(q, base, ino)) {
 		set_errno_error(error, "rename(%s, %s)", tmp, final);
 		(void)fs_unlink(tmp);
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+int
+queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
+	      size_t msg_len, char **base_r, GError **error)
+{
+	struct new_entry e;
+	ino_t ino;
+	int ret = -1;
+
+	new_entry_prepare(q, meta, msg, msg_len, &e);
+	if (fs_create_synced(e.tmp, e.data->str, e.data->len, &ino, error) < 0 ||
+	    publish(q, e.base, e.tmp, e.final, ino, error) < 0)
+		goto out;
 	/* Without this the new name may not survive a power cut even though
 	 * the data does; the MTA is told "accepted" only after it. */
 	if (fs_sync_dir(q->dir, error) < 0)
 		goto out;
 	if (base_r != NULL)
-		*base_r = g_strdup(base);
+		*base_r = g_strdup(e.base);
 	ret = 0;
 out:
-	g_string_free(data, TRUE);
-	g_free(tmp);
-	g_free(final);
-	g_free(base);
+	new_entry_clear(&e);
 	return ret;
+}
+
+/* --- group commit ------------------------------------------------------- */
+
+/* An entry of a batch: written to its tmp file, still open, not synced. */
+struct batch_entry {
+	struct queue *q;	/* a copy: the caller's may be closed first */
+	char *base;
+	char *tmp;
+	char *final;
+	int fd;
+	ino_t ino;
+};
+
+struct queue_batch {
+	GPtrArray *entries;	/* of struct batch_entry, in enqueue order */
+};
+
+/* The batch of this process's runner, while it has one: the one place
+ * queue_enqueue_batched looks, so that handlers need no new argument. */
+static struct queue_batch *current_batch;
+
+static void
+batch_entry_free(gpointer p)
+{
+	struct batch_entry *be = p;
+
+	if (be->fd >= 0)
+		close(be->fd);
+	queue_close(&be->q);
+	g_free(be->base);
+	g_free(be->tmp);
+	g_free(be->final);
+	g_free(be);
+}
+
+struct queue_batch *
+queue_batch_begin(void)
+{
+	g_assert(current_batch == NULL);
+	current_batch = g_new0(struct queue_batch, 1);
+	current_batch->entries = g_ptr_array_new_with_free_func(batch_entry_free);
+	return current_batch;
+}
+
+guint
+queue_batch_size(const struct queue_batch *b)
+{
+	return b->entries->len;
+}
+
+void
+queue_batch_rollback(struct queue_batch *b, guint mark)
+{
+	for (guint i = mark; i < b->entries->len; i++) {
+		struct batch_entry *be = b->entries->pdata[i];
+
+		if (be->fd >= 0)
+			close(be->fd);
+		be->fd = -1;
+		(void)fs_unlink(be->tmp);
+	}
+	if (mark < b->entries->len)
+		g_ptr_array_set_size(b->entries, mark);
+}
+
+int
+queue_batch_commit(struct queue_batch *b, GError **error)
+{
+	GPtrArray *dirs = g_ptr_array_new();
+	guint i, n = b->entries->len;
+	int ret = -1;
+
+	/* 1. The data of every file, before any becomes visible: a .msg
+	 * name never holds a torn file.  Their writeback started when each
+	 * was written, so these fsyncs mostly wait for I/O under way. */
+	for (i = 0; i < n; i++) {
+		struct batch_entry *be = b->entries->pdata[i];
+
+		if (fs_sync_close(&be->fd, be->tmp, error) < 0) {
+			queue_batch_rollback(b, 0);
+			goto out;
+		}
+	}
+	/* 2. The names: each entry becomes visible to its queue's runner
+	 * (which may deliver it before step 3: a crash then redoes our
+	 * claimed entries, a duplicate at worst). */
+	for (i = 0; i < n; i++) {
+		struct batch_entry *be = b->entries->pdata[i];
+
+		if (publish(be->q, be->base, be->tmp, be->final, be->ino,
+			    error) < 0) {
+			for (guint j = i + 1; j < n; j++)
+				(void)fs_unlink(((struct batch_entry *)
+						 b->entries->pdata[j])->tmp);
+			goto out;
+		}
+		if (!g_ptr_array_find_with_equal_func(dirs, be->q->dir, g_str_equal,
+						      NULL))
+			g_ptr_array_add(dirs, be->q->dir);
+	}
+	/* 3. One fsync per directory for the whole batch: every rename in
+	 * it is durable when its directory's fsync returns. */
+	for (i = 0; i < dirs->len; i++)
+		if (fs_sync_dir(dirs->pdata[i], error) < 0)
+			goto out;
+	ret = 0;
+out:
+	g_ptr_array_free(dirs, TRUE);
+	g_ptr_array_set_size(b->entries, 0);
+	return ret;
+}
+
+void
+queue_batch_end(struct queue_batch **bp)
+{
+	struct queue_batch *b = *bp;
+
+	if (b == NULL)
+		return;
+	queue_batch_rollback(b, 0);
+	g_ptr_array_free(b->entries, TRUE);
+	g_free(b);
+	if (current_batch == b)
+		current_batch = NULL;
+	*bp = NULL;
+}
+
+int
+queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
+		      const char *msg, size_t msg_len, char **base_r,
+		      GError **error)
+{
+	struct batch_entry *be;
+	struct new_entry e;
+
+	if (current_batch == NULL)
+		return queue_enqueue(q, meta, msg, msg_len, base_r, error);
+	new_entry_prepare(q, meta, msg, msg_len, &e);
+	be = g_new0(struct batch_entry, 1);
+	if (fs_create_written(e.tmp, e.data->str, e.data->len, &be->fd, &be->ino,
+			      error) < 0) {
+		g_free(be);
+		new_entry_clear(&e);
+		return -1;
+	}
+	fs_start_writeback(be->fd);
+	be->q = queue_copy(q);
+	be->base = e.base;
+	be->tmp = e.tmp;
+	be->final = e.final;
+	e.base = e.tmp = e.final = NULL;
+	new_entry_clear(&e);
+	g_ptr_array_add(current_batch->entries, be);
+	if (base_r != NULL)
+		*base_r = g_strdup(be->base);
+	return 0;
 }
 
 int
@@ -838,11 +1047,31 @@ progressed(struct queue *q, const char *base, struct queue_meta *meta)
 	return grew;
 }
 
+/* Recovery's last step for one entry: .bak back to .msg.  1 done, 0 gone
+ * already, -1 failed (logged: the next recovery tries again). */
+static int
+give_back(struct queue *q, const char *base)
+{
+	char *bak = entry_path(q, base, ".bak");
+	char *msg = entry_path(q, base, ".msg");
+	int r = 1;
+
+	if (rename(bak, msg) < 0) {
+		r = errno == ENOENT ? 0 : -1;
+		if (r < 0)
+			log_error(QUEUE_SUBSYS, "rename(%s, %s) failed: %s", bak,
+				  msg, g_strerror(errno));
+	}
+	g_free(bak);
+	g_free(msg);
+	return r;
+}
+
 int
 queue_recover(struct queue *q, unsigned s, unsigned n, GError **error)
 {
 	GPtrArray *baks;
-	int recovered = 0;
+	int recovered = 0, batch = 0;
 
 	if (queue_list(q, ".bak", s, n, &baks, error) < 0)
 		return -1;
@@ -853,6 +1082,18 @@ queue_recover(struct queue *q, unsigned s, unsigned n, GError **error)
 		int64_t count;
 		int r;
 
+		/* A runner claims in FIFO order and commits its batch at the
+		 * end of every pass, so the last claimed entry (the last in
+		 * this listing) is the one it was working on when it died.
+		 * The others had been handled and waited for their batch's
+		 * commit: they go back with no strike. */
+		if (i + 1 < baks->len) {
+			if (give_back(q, base) > 0) {
+				recovered++;
+				batch++;
+			}
+			continue;
+		}
 		r = queue_read(q, base, ".bak", &it, &local);
 		if (r == 0)
 			continue;
@@ -880,20 +1121,17 @@ queue_recover(struct queue *q, unsigned s, unsigned n, GError **error)
 			g_ptr_array_free(baks, TRUE);
 			return -1;
 		}
-		char *bak = entry_path(q, base, ".bak");
-		char *msg = entry_path(q, base, ".msg");
-		if (rename(bak, msg) < 0 && errno != ENOENT)
-			log_error(QUEUE_SUBSYS, "rename(%s, %s) failed: %s", bak,
-				  msg, g_strerror(errno));
-		else
+		if (give_back(q, base) > 0)
 			recovered++;
 		log_warning(QUEUE_SUBSYS, "%s/%s recovered after a crash "
 			    "(strike %lld)", q->name, base, (long long)count);
-		g_free(bak);
-		g_free(msg);
 		queue_item_free(&it);
 	}
 	g_ptr_array_free(baks, TRUE);
+	if (batch > 0)
+		log_warning(QUEUE_SUBSYS, "%s: %d handled entries of an "
+			    "uncommitted batch given back (no strike)", q->name,
+			    batch);
 	return recovered;
 }
 

@@ -74,6 +74,39 @@ const char *queue_var_dir(const struct queue *q);
 int queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 		  size_t msg_len, char **base_r, GError **error);
 
+/*
+ * Group commit: a runner hands the output of many claimed entries to one
+ * batch, and makes it durable at once before it finishes them.
+ *
+ * queue_batch_begin() makes a batch this process's current one.  While it
+ * is, queue_enqueue_batched() writes each entry to its .tmp file and
+ * starts its writeback, but neither syncs nor renames it: the entry
+ * belongs to the batch.  queue_batch_commit() then (1) fsyncs every file,
+ * (2) renames each to .msg, (3) fsyncs each directory once.  Only after it
+ * returns 0 is the batch's output stored; on -1 none of it is stored but
+ * what step 2 had renamed (complete files: a redo makes them duplicates),
+ * and the batch is empty either way.  The argument is in docs/formats.md.
+ *
+ * queue_enqueue_batched() is for a runner handler's output only: the
+ * claimed entry it came from must stay claimed until the commit, which is
+ * what runner.c does.  Code that removes a message itself after storing it
+ * elsewhere (a held post approved, say) must use queue_enqueue().  With no
+ * current batch it is queue_enqueue().
+ */
+struct queue_batch;
+
+struct queue_batch *queue_batch_begin(void);
+/* Entries in the batch; also a mark for queue_batch_rollback. */
+guint queue_batch_size(const struct queue_batch *b);
+/* Drops the entries added since mark (their .tmp files are removed). */
+void queue_batch_rollback(struct queue_batch *b, guint mark);
+int queue_batch_commit(struct queue_batch *b, GError **error);
+/* Rolls back what was not committed; the process has no batch after. */
+void queue_batch_end(struct queue_batch **bp);
+int queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
+			  const char *msg, size_t msg_len, char **base_r,
+			  GError **error);
+
 /* queue_enqueue into queue name of var_dir, opened for this one write. */
 int queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
 	      const char *msg, size_t msg_len, char **base_r, GError **error);
@@ -130,9 +163,11 @@ void queue_meta_mark_shunted(struct queue_meta *meta, const char *from,
 int queue_shunt(struct queue *q, struct queue_item *item, const char *why,
 		GError **error);
 
-/* Runner start: every .bak of slice s of n goes back to .msg with its
- * crash counter ("bak-count") raised; the third strike sends it to bad/.
- * Returns the number of entries recovered, or -1. */
+/* Runner start: every .bak of slice s of n goes back to .msg.  The last in
+ * FIFO order (the one its runner was working on when it died; the others
+ * waited for their batch's commit) has its crash counter ("bak-count")
+ * raised first; the third strike sends it to bad/.  Returns the number of
+ * entries recovered, or -1. */
 int queue_recover(struct queue *q, unsigned s, unsigned n, GError **error);
 
 /* Removes the .tmp files of writers that died: this host's whose process

@@ -8,6 +8,12 @@
  * rename, read it, hand it to the handler, and finish (unlink) or shunt
  * it.  A stop request is honoured between messages, never inside one.
  *
+ * Finishing is a group commit: the entries the handler is done with stay
+ * claimed until the runner's batch (queue.h), which holds their output,
+ * is stored, and are then unlinked together.  A crash in between leaves
+ * them claimed, to be redone: duplicates at worst, never a loss (the
+ * argument is in docs/formats.md, "Durability").
+ *
  * Idle runners sleep in poll() on an inotify descriptor for their queue
  * directory, so a message enqueued on this host is picked up at once.
  * Other NFS hosts' writes raise no inotify event here: the poll timeout
@@ -25,12 +31,24 @@
 #define RUNNER_SUBSYS "runner"
 #define LEASE_CHECK_US 1000000	/* how often the lease is checked, at most */
 
+/* Group commit: a batch is committed once it holds this many handled
+ * entries, or its first was handled this long ago, or the listing is done
+ * (or the runner must stop or tick).  Bigger batches share one directory
+ * fsync among more entries; the bound keeps a claimed entry from waiting
+ * long for its output to become visible downstream. */
+#define RUNNER_BATCH_MAX 32
+#define RUNNER_BATCH_FILES 128	/* files open in one batch, at most */
+#define RUNNER_BATCH_US 100000
+
 struct runner_state {
 	const struct runner_config *cfg;
 	struct queue *q;
 	int inotify_fd;
 	int64_t lease_checked;
 	int64_t ticked;
+	struct queue_batch *batch;	/* the handlers' output not yet stored */
+	GPtrArray *done;		/* claimed entries finished at commit */
+	int64_t batch_started;		/* monotonic time of done's first */
 };
 
 static gboolean
@@ -52,27 +70,81 @@ lease_lost(struct runner_state *st, gboolean force)
 	return !st->cfg->lease_ok(st->cfg->lease_ctx);
 }
 
-/* The configuration's tick (picking up changed settings), at most once
- * a second, between messages. */
+/* Whether it is time for the configuration's tick (picking up changed
+ * settings): at most once a second, between messages. */
+static gboolean
+tick_due(const struct runner_state *st)
+{
+	return st->cfg->tick != NULL &&
+	       g_get_monotonic_time() - st->ticked >= LEASE_CHECK_US;
+}
+
 static int
 tick(struct runner_state *st, GError **error)
 {
-	int64_t now = g_get_monotonic_time();
-
-	if (st->cfg->tick == NULL || now - st->ticked < LEASE_CHECK_US)
+	if (!tick_due(st))
 		return 0;
-	st->ticked = now;
+	st->ticked = g_get_monotonic_time();
 	return st->cfg->tick(st->cfg->tick_ctx, error);
+}
+
+/* Makes the batch durable, then finishes the entries whose output it
+ * holds.  When the commit fails, those entries go back to the queue
+ * untouched (no strike): redone later, their output is a duplicate at
+ * worst, never lost.  -1 with *error as for a handler's I/O error. */
+static int
+commit(struct runner_state *st, GError **error)
+{
+	GError *local = NULL;
+	int ret = 0;
+
+	if (queue_batch_size(st->batch) == 0 && st->done->len == 0)
+		return 0;
+	if (queue_batch_commit(st->batch, &local) < 0) {
+		for (guint i = 0; i < st->done->len; i++)
+			(void)queue_unclaim(st->q, st->done->pdata[i], NULL);
+		g_propagate_error(error, local);
+		ret = -1;
+	} else {
+		for (guint i = 0; i < st->done->len; i++) {
+			if (queue_finish(st->q, st->done->pdata[i], &local) == 0)
+				continue;
+			/* Left claimed: recovery redoes it (a duplicate). */
+			if (ret == 0)
+				g_propagate_error(error, local);
+			else
+				g_clear_error(&local);
+			ret = -1;
+		}
+	}
+	g_ptr_array_set_size(st->done, 0);
+	return ret;
+}
+
+/* commit() once the batch is big or old enough. */
+static int
+commit_if_due(struct runner_state *st, GError **error)
+{
+	if (st->done->len < RUNNER_BATCH_MAX &&
+	    queue_batch_size(st->batch) < RUNNER_BATCH_FILES &&
+	    (st->done->len == 0 ||
+	     g_get_monotonic_time() - st->batch_started < RUNNER_BATCH_US))
+		return 0;
+	return commit(st, error);
 }
 
 /* Claims and handles one entry.  Returns 0, or -1 when the environment
  * failed (the disk, the file server): the entry is then given back to the
- * queue untouched and the caller stops, to be restarted after a backoff. */
+ * queue untouched and the caller stops, to be restarted after a backoff.
+ * An entry the handler is done with is finished by the next commit, with
+ * the output the handler gave the batch; any other outcome drops that
+ * output (a shunted or given-back entry is redone whole). */
 static int
 handle_one(struct runner_state *st, const char *base, GError **error)
 {
 	struct queue_item *item = NULL;
 	GError *local = NULL;
+	guint mark = queue_batch_size(st->batch);
 	int r;
 
 	r = queue_claim(st->q, base, error);
@@ -94,8 +166,14 @@ handle_one(struct runner_state *st, const char *base, GError **error)
 	}
 	r = st->cfg->handler(st->cfg->handler_ctx, st->q, item, &local);
 	if (r == 0) {
-		r = queue_finish(st->q, base, error);
-	} else if (r == RUNNER_NOT_DUE) {
+		if (st->done->len == 0)
+			st->batch_started = g_get_monotonic_time();
+		g_ptr_array_add(st->done, g_strdup(base));
+		queue_item_free(&item);
+		return 0;
+	}
+	queue_batch_rollback(st->batch, mark);
+	if (r == RUNNER_NOT_DUE) {
 		/* Not yet (a retry waiting for its time): back, and since the
 		 * queue is in time order, nothing after it is due either. */
 		r = queue_unclaim(st->q, base, error) < 0 ? -1 : RUNNER_NOT_DUE;
@@ -129,12 +207,14 @@ handle_one(struct runner_state *st, const char *base, GError **error)
 }
 
 /* One pass over the slice.  Returns the number of entries handled, -1 on a
- * queue error, or -2 when the lease was lost. */
+ * queue error, or -2 when the lease was lost.  Whatever way it ends, the
+ * batch is committed first. */
 static int
 one_pass(struct runner_state *st, GError **error)
 {
 	const struct runner_config *cfg = st->cfg;
 	GPtrArray *bases;
+	GError *local = NULL;
 	int done = 0;
 
 	if (queue_list(st->q, ".msg", cfg->slice, cfg->nslices, &bases, error) < 0)
@@ -144,13 +224,16 @@ one_pass(struct runner_state *st, GError **error)
 			done = -2;
 			break;
 		}
-		if (tick(st, error) < 0) {
+		/* A tick may swap the handler: its output so far is stored
+		 * first. */
+		if (tick_due(st) &&
+		    (commit(st, error) < 0 || tick(st, error) < 0)) {
 			done = -1;
 			break;
 		}
 		int r = handle_one(st, bases->pdata[i], error);
 
-		if (r < 0) {
+		if (r < 0 || commit_if_due(st, error) < 0) {
 			done = -1;
 			break;
 		}
@@ -159,6 +242,17 @@ one_pass(struct runner_state *st, GError **error)
 		done++;
 	}
 	g_ptr_array_free(bases, TRUE);
+	/* After an error the batch is still committed (its entries were
+	 * handled); a failure then is logged, the first error reported. */
+	if (commit(st, done == -1 ? &local : error) < 0) {
+		if (done == -1) {
+			log_error(RUNNER_SUBSYS, "runner %s slice %u/%u: %s",
+				  cfg->queue, cfg->slice, cfg->nslices,
+				  local->message);
+			g_clear_error(&local);
+		}
+		done = -1;
+	}
 	return done;
 }
 
@@ -197,6 +291,8 @@ runner_run(const struct runner_config *cfg, GError **error)
 	}
 	log_info(RUNNER_SUBSYS, "runner %s slice %u/%u started (%d recovered)",
 		 cfg->queue, cfg->slice, cfg->nslices, recovered);
+	st.batch = queue_batch_begin();
+	st.done = g_ptr_array_new_with_free_func(g_free);
 	st.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (st.inotify_fd >= 0 &&
 	    inotify_add_watch(st.inotify_fd, queue_dir(st.q),
@@ -232,6 +328,8 @@ runner_run(const struct runner_config *cfg, GError **error)
 			  cfg->slice, cfg->nslices, (*error)->message);
 	if (st.inotify_fd >= 0)
 		close(st.inotify_fd);
+	queue_batch_end(&st.batch);	/* empty: every pass commits */
+	g_ptr_array_free(st.done, TRUE);
 	queue_close(&st.q);
 	return ret;
 }

@@ -10,7 +10,9 @@
 
 #include "store/queue.h"
 
-/* Handles one claimed message.  0: done (the entry is finished).  -1 with
+/* Handles one claimed message.  0: done (the entry is finished once the
+ * runner's batch, which holds what the handler wrote with
+ * queue_enqueue_batched, is stored; any other outcome drops that).  -1 with
  * *error: HERALD_ERR_IO gives the entry back and stops the runner (the
  * disk, not the message, failed); HERALD_ERR_FORMAT moves it to bad/ with
  * the error as the reason; any other error shunts it, and the runner goes

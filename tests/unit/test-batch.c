@@ -1,0 +1,312 @@
+/*
+ * test-batch.c - unit tests for group commit: queue_batch_* (queue.c) and
+ * the runner that uses it (runner.c).  A batched entry is invisible until
+ * its batch commits; a rollback or an uncommitted batch leaves nothing; a
+ * runner finishes an entry only after the batch holding its output has
+ * committed, drops the output of an entry it shunts or gives back, and a
+ * recovery after a crash counts a strike only against the entry the
+ * runner was working on.
+ */
+#include "base/base.h"
+#include "store/queue.h"
+#include "store/runner.h"
+
+#include <string.h>
+
+#include "testutil.h"
+
+static struct queue *
+open_queue(const char *var, const char *name)
+{
+	GError *error = NULL;
+	struct queue *q = queue_open(var, name, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(q);
+	return q;
+}
+
+static int
+count(struct queue *q, const char *ext)
+{
+	GError *error = NULL;
+	int n = queue_count(q, ext, &error);
+
+	g_assert_no_error(error);
+	return n;
+}
+
+/* Files in q's directory whose names end in suffix. */
+static int
+files(struct queue *q, const char *suffix)
+{
+	GDir *d = g_dir_open(queue_dir(q), 0, NULL);
+	const char *e;
+	int n = 0;
+
+	g_assert_nonnull(d);
+	while ((e = g_dir_read_name(d)) != NULL)
+		if (g_str_has_suffix(e, suffix))
+			n++;
+	g_dir_close(d);
+	return n;
+}
+
+static void
+put(struct queue *q, const char *msg, gboolean batched)
+{
+	struct queue_meta *m = queue_meta_new();
+	GError *error = NULL;
+	int r;
+
+	queue_meta_set(m, "list", "demo@example.org");
+	r = batched ? queue_enqueue_batched(q, m, msg, strlen(msg), NULL, &error)
+		    : queue_enqueue(q, m, msg, strlen(msg), NULL, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(r, ==, 0);
+	queue_meta_free(&m);
+}
+
+static void
+test_batched_entries_invisible_until_commit(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *out = open_queue(var, "out");
+	struct queue *arch = open_queue(var, "archive");
+	struct queue_batch *b = queue_batch_begin();
+	GError *error = NULL;
+
+	put(out, "one", TRUE);
+	put(arch, "one", TRUE);
+	put(out, "two", TRUE);
+	g_assert_cmpuint(queue_batch_size(b), ==, 3);
+	g_assert_cmpint(count(out, ".msg"), ==, 0);
+	g_assert_cmpint(count(arch, ".msg"), ==, 0);
+	g_assert_cmpint(files(out, ".tmp"), ==, 2);
+	g_assert_cmpint(queue_batch_commit(b, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(queue_batch_size(b), ==, 0);
+	g_assert_cmpint(count(out, ".msg"), ==, 2);
+	g_assert_cmpint(count(arch, ".msg"), ==, 1);
+	g_assert_cmpint(files(out, ".tmp") + files(arch, ".tmp"), ==, 0);
+	queue_batch_end(&b);
+	g_assert_null(b);
+	queue_close(&out);
+	queue_close(&arch);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_rollback_drops_entries_after_mark(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *out = open_queue(var, "out");
+	struct queue_batch *b = queue_batch_begin();
+	GError *error = NULL;
+	guint mark;
+
+	put(out, "kept", TRUE);
+	mark = queue_batch_size(b);
+	put(out, "dropped 1", TRUE);
+	put(out, "dropped 2", TRUE);
+	queue_batch_rollback(b, mark);
+	g_assert_cmpuint(queue_batch_size(b), ==, 1);
+	g_assert_cmpint(files(out, ".tmp"), ==, 1);
+	g_assert_cmpint(queue_batch_commit(b, &error), ==, 0);
+	g_assert_cmpint(count(out, ".msg"), ==, 1);
+	g_assert_cmpint(files(out, ".tmp"), ==, 0);
+	queue_batch_end(&b);
+	queue_close(&out);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_end_without_commit_leaves_nothing(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *out = open_queue(var, "out");
+	struct queue_batch *b = queue_batch_begin();
+
+	put(out, "never stored", TRUE);
+	queue_batch_end(&b);
+	g_assert_cmpint(count(out, NULL), ==, 0);
+	g_assert_cmpint(files(out, ".tmp"), ==, 0);
+	/* With no batch, a batched enqueue is an ordinary one. */
+	put(out, "stored at once", TRUE);
+	g_assert_cmpint(count(out, ".msg"), ==, 1);
+	queue_close(&out);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_recover_strikes_only_the_last_claimed(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *in = open_queue(var, "in");
+	GPtrArray *bases = NULL;
+	GError *error = NULL;
+
+	for (int i = 0; i < 3; i++)
+		put(in, "post", FALSE);
+	g_assert_cmpint(queue_list(in, ".msg", 0, 1, &bases, &error), ==, 0);
+	/* The runner claimed all three in order, handled two (their output
+	 * waiting in its batch) and died working on the third. */
+	for (guint i = 0; i < bases->len; i++)
+		g_assert_cmpint(queue_claim(in, bases->pdata[i], &error), ==, 1);
+	g_assert_cmpint(queue_recover(in, 0, 1, &error), ==, 3);
+	g_assert_no_error(error);
+	for (guint i = 0; i < bases->len; i++) {
+		struct queue_item *it = NULL;
+
+		g_assert_cmpint(queue_read(in, bases->pdata[i], ".msg", &it, &error),
+				==, 1);
+		g_assert_cmpint(queue_meta_get_int(it->meta, "bak-count", 0), ==,
+				i == bases->len - 1 ? 1 : 0);
+		queue_item_free(&it);
+	}
+	g_ptr_array_free(bases, TRUE);
+	queue_close(&in);
+	tmp_dir_remove(&var);
+}
+
+/* --- the runner ------------------------------------------------------------ */
+
+struct copier {
+	struct queue *in, *out;
+	int calls;
+	int fail_at;		/* the call that fails (1-based), 0: none */
+	int fail_code;		/* its HERALD_ERR_* */
+	gboolean ok;		/* every check inside the handler held */
+};
+
+/* Copies each entry to "out" through the batch; checks that what earlier
+ * calls handled is still claimed and their copies not yet visible (the
+ * runner's batch holds them all: fewer than RUNNER_BATCH_MAX). */
+static int
+copy_handler(void *ctx, struct queue *q, struct queue_item *item,
+	     GError **error)
+{
+	struct copier *c = ctx;
+	struct queue_meta *m = queue_meta_copy(item->meta);
+	int r;
+
+	c->calls++;
+	if (count(c->out, ".msg") != 0 || count(c->in, ".bak") != c->calls)
+		c->ok = FALSE;
+	r = queue_enqueue_batched(c->out, m, item->msg, item->msg_len, NULL,
+				  error);
+	queue_meta_free(&m);
+	if (r < 0)
+		return -1;
+	if (c->calls == c->fail_at) {
+		g_set_error(error, HERALD_ERROR, c->fail_code, "handler failed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_copier(const char *var, struct copier *c, GError **error)
+{
+	struct runner_config cfg = {
+		.var_dir = var, .queue = "in", .slice = 0, .nslices = 1,
+		.poll_ms = 10, .handler = copy_handler, .handler_ctx = c,
+		.once = TRUE,
+	};
+
+	c->in = open_queue(var, "in");
+	c->out = open_queue(var, "out");
+	c->ok = TRUE;
+	for (int i = 0; i < 5; i++)
+		put(c->in, "a post", FALSE);
+	return runner_run(&cfg, error);
+}
+
+static void
+copier_clear(struct copier *c)
+{
+	queue_close(&c->in);
+	queue_close(&c->out);
+}
+
+static void
+test_runner_finishes_only_after_commit(void)
+{
+	char *var = tmp_dir_new();
+	struct copier c = { 0 };
+	GError *error = NULL;
+
+	g_assert_cmpint(run_copier(var, &c, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(c.calls, ==, 5);
+	g_assert_true(c.ok);
+	g_assert_cmpint(count(c.out, ".msg"), ==, 5);
+	g_assert_cmpint(count(c.in, NULL), ==, 0);
+	g_assert_cmpint(files(c.out, ".tmp"), ==, 0);
+	copier_clear(&c);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_runner_io_error_commits_earlier_drops_failed(void)
+{
+	char *var = tmp_dir_new();
+	struct copier c = { .fail_at = 3, .fail_code = HERALD_ERR_IO };
+	GError *error = NULL;
+
+	g_assert_cmpint(run_copier(var, &c, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
+	g_clear_error(&error);
+	/* The two handled before stored and finished; the failed one's copy
+	 * dropped and it given back with the two never tried. */
+	g_assert_cmpint(count(c.out, ".msg"), ==, 2);
+	g_assert_cmpint(count(c.in, ".msg"), ==, 3);
+	g_assert_cmpint(count(c.in, ".bak"), ==, 0);
+	g_assert_cmpint(files(c.out, ".tmp"), ==, 0);
+	copier_clear(&c);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_runner_shunt_drops_partial_output(void)
+{
+	char *var = tmp_dir_new();
+	struct copier c = { .fail_at = 2, .fail_code = HERALD_ERR_INVALID };
+	struct queue *shunt;
+	GError *error = NULL;
+
+	g_assert_cmpint(run_copier(var, &c, &error), ==, 0);
+	g_assert_no_error(error);
+	shunt = open_queue(var, "shunt");
+	/* The shunted post is redone whole on unshunt: its copy is not kept. */
+	g_assert_cmpint(count(shunt, ".msg"), ==, 1);
+	g_assert_cmpint(count(c.out, ".msg"), ==, 4);
+	g_assert_cmpint(count(c.in, NULL), ==, 0);
+	g_assert_cmpint(files(c.out, ".tmp"), ==, 0);
+	queue_close(&shunt);
+	copier_clear(&c);
+	tmp_dir_remove(&var);
+}
+
+static const struct unit_test tests[] = {
+	{ "/batch/entries-invisible-until-commit",
+	  test_batched_entries_invisible_until_commit },
+	{ "/batch/rollback-drops-entries-after-mark",
+	  test_rollback_drops_entries_after_mark },
+	{ "/batch/end-without-commit-leaves-nothing",
+	  test_end_without_commit_leaves_nothing },
+	{ "/batch/recover-strikes-only-the-last-claimed",
+	  test_recover_strikes_only_the_last_claimed },
+	{ "/batch/runner/finishes-only-after-commit",
+	  test_runner_finishes_only_after_commit },
+	{ "/batch/runner/io-error-commits-earlier-drops-failed",
+	  test_runner_io_error_commits_earlier_drops_failed },
+	{ "/batch/runner/shunt-drops-partial-output",
+	  test_runner_shunt_drops_partial_output },
+};
+
+int
+main(int argc, char **argv)
+{
+	return testutil_main_isolated(argc, argv, tests, G_N_ELEMENTS(tests));
+}
