@@ -205,6 +205,79 @@ test_dsn_reason_from_notice(void)
 	g_free(m);
 }
 
+/* The classifier: status and diagnostic to reason and permanence, for
+ * final failures (Action: failed). */
+static void
+test_classify(void)
+{
+	static const struct {
+		const char *status, *diag, *expected;
+	} cases[] = {
+		{ "5.1.1", "550 5.1.1 <a@x.example>: Recipient address rejected: "
+		  "User unknown in local recipient table",
+		  "permanent mailbox-unknown" },
+		{ "5.0.0", "550 <a@x.example>: Recipient address\n    rejected.",
+		  "permanent mailbox-unknown" },
+		{ "4.1.1", "450 4.1.1 <a@x.example>: User unknown",
+		  "permanent mailbox-unknown" },
+		{ "5.0.0", "550 5.4.1 Recipient address rejected: Access denied. "
+		  "AS(201806281)", "permanent mailbox-unknown" },
+		{ "5.1.8", "501 5.1.8 Sender address rejected",
+		  "permanent policy" },
+		{ "5.0.0", "553 5.1.8 <s@x.example>... Domain of sender address "
+		  "s@x.example does not exist", "permanent policy" },
+		{ "5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] "
+		  "blocked using zen.spamhaus.org", "permanent policy" },
+		{ NULL, "550 5.7.26 Unauthenticated email from example.org is not "
+		  "accepted due to domain's DMARC policy", "permanent policy" },
+		{ "5.2.2", "552 5.2.2 Over quota", "temporary mailbox-full" },
+		{ "4.2.2", "452 4.2.2 Mailbox full", "temporary mailbox-full" },
+		{ "5.2.1", "550 5.2.1 The email account that you tried to reach is "
+		  "disabled", "permanent mailbox-disabled" },
+		{ "5.3.4", "552 5.3.4 Message size exceeds fixed limit",
+		  "permanent too-big" },
+		{ "5.4.6", "554 5.4.6 Too many hops", "permanent other" },
+		{ "4.4.7", "Connection timed out", "temporary expired" },
+		{ "5.4.7", NULL, "temporary expired" },
+		{ "5.1.10", NULL, "permanent host-unknown" },
+		{ "5.0.0", "Host or domain name not found. Name service error for "
+		  "name=nx.example type=MX: Host not found, try again",
+		  "permanent host-unknown" },
+		{ "5.0.0", "550 5.0.0 Mail loop detected", "permanent other" },
+		{ "4.7.1", "450 4.7.1 Client host rejected: cannot find your "
+		  "reverse hostname, [192.0.2.1]", "temporary policy" },
+		{ NULL, NULL, "permanent other" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		GString *fields = g_string_new("Final-Recipient: rfc822; r@x.example\n"
+					       "Action: failed\n");
+		char *m, *got, *want;
+
+		if (cases[i].status != NULL)
+			g_string_append_printf(fields, "Status: %s\n",
+					       cases[i].status);
+		if (cases[i].diag != NULL)
+			g_string_append_printf(fields, "Diagnostic-Code: smtp; %s\n",
+					       cases[i].diag);
+		m = dsn_message("failed", "message/delivery-status", fields->str);
+		got = detect(m, NULL);
+		want = g_strdup_printf("%s", cases[i].expected);
+		/* "permanent mailbox-unknown" -> "permanent r@x.example ..." */
+		*strchr(want, ' ') = '\0';
+		g_assert_true(g_str_has_prefix(got, want));
+		g_assert_true(g_str_has_suffix(got, strchr(cases[i].expected, ' ')));
+		if (!g_str_has_suffix(got, strchr(cases[i].expected, ' ')) ||
+		    !g_str_has_prefix(got, want))
+			g_printerr("case %u: got \"%s\", expected \"%s\"\n", i,
+				   got, cases[i].expected);
+		g_free(want);
+		g_free(got);
+		g_free(m);
+		g_string_free(fields, TRUE);
+	}
+}
+
 /* A text bounce with the given sender, subject and body. */
 static char *
 text_message(const char *from, const char *subject, const char *extra,
@@ -768,6 +841,7 @@ static const struct unit_test tests[] = {
 	{ "/bounce/dsn/success-reports-nothing", test_dsn_success_reports_nothing },
 	{ "/bounce/dsn/global-utf8", test_dsn_global_utf8 },
 	{ "/bounce/dsn/reason-from-notice", test_dsn_reason_from_notice },
+	{ "/bounce/classify", test_classify },
 	{ "/bounce/text/qmail", test_qmail },
 	{ "/bounce/text/exim", test_exim },
 	{ "/bounce/text/exim-delay-warning", test_exim_delay_warning },

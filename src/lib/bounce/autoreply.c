@@ -20,6 +20,8 @@
 
 #include <string.h>
 
+/* Subjects only a mail system writes, and words that need more evidence
+ * ("error" is also spam's and people's). */
 static const char *const bounce_subjects[] = {
 	"undeliver", "undelivered", "returned mail", "return mail",
 	"returning message", "delivery fail", "failed delivery",
@@ -28,12 +30,15 @@ static const char *const bounce_subjects[] = {
 	"failure notice", "mail delivery failed", "mail failure",
 	"non-delivery", "nondelivery", "non delivery", "not delivered",
 	"could not be delivered", "couldn't be delivered", "mail system error",
-	"could not send", "cannot send", "can't send", "rejected",
-	"bounce", "unzustellbar", "nicht zustellbar", "non remis",
-	"non distribuable", "no entregado", "non recapitabile",
-	"onbestelbaar", "не доставлено", "delayed", "delivery delay",
-	"error", "failure", "failed", "warning: message", "エラー",
-	"配信", "returned", "unable to deliver", NULL,
+	"could not send message", "cannot send message", "unzustellbar",
+	"nicht zustellbar", "non remis", "non distribuable", "no entregado",
+	"non recapitabile", "onbestelbaar", "не доставлено", "delivery delay",
+	"warning: message", "unable to deliver", NULL,
+};
+static const char *const weak_subjects[] = {
+	"error", "failure", "failed", "rejected", "returned", "bounce",
+	"delayed", "could not send", "cannot send", "can't send", "エラー",
+	"配信", NULL,
 };
 
 static const char *const daemon_names[] = {
@@ -42,19 +47,25 @@ static const char *const daemon_names[] = {
 	"delivery subsystem", "delivery system", "mail daemon", NULL,
 };
 
-/* Openings and phrases of reports a person would not write. */
-static const char *const report_phrases[] = {
+/* Openings of reports a person would not write, and phrases that need
+ * a bounce's subject too. */
+static const char *const report_openings[] = {
 	"this is the mail system", "qmail-send program",
 	"created automatically by mail delivery software",
-	"could not be delivered", "couldn't be delivered", "undeliverable",
-	"delivery has failed", "delivery to the following recipient",
 	"the following addresses had permanent fatal errors",
-	"transcript of session follows", "unable to deliver",
-	"was not delivered", "did not reach the following recipient",
+	"transcript of session follows", "did not reach the following recipient",
+	"delivery to the following recipient", "delivery has failed to these",
+	"this is an automatically generated delivery status notification",
+	"could not be delivered to one or more recipients", NULL,
+};
+static const char *const report_phrases[] = {
+	"could not be delivered", "couldn't be delivered", "undeliverable",
+	"delivery has failed", "unable to deliver", "was not delivered",
 	"delivery failed", "permanent error", "returned to sender",
 	"wasn't delivered", "not be delivered", "failed to deliver",
 	"error delivering", "delivery problem", "following address",
-	"following recipient", "mailer-daemon", NULL,
+	"following recipient", "mailer-daemon", "requested action not taken",
+	"rcpt to", "remote host said", "user unknown", NULL,
 };
 
 static const char *const autoreply_subjects[] = {
@@ -146,5 +157,8 @@ bounce_looks_like_report(struct bounce_msg *m)
 	rp = message_header(m->msg, "Return-Path");
 	if (rp != NULL && strstr(rp, "<>") != NULL)
 		return TRUE;
-	return lower_has(m->notice, report_phrases, 4096);
+	if (lower_has(m->notice, report_openings, 4096))
+		return TRUE;
+	return lower_has(m->subject, weak_subjects, 256) &&
+	       lower_has(m->notice, report_phrases, 4096);
 }

@@ -99,7 +99,7 @@ static const char *const host_unknown[] = {
 	"no mail exchanger", "does not accept mail", "null mx", "nullmx",
 	"dns error", "name service error", "unknown mail domain",
 	"domain unknown", "not a valid domain", "host name lookup failure",
-	"mx lookup", "not accepting network messages", "domain is not reachable", NULL,
+	"mx lookup", "not accepting network messages", "domain is not reachable", "dns lookup failure", NULL,
 };
 
 static const char *const mailbox_unknown[] = {
@@ -122,7 +122,7 @@ static const char *const mailbox_unknown[] = {
 	"unknown e-mail", "unknown email", "undeliverable address",
 	"invalid email address", "no valid recipients", "user does not",
 	"does not have a mailbox", "not our customer", "見つかりません",
-	"存在しません", "not exist", "not listed in", NULL,
+	"存在しません", "not exist", "not listed in", "address rejected: access denied", NULL,
 };
 
 static const char *const policy[] = {
@@ -144,14 +144,28 @@ static const char *const expired[] = {
 	"time expired", "has expired", "too long in queue",
 	"in the queue too long", "queue too long", "could not be delivered for",
 	"couldn't be delivered for", "undeliverable for",
-	"unable to deliver for", NULL,
+	"unable to deliver for", "could not deliver for", "not delivered within",
+	"aborted after", "multiple retries", "giving up.", ", giving up",
+	NULL,
+};
+
+/* The host could not be reached: in a final report, the MTA retried
+ * until it gave up, so these are "expired" too (matched after every
+ * reason a reply could give). */
+static const char *const unreachable[] = {
+	"connection refused", "connection timed out", "connect timeout",
+	"socket error", "no route to host", "host not reachable",
+	"host unreachable", "network is unreachable", "not responding",
+	"could not connect", "couldn't connect", "unable to connect",
+	"did not accept our requests to connect", "connection reset",
+	"lost connection", "conversation timed out", NULL,
 };
 
 /* Words that say something only when nothing above did: "Recipient
  * address rejected." alone is an unknown mailbox; "refused" alone a
  * policy. */
 static const char *const weak_unknown[] = {
-	"not found", "no such", "is unknown", "not known", "unknown", NULL,
+	"not found", "no such", "is unknown", "not known", "unknown", "userid", NULL,
 };
 static const char *const weak_policy[] = {
 	"blocked", "refused", "denied", "not allowed", "not authorized",
@@ -178,6 +192,7 @@ static const struct phrase_class strong_classes[] = {
 	{ BOUNCE_MAILBOX_UNKNOWN, mailbox_unknown },
 	{ BOUNCE_POLICY, policy },
 	{ BOUNCE_EXPIRED, expired },
+	{ BOUNCE_EXPIRED, unreachable },
 	{ 0, NULL },
 };
 
@@ -311,11 +326,12 @@ status_reason(const char *status)
 static gboolean
 bare_rejection(const char *lower)
 {
-	const char *p = lower != NULL ? strstr(lower, "address rejected") : NULL;
+	const char *p = lower != NULL ? strstr(lower, "recipient address rejected")
+				      : NULL;
 
 	if (p == NULL)
 		return FALSE;
-	for (p += 16; *p != '\0'; p++)
+	for (p += 26; *p != '\0'; p++)
 		if (!g_ascii_isspace(*p) && *p != '.')
 			return FALSE;
 	return TRUE;

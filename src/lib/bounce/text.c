@@ -173,14 +173,22 @@ bounce_text_cut(const char *t, size_t len)
 	return cut;
 }
 
+/* A delay warning says so; some say it beside words of a final failure
+ * ("The following addresses had fatal errors ... THIS IS A WARNING
+ * MESSAGE ONLY"), so the first list outweighs them. */
+static const char *const delay_sure[] = {
+	"warning message only", "do not need to resend",
+	"no action is required on your part", "will be retried for",
+	"will keep trying until", "delivery attempts will continue",
+	"will continue to try", NULL,
+};
+
 static const char *const delay_phrases[] = {
-	"will retry", "will continue to try", "will keep trying",
-	"will be retried", "still trying", "not yet been delivered",
-	"has not been delivered yet", "no action is required on your part",
-	"delivery attempts will continue", "has been delayed", "is delayed",
-	"delay notification", "was delayed", "delivery delayed",
-	"will try again", "temporarily deferred", "warning: message",
-	"still undelivered", "not yet delivered", NULL,
+	"will retry", "will keep trying", "will be retried", "still trying",
+	"not yet been delivered", "has not been delivered yet",
+	"has been delayed", "is delayed", "delay notification", "was delayed",
+	"delivery delayed", "will try again", "temporarily deferred",
+	"warning: message", "still undelivered", "not yet delivered", NULL,
 };
 
 static const char *const final_phrases[] = {
@@ -200,8 +208,10 @@ bounce_text_tone(struct bounce_msg *m, const char *text, size_t len,
 	};
 
 	*final_r = 1;
-	if (bounce_has_phrase(subject, delay_subjects) &&
-	    strstr(subject, "fail") == NULL && !fin)
+	if (bounce_has_phrase(lower, delay_sure))
+		*final_r = 0;
+	else if (bounce_has_phrase(subject, delay_subjects) &&
+		 strstr(subject, "fail") == NULL && !fin)
 		*final_r = 0;
 	else if (bounce_has_phrase(lower, delay_phrases) && !fin)
 		*final_r = 0;
@@ -383,6 +393,21 @@ skip_lead(const char *t, size_t i, size_t le)
 	return i;
 }
 
+/* An address type before an address ("rfc822;", "SMTP:", "mailto:"):
+ * skipped. */
+static size_t
+skip_type(const char *t, size_t i, size_t le)
+{
+	size_t j = i;
+
+	while (j < le && j - i <= 8 && (g_ascii_isalnum(t[j]) || t[j] == '-'))
+		j++;
+	if (j > i && j < le && j - i <= 8 && (t[j] == ':' || t[j] == ';') &&
+	    memchr(t + i, '@', j - i) == NULL)
+		return j + 1;
+	return i;
+}
+
 /* The anchor of line [ls, le), if it has one. */
 static gboolean
 line_anchor(const char *t, size_t ls, size_t le, struct anchor *a)
@@ -448,10 +473,8 @@ line_anchor(const char *t, size_t ls, size_t le, struct anchor *a)
 	if (q < lim && t[q] == ':' && label_before(t, p, q)) {
 		size_t r = q + 1;
 
-		while (r < lim && t[r] == ' ')
-			r++;
-		if (r + 7 < lim && g_ascii_strncasecmp(t + r, "rfc822;", 7) == 0)
-			r += 7;
+		r = skip_lead(t, r, lim);
+		r = skip_type(t, r, lim);
 		r = skip_lead(t, r, lim);
 		if (next_address(t, lim, r, &b, &e) && b == r) {
 			a->kind = A_LABEL;
