@@ -3,9 +3,9 @@
  * the runner that uses it (runner.c).  A batched entry is invisible until
  * its batch commits; a rollback or an uncommitted batch leaves nothing; a
  * runner finishes an entry only after the batch holding its output has
- * committed, drops the output of an entry it shunts or gives back, and a
- * recovery after a crash counts a strike only against the entry the
- * runner was working on.
+ * committed (batches of 1, 2, 4, ... entries after it starts), drops the
+ * output of an entry it shunts or gives back, and a recovery after a crash
+ * counts a strike only against the entry the runner was working on.
  */
 #include "base/base.h"
 #include "store/queue.h"
@@ -179,19 +179,35 @@ struct copier {
 	gboolean ok;		/* every check inside the handler held */
 };
 
-/* Copies each entry to "out" through the batch; checks that what earlier
- * calls handled is still claimed and their copies not yet visible (the
- * runner's batch holds them all: fewer than RUNNER_BATCH_MAX). */
+/* Entries finished before call k (1-based) of a fresh runner: its batches
+ * hold 1, 2, 4, ... entries (slow start), so it commits after calls 1, 3,
+ * 7, ... */
+static int
+finished_before(int k)
+{
+	int done = 0;
+
+	for (int size = 1; done + size < k; size *= 2)
+		done += size;
+	return done;
+}
+
+/* Copies each entry to "out" through the batch.  Checks, at each call,
+ * that exactly the entries of committed batches are finished and their
+ * copies visible, and the others still claimed with their copies not. */
 static int
 copy_handler(void *ctx, struct queue *q, struct queue_item *item,
 	     GError **error)
 {
 	struct copier *c = ctx;
 	struct queue_meta *m = queue_meta_copy(item->meta);
-	int r;
+	int r, done;
 
 	c->calls++;
-	if (count(c->out, ".msg") != 0 || count(c->in, ".bak") != c->calls)
+	done = finished_before(c->calls);
+	if (count(c->out, ".msg") != done ||
+	    count(c->in, ".bak") != c->calls - done ||
+	    count(c->in, NULL) != 5 - done)
 		c->ok = FALSE;
 	r = queue_enqueue_batched(c->out, m, item->msg, item->msg_len, NULL,
 				  error);

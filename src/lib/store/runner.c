@@ -35,7 +35,11 @@
  * entries, or its first was handled this long ago, or the listing is done
  * (or the runner must stop or tick).  Bigger batches share one directory
  * fsync among more entries; the bound keeps a claimed entry from waiting
- * long for its output to become visible downstream. */
+ * long for its output to become visible downstream.  A runner starts with
+ * batches of one entry and doubles them at each commit: one that keeps
+ * being killed (its host short of memory, say) still gets entries done,
+ * instead of redoing the same batch and striking the same entry until it
+ * goes to bad/ as a poison message. */
 #define RUNNER_BATCH_MAX 32
 #define RUNNER_BATCH_FILES 128	/* files open in one batch, at most */
 #define RUNNER_BATCH_US 100000
@@ -49,6 +53,7 @@ struct runner_state {
 	struct queue_batch *batch;	/* the handlers' output not yet stored */
 	GPtrArray *done;		/* claimed entries finished at commit */
 	int64_t batch_started;		/* monotonic time of done's first */
+	guint batch_max;		/* entries in a batch, at most: 1, 2, 4... */
 };
 
 static gboolean
@@ -106,6 +111,8 @@ commit(struct runner_state *st, GError **error)
 		g_propagate_error(error, local);
 		ret = -1;
 	} else {
+		if (st->done->len > 0)
+			st->batch_max = MIN(st->batch_max * 2, RUNNER_BATCH_MAX);
 		for (guint i = 0; i < st->done->len; i++) {
 			if (queue_finish(st->q, st->done->pdata[i], &local) == 0)
 				continue;
@@ -125,7 +132,7 @@ commit(struct runner_state *st, GError **error)
 static int
 commit_if_due(struct runner_state *st, GError **error)
 {
-	if (st->done->len < RUNNER_BATCH_MAX &&
+	if (st->done->len < st->batch_max &&
 	    queue_batch_size(st->batch) < RUNNER_BATCH_FILES &&
 	    (st->done->len == 0 ||
 	     g_get_monotonic_time() - st->batch_started < RUNNER_BATCH_US))
@@ -292,6 +299,7 @@ runner_run(const struct runner_config *cfg, GError **error)
 	log_info(RUNNER_SUBSYS, "runner %s slice %u/%u started (%d recovered)",
 		 cfg->queue, cfg->slice, cfg->nslices, recovered);
 	st.batch = queue_batch_begin();
+	st.batch_max = 1;
 	st.done = g_ptr_array_new_with_free_func(g_free);
 	st.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (st.inotify_fd >= 0 &&
