@@ -20,7 +20,15 @@ OPT     := -O2 -g
 endif
 CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc/lib \
            $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS))
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lresolv
+# OpenSSL and libsodium are linked statically: herald alone uses them, and
+# as shared libraries their relocations and symbol lookups cost every herald
+# process about a fifth of its start-up (the MTA's pipe runs one process a
+# message; docs/PERFORMANCE.md, "Small posts against mlmmj").  The rest
+# stays shared: GMime, GIO and GLib must share one GLib.
+STATIC_PKGS := openssl libsodium
+LDLIBS  := $(shell pkg-config --libs $(filter-out $(STATIC_PKGS),$(PKGS))) \
+           -Wl,-Bstatic $(shell pkg-config --libs-only-l $(STATIC_PKGS)) \
+           -Wl,-Bdynamic -ldl -pthread -lresolv
 LDFLAGS := $(filter -fsanitize=%,$(OPT))
 
 LIB_SRC    := $(wildcard src/lib/*/*.c)
