@@ -13,6 +13,7 @@
 
 #include <glib.h>
 #include <gmime/gmime.h>
+#include <string.h>
 
 #include "bounce/detect.h"
 
@@ -125,19 +126,11 @@ enum bounce_kind bounce_autoreply_kind(struct bounce_msg *m);
  * The text formats read nothing else. */
 gboolean bounce_looks_like_report(struct bounce_msg *m);
 
-/* The notice's view for the text formats (text.c). */
-struct bounce_text {
-	const char *text;	/* the notice, cut before the returned
-				 * message */
-	size_t len;
-	int final;		/* as in struct bounce_evidence */
-	int perm_hint;
-};
 /* Where the returned message starts in the notice (its length if it
  * does not): a "copy of the message follows" line, or a block of
  * header lines. */
 size_t bounce_text_cut(const char *text, size_t len);
-/* Finality and permanence the notice and subject state. */
+/* Finality and permanence the notice and subject state (cut.c). */
 void bounce_text_tone(struct bounce_msg *m, const char *text, size_t len,
 		      int *final_r, int *perm_hint_r);
 
@@ -146,6 +139,15 @@ void bounce_text_tone(struct bounce_msg *m, const char *text, size_t len,
  * little. */
 char *bounce_text_block_for(struct bounce_msg *m, const char *addr);
 void bounce_text_index_free(struct bounce_text_index **ti);
+
+/* Where the line at i of t[0..len) ends (its '\n', or len). */
+static inline size_t
+bounce_line_end(const char *t, size_t len, size_t i)
+{
+	const char *nl = memchr(t + i, '\n', len - i);
+
+	return nl != NULL ? (size_t)(nl - t) : len;
+}
 
 /* Lower-cased copy of at most max bytes of s (ASCII case only). */
 char *bounce_lower(const char *s, size_t len, size_t max);

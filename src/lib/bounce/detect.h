@@ -15,13 +15,15 @@
  *   2. RFC 3464 delivery status notifications (message/delivery-status,
  *      and RFC 6533's message/global-delivery-status with UTF-8
  *      addresses), dsn.c; RFC 5965 feedback reports, arf.c.
- *   3. The formats of MTAs and providers that do not follow RFC 3464,
- *      text.c and text_*.c: recognised by the shape of the text
- *      (qmail's "Hi. This is the qmail-send program", Sendmail's "-----
- *      The following addresses had permanent fatal errors -----",
- *      Postfix's "<addr>: host ... said: 550 ...", Exim's indented
- *      addresses, Exchange's "did not reach the following recipient(s)"
- *      and so on), never by the particular message.
+ *   3. Amazon SES's JSON notifications, ses.c; the formats of MTAs and
+ *      providers that do not follow RFC 3464, text.c (with cut.c):
+ *      recognised by the shape of the text (qmail's "Hi. This is the
+ *      qmail-send program", Sendmail's "----- The following addresses
+ *      had permanent fatal errors -----", Postfix's "<addr>: host ...
+ *      said: 550 ...", Exim's indented addresses, Exchange's "did not
+ *      reach the following recipient(s)" and so on), never by the
+ *      particular message; a report inside a report; and as a last
+ *      resort the returned message's own recipient, original.c.
  *
  * Not bounces (no failures reported): auto-replies and vacation messages
  * (RFC 3834 Auto-Submitted, X-Autoreply, their subjects), challenge-

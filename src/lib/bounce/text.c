@@ -24,12 +24,15 @@
  *
  * The reason for a recipient is the text from its address to the next
  * recipient's line (bounded), and failing that the whole notice.  The
- * notice is cut first where the returned message starts (a "copy of the
- * message follows" line, or a block of header lines): its addresses are
- * somebody's correspondents, not failed recipients.  Addresses that
- * never are failed recipients are dropped: the bounce's own sender and
- * recipient, mail system addresses (MAILER-DAEMON, postmaster), a list's
- * -bounces address.
+ * notice is cut first where the returned message starts (cut.c): its
+ * addresses are somebody's correspondents, not failed recipients.
+ * Addresses that never are failed recipients are dropped: the bounce's
+ * own sender, a mail system's (MAILER-DAEMON), a list's -bounces address;
+ * the bounce's own recipient (who sent the returned message) counts only
+ * on a line shaped as a failure, not where a reply to MAIL FROM quotes it.
+ * postmaster@ counts (people write to it, and it can be a member); the
+ * boilerplate that names a contact ("please send mail to", "contact")
+ * holds no sentence anchor.
  *
  * X-Failed-Recipients (Exim, Google), when present, is the list of failed
  * recipients; the text then only gives each one's reason.
@@ -51,180 +54,6 @@ struct anchor {
 	size_t rest;		/* where its reason starts */
 	enum anchor_kind kind;
 };
-
-/* Lines where the returned message starts. */
-static const char *const cut_markers[] = {
-	"original message follows", "below this line is a copy of the message",
-	"copy of the message", "copy of the original message",
-	"unsent message follows", "returned message follows",
-	"message headers follow", "headers of the original message",
-	"header of the original message", "original message headers",
-	"the body of the message", "original message -----",
-	"----- original message", "-----original message-----",
-	"original message is attached", "message text follows",
-	"headers of your message", "header of your message",
-	"your message reads", "undelivered message follows",
-	"the original message headers", "original headers follow",
-	"------ original message", "original message:", NULL,
-};
-
-/* Header names of the returned message's header block.  A block of
- * header lines is the returned message only if it holds one of the first
- * group: a notice may sum the message up in "To:", "Subject:", "Date:"
- * lines of its own. */
-static const char *const header_names[] = {
-	"received", "return-path", "dkim-signature", "message-id",
-	"mime-version", "content-type", "content-transfer-encoding",
-	"authentication-results", "delivered-to", "references",
-	"in-reply-to", "arc-seal", "arc-message-signature",
-	"arc-authentication-results", "domainkey-signature", "x-",
-	"",
-	"reply-to", "from", "to", "subject", "date", "sender", "cc",
-	"user-agent", "thread-topic", "thread-index", "importance", NULL,
-};
-
-/* 0: not a header line; 1: one of the second group; 2: of the first. */
-static int
-header_line(const char *l, size_t len)
-{
-	size_t n = 0;
-	int rank = 2;
-
-	while (n < len && n < 64 && (g_ascii_isalnum(l[n]) || l[n] == '-'))
-		n++;
-	if (n == 0 || n >= len || l[n] != ':')
-		return 0;
-	if (n > 2 && g_ascii_strncasecmp(l, "x-", 2) == 0)
-		return 2;
-	for (const char *const *h = header_names; *h != NULL; h++) {
-		if (**h == '\0')
-			rank = 1;
-		else if (strlen(*h) == n && g_ascii_strncasecmp(l, *h, n) == 0)
-			return rank;
-	}
-	return 0;
-}
-
-static size_t
-line_end(const char *t, size_t len, size_t i)
-{
-	const char *nl = memchr(t + i, '\n', len - i);
-
-	return nl != NULL ? (size_t)(nl - t) : len;
-}
-
-/* Whether a header block starts at i: at least two header lines in a row
- * (continuations between them allowed), one of the first group among
- * its first twelve lines.  Not when a forwarding line comes just before:
- * that block is the forwarded bounce's own header. */
-static gboolean
-header_block_at(const char *t, size_t len, size_t i, const char *prev)
-{
-	int lines = 0, best = 0, r;
-
-	if (header_line(t + i, line_end(t, len, i) - i) == 0)
-		return FALSE;
-	if (prev != NULL && (strstr(prev, "forwarded message") != NULL ||
-			     strstr(prev, "begin forwarded") != NULL))
-		return FALSE;
-	for (size_t j = i; j < len && lines < 12; j = line_end(t, len, j) + 1) {
-		if (t[j] == ' ' || t[j] == '\t')
-			continue;
-		if ((r = header_line(t + j, line_end(t, len, j) - j)) == 0)
-			break;
-		lines++;
-		best = MAX(best, r);
-	}
-	return lines >= 2 && best == 2;
-}
-
-size_t
-bounce_text_cut(const char *t, size_t len)
-{
-	char *prev = NULL;
-	size_t i = 0, cut = len;
-
-	while (i < len) {
-		size_t e = line_end(t, len, i);
-		char *lower = bounce_lower(t + i, e - i, LINE_MAX_SCAN);
-
-		if (bounce_has_phrase(lower, cut_markers) ||
-		    header_block_at(t, len, i, prev)) {
-			g_free(lower);
-			cut = i;
-			break;
-		}
-		/* A forwarded bounce's own header block: read on after it. */
-		if (prev != NULL && header_line(t + i, e - i) != 0 &&
-		    (strstr(prev, "forwarded message") != NULL ||
-		     strstr(prev, "begin forwarded") != NULL)) {
-			while (e < len && e + 1 < len && t[e + 1] != '\n')
-				e = line_end(t, len, e + 1);
-		}
-		if (*g_strstrip(lower) != '\0') {
-			g_free(prev);
-			prev = lower;
-		} else {
-			g_free(lower);
-		}
-		i = e + 1;
-	}
-	g_free(prev);
-	return cut;
-}
-
-/* A delay warning says so; some say it beside words of a final failure
- * ("The following addresses had fatal errors ... THIS IS A WARNING
- * MESSAGE ONLY"), so the first list outweighs them. */
-static const char *const delay_sure[] = {
-	"warning message only", "do not need to resend",
-	"no action is required on your part", "will be retried for",
-	"will keep trying until", "delivery attempts will continue",
-	"will continue to try", NULL,
-};
-
-static const char *const delay_phrases[] = {
-	"will retry", "will keep trying", "will be retried", "still trying",
-	"not yet been delivered", "has not been delivered yet",
-	"has been delayed", "is delayed", "delay notification", "was delayed",
-	"delivery delayed", "will try again", "temporarily deferred",
-	"warning: message", "still undelivered", "not yet delivered", NULL,
-};
-
-static const char *const final_phrases[] = {
-	"permanent", "given up", "giving up", "gave up", "fatal",
-	"will not be retried", "not going to try again", NULL,
-};
-
-void
-bounce_text_tone(struct bounce_msg *m, const char *text, size_t len,
-		 int *final_r, int *perm_hint_r)
-{
-	char *subject = bounce_fold_lower(m->subject, strlen(m->subject), 512);
-	char *lower = bounce_fold_lower(text, len, 16384);
-	gboolean fin = bounce_has_phrase(lower, final_phrases);
-	static const char *const delay_subjects[] = {
-		"delay", "warning", "still being", "not yet", NULL,
-	};
-
-	*final_r = 1;
-	if (bounce_has_phrase(lower, delay_sure))
-		*final_r = 0;
-	else if (bounce_has_phrase(subject, delay_subjects) &&
-		 strstr(subject, "fail") == NULL && !fin)
-		*final_r = 0;
-	else if (bounce_has_phrase(lower, delay_phrases) && !fin)
-		*final_r = 0;
-	*perm_hint_r = -1;
-	if (strstr(lower, "permanent") != NULL)
-		*perm_hint_r = 1;
-	else if (strstr(lower, "temporary") != NULL ||
-		 strstr(lower, "temporarily") != NULL ||
-		 strstr(lower, "transient") != NULL)
-		*perm_hint_r = 0;
-	g_free(subject);
-	g_free(lower);
-}
 
 static gboolean
 local_char(unsigned char c)
@@ -511,7 +340,7 @@ find_anchors(const char *t, size_t len)
 	GArray *out = g_array_new(FALSE, FALSE, sizeof(struct anchor));
 
 	for (size_t i = 0; i < len && out->len < FAILURES_MAX;) {
-		size_t e = line_end(t, len, i);
+		size_t e = bounce_line_end(t, len, i);
 		struct anchor a;
 
 		if (memchr(t + i, '@', e - i) != NULL && line_anchor(t, i, e, &a))
