@@ -140,6 +140,39 @@ test_send_writes_virgin_entry_from_owner_with_bounces_sender(void)
 	list_fixture_clear(&f);
 }
 
+/* A notice's text that is not ASCII arrives as written, whatever charset
+ * GMime picks for it (Latin-1 fits "Ünïcode": the label must say so). */
+static void
+test_send_text_not_ascii_reads_back_the_same(void)
+{
+	static const char *const to[] = { "a@example.net", NULL };
+	static const char text[] = "Held: \xc3\x9cn\xc3\xaf" "code and \xe2\x82\xac\n";
+	static const char latin[] = "Held: \xc3\x9cn\xc3\xaf" "code\n";
+	const char *texts[] = { text, latin };
+	struct list_fixture f;
+	GError *error = NULL;
+
+	fixture_setup(&f);
+	for (guint i = 0; i < G_N_ELEMENTS(texts); i++) {
+		g_assert_cmpint(notice_send(f.list, to, "Subject", texts[i], NULL,
+					    &error), ==, 0);
+		g_assert_no_error(error);
+	}
+	GPtrArray *items = queue_read_all(f.var, "virgin");
+	g_assert_cmpuint(items->len, ==, 2);
+	for (guint i = 0; i < items->len; i++) {
+		GMimeMessage *msg = item_message(items->pdata[i]);
+		GMimeTextPart *part = message_first_text_part(msg);
+		char *got = g_mime_text_part_get_text(part);
+
+		g_assert_cmpstr(got, ==, texts[i]);	/* FIFO: in order */
+		g_free(got);
+		g_object_unref(msg);
+	}
+	g_ptr_array_unref(items);
+	list_fixture_clear(&f);
+}
+
 /* notice.h is library API: a program that sends a notice before it parses
  * any message (a command that welcomes a member, say) must not find GMime
  * uninitialised. */
@@ -487,6 +520,8 @@ test_autorespond_to_a_list_address_sends_nothing(void)
 static const struct unit_test tests[] = {
 	{ "/notice/send/virgin-entry-from-owner-with-bounces-sender",
 	  test_send_writes_virgin_entry_from_owner_with_bounces_sender },
+	{ "/notice/send/text-not-ascii-reads-back-the-same",
+	  test_send_text_not_ascii_reads_back_the_same },
 	{ "/notice/send/in-a-process-that-parsed-nothing",
 	  test_send_in_a_process_that_parsed_nothing },
 	{ "/notice/send/attachment-as-message-rfc822",

@@ -50,8 +50,10 @@ build(struct list *l, const char *const *recipients, const char *subject,
 	g_mime_message_set_date(msg, now);
 	id = g_mime_utils_generate_message_id(strchr(owner, '@') + 1);
 	g_mime_message_set_message_id(msg, id);
+	/* set_text picks the charset (US-ASCII, ISO-8859-1 or UTF-8),
+	 * converts the text to it and labels the part: relabelling it
+	 * would garble text that fits Latin-1. */
 	g_mime_text_part_set_text(body, text);
-	g_mime_text_part_set_charset(body, "utf-8");
 	message_set_body_attached(msg, GMIME_OBJECT(body), attach);
 	g_object_unref(body);
 	message_header_append(msg, "X-List-Administrivia", "yes");
