@@ -53,7 +53,7 @@ bounce_detect_cmd(struct cli *cli, int argc, char **argv)
 			   "line per failed\nrecipient: "
 			   "permanent|temporary<TAB>address<TAB>reason.  "
 			   "Nothing for a\nmessage that is not a bounce "
-			   "(auto-replies, delay-free successes).\nReasons: "
+			   "(auto-replies, success reports).\nReasons: "
 			   "mailbox-unknown, mailbox-disabled, mailbox-full, "
 			   "host-unknown,\npolicy, too-big, expired, "
 			   "complaint, other (docs/bounces.md).  Exits 0,\n"

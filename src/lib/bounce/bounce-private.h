@@ -62,6 +62,12 @@ struct bounce_msg {
 struct bounce_msg *bounce_msg_read(GMimeMessage *msg, const char *envelope);
 void bounce_msg_free(struct bounce_msg **m);
 
+/* The first address of a header value (From, To), or NULL; only_one: NULL
+ * unless it holds exactly one.  lenient: a value address.c refuses still
+ * gives its first thing that looks like an address. */
+char *bounce_first_address(const char *value, gboolean only_one,
+			   gboolean lenient);
+
 /* Whether a looks like an address of a mail system, not of a person:
  * MAILER-DAEMON, postmaster and their kin. */
 gboolean bounce_is_daemon(const char *addr_key);

@@ -265,37 +265,43 @@ unquote(char *text)
 	return g_string_free(out, FALSE);
 }
 
-/* The key of the first address in header name, or NULL.  A header that
- * address.c refuses (MAILER-DAEMON without a domain, a bad name) still
- * gives its first thing that looks like an address. */
-static char *
-header_key(GMimeMessage *msg, const char *name)
+char *
+bounce_first_address(const char *v, gboolean only_one, gboolean lenient)
 {
-	const char *v = message_header(msg, name);
 	GPtrArray *list = NULL;
-	char *key = NULL;
+	char *addr = NULL;
+	const char *at;
 
 	if (v == NULL)
 		return NULL;
 	if (address_parse_list(v, &list, NULL) == 0) {
-		if (list->len > 0)
-			key = address_key(((struct address *)list->pdata[0])->addr);
+		if (list->len == 1 || (list->len > 1 && !only_one))
+			addr = g_strdup(((struct address *)list->pdata[0])->addr);
 		g_ptr_array_unref(list);
-		return key;
+		return addr;
 	}
-	const char *at = strchr(v, '@');
-	if (at != NULL) {
+	/* A value address.c refuses (MAILER-DAEMON without a domain, a bad
+	 * name) still gives its first thing that looks like an address. */
+	if (lenient && (at = strchr(v, '@')) != NULL) {
 		const char *b = at, *e = at + 1;
-		char *spec;
 
 		while (b > v && strchr(" \t<>\"(),;:", b[-1]) == NULL)
 			b--;
 		while (*e != '\0' && strchr(" \t<>\"(),;:", *e) == NULL)
 			e++;
-		spec = g_strndup(b, e - b);
-		key = address_key(spec);
-		g_free(spec);
+		addr = g_strndup(b, e - b);
 	}
+	return addr;
+}
+
+/* The key of the first address in header name, or NULL. */
+static char *
+header_key(GMimeMessage *msg, const char *name)
+{
+	char *addr = bounce_first_address(message_header(msg, name), FALSE, TRUE);
+	char *key = addr != NULL ? address_key(addr) : NULL;
+
+	g_free(addr);
 	return key;
 }
 

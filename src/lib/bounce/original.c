@@ -47,36 +47,6 @@ received_for(const char *v)
 	return NULL;
 }
 
-/* The key of the first address in a header value, or NULL. */
-static char *
-address_key_of(const char *v)
-{
-	GPtrArray *list = NULL;
-	char *key = NULL;
-
-	if (v != NULL && address_parse_list(v, &list, NULL) == 0) {
-		if (list->len > 0)
-			key = address_key(((struct address *)list->pdata[0])->addr);
-		g_ptr_array_unref(list);
-	}
-	return key;
-}
-
-/* The one address of a To value, or NULL. */
-static char *
-single_to(const char *v)
-{
-	GPtrArray *list = NULL;
-	char *addr = NULL;
-
-	if (v != NULL && address_parse_list(v, &list, NULL) == 0) {
-		if (list->len == 1)
-			addr = g_strdup(((struct address *)list->pdata[0])->addr);
-		g_ptr_array_unref(list);
-	}
-	return addr;
-}
-
 /* The recipient in a header block given as text: unfolded "Received:"
  * and "To:" lines. */
 static char *
@@ -98,7 +68,7 @@ from_header_text(const char *text, size_t len)
 		if (g_ascii_strncasecmp(*l, "Received:", 9) == 0)
 			found = received_for(*l + 9);
 		else if (to == NULL && g_ascii_strncasecmp(*l, "To:", 3) == 0)
-			to = single_to(*l + 3);
+			to = bounce_first_address(*l + 3, TRUE, FALSE);
 	}
 	g_strfreev(lines);
 	g_free(unfolded);
@@ -125,7 +95,7 @@ from_message(GMimeMessage *msg)
 				return v;
 		}
 	}
-	return single_to(message_header(msg, "To"));
+	return bounce_first_address(message_header(msg, "To"), TRUE, FALSE);
 }
 
 int
@@ -139,10 +109,13 @@ bounce_original_detect(struct bounce_msg *m, struct bounce_report *r)
 	/* A returned message that is itself a report went to its sender:
 	 * its recipient is nobody that failed. */
 	if (m->original != NULL) {
-		char *from = address_key_of(message_header(m->original, "From"));
+		char *from = bounce_first_address(message_header(m->original,
+								 "From"), FALSE, TRUE);
+		char *key = from != NULL ? address_key(from) : NULL;
 
-		if (!bounce_is_daemon(from))
+		if (!bounce_is_daemon(key))
 			addr = from_message(m->original);
+		g_free(key);
 		g_free(from);
 	}
 	if (addr == NULL && m->original_headers != NULL)
