@@ -663,6 +663,11 @@ test_not_bounces(void)
 	char *letter = text_message("Ann <ann@example.com>", "lunch", "",
 				    "Could not send to bob@example.net, so I "
 				    "write to you.\n");
+	/* "Автоматический ответ: news": upper case beyond ASCII. */
+	char *russian = text_message(
+		"Ivan <ivan@example.ru>", "=?utf-8?b?0JDQstGC0L7QvNCw0YLQuNGH0LXR"
+		"gdC60LjQuSDQvtGC0LLQtdGC?=: news", "",
+		"Your mail to ivan@example.ru could not be delivered: I am away.\n");
 
 	assert_detects(rfc3834, NULL, "");
 	g_assert_cmpint(kind_of(rfc3834), ==, BOUNCE_KIND_AUTOREPLY);
@@ -671,6 +676,9 @@ test_not_bounces(void)
 	assert_detects(challenge, NULL, "");
 	g_assert_cmpint(kind_of(challenge), ==, BOUNCE_KIND_CHALLENGE);
 	assert_detects(letter, NULL, "");
+	assert_detects(russian, NULL, "");
+	g_assert_cmpint(kind_of(russian), ==, BOUNCE_KIND_AUTOREPLY);
+	g_free(russian);
 	g_free(rfc3834);
 	g_free(subject);
 	g_free(xauto);

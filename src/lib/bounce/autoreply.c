@@ -74,8 +74,12 @@ static const char *const autoreply_subjects[] = {
 	"automatische antwort", "abwesenheit", "out of office",
 	"out of the office", "away from", "on vacation", "vacation",
 	"réponse automatique", "respuesta automática", "risposta automatica",
-	"自動応答", "自動返信", "away until", "i am away", "i'm away",
-	"urlaub", "congés", NULL,
+	"resposta automática", "automatisch antwoord", "autosvar",
+	"automaattinen vastaus", "odpowiedź automatyczna",
+	"automatická odpověď", "автоматический ответ", "自動応答", "自動返信",
+	"自动回复", "自動回覆", "away until", "i am away", "i'm away",
+	"urlaub", "congés", "abwesend", "fuori sede", "frånvaro", "afwezig",
+	NULL,
 };
 
 static const char *const challenge_subjects[] = {
@@ -90,9 +94,12 @@ static const char *const challenge_subjects[] = {
 static gboolean
 lower_has(const char *s, const char *const *phrases, size_t max)
 {
-	char *lower = bounce_lower(s, strlen(s), max);
+	char *cut = g_utf8_make_valid(s, MIN(strlen(s), max));
+	/* Lower case beyond ASCII: "Автоматический ответ". */
+	char *lower = g_utf8_strdown(cut, -1);
 	gboolean has = bounce_has_phrase(lower, phrases);
 
+	g_free(cut);
 	g_free(lower);
 	return has;
 }
