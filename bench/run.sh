@@ -41,3 +41,4 @@ run bench-lock
 run bench-lock 1000 8 200 200	# 200 us outside the lock between rounds
 run bench-queue
 run bench-queue-list
+run bench-bounce tests/data/sisimai/maildir/bsd 5	# detection over the corpus
