@@ -1,7 +1,10 @@
 # herald - build.  `make` builds build/herald; `make SAN=1` builds the
 # AddressSanitizer + UBSan variant in build-san/; `make check` runs the tests.
 CC      ?= cc
-PKGS    := glib-2.0 gio-2.0 gmodule-2.0 gmime-3.0 libidn2 libsodium libpsl zlib \
+# gmodule-no-export: html2text.c's module (libxml2) needs no symbol of
+# herald's, and exporting them all (8,700 with OpenSSL linked in, below)
+# would let a loaded library bind to herald's copy of OpenSSL.
+PKGS    := glib-2.0 gio-2.0 gmodule-no-export-2.0 gmime-3.0 libidn2 libsodium libpsl zlib \
            openssl
 # libxml2: its headers only; html2text.c opens the library on first use.
 HDR_PKGS := libxml-2.0
