@@ -71,8 +71,8 @@ fault_case rename rename_enospc=3 /queue/out/
 # 4. The batch is the unit of recovery: a runner killed with a batch
 #    pending leaves several .bak files; only the one it was working on is
 #    counted against (bak-count), the handled ones go back with no strike.
-#    (Killed as often as queue-kill.sh kills: a runner killed before it
-#    ever commits a batch makes no progress.)
+#    (A restarted runner's first batches hold 1, 2, 4 ... entries, so even
+#    one killed this often gets posts done.)
 N=200
 V=$(setup kill)
 "$HERALD" --var "$V" site set master.restart_backoff_max 1
@@ -84,13 +84,13 @@ while [ "$(count "$V" in msg)" -gt 0 ] || [ "$(count "$V" in bak)" -gt 0 ]; do
 	[ $(( $(date +%s) - start )) -gt 120 ] && break
 	pid=$(pgrep -P "$MASTER" | head -1)
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
-	sleep "0.$(( 2 + RANDOM % 4 ))"
+	sleep "0.$(( 1 + RANDOM % 3 ))"
 done
 diag "kill: $kills SIGKILLs in $(( $(date +%s) - start )) s"
 wait_for 30 bash -c "[ -z \"\$(find '$V/queue/in' -name '*.msg' -o -name '*.bak')\" ]"
 wait_for 10 no_leftovers "$V"
 "$HERALD" --var "$V" stop >/dev/null
-check "kill: the runner was killed more than 3 times" test "$kills" -gt 3
+check "kill: the runner was killed more than once" test "$kills" -gt 1
 grep -h 'uncommitted batch given back' "$V"/logs/*/queue | head -3 | sed 's/^/# /'
 check "kill: every post reached 'out'" test "$(ids "$V" out | sort -u | wc -l)" -eq "$N"
 check "kill: nothing was set aside as a poison message" test "$(count "$V" bad msg)" -eq 0

@@ -304,6 +304,47 @@ test_runner_shunt_drops_partial_output(void)
 	tmp_dir_remove(&var);
 }
 
+/* A handler that stores nothing through the batch (delivery, say). */
+static int
+deliver_handler(void *ctx, struct queue *q, struct queue_item *item,
+		GError **error)
+{
+	struct copier *c = ctx;
+
+	/* Every entry handled before this one is finished already. */
+	c->calls++;
+	if (count(c->in, NULL) != 5 - (c->calls - 1) ||
+	    count(c->in, ".bak") != 1)
+		c->ok = FALSE;
+	return 0;
+}
+
+static void
+test_runner_without_output_finishes_at_once(void)
+{
+	char *var = tmp_dir_new();
+	struct copier c = { 0 };
+	struct runner_config cfg = {
+		.var_dir = var, .queue = "in", .slice = 0, .nslices = 1,
+		.poll_ms = 10, .handler = deliver_handler, .handler_ctx = &c,
+		.once = TRUE,
+	};
+	GError *error = NULL;
+
+	c.in = open_queue(var, "in");
+	c.out = open_queue(var, "out");
+	c.ok = TRUE;
+	for (int i = 0; i < 5; i++)
+		put(c.in, "a post", FALSE);
+	g_assert_cmpint(runner_run(&cfg, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(c.calls, ==, 5);
+	g_assert_true(c.ok);
+	g_assert_cmpint(count(c.in, NULL), ==, 0);
+	copier_clear(&c);
+	tmp_dir_remove(&var);
+}
+
 static const struct unit_test tests[] = {
 	{ "/batch/entries-invisible-until-commit",
 	  test_batched_entries_invisible_until_commit },
@@ -319,6 +360,8 @@ static const struct unit_test tests[] = {
 	  test_runner_io_error_commits_earlier_drops_failed },
 	{ "/batch/runner/shunt-drops-partial-output",
 	  test_runner_shunt_drops_partial_output },
+	{ "/batch/runner/without-output-finishes-at-once",
+	  test_runner_without_output_finishes_at_once },
 };
 
 int

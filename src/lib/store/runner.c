@@ -128,11 +128,15 @@ commit(struct runner_state *st, GError **error)
 	return ret;
 }
 
-/* commit() once the batch is big or old enough. */
+/* commit() once the batch is big or old enough, or at once when it holds
+ * no output: then nothing waits for an fsync, and an entry whose handler
+ * had an effect outside the queues (delivery to the members) must not stay
+ * claimed, to be redone after a crash, any longer than before. */
 static int
 commit_if_due(struct runner_state *st, GError **error)
 {
-	if (st->done->len < st->batch_max &&
+	if (queue_batch_size(st->batch) > 0 &&
+	    st->done->len < st->batch_max &&
 	    queue_batch_size(st->batch) < RUNNER_BATCH_FILES &&
 	    (st->done->len == 0 ||
 	     g_get_monotonic_time() - st->batch_started < RUNNER_BATCH_US))
