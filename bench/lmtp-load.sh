@@ -15,7 +15,7 @@
 #     messages/s, and the server's peak processes, RSS sum and PSS sum
 #     (sampled every 100 ms).
 # The two builds alternate, RUNS times (default 2): the machine is shared,
-# so quote the range.  First, bench-store-parallel: stores/s from 1, 4 and
+# so quote the range; TRANSPORTS="unix" (or "tcp") runs one of them.  First, bench-store-parallel: stores/s from 1, 4 and
 # 32 processes at once, the figure behind a process per session.  The same client binary drives both.  Scratch under
 # $HERALD_BENCH_DIR (default /var/tmp).
 set -euo pipefail
@@ -26,6 +26,7 @@ BUILD=${BUILD:-build}
 OLD_TREE=${OLD_TREE:-/tmp/herald-old-$OLD}
 CLIENTS=${CLIENTS:-200}
 MESSAGES=${MESSAGES:-100}
+TRANSPORTS=${TRANSPORTS:-unix tcp}
 
 if [ ! -x "$OLD_TREE/build/herald" ]; then
 	[ -d "$OLD_TREE" ] || git worktree add --detach "$OLD_TREE" "$OLD" >/dev/null
@@ -77,7 +78,7 @@ one() {
 "$BUILD/bench/bench-store-parallel" 2000 1 4 32
 
 for ((i = 1; i <= RUNS; i++)); do
-	for transport in unix tcp; do
+	for transport in $TRANSPORTS; do
 		one "old (run $i)" "$OLD_TREE/build/herald" "$transport"
 		one "new (run $i)" "$PWD/$BUILD/herald" "$transport"
 	done

@@ -15,16 +15,18 @@
  *
  * Why a bounded set of processes and not one event loop: storing a
  * message is an fsync of its file and one of the queue directory before
- * the 250, and fsyncs from parallel processes are committed together by
- * the filesystem's journal, where one process storing for every session
- * would wait for them one after another.  Measured on the 2-core ext4
- * machine of docs/PERFORMANCE.md ("The LMTP server under load"): create,
- * fsync, rename, directory fsync of a small file 1,500/s from one process,
- * 3,700/s from 32; 200 session processes cost 34 MB of proportional set
- * size in all (the pages of a forked session are shared with the
- * listener until written).  An event loop would need threads to store in
- * parallel, and the queue's names and the log's descriptors are made per
- * process.  A process per session also keeps a crash to one session.
+ * the 250, and the filesystem's journal commits the fsyncs of parallel
+ * writers together, where one process storing for every session would
+ * wait for each in turn.  Measured on the 2-core ext4 machine of
+ * docs/PERFORMANCE.md ("The LMTP server under load"): durable stores from
+ * one process 830-1,990/s, from 4 processes 1,430-2,430/s, from 32
+ * 1,440-3,650/s (bench/bench-store-parallel.c).  An event loop would need
+ * threads to store in parallel, and the queue's file names and the log's
+ * descriptors are made per process.  Processes cost little: 200 sessions
+ * are about 32 MB of proportional set size in all (a forked session's
+ * pages are the listener's until written), and the server accepts as many
+ * messages a second as the unbounded one before it (bench/lmtp-load.sh).
+ * A process per session also keeps a crash to one session.
  *
  * A session process reads with ppoll() and a deadline: lmtp.command_timeout
  * from its last reply to the next complete command, lmtp.data_timeout from
