@@ -58,11 +58,19 @@ fixture_clear(struct fixture *f)
 	list_fixture_clear(&f->lf);
 }
 
+static char *feed(struct lmtp_session *s, const char *text, size_t step);
+
+/* A session of f's, fed before (when not NULL) with its replies and the
+ * greeting taken away. */
 static struct lmtp_session *
-session_new(struct fixture *f)
+session_new(struct fixture *f, const char *before)
 {
-	return lmtp_session_new(f->lf.site, "mx.test", &f->limits, store_cb,
-				&f->log);
+	struct lmtp_session *s = lmtp_session_new(f->lf.site, "mx.test",
+						  &f->limits, store_cb, &f->log);
+
+	if (before != NULL)
+		g_free(feed(s, before, 0));
+	return s;
 }
 
 /* Feeds text in pieces of step bytes (0: all at once); returns the
@@ -126,7 +134,7 @@ test_transcript_whatever_the_reads(void)
 		char *head, *out;
 
 		fixture_init(&f);
-		s = session_new(&f);
+		s = session_new(&f, NULL);
 		head = feed(s, "", 0);
 		out = feed(s, SESSION, steps[i]);
 		char *all = g_strconcat(head, out, NULL);
@@ -156,8 +164,7 @@ test_lhlo_reply_is_one_buffer(void)
 	char *out;
 
 	fixture_init(&f);
-	s = session_new(&f);
-	g_free(feed(s, "", 0));
+	s = session_new(&f, "");
 	out = feed(s, "LHLO x\r\n", 0);
 	g_assert_cmpstr(out, ==, "250-mx.test\r\n250-PIPELINING\r\n"
 			"250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
@@ -183,8 +190,7 @@ endless_line(const char *before, int chunks, const char *after,
 
 	memset(chunk, 'x', 65536);
 	fixture_init(&f);
-	s = session_new(&f);
-	g_free(feed(s, before, 0));
+	s = session_new(&f, before);
 	for (int i = 0; i < chunks; i++) {
 		lmtp_session_feed(s, chunk, 65536);
 		g_assert_cmpuint(lmtp_session_memory(s), <, 16384);
@@ -228,8 +234,7 @@ test_error_limit(void)
 	char *out;
 
 	fixture_init(&f);
-	s = session_new(&f);
-	g_free(feed(s, "", 0));
+	s = session_new(&f, "");
 	out = feed(s, "BAD\r\nBAD\r\nBAD\r\nBAD\r\n"
 		   "MAIL FROM:<a@example.org>\r\n"
 		   "RCPT TO:<x@example.org>\r\nRCPT TO:<y@example.org>\r\n"
@@ -255,8 +260,7 @@ test_command_limit(void)
 
 	fixture_init(&f);
 	f.limits.command_limit = 3;
-	s = session_new(&f);
-	g_free(feed(s, "", 0));
+	s = session_new(&f, "");
 	out = feed(s, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n", 0);
 	g_assert_cmpstr(out, ==, "250 2.0.0 ok\r\n250 2.0.0 ok\r\n"
 			"250 2.0.0 ok\r\n421 4.7.0 mx.test too many commands, "
@@ -277,8 +281,7 @@ test_drain(void)
 	char *out;
 
 	fixture_init(&f);
-	s = session_new(&f);
-	g_free(feed(s, "LHLO x\r\n", 0));
+	s = session_new(&f, "LHLO x\r\n");
 	lmtp_session_drain(s);
 	out = feed(s, "NOOP\r\n", 0);
 	g_assert_cmpstr(out, ==, "421 4.3.2 mx.test shutting down\r\n");
@@ -286,8 +289,7 @@ test_drain(void)
 	g_free(out);
 	lmtp_session_free(&s);
 
-	s = session_new(&f);
-	g_free(feed(s, TXN "Subject: s\r\n", 0));
+	s = session_new(&f, TXN "Subject: s\r\n");
 	lmtp_session_drain(s);
 	g_assert_cmpint(lmtp_session_phase(s), ==, LMTP_PHASE_DATA);
 	out = feed(s, "\r\nbody\r\n.\r\nMAIL FROM:<a@example.org>\r\n", 0);
@@ -310,8 +312,7 @@ test_cut_short_in_data_stores_nothing(void)
 		char *out;
 
 		fixture_init(&f);
-		s = session_new(&f);
-		g_free(feed(s, TXN "Subject: s\r\n\r\nbody\r\n", 0));
+		s = session_new(&f, TXN "Subject: s\r\n\r\nbody\r\n");
 		if (how == 0)
 			lmtp_session_stop(s);
 		else if (how == 1)
@@ -341,8 +342,7 @@ test_store_failures_and_size_param(void)
 	char *out;
 
 	fixture_init(&f);
-	s = session_new(&f);
-	g_free(feed(s, "", 0));
+	s = session_new(&f, "");
 	f.log.fail = HERALD_ERR_IO;
 	out = feed(s, TXN ".\r\n", 0);
 	g_assert_true(g_str_has_suffix(out, "451 4.3.0 <demo@example.org> "
