@@ -22,9 +22,12 @@
 # min / median / max over the runs.
 #
 #   bench/bench-smallposts.sh [-n RUNS] [-p POSTS] [WHICH...]
-#     WHICH: mlmmj, herald-pipe, herald-lmtp (default: all three)
+#     WHICH: mlmmj, herald-pipe, herald-lmtp (default: all three), and
+#     old-pipe, old-lmtp: the same with the herald of HERALD_BENCH_OLD
 #   HERALD_BENCH_BUILD=build-x  the build whose herald is measured
 #                               (default build; it is made first)
+#   HERALD_BENCH_OLD=PATH       another herald binary (an earlier commit's
+#                               build), for before/after in one run
 # Scratch under $HERALD_BENCH_DIR (default /var/tmp); mlmmj is installed
 # with apt-get when missing.
 set -euo pipefail
@@ -54,6 +57,7 @@ SINK_PID=
 cleanup() {
 	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
 	"$H" --var "$D/var" stop >/dev/null 2>&1 || true
+	[ -n "${HERALD_BENCH_OLD:-}" ] && "$HERALD_BENCH_OLD" --var "$D/var-old" stop >/dev/null 2>&1
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -95,13 +99,19 @@ post() {
 }
 
 # --- herald: a var dir, one list, 10 members ------------------------------
-V=$D/var
-"$H" --var "$V" init >/dev/null
-"$H" --var "$V" lists create bench@lists.test --owner owner@example.org >/dev/null
-for i in $(seq 1 $MEMBERS); do echo "member$i@example.net"; done |
-	"$H" --var "$V" members add bench@lists.test >/dev/null
-LMTP_SOCK=$V/run/lmtp.sock
-"$H" --var "$V" site set lmtp.listen "unix:$LMTP_SOCK"
+# herald_setup BIN V: the site and list in var dir V.
+herald_setup() {
+	"$1" --var "$2" init >/dev/null
+	"$1" --var "$2" lists create bench@lists.test --owner owner@example.org >/dev/null
+	for i in $(seq 1 $MEMBERS); do echo "member$i@example.net"; done |
+		"$1" --var "$2" members add bench@lists.test >/dev/null
+	"$1" --var "$2" site set lmtp.listen "unix:$2/run/lmtp.sock"
+}
+herald_setup "$H" "$D/var"
+if [ -n "${HERALD_BENCH_OLD:-}" ]; then
+	herald_setup "$HERALD_BENCH_OLD" "$D/var-old"
+	echo "# old-*: $HERALD_BENCH_OLD"
+fi
 
 # --- mlmmj: the same list (mlmmj-make-ml is interactive: its steps) -------
 L=$D/mlmmj/bench
@@ -130,21 +140,24 @@ measure() {
 		out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
 			pipe /usr/bin/mlmmj-receive -L "$L")
 		;;
-	herald-pipe | herald-lmtp)
-		"$H" --var "$V" site set mta.smtp_port "$SINK_PORT"
-		"$H" --var "$V" start >/dev/null
-		for _ in $(seq 100); do [ -S "$LMTP_SOCK" ] && break; sleep 0.05; done
+	herald-pipe | herald-lmtp | old-pipe | old-lmtp)
+		local h=$H v=$D/var bin=$BUILD/herald
+		case $what in old-*) h=$HERALD_BENCH_OLD v=$D/var-old bin=$h ;; esac
+		"$h" --var "$v" site set mta.smtp_port "$SINK_PORT"
+		"$h" --var "$v" start >/dev/null
+		for _ in $(seq 100); do [ -S "$v/run/lmtp.sock" ] && break; sleep 0.05; done
 		sleep 1	# the runners are up and idle
-		if [ "$what" = herald-pipe ]; then
-			CMD="$BUILD/herald --var \$V mta post bench@lists.test < post"
+		case $what in
+		*-pipe)
+			CMD="$bin --var \$V mta post bench@lists.test < post"
 			out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
-				pipe "$H" --var "$V" mta post bench@lists.test)
-		else
+				pipe "$h" --var "$v" mta post bench@lists.test) ;;
+		*)
 			CMD="one LMTP session to unix:\$V/run/lmtp.sock (bench/smallposts.py), MAIL/RCPT/DATA per post"
 			out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
-				lmtp "$LMTP_SOCK")
-		fi
-		"$H" --var "$V" stop >/dev/null
+				lmtp "$v/run/lmtp.sock") ;;
+		esac
+		"$h" --var "$v" stop >/dev/null
 		;;
 	esac
 	sink_stop

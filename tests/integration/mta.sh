@@ -3,7 +3,10 @@
 # stored in its queue, 67 for an unknown list, 75 for any other failure
 # (nothing half-written left), a usage error too (an unknown kind, an
 # unknown option, a missing argument): a misconfigured transport must not
-# make the MTA bounce mail.
+# make the MTA bounce mail.  65 (EX_DATAERR, with the RFC 3463 status first
+# on standard error) for a message refused for what it is: not a message
+# herald can read back (5.6.0), or larger than entry.max_message_size
+# (5.3.4), the old lmtp.max_message_size obeyed in its place when set.
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 "$HERALD" --var "$V" lists create demo@example.org --owner admin@example.org >/dev/null
@@ -64,4 +67,29 @@ for f in write_enospc=1 fsync_enospc=1 rename_enospc=1; do
 	check "$f: nothing visible in the queue" test "$(entries in)" -eq "$before" -a -z "$(find "$V/queue/in" -name '*.tmp')"
 done
 check "temporary failures are logged with the reason" grep -q "temporary failure for demo@example.org, the MTA keeps the message: .*No space left on device" "$V"/logs/*/mta
+
+# Refused for what it is: 65, nothing stored.
+before=$(entries in)
+err=$(printf 'From VM Thu Oct\n\nHi\n' | "$HERALD" --var "$V" mta post demo@example.org 2>&1)
+rc=$?
+check "an mbox From line and a body (no header) give 65 (EX_DATAERR): the MTA bounces it" test "$rc" -eq 65
+check "standard error starts with 5.6.0 and the reason ($err)" bash -c "echo \"\$1\" | grep -q '^5.6.0 herald: message for demo@example.org refused: not a message: no header could be read'" _ "$err"
+err=$(printf 'From userR' | "$HERALD" --var "$V" mta post demo@example.org 2>&1)
+check "the fuzzer's 'From userR' gives 65 too" test $? -eq 65
+check "nothing refused was stored" test "$(entries in)" -eq "$before"
+check "mta --help names exit 65" bash -c "'$HERALD' mta --help | grep -q '65 for a message refused'"
+big() { printf 'From: alice@example.org\nSubject: big\n\n'; head -c 4000 /dev/zero | tr '\0' 'x' | fold -w 70; }
+"$HERALD" --var "$V" site set entry.max_message_size 2048
+err=$(big | "$HERALD" --var "$V" mta post demo@example.org 2>&1)
+rc=$?
+check "a message over entry.max_message_size gives 65" test "$rc" -eq 65
+check "standard error starts with 5.3.4 and names the limit ($err)" bash -c "echo \"\$1\" | grep -q '^5.3.4 herald: message for demo@example.org refused: larger than 2048 bytes (entry.max_message_size)'" _ "$err"
+check "the refusal is logged" grep -q "refused a message for demo@example.org (5.3.4, the MTA bounces it)" "$V"/logs/*/mta
+"$HERALD" --var "$V" site set lmtp.max_message_size 100000
+big | "$HERALD" --var "$V" mta post demo@example.org
+check "lmtp.max_message_size, the old name, is obeyed in its place when set" test $? -eq 0
+"$HERALD" --var "$V" site set lmtp.max_message_size 0
+big | "$HERALD" --var "$V" mta post demo@example.org 2>/dev/null
+check "and 0 leaves it to entry.max_message_size again" test $? -eq 65
+check "only the message within the limit was stored" test "$(entries in)" -eq $((before + 1))
 t_done

@@ -221,12 +221,14 @@ copy_handler(void *ctx, struct queue *q, struct queue_item *item,
 	return 0;
 }
 
+/* One pass of a fresh runner with handler over five entries of "in". */
 static int
-run_copier(const char *var, struct copier *c, GError **error)
+run_handler(const char *var, runner_handler_fn handler, struct copier *c,
+	    GError **error)
 {
 	struct runner_config cfg = {
 		.var_dir = var, .queue = "in", .slice = 0, .nslices = 1,
-		.poll_ms = 10, .handler = copy_handler, .handler_ctx = c,
+		.poll_ms = 10, .handler = handler, .handler_ctx = c,
 		.once = TRUE,
 	};
 
@@ -252,7 +254,7 @@ test_runner_finishes_only_after_commit(void)
 	struct copier c = { 0 };
 	GError *error = NULL;
 
-	g_assert_cmpint(run_copier(var, &c, &error), ==, 0);
+	g_assert_cmpint(run_handler(var, copy_handler, &c, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpint(c.calls, ==, 5);
 	g_assert_true(c.ok);
@@ -270,7 +272,7 @@ test_runner_io_error_commits_earlier_drops_failed(void)
 	struct copier c = { .fail_at = 3, .fail_code = HERALD_ERR_IO };
 	GError *error = NULL;
 
-	g_assert_cmpint(run_copier(var, &c, &error), ==, -1);
+	g_assert_cmpint(run_handler(var, copy_handler, &c, &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
 	g_clear_error(&error);
 	/* The two handled before stored and finished; the failed one's copy
@@ -291,7 +293,7 @@ test_runner_shunt_drops_partial_output(void)
 	struct queue *shunt;
 	GError *error = NULL;
 
-	g_assert_cmpint(run_copier(var, &c, &error), ==, 0);
+	g_assert_cmpint(run_handler(var, copy_handler, &c, &error), ==, 0);
 	g_assert_no_error(error);
 	shunt = open_queue(var, "shunt");
 	/* The shunted post is redone whole on unshunt: its copy is not kept. */
@@ -324,19 +326,9 @@ test_runner_without_output_finishes_at_once(void)
 {
 	char *var = tmp_dir_new();
 	struct copier c = { 0 };
-	struct runner_config cfg = {
-		.var_dir = var, .queue = "in", .slice = 0, .nslices = 1,
-		.poll_ms = 10, .handler = deliver_handler, .handler_ctx = &c,
-		.once = TRUE,
-	};
 	GError *error = NULL;
 
-	c.in = open_queue(var, "in");
-	c.out = open_queue(var, "out");
-	c.ok = TRUE;
-	for (int i = 0; i < 5; i++)
-		put(c.in, "a post", FALSE);
-	g_assert_cmpint(runner_run(&cfg, &error), ==, 0);
+	g_assert_cmpint(run_handler(var, deliver_handler, &c, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpint(c.calls, ==, 5);
 	g_assert_true(c.ok);

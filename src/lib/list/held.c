@@ -223,12 +223,31 @@ held_action_parse(const char *name)
 	return -1;
 }
 
+/* An approved post goes back to the in queue, whose runner parses it: one
+ * that cannot be read back would go to bad/ there while the moderator was
+ * told it was approved (issue 10, item 4: held posts stored before the
+ * entry refused such messages).  It is not approved, and stays held, with
+ * an error that says so and what to do instead. */
 static int
 approve(struct list *l, struct held_post *h, GError **error)
 {
-	struct queue_meta *meta = queue_meta_copy(h->meta);
+	struct queue_meta *meta;
+	GError *local = NULL;
 	int ret;
 
+	if (message_check_round_trip(h->msg, h->msg_len, &local) < 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+			    "held post %" G_GINT64_FORMAT " of %s cannot be "
+			    "approved: herald cannot read its message back "
+			    "(%s); it stays held: discard or reject it",
+			    h->id, list_fqdn(l), local->message);
+		log_error(HELD_SUBSYS, "list %s: held post %" G_GINT64_FORMAT
+			  " not approved, its message cannot be read back: %s",
+			  list_fqdn(l), h->id, local->message);
+		g_error_free(local);
+		return -1;
+	}
+	meta = queue_meta_copy(h->meta);
 	queue_meta_set(meta, META_APPROVED, "yes");
 	queue_meta_set(meta, META_APPROVED_BY, "moderator");
 	/* Its old place in the in queue is long gone: a new one. */

@@ -18,11 +18,30 @@
 void message_init(void);
 
 /* Parses a whole message.  NULL with HERALD_ERR_FORMAT when GMime finds no
- * message in it at all. */
+ * message in it at all: no header (an input that starts with a blank
+ * line, or whose only line before it is an mbox "From " line). */
 GMimeMessage *message_parse(const char *data, size_t len, GError **error);
+/* The same, taking bytes instead of copying them (the message keeps them;
+ * NULs in its header are blanked in place). */
+GMimeMessage *message_parse_bytes(GByteArray *bytes, GError **error);
 
 /* The message as bytes (GMime's serialisation, LF line ends). */
 GByteArray *message_to_bytes(GMimeMessage *msg);
+
+/* Whether a and b are the same message: the same headers in the same
+ * order with the same values, the same MIME structure, and the same
+ * content in each part but for line ends at its end (GMime adds a line
+ * end where a part had none, and a blank line before a boundary, each
+ * time it writes a message: they carry nothing).  When not, *why_r (if
+ * why_r is not NULL) says where they first differ. */
+gboolean message_same(GMimeMessage *a, GMimeMessage *b, char **why_r);
+
+/* Whether herald can store data and read it back: it parses, and what
+ * message_to_bytes makes of it parses again to the same message
+ * (message_same).  Every stage after the entry parses what the one before
+ * wrote, so a message that fails this would end in bad/ somewhere down
+ * the line.  0, or -1 with HERALD_ERR_FORMAT saying why. */
+int message_check_round_trip(const char *data, size_t len, GError **error);
 
 /* The length of a raw message's header block, up to and with the blank
  * line that ends it (LF or CRLF), or len when there is none: what follows

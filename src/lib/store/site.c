@@ -70,6 +70,13 @@ static const struct setting_def settings[] = {
 	{ "master.restart_backoff_max", SETTING_INT, "60", NULL, 1, 3600,
 	  "Longest wait, in seconds, before a crashed runner is restarted. "
 	  "The wait doubles from one second with each crash in a row." },
+	{ "entry.max_message_size", SETTING_INT, "52428800", NULL, 1024,
+	  2147483647,
+	  "Largest message, in bytes, that herald accepts from the MTA, the "
+	  "same for both entries and enforced as the message is read: the "
+	  "LMTP server answers 552, `herald mta` exits 65 with 5.3.4 (the MTA "
+	  "bounces it; docs/postfix.md). The list's own max_message_size "
+	  "holds smaller ones for moderation." },
 	{ "lmtp.listen", SETTING_STRING, "", NULL, 0, 0,
 	  "Where the master's LMTP server listens for mail from the MTA: "
 	  "unix:/path/to/socket or 127.0.0.1:PORT. Empty: no LMTP server (the "
@@ -78,10 +85,10 @@ static const struct setting_def settings[] = {
 	  "The group given to a unix LMTP socket (mode 0660), so that the MTA's "
 	  "LMTP client (Postfix: user postfix) may connect. Empty: the group "
 	  "herald runs as." },
-	{ "lmtp.max_message_size", SETTING_INT, "52428800", NULL, 1024, 2147483647,
-	  "Largest message, in bytes, the LMTP server accepts; larger ones get "
-	  "552 (the list's own max_message_size holds smaller ones for "
-	  "moderation)." },
+	{ "lmtp.max_message_size", SETTING_INT, "0", NULL, 0, 2147483647,
+	  "The old name of entry.max_message_size, still obeyed: when not 0 it "
+	  "is the limit of both entries in place of entry.max_message_size. "
+	  "0: entry.max_message_size decides." },
 	{ "lmtp.max_sessions", SETTING_INT, "100", NULL, 1, 10000,
 	  "Most LMTP sessions at once (one process each, Postfix's "
 	  "default_process_limit). A connection beyond them is answered "
