@@ -25,15 +25,13 @@
  *     the limit in memory).  Too large is permanent too: 552 5.3.4 over
  *     LMTP; exit 65 with "5.3.4 ..." from the pipe.
  *
- * To the engineer reworking src/herald/lmtp.c (limits and timeouts): the
- * LMTP server calls entry_check() in its storing callback,
- * store_message(), before queue_put (a refusal is HERALD_ERR_FORMAT, which
- * lmtp_session.c answers 554 5.6.0).  It is called once per recipient;
- * list mail has one.  Please keep that call where the message is stored,
- * whatever else moves; and the size limit can come from
- * entry_max_message_size(), which is the same rule as lmtp.c's
- * max_message_size() (lmtp.max_message_size when not 0, else
- * entry.max_message_size), so that the two entries cannot drift apart.
+ * To whoever works on src/herald/lmtp.c: the LMTP server calls
+ * entry_check() in its storing callback, store_message(), before
+ * queue_put (a refusal is HERALD_ERR_FORMAT, which lmtp_session.c answers
+ * 554 5.6.0), once per recipient (list mail has one); and takes its size
+ * limit from entry_max_message_size() in session_limits_read().  Keep
+ * both where the message is stored and where the limit is read, whatever
+ * else moves, so that the two entries cannot drift apart.
  */
 #ifndef HERALD_ENTRY_ACCEPT_H
 #define HERALD_ENTRY_ACCEPT_H
