@@ -337,9 +337,18 @@ personal_copy(struct job *j, guint k, GError **error)
 static void
 settle(struct job *j, guint k, guint count, gboolean mail_refused)
 {
-	for (guint i = k; i < k + count; i++)
+	for (guint i = k; i < k + count; i++) {
 		j->fate[i] = fate_of(&j->reply[i], j->reply[i].at_data ||
 				     mail_refused);
+		/* Only the other fates' texts are read again (the progress
+		 * record, bounce events, the owners' report): an accepted
+		 * recipient's goes now, in the worker thread that made it,
+		 * instead of a string per member left in the worker's malloc
+		 * arena until the job ends (docs/PERFORMANCE.md, "Runner
+		 * memory"). */
+		if (j->fate[i] == FATE_ACCEPTED)
+			g_clear_pointer(&j->reply[i].text, g_free);
+	}
 }
 
 /* Defers recipients k..k+count-1 with why as the reason. */
