@@ -1,0 +1,163 @@
+/*
+ * test-roundtrip.c - what herald writes of a message it accepted, it reads
+ * back as the same message (mail/message.h: message_check_round_trip,
+ * message_same; entry/accept.h: entry_check).  Each finding of issue 10
+ * and of the fuzzer is a case here.
+ */
+#include "entry/accept.h"
+#include "base/base.h"
+#include "mail/message.h"
+
+#include <glib.h>
+#include <string.h>
+
+static GMimeMessage *
+parse(const char *s)
+{
+	return message_parse(s, strlen(s), NULL);
+}
+
+/* An mbox "From " line as the only line before the body: GMime skipped it
+ * and made a message with no header, which written back did not parse
+ * (the approved post that went to bad/). */
+static void
+test_roundtrip_from_line_without_headers_is_refused(void)
+{
+	static const char *const inputs[] = {
+		"From VM Thu Oct\n\nHi\n",
+		"From userR",			/* the fuzzer's 10 bytes */
+		">From x\n\nHi\n",
+		"From x@y Thu Oct  1 00:00:00 2026\n",
+		"\nSubject: hi\n\nbody\n",	/* a blank line first */
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
+		GError *error = NULL;
+		const char *in = inputs[i];
+
+		g_assert_null(message_parse(in, strlen(in), &error));
+		g_assert_error(error, HERALD_ERROR, HERALD_ERR_FORMAT);
+		g_clear_error(&error);
+		g_assert_cmpint(entry_check(in, strlen(in), &error), ==, -1);
+		g_assert_error(error, HERALD_ERROR, HERALD_ERR_FORMAT);
+		g_assert_nonnull(strstr(error->message, "no header"));
+		g_clear_error(&error);
+	}
+}
+
+/* A "From " line before real headers is still a message (GMime skips
+ * it), and one with only Content-* headers too (GMime keeps them on the
+ * body part). */
+static void
+test_roundtrip_from_line_before_headers_is_taken(void)
+{
+	static const char *const inputs[] = {
+		"From x@y Thu Oct  1 00:00:00 2026\nSubject: s\n\nbody\n",
+		"Content-Type: text/plain\n\nbody\n",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(inputs); i++)
+		g_assert_cmpint(entry_check(inputs[i], strlen(inputs[i]), NULL),
+				==, 0);
+}
+
+/* F4 of docs/fuzzing.md: GMime keeps ":Sender: x" after the first header
+ * as a header named "", which became the first line once the headers
+ * before it were removed.  It is dropped at parse. */
+static void
+test_roundtrip_nameless_header_is_dropped(void)
+{
+	GMimeMessage *m = parse("From: a@example.org\n:Sender: x\nSubject: s\n"
+				"\nbody\n");
+	GMimeHeaderList *hl;
+	GByteArray *out;
+
+	g_assert_nonnull(m);
+	hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+	g_assert_cmpint(g_mime_header_list_get_count(hl), ==, 2);
+	message_header_remove_all(m, "From");
+	out = message_to_bytes(m);
+	g_assert_cmpint(out->data[0], !=, ':');
+	g_assert_cmpint(message_check_round_trip((const char *)out->data,
+						 out->len, NULL), ==, 0);
+	g_byte_array_unref(out);
+	g_object_unref(m);
+}
+
+/* What GMime changes on each write is not a change of the message: CRLF
+ * made LF, a final newline added, a blank line before a boundary, an
+ * empty attached message dropped. */
+static void
+test_roundtrip_harmless_rewrites_are_the_same_message(void)
+{
+	static const char *const inputs[] = {
+		"From: a@example.org\r\nSubject: crlf\r\n\r\nline one\r\nline two\r\n",
+		"From: a@example.org\nSubject: no final newline",
+		"From: a@example.org\nContent-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain\n\nno blank line before the "
+		"boundary\n--b--\n",
+		"From: a@example.org\nContent-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: message/rfc822\n\n--b--\n",
+		"From: a@example.org\nContent-Type: multipart/mixed; boundary=never\n\n"
+		"--other\n\ntext\n",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
+		GError *error = NULL;
+		int r = message_check_round_trip(inputs[i], strlen(inputs[i]),
+						 &error);
+
+		g_assert_no_error(error);
+		g_assert_cmpint(r, ==, 0);
+	}
+}
+
+/* message_same tells a real change, and says where. */
+static void
+test_roundtrip_same_tells_changes(void)
+{
+	const char *base = "From: a@example.org\nContent-Type: multipart/mixed; "
+			   "boundary=b\n\n--b\nContent-Type: text/plain\n\none\n"
+			   "--b\nContent-Type: text/plain\n\ntwo\n--b--\n";
+	const char *other_text = "From: a@example.org\nContent-Type: multipart/"
+				 "mixed; boundary=b\n\n--b\nContent-Type: text/"
+				 "plain\n\none\n--b\nContent-Type: text/plain\n\n"
+				 "TWO\n--b--\n";
+	const char *other_header = "From: b@example.org\nContent-Type: multipart/"
+				   "mixed; boundary=b\n\n--b\nContent-Type: "
+				   "text/plain\n\none\n--b\nContent-Type: text/"
+				   "plain\n\ntwo\n--b--\n";
+	GMimeMessage *a = parse(base), *b = parse(other_text);
+	GMimeMessage *c = parse(other_header), *d = parse(base);
+	char *why = NULL;
+
+	g_assert_true(message_same(a, d, &why));
+	g_assert_null(why);
+	g_assert_false(message_same(a, b, &why));
+	g_assert_cmpstr(why, ==, "part 2 has other content");
+	g_free(why);
+	g_assert_false(message_same(a, c, &why));
+	g_assert_cmpstr(why, ==, "the message has header 1 (From) changed");
+	g_free(why);
+	g_object_unref(a);
+	g_object_unref(b);
+	g_object_unref(c);
+	g_object_unref(d);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/roundtrip/from-line-without-headers-is-refused",
+			test_roundtrip_from_line_without_headers_is_refused);
+	g_test_add_func("/roundtrip/from-line-before-headers-is-taken",
+			test_roundtrip_from_line_before_headers_is_taken);
+	g_test_add_func("/roundtrip/nameless-header-is-dropped",
+			test_roundtrip_nameless_header_is_dropped);
+	g_test_add_func("/roundtrip/harmless-rewrites-are-the-same-message",
+			test_roundtrip_harmless_rewrites_are_the_same_message);
+	g_test_add_func("/roundtrip/same-tells-changes",
+			test_roundtrip_same_tells_changes);
+	return g_test_run();
+}
