@@ -21,7 +21,10 @@
 # the machine's drift falls on all of them); the summary gives posts/s as
 # min / median / max over the runs.
 #
-#   bench/bench-smallposts.sh [-n RUNS] [-p POSTS] [WHICH...]
+#   bench/bench-smallposts.sh [-n RUNS] [-p POSTS] [-c K] [WHICH...]
+#     -c K: K posts handed over at a time (default 1), as an MTA runs K
+#     deliveries to one transport at once: K pipe commands, K LMTP
+#     sessions
 #     WHICH: mlmmj, herald-pipe, herald-lmtp (default: all three), and
 #     old-pipe, old-lmtp: the same with the herald of HERALD_BENCH_OLD
 #   HERALD_BENCH_BUILD=build-x  the build whose herald is measured
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-n) runs=${2:?"-n needs a count"}; shift 2 ;;
 	-p) n=${2:?"-p needs a count"}; shift 2 ;;
+	-c) export SMALLPOSTS_CONCURRENCY=${2:?"-c needs a count"}; shift 2 ;;
 	*) break ;;
 	esac
 done
@@ -64,7 +68,7 @@ trap cleanup EXIT
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
 	"$(nproc) cores, $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)," \
 	"scratch on $(df -T "$D" | awk 'NR == 2 { print $2 " on " $1 }')," \
-	"mlmmj $(dpkg-query -W -f '${Version}' mlmmj)"
+	"mlmmj $(dpkg-query -W -f '${Version}' mlmmj), posts handed over ${SMALLPOSTS_CONCURRENCY:-1} at a time"
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -136,7 +140,7 @@ measure() {
 	case $what in
 	mlmmj)
 		echo "$SINK_PORT" >"$L/control/smtpport"
-		CMD="/usr/bin/mlmmj-receive -L $L < post"
+		CMD="/usr/bin/mlmmj-receive -L $L < post (${SMALLPOSTS_CONCURRENCY:-1} at a time)"
 		out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
 			pipe /usr/bin/mlmmj-receive -L "$L")
 		;;
@@ -149,11 +153,11 @@ measure() {
 		sleep 1	# the runners are up and idle
 		case $what in
 		*-pipe)
-			CMD="$bin --var \$V mta post bench@lists.test < post"
+			CMD="$bin --var \$V mta post bench@lists.test < post (${SMALLPOSTS_CONCURRENCY:-1} at a time)"
 			out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
 				pipe "$h" --var "$v" mta post bench@lists.test) ;;
 		*)
-			CMD="one LMTP session to unix:\$V/run/lmtp.sock (bench/smallposts.py), MAIL/RCPT/DATA per post"
+			CMD="${SMALLPOSTS_CONCURRENCY:-1} LMTP session(s) to unix:\$V/run/lmtp.sock (bench/smallposts.py), MAIL/RCPT/DATA per post"
 			out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
 				lmtp "$v/run/lmtp.sock") ;;
 		esac

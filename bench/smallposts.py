@@ -6,6 +6,9 @@
 #   smallposts.py SINK_LOG RCPTS MSGDIR N pipe CMD...    CMD < post, N times
 #   smallposts.py SINK_LOG RCPTS MSGDIR N lmtp SOCKET    one LMTP session,
 #                                                        N transactions
+# SMALLPOSTS_CONCURRENCY=K hands posts over K at a time, as an MTA runs
+# K deliveries to one transport at once (K commands at a time; K LMTP
+# sessions, each with its share of the posts).  Default 1.
 #
 # SINK_LOG is smtp-sink's -v output (one "rcpt TO:" line per recipient,
 # "data" and "." per transaction).  All RCPTS are "at the sink" when that
@@ -19,7 +22,9 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 RCPT = re.compile(rb"smtp-sink: rcpt to:", re.M | re.I)
 DATA = re.compile(rb"smtp-sink: data$", re.M | re.I)
@@ -96,14 +101,23 @@ def main():
     sink.poll()
     if sink.rcpts:
         raise SystemExit("the sink log is not fresh")
+    conc = int(os.environ.get("SMALLPOSTS_CONCURRENCY", "1"))
     t0 = time.monotonic()
     if mode == "pipe":
-        for p in posts:
-            r = subprocess.run(rest, input=p)
-            if r.returncode != 0:
-                raise SystemExit("%s exited %d" % (rest[0], r.returncode))
+        def one(p):
+            return subprocess.run(rest, input=p).returncode
+        with ThreadPoolExecutor(max_workers=conc) as pool:
+            for rc in pool.map(one, posts):
+                if rc != 0:
+                    raise SystemExit("%s exited %d" % (rest[0], rc))
     elif mode == "lmtp":
-        lmtp_session(rest[0], posts)
+        threads = [threading.Thread(target=lmtp_session,
+                                    args=(rest[0], posts[k::conc]))
+                   for k in range(conc)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     else:
         raise SystemExit("unknown mode " + mode)
     t1 = time.monotonic()
