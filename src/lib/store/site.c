@@ -49,7 +49,10 @@ static const struct setting_def settings[] = {
 	{ "mta.smtp_password", SETTING_STRING, "", NULL, 0, 0,
 	  "Password for SMTP AUTH." },
 	{ "mta.smtp_timeout", SETTING_INT, "60", NULL, 1, 3600,
-	  "Seconds to wait for each step of an SMTP conversation." },
+	  "Seconds to wait for each step of an SMTP or LMTP conversation, "
+	  "and for the sendmail command (mta.transport sendmail) to take "
+	  "more of the message or to exit: a command that hangs is killed and "
+	  "its recipients retried." },
 	{ "mta.postfix_config", SETTING_STRING, "/etc/postfix", NULL, 0, 0,
 	  "The configuration directory of the Postfix that receives list mail: "
 	  "`herald mta-config postfix --write` runs postmap -c with it. Without "
