@@ -184,40 +184,32 @@ all_line_ends(const guint8 *p, size_t n)
 	return TRUE;
 }
 
-/* Reads up to size bytes; 0 at the end (or on a read error, which a
- * memory stream does not have). */
+/* Reads up to size bytes but its CRs; 0 at the end (or on a read error,
+ * which a memory stream does not have).  CRs do not count: GMime writes LF
+ * line ends, and takes one CR off a run of them before an LF ("\r\r\n",
+ * which real bounces hold) on each write. */
 static size_t
 fill(GMimeStream *s, guint8 *buf, size_t size)
 {
-	ssize_t n = s != NULL ? g_mime_stream_read(s, (char *)buf, size) : 0;
+	size_t kept = 0;
 
-	return n > 0 ? (size_t)n : 0;
+	while (s != NULL && kept == 0) {
+		ssize_t n = g_mime_stream_read(s, (char *)buf, size);
+
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != '\r')
+				buf[kept++] = buf[i];
+	}
+	return kept;
 }
 
-/* The stream read with CRLF line ends made LF (GMime writes LF), from
- * its start; NULL for NULL. */
-static GMimeStream *
-lf_stream(GMimeStream *s)
-{
-	GMimeStream *f;
-	GMimeFilter *dos2unix;
-
-	if (s == NULL)
-		return NULL;
-	g_mime_stream_reset(s);
-	f = g_mime_stream_filter_new(s);
-	dos2unix = g_mime_filter_dos2unix_new(FALSE);
-	g_mime_stream_filter_add(GMIME_STREAM_FILTER(f), dos2unix);
-	g_object_unref(dos2unix);
-	return f;
-}
-
-/* Whether two streams hold the same bytes but for CRLF against LF and for
- * line ends at the end, compared a block at a time (a part may be tens of
+/* Whether two streams hold the same bytes but for CRs and for line ends
+ * at the end, compared a block at a time (a part may be tens of
  * megabytes): equal up to where they first differ, and nothing but line
- * ends after that in either.  GMime writes LF, and adds a line end to a
- * part that lacked one and a blank line before a boundary on each
- * write. */
+ * ends after that in either.  GMime adds a line end to a part that lacked
+ * one and a blank line before a boundary on each write. */
 static gboolean
 stream_same(GMimeStream *sa, GMimeStream *sb)
 {
@@ -225,15 +217,18 @@ stream_same(GMimeStream *sa, GMimeStream *sb)
 	guint8 *ba = g_malloc(BLOCK), *bb = g_malloc(BLOCK);
 	size_t na = 0, nb = 0, ia = 0, ib = 0;
 	gboolean same = TRUE, diverged = FALSE;
-	GMimeStream *a = lf_stream(sa), *b = lf_stream(sb);
 
+	if (sa != NULL)
+		g_mime_stream_reset(sa);
+	if (sb != NULL)
+		g_mime_stream_reset(sb);
 	for (;;) {
 		if (ia == na) {
-			na = fill(a, ba, BLOCK);
+			na = fill(sa, ba, BLOCK);
 			ia = 0;
 		}
 		if (ib == nb) {
-			nb = fill(b, bb, BLOCK);
+			nb = fill(sb, bb, BLOCK);
 			ib = 0;
 		}
 		if (na == 0 && nb == 0)
@@ -258,20 +253,16 @@ stream_same(GMimeStream *sa, GMimeStream *sb)
 		ia = na;
 		ib = nb;
 	}
-	if (a != NULL) {
-		g_object_unref(a);
+	if (sa != NULL)
 		g_mime_stream_reset(sa);
-	}
-	if (b != NULL) {
-		g_object_unref(b);
+	if (sb != NULL)
 		g_mime_stream_reset(sb);
-	}
 	g_free(ba);
 	g_free(bb);
 	return same;
 }
 
-/* A preamble or epilogue as it reads: CRLF made LF, no line ends at the
+/* A preamble or epilogue as it reads: without CRs, no line ends at the
  * end.  Newly allocated. */
 static char *
 text_lf(const char *t)
@@ -280,7 +271,7 @@ text_lf(const char *t)
 	size_t len;
 
 	for (const char *r = out; *r != '\0'; r++)
-		if (!(r[0] == '\r' && r[1] == '\n'))
+		if (*r != '\r')
 			*w++ = *r;
 	*w = '\0';
 	len = strlen(out);

@@ -29,10 +29,11 @@ GMimeMessage *message_parse_bytes(GByteArray *bytes, GError **error);
 GByteArray *message_to_bytes(GMimeMessage *msg);
 
 /* Whether a and b are the same message: the same headers in the same
- * order with the same values, the same MIME structure, and the same
- * content in each part but for line ends at its end (GMime adds a line
- * end where a part had none, and a blank line before a boundary, each
- * time it writes a message: they carry nothing).  When not, *why_r (if
+ * order with the same values (unfolded), the same MIME structure, and the
+ * same content in each part but for CRs and line ends at its end (GMime
+ * writes LF line ends, takes a CR off "\r\r\n", adds a line end where a
+ * part had none and a blank line before a boundary, each time it writes
+ * a message: they carry nothing).  When not, *why_r (if
  * why_r is not NULL) says where they first differ. */
 gboolean message_same(GMimeMessage *a, GMimeMessage *b, char **why_r);
 
