@@ -49,9 +49,7 @@
  *
  * Per recipient, after DATA: 250 only once the message is stored in its
  * queue (queue_put: fsync of file and directory), 451 on any failure (the
- * MTA retries), 554 when the entry refuses it (entry/accept.h: herald
- * could not read it back), 552 when it is larger than the entries' size
- * limit (entry.max_message_size).
+ * MTA retries), 552 when it is larger than lmtp.max_message_size.
  * Unknown recipients get 550 at RCPT.  Recipients map to lists as
  * Mailman's aliases did: list@, list-request@, -join@ (-subscribe@),
  * -leave@ (-unsubscribe@), -owner@ (-admin@), -bounces@ (with a VERP
@@ -60,16 +58,17 @@
  * A unix socket path is only ever taken when nothing is there or a socket
  * nobody answers on (a server that died): a live server's socket, or any
  * file that is not a socket, makes the server refuse to start, naming the
- * path.  The socket is removed at exit only if it is still the one this
- * server made (same inode).  Two servers starting within the same few
- * microseconds on one path could still both see it stale; the master runs
- * one LMTP server per host, so that takes two masters started at once.
+ * path.  The new socket is linked into place (link() never replaces), and
+ * removed at exit only if it is still the one this server made (same
+ * inode).  Two servers starting at once on the path of a dead one could
+ * still both remove the stale socket, and the second one's removal could
+ * take the first one's new socket; the master runs one LMTP server per
+ * host, so that takes two masters started within microseconds.
  */
 #include "cli.h"
 #include "services.h"
 #include "base/base.h"
 #include "base/log.h"
-#include "entry/accept.h"
 #include "entry/lmtp_session.h"
 #include "list/list.h"
 #include "store/queue.h"
@@ -131,14 +130,6 @@ store_message(void *ctx, const char *sender, const struct listaddr *r,
 	struct queue_meta *meta = queue_meta_new();
 	int ret;
 
-	/* The entry's decision, shared with `herald mta` (entry/accept.h):
-	 * what herald could not read back is refused for good (554). */
-	if (entry_check(msg, len, error) < 0) {
-		log_info(LMTP_SUBSYS, "<%s>: refused, the MTA bounces it: %s",
-			 r->address, (*error)->message);
-		queue_meta_free(&meta);
-		return -1;
-	}
 	queue_meta_set(meta, META_LIST, r->list);
 	queue_meta_set(meta, META_KIND, r->kind);
 	queue_meta_set(meta, META_SENDER, sender);
@@ -279,8 +270,7 @@ session_serve(struct site *site, int fd, const struct session_limits *lim,
 static void
 session_limits_read(struct site *site, struct session_limits *lim)
 {
-	/* One limit for both entries (entry/accept.h). */
-	lim->lmtp.max_message_size = entry_max_message_size(site);
+	lim->lmtp.max_message_size = site_get_int(site, "lmtp.max_message_size");
 	lim->lmtp.command_limit = (unsigned)site_get_int(site, "lmtp.command_limit");
 	lim->lmtp.error_limit = (unsigned)site_get_int(site, "lmtp.error_limit");
 	lim->command_timeout_ms = site_get_int(site, "lmtp.command_timeout") * 1000;
@@ -398,50 +388,94 @@ socket_set_group(const char *path, const char *group, GError **error)
 	return 0;
 }
 
+/* Removes tmp if it is a socket (ours: named after our pid); anything
+ * else there is an error. */
+static int
+unlink_socket(const char *tmp, GError **error)
+{
+	struct stat st;
+
+	if (lstat(tmp, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_EXISTS,
+			    "lmtp.listen: %s exists and is not a socket; not "
+			    "removing it", tmp);
+		return -1;
+	}
+	(void)unlink(tmp);
+	return 0;
+}
+
+/* The socket is made under a temporary name, given its mode and group,
+ * and linked into place: it appears whole (a client never finds it with
+ * the wrong group), and link() fails rather than replace a socket that
+ * another server made after unix_path_claim() looked. */
 static int
 listen_unix(struct listener *l, const char *path, const char *group,
 	    GError **error)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *tmp = g_strdup_printf("%s.%d.tmp", path, (int)getpid());
+	gboolean made = FALSE;
 	struct stat st;
-	int fd;
+	int fd = -1, ret = -1;
 
-	if (strlen(path) >= sizeof sun.sun_path) {
+	if (strlen(tmp) >= sizeof sun.sun_path) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
-			    "lmtp.listen: socket path too long: %s", path);
-		return -1;
+			    "lmtp.listen: socket path too long (at most %zu "
+			    "bytes): %s", sizeof sun.sun_path - 1 -
+			    (strlen(tmp) - strlen(path)), path);
+		goto out;
 	}
-	strcpy(sun.sun_path, path);
-	if (unix_path_claim(path, &sun, error) < 0)
-		return -1;
+	g_strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+	if (unix_path_claim(path, &sun, error) < 0 ||
+	    unlink_socket(tmp, error) < 0)
+		goto out;
+	g_strlcpy(sun.sun_path, tmp, sizeof sun.sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-		set_errno_error(error, "lmtp.listen: bind(%s)", path);
-		if (fd >= 0)
-			close(fd);
-		return -1;
+		set_errno_error(error, "lmtp.listen: bind(%s)", tmp);
+		goto out;
+	}
+	made = TRUE;
+	if (chmod(tmp, 0660) < 0) {
+		set_errno_error(error, "chmod(%s)", tmp);
+		goto out;
+	}
+	if (socket_set_group(tmp, group, error) < 0)
+		goto out;
+	if (listen(fd, 128) < 0) {
+		set_errno_error(error, "listen(%s)", tmp);
+		goto out;
+	}
+	if (link(tmp, path) < 0) {
+		if (errno == EEXIST)
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_EXISTS,
+				    "lmtp.listen: a server is listening on %s "
+				    "already; not taking its socket", path);
+		else
+			set_errno_error(error, "link(%s, %s)", tmp, path);
+		goto out;
 	}
 	/* From here on the file is ours, and only ours is ever removed. */
 	if (lstat(path, &st) < 0) {
 		set_errno_error(error, "lstat(%s)", path);
-		close(fd);
-		return -1;
+		goto out;
 	}
 	l->fd = fd;
 	l->path = g_strdup(path);
 	l->dev = st.st_dev;
 	l->ino = st.st_ino;
-	if (chmod(path, 0660) < 0) {
-		set_errno_error(error, "chmod(%s)", path);
-		return -1;
-	}
-	if (socket_set_group(path, group, error) < 0)
-		return -1;
-	if (listen(fd, 128) < 0) {
-		set_errno_error(error, "listen(%s)", path);
-		return -1;
-	}
-	return 0;
+	fd = -1;
+	ret = 0;
+out:
+	if (made)
+		(void)unlink(tmp);
+	if (fd >= 0)
+		close(fd);
+	g_free(tmp);
+	return ret;
 }
 
 static int
