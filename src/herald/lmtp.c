@@ -49,7 +49,9 @@
  *
  * Per recipient, after DATA: 250 only once the message is stored in its
  * queue (queue_put: fsync of file and directory), 451 on any failure (the
- * MTA retries), 552 when it is larger than lmtp.max_message_size.
+ * MTA retries), 554 when the entry refuses it (entry/accept.h: herald
+ * could not read it back), 552 when it is larger than the entries' size
+ * limit (entry.max_message_size).
  * Unknown recipients get 550 at RCPT.  Recipients map to lists as
  * Mailman's aliases did: list@, list-request@, -join@ (-subscribe@),
  * -leave@ (-unsubscribe@), -owner@ (-admin@), -bounces@ (with a VERP
@@ -69,6 +71,7 @@
 #include "services.h"
 #include "base/base.h"
 #include "base/log.h"
+#include "entry/accept.h"
 #include "entry/lmtp_session.h"
 #include "list/list.h"
 #include "store/queue.h"
@@ -130,6 +133,14 @@ store_message(void *ctx, const char *sender, const struct listaddr *r,
 	struct queue_meta *meta = queue_meta_new();
 	int ret;
 
+	/* The entry's decision, shared with `herald mta` (entry/accept.h):
+	 * what herald could not read back is refused for good (554). */
+	if (entry_check(msg, len, error) < 0) {
+		log_info(LMTP_SUBSYS, "<%s>: refused, the MTA bounces it: %s",
+			 r->address, (*error)->message);
+		queue_meta_free(&meta);
+		return -1;
+	}
 	queue_meta_set(meta, META_LIST, r->list);
 	queue_meta_set(meta, META_KIND, r->kind);
 	queue_meta_set(meta, META_SENDER, sender);
@@ -270,7 +281,8 @@ session_serve(struct site *site, int fd, const struct session_limits *lim,
 static void
 session_limits_read(struct site *site, struct session_limits *lim)
 {
-	lim->lmtp.max_message_size = site_get_int(site, "lmtp.max_message_size");
+	/* One limit for both entries (entry/accept.h). */
+	lim->lmtp.max_message_size = entry_max_message_size(site);
 	lim->lmtp.command_limit = (unsigned)site_get_int(site, "lmtp.command_limit");
 	lim->lmtp.error_limit = (unsigned)site_get_int(site, "lmtp.error_limit");
 	lim->command_timeout_ms = site_get_int(site, "lmtp.command_timeout") * 1000;
