@@ -9,10 +9,15 @@
 #     line.  The LMTP server answers the same messages 554 5.6.0.
 #   - A message with a "From " line before its headers is still taken, and
 #     goes through hold, approval and the pipeline to the out queue.
-#   - A held post stored by an older herald that cannot be read back is
-#     not approved: `held approve` fails and says so, the post stays held,
-#     nothing goes to the in queue (it used to say approved, then bad/).
-#   - The fuzzer's finding F3: a line ":Sender: x" after the first header
+#   - A held post an older herald stored with no header (what it wrote of
+#     the "From " line case) is approved and reaches the out queue (it used
+#     to say approved, then bad/); one that cannot be read at all is not
+#     approved: `held approve` fails and says so, the post stays held,
+#     nothing goes to the in queue.
+#   - The fuzzer's finding F5: a post whose only header is "Approved:"
+#     loses it in the pipeline, is held with no header, and is approved:
+#     what herald wrote reads back, the post reaches the out queue.
+#   - The fuzzer's finding F4: a line ":Sender: x" after the first header
 #     (kept by GMime as a header with no name) on an anonymous list, whose
 #     cleansing removed the headers before it: what the pipeline wrote
 #     started with that line and could not be read back (bad/).
@@ -83,48 +88,75 @@ check "and nothing is in bad/" test "$(bad)" -eq 0
 f=$(find "$V/queue/out" -name '*.msg' | head -1)
 check "what the pipeline wrote reads back" readable "$f"
 
-# --- a held post an older herald stored unreadable is not approved ---------
-printf 'From: poster@example.net\nTo: %s\nSubject: to be spoiled\nMessage-ID: <spoil@example.net>\n\nHi\n' $L | mta
-runner_in
-id=$(held_ids | tail -1)
-hf=$V/lists/$L/held/$id.msg
-# What herald before this fix stored for 'From VM Thu Oct\n\nHi\n': no
-# header, the body after the blank line.
-python3 - "$hf" <<'PY'
-import re, sys
-p = sys.argv[1]
+# --- held posts stored by an older herald ---------------------------------
+# spoil ID BYTES: held post ID's message replaced by BYTES (python literal).
+spoil() {
+	python3 - "$V/lists/$L/held/$1.msg" "$2" <<'PY'
+import ast, re, sys
+p, msg = sys.argv[1], ast.literal_eval(sys.argv[2])
 meta = open(p, "rb").read().partition(b"\n\n")[0]
-msg = b"\nHi\n"
 meta = re.sub(rb"(?m)^size: \d+$", b"size: %d" % len(msg), meta)
 open(p, "wb").write(meta + b"\n\n" + msg + b"herald-end\n")
 PY
+}
+hold_one() {
+	printf 'From: poster@example.net\nTo: %s\nSubject: %s\nMessage-ID: <%s@example.net>\n\nHi\n' $L "$1" "$1" | mta
+	runner_in
+	held_ids | tail -1
+}
+# What herald before this fix stored of 'From VM Thu Oct\n\nHi\n': no
+# header, a blank line and the body.  It reads back now: approved, it goes
+# on to the out queue, not to bad/.
+id=$(hold_one old-no-header)
+spoil "$id" 'b"\nHi\n"'
+out_before=$(entries out)
+check "a held post stored with no header is approved ($(H held approve $L "$id" 2>&1))" \
+	test "$(held_ids | grep -cx "$id")" -eq 0
+runner_in
+check "and reaches the out queue" test "$(entries out)" -eq $((out_before + 1))
+# A held message herald cannot read at all (a damaged file): not approved.
+id=$(hold_one damaged)
+spoil "$id" 'b"This is just text.\nNo header at all.\n"'
 in_before=$(entries in)
 out=$(H held approve $L "$id" 2>&1)
 rc=$?
-check "approving it fails (exit $rc)" test $rc -ne 0
+check "approving an unreadable held post fails (exit $rc)" test $rc -ne 0
 check "and says why ($out)" bash -c "echo \"\$1\" | grep -q 'cannot be approved: herald cannot read its message back' && echo \"\$1\" | grep -q 'it stays held'" _ "$out"
-check "the post stays held" bash -c "held_ids() { '$HERALD' --var '$V' held list $L | cut -f1; }; held_ids | grep -qx '$id'"
+check "the post stays held" bash -c "'$HERALD' --var '$V' held list $L | cut -f1 | grep -qx '$id'"
 check "nothing went to the in queue" test "$(entries in)" -eq "$in_before"
 check "the refusal is logged" grep -q "held post $id not approved, its message cannot be read back" "$V"/logs/*/held
 check "it can still be discarded" H held discard $L "$id"
 check "nothing ever went to bad/" test "$(bad)" -eq 0
 
-# --- F3: a nameless header on an anonymous list ---------------------------
+# --- F5: a post whose only header the pipeline removes ---------------------
+out_before=$(entries out)
+printf 'Approved: modsecret\n\nHi\n' | mta
+check "F5: a post with only an Approved: header is taken ($(err))" test $? -eq 0
+runner_in
+id=$(held_ids | tail -1)
+check "F5: it is held with no header left (the message starts with the blank line)" \
+	test -z "$(sed '1,/^$/d' "$V/lists/$L/held/$id.msg" | head -1)"
+check "F5: held approve succeeds" H held approve $L "$id"
+runner_in
+check "F5: the post reaches the out queue" test "$(entries out)" -eq $((out_before + 1))
+check "F5: nothing in bad/" test "$(bad)" -eq 0
+
+# --- F4: a nameless header on an anonymous list ---------------------------
 newlist anon@example.org
 H config set anon@example.org generic_nonmember_action 0 >/dev/null
 H config set anon@example.org require_explicit_destination no >/dev/null
 H config set anon@example.org anonymous_list yes >/dev/null
 out_before=$(entries out)
-printf 'From: poster@example.net\n:Sender: relay@example.net\nTo: anon@example.org\nSubject: F3\n\nbody\n' |
+printf 'From: poster@example.net\n:Sender: relay@example.net\nTo: anon@example.org\nSubject: F4\n\nbody\n' |
 	SENDER=poster@example.net H mta post anon@example.org 2>"$T_DIR/err"
-check "F3: the entry takes it ($(err))" test $? -eq 0
+check "F4: the entry takes it ($(err))" test $? -eq 0
 runner_in
-check "F3: the post reaches the out queue" test "$(entries out)" -eq $((out_before + 1))
+check "F4: the post reaches the out queue" test "$(entries out)" -eq $((out_before + 1))
 f=$(grep -l '^list: anon@example.org' "$V"/queue/out/*.msg | head -1)
-check "F3: what the pipeline wrote does not start with the nameless line" \
+check "F4: what the pipeline wrote does not start with the nameless line" \
 	bash -c "! '$HERALD' --var '$V' queue show '$f' | sed '1,/^\$/d' | head -1 | grep -q '^:'"
-check "F3: and reads back" readable "$f"
-check "F3: nothing in bad/" test "$(bad)" -eq 0
+check "F4: and reads back" readable "$f"
+check "F4: nothing in bad/" test "$(bad)" -eq 0
 
 # --- one size limit, enforced while reading -------------------------------
 H site set entry.max_message_size 1048576

@@ -11,7 +11,7 @@ entry_check(const char *msg, size_t len, GError **error)
 {
 	GError *local = NULL;
 
-	if (message_check_round_trip(msg, len, &local) == 0)
+	if (message_check_round_trip(msg, len, TRUE, &local) == 0)
 		return 0;
 	/* The reason goes into an SMTP reply and the MTA's log: one line
 	 * of printable ASCII, whatever header names the sender chose. */

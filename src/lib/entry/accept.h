@@ -11,9 +11,10 @@
  * "From " line and a body, held, approved, then "not a message").  So the
  * entry decides, and refuses rather than repairs:
  *
- *   - entry_check(): the message parses, and what herald writes of it
- *     parses again to the same message (message_check_round_trip in
- *     mail/message.h).  A refusal is permanent: the LMTP server answers
+ *   - entry_check(): the message parses, has at least one header, and
+ *     what herald writes of it parses again to the same message
+ *     (message_check_round_trip in mail/message.h).  A refusal is
+ *     permanent: the LMTP server answers
  *     554 5.6.0, `herald mta` exits 65 (EX_DATAERR) with "5.6.0 ..." and
  *     the reason on standard error; the MTA bounces the message to its
  *     sender, who learns that it was not taken.  Refusing beats repairing

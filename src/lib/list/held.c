@@ -225,9 +225,10 @@ held_action_parse(const char *name)
 
 /* An approved post goes back to the in queue, whose runner parses it: one
  * that cannot be read back would go to bad/ there while the moderator was
- * told it was approved (issue 10, item 4: held posts stored before the
- * entry refused such messages).  It is not approved, and stays held, with
- * an error that says so and what to do instead. */
+ * told it was approved (issue 10, item 4).  It is not approved, and stays
+ * held, with an error that says so and what to do instead.  A post with
+ * no header left is fine here: the pipeline may have removed them all
+ * (an "Approved:" line alone), and the parser reads that back. */
 static int
 approve(struct list *l, struct held_post *h, GError **error)
 {
@@ -235,7 +236,7 @@ approve(struct list *l, struct held_post *h, GError **error)
 	GError *local = NULL;
 	int ret;
 
-	if (message_check_round_trip(h->msg, h->msg_len, &local) < 0) {
+	if (message_check_round_trip(h->msg, h->msg_len, FALSE, &local) < 0) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
 			    "held post %" G_GINT64_FORMAT " of %s cannot be "
 			    "approved: herald cannot read its message back "

@@ -3,24 +3,29 @@
  *
  * GMime's parser is forgiving by design: it repairs broken MIME rather than
  * refusing it, which is what a list wants (a member's odd mail still goes
- * out).  What it cannot make a message of at all (no header) is refused
- * here, so that the caller can move the entry to bad/ with a reason.
+ * out).  What it cannot make a message of at all is refused here, so that
+ * the caller can move the entry to bad/ with a reason.
  *
- * "No header" has two forms.  An input that starts with a blank line; and
- * one whose only line before the blank line is an mbox "From " line:
- * GMime's parser skips a "From " (or ">From ") line that comes before the
- * first header of a message (it takes it for the separator of an mbox), so
- * `From VM Thu Oct\n\nHi\n`, or just `From userR`, parsed as a message
- * with no header at all.  Written back, such a message starts with the
- * blank line that ends its (empty) header block, which no parse accepts:
- * the pipe took it, the pipeline held it, and the approved post went to
- * bad/.  Both forms are refused now, by looking at what GMime made.
+ * A message with no header at all is a message to the parser: the
+ * pipeline may remove every header a post had (an "Approved:" line alone,
+ * or an anonymous list's cleansing), and herald must read back what it
+ * wrote of that, a blank line and the body.  It is not mail from outside,
+ * though, and the entries refuse it (message_check_round_trip with
+ * need_header, entry/accept.c).  Such input has two forms: one that starts
+ * with a blank line, and one whose only line before the blank line is an
+ * mbox "From " line: GMime skips a "From " (or ">From ") line that comes
+ * before the first header of a message (it takes it for the separator of
+ * an mbox), so `From VM Thu Oct\n\nHi\n`, or just `From userR`, is a
+ * message with no header.  This parser used to refuse the first form and
+ * take the second, so what it wrote of the second (a blank line first)
+ * it could not read back: the pipe took it, the pipeline held it, and the
+ * approved post went to bad/.
  *
  * message_check_round_trip() is the promise every stage relies on: what
- * herald writes of a message it accepted, it reads back as the same
- * message (message_same).  The entries check it before storing
- * (entry/accept.c), an approval before sending a held post on, and the
- * fuzzer for every input (fuzz/fuzz-message.c).
+ * herald writes of a message, it reads back as the same message
+ * (message_same).  The entries check it before storing (entry/accept.c),
+ * an approval before sending a held post on, and the fuzzer for every
+ * input and for what the pipeline makes of it (fuzz/fuzz-message.c).
  */
 #include "mail/message.h"
 #include "mail/address.h"
@@ -42,6 +47,11 @@ message_init(void)
 size_t
 message_header_length(const char *data, size_t len)
 {
+	/* An empty header block: the blank line comes first. */
+	if (len > 0 && data[0] == '\n')
+		return 1;
+	if (len > 1 && data[0] == '\r' && data[1] == '\n')
+		return 2;
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (data[i] != '\n')
 			continue;
@@ -119,17 +129,14 @@ parse_array(GByteArray *array, GError **error)
 	stream = g_mime_stream_mem_new_with_byte_array(array);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	msg = g_mime_parser_construct_message(parser, NULL);
+	/* Nothing at all is no message (GMime would make an empty one). */
+	msg = len > 0 ? g_mime_parser_construct_message(parser, NULL) : NULL;
 	g_object_unref(parser);
 	g_object_unref(stream);
-	/* No header at all: GMime would make a message of the rest (see the
-	 * top of this file). */
 	if (msg != NULL) {
 		drop_bad_headers(GMIME_OBJECT(msg));
 		if (g_mime_message_get_mime_part(msg) != NULL)
 			drop_bad_headers(g_mime_message_get_mime_part(msg));
-		if (headerless(msg))
-			g_clear_object(&msg);
 	}
 	if (msg == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
@@ -456,7 +463,8 @@ message_same(GMimeMessage *a, GMimeMessage *b, char **why_r)
 }
 
 int
-message_check_round_trip(const char *data, size_t len, GError **error)
+message_check_round_trip(const char *data, size_t len, gboolean need_header,
+			 GError **error)
 {
 	GMimeMessage *first, *again;
 	GError *local = NULL;
@@ -465,6 +473,12 @@ message_check_round_trip(const char *data, size_t len, GError **error)
 
 	if ((first = message_parse(data, len, error)) == NULL)
 		return -1;
+	if (need_header && headerless(first)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+			    "not a message: no header could be read");
+		g_object_unref(first);
+		return -1;
+	}
 	/* The written copy is handed to the second parse, not copied: at
 	 * most three times the message is in memory (data, and what each
 	 * parse holds). */

@@ -18,8 +18,12 @@
 void message_init(void);
 
 /* Parses a whole message.  NULL with HERALD_ERR_FORMAT when GMime finds no
- * message in it at all: no header (an input that starts with a blank
- * line, or whose only line before it is an mbox "From " line). */
+ * message in it at all (or it is empty).  A message with no header (a
+ * blank line first, or only an mbox "From " line before it) is one: the
+ * pipeline may remove every header a post had, and herald reads back what
+ * it wrote of it; the entries refuse such input (message_check_round_trip).
+ * Headers whose name is no field name are dropped, and NULs in the header
+ * block become spaces. */
 GMimeMessage *message_parse(const char *data, size_t len, GError **error);
 /* The same, taking bytes instead of copying them (the message keeps them;
  * NULs in its header are blanked in place). */
@@ -37,12 +41,14 @@ GByteArray *message_to_bytes(GMimeMessage *msg);
  * why_r is not NULL) says where they first differ. */
 gboolean message_same(GMimeMessage *a, GMimeMessage *b, char **why_r);
 
-/* Whether herald can store data and read it back: it parses, and what
- * message_to_bytes makes of it parses again to the same message
- * (message_same).  Every stage after the entry parses what the one before
- * wrote, so a message that fails this would end in bad/ somewhere down
- * the line.  0, or -1 with HERALD_ERR_FORMAT saying why. */
-int message_check_round_trip(const char *data, size_t len, GError **error);
+/* Whether herald can store data and read it back: it parses (with at
+ * least one header, when need_header: what the entries ask of mail from
+ * outside), and what message_to_bytes makes of it parses again to the
+ * same message (message_same).  Every stage after the entry parses what
+ * the one before wrote, so a message that fails this would end in bad/
+ * somewhere down the line.  0, or -1 with HERALD_ERR_FORMAT saying why. */
+int message_check_round_trip(const char *data, size_t len,
+			     gboolean need_header, GError **error);
 
 /* The length of a raw message's header block, up to and with the blank
  * line that ends it (LF or CRLF), or len when there is none: what follows
