@@ -306,23 +306,27 @@ dump(const char *data, size_t len)
 
 /* The round trip, asserted step by step (not through
  * message_check_round_trip, so that a change there cannot weaken it):
- * data parses, what herald writes of it parses, and the two are the same
+ * data parses (as mail from outside, or as what herald wrote itself:
+ * stored), what herald writes of it parses, and the two are the same
  * message.  what names the stage for the report. */
 static void
-round_trip(const char *what, const char *data, size_t len)
+round_trip(const char *what, const char *data, size_t len, gboolean stored)
 {
 	GMimeMessage *first, *back;
 	GByteArray *bytes;
 	GError *error = NULL;
 	char *why = NULL;
 
-	if ((first = message_parse(data, len, &error)) == NULL) {
+	first = stored ? message_parse_stored(data, len, &error)
+		       : message_parse(data, len, &error);
+	if (first == NULL) {
 		fprintf(stderr, "fuzz-message: %s: %s\n", what, error->message);
 		dump(data, len);
 		abort();
 	}
 	bytes = message_to_bytes(first);
-	back = message_parse((const char *)bytes->data, bytes->len, &error);
+	back = message_parse_stored((const char *)bytes->data, bytes->len,
+				    &error);
 	if (back == NULL) {
 		fprintf(stderr, "fuzz-message: %s: herald cannot read back what "
 			"it wrote (%u bytes): %s\n", what, bytes->len,
@@ -348,7 +352,8 @@ round_trip_after(GMimeMessage *msg)
 {
 	GByteArray *bytes = message_to_bytes(msg);
 
-	round_trip("after the pipeline", (const char *)bytes->data, bytes->len);
+	round_trip("after the pipeline", (const char *)bytes->data, bytes->len,
+		   TRUE);
 	g_byte_array_unref(bytes);
 }
 
@@ -408,7 +413,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_clear_error(&error);
 		return 0;
 	}
-	round_trip("the entry's message", (const char *)data, size);
+	round_trip("the entry's message", (const char *)data, size, FALSE);
 	msg = message_parse((const char *)data, size, &error);
 	if (msg == NULL) {	/* round_trip() made sure it parses */
 		fprintf(stderr, "fuzz-message: %s\n", error->message);

@@ -307,7 +307,7 @@ fate_of(const struct smtp_reply *r, gboolean at_data)
 static GByteArray *
 personal_copy(struct job *j, guint k, GError **error)
 {
-	GMimeMessage *msg = message_parse(j->data, j->len, error);
+	GMimeMessage *msg = message_parse_stored(j->data, j->len, error);
 	char *key = address_key(j->rcpts[k]);
 	const struct member *m = key != NULL ? g_hash_table_lookup(j->members, key)
 					     : NULL;
@@ -570,7 +570,7 @@ report_refusal(struct job *j, GPtrArray *idx, GError **error)
 	if (j->list == NULL || idx->len == 0)
 		return 0;
 	k = GPOINTER_TO_UINT(idx->pdata[0]);
-	msg = message_parse(j->data, j->len, NULL);
+	msg = message_parse_stored(j->data, j->len, NULL);
 	s = g_strdup_printf("%s: the mail server refused a post",
 			    list_fqdn(j->list));
 	t = g_strdup_printf("The mail server refused the attached post for %u "

@@ -228,7 +228,7 @@ held_action_parse(const char *name)
  * told it was approved (issue 10, item 4).  It is not approved, and stays
  * held, with an error that says so and what to do instead.  A post with
  * no header left is fine here: the pipeline may have removed them all
- * (an "Approved:" line alone), and the parser reads that back. */
+ * (an "Approved:" line alone), and message_parse_stored reads that back. */
 static int
 approve(struct list *l, struct held_post *h, GError **error)
 {
@@ -271,7 +271,7 @@ reject(struct list *l, struct held_post *h, const char *reason, GError **error)
 		"reason:\n\n%s\n\nYour message is attached.\n", fqdn,
 		h->subject != NULL ? h->subject : "",
 		reason != NULL && *reason != '\0' ? reason : "(no reason given)");
-	GMimeMessage *orig = message_parse(h->msg, h->msg_len, NULL);
+	GMimeMessage *orig = message_parse_stored(h->msg, h->msg_len, NULL);
 	int ret = 0;
 
 	if (*h->poster != '\0')

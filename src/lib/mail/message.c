@@ -6,20 +6,20 @@
  * out).  What it cannot make a message of at all is refused here, so that
  * the caller can move the entry to bad/ with a reason.
  *
- * A message with no header at all is a message to the parser: the
- * pipeline may remove every header a post had (an "Approved:" line alone,
- * or an anonymous list's cleansing), and herald must read back what it
- * wrote of that, a blank line and the body.  It is not mail from outside,
- * though, and the entries refuse it (message_check_round_trip with
- * need_header, entry/accept.c).  Such input has two forms: one that starts
- * with a blank line, and one whose only line before the blank line is an
- * mbox "From " line: GMime skips a "From " (or ">From ") line that comes
+ * A message with no header at all is refused by message_parse(), which
+ * reads what comes from outside: it has two forms, one that starts with a
+ * blank line, and one whose only line before the blank line is an mbox
+ * "From " line: GMime skips a "From " (or ">From ") line that comes
  * before the first header of a message (it takes it for the separator of
  * an mbox), so `From VM Thu Oct\n\nHi\n`, or just `From userR`, is a
  * message with no header.  This parser used to refuse the first form and
  * take the second, so what it wrote of the second (a blank line first)
  * it could not read back: the pipe took it, the pipeline held it, and the
- * approved post went to bad/.
+ * approved post went to bad/.  What herald wrote itself is read with
+ * message_parse_stored(), which takes a message with no header: the
+ * pipeline may remove every header a post had (an "Approved:" line alone,
+ * an anonymous list's cleansing), and what herald writes of that, a blank
+ * line and the body, must read back.
  *
  * message_check_round_trip() is the promise every stage relies on: what
  * herald writes of a message, it reads back as the same message
@@ -108,9 +108,10 @@ drop_bad_headers(GMimeObject *obj)
 }
 
 /* Parses the bytes of array, which the message takes (GMime's parts refer
- * to the stream, which owns the array). */
+ * to the stream, which owns the array); with need_header, a message
+ * without one is refused. */
 static GMimeMessage *
-parse_array(GByteArray *array, GError **error)
+parse_array(GByteArray *array, gboolean need_header, GError **error)
 {
 	GMimeStream *stream;
 	GMimeParser *parser;
@@ -137,6 +138,8 @@ parse_array(GByteArray *array, GError **error)
 		drop_bad_headers(GMIME_OBJECT(msg));
 		if (g_mime_message_get_mime_part(msg) != NULL)
 			drop_bad_headers(g_mime_message_get_mime_part(msg));
+		if (need_header && headerless(msg))
+			g_clear_object(&msg);	/* see the top of this file */
 	}
 	if (msg == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
@@ -146,8 +149,8 @@ parse_array(GByteArray *array, GError **error)
 	return msg;
 }
 
-GMimeMessage *
-message_parse(const char *data, size_t len, GError **error)
+static GMimeMessage *
+parse_copy(const char *data, size_t len, gboolean need_header, GError **error)
 {
 	GByteArray *copy;
 
@@ -158,13 +161,19 @@ message_parse(const char *data, size_t len, GError **error)
 	}
 	copy = g_byte_array_sized_new((guint)len);
 	g_byte_array_append(copy, (const guint8 *)data, (guint)len);
-	return parse_array(copy, error);
+	return parse_array(copy, need_header, error);
 }
 
 GMimeMessage *
-message_parse_bytes(GByteArray *bytes, GError **error)
+message_parse(const char *data, size_t len, GError **error)
 {
-	return parse_array(bytes, error);
+	return parse_copy(data, len, TRUE, error);
+}
+
+GMimeMessage *
+message_parse_stored(const char *data, size_t len, GError **error)
+{
+	return parse_copy(data, len, FALSE, error);
 }
 
 GByteArray *
@@ -471,18 +480,12 @@ message_check_round_trip(const char *data, size_t len, gboolean need_header,
 	char *why = NULL;
 	int ret = -1;
 
-	if ((first = message_parse(data, len, error)) == NULL)
+	if ((first = parse_copy(data, len, need_header, error)) == NULL)
 		return -1;
-	if (need_header && headerless(first)) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
-			    "not a message: no header could be read");
-		g_object_unref(first);
-		return -1;
-	}
-	/* The written copy is handed to the second parse, not copied: at
-	 * most three times the message is in memory (data, and what each
-	 * parse holds). */
-	again = message_parse_bytes(message_to_bytes(first), &local);
+	/* What herald wrote is read as stored.  The written copy is handed to
+	 * the second parse, not copied: at most three times the message is
+	 * in memory (data, and what each parse holds). */
+	again = parse_array(message_to_bytes(first), FALSE, &local);
 	if (again == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
 			    "not a message herald can store: what it writes "

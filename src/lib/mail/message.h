@@ -17,17 +17,17 @@
 /* g_mime_init() once per process; every function here calls it. */
 void message_init(void);
 
-/* Parses a whole message.  NULL with HERALD_ERR_FORMAT when GMime finds no
- * message in it at all (or it is empty).  A message with no header (a
- * blank line first, or only an mbox "From " line before it) is one: the
- * pipeline may remove every header a post had, and herald reads back what
- * it wrote of it; the entries refuse such input (message_check_round_trip).
- * Headers whose name is no field name are dropped, and NULs in the header
- * block become spaces. */
+/* Parses a whole message that comes from outside.  NULL with
+ * HERALD_ERR_FORMAT when GMime finds no message in it at all, it is
+ * empty, or it has no header (a blank line first, or only an mbox "From "
+ * line before it).  Headers whose name is no field name are dropped, and
+ * NULs in the header block become spaces. */
 GMimeMessage *message_parse(const char *data, size_t len, GError **error);
-/* The same, taking bytes instead of copying them (the message keeps them;
- * NULs in its header are blanked in place). */
-GMimeMessage *message_parse_bytes(GByteArray *bytes, GError **error);
+/* The same for what herald wrote itself (a queue entry, a held post): a
+ * message with no header is one, since the pipeline may remove every
+ * header a post had and herald must read back what it wrote of that. */
+GMimeMessage *message_parse_stored(const char *data, size_t len,
+				   GError **error);
 
 /* The message as bytes (GMime's serialisation, LF line ends). */
 GByteArray *message_to_bytes(GMimeMessage *msg);

@@ -197,7 +197,9 @@ handle_incoming(void *ctx, struct queue *q, struct queue_item *item,
 	}
 	if ((l = list_open(in->site, fqdn, error)) == NULL)
 		return -1;	/* shunted: the list may come back */
-	if ((msg = message_parse(item->msg, item->msg_len, error)) == NULL)
+	/* What is in the in queue passed an entry or was written by herald
+	 * (an approval, an unshunt), which may have left no header. */
+	if ((msg = message_parse_stored(item->msg, item->msg_len, error)) == NULL)
 		goto out;
 	p = post_new(in->site, l, &in->env, item->meta, msg);
 	queue_meta_set_int(p->meta, META_POST_SIZE, (int64_t)item->msg_len);
