@@ -77,6 +77,11 @@ if [ "$HN" = hostB ]; then
 	done
 	res "drain busy=$busy after_ms=$(($(ms) - t1))"
 	show queue "$GT/queue.out"
+	# hostA's runners may have died with files half-written (.tmp; a
+	# runner's batch keeps them until its group commit): the survivor's
+	# master removes a dead host's .tmp files once they are older than
+	# twice the lease lifetime (5 s here), at its next tick.  Let it.
+	sleep 15
 	"$HERALD" --var "$V" stop >"$GT/stop.out" 2>&1
 	res "stop rc=$? $(tr '\n' ' ' <"$GT/stop.out")"
 	wait $MP
