@@ -329,6 +329,12 @@ assert_rich_member(const struct member *m, const char *pw_hash)
 	g_assert_cmpstr(m->language, ==, "pt_BR");
 	g_assert_cmpint(m->subscribed, ==, 1600000001);
 	g_assert_cmpstr(m->password, ==, pw_hash);
+	g_assert_cmpfloat(m->bounce.score, ==, 3.5);
+	g_assert_cmpint(m->bounce.last, ==, 1712275200);
+	g_assert_cmpfloat(m->bounce.last_weight, ==, 0.5);
+	g_assert_cmpstr(m->bounce.reason, ==, "mailbox-full");
+	g_assert_cmpint(m->bounce.notices_left, ==, 2);
+	g_assert_cmpint(m->bounce.last_notice, ==, 1712345679);
 }
 
 static void
@@ -344,6 +350,10 @@ assert_plain_member(const struct member *m)
 	g_assert_cmpint(m->status_time, ==, 0);
 	g_assert_cmpstr(m->status_reason, ==, "");
 	g_assert_cmpuint(m->options, ==, 0);
+	g_assert_cmpfloat(m->bounce.score, ==, 0);
+	g_assert_cmpint(m->bounce.last, ==, 0);
+	g_assert_cmpstr(m->bounce.reason, ==, "");
+	g_assert_cmpint(m->bounce.notices_left, ==, 0);
 	g_assert_cmpstr(m->language, ==, "");
 	g_assert_cmpint(m->subscribed, ==, 1700000000);
 	g_assert_cmpstr(m->password, ==, "");
@@ -376,6 +386,8 @@ test_fields_round_trip_through_commit_reload_and_snapshot(void)
 	ann.subscribed = 1600000001;
 	g_free(ann.password);
 	ann.password = g_strdup(hash);
+	ann.bounce = (struct member_bounce){ 3.5, 1712275200, 0.5, "mailbox-full",
+					     2, 1712345679 };
 	bob.mode = MODE_PLAIN_DIGEST;
 	bob.status = STATUS_BY_USER;
 	roster_change_put(c, &ann);
@@ -934,6 +946,65 @@ test_snapshot_without_end_line_fails_format(void)
 	fixture_teardown(&f);
 }
 
+/* A roster an older herald wrote (version 1: no bounce fields), snapshot
+ * and change log, reads with empty bounce info; the next change writes
+ * version 2 and the old members keep every field. */
+static void
+test_version_1_roster_reads_and_upgrades(void)
+{
+	struct fixture f;
+	struct roster *r;
+	const struct member *m;
+	GError *error = NULL;
+	long long gen;
+	char *p, *text;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "zed@example.org", NULL);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	gen = current_gen(f.list);
+	p = gen_file(f.list, "members", gen);
+	text = g_strdup("herald-roster 1\n"
+			"old@example.org\tOld@example.org\tOld\tmime\tbybounce"
+			"\t1700000005\tbounces\tack\tde\t1600000000\t\n"
+			"end 1\n");
+	g_assert_true(g_file_set_contents(p, text, -1, NULL));
+	g_free(text);
+	g_free(p);
+	append_record(f.list, GHOST_PUT, FALSE);
+	append_record(f.list, "C", FALSE);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 2);
+	m = roster_find(r, "old@example.org");
+	g_assert_nonnull(m);
+	g_assert_cmpint(m->status, ==, STATUS_BY_BOUNCE);
+	g_assert_cmpstr(m->language, ==, "de");
+	g_assert_cmpfloat(m->bounce.score, ==, 0);
+	g_assert_cmpstr(m->bounce.reason, ==, "");
+	m = roster_find(r, "ghost@example.org");
+	g_assert_nonnull(m);
+	g_assert_cmpstr(m->bounce.reason, ==, "");
+	roster_free(&r);
+
+	put_addrs(f.list, "new@example.org", NULL);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	p = gen_file(f.list, "members", current_gen(f.list));
+	text = read_all(p);
+	g_assert_true(g_str_has_prefix(text, "herald-roster 2\n"));
+	g_free(text);
+	g_free(p);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 3);
+	m = roster_find(r, "old@example.org");
+	g_assert_nonnull(m);
+	g_assert_cmpstr(m->status_reason, ==, "bounces");
+	g_assert_cmpint(m->subscribed, ==, 1600000000);
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
 /* --- names --------------------------------------------------------------- */
 
 static void
@@ -1052,6 +1123,8 @@ static const struct unit_test tests[] = {
 	  test_compact_of_empty_or_never_used_roster },
 	{ "/roster/snapshot/without-end-line-format-error",
 	  test_snapshot_without_end_line_fails_format },
+	{ "/roster/format/version-1-reads-and-upgrades",
+	  test_version_1_roster_reads_and_upgrades },
 	{ "/roster/names/options-round-trip-unknown-refused",
 	  test_options_format_parse_round_trip_and_unknown_names },
 	{ "/roster/names/modes-statuses-parse",

@@ -34,10 +34,12 @@
 #include <zlib.h>
 
 #define ROSTER_SUBSYS "roster"
-#define SNAPSHOT_MAGIC "herald-roster 1\n"
+#define SNAPSHOT_MAGIC "herald-roster 2\n"
+#define SNAPSHOT_MAGIC_1 "herald-roster 1\n"	/* no bounce fields: read */
 #define COMPACT_MIN (16 * 1024)
 #define LOAD_RETRIES 5
-#define NFIELDS 11
+#define NFIELDS 17
+#define NFIELDS_1 11	/* version 1's lines, without the bounce fields */
 
 struct roster {
 	GHashTable *by_key;	/* key -> struct lazy_member (see buffers) */
@@ -192,8 +194,32 @@ append_field(GString *out, const char *v)
 	}
 }
 
+/* A weight or score: at most one decimal (halves), never a locale's
+ * comma. */
+static void
+append_score(GString *out, double v)
+{
+	char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+	g_string_append_c(out, '\t');
+	g_string_append(out, g_ascii_formatd(buf, sizeof buf, "%.1f", v));
+}
+
+static void
+append_bounce(GString *out, const struct member_bounce *b)
+{
+	append_score(out, b->score);
+	g_string_append_printf(out, "\t%lld", (long long)b->last);
+	append_score(out, b->last_weight);
+	g_string_append_c(out, '\t');
+	append_field(out, b->reason != NULL ? b->reason : "");
+	g_string_append_printf(out, "\t%d\t%lld", b->notices_left,
+			       (long long)b->last_notice);
+}
+
 /* key, addr, name, mode, status, status_time, reason, options, language,
- * subscribed, password: tab-separated. */
+ * subscribed, password, then the bounce info: score, last, last weight,
+ * reason, notices left, last notice: tab-separated. */
 static void
 append_member(GString *out, const struct member *m)
 {
@@ -211,6 +237,7 @@ append_member(GString *out, const struct member *m)
 	append_field(out, m->language);
 	g_string_append_printf(out, "\t%lld\t", (long long)m->subscribed);
 	append_field(out, m->password);
+	append_bounce(out, &m->bounce);
 	g_free(opts);
 }
 
@@ -259,7 +286,8 @@ parse_key(char *p, char *end, struct member *m)
 	return tab + 1;
 }
 
-/* Parses the fields after the key, [p, end), in place into *m. */
+/* Parses the fields after the key, [p, end), in place into *m: a line of
+ * version 2 (with the bounce info) or of version 1 (none). */
 static int
 parse_rest(char *p, char *end, struct member *m)
 {
@@ -277,11 +305,11 @@ parse_rest(char *p, char *end, struct member *m)
 		*q = '\0';
 		f[n++] = q + 1;
 	}
-	if (n != NFIELDS - 1)
+	if (n != NFIELDS - 1 && n != NFIELDS_1 - 1)
 		return -1;
 	*end = '\0';
-	for (int i = 0; escaped && i < NFIELDS - 1; i++) {
-		char *fe = i + 1 < NFIELDS - 1 ? f[i + 1] - 1 : end;
+	for (int i = 0; escaped && i < n; i++) {
+		char *fe = i + 1 < n ? f[i + 1] - 1 : end;
 		unescape_in_place(f[i], fe);
 	}
 	mode = member_mode_parse(f[2]);
@@ -298,6 +326,16 @@ parse_rest(char *p, char *end, struct member *m)
 	m->language = f[7];
 	m->subscribed = g_ascii_strtoll(f[8], NULL, 10);
 	m->password = f[9];
+	memset(&m->bounce, 0, sizeof m->bounce);
+	m->bounce.reason = "";
+	if (n == NFIELDS - 1) {
+		m->bounce.score = g_ascii_strtod(f[10], NULL);
+		m->bounce.last = g_ascii_strtoll(f[11], NULL, 10);
+		m->bounce.last_weight = g_ascii_strtod(f[12], NULL);
+		m->bounce.reason = f[13];
+		m->bounce.notices_left = (int)g_ascii_strtoll(f[14], NULL, 10);
+		m->bounce.last_notice = g_ascii_strtoll(f[15], NULL, 10);
+	}
 	return 0;
 }
 
@@ -327,6 +365,7 @@ ensure_parsed(const struct member *cm)
 				  m->key);
 			m->addr = m->key;
 			m->name = m->status_reason = m->language = m->password = "";
+			m->bounce.reason = "";
 		}
 	}
 	return m;
@@ -427,8 +466,10 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 		return rd == 0 ? 0 : -1;
 	g_ptr_array_add(r->buffers, buf);
 	r->snapshot_size = len;
+	G_STATIC_ASSERT(sizeof SNAPSHOT_MAGIC == sizeof SNAPSHOT_MAGIC_1);
 	if (len < strlen(SNAPSHOT_MAGIC) ||
-	    memcmp(buf, SNAPSHOT_MAGIC, strlen(SNAPSHOT_MAGIC)) != 0)
+	    (memcmp(buf, SNAPSHOT_MAGIC, strlen(SNAPSHOT_MAGIC)) != 0 &&
+	     memcmp(buf, SNAPSHOT_MAGIC_1, strlen(SNAPSHOT_MAGIC_1)) != 0))
 		goto corrupt;
 	/* The last line, "end <count>", and that many lines before it prove
 	 * the file is whole. */
@@ -439,7 +480,7 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 	if (last == NULL || strncmp(last + 1, "end ", 4) != 0)
 		goto corrupt;
 	want = strtol(last + 5, NULL, 10);
-	if (want < 0 || (size_t)want > len / NFIELDS)
+	if (want < 0 || (size_t)want > len / NFIELDS_1)
 		goto corrupt;
 	p = buf + strlen(SNAPSHOT_MAGIC);
 	if (p > last + 1)
@@ -797,6 +838,7 @@ member_copy_free(gpointer p)
 	g_free(m->status_reason);
 	g_free(m->language);
 	g_free(m->password);
+	g_free(m->bounce.reason);
 	g_free(m);
 }
 
@@ -837,6 +879,7 @@ roster_change_put(struct roster_change *c, const struct member *m)
 	copy->status_reason = g_strdup(m->status_reason != NULL ? m->status_reason : "");
 	copy->language = g_strdup(m->language != NULL ? m->language : "");
 	copy->password = g_strdup(m->password != NULL ? m->password : "");
+	copy->bounce.reason = g_strdup(m->bounce.reason != NULL ? m->bounce.reason : "");
 	g_ptr_array_add(c->puts, copy);
 	append_member(line, copy);
 	append_record(c->records, line->str, line->len);
@@ -893,6 +936,7 @@ apply_in_memory(struct roster *r, struct roster_change *c)
 		own->status_reason = keep(r, m->status_reason);
 		own->language = keep(r, m->language);
 		own->password = keep(r, m->password);
+		own->bounce.reason = keep(r, m->bounce.reason);
 		roster_put(r, z);
 	}
 }

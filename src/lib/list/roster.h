@@ -36,6 +36,22 @@ enum member_status {
 #define OPT_MODERATE 0x08	/* Moderate: "mod" */
 #define OPT_NODUPES 0x10	/* DontReceiveDuplicates: "nodupes" */
 
+/* What bounce processing knows of a member (Mailman 2.1's BounceInfo,
+ * bounce/process.h): kept in the member's record so that a score and the
+ * disabling it causes are one committed change. */
+struct member_bounce {
+	double score;		/* the weights of the bounces since the info
+				 * was fresh: at most one a day */
+	int64_t last;		/* the day (epoch seconds, UTC midnight) of the
+				 * last bounce scored, 0: none */
+	double last_weight;	/* what that bounce added (an outage the guard
+				 * finds later takes it back) */
+	char *reason;		/* the last bounce's reason name
+				 * (bounce_reason_name), "" for none */
+	int notices_left;	/* warnings still to send while disabled */
+	int64_t last_notice;	/* when the last warning went, 0: none */
+};
+
 struct member {
 	char *key;		/* address_key: the lookup key */
 	char *addr;		/* the address as written (normalised) */
@@ -48,6 +64,7 @@ struct member {
 	char *language;		/* "" = the list's */
 	int64_t subscribed;	/* epoch seconds */
 	char *password;		/* Argon2id hash or "" */
+	struct member_bounce bounce;	/* all zero and "" when none */
 };
 
 struct roster;
