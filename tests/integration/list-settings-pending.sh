@@ -13,13 +13,13 @@ NOTE="not acted on yet"
 doc=$("$HERALD" config doc)
 row() { echo "$doc" | grep "^| \`$1\` |"; }
 
-check "config doc marks bounce_processing ($(row bounce_processing | cut -c1-80))" bash -c "echo \"\$1\" | grep -q '$NOTE'" _ "$(row bounce_processing)"
+check "config doc marks digest_size_threshhold ($(row digest_size_threshhold | cut -c1-80))" bash -c "echo \"\$1\" | grep -q '$NOTE'" _ "$(row digest_size_threshhold)"
 check "but not subject_prefix, which the pipeline reads" bash -c "[ -n \"\$1\" ] && ! echo \"\$1\" | grep -q '$NOTE'" _ "$(row subject_prefix)"
 check "config doc says what the mark means" bash -c "echo \"\$1\" | grep -q 'marked \*$NOTE\*'" _ "$doc"
 show=$("$HERALD" --var "$V" config show $L)
-check "config show marks bounce_processing" bash -c "echo \"\$1\" | grep -qx 'bounce_processing = yes    # $NOTE'" _ "$show"
+check "config show marks digest_size_threshhold" bash -c "echo \"\$1\" | grep -qx 'digest_size_threshhold = 30    # $NOTE'" _ "$show"
 check "but not subject_prefix" bash -c "echo \"\$1\" | grep -q '^subject_prefix = ' && ! echo \"\$1\" | grep '^subject_prefix = ' | grep -q '#'" _ "$show"
-check "config get gives the bare value of a pending setting" test "$("$HERALD" --var "$V" config get $L bounce_processing)" = yes
+check "config get gives the bare value of a pending setting" test "$("$HERALD" --var "$V" config get $L digest_size_threshhold)" = 30
 
 # The flag against the code: a grep of src/ for each setting's name as a
 # string literal, outside the table itself.

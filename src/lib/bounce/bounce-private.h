@@ -161,4 +161,13 @@ char *bounce_lower(const char *s, size_t len, size_t max);
  * for phrases that a reply folded across lines. */
 char *bounce_fold_lower(const char *s, size_t len, size_t max);
 
+/* --- processing (process.c, disabled.c) ------------------------------- */
+
+/* The warning to a member disabled by bounces (process.h), with how many
+ * more will come before removal: a notice from the list.  As
+ * notice_send. */
+struct list;
+int bounce_send_warning(struct list *l, const char *addr, const char *reason,
+			int notices_left, GError **error);
+
 #endif

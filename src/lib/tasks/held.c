@@ -26,56 +26,11 @@
 
 #define DAY (24 * 3600)
 
-/* What a run over the lists counts, and the first thing that failed. */
+/* What a run over the lists counts. */
 struct sweep {
 	int64_t now;		/* time(NULL), see the top */
-	int posts, lists, failed;
-	GError *first;
+	int posts, lists;
 };
-
-static void
-sweep_fail(struct sweep *sw, const char *fqdn, GError **error)
-{
-	log_error(TASKS_SUBSYS, "list %s: %s", fqdn, (*error)->message);
-	if (sw->first == NULL) {
-		g_propagate_prefixed_error(&sw->first, *error, "list %s: ", fqdn);
-		*error = NULL;
-	} else {
-		g_clear_error(error);
-	}
-	sw->failed++;
-}
-
-/* Calls fn for each list of the site; a list that fails does not stop
- * the others.  -1 when any failed (*error: the first failure and how many
- * lists failed). */
-static int
-for_each_list(struct site *site, struct sweep *sw,
-	      int (*fn)(struct list *l, struct sweep *sw, GError **error),
-	      GError **error)
-{
-	GPtrArray *names = list_all(site, error);
-
-	if (names == NULL)
-		return -1;
-	for (guint i = 0; i < names->len; i++) {
-		const char *fqdn = names->pdata[i];
-		GError *local = NULL;
-		struct list *l = list_open(site, fqdn, &local);
-
-		if (l == NULL || fn(l, sw, &local) < 0)
-			sweep_fail(sw, fqdn, &local);
-		list_free(&l);
-	}
-	g_ptr_array_free(names, TRUE);
-	if (sw->first == NULL)
-		return 0;
-	g_propagate_prefixed_error(error, sw->first, "%d list%s failed, the "
-				   "first: ", sw->failed,
-				   sw->failed == 1 ? "" : "s");
-	sw->first = NULL;
-	return -1;
-}
 
 static char *
 age_text(int64_t seconds)
@@ -114,8 +69,9 @@ plural(int n)
 /* --- held.expire --------------------------------------------------------- */
 
 static int
-expire_list(struct list *l, struct sweep *sw, GError **error)
+expire_list(struct list *l, void *ctx, GError **error)
 {
+	struct sweep *sw = ctx;
 	int64_t days = list_get_int(l, "max_days_to_hold");
 	char *reason = g_strdup_printf("expired: held longer than "
 				       "max_days_to_hold (%" G_GINT64_FORMAT
@@ -198,7 +154,7 @@ static int
 held_expire(struct site *site, struct task_run *ctx, GError **error)
 {
 	struct sweep sw = { .now = time(NULL) };
-	int ret = for_each_list(site, &sw, expire_list, error);
+	int ret = task_for_each_list(site, expire_list, &sw, error);
 
 	task_run_message(ctx, "%d held post%s expired on %d list%s", sw.posts,
 			 plural(sw.posts), sw.lists, plural(sw.lists));
@@ -235,8 +191,9 @@ moderation_url(struct list *l)
 }
 
 static int
-summary_list(struct list *l, struct sweep *sw, GError **error)
+summary_list(struct list *l, void *ctx, GError **error)
 {
+	struct sweep *sw = ctx;
 	const char *fqdn = list_fqdn(l);
 	int64_t days = list_get_int(l, "max_days_to_hold");
 	GString *text;
@@ -293,7 +250,7 @@ static int
 held_summary(struct site *site, struct task_run *ctx, GError **error)
 {
 	struct sweep sw = { .now = time(NULL) };
-	int ret = for_each_list(site, &sw, summary_list, error);
+	int ret = task_for_each_list(site, summary_list, &sw, error);
 
 	task_run_message(ctx, "%d list%s with %d held post%s: owners told",
 			 sw.lists, plural(sw.lists), sw.posts, plural(sw.posts));

@@ -70,6 +70,15 @@ const struct task *task_find(const char *name);
 void task_run_message(struct task_run *ctx, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
 
+/* For run functions: calls fn(list, ctx) for each list of the site; a
+ * list that fails (cannot be opened, or fn returns -1) is logged and does
+ * not stop the others.  -1 when any failed (*error: the first failure and
+ * how many lists failed). */
+struct list;
+int task_for_each_list(struct site *site,
+		       int (*fn)(struct list *l, void *ctx, GError **error),
+		       void *ctx, GError **error);
+
 /* --- the schedule and the state ----------------------------------------- */
 
 /* t's schedule: the site setting schedule.<name>, else its default.
