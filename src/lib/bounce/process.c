@@ -347,8 +347,7 @@ complaint(struct apply *a, struct roster_change *c, struct member *w,
 	case COMPLAINT_UNSUBSCRIBE:
 		roster_change_remove(c, w->addr);
 		add_say(a, SAY_COMPLAINT, w, f, TRUE);
-		g_hash_table_remove(a->work, w->key);
-		g_free(w);
+		g_hash_table_remove(a->work, w->key);	/* frees w */
 		break;
 	default:
 		if (w->status != STATUS_ENABLED) {
@@ -705,7 +704,9 @@ say_all(struct apply *a, const char *data, size_t len)
 			"Receiving servers refused members' copies for reasons that\n"
 			"are not the members' fault (DMARC, spam filters,\n"
 			"blocklists).  They were not scored.  The refusals:\n\n  %s\n\n"
-			"You are told at most once a day.\n", lines);
+			"You are told at most once a day: later refusals today are\n"
+			"only logged, and `herald bounce status %s` shows each\n"
+			"member's last reason.\n", lines, list_fqdn(l));
 		log_send(l, notice_to_owners(l, subject, text, NULL, &error), &error,
 			 "policy notice");
 		g_free(lines);
