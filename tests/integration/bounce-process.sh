@@ -211,6 +211,25 @@ H config set $L bounce_complaint_action 1
 arf frank@example.net | H mta bounces $L; run
 check "or unsubscribes (1)" bash -c '! "$1" --var "$2" members list "$3" | grep -qx frank@example.net' _ "$HERALD" "$V" $L
 
+# --- VERP probes ------------------------------------------------------------------
+P=probe@lists.test
+H lists create $P --owner pat@example.org >/dev/null
+printf '%s@example.net\n' pia pol | H members add $P >/dev/null
+H config set $P bounce_score_threshold 1
+H config set $P bounce_verp_probes yes
+dsn pia@example.net | H mta bounces $P; run
+check "with bounce_verp_probes, a non-VERP bounce at the threshold sends a probe" test "$(notices pia@example.net "probe message")" = 1
+check "and does not disable" test "$(status pia@example.net $P)" = enabled
+probe=$(grep -l "probe message" "$V"/queue/virgin/*.msg | xargs grep -h "^sender: ")
+probe=${probe#sender: }
+check "the probe comes from a VERP probe address ($probe)" bash -c '[[ $1 =~ ^probe-bounces\+probe-[A-Za-z0-9_-]{43}-pia=example\.net@lists\.test$ ]]' _ "$probe"
+dsn pia@example.net | H queue inject bounces --list $P --meta kind=bounces --meta "recipient=$probe" >/dev/null; run +1d
+check "the probe's bounce disables the member" test "$(status pia@example.net $P)" = bybounce
+forged=$(echo "$probe" | sed -E 's/probe-[A-Za-z0-9_-]{43}-pia/probe-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-pol/')
+dsn pol@example.net | H queue inject bounces --list $P --meta kind=bounces --meta "recipient=$forged" >/dev/null; run
+check "a forged probe token is no probe: logged" grep -q "token herald did not make" "$T_DIR/runner.log"
+check "read as a plain VERP bounce, which is certain: scored and disabled without a probe" test "$(status pol@example.net $P)/$(notices pol@example.net "probe message")" = bybounce/0
+
 # --- the outage guard ---------------------------------------------------------------
 B=big@lists.test
 H lists create $B --owner boss@example.org >/dev/null

@@ -170,4 +170,10 @@ struct list;
 int bounce_send_warning(struct list *l, const char *addr, const char *reason,
 			int notices_left, GError **error);
 
+/* VERP probes (probe.c): sends one to member addr of l (as notice_send);
+ * and splits a probe's bounce address into the member's plain VERP
+ * address and the token (TRUE), or says it is none (FALSE). */
+int bounce_send_probe(struct list *l, const char *addr, GError **error);
+gboolean bounce_probe_split(const char *rcpt, char **verp_r, char **token_r);
+
 #endif

@@ -15,6 +15,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "list/notice.h"
+#include "list/token.h"
 #include "mail/address.h"
 #include "mail/message.h"
 #include "store/names.h"
@@ -187,6 +188,7 @@ enum say_what {
 	SAY_DISABLED,		/* to the member (first warning) and owners */
 	SAY_INCREMENT,		/* to the owners: a score rose */
 	SAY_COMPLAINT,		/* to the owners: a complaint acted on */
+	SAY_PROBE,		/* to the member: a VERP probe */
 };
 
 struct say {
@@ -219,6 +221,7 @@ struct policy {
 	int64_t outage_share;	/* percent */
 	int64_t outage_minimum;
 	gboolean notify_increment;
+	gboolean probes;	/* bounce_verp_probes */
 };
 
 struct apply {
@@ -226,6 +229,9 @@ struct apply {
 	struct policy pol;
 	int64_t now, today;
 	struct bounce_report *report;
+	gboolean certain;	/* the member is known for sure: a VERP
+				 * address or delivery's own event */
+	gboolean probe;		/* a bounce of a VERP probe (verified) */
 	struct bounce_outcome *out;
 	/* Results for after the commit. */
 	GPtrArray *says;	/* struct say * */
@@ -324,7 +330,11 @@ score(struct apply *a, struct member *w, const struct bounce_failure *f)
 	b->last_weight = weight;
 	b->reason = (char *)bounce_reason_name(f->reason);
 	a->out->scored++;
-	if (b->score + 1e-9 >= a->pol.threshold) {
+	if (b->score + 1e-9 >= a->pol.threshold && !a->certain && a->pol.probes) {
+		/* Not sure the bounce was this member's: ask with a probe,
+		 * whose bounce disables (Mailman's VERP_PROBES). */
+		add_say(a, SAY_PROBE, w, f, FALSE);
+	} else if (b->score + 1e-9 >= a->pol.threshold) {
 		char *why = g_strdup_printf("bounce score %.1f: %s", b->score,
 					    b->reason);
 		disable(a, w, why);
@@ -548,7 +558,16 @@ apply_fn(const struct roster *r, struct roster_change *c, void *ctx,
 			a->out->guarded++;
 			continue;
 		}
-		if (w->bounce.last != a->today) {
+		if (a->probe) {
+			/* The probe bounced: the member's address is dead,
+			 * whatever the score. */
+			disable(a, w, "a VERP probe bounced");
+			w->bounce.reason = (char *)bounce_reason_name(f->reason);
+			a->out->disabled++;
+			add_say(a, SAY_DISABLED, w, f, FALSE);
+			g_hash_table_replace(d.scored, g_strdup(w->key),
+					     GINT_TO_POINTER(0));
+		} else if (w->bounce.last != a->today) {
 			score(a, w, f);
 			g_hash_table_replace(d.scored, g_strdup(w->key),
 					     GINT_TO_POINTER(1));
@@ -628,6 +647,9 @@ say_one(struct apply *a, const struct say *s)
 				       s->diag != NULL ? s->diag : "", list_fqdn(l),
 				       s->score, a->pol.threshold);
 		break;
+	case SAY_PROBE:
+		log_send(l, bounce_send_probe(l, s->addr, &error), &error, "probe");
+		return;
 	default:
 		log_info(BOUNCE_SUBSYS, "list %s: abuse complaint about %s: %s",
 			 list_fqdn(l), s->addr, s->removed ? "unsubscribed" : "disabled");
@@ -730,16 +752,17 @@ policy_read(struct list *l, struct policy *p)
 	p->outage_share = list_get_int(l, "bounce_outage_share");
 	p->outage_minimum = list_get_int(l, "bounce_outage_minimum");
 	p->notify_increment = list_get_bool(l, "bounce_notify_owner_on_bounce_increment");
+	p->probes = list_get_bool(l, "bounce_verp_probes");
 }
 
 static int
-apply_report(struct list *l, struct bounce_report *report,
-	     const char *data, size_t len, int64_t now,
+apply_report(struct list *l, struct bounce_report *report, gboolean certain,
+	     gboolean probe, const char *data, size_t len, int64_t now,
 	     struct bounce_outcome *out, GError **error)
 {
 	struct apply a = {
 		.list = l, .now = now, .today = bounce_day(now),
-		.report = report, .out = out,
+		.report = report, .out = out, .certain = certain, .probe = probe,
 		.says = g_ptr_array_new_with_free_func(say_free),
 		.unrecognized = g_ptr_array_new_with_free_func(g_free),
 		.policy = g_ptr_array_new_with_free_func(g_free),
@@ -772,17 +795,40 @@ bounce_process(struct site *site, const struct queue_meta *meta,
 	const char *kind = queue_meta_get(meta, META_KIND);
 	gboolean event = kind != NULL && strcmp(kind, "bounce-event") == 0;
 	const char *fqdn = queue_meta_get(meta, META_LIST);
+	const char *rcpt = queue_meta_get(meta, META_RECIPIENT);
+	char *verp = NULL, *token = NULL;
+	gboolean probe = FALSE;
 	struct bounce_report *report;
 	struct list *l;
 	GError *local = NULL;
 	int ret;
 
 	memset(out, 0, sizeof *out);
-	if (event)
+	if (event) {
 		report = report_from_event(meta, data, len);
-	else if ((report = bounce_detect_data(data, len, queue_meta_get(meta,
-			META_RECIPIENT), error)) == NULL)
-		return -1;
+	} else {
+		if (bounce_probe_split(rcpt, &verp, &token))
+			rcpt = verp;
+		report = bounce_detect_data(data, len, rcpt, error);
+		if (report == NULL) {
+			g_free(verp);
+			g_free(token);
+			return -1;
+		}
+	}
+	if (token != NULL && fqdn != NULL && report->verp &&
+	    report->failures->len == 1) {
+		const struct bounce_failure *f = report->failures->pdata[0];
+
+		probe = token_verify(site, fqdn, f->addr, TOKEN_PURPOSE_PROBE,
+				     token, NULL) == 1;
+		if (!probe)
+			log_info(BOUNCE_SUBSYS, "list %s: a probe bounce for %s with "
+				 "a token herald did not make: read as VERP",
+				 fqdn, f->addr);
+	}
+	g_free(verp);
+	g_free(token);
 	out->failures = (int)report->failures->len;
 	if (report->failures->len == 0 || report->kind == BOUNCE_KIND_DELAY) {
 		/* Vacation messages, successful deliveries, delay warnings
@@ -813,7 +859,8 @@ bounce_process(struct site *site, const struct queue_meta *meta,
 		bounce_report_free(&report);
 		return 0;
 	}
-	ret = apply_report(l, report, event ? NULL : data, len, now, out, error);
+	ret = apply_report(l, report, event || report->verp, probe,
+			   event ? NULL : data, len, now, out, error);
 	log_info(BOUNCE_SUBSYS, "list %s: %s bounce, %d failure%s: %d scored, %d "
 		 "disabled, %d not members, %d ignored, %d guarded, %d taken back",
 		 list_fqdn(l), report->format != NULL ? report->format : "?",

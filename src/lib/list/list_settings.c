@@ -300,6 +300,10 @@ static const struct list_setting settings[] = {
 	{ "bounce_notify_owner_on_removal", "bounce", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Tell the owners when a member is removed for bouncing.",
 	  0 },
+	{ "bounce_verp_probes", "bounce", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Before disabling a member for bounces that did not come back to "
+	  "a VERP address, send a probe: only its bounce disables (Mailman's "
+	  "VERP_PROBES).", 0 },
 	{ "bounce_complaint_action", "bounce", LS_ENUM, "0",
 	  "0=disable|1=unsubscribe|2=ignore", NO_RANGE,
 	  "What an abuse complaint (an RFC 5965 feedback report) about a "

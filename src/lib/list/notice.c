@@ -96,6 +96,14 @@ int
 notice_send(struct list *l, const char *const *recipients, const char *subject,
 	    const char *text, GMimeMessage *attach, GError **error)
 {
+	return notice_send_as(l, recipients, subject, text, attach, NULL, error);
+}
+
+int
+notice_send_as(struct list *l, const char *const *recipients,
+	       const char *subject, const char *text, GMimeMessage *attach,
+	       const char *sender, GError **error)
+{
 	struct queue_meta *meta;
 	GMimeMessage *msg;
 	GByteArray *bytes;
@@ -114,7 +122,7 @@ notice_send(struct list *l, const char *const *recipients, const char *subject,
 	}
 	msg = build(l, recipients, subject, text, attach);
 	bytes = message_to_bytes(msg);
-	bounces = list_address(l, "-bounces");
+	bounces = sender != NULL ? g_strdup(sender) : list_address(l, "-bounces");
 	meta = queue_meta_new();
 	queue_meta_set(meta, META_LIST, list_fqdn(l));
 	queue_meta_set(meta, META_KIND, "notice");

@@ -23,6 +23,12 @@ int notice_send(struct list *l, const char *const *recipients,
 		const char *subject, const char *text, GMimeMessage *attach,
 		GError **error);
 
+/* The same with another envelope sender than LIST-bounces (a VERP probe's
+ * own bounce address); sender NULL is notice_send. */
+int notice_send_as(struct list *l, const char *const *recipients,
+		   const char *subject, const char *text, GMimeMessage *attach,
+		   const char *sender, GError **error);
+
 /* The same to the list's owners and moderators (LIST-owner). */
 int notice_to_owners(struct list *l, const char *subject, const char *text,
 		     GMimeMessage *attach, GError **error);

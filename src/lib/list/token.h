@@ -31,6 +31,8 @@
 #define TOKEN_KEY_BYTES 32
 /* The purpose of the tokens in List-Unsubscribe's one-click URL. */
 #define TOKEN_PURPOSE_UNSUBSCRIBE "unsubscribe"
+/* The purpose of a VERP probe's token (bounce/probe.c). */
+#define TOKEN_PURPOSE_PROBE "probe"
 
 /* The site's secret key, read from etc/site.key or created there when it
  * does not exist.  Two processes racing to create it both end up with the
