@@ -32,6 +32,7 @@ static const struct command {
 	{ "held", cmd_held, "list, show, approve, reject, discard or defer held posts" },
 	{ "tasks", cmd_tasks, "list the periodic tasks, or run one now" },
 	{ "bounce", cmd_bounce, "detect the failed recipients of a returned message" },
+	{ "templates", cmd_templates, "show the texts of herald's own mail as a list sends them" },
 	{ "queue", cmd_queue, "list queues; show, inject or unshunt messages" },
 	{ "start", cmd_start, "start the master and its runners" },
 	{ "stop", cmd_stop, "stop this host's master (drains the runners)" },
