@@ -29,12 +29,14 @@
 #define NOTICE_SUBSYS "notice"
 
 static GMimeMessage *
-build(struct list *l, const char *const *recipients, const char *subject,
-      const char *text, GMimeMessage *attach)
+build(struct list *l, const char *const *recipients,
+      const struct notice_from *from, const char *subject, const char *text,
+      GMimeMessage *attach)
 {
 	GMimeMessage *msg;
 	GMimeTextPart *body;
-	char *owner = list_address(l, "-owner");
+	char *owner = list_address(l, from != NULL && from->suffix != NULL
+				   ? from->suffix : "-owner");
 	char *id, *name = list_get(l, "real_name", NULL);
 	char *from_name = g_strdup_printf("%s list owner", name);
 	GDateTime *now = g_date_time_new_now_local();
@@ -43,6 +45,9 @@ build(struct list *l, const char *const *recipients, const char *subject,
 	msg = g_mime_message_new(TRUE);
 	body = g_mime_text_part_new_with_subtype("plain");
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, owner);
+	if (from != NULL && from->reply_to != NULL)
+		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO,
+					   NULL, from->reply_to);
 	for (guint i = 0; recipients[i] != NULL; i++)
 		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL,
 					   recipients[i]);
@@ -96,6 +101,15 @@ int
 notice_send(struct list *l, const char *const *recipients, const char *subject,
 	    const char *text, GMimeMessage *attach, GError **error)
 {
+	return notice_send_from(l, recipients, NULL, subject, text, attach,
+				error);
+}
+
+int
+notice_send_from(struct list *l, const char *const *recipients,
+		 const struct notice_from *from, const char *subject,
+		 const char *text, GMimeMessage *attach, GError **error)
+{
 	struct queue_meta *meta;
 	GMimeMessage *msg;
 	GByteArray *bytes;
@@ -112,7 +126,7 @@ notice_send(struct list *l, const char *const *recipients, const char *subject,
 		g_ptr_array_free(kept, TRUE);
 		return 0;
 	}
-	msg = build(l, recipients, subject, text, attach);
+	msg = build(l, recipients, from, subject, text, attach);
 	bytes = message_to_bytes(msg);
 	bounces = list_address(l, "-bounces");
 	meta = queue_meta_new();
@@ -231,6 +245,15 @@ int
 notice_autorespond(struct list *l, const char *addr, const char *subject,
 		   const char *text, GMimeMessage *attach, GError **error)
 {
+	return notice_autorespond_from(l, addr, NULL, subject, text, attach,
+				       error);
+}
+
+int
+notice_autorespond_from(struct list *l, const char *addr,
+			const struct notice_from *from, const char *subject,
+			const char *text, GMimeMessage *attach, GError **error)
+{
 	const char *to[] = { addr, NULL };
 	char *key;
 	int r;
@@ -247,5 +270,6 @@ notice_autorespond(struct list *l, const char *addr, const char *subject,
 	g_free(key);
 	if (r <= 0)
 		return r;
-	return notice_send(l, to, subject, text, attach, error) < 0 ? -1 : 1;
+	return notice_send_from(l, to, from, subject, text, attach, error) < 0
+	       ? -1 : 1;
 }

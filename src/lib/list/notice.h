@@ -23,6 +23,21 @@ int notice_send(struct list *l, const char *const *recipients,
 		const char *subject, const char *text, GMimeMessage *attach,
 		GError **error);
 
+/* Where a notice comes from when not from LIST-owner: suffix is the
+ * list's address it is From ("-request": a reply to it reaches the
+ * command processor), reply_to (optional) its Reply-To
+ * (LIST-confirm+TOKEN: a plain reply confirms). */
+struct notice_from {
+	const char *suffix;
+	const char *reply_to;
+};
+
+/* notice_send from another of the list's addresses (from NULL:
+ * notice_send). */
+int notice_send_from(struct list *l, const char *const *recipients,
+		     const struct notice_from *from, const char *subject,
+		     const char *text, GMimeMessage *attach, GError **error);
+
 /* The same to the list's owners and moderators (LIST-owner). */
 int notice_to_owners(struct list *l, const char *subject, const char *text,
 		     GMimeMessage *attach, GError **error);
@@ -33,5 +48,10 @@ int notice_to_owners(struct list *l, const char *subject, const char *text,
  * 1 sent, 0 not sent, -1 error. */
 int notice_autorespond(struct list *l, const char *addr, const char *subject,
 		       const char *text, GMimeMessage *attach, GError **error);
+/* The same from another of the list's addresses (see notice_send_from). */
+int notice_autorespond_from(struct list *l, const char *addr,
+			    const struct notice_from *from, const char *subject,
+			    const char *text, GMimeMessage *attach,
+			    GError **error);
 
 #endif

@@ -1,0 +1,701 @@
+/*
+ * subscribe.c - subscriptions, unsubscriptions and invitations under the
+ * list's policies (subscribe.h), with their mail.
+ *
+ * The order of each step is chosen for crashes: a confirmed request is
+ * acted on (the roster changed, or a new request for the moderators
+ * stored) before its claim is removed, so a crash between the two leaves
+ * a claim that pending.expire gives back, and a second confirmation then
+ * finds the member there already ("already a member"), never a lost
+ * request.  Mail is sent after the change it reports; a notice that
+ * fails is logged and does not undo the change.
+ *
+ * The texts are written here until the template module takes them over
+ * (Mailman's verify, subscribeack, unsubscribeack, subauth, unsubauth,
+ * refuse, invite, adminsubscribeack and adminunsubscribeack templates).
+ */
+#include "list/subscribe.h"
+#include "base/base.h"
+#include "base/log.h"
+#include "list/listurls.h"
+#include "list/notice.h"
+#include "mail/address.h"
+
+#include <string.h>
+#include <time.h>
+
+#define SUBSCRIBE_SUBSYS "subscribe"
+
+static const char *const outcome_texts[] = {
+	[SUBSCRIBE_DONE] = "done",
+	[SUBSCRIBE_CONFIRM] = "a confirmation was sent to the address",
+	[SUBSCRIBE_APPROVE] = "the request awaits a moderator's approval",
+	[SUBSCRIBE_ALREADY] = "the address is a member already",
+	[SUBSCRIBE_NOT_MEMBER] = "the address is not a member",
+	[SUBSCRIBE_BANNED] = "the address may not subscribe to this list",
+	[SUBSCRIBE_REJECTED] = "a moderator rejected the request",
+	[SUBSCRIBE_DISCARDED] = "a moderator discarded the request",
+};
+
+const char *
+subscribe_outcome_text(enum subscribe_outcome o)
+{
+	return o <= SUBSCRIBE_DISCARDED ? outcome_texts[o] : "unknown";
+}
+
+/* --- address patterns (ban_list, subscribe_auto_approval) ---------------- */
+
+struct subscribe_bans {
+	GPtrArray *regexes;	/* GRegex *: the ^regex lines */
+	GPtrArray *keys;	/* char *: the address lines' keys */
+};
+
+static struct subscribe_bans *
+patterns_load(struct list *l, const char *setting)
+{
+	struct subscribe_bans *b = g_new0(struct subscribe_bans, 1);
+	char **lines = list_get_lines(l, setting);
+
+	b->regexes = g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
+	b->keys = g_ptr_array_new_with_free_func(g_free);
+	for (char **line = lines; *line != NULL; line++) {
+		if (**line == '^') {
+			GRegex *re = g_regex_new(*line, G_REGEX_CASELESS, 0, NULL);
+
+			if (re != NULL)
+				g_ptr_array_add(b->regexes, re);
+			else
+				log_warning(SUBSCRIBE_SUBSYS, "list %s: %s entry "
+					    "'%s' is not a valid regex; ignored",
+					    list_fqdn(l), setting, *line);
+		} else {
+			char *k = address_key(*line);
+
+			g_ptr_array_add(b->keys, k != NULL ? k
+					: g_ascii_strdown(*line, -1));
+		}
+	}
+	g_strfreev(lines);
+	return b;
+}
+
+struct subscribe_bans *
+subscribe_bans_load(struct list *l)
+{
+	return patterns_load(l, "ban_list");
+}
+
+gboolean
+subscribe_bans_match(const struct subscribe_bans *b, const char *addr)
+{
+	char *key = address_key(addr);
+	gboolean hit = FALSE;
+
+	for (guint i = 0; !hit && i < b->keys->len; i++)
+		hit = g_strcmp0(b->keys->pdata[i], key) == 0;
+	for (guint i = 0; !hit && i < b->regexes->len; i++)
+		hit = g_regex_match(b->regexes->pdata[i], addr, 0, NULL);
+	g_free(key);
+	return hit;
+}
+
+void
+subscribe_bans_free(struct subscribe_bans **bp)
+{
+	struct subscribe_bans *b = *bp;
+
+	if (b == NULL)
+		return;
+	g_ptr_array_free(b->regexes, TRUE);
+	g_ptr_array_free(b->keys, TRUE);
+	g_free(b);
+	*bp = NULL;
+}
+
+static gboolean
+matches_setting(struct list *l, const char *setting, const char *addr)
+{
+	struct subscribe_bans *b = patterns_load(l, setting);
+	gboolean hit = subscribe_bans_match(b, addr);
+
+	subscribe_bans_free(&b);
+	return hit;
+}
+
+/* --- the roster ---------------------------------------------------------- */
+
+/* Mailman's new_member_options bits, mapped to herald's options. */
+static unsigned
+options_from_mailman_bits(int64_t bits)
+{
+	unsigned o = 0;
+
+	if (bits & 2)
+		o |= OPT_NOTMETOO;
+	if (bits & 4)
+		o |= OPT_ACK;
+	if (bits & 16)
+		o |= OPT_CONCEAL;
+	if (bits & 128)
+		o |= OPT_MODERATE;
+	if (bits & 256)
+		o |= OPT_NODUPES;
+	return o;
+}
+
+void
+subscribe_member_defaults(struct list *l, struct member *m, gboolean digest)
+{
+	int64_t now = now_usec() / 1000000;
+
+	digest = digest || list_get_bool(l, "digest_is_default");
+	m->mode = !digest ? MODE_REGULAR
+		: list_get_bool(l, "mime_is_default_digest") ? MODE_MIME_DIGEST
+							     : MODE_PLAIN_DIGEST;
+	m->options = options_from_mailman_bits(list_get_int(l,
+							    "new_member_options"));
+	if (list_get_bool(l, "default_member_moderation"))
+		m->options |= OPT_MODERATE;
+	m->status = STATUS_ENABLED;
+	m->status_time = now;
+	m->status_reason = "";
+	m->language = "";
+	m->subscribed = now;
+	m->password = "";
+	m->name = "";
+}
+
+/* What add/remove decide under the list lock. */
+struct change {
+	struct list *list;
+	const struct pending *p;
+	enum subscribe_outcome outcome;
+};
+
+static int
+add_member(const struct roster *r, struct roster_change *c, void *ctx,
+	   GError **error)
+{
+	struct change *ch = ctx;
+	struct subscribe_bans *bans;
+	struct member m = { 0 };
+
+	if (roster_find(r, ch->p->address) != NULL) {
+		ch->outcome = SUBSCRIBE_ALREADY;
+		return 0;
+	}
+	bans = subscribe_bans_load(ch->list);
+	ch->outcome = subscribe_bans_match(bans, ch->p->address)
+		? SUBSCRIBE_BANNED : SUBSCRIBE_DONE;
+	subscribe_bans_free(&bans);
+	if (ch->outcome != SUBSCRIBE_DONE)
+		return 0;
+	subscribe_member_defaults(ch->list, &m, ch->p->digest);
+	m.key = address_key(ch->p->address);
+	m.addr = ch->p->address;
+	m.name = ch->p->name;
+	m.password = ch->p->password;
+	roster_change_put(c, &m);
+	g_free(m.key);
+	return 0;
+}
+
+static int
+remove_member(const struct roster *r, struct roster_change *c, void *ctx,
+	      GError **error)
+{
+	struct change *ch = ctx;
+
+	if (roster_find(r, ch->p->address) == NULL) {
+		ch->outcome = SUBSCRIBE_NOT_MEMBER;
+		return 0;
+	}
+	roster_change_remove(c, ch->p->address);
+	ch->outcome = SUBSCRIBE_DONE;
+	return 0;
+}
+
+/* Adds (subscribe, invite) or removes (unsubscribe) p's address, then
+ * the welcome or goodbye (welcome: SUBSCRIBE_LIST_DEFAULT, 0, 1) and the
+ * owners' notice.  An outcome, or -1. */
+static int
+apply(struct list *l, const struct pending *p, int welcome, GError **error)
+{
+	gboolean leave = p->kind == PENDING_UNSUBSCRIBE;
+	struct change ch = { l, p, SUBSCRIBE_DONE };
+
+	if (roster_edit(l, leave ? remove_member : add_member, &ch, error) < 0)
+		return -1;
+	if (ch.outcome != SUBSCRIBE_DONE)
+		return ch.outcome;
+	log_info(SUBSCRIBE_SUBSYS, "list %s: %s %s (%s, asked by %s via %s)",
+		 list_fqdn(l), p->address, leave ? "unsubscribed" : "subscribed",
+		 pending_kind_name(p->kind), p->requester, p->via);
+	if (leave)
+		subscribe_announce_removed(l, p->address, welcome);
+	else
+		subscribe_announce_added(l, p->address, welcome);
+	return SUBSCRIBE_DONE;
+}
+
+/* --- mail ---------------------------------------------------------------- */
+
+static void
+log_mail_error(struct list *l, const char *what, GError *e)
+{
+	log_error(SUBSCRIBE_SUBSYS, "list %s: %s: %s", list_fqdn(l), what,
+		  e->message);
+	g_error_free(e);
+}
+
+static const char *
+kind_verb(enum pending_kind k)
+{
+	return k == PENDING_UNSUBSCRIBE ? "unsubscription" : "subscription";
+}
+
+/* The confirmation of p, to its address: Subject "confirm TOKEN", From
+ * LIST-request, Reply-To LIST-confirm+TOKEN, so that a plain reply, by
+ * any mail client, confirms. */
+static void
+send_confirmation(struct list *l, const struct pending *p)
+{
+	char *request = list_address(l, "-request");
+	char *confirm = list_address(l, "-confirm");
+	char *at = strrchr(confirm, '@');
+	char *reply_to = g_strdup_printf("%.*s+%s%s", (int)(at - confirm),
+					 confirm, p->token, at);
+	struct notice_from from = { "-request", reply_to };
+	char *subject = g_strdup_printf("confirm %s", p->token);
+	char *owner = list_address(l, "-owner");
+	char *what, *text;
+	GError *e = NULL;
+
+	if (p->kind == PENDING_INVITE)
+		what = g_strdup_printf("You (%s) are invited by %s to join the "
+				       "%s mailing list.", p->address,
+				       p->requester, list_fqdn(l));
+	else
+		what = g_strdup_printf("We have received a request from %s for "
+				       "the %s of your address, %s, %s the %s "
+				       "mailing list.", p->requester,
+				       kind_verb(p->kind), p->address,
+				       p->kind == PENDING_UNSUBSCRIBE ? "from"
+								      : "to",
+				       list_fqdn(l));
+	text = g_strdup_printf(
+		"%s\n\nTo confirm it, reply to this message: keep the Subject as "
+		"it is (a \"Re:\" before it does no harm).  Or send a message to\n"
+		"\n    %s\n\nwith this line, and nothing else, in the Subject or "
+		"the body:\n\n    confirm %s\n\nIf you do not want this, do "
+		"nothing: the request expires in %" G_GINT64_FORMAT " days.  "
+		"Questions go to %s.\n", what, request, p->token,
+		pending_request_life(l) / (24 * 3600), owner);
+	if (notice_autorespond_from(l, p->address, &from, subject, text, NULL,
+				    &e) < 0)
+		log_mail_error(l, "confirmation", e);
+	g_free(what);
+	g_free(text);
+	g_free(subject);
+	g_free(reply_to);
+	g_free(confirm);
+	g_free(request);
+	g_free(owner);
+}
+
+/* The moderators hear of a request that waits for them (when
+ * admin_immed_notify). */
+static void
+tell_moderators(struct list *l, const struct pending *p)
+{
+	char *subject, *text;
+	GError *e = NULL;
+
+	if (!list_get_bool(l, "admin_immed_notify"))
+		return;
+	subject = g_strdup_printf("%s %s request from %s awaits approval",
+				  list_fqdn(l), kind_verb(p->kind), p->address);
+	text = g_strdup_printf(
+		"Your approval is requested for the %s of\n\n    %s%s%s%s\n\n"
+		"to the %s mailing list%s%s.\n\nDecide with\n\n"
+		"    herald requests approve %s %s\n"
+		"    herald requests reject %s %s [--reason TEXT]\n"
+		"    herald requests discard %s %s\n",
+		kind_verb(p->kind), p->address, *p->name != '\0' ? " (" : "",
+		p->name, *p->name != '\0' ? ")" : "", list_fqdn(l),
+		*p->reason != '\0' ? ": " : "", p->reason, list_fqdn(l),
+		p->token, list_fqdn(l), p->token, list_fqdn(l), p->token);
+	if (notice_to_owners(l, subject, text, NULL, &e) < 0)
+		log_mail_error(l, "request notice to the moderators", e);
+	g_free(subject);
+	g_free(text);
+}
+
+static void
+tell_refused(struct list *l, const struct pending *p, const char *reason)
+{
+	char *subject = g_strdup_printf("Your %s request for %s was rejected",
+					kind_verb(p->kind), list_fqdn(l));
+	char *owner = list_address(l, "-owner");
+	char *text = g_strdup_printf(
+		"Your request to the %s mailing list, the %s of %s, was "
+		"rejected by the list's moderator%s%s%s\n\nQuestions go to %s.\n",
+		list_fqdn(l), kind_verb(p->kind), p->address,
+		reason != NULL ? " for this reason:\n\n    " : ".",
+		reason != NULL ? reason : "", reason != NULL ? "\n" : "", owner);
+	GError *e = NULL;
+
+	if (notice_autorespond(l, p->address, subject, text, NULL, &e) < 0)
+		log_mail_error(l, "refusal", e);
+	g_free(owner);
+	g_free(subject);
+	g_free(text);
+}
+
+static gboolean
+wanted(struct list *l, int override, const char *setting)
+{
+	return override == SUBSCRIBE_LIST_DEFAULT ? list_get_bool(l, setting)
+						  : override != 0;
+}
+
+static void
+tell_owners(struct list *l, const char *address, gboolean added)
+{
+	char *subject, *text;
+	GError *e = NULL;
+
+	if (!list_get_bool(l, "admin_notify_mchanges"))
+		return;
+	subject = g_strdup_printf("%s %s: %s", list_fqdn(l),
+				  added ? "subscription" : "unsubscription",
+				  address);
+	text = g_strdup_printf("%s has been %s the %s mailing list.\n", address,
+			       added ? "subscribed to" : "unsubscribed from",
+			       list_fqdn(l));
+	if (notice_to_owners(l, subject, text, NULL, &e) < 0)
+		log_mail_error(l, "member change notice to the owners", e);
+	g_free(subject);
+	g_free(text);
+}
+
+void
+subscribe_announce_added(struct list *l, const char *address, int welcome)
+{
+	const char *to[] = { address, NULL };
+	char *subject, *text, *welcome_msg, *post, *request, *info;
+	GError *e = NULL;
+
+	if (wanted(l, welcome, "send_welcome_msg")) {
+		welcome_msg = list_get(l, "welcome_msg", NULL);
+		post = list_address(l, "");
+		request = list_address(l, "-request");
+		info = listurls_listinfo(l);
+		subject = g_strdup_printf("Welcome to the %s mailing list",
+					  list_fqdn(l));
+		text = g_strdup_printf(
+			"Welcome to the %s mailing list!\n\n%s%s"
+			"To post to this list, send your message to\n\n    %s\n\n"
+			"General information about the list is at\n\n    %s\n\n"
+			"To leave the list, or to change your options, send a "
+			"message with the word \"help\" in the Subject or body "
+			"to\n\n    %s\n\nYou are subscribed as %s.\n",
+			list_fqdn(l), welcome_msg != NULL ? welcome_msg : "",
+			welcome_msg != NULL && *welcome_msg != '\0' ? "\n\n" : "",
+			post, info, request, address);
+		if (notice_send(l, to, subject, text, NULL, &e) < 0)
+			log_mail_error(l, "welcome", e);
+		g_free(subject);
+		g_free(text);
+		g_free(welcome_msg);
+		g_free(post);
+		g_free(request);
+		g_free(info);
+	}
+	tell_owners(l, address, TRUE);
+}
+
+void
+subscribe_announce_removed(struct list *l, const char *address, int goodbye)
+{
+	const char *to[] = { address, NULL };
+	char *subject, *text, *goodbye_msg;
+	GError *e = NULL;
+
+	if (wanted(l, goodbye, "send_goodbye_msg")) {
+		goodbye_msg = list_get(l, "goodbye_msg", NULL);
+		subject = g_strdup_printf("You have left the %s mailing list",
+					  list_fqdn(l));
+		text = g_strdup_printf("%s has been unsubscribed from the %s "
+				       "mailing list.\n\n%s%s", address,
+				       list_fqdn(l),
+				       goodbye_msg != NULL ? goodbye_msg : "",
+				       goodbye_msg != NULL && *goodbye_msg != '\0'
+				       ? "\n" : "");
+		if (notice_send(l, to, subject, text, NULL, &e) < 0)
+			log_mail_error(l, "goodbye", e);
+		g_free(subject);
+		g_free(text);
+		g_free(goodbye_msg);
+	}
+	tell_owners(l, address, FALSE);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+/* A new pending request from r; NULL with *error for an address that is
+ * none, or a password that cannot be hashed. */
+static struct pending *
+request_new(enum pending_kind kind, const struct subscribe_request *r,
+	    GError **error)
+{
+	char *addr = address_normalise(r->address, error);
+	struct pending *p;
+
+	if (addr == NULL)
+		return NULL;
+	p = pending_new(kind, addr);
+	g_free(addr);
+	g_free(p->name);
+	p->name = g_strdup(r->name != NULL ? r->name : "");
+	p->digest = r->digest;
+	g_free(p->requester);
+	p->requester = g_strdup(r->requester != NULL ? r->requester : p->address);
+	g_free(p->via);
+	p->via = g_strdup(r->via != NULL ? r->via : "");
+	if (r->password != NULL && *r->password != '\0') {
+		char *hash = member_password_hash(r->password, error);
+
+		if (hash == NULL) {
+			pending_free(&p);
+			return NULL;
+		}
+		g_free(p->password);
+		p->password = hash;
+	}
+	return p;
+}
+
+/* Stores p to wait in state, tells whom it waits for; the outcome. */
+static int
+wait_for(struct list *l, struct pending *p, enum pending_state state,
+	 const char *reason, char **token_r, GError **error)
+{
+	p->state = state;
+	g_free(p->reason);
+	p->reason = g_strdup(reason != NULL ? reason : "");
+	if (pending_add(l, p, error) < 0)
+		return -1;
+	if (state == PENDING_CONFIRM)
+		send_confirmation(l, p);
+	else
+		tell_moderators(l, p);
+	if (token_r != NULL)
+		*token_r = g_strdup(p->token);
+	return state == PENDING_CONFIRM ? SUBSCRIBE_CONFIRM : SUBSCRIBE_APPROVE;
+}
+
+/* Whether the member is there now: 1, 0, -1. */
+static int
+is_member(struct list *l, const char *addr, GError **error)
+{
+	struct roster *r = NULL;
+	int found;
+
+	if (roster_load(l, &r, error) < 0)
+		return -1;
+	found = roster_find(r, addr) != NULL;
+	roster_free(&r);
+	return found;
+}
+
+/* Whether a subscription needs a moderator: subscribe_policy 2 or 3,
+ * and the address is not in subscribe_auto_approval. */
+static gboolean
+needs_approval(struct list *l, const char *addr)
+{
+	int64_t policy = list_get_int(l, "subscribe_policy");
+
+	return (policy == 2 || policy == 3) &&
+	       !matches_setting(l, "subscribe_auto_approval", addr);
+}
+
+/* Where request p from r goes: done at once for an owner, else to the
+ * address's confirmation when confirm, else to a moderator when
+ * approve, else done. */
+static int
+route(struct list *l, struct pending *p, const struct subscribe_request *r,
+      gboolean confirm, gboolean approve, char **token_r, GError **error)
+{
+	if (r->admin)
+		return apply(l, p, r->welcome, error);
+	if (confirm)
+		return wait_for(l, p, PENDING_CONFIRM, NULL, token_r, error);
+	if (approve)
+		return wait_for(l, p, PENDING_APPROVE, NULL, token_r, error);
+	return apply(l, p, r->welcome, error);
+}
+
+int
+subscribe_request(struct list *l, const struct subscribe_request *r,
+		  char **token_r, GError **error)
+{
+	struct pending *p = request_new(PENDING_SUBSCRIBE, r, error);
+	int64_t policy;
+	int ret = -1, member;
+
+	if (p == NULL)
+		return -1;
+	if (matches_setting(l, "ban_list", p->address)) {
+		ret = SUBSCRIBE_BANNED;
+		goto out;
+	}
+	if ((member = is_member(l, p->address, error)) != 0) {
+		ret = member < 0 ? -1 : SUBSCRIBE_ALREADY;
+		goto out;
+	}
+	policy = list_get_int(l, "subscribe_policy");
+	ret = route(l, p, r, policy == 1 || policy == 3 ||
+		    !address_equal(p->requester, p->address),
+		    needs_approval(l, p->address), token_r, error);
+out:
+	pending_free(&p);
+	return ret;
+}
+
+int
+unsubscribe_request(struct list *l, const struct subscribe_request *r,
+		    gboolean password_ok, char **token_r, GError **error)
+{
+	struct pending *p = request_new(PENDING_UNSUBSCRIBE, r, error);
+	int ret = -1, member;
+
+	if (p == NULL)
+		return -1;
+	if ((member = is_member(l, p->address, error)) <= 0) {
+		ret = member < 0 ? -1 : SUBSCRIBE_NOT_MEMBER;
+		goto out;
+	}
+	ret = route(l, p, r, !password_ok ||
+		    !address_equal(p->requester, p->address),
+		    list_get_int(l, "unsubscribe_policy") == 1, token_r, error);
+out:
+	pending_free(&p);
+	return ret;
+}
+
+int
+subscribe_invite(struct list *l, const char *address, const char *name,
+		 const char *inviter, char **token_r, GError **error)
+{
+	const struct subscribe_request r = {
+		.address = address, .name = name, .requester = inviter,
+		.via = "cli",
+	};
+	struct pending *p = request_new(PENDING_INVITE, &r, error);
+	int ret = -1, member;
+
+	if (p == NULL)
+		return -1;
+	if (matches_setting(l, "ban_list", p->address))
+		ret = SUBSCRIBE_BANNED;
+	else if ((member = is_member(l, p->address, error)) != 0)
+		ret = member < 0 ? -1 : SUBSCRIBE_ALREADY;
+	else
+		ret = wait_for(l, p, PENDING_CONFIRM, NULL, token_r, error);
+	pending_free(&p);
+	return ret;
+}
+
+/* Finishes a claimed request after outcome ret: done, or given back on
+ * an error. */
+static int
+finish_claim(struct list *l, struct pending **pp, int ret, GError **error)
+{
+	GError *e = NULL;
+
+	if (ret < 0) {
+		if (pending_release(l, pp, &e) < 0)
+			log_mail_error(l, "giving back a request", e);
+		return -1;
+	}
+	return pending_done(l, pp, error) < 0 ? -1 : ret;
+}
+
+int
+subscribe_confirmed(struct list *l, struct pending **pp, char **token_r,
+		    GError **error)
+{
+	struct pending *p = *pp, *next;
+	int ret;
+
+	if (p->state == PENDING_APPROVE) {
+		ret = apply(l, p, SUBSCRIBE_LIST_DEFAULT, error);
+	} else if (p->kind == PENDING_SUBSCRIBE &&
+		   needs_approval(l, p->address)) {
+		/* The subscriber confirmed; now a moderator decides, by a new
+		 * token the subscriber never saw. */
+		next = pending_new(p->kind, p->address);
+		g_free(next->name);
+		next->name = g_strdup(p->name);
+		next->digest = p->digest;
+		g_free(next->password);
+		next->password = g_strdup(p->password);
+		g_free(next->requester);
+		next->requester = g_strdup(p->requester);
+		g_free(next->via);
+		next->via = g_strdup(p->via);
+		ret = wait_for(l, next, PENDING_APPROVE, "confirmed by the "
+			       "subscriber", token_r, error);
+		pending_free(&next);
+	} else if (p->kind == PENDING_UNSUBSCRIBE &&
+		   list_get_int(l, "unsubscribe_policy") == 1) {
+		next = pending_new(p->kind, p->address);
+		g_free(next->requester);
+		next->requester = g_strdup(p->requester);
+		g_free(next->via);
+		next->via = g_strdup(p->via);
+		ret = wait_for(l, next, PENDING_APPROVE, "confirmed by the "
+			       "member", token_r, error);
+		pending_free(&next);
+	} else if (p->kind == PENDING_SUBSCRIBE || p->kind == PENDING_INVITE ||
+		   p->kind == PENDING_UNSUBSCRIBE) {
+		ret = apply(l, p, SUBSCRIBE_LIST_DEFAULT, error);
+	} else {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "a %s request is not a subscription",
+			    pending_kind_name(p->kind));
+		ret = -1;
+	}
+	return finish_claim(l, pp, ret, error);
+}
+
+int
+subscribe_decide(struct list *l, const char *token, enum subscribe_decision d,
+		 const char *reason, GError **error)
+{
+	struct pending *p = NULL;
+	int r = pending_claim(l, token, &p, error);
+
+	if (r < 0)
+		return -1;
+	if (r != 1 || p->state != PENDING_APPROVE) {
+		if (r == 1)
+			(void)pending_release(l, &p, NULL);
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
+			    "list %s has no request %s awaiting approval",
+			    list_fqdn(l), token);
+		return -1;
+	}
+	if (d == SUBSCRIBE_DECIDE_APPROVE)
+		return subscribe_confirmed(l, &p, NULL, error);
+	if (d == SUBSCRIBE_DECIDE_REJECT)
+		tell_refused(l, p, reason);
+	log_info(SUBSCRIBE_SUBSYS, "list %s: %s request for %s %s%s%s",
+		 list_fqdn(l), pending_kind_name(p->kind), p->address,
+		 d == SUBSCRIBE_DECIDE_REJECT ? "rejected" : "discarded",
+		 reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	r = d == SUBSCRIBE_DECIDE_REJECT ? SUBSCRIBE_REJECTED
+					 : SUBSCRIBE_DISCARDED;
+	return finish_claim(l, &p, r, error);
+}
