@@ -50,7 +50,23 @@ TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/herald $(UNIT_BIN) $(TOOL_BIN) $(BUILD)/tests/nfsfault.so
 bench: $(BENCH_BIN)
 
-$(BUILD)/libherald.a: $(LIB_OBJ)
+# The built-in templates (templates/<lang>/<name>.txt, docs/templates.md)
+# go into the library as a GResource: glib-compile-resources writes its C
+# file into the build dir, compiled without herald's warnings (generated
+# code, with no prototypes of its own).
+TMPL_XML   := templates/herald.gresource.xml
+TMPL_FILES := $(wildcard templates/*/*.txt)
+TMPL_OBJ   := $(BUILD)/gen/templates.o
+
+%/gen/templates.c: $(TMPL_XML) $(TMPL_FILES)
+	@mkdir -p $(dir $@)
+	glib-compile-resources --sourcedir=templates --generate-source \
+		--c-name herald_templates --target=$@ $(TMPL_XML)
+
+$(TMPL_OBJ): $(BUILD)/gen/templates.c
+	$(CC) $(OPT) $(shell pkg-config --cflags gio-2.0) -c -o $@ $<
+
+$(BUILD)/libherald.a: $(LIB_OBJ) $(TMPL_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/herald: $(HERALD_OBJ) $(BUILD)/libherald.a
@@ -99,7 +115,7 @@ FUZZ_OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(FUZZ_OPT) $(WARN) -Isrc/lib \
                $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS))
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/gen/templates.o
 
 fuzz: $(FUZZ_BUILD)/fuzz-message $(FUZZ_BUILD)/fuzz-lmtp
 
@@ -110,8 +126,11 @@ $(FUZZ_BUILD)/fuzz-message: fuzz/fuzz-message.c $(FUZZ_LIB_OBJ)
 $(FUZZ_BUILD)/fuzz-lmtp: fuzz/fuzz-lmtp.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-$(FUZZ_LIB_OBJ): $(FUZZ_BUILD)/%.o: %.c $(wildcard src/lib/*/*.h)
+$(filter-out $(FUZZ_BUILD)/gen/%,$(FUZZ_LIB_OBJ)): $(FUZZ_BUILD)/%.o: %.c $(wildcard src/lib/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/gen/templates.o: $(FUZZ_BUILD)/gen/templates.c
+	$(FUZZ_CC) $(FUZZ_OPT) $(shell pkg-config --cflags gio-2.0) -c -o $@ $<
 
 .PHONY: fuzz

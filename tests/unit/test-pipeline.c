@@ -1677,6 +1677,36 @@ test_replybot_one_response_per_grace_period(void)
 	list_fixture_clear(&f);
 }
 
+/* The texts take the list's variables, Mailman's replybot names among
+ * them; an unknown name stays as written. */
+static void
+test_replybot_text_variables_filled(void)
+{
+	struct list_fixture f;
+	GPtrArray *items;
+	GMimeMessage *msg;
+	char *body;
+
+	list_fixture_init(&f, FQDN);
+	list_set_ok(f.list, "autorespond_postings", "yes");
+	list_set_ok(f.list, "autoresponse_postings_text",
+		    "%(listname)s at %(listurl)s; ask %(requestemail)s or "
+		    "%(owneremail)s (%(adminemail)s), %(real_name)s, "
+		    "%(nosuch)s, 100%%");
+	g_assert_cmpuint(replybot_run(&f, ""), ==, 1);
+	items = queue_read_all(f.var, "virgin");
+	msg = item_message(items->pdata[0]);
+	body = body_text(msg);
+	g_assert_cmpstr(body, ==,
+			"demo at https://example.org/listinfo/demo@example.org; "
+			"ask demo-request@example.org or demo-owner@example.org "
+			"(demo-bounces@example.org), Demo, %(nosuch)s, 100%\n");
+	g_free(body);
+	g_object_unref(msg);
+	g_ptr_array_unref(items);
+	list_fixture_clear(&f);
+}
+
 /* A quoted local part may hold a space; its key keeps it.  The grace
  * period still holds for such a poster. */
 static void
@@ -1860,6 +1890,8 @@ static const struct unit_test tests[] = {
 	  test_acknowledge_only_members_with_ack },
 	{ "/replybot/one-response-per-grace-period",
 	  test_replybot_one_response_per_grace_period },
+	{ "/replybot/text-variables-filled",
+	  test_replybot_text_variables_filled },
 	{ "/replybot/grace-period-holds-for-address-with-space",
 	  test_replybot_grace_period_holds_for_address_with_space },
 	{ "/replybot/grace-period-0-responds-every-time",

@@ -18,58 +18,33 @@
 #include "mail/address.h"
 #include "base/base.h"
 #include "list/listurls.h"
+#include "list/template.h"
 #include "mail/message.h"
 
 #include <string.h>
 
 /* --- the text ------------------------------------------------------------- */
 
-static void
-var_set(GHashTable *vars, const char *name, char *value)
-{
-	g_hash_table_replace(vars, g_strdup(name),
-			     value != NULL ? value : g_strdup(""));
-}
-
-static char *
-setting(struct list *l, const char *name)
-{
-	return list_get(l, name, NULL);
-}
-
-/* The values of the %(name)s a template may use. */
+/* The values of the %(name)s a template may use: the list's, and the
+ * member's of a personalised copy. */
 static GHashTable *
 decorate_vars(struct list *l, const struct member *m)
 {
-	GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal,
-						 g_free, g_free);
-	const char *fqdn = list_fqdn(l);
-	const char *at = strrchr(fqdn, '@');
-	char *local = at != NULL ? g_strndup(fqdn, (gsize)(at - fqdn))
-				 : g_strdup(fqdn);
+	GHashTable *vars = template_vars_for_list(l);
 
-	var_set(vars, "real_name", setting(l, "real_name"));
-	var_set(vars, "list_name", g_strdup(local));
-	var_set(vars, "_internal_name", local);
-	var_set(vars, "host_name", setting(l, "host_name"));
-	var_set(vars, "web_page_url", listurls_base(l));
-	var_set(vars, "description", setting(l, "description"));
-	var_set(vars, "info", setting(l, "info"));
-	var_set(vars, "cgiext", g_strdup(""));
-	var_set(vars, "list", g_strdup(fqdn));
-	var_set(vars, "listinfo_url", listurls_listinfo(l));
 	if (m != NULL) {
-		var_set(vars, "user_address", g_strdup(m->key));
-		var_set(vars, "user_delivered_to", g_strdup(m->addr));
-		var_set(vars, "user_name", g_strdup(m->name != NULL &&
-						    *m->name != '\0' ? m->name
-								     : m->key));
-		var_set(vars, "user_language",
-			m->language != NULL && *m->language != '\0'
-				? g_strdup(m->language)
-				: setting(l, "preferred_language"));
-		var_set(vars, "user_optionsurl",
-			listurls_member_options(l, m->addr));
+		template_vars_set(vars, "user_address", m->key);
+		template_vars_set(vars, "user_delivered_to", m->addr);
+		template_vars_set(vars, "user_name",
+				  m->name != NULL && *m->name != '\0' ? m->name
+								       : m->key);
+		template_vars_take(vars, "user_language",
+				   m->language != NULL && *m->language != '\0'
+					   ? g_strdup(m->language)
+					   : list_get(l, "preferred_language",
+						      NULL));
+		template_vars_take(vars, "user_optionsurl",
+				   listurls_member_options(l, m->addr));
 	}
 	return vars;
 }
@@ -113,6 +88,7 @@ decorate_text(struct list *l, const char *template, const struct member *m)
 {
 	GHashTable *vars;
 	GString *out;
+	char *expanded;
 	const char *c;
 
 	if (template == NULL)
@@ -122,30 +98,9 @@ decorate_text(struct list *l, const char *template, const struct member *m)
 	if (*c == '\0')
 		return g_strdup("");
 	vars = decorate_vars(l, m);
-	out = g_string_new(NULL);
-	for (c = template; *c != '\0';) {
-		const char *close;
-
-		if (c[0] == '%' && c[1] == '%') {
-			g_string_append_c(out, '%');
-			c += 2;
-		} else if (c[0] == '%' && c[1] == '(' &&
-			   (close = strchr(c + 2, ')')) != NULL &&
-			   close[1] == 's') {
-			char *name = g_strndup(c + 2, (gsize)(close - c - 2));
-			const char *v = g_hash_table_lookup(vars, name);
-
-			/* Unknown: left as written (Mailman's SafeDict). */
-			if (v != NULL)
-				g_string_append(out, v);
-			else
-				g_string_append_len(out, c, close + 2 - c);
-			g_free(name);
-			c = close + 2;
-		} else {
-			g_string_append_c(out, *c++);
-		}
-	}
+	expanded = template_expand(template, vars);
+	out = g_string_new(expanded);
+	g_free(expanded);
 	g_hash_table_destroy(vars);
 	trim_line_ends(out);
 	if (out->len > 0 && out->str[out->len - 1] != '\n')

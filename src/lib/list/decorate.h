@@ -8,6 +8,8 @@
  *     cgiext (always empty: herald's URLs have no .cgi)
  * and herald's own, which its default footer uses:
  *     list (the posting address), listinfo_url
+ * (these and every other list-wide variable of the templates of herald's
+ * own mail: template_vars_for_list in list/template.h)
  * and for a copy to one member (personalised delivery):
  *     user_address (the address, lower case), user_delivered_to (as the
  *     member wrote it), user_name (the member's name, else the address),

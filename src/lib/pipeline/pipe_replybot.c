@@ -5,7 +5,9 @@
  * A sender gets one response per autoresponse_graceperiod days (0: every
  * time), recorded in lists/<list>/replybot; robots and bulk mail get
  * none (X-Ack: yes asks for one anyway, X-Ack: no refuses it).  The daily
- * limit of notice_autorespond applies on top.
+ * limit of notice_autorespond applies on top.  The texts take the list's
+ * template variables (list/template.h), Mailman's listname, listurl,
+ * requestemail, owneremail and adminemail among them.
  */
 #include "pipeline/pipeline.h"
 #include "mail/address.h"
@@ -14,6 +16,7 @@
 #include "base/log.h"
 #include "mail/message.h"
 #include "list/notice.h"
+#include "list/template.h"
 #include "store/names.h"
 
 #include <string.h>
@@ -59,7 +62,8 @@ pipe_replybot(struct post *p, GError **error)
 {
 	gboolean owner = g_strcmp0(queue_meta_get(p->meta, META_KIND), "owner") == 0;
 	const char *ack = message_header(p->msg, "X-Ack");
-	char *key, *text, *subject, *orig;
+	char *key, *raw, *text, *subject, *orig;
+	GHashTable *vars;
 	int r;
 
 	if (!post_setting_bool(p, owner ? "autorespond_admin"
@@ -79,8 +83,12 @@ pipe_replybot(struct post *p, GError **error)
 		return PIPE_ERROR;
 	if (r == 0)
 		return PIPE_CONTINUE;
-	text = post_setting(p, owner ? "autoresponse_admin_text"
-				     : "autoresponse_postings_text");
+	raw = post_setting(p, owner ? "autoresponse_admin_text"
+				    : "autoresponse_postings_text");
+	vars = template_vars_for_list(p->list);
+	text = template_expand(raw, vars);
+	g_hash_table_destroy(vars);
+	g_free(raw);
 	orig = message_header_decoded(p->msg, "Subject");
 	subject = g_strdup_printf("Auto-response for your message to %s%s%s",
 				  list_fqdn(p->list), orig != NULL ? ": " : "",
