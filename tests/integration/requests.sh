@@ -14,16 +14,16 @@ H lists create $L --owner admin@example.org >/dev/null
 virgin() { grep -l -- "$1" "$V"/queue/virgin/*.msg 2>/dev/null | wc -l; }
 
 echo quiet@example.com | H members add $L >/dev/null
-check "members add sends no welcome unasked" test "$(virgin 'Welcome to the')" -eq 0
+check "members add sends no welcome unasked" test "$(virgin 'You are subscribed as')" -eq 0
 echo new@example.com | H members add $L --welcome >/dev/null
 check "members add --welcome sends it" test "$(virgin 'rcpt: new@example.com')" -eq 1
-check "and it is the welcome" grep -q "Welcome to the $L" $(grep -l 'rcpt: new@example.com' "$V"/queue/virgin/*.msg)
+check "and it is the welcome" grep -q "You are subscribed as new@example.com" $(grep -l 'rcpt: new@example.com' "$V"/queue/virgin/*.msg)
 echo other@example.com | H members add $L --welcome --no-welcome >/dev/null
 check "--no-welcome wins" test "$(virgin 'rcpt: other@example.com')" -eq 0
 H config set $L admin_notify_mchanges yes
 echo new@example.com | H members remove $L --goodbye >/dev/null
-check "members remove --goodbye sends the goodbye" test "$(virgin 'You have left the')" -eq 1
-check "the owners are told (admin_notify_mchanges)" test "$(virgin "$L unsubscription: new@example.com")" -eq 1
+check "members remove --goodbye sends the goodbye" test "$(virgin 'is no longer subscribed to')" -eq 1
+check "the owners are told (admin_notify_mchanges)" test "$(virgin 'new@example.com is no longer a member of the')" -eq 1
 
 out=$(printf 'inv@example.com\nquiet@example.com\nnot an address\n' | H members invite $L 2>"$T_DIR/inv.err")
 check "members invite reports what it did ($out)" test "$out" = "invited 1 address to $L; 1 skipped, 1 bad lines"

@@ -153,6 +153,14 @@ int
 notice_to_owners(struct list *l, const char *subject, const char *text,
 		 GMimeMessage *attach, GError **error)
 {
+	return notice_to_owners_from(l, NULL, subject, text, attach, error);
+}
+
+int
+notice_to_owners_from(struct list *l, const struct notice_from *from,
+		      const char *subject, const char *text,
+		      GMimeMessage *attach, GError **error)
+{
 	char **owners = list_get_lines(l, "owner");
 	char **mods = list_get_lines(l, "moderator");
 	GPtrArray *all = g_ptr_array_new();
@@ -164,8 +172,8 @@ notice_to_owners(struct list *l, const char *subject, const char *text,
 		if (!address_in((const char *const *)owners, mods[i]))
 			g_ptr_array_add(all, mods[i]);
 	g_ptr_array_add(all, NULL);
-	ret = notice_send(l, (const char *const *)all->pdata, subject, text,
-			  attach, error);
+	ret = notice_send_from(l, (const char *const *)all->pdata, from,
+			       subject, text, attach, error);
 	g_ptr_array_free(all, TRUE);
 	g_strfreev(owners);
 	g_strfreev(mods);

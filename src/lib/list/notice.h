@@ -41,6 +41,11 @@ int notice_send_from(struct list *l, const char *const *recipients,
 /* The same to the list's owners and moderators (LIST-owner). */
 int notice_to_owners(struct list *l, const char *subject, const char *text,
 		     GMimeMessage *attach, GError **error);
+/* The same from another of the list's addresses (see notice_send_from):
+ * the notices a moderator answers by mail. */
+int notice_to_owners_from(struct list *l, const struct notice_from *from,
+			  const char *subject, const char *text,
+			  GMimeMessage *attach, GError **error);
 
 /* An automatic reply to addr: sent unless addr had its day's allowance
  * already (then 0 is returned and nothing is sent, logged), or addr looks

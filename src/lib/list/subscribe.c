@@ -10,15 +10,17 @@
  * request.  Mail is sent after the change it reports; a notice that
  * fails is logged and does not undo the change.
  *
- * The texts are written here until the template module takes them over
- * (Mailman's verify, subscribeack, unsubscribeack, subauth, unsubauth,
- * refuse, invite, adminsubscribeack and adminunsubscribeack templates).
+ * The texts are templates (list/template.h): verify, unsub, invite,
+ * subscribeack, unsubscribeack, subauth, unsubauth, refuse,
+ * adminsubscribeack and adminunsubscribeack, with Mailman's variables.
  */
 #include "list/subscribe.h"
 #include "base/base.h"
 #include "base/log.h"
 #include "list/listurls.h"
+#include "list/modlink.h"
 #include "list/notice.h"
+#include "list/template.h"
 #include "mail/address.h"
 
 #include <string.h>
@@ -254,102 +256,137 @@ kind_verb(enum pending_kind k)
 	return k == PENDING_UNSUBSCRIBE ? "unsubscription" : "subscription";
 }
 
-/* The confirmation of p, to its address: Subject "confirm TOKEN", From
- * LIST-request, Reply-To LIST-confirm+TOKEN, so that a plain reply, by
- * any mail client, confirms. */
+/* LIST-confirm+TOKEN@DOMAIN: where a reply to a confirmation goes. */
+static char *
+confirm_address(struct list *l, const char *token)
+{
+	char *confirm = list_address(l, "-confirm");
+	char *at = strrchr(confirm, '@');
+	char *out = g_strdup_printf("%.*s+%s%s", (int)(at - confirm), confirm,
+				    token, at);
+
+	g_free(confirm);
+	return out;
+}
+
+/* A member's language, "" = the list's: NULL for template_render. */
+static const char *
+language(const char *lang)
+{
+	return lang != NULL && *lang != '\0' ? lang : NULL;
+}
+
+/* The confirmation of p, to its address (templates verify, unsub,
+ * invite): Subject "confirm TOKEN", From LIST-request, Reply-To
+ * LIST-confirm+TOKEN, so that a plain reply, by any mail client,
+ * confirms.  Limited like every automatic reply, so that requests made
+ * in a stranger's name cannot flood them. */
 static void
 send_confirmation(struct list *l, const struct pending *p)
 {
-	char *request = list_address(l, "-request");
-	char *confirm = list_address(l, "-confirm");
-	char *at = strrchr(confirm, '@');
-	char *reply_to = g_strdup_printf("%.*s+%s%s", (int)(at - confirm),
-					 confirm, p->token, at);
+	static const char *const names[] = {
+		[PENDING_SUBSCRIBE] = "verify",
+		[PENDING_UNSUBSCRIBE] = "unsub",
+		[PENDING_INVITE] = "invite",
+	};
+	GHashTable *vars = template_vars_for_list(l);
+	char *reply_to = confirm_address(l, p->token);
 	struct notice_from from = { "-request", reply_to };
-	char *subject = g_strdup_printf("confirm %s", p->token);
-	char *owner = list_address(l, "-owner");
-	char *what, *text;
+	struct template_text t;
 	GError *e = NULL;
 
-	if (p->kind == PENDING_INVITE)
-		what = g_strdup_printf("You (%s) are invited by %s to join the "
-				       "%s mailing list.", p->address,
-				       p->requester, list_fqdn(l));
-	else
-		what = g_strdup_printf("We have received a request from %s for "
-				       "the %s of your address, %s, %s the %s "
-				       "mailing list.", p->requester,
-				       kind_verb(p->kind), p->address,
-				       p->kind == PENDING_UNSUBSCRIBE ? "from"
-								      : "to",
-				       list_fqdn(l));
-	text = g_strdup_printf(
-		"%s\n\nTo confirm it, reply to this message: keep the Subject as "
-		"it is (a \"Re:\" before it does no harm).  Or send a message to\n"
-		"\n    %s\n\nwith this line, and nothing else, in the Subject or "
-		"the body:\n\n    confirm %s\n\nIf you do not want this, do "
-		"nothing: the request expires in %" G_GINT64_FORMAT " days.  "
-		"Questions go to %s.\n", what, request, p->token,
-		pending_request_life(l) / (24 * 3600), owner);
-	if (notice_autorespond_from(l, p->address, &from, subject, text, NULL,
-				    &e) < 0)
+	template_vars_set(vars, "email", p->address);
+	template_vars_set(vars, "cookie", p->token);
+	template_vars_take(vars, "confirmurl", modlink_confirm_url(l, p->token));
+	template_vars_set(vars, "confirmaddr", reply_to);
+	template_vars_take(vars, "remote",
+			   address_equal(p->requester, p->address) ? g_strdup("")
+			   : g_strdup_printf(" from %s", p->requester));
+	if (template_render(l, names[p->kind], language(p->language), vars, &t,
+			    &e) < 0) {
 		log_mail_error(l, "confirmation", e);
-	g_free(what);
-	g_free(text);
-	g_free(subject);
+	} else {
+		if (notice_autorespond_from(l, p->address, &from, t.subject,
+					    t.body, NULL, &e) < 0)
+			log_mail_error(l, "confirmation", e);
+		template_text_clear(&t);
+	}
 	g_free(reply_to);
-	g_free(confirm);
-	g_free(request);
-	g_free(owner);
+	g_hash_table_unref(vars);
 }
 
-/* The moderators hear of a request that waits for them (when
- * admin_immed_notify). */
+/* The moderators' one-click links and reply address for request token,
+ * in vars (postauth, subauth, unsubauth); a link that cannot be signed
+ * (no site key) is left empty and logged: mail still works. */
+void
+subscribe_moderation_vars(struct list *l, GHashTable *vars, const char *token)
+{
+	static const char *const actions[][2] = {
+		{ MODLINK_APPROVE, "approveurl" },
+		{ MODLINK_REJECT, "rejecturl" },
+		{ MODLINK_DISCARD, "discardurl" },
+	};
+
+	template_vars_set(vars, "cookie", token);
+	template_vars_take(vars, "confirmaddr", confirm_address(l, token));
+	for (size_t i = 0; i < G_N_ELEMENTS(actions); i++) {
+		GError *e = NULL;
+		char *url = modlink_url(l, token, actions[i][0], &e);
+
+		if (url == NULL)
+			log_mail_error(l, "moderator's link", e);
+		template_vars_take(vars, actions[i][1],
+				   url != NULL ? url : g_strdup(""));
+	}
+}
+
+/* The moderators hear of a request that waits for them (subauth,
+ * unsubauth; when admin_immed_notify), From LIST-request with Reply-To
+ * LIST-confirm+TOKEN: a reply with Approved: PASSWORD approves. */
 static void
 tell_moderators(struct list *l, const struct pending *p)
 {
-	char *subject, *text;
+	GHashTable *vars;
+	char *reply_to;
+	struct notice_from from = { "-request", NULL };
+	struct template_text t;
 	GError *e = NULL;
 
 	if (!list_get_bool(l, "admin_immed_notify"))
 		return;
-	subject = g_strdup_printf("%s %s request from %s awaits approval",
-				  list_fqdn(l), kind_verb(p->kind), p->address);
-	text = g_strdup_printf(
-		"Your approval is requested for the %s of\n\n    %s%s%s%s\n\n"
-		"to the %s mailing list%s%s.\n\nDecide with\n\n"
-		"    herald requests approve %s %s\n"
-		"    herald requests reject %s %s [--reason TEXT]\n"
-		"    herald requests discard %s %s\n",
-		kind_verb(p->kind), p->address, *p->name != '\0' ? " (" : "",
-		p->name, *p->name != '\0' ? ")" : "", list_fqdn(l),
-		*p->reason != '\0' ? ": " : "", p->reason, list_fqdn(l),
-		p->token, list_fqdn(l), p->token, list_fqdn(l), p->token);
-	if (notice_to_owners(l, subject, text, NULL, &e) < 0)
+	vars = template_vars_for_list(l);
+	subscribe_moderation_vars(l, vars, p->token);
+	template_vars_set(vars, "username", p->address);
+	reply_to = confirm_address(l, p->token);
+	from.reply_to = reply_to;
+	if (template_render(l, p->kind == PENDING_UNSUBSCRIBE ? "unsubauth"
+			    : "subauth", NULL, vars, &t, &e) < 0) {
 		log_mail_error(l, "request notice to the moderators", e);
-	g_free(subject);
-	g_free(text);
+	} else {
+		if (notice_to_owners_from(l, &from, t.subject, t.body,
+						   NULL, &e) < 0)
+			log_mail_error(l, "request notice to the moderators", e);
+		template_text_clear(&t);
+	}
+	g_free(reply_to);
+	g_hash_table_unref(vars);
 }
 
 static void
 tell_refused(struct list *l, const struct pending *p, const char *reason)
 {
-	char *subject = g_strdup_printf("Your %s request for %s was rejected",
-					kind_verb(p->kind), list_fqdn(l));
-	char *owner = list_address(l, "-owner");
-	char *text = g_strdup_printf(
-		"Your request to the %s mailing list, the %s of %s, was "
-		"rejected by the list's moderator%s%s%s\n\nQuestions go to %s.\n",
-		list_fqdn(l), kind_verb(p->kind), p->address,
-		reason != NULL ? " for this reason:\n\n    " : ".",
-		reason != NULL ? reason : "", reason != NULL ? "\n" : "", owner);
+	GHashTable *vars = template_vars_for_list(l);
+	const char *to[] = { p->address, NULL };
 	GError *e = NULL;
 
-	if (notice_autorespond(l, p->address, subject, text, NULL, &e) < 0)
+	template_vars_take(vars, "request", g_strdup_printf("%s of %s",
+				kind_verb(p->kind), p->address));
+	template_vars_set(vars, "reason", reason != NULL ? reason
+			  : "(no reason was given)");
+	if (template_send(l, to, "refuse", language(p->language), vars, NULL,
+			  TRUE, &e) < 0)
 		log_mail_error(l, "refusal", e);
-	g_free(owner);
-	g_free(subject);
-	g_free(text);
+	g_hash_table_unref(vars);
 }
 
 static gboolean
@@ -359,85 +396,62 @@ wanted(struct list *l, int override, const char *setting)
 						  : override != 0;
 }
 
+/* The owners hear of a member who came or went (adminsubscribeack,
+ * adminunsubscribeack) when admin_notify_mchanges. */
 static void
 tell_owners(struct list *l, const char *address, gboolean added)
 {
-	char *subject, *text;
+	GHashTable *vars;
 	GError *e = NULL;
+	struct template_text t;
 
 	if (!list_get_bool(l, "admin_notify_mchanges"))
 		return;
-	subject = g_strdup_printf("%s %s: %s", list_fqdn(l),
-				  added ? "subscription" : "unsubscription",
-				  address);
-	text = g_strdup_printf("%s has been %s the %s mailing list.\n", address,
-			       added ? "subscribed to" : "unsubscribed from",
-			       list_fqdn(l));
-	if (notice_to_owners(l, subject, text, NULL, &e) < 0)
+	vars = template_vars_for_list(l);
+	template_vars_set(vars, "member", address);
+	template_vars_set(vars, "whence", "");
+	if (template_render(l, added ? "adminsubscribeack"
+			    : "adminunsubscribeack", NULL, vars, &t, &e) < 0) {
 		log_mail_error(l, "member change notice to the owners", e);
-	g_free(subject);
-	g_free(text);
+	} else {
+		if (notice_to_owners(l, t.subject, t.body, NULL, &e) < 0)
+			log_mail_error(l, "member change notice to the owners",
+				       e);
+		template_text_clear(&t);
+	}
+	g_hash_table_unref(vars);
+}
+
+/* The welcome (subscribeack) or goodbye (unsubscribeack) to address. */
+static void
+tell_member(struct list *l, const char *address, gboolean added)
+{
+	GHashTable *vars = template_vars_for_list(l);
+	const char *to[] = { address, NULL };
+	GError *e = NULL;
+
+	template_vars_set(vars, added ? "user" : "email", address);
+	template_vars_take(vars, "optionsurl",
+			   listurls_member_options(l, address));
+	if (template_send(l, to, added ? "subscribeack" : "unsubscribeack",
+			  NULL, vars, NULL, FALSE, &e) < 0)
+		log_mail_error(l, added ? "welcome" : "goodbye", e);
+	g_hash_table_unref(vars);
 }
 
 void
 subscribe_announce_added(struct list *l, const char *address, int welcome)
 {
-	const char *to[] = { address, NULL };
-	char *subject, *text, *welcome_msg, *post, *request, *info;
-	GError *e = NULL;
-
-	if (wanted(l, welcome, "send_welcome_msg")) {
-		welcome_msg = list_get(l, "welcome_msg", NULL);
-		post = list_address(l, "");
-		request = list_address(l, "-request");
-		info = listurls_listinfo(l);
-		subject = g_strdup_printf("Welcome to the %s mailing list",
-					  list_fqdn(l));
-		text = g_strdup_printf(
-			"Welcome to the %s mailing list!\n\n%s%s"
-			"To post to this list, send your message to\n\n    %s\n\n"
-			"General information about the list is at\n\n    %s\n\n"
-			"To leave the list, or to change your options, send a "
-			"message with the word \"help\" in the Subject or body "
-			"to\n\n    %s\n\nYou are subscribed as %s.\n",
-			list_fqdn(l), welcome_msg != NULL ? welcome_msg : "",
-			welcome_msg != NULL && *welcome_msg != '\0' ? "\n\n" : "",
-			post, info, request, address);
-		if (notice_send(l, to, subject, text, NULL, &e) < 0)
-			log_mail_error(l, "welcome", e);
-		g_free(subject);
-		g_free(text);
-		g_free(welcome_msg);
-		g_free(post);
-		g_free(request);
-		g_free(info);
-	}
+	if (wanted(l, welcome, "send_welcome_msg"))
+		tell_member(l, address, TRUE);
 	tell_owners(l, address, TRUE);
 }
 
 void
 subscribe_announce_removed(struct list *l, const char *address, int goodbye)
 {
-	const char *to[] = { address, NULL };
-	char *subject, *text, *goodbye_msg;
-	GError *e = NULL;
-
-	if (wanted(l, goodbye, "send_goodbye_msg")) {
-		goodbye_msg = list_get(l, "goodbye_msg", NULL);
-		subject = g_strdup_printf("You have left the %s mailing list",
-					  list_fqdn(l));
-		text = g_strdup_printf("%s has been unsubscribed from the %s "
-				       "mailing list.\n\n%s%s", address,
-				       list_fqdn(l),
-				       goodbye_msg != NULL ? goodbye_msg : "",
-				       goodbye_msg != NULL && *goodbye_msg != '\0'
-				       ? "\n" : "");
-		if (notice_send(l, to, subject, text, NULL, &e) < 0)
-			log_mail_error(l, "goodbye", e);
-		g_free(subject);
-		g_free(text);
-		g_free(goodbye_msg);
-	}
+	if (wanted(l, goodbye, "send_goodbye_msg"))
+		tell_member(l, address, FALSE);
 	tell_owners(l, address, FALSE);
 }
 

@@ -27,6 +27,7 @@
 #include <glib.h>
 
 #include "list/list.h"
+#include "list/notice.h"
 #include "list/pending.h"
 #include "list/roster.h"
 
@@ -116,5 +117,11 @@ void subscribe_announce_added(struct list *l, const char *address,
 			      int welcome);
 void subscribe_announce_removed(struct list *l, const char *address,
 				int goodbye);
+
+/* The variables of a moderator's notice about request token: cookie,
+ * confirmaddr (LIST-confirm+TOKEN@) and the signed approveurl,
+ * rejecturl and discardurl (list/modlink.h). */
+void subscribe_moderation_vars(struct list *l, GHashTable *vars,
+			       const char *token);
 
 #endif
