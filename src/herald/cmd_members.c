@@ -11,6 +11,7 @@
 #include "base/base.h"
 #include "list/list.h"
 #include "list/roster.h"
+#include "list/subscribe.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,80 +22,11 @@ struct bulk {
 	struct list *list;
 	GPtrArray *addrs;	/* struct address *, the good input lines */
 	gboolean digest, nomail, moderate;
-	GRegex **bans;		/* ^regex entries of ban_list */
-	char **ban_exact;	/* keys of exact ban_list entries */
+	gboolean welcome, no_welcome;	/* --welcome, --no-welcome (goodbye) */
+	struct subscribe_bans *bans;	/* ban_list */
+	GPtrArray *changed;	/* the addresses added or removed (borrowed) */
 	guint added, skipped;
 };
-
-/* Mailman's new_member_options bits, mapped to herald's options. */
-static unsigned
-options_from_mailman_bits(int64_t bits)
-{
-	unsigned o = 0;
-
-	if (bits & 2)
-		o |= OPT_NOTMETOO;
-	if (bits & 4)
-		o |= OPT_ACK;
-	if (bits & 16)
-		o |= OPT_CONCEAL;
-	if (bits & 128)
-		o |= OPT_MODERATE;
-	if (bits & 256)
-		o |= OPT_NODUPES;
-	return o;
-}
-
-static gboolean
-banned(struct bulk *b, const char *addr)
-{
-	char *key = address_key(addr);
-	gboolean hit = FALSE;
-
-	for (char **e = b->ban_exact; !hit && e != NULL && *e != NULL; e++)
-		hit = g_strcmp0(*e, key) == 0;
-	for (GRegex **re = b->bans; !hit && re != NULL && *re != NULL; re++)
-		hit = g_regex_match(*re, addr, 0, NULL);
-	g_free(key);
-	return hit;
-}
-
-static void
-load_bans(struct bulk *b)
-{
-	char *v = list_get(b->list, "ban_list", NULL);
-	char **lines = g_strsplit(v != NULL ? v : "", "\n", -1);
-	GPtrArray *res = g_ptr_array_new(), *exact = g_ptr_array_new();
-
-	for (char **l = lines; *l != NULL; l++) {
-		if (**l == '^') {
-			GRegex *re = g_regex_new(*l, G_REGEX_CASELESS, 0, NULL);
-			if (re != NULL)
-				g_ptr_array_add(res, re);
-			else
-				fprintf(stderr, "herald: ban_list entry '%s' is not "
-					"a valid regex; ignored\n", *l);
-		} else if (**l != '\0') {
-			char *k = address_key(*l);
-			g_ptr_array_add(exact, k != NULL ? k : g_ascii_strdown(*l, -1));
-		}
-	}
-	g_ptr_array_add(res, NULL);
-	g_ptr_array_add(exact, NULL);
-	b->bans = (GRegex **)g_ptr_array_free(res, FALSE);
-	b->ban_exact = (char **)g_ptr_array_free(exact, FALSE);
-	g_strfreev(lines);
-	g_free(v);
-}
-
-static void
-free_bans(struct bulk *b)
-{
-	for (GRegex **re = b->bans; re != NULL && *re != NULL; re++)
-		g_regex_unref(*re);
-	g_free(b->bans);
-	g_strfreev(b->ban_exact);
-}
 
 /* Reads standard input; keeps the parsable addresses, reports the others
  * (line number, text, reason).  Returns the count of bad lines. */
@@ -147,19 +79,12 @@ add_members(const struct roster *r, struct roster_change *c, void *ctx,
 	    GError **error)
 {
 	struct bulk *b = ctx;
-	int64_t now = now_usec() / 1000000;
-	gboolean digest = b->digest || list_get_bool(b->list, "digest_is_default");
-	enum member_mode digest_mode = list_get_bool(b->list, "mime_is_default_digest")
-		? MODE_MIME_DIGEST : MODE_PLAIN_DIGEST;
-	unsigned options = options_from_mailman_bits(
-	    list_get_int(b->list, "new_member_options"));
 	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
-	if (list_get_bool(b->list, "default_member_moderation") || b->moderate)
-		options |= OPT_MODERATE;
 	for (guint i = 0; i < b->addrs->len; i++) {
 		const struct address *a = b->addrs->pdata[i];
 		char *key = address_key(a->addr);
+		struct member m;
 
 		if (roster_find(r, a->addr) != NULL || g_hash_table_contains(seen, key)) {
 			fprintf(stderr, "%s: already a member\n", a->addr);
@@ -167,25 +92,26 @@ add_members(const struct roster *r, struct roster_change *c, void *ctx,
 			g_free(key);
 			continue;
 		}
-		if (banned(b, a->addr)) {
+		if (subscribe_bans_match(b->bans, a->addr)) {
 			fprintf(stderr, "%s: banned from %s (ban_list)\n", a->addr,
 				list_fqdn(b->list));
 			b->skipped++;
 			g_free(key);
 			continue;
 		}
-		struct member m = {
-			.key = key, .addr = a->addr,
-			.name = a->name != NULL ? a->name : "",
-			.mode = digest ? digest_mode : MODE_REGULAR,
-			.status = b->nomail ? STATUS_BY_OWNER : STATUS_ENABLED,
-			.status_time = now,
-			.status_reason = b->nomail ? "added with --nomail" : "",
-			.options = options, .language = "", .subscribed = now,
-			.password = "",
-		};
+		subscribe_member_defaults(b->list, &m, b->digest);
+		m.key = key;
+		m.addr = a->addr;
+		m.name = a->name != NULL ? a->name : "";
+		if (b->moderate)
+			m.options |= OPT_MODERATE;
+		if (b->nomail) {
+			m.status = STATUS_BY_OWNER;
+			m.status_reason = "added with --nomail";
+		}
 		roster_change_put(c, &m);
 		g_hash_table_add(seen, key);
+		g_ptr_array_add(b->changed, a->addr);
 		b->added++;
 	}
 	g_hash_table_destroy(seen);
@@ -207,6 +133,7 @@ remove_members(const struct roster *r, struct roster_change *c, void *ctx,
 			continue;
 		}
 		roster_change_remove(c, a->addr);
+		g_ptr_array_add(b->changed, a->addr);
 		b->added++;
 	}
 	return 0;
@@ -218,6 +145,23 @@ free_address(gpointer p)
 	struct address *a = p;
 
 	address_free(&a);
+}
+
+/* The welcome or goodbye (only when asked for: a bulk import should
+ * not mail thousands unasked, as Mailman's add_members -w n) and the
+ * owners' notice (admin_notify_mchanges) for each address changed. */
+static void
+announce(struct bulk *b, gboolean add)
+{
+	int mail = b->welcome && !b->no_welcome;
+
+	for (guint i = 0; i < b->changed->len; i++)
+		if (add)
+			subscribe_announce_added(b->list, b->changed->pdata[i],
+						 mail);
+		else
+			subscribe_announce_removed(b->list, b->changed->pdata[i],
+						   mail);
 }
 
 /* Adds or removes the addresses on standard input: one roster change. */
@@ -233,18 +177,21 @@ members_bulk(struct cli *cli, struct bulk *b, gboolean add, int argc,
 		return CLI_FAIL;
 	b->addrs = g_ptr_array_new_with_free_func(free_address);
 	bad = read_addresses(b->addrs);
+	b->changed = g_ptr_array_new();
 	if (add)
-		load_bans(b);
+		b->bans = subscribe_bans_load(b->list);
 	if (roster_edit(b->list, add ? add_members : remove_members, b,
 			&error) < 0)
 		ret = cli_gerror(&error);
 	else
+		announce(b, add);
+	if (ret == CLI_OK)
 		printf("%s %u member%s of %s; %u skipped, %u bad lines\n",
 		       add ? "added" : "removed", b->added,
 		       b->added == 1 ? "" : "s", list_fqdn(b->list), b->skipped,
 		       bad);
-	if (add)
-		free_bans(b);
+	subscribe_bans_free(&b->bans);
+	g_ptr_array_free(b->changed, TRUE);
 	g_ptr_array_free(b->addrs, TRUE);
 	list_free(&b->list);
 	return ret == CLI_OK && bad > 0 ? CLI_FAIL : ret;
@@ -261,7 +208,8 @@ members_add(struct cli *cli, int argc, char **argv)
 			   "with its reason and the good ones are still added; "
 			   "members and\nbanned addresses (ban_list) are skipped.  "
 			   "New members get the list's\nnew_member_options, "
-			   "digest_is_default and default_member_moderation.",
+			   "digest_is_default and default_member_moderation; the "
+			   "owners\nare told when admin_notify_mchanges is set.",
 	};
 	struct bulk b = { 0 };
 	const GOptionEntry entries[] = {
@@ -271,6 +219,10 @@ members_add(struct cli *cli, int argc, char **argv)
 		  "with delivery disabled (by the owner)", NULL },
 		{ "moderate", 0, 0, G_OPTION_ARG_NONE, &b.moderate,
 		  "with their posts moderated", NULL },
+		{ "welcome", 0, 0, G_OPTION_ARG_NONE, &b.welcome,
+		  "send each new member the welcome (welcome_msg)", NULL },
+		{ "no-welcome", 0, 0, G_OPTION_ARG_NONE, &b.no_welcome,
+		  "send no welcome (the default)", NULL },
 		G_OPTION_ENTRY_NULL
 	};
 	int ret;
@@ -290,11 +242,66 @@ members_remove(struct cli *cli, int argc, char **argv)
 			   "reported.",
 	};
 	struct bulk b = { 0 };
+	const GOptionEntry entries[] = {
+		{ "goodbye", 0, 0, G_OPTION_ARG_NONE, &b.welcome,
+		  "send each member removed the goodbye (goodbye_msg)", NULL },
+		{ "no-goodbye", 0, 0, G_OPTION_ARG_NONE, &b.no_welcome,
+		  "send no goodbye (the default)", NULL },
+		G_OPTION_ENTRY_NULL
+	};
 	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
+	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
 		return ret;
 	return members_bulk(cli, &b, FALSE, argc, argv);
+}
+
+/* Invites each address on standard input: each gets a token to
+ * confirm (Mailman's add_members --invite). */
+static int
+members_invite(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST < addresses", .min_args = 1, .max_args = 1,
+		.summary = "Invites the addresses on standard input, one a line: "
+			   "each gets an invitation\nto confirm by a reply; "
+			   "confirming makes them a member without a\n"
+			   "moderator's approval.  Members and banned addresses "
+			   "are skipped.",
+	};
+	struct list *l = NULL;
+	GPtrArray *addrs = g_ptr_array_new_with_free_func(free_address);
+	guint bad, sent = 0, skipped = 0;
+	int ret;
+
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
+		goto out;
+	bad = read_addresses(addrs);
+	for (guint i = 0; i < addrs->len; i++) {
+		const struct address *a = addrs->pdata[i];
+		GError *error = NULL;
+		int r = subscribe_invite(l, a->addr, a->name, "the list's owner",
+					 NULL, &error);
+
+		if (r < 0) {
+			ret = cli_gerror(&error);
+			goto out;
+		}
+		if (r == SUBSCRIBE_CONFIRM) {
+			sent++;
+		} else {
+			fprintf(stderr, "%s: %s\n", a->addr,
+				subscribe_outcome_text(r));
+			skipped++;
+		}
+	}
+	printf("invited %u address%s to %s; %u skipped, %u bad lines\n", sent,
+	       sent == 1 ? "" : "es", list_fqdn(l), skipped, bad);
+	ret = bad > 0 ? CLI_FAIL : CLI_OK;
+out:
+	g_ptr_array_free(addrs, TRUE);
+	list_free(&l);
+	return ret;
 }
 
 static void
@@ -551,6 +558,7 @@ cmd_members(struct cli *cli, int argc, char **argv)
 	static const struct cli_verb verbs[] = {
 		{ "add", members_add, "add the addresses on standard input" },
 		{ "remove", members_remove, "remove the addresses on standard input" },
+		{ "invite", members_invite, "invite the addresses on standard input" },
 		{ "list", members_list, "print the members' addresses" },
 		{ "show", members_show, "print one member's options" },
 		{ "set", members_set, "change one option of a member" },

@@ -30,6 +30,7 @@ static const struct command {
 	{ "mta-config", cmd_mtaconfig, "print or install the Postfix tables for the lists" },
 	{ "lmtp", cmd_lmtp, "serve LMTP in the foreground (the master runs it)" },
 	{ "held", cmd_held, "list, show, approve, reject, discard or defer held posts" },
+	{ "requests", cmd_requests, "list, approve, reject or discard subscription requests" },
 	{ "tasks", cmd_tasks, "list the periodic tasks, or run one now" },
 	{ "bounce", cmd_bounce, "detect the failed recipients of a returned message" },
 	{ "templates", cmd_templates, "show the texts of herald's own mail as a list sends them" },

@@ -54,7 +54,7 @@ bounce_send_probe(struct list *l, const char *addr, GError **error)
 		"were about your address.  If this message reaches you, nothing\n"
 		"more happens.  If it bounces too, your delivery from the list\n"
 		"will be disabled.\n", list_fqdn(l), addr);
-	ret = notice_send_as(l, to, subject, text, NULL, sender, error);
+	ret = notice_send_envelope(l, to, sender, subject, text, NULL, error);
 	if (ret == 0)
 		log_info("bounce", "list %s: probe sent to %s", list_fqdn(l), addr);
 	g_free(token);

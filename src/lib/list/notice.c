@@ -29,12 +29,14 @@
 #define NOTICE_SUBSYS "notice"
 
 static GMimeMessage *
-build(struct list *l, const char *const *recipients, const char *subject,
-      const char *text, GMimeMessage *attach)
+build(struct list *l, const char *const *recipients,
+      const struct notice_from *from, const char *subject, const char *text,
+      GMimeMessage *attach)
 {
 	GMimeMessage *msg;
 	GMimeTextPart *body;
-	char *owner = list_address(l, "-owner");
+	char *owner = list_address(l, from != NULL && from->suffix != NULL
+				   ? from->suffix : "-owner");
 	char *id, *name = list_get(l, "real_name", NULL);
 	char *from_name = g_strdup_printf("%s list owner", name);
 	GDateTime *now = g_date_time_new_now_local();
@@ -43,6 +45,9 @@ build(struct list *l, const char *const *recipients, const char *subject,
 	msg = g_mime_message_new(TRUE);
 	body = g_mime_text_part_new_with_subtype("plain");
 	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, owner);
+	if (from != NULL && from->reply_to != NULL)
+		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO,
+					   NULL, from->reply_to);
 	for (guint i = 0; recipients[i] != NULL; i++)
 		g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL,
 					   recipients[i]);
@@ -96,13 +101,17 @@ int
 notice_send(struct list *l, const char *const *recipients, const char *subject,
 	    const char *text, GMimeMessage *attach, GError **error)
 {
-	return notice_send_as(l, recipients, subject, text, attach, NULL, error);
+	return notice_send_from(l, recipients, NULL, subject, text, attach,
+				error);
 }
 
-int
-notice_send_as(struct list *l, const char *const *recipients,
-	       const char *subject, const char *text, GMimeMessage *attach,
-	       const char *sender, GError **error)
+/* Every notice is written here: from (NULL: LIST-owner), the envelope
+ * sender (NULL: LIST-bounces). */
+static int
+write_notice(struct list *l, const char *const *recipients,
+	     const struct notice_from *from, const char *sender,
+	     const char *subject, const char *text, GMimeMessage *attach,
+	     GError **error)
 {
 	struct queue_meta *meta;
 	GMimeMessage *msg;
@@ -120,7 +129,7 @@ notice_send_as(struct list *l, const char *const *recipients,
 		g_ptr_array_free(kept, TRUE);
 		return 0;
 	}
-	msg = build(l, recipients, subject, text, attach);
+	msg = build(l, recipients, from, subject, text, attach);
 	bytes = message_to_bytes(msg);
 	bounces = sender != NULL ? g_strdup(sender) : list_address(l, "-bounces");
 	meta = queue_meta_new();
@@ -144,8 +153,34 @@ notice_send_as(struct list *l, const char *const *recipients,
 }
 
 int
+notice_send_from(struct list *l, const char *const *recipients,
+		 const struct notice_from *from, const char *subject,
+		 const char *text, GMimeMessage *attach, GError **error)
+{
+	return write_notice(l, recipients, from, NULL, subject, text, attach,
+			    error);
+}
+
+int
+notice_send_envelope(struct list *l, const char *const *recipients,
+		     const char *sender, const char *subject, const char *text,
+		     GMimeMessage *attach, GError **error)
+{
+	return write_notice(l, recipients, NULL, sender, subject, text, attach,
+			    error);
+}
+
+int
 notice_to_owners(struct list *l, const char *subject, const char *text,
 		 GMimeMessage *attach, GError **error)
+{
+	return notice_to_owners_from(l, NULL, subject, text, attach, error);
+}
+
+int
+notice_to_owners_from(struct list *l, const struct notice_from *from,
+		      const char *subject, const char *text,
+		      GMimeMessage *attach, GError **error)
 {
 	char **owners = list_get_lines(l, "owner");
 	char **mods = list_get_lines(l, "moderator");
@@ -158,8 +193,8 @@ notice_to_owners(struct list *l, const char *subject, const char *text,
 		if (!address_in((const char *const *)owners, mods[i]))
 			g_ptr_array_add(all, mods[i]);
 	g_ptr_array_add(all, NULL);
-	ret = notice_send(l, (const char *const *)all->pdata, subject, text,
-			  attach, error);
+	ret = notice_send_from(l, (const char *const *)all->pdata, from,
+			       subject, text, attach, error);
 	g_ptr_array_free(all, TRUE);
 	g_strfreev(owners);
 	g_strfreev(mods);
@@ -239,6 +274,15 @@ int
 notice_autorespond(struct list *l, const char *addr, const char *subject,
 		   const char *text, GMimeMessage *attach, GError **error)
 {
+	return notice_autorespond_from(l, addr, NULL, subject, text, attach,
+				       error);
+}
+
+int
+notice_autorespond_from(struct list *l, const char *addr,
+			const struct notice_from *from, const char *subject,
+			const char *text, GMimeMessage *attach, GError **error)
+{
 	const char *to[] = { addr, NULL };
 	char *key;
 	int r;
@@ -255,5 +299,6 @@ notice_autorespond(struct list *l, const char *addr, const char *subject,
 	g_free(key);
 	if (r <= 0)
 		return r;
-	return notice_send(l, to, subject, text, attach, error) < 0 ? -1 : 1;
+	return notice_send_from(l, to, from, subject, text, attach, error) < 0
+	       ? -1 : 1;
 }

@@ -23,15 +23,35 @@ int notice_send(struct list *l, const char *const *recipients,
 		const char *subject, const char *text, GMimeMessage *attach,
 		GError **error);
 
-/* The same with another envelope sender than LIST-bounces (a VERP probe's
- * own bounce address); sender NULL is notice_send. */
-int notice_send_as(struct list *l, const char *const *recipients,
-		   const char *subject, const char *text, GMimeMessage *attach,
-		   const char *sender, GError **error);
+/* Where a notice comes from when not from LIST-owner: suffix is the
+ * list's address it is From ("-request": a reply to it reaches the
+ * command processor), reply_to (optional) its Reply-To
+ * (LIST-confirm+TOKEN: a plain reply confirms). */
+struct notice_from {
+	const char *suffix;
+	const char *reply_to;
+};
+
+/* notice_send from another of the list's addresses (from NULL:
+ * notice_send). */
+int notice_send_from(struct list *l, const char *const *recipients,
+		     const struct notice_from *from, const char *subject,
+		     const char *text, GMimeMessage *attach, GError **error);
+
+/* notice_send with another envelope sender than LIST-bounces (a VERP
+ * probe's own bounce address). */
+int notice_send_envelope(struct list *l, const char *const *recipients,
+			 const char *sender, const char *subject,
+			 const char *text, GMimeMessage *attach, GError **error);
 
 /* The same to the list's owners and moderators (LIST-owner). */
 int notice_to_owners(struct list *l, const char *subject, const char *text,
 		     GMimeMessage *attach, GError **error);
+/* The same from another of the list's addresses (see notice_send_from):
+ * the notices a moderator answers by mail. */
+int notice_to_owners_from(struct list *l, const struct notice_from *from,
+			  const char *subject, const char *text,
+			  GMimeMessage *attach, GError **error);
 
 /* An automatic reply to addr: sent unless addr had its day's allowance
  * already (then 0 is returned and nothing is sent, logged), or addr looks
@@ -39,5 +59,10 @@ int notice_to_owners(struct list *l, const char *subject, const char *text,
  * 1 sent, 0 not sent, -1 error. */
 int notice_autorespond(struct list *l, const char *addr, const char *subject,
 		       const char *text, GMimeMessage *attach, GError **error);
+/* The same from another of the list's addresses (see notice_send_from). */
+int notice_autorespond_from(struct list *l, const char *addr,
+			    const struct notice_from *from, const char *subject,
+			    const char *text, GMimeMessage *attach,
+			    GError **error);
 
 #endif

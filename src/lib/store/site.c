@@ -141,6 +141,15 @@ static const struct setting_def settings[] = {
 	  "Most automatic replies (hold notices, rejections, acknowledgements) "
 	  "herald sends one address a day, per list; 0: no limit (Mailman's "
 	  "MAX_AUTORESPONSES_PER_DAY)." },
+	{ "pending.request_life", SETTING_INT, "259200", NULL, 60, 31536000,
+	  "Seconds a request waits for its confirmation (a subscription, an "
+	  "unsubscription, an invitation, a hold notice's confirm token) "
+	  "before it expires (Mailman's PENDING_REQUEST_LIFE, 3 days). "
+	  "Requests waiting for a moderator do not expire." },
+	{ "commands.max_lines", SETTING_INT, "25", NULL, 1, 10000,
+	  "Most lines of a message's body the command processor reads "
+	  "(Mailman's DEFAULT_MAIL_COMMANDS_MAX_LINES); the rest is "
+	  "ignored." },
 	{ "delivery.max_recipients", SETTING_INT, "500", NULL, 1, 100000,
 	  "Most recipients in one SMTP transaction (Mailman's "
 	  "SMTP_MAX_RCPTS); recipients of one domain go together." },

@@ -1,0 +1,715 @@
+/*
+ * subscribe.c - subscriptions, unsubscriptions and invitations under the
+ * list's policies (subscribe.h), with their mail.
+ *
+ * The order of each step is chosen for crashes: a confirmed request is
+ * acted on (the roster changed, or a new request for the moderators
+ * stored) before its claim is removed, so a crash between the two leaves
+ * a claim that pending.expire gives back, and a second confirmation then
+ * finds the member there already ("already a member"), never a lost
+ * request.  Mail is sent after the change it reports; a notice that
+ * fails is logged and does not undo the change.
+ *
+ * The texts are templates (list/template.h): verify, unsub, invite,
+ * subscribeack, unsubscribeack, subauth, unsubauth, refuse,
+ * adminsubscribeack and adminunsubscribeack, with Mailman's variables.
+ */
+#include "list/subscribe.h"
+#include "base/base.h"
+#include "base/log.h"
+#include "list/listurls.h"
+#include "list/modlink.h"
+#include "list/notice.h"
+#include "list/template.h"
+#include "mail/address.h"
+
+#include <string.h>
+#include <time.h>
+
+#define SUBSCRIBE_SUBSYS "subscribe"
+
+static const char *const outcome_texts[] = {
+	[SUBSCRIBE_DONE] = "done",
+	[SUBSCRIBE_CONFIRM] = "a confirmation was sent to the address",
+	[SUBSCRIBE_APPROVE] = "the request awaits a moderator's approval",
+	[SUBSCRIBE_ALREADY] = "the address is a member already",
+	[SUBSCRIBE_NOT_MEMBER] = "the address is not a member",
+	[SUBSCRIBE_BANNED] = "the address may not subscribe to this list",
+	[SUBSCRIBE_REJECTED] = "a moderator rejected the request",
+	[SUBSCRIBE_DISCARDED] = "a moderator discarded the request",
+};
+
+const char *
+subscribe_outcome_text(enum subscribe_outcome o)
+{
+	return o <= SUBSCRIBE_DISCARDED ? outcome_texts[o] : "unknown";
+}
+
+/* --- address patterns (ban_list, subscribe_auto_approval) ---------------- */
+
+struct subscribe_bans {
+	GPtrArray *regexes;	/* GRegex *: the ^regex lines */
+	GPtrArray *keys;	/* char *: the address lines' keys */
+};
+
+static struct subscribe_bans *
+patterns_load(struct list *l, const char *setting)
+{
+	struct subscribe_bans *b = g_new0(struct subscribe_bans, 1);
+	char **lines = list_get_lines(l, setting);
+
+	b->regexes = g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
+	b->keys = g_ptr_array_new_with_free_func(g_free);
+	for (char **line = lines; *line != NULL; line++) {
+		if (**line == '^') {
+			GRegex *re = g_regex_new(*line, G_REGEX_CASELESS, 0, NULL);
+
+			if (re != NULL)
+				g_ptr_array_add(b->regexes, re);
+			else
+				log_warning(SUBSCRIBE_SUBSYS, "list %s: %s entry "
+					    "'%s' is not a valid regex; ignored",
+					    list_fqdn(l), setting, *line);
+		} else {
+			char *k = address_key(*line);
+
+			g_ptr_array_add(b->keys, k != NULL ? k
+					: g_ascii_strdown(*line, -1));
+		}
+	}
+	g_strfreev(lines);
+	return b;
+}
+
+struct subscribe_bans *
+subscribe_bans_load(struct list *l)
+{
+	return patterns_load(l, "ban_list");
+}
+
+gboolean
+subscribe_bans_match(const struct subscribe_bans *b, const char *addr)
+{
+	char *key = address_key(addr);
+	gboolean hit = FALSE;
+
+	for (guint i = 0; !hit && i < b->keys->len; i++)
+		hit = g_strcmp0(b->keys->pdata[i], key) == 0;
+	for (guint i = 0; !hit && i < b->regexes->len; i++)
+		hit = g_regex_match(b->regexes->pdata[i], addr, 0, NULL);
+	g_free(key);
+	return hit;
+}
+
+void
+subscribe_bans_free(struct subscribe_bans **bp)
+{
+	struct subscribe_bans *b = *bp;
+
+	if (b == NULL)
+		return;
+	g_ptr_array_free(b->regexes, TRUE);
+	g_ptr_array_free(b->keys, TRUE);
+	g_free(b);
+	*bp = NULL;
+}
+
+static gboolean
+matches_setting(struct list *l, const char *setting, const char *addr)
+{
+	struct subscribe_bans *b = patterns_load(l, setting);
+	gboolean hit = subscribe_bans_match(b, addr);
+
+	subscribe_bans_free(&b);
+	return hit;
+}
+
+/* --- the roster ---------------------------------------------------------- */
+
+/* Mailman's new_member_options bits, mapped to herald's options. */
+static unsigned
+options_from_mailman_bits(int64_t bits)
+{
+	unsigned o = 0;
+
+	if (bits & 2)
+		o |= OPT_NOTMETOO;
+	if (bits & 4)
+		o |= OPT_ACK;
+	if (bits & 16)
+		o |= OPT_CONCEAL;
+	if (bits & 128)
+		o |= OPT_MODERATE;
+	if (bits & 256)
+		o |= OPT_NODUPES;
+	return o;
+}
+
+void
+subscribe_member_defaults(struct list *l, struct member *m, gboolean digest)
+{
+	int64_t now = now_usec() / 1000000;
+
+	digest = digest || list_get_bool(l, "digest_is_default");
+	m->mode = !digest ? MODE_REGULAR
+		: list_get_bool(l, "mime_is_default_digest") ? MODE_MIME_DIGEST
+							     : MODE_PLAIN_DIGEST;
+	m->options = options_from_mailman_bits(list_get_int(l,
+							    "new_member_options"));
+	if (list_get_bool(l, "default_member_moderation"))
+		m->options |= OPT_MODERATE;
+	m->status = STATUS_ENABLED;
+	m->status_time = now;
+	m->status_reason = "";
+	m->language = "";
+	m->subscribed = now;
+	m->password = "";
+	m->name = "";
+}
+
+/* What add/remove decide under the list lock. */
+struct change {
+	struct list *list;
+	const struct pending *p;
+	enum subscribe_outcome outcome;
+};
+
+static int
+add_member(const struct roster *r, struct roster_change *c, void *ctx,
+	   GError **error)
+{
+	struct change *ch = ctx;
+	struct subscribe_bans *bans;
+	struct member m = { 0 };
+
+	if (roster_find(r, ch->p->address) != NULL) {
+		ch->outcome = SUBSCRIBE_ALREADY;
+		return 0;
+	}
+	bans = subscribe_bans_load(ch->list);
+	ch->outcome = subscribe_bans_match(bans, ch->p->address)
+		? SUBSCRIBE_BANNED : SUBSCRIBE_DONE;
+	subscribe_bans_free(&bans);
+	if (ch->outcome != SUBSCRIBE_DONE)
+		return 0;
+	subscribe_member_defaults(ch->list, &m, ch->p->digest);
+	m.key = address_key(ch->p->address);
+	m.addr = ch->p->address;
+	m.name = ch->p->name;
+	m.password = ch->p->password;
+	roster_change_put(c, &m);
+	g_free(m.key);
+	return 0;
+}
+
+static int
+remove_member(const struct roster *r, struct roster_change *c, void *ctx,
+	      GError **error)
+{
+	struct change *ch = ctx;
+
+	if (roster_find(r, ch->p->address) == NULL) {
+		ch->outcome = SUBSCRIBE_NOT_MEMBER;
+		return 0;
+	}
+	roster_change_remove(c, ch->p->address);
+	ch->outcome = SUBSCRIBE_DONE;
+	return 0;
+}
+
+/* Adds (subscribe, invite) or removes (unsubscribe) p's address, then
+ * the welcome or goodbye (welcome: SUBSCRIBE_LIST_DEFAULT, 0, 1) and the
+ * owners' notice.  An outcome, or -1. */
+static int
+apply(struct list *l, const struct pending *p, int welcome, GError **error)
+{
+	gboolean leave = p->kind == PENDING_UNSUBSCRIBE;
+	struct change ch = { l, p, SUBSCRIBE_DONE };
+
+	if (roster_edit(l, leave ? remove_member : add_member, &ch, error) < 0)
+		return -1;
+	if (ch.outcome != SUBSCRIBE_DONE)
+		return ch.outcome;
+	log_info(SUBSCRIBE_SUBSYS, "list %s: %s %s (%s, asked by %s via %s)",
+		 list_fqdn(l), p->address, leave ? "unsubscribed" : "subscribed",
+		 pending_kind_name(p->kind), p->requester, p->via);
+	if (leave)
+		subscribe_announce_removed(l, p->address, welcome);
+	else
+		subscribe_announce_added(l, p->address, welcome);
+	return SUBSCRIBE_DONE;
+}
+
+/* --- mail ---------------------------------------------------------------- */
+
+static void
+log_mail_error(struct list *l, const char *what, GError *e)
+{
+	log_error(SUBSCRIBE_SUBSYS, "list %s: %s: %s", list_fqdn(l), what,
+		  e->message);
+	g_error_free(e);
+}
+
+static const char *
+kind_verb(enum pending_kind k)
+{
+	return k == PENDING_UNSUBSCRIBE ? "unsubscription" : "subscription";
+}
+
+/* LIST-confirm+TOKEN@DOMAIN: where a reply to a confirmation goes. */
+static char *
+confirm_address(struct list *l, const char *token)
+{
+	char *confirm = list_address(l, "-confirm");
+	char *at = strrchr(confirm, '@');
+	char *out = g_strdup_printf("%.*s+%s%s", (int)(at - confirm), confirm,
+				    token, at);
+
+	g_free(confirm);
+	return out;
+}
+
+/* A member's language, "" = the list's: NULL for template_render. */
+static const char *
+language(const char *lang)
+{
+	return lang != NULL && *lang != '\0' ? lang : NULL;
+}
+
+/* The confirmation of p, to its address (templates verify, unsub,
+ * invite): Subject "confirm TOKEN", From LIST-request, Reply-To
+ * LIST-confirm+TOKEN, so that a plain reply, by any mail client,
+ * confirms.  Limited like every automatic reply, so that requests made
+ * in a stranger's name cannot flood them. */
+static void
+send_confirmation(struct list *l, const struct pending *p)
+{
+	static const char *const names[] = {
+		[PENDING_SUBSCRIBE] = "verify",
+		[PENDING_UNSUBSCRIBE] = "unsub",
+		[PENDING_INVITE] = "invite",
+	};
+	GHashTable *vars = template_vars_for_list(l);
+	char *reply_to = confirm_address(l, p->token);
+	struct notice_from from = { "-request", reply_to };
+	struct template_text t;
+	GError *e = NULL;
+
+	template_vars_set(vars, "email", p->address);
+	template_vars_set(vars, "cookie", p->token);
+	template_vars_take(vars, "confirmurl", modlink_confirm_url(l, p->token));
+	template_vars_set(vars, "confirmaddr", reply_to);
+	template_vars_take(vars, "remote",
+			   address_equal(p->requester, p->address) ? g_strdup("")
+			   : g_strdup_printf(" from %s", p->requester));
+	if (template_render(l, names[p->kind], language(p->language), vars, &t,
+			    &e) < 0) {
+		log_mail_error(l, "confirmation", e);
+	} else {
+		if (notice_autorespond_from(l, p->address, &from, t.subject,
+					    t.body, NULL, &e) < 0)
+			log_mail_error(l, "confirmation", e);
+		template_text_clear(&t);
+	}
+	g_free(reply_to);
+	g_hash_table_unref(vars);
+}
+
+/* The moderators' one-click links and reply address for request token,
+ * in vars (postauth, subauth, unsubauth); a link that cannot be signed
+ * (no site key) is left empty and logged: mail still works. */
+void
+subscribe_moderation_vars(struct list *l, GHashTable *vars, const char *token)
+{
+	static const char *const actions[][2] = {
+		{ MODLINK_APPROVE, "approveurl" },
+		{ MODLINK_REJECT, "rejecturl" },
+		{ MODLINK_DISCARD, "discardurl" },
+	};
+
+	template_vars_set(vars, "cookie", token);
+	template_vars_take(vars, "confirmaddr", confirm_address(l, token));
+	for (size_t i = 0; i < G_N_ELEMENTS(actions); i++) {
+		GError *e = NULL;
+		char *url = modlink_url(l, token, actions[i][0], &e);
+
+		if (url == NULL)
+			log_mail_error(l, "moderator's link", e);
+		template_vars_take(vars, actions[i][1],
+				   url != NULL ? url : g_strdup(""));
+	}
+}
+
+/* The moderators hear of a request that waits for them (subauth,
+ * unsubauth; when admin_immed_notify), From LIST-request with Reply-To
+ * LIST-confirm+TOKEN: a reply with Approved: PASSWORD approves. */
+static void
+tell_moderators(struct list *l, const struct pending *p)
+{
+	GHashTable *vars;
+	char *reply_to;
+	struct notice_from from = { "-request", NULL };
+	struct template_text t;
+	GError *e = NULL;
+
+	if (!list_get_bool(l, "admin_immed_notify"))
+		return;
+	vars = template_vars_for_list(l);
+	subscribe_moderation_vars(l, vars, p->token);
+	template_vars_set(vars, "username", p->address);
+	reply_to = confirm_address(l, p->token);
+	from.reply_to = reply_to;
+	if (template_render(l, p->kind == PENDING_UNSUBSCRIBE ? "unsubauth"
+			    : "subauth", NULL, vars, &t, &e) < 0) {
+		log_mail_error(l, "request notice to the moderators", e);
+	} else {
+		if (notice_to_owners_from(l, &from, t.subject, t.body,
+						   NULL, &e) < 0)
+			log_mail_error(l, "request notice to the moderators", e);
+		template_text_clear(&t);
+	}
+	g_free(reply_to);
+	g_hash_table_unref(vars);
+}
+
+static void
+tell_refused(struct list *l, const struct pending *p, const char *reason)
+{
+	GHashTable *vars = template_vars_for_list(l);
+	const char *to[] = { p->address, NULL };
+	GError *e = NULL;
+
+	template_vars_take(vars, "request", g_strdup_printf("%s of %s",
+				kind_verb(p->kind), p->address));
+	template_vars_set(vars, "reason", reason != NULL ? reason
+			  : "(no reason was given)");
+	if (template_send(l, to, "refuse", language(p->language), vars, NULL,
+			  TRUE, &e) < 0)
+		log_mail_error(l, "refusal", e);
+	g_hash_table_unref(vars);
+}
+
+static gboolean
+wanted(struct list *l, int override, const char *setting)
+{
+	return override == SUBSCRIBE_LIST_DEFAULT ? list_get_bool(l, setting)
+						  : override != 0;
+}
+
+/* The owners hear of a member who came or went (adminsubscribeack,
+ * adminunsubscribeack) when admin_notify_mchanges. */
+static void
+tell_owners(struct list *l, const char *address, gboolean added)
+{
+	GHashTable *vars;
+	GError *e = NULL;
+	struct template_text t;
+
+	if (!list_get_bool(l, "admin_notify_mchanges"))
+		return;
+	vars = template_vars_for_list(l);
+	template_vars_set(vars, "member", address);
+	template_vars_set(vars, "whence", "");
+	if (template_render(l, added ? "adminsubscribeack"
+			    : "adminunsubscribeack", NULL, vars, &t, &e) < 0) {
+		log_mail_error(l, "member change notice to the owners", e);
+	} else {
+		if (notice_to_owners(l, t.subject, t.body, NULL, &e) < 0)
+			log_mail_error(l, "member change notice to the owners",
+				       e);
+		template_text_clear(&t);
+	}
+	g_hash_table_unref(vars);
+}
+
+/* The welcome (subscribeack) or goodbye (unsubscribeack) to address. */
+static void
+tell_member(struct list *l, const char *address, gboolean added)
+{
+	GHashTable *vars = template_vars_for_list(l);
+	const char *to[] = { address, NULL };
+	GError *e = NULL;
+
+	template_vars_set(vars, added ? "user" : "email", address);
+	template_vars_take(vars, "optionsurl",
+			   listurls_member_options(l, address));
+	if (template_send(l, to, added ? "subscribeack" : "unsubscribeack",
+			  NULL, vars, NULL, FALSE, &e) < 0)
+		log_mail_error(l, added ? "welcome" : "goodbye", e);
+	g_hash_table_unref(vars);
+}
+
+void
+subscribe_announce_added(struct list *l, const char *address, int welcome)
+{
+	if (wanted(l, welcome, "send_welcome_msg"))
+		tell_member(l, address, TRUE);
+	tell_owners(l, address, TRUE);
+}
+
+void
+subscribe_announce_removed(struct list *l, const char *address, int goodbye)
+{
+	if (wanted(l, goodbye, "send_goodbye_msg"))
+		tell_member(l, address, FALSE);
+	tell_owners(l, address, FALSE);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+/* A new pending request from r; NULL with *error for an address that is
+ * none, or a password that cannot be hashed. */
+static struct pending *
+request_new(enum pending_kind kind, const struct subscribe_request *r,
+	    GError **error)
+{
+	char *addr = address_normalise(r->address, error);
+	struct pending *p;
+
+	if (addr == NULL)
+		return NULL;
+	p = pending_new(kind, addr);
+	g_free(addr);
+	g_free(p->name);
+	p->name = g_strdup(r->name != NULL ? r->name : "");
+	p->digest = r->digest;
+	g_free(p->requester);
+	p->requester = g_strdup(r->requester != NULL ? r->requester : p->address);
+	g_free(p->via);
+	p->via = g_strdup(r->via != NULL ? r->via : "");
+	if (r->password != NULL && *r->password != '\0') {
+		char *hash = member_password_hash(r->password, error);
+
+		if (hash == NULL) {
+			pending_free(&p);
+			return NULL;
+		}
+		g_free(p->password);
+		p->password = hash;
+	}
+	return p;
+}
+
+/* Stores p to wait in state, tells whom it waits for; the outcome. */
+static int
+wait_for(struct list *l, struct pending *p, enum pending_state state,
+	 const char *reason, char **token_r, GError **error)
+{
+	p->state = state;
+	g_free(p->reason);
+	p->reason = g_strdup(reason != NULL ? reason : "");
+	if (pending_add(l, p, error) < 0)
+		return -1;
+	if (state == PENDING_CONFIRM)
+		send_confirmation(l, p);
+	else
+		tell_moderators(l, p);
+	if (token_r != NULL)
+		*token_r = g_strdup(p->token);
+	return state == PENDING_CONFIRM ? SUBSCRIBE_CONFIRM : SUBSCRIBE_APPROVE;
+}
+
+/* Whether the member is there now: 1, 0, -1. */
+static int
+is_member(struct list *l, const char *addr, GError **error)
+{
+	struct roster *r = NULL;
+	int found;
+
+	if (roster_load(l, &r, error) < 0)
+		return -1;
+	found = roster_find(r, addr) != NULL;
+	roster_free(&r);
+	return found;
+}
+
+/* Whether a subscription needs a moderator: subscribe_policy 2 or 3,
+ * and the address is not in subscribe_auto_approval. */
+static gboolean
+needs_approval(struct list *l, const char *addr)
+{
+	int64_t policy = list_get_int(l, "subscribe_policy");
+
+	return (policy == 2 || policy == 3) &&
+	       !matches_setting(l, "subscribe_auto_approval", addr);
+}
+
+/* Where request p from r goes: done at once for an owner, else to the
+ * address's confirmation when confirm, else to a moderator when
+ * approve, else done. */
+static int
+route(struct list *l, struct pending *p, const struct subscribe_request *r,
+      gboolean confirm, gboolean approve, char **token_r, GError **error)
+{
+	if (r->admin)
+		return apply(l, p, r->welcome, error);
+	if (confirm)
+		return wait_for(l, p, PENDING_CONFIRM, NULL, token_r, error);
+	if (approve)
+		return wait_for(l, p, PENDING_APPROVE, NULL, token_r, error);
+	return apply(l, p, r->welcome, error);
+}
+
+int
+subscribe_request(struct list *l, const struct subscribe_request *r,
+		  char **token_r, GError **error)
+{
+	struct pending *p = request_new(PENDING_SUBSCRIBE, r, error);
+	int64_t policy;
+	int ret = -1, member;
+
+	if (p == NULL)
+		return -1;
+	if (matches_setting(l, "ban_list", p->address)) {
+		ret = SUBSCRIBE_BANNED;
+		goto out;
+	}
+	if ((member = is_member(l, p->address, error)) != 0) {
+		ret = member < 0 ? -1 : SUBSCRIBE_ALREADY;
+		goto out;
+	}
+	policy = list_get_int(l, "subscribe_policy");
+	ret = route(l, p, r, policy == 1 || policy == 3 ||
+		    !address_equal(p->requester, p->address),
+		    needs_approval(l, p->address), token_r, error);
+out:
+	pending_free(&p);
+	return ret;
+}
+
+int
+unsubscribe_request(struct list *l, const struct subscribe_request *r,
+		    gboolean password_ok, char **token_r, GError **error)
+{
+	struct pending *p = request_new(PENDING_UNSUBSCRIBE, r, error);
+	int ret = -1, member;
+
+	if (p == NULL)
+		return -1;
+	if ((member = is_member(l, p->address, error)) <= 0) {
+		ret = member < 0 ? -1 : SUBSCRIBE_NOT_MEMBER;
+		goto out;
+	}
+	ret = route(l, p, r, !password_ok ||
+		    !address_equal(p->requester, p->address),
+		    list_get_int(l, "unsubscribe_policy") == 1, token_r, error);
+out:
+	pending_free(&p);
+	return ret;
+}
+
+int
+subscribe_invite(struct list *l, const char *address, const char *name,
+		 const char *inviter, char **token_r, GError **error)
+{
+	const struct subscribe_request r = {
+		.address = address, .name = name, .requester = inviter,
+		.via = "cli",
+	};
+	struct pending *p = request_new(PENDING_INVITE, &r, error);
+	int ret = -1, member;
+
+	if (p == NULL)
+		return -1;
+	if (matches_setting(l, "ban_list", p->address))
+		ret = SUBSCRIBE_BANNED;
+	else if ((member = is_member(l, p->address, error)) != 0)
+		ret = member < 0 ? -1 : SUBSCRIBE_ALREADY;
+	else
+		ret = wait_for(l, p, PENDING_CONFIRM, NULL, token_r, error);
+	pending_free(&p);
+	return ret;
+}
+
+/* Finishes a claimed request after outcome ret: done, or given back on
+ * an error. */
+static int
+finish_claim(struct list *l, struct pending **pp, int ret, GError **error)
+{
+	GError *e = NULL;
+
+	if (ret < 0) {
+		if (pending_release(l, pp, &e) < 0)
+			log_mail_error(l, "giving back a request", e);
+		return -1;
+	}
+	return pending_done(l, pp, error) < 0 ? -1 : ret;
+}
+
+int
+subscribe_confirmed(struct list *l, struct pending **pp, char **token_r,
+		    GError **error)
+{
+	struct pending *p = *pp, *next;
+	int ret;
+
+	if (p->state == PENDING_APPROVE) {
+		ret = apply(l, p, SUBSCRIBE_LIST_DEFAULT, error);
+	} else if (p->kind == PENDING_SUBSCRIBE &&
+		   needs_approval(l, p->address)) {
+		/* The subscriber confirmed; now a moderator decides, by a new
+		 * token the subscriber never saw. */
+		next = pending_new(p->kind, p->address);
+		g_free(next->name);
+		next->name = g_strdup(p->name);
+		next->digest = p->digest;
+		g_free(next->password);
+		next->password = g_strdup(p->password);
+		g_free(next->requester);
+		next->requester = g_strdup(p->requester);
+		g_free(next->via);
+		next->via = g_strdup(p->via);
+		ret = wait_for(l, next, PENDING_APPROVE, "confirmed by the "
+			       "subscriber", token_r, error);
+		pending_free(&next);
+	} else if (p->kind == PENDING_UNSUBSCRIBE &&
+		   list_get_int(l, "unsubscribe_policy") == 1) {
+		next = pending_new(p->kind, p->address);
+		g_free(next->requester);
+		next->requester = g_strdup(p->requester);
+		g_free(next->via);
+		next->via = g_strdup(p->via);
+		ret = wait_for(l, next, PENDING_APPROVE, "confirmed by the "
+			       "member", token_r, error);
+		pending_free(&next);
+	} else if (p->kind == PENDING_SUBSCRIBE || p->kind == PENDING_INVITE ||
+		   p->kind == PENDING_UNSUBSCRIBE) {
+		ret = apply(l, p, SUBSCRIBE_LIST_DEFAULT, error);
+	} else {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "a %s request is not a subscription",
+			    pending_kind_name(p->kind));
+		ret = -1;
+	}
+	return finish_claim(l, pp, ret, error);
+}
+
+int
+subscribe_decide(struct list *l, const char *token, enum subscribe_decision d,
+		 const char *reason, GError **error)
+{
+	struct pending *p = NULL;
+	int r = pending_claim(l, token, &p, error);
+
+	if (r < 0)
+		return -1;
+	if (r != 1 || p->state != PENDING_APPROVE) {
+		if (r == 1)
+			(void)pending_release(l, &p, NULL);
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
+			    "list %s has no request %s awaiting approval",
+			    list_fqdn(l), token);
+		return -1;
+	}
+	if (d == SUBSCRIBE_DECIDE_APPROVE)
+		return subscribe_confirmed(l, &p, NULL, error);
+	if (d == SUBSCRIBE_DECIDE_REJECT)
+		tell_refused(l, p, reason);
+	log_info(SUBSCRIBE_SUBSYS, "list %s: %s request for %s %s%s%s",
+		 list_fqdn(l), pending_kind_name(p->kind), p->address,
+		 d == SUBSCRIBE_DECIDE_REJECT ? "rejected" : "discarded",
+		 reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	r = d == SUBSCRIBE_DECIDE_REJECT ? SUBSCRIBE_REJECTED
+					 : SUBSCRIBE_DISCARDED;
+	return finish_claim(l, &p, r, error);
+}
