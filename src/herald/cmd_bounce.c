@@ -203,7 +203,7 @@ bounce_reset_cmd(struct cli *cli, int argc, char **argv)
 
 	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	ret = bounce_reset_member(l, argv[2], &error);
+	ret = roster_reenable(l, argv[2], &error);
 	list_free(&l);
 	if (ret < 0)
 		return cli_gerror(&error);

@@ -106,8 +106,10 @@ bounce_in alice@example.net; run +3d
 check "at the threshold the member is disabled by bounce" test "$(status alice@example.net)" = bybounce
 check "members list --nomail shows it" bash -c '"$1" --var "$2" members list "$3" --nomail | grep -qx alice@example.net' _ "$HERALD" "$V" $L
 check "members show says bybounce" bash -c '"$1" --var "$2" members show "$3" alice@example.net | grep -q bybounce' _ "$HERALD" "$V" $L
-check "the member is warned at once" test "$(notices alice@example.net "is disabled")" = 1
+check "the member is warned at once" test "$(notices alice@example.net "confirm ")" = 1
 check "the warning says how to re-enable" grep -rq "set delivery on" "$V"/queue/virgin
+check "a reply to it goes to a confirm address (Reply-To demo-confirm+TOKEN)" bash -c 'grep -l "^rcpt: alice@example.net" "$1"/queue/virgin/*.msg | xargs grep -qE "^Reply-To: demo-confirm\+[A-Za-z0-9_-]{43}@lists.test"' _ "$V"
+check "whose token is a pending re-enable request" bash -c 'grep -l "reenable" "$1"/lists/demo@lists.test/pending/* >/dev/null' _ "$V"
 check "the owners are told (bounce_notify_owner_on_disable)" test "$(notices admin@example.org "alice@example.net disabled")" = 1
 bounce_in alice@example.net; run +4d
 check "a disabled member's bounces no longer count" test "$(score alice@example.net)" = 3.5
@@ -119,13 +121,13 @@ check "stale information is reset (bounce_info_stale_after 7): 1.0 again" test "
 
 # --- the daily task -------------------------------------------------------------
 at +5d "$HERALD" --var "$V" tasks run bounce.disabled >/dev/null
-check "no warning before the interval (7 days)" test "$(notices alice@example.net "is disabled")" = 1
+check "no warning before the interval (7 days)" test "$(notices alice@example.net "confirm ")" = 1
 at +11d "$HERALD" --var "$V" tasks run bounce.disabled >/dev/null
-check "a second warning after 7 days" test "$(notices alice@example.net "is disabled")" = 2
+check "a second warning after 7 days" test "$(notices alice@example.net "confirm ")" = 2
 at +12d "$HERALD" --var "$V" tasks run bounce.disabled >/dev/null
-check "not twice in one interval" test "$(notices alice@example.net "is disabled")" = 2
+check "not twice in one interval" test "$(notices alice@example.net "confirm ")" = 2
 at +18d "$HERALD" --var "$V" tasks run bounce.disabled >/dev/null
-check "the third and last warning" test "$(notices alice@example.net "is disabled")" = 3
+check "the third and last warning" test "$(notices alice@example.net "confirm ")" = 3
 check "still a member meanwhile" bash -c '"$1" --var "$2" members list "$3" | grep -qx alice@example.net' _ "$HERALD" "$V" $L
 at +25d "$HERALD" --var "$V" tasks run bounce.disabled >/dev/null
 check "after the warnings the member is removed" bash -c '! "$1" --var "$2" members list "$3" | grep -qx alice@example.net' _ "$HERALD" "$V" $L

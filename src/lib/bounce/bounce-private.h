@@ -167,13 +167,22 @@ char *bounce_fold_lower(const char *s, size_t len, size_t max);
  * more will come before removal: a notice from the list.  As
  * notice_send. */
 struct list;
-int bounce_send_warning(struct list *l, const char *addr, const char *reason,
-			int notices_left, GError **error);
+struct notice_from;
+/* Renders template name for member addr (language "" or NULL: the list's)
+ * with vars (plus address, email, optionsurl) and sends it, from (NULL:
+ * LIST-owner) or with the envelope sender (NULL: LIST-bounces). */
+int bounce_send_template(struct list *l, const char *addr, const char *language,
+			 const char *name, GHashTable *vars,
+			 const struct notice_from *from, const char *sender,
+			 GMimeMessage *attach, GError **error);
+int bounce_send_warning(struct list *l, const char *addr, const char *language,
+			const char *reason, int notices_left, GError **error);
 
 /* VERP probes (probe.c): sends one to member addr of l (as notice_send);
  * and splits a probe's bounce address into the member's plain VERP
  * address and the token (TRUE), or says it is none (FALSE). */
-int bounce_send_probe(struct list *l, const char *addr, GError **error);
+int bounce_send_probe(struct list *l, const char *addr, const char *language,
+		      GMimeMessage *sample, GError **error);
 gboolean bounce_probe_split(const char *rcpt, char **verp_r, char **token_r);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * disabled.c - what happens to members disabled by bounces later: the
- * warnings, the removal, the reset (process.h: bounce_run_disabled,
- * bounce_reset_member), as Mailman 2.1's cron/disabled.
+ * warnings and the removal (process.h: bounce_run_disabled), as Mailman
+ * 2.1's cron/disabled.
  *
  * Like process.c, decisions are made in one roster_edit (so that two
  * hosts never warn or remove twice for one slot), and the mail goes once
@@ -11,7 +11,11 @@
 #include "bounce/bounce-private.h"
 #include "base/base.h"
 #include "base/log.h"
+#include "list/listurls.h"
+#include "list/modlink.h"
 #include "list/notice.h"
+#include "list/pending.h"
+#include "list/template.h"
 #include "mail/address.h"
 
 #include <string.h>
@@ -20,31 +24,60 @@
 #define DAY (24 * 3600)
 
 int
-bounce_send_warning(struct list *l, const char *addr, const char *reason,
-		    int notices_left, GError **error)
+bounce_send_template(struct list *l, const char *addr, const char *language,
+	      const char *name, GHashTable *vars, const struct notice_from *from,
+	      const char *sender, GMimeMessage *attach, GError **error)
 {
 	const char *to[] = { addr, NULL };
-	char *request = list_address(l, "-request");
-	char *subject = g_strdup_printf("Your membership in %s is disabled",
-					list_fqdn(l));
-	char *text = g_strdup_printf(
-		"Your membership in the mailing list %s has been disabled\n"
-		"because mail to your address, %s, kept coming back\n"
-		"(last reason: %s).  You receive no posts until you\n"
-		"re-enable it.\n\n"
-		"To re-enable it, send a message to %s\n"
-		"with the line\n\n    set delivery on\n\n"
-		"in its body, or ask the list's owners.\n\n"
-		"%s\n", list_fqdn(l), addr, *reason != '\0' ? reason : "other",
-		request, notices_left > 0
-		? "If you do nothing, you will be warned again, then removed."
-		: "This is the last warning: if you do nothing, you will be "
-		  "removed from the list.");
-	int ret = notice_send(l, to, subject, text, NULL, error);
+	struct template_text t;
+	int ret;
 
-	g_free(request);
-	g_free(subject);
-	g_free(text);
+	template_vars_set(vars, "address", addr);
+	template_vars_set(vars, "email", addr);
+	template_vars_take(vars, "optionsurl", listurls_member_options(l, addr));
+	if (template_render(l, name, language != NULL && *language != '\0'
+			    ? language : NULL, vars, &t, error) < 0)
+		return -1;
+	ret = sender != NULL
+	      ? notice_send_envelope(l, to, sender, t.subject, t.body, attach, error)
+	      : notice_send_from(l, to, from, t.subject, t.body, attach, error);
+	template_text_clear(&t);
+	return ret;
+}
+
+int
+bounce_send_warning(struct list *l, const char *addr, const char *language,
+		    const char *reason, int notices_left, GError **error)
+{
+	struct pending *p = pending_new(PENDING_REENABLE, addr);
+	GHashTable *vars = template_vars_for_list(l);
+	char *reply_to = NULL;
+	int ret = -1;
+
+	/* A reply to the warning (LIST-confirm+TOKEN) or the token in a
+	 * "confirm TOKEN" command re-enables (the commands runner). */
+	p->requester = g_strdup("bounce");
+	p->via = g_strdup("mail");
+	g_free(p->language);
+	p->language = g_strdup(language != NULL ? language : "");
+	if (pending_add(l, p, error) < 0)
+		goto out;
+	reply_to = list_address_plus(l, "-confirm", p->token);
+	template_vars_set(vars, "reason", *reason != '\0' ? reason : "other");
+	template_vars_take(vars, "noticesleft", g_strdup_printf("%d", notices_left));
+	template_vars_set(vars, "cookie", p->token);
+	template_vars_set(vars, "confirmaddr", reply_to);
+	template_vars_take(vars, "confirmurl", modlink_confirm_url(l, p->token));
+	{
+		const struct notice_from from = { "-request", reply_to };
+
+		ret = bounce_send_template(l, addr, language, "disabled", vars,
+					   &from, NULL, NULL, error);
+	}
+out:
+	g_free(reply_to);
+	g_hash_table_unref(vars);
+	pending_free(&p);
 	return ret;
 }
 
@@ -52,7 +85,7 @@ bounce_send_warning(struct list *l, const char *addr, const char *reason,
 
 /* A warning to send once the change is committed. */
 struct warning {
-	char *addr, *reason;
+	char *addr, *reason, *language;
 	int notices_left;
 };
 
@@ -63,6 +96,7 @@ warning_free(gpointer p)
 
 	g_free(w->addr);
 	g_free(w->reason);
+	g_free(w->language);
 	g_free(w);
 }
 
@@ -113,6 +147,7 @@ sweep_fn(const struct roster *r, struct roster_change *c, void *ctx,
 
 			wa->addr = g_strdup(m->addr);
 			wa->reason = g_strdup(m->bounce.reason);
+			wa->language = g_strdup(m->language);
 			wa->notices_left = w.bounce.notices_left;
 			g_ptr_array_add(sw->warn, wa);
 		}
@@ -161,8 +196,8 @@ bounce_run_disabled(struct list *l, int64_t now, int *warned_r, int *removed_r,
 		const struct warning *wa = sw.warn->pdata[i];
 		GError *local = NULL;
 
-		if (bounce_send_warning(l, wa->addr, wa->reason, wa->notices_left,
-					&local) < 0) {
+		if (bounce_send_warning(l, wa->addr, wa->language, wa->reason,
+					wa->notices_left, &local) < 0) {
 			log_error(BOUNCE_SUBSYS, "list %s: warning to %s not sent: %s",
 				  list_fqdn(l), wa->addr, local->message);
 			g_clear_error(&local);
@@ -177,43 +212,4 @@ bounce_run_disabled(struct list *l, int64_t now, int *warned_r, int *removed_r,
 	g_ptr_array_free(sw.warn, TRUE);
 	g_ptr_array_free(sw.remove, TRUE);
 	return ret;
-}
-
-/* --- reset -------------------------------------------------------------------------- */
-
-static int
-reset_fn(const struct roster *r, struct roster_change *c, void *ctx,
-	 GError **error)
-{
-	const char *addr = ctx;
-	const struct member *m = roster_find(r, addr);
-	struct member w;
-
-	if (m == NULL)
-		return 0;
-	w = *m;
-	memset(&w.bounce, 0, sizeof w.bounce);
-	w.bounce.reason = "";
-	if (w.status == STATUS_BY_BOUNCE) {
-		w.status = STATUS_ENABLED;
-		w.status_time = now_usec() / 1000000;
-		w.status_reason = "";
-	}
-	roster_change_put(c, &w);
-	return 0;
-}
-
-int
-bounce_reset_member(struct list *l, const char *addr, GError **error)
-{
-	struct roster *r = NULL;
-	int found;
-
-	if (roster_load(l, &r, error) < 0)
-		return -1;
-	found = roster_find(r, addr) != NULL;
-	roster_free(&r);
-	if (!found)
-		return 0;
-	return roster_edit(l, reset_fn, (void *)addr, error) < 0 ? -1 : 1;
 }

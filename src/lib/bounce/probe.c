@@ -16,7 +16,7 @@
 #include "bounce/bounce-private.h"
 #include "base/log.h"
 #include "list/list.h"
-#include "list/notice.h"
+#include "list/template.h"
 #include "list/token.h"
 #include "mail/verp.h"
 
@@ -26,42 +26,35 @@
 #define PROBE_TOKEN_LEN 43
 
 int
-bounce_send_probe(struct list *l, const char *addr, GError **error)
+bounce_send_probe(struct list *l, const char *addr, const char *language,
+		  GMimeMessage *sample, GError **error)
 {
-	const char *to[] = { addr, NULL };
-	char *bounces = list_address(l, "-bounces");
 	char *token = token_make(list_site(l), list_fqdn(l), addr,
 				 TOKEN_PURPOSE_PROBE, error);
-	char *verp, *plus, *sender, *subject, *text;
+	char *bounces, *verp, *detail, *sender;
+	GHashTable *vars;
 	int ret;
 
-	if (token == NULL) {
-		g_free(bounces);
+	if (token == NULL)
 		return -1;
-	}
-	/* The member's VERP address with "probe-TOKEN-" after the '+'. */
+	/* The member's VERP detail (MAILBOX=DOMAIN) after "probe-TOKEN-". */
+	bounces = list_address(l, "-bounces");
 	verp = verp_encode(bounces, addr);
-	plus = strchr(verp, '+');
-	sender = g_strdup_printf("%.*s+" PROBE_PREFIX "%s-%s", (int)(plus - verp),
-				 verp, token, plus + 1);
-	g_free(verp);
-	subject = g_strdup_printf("%s mailing list probe message", list_fqdn(l));
-	text = g_strdup_printf(
-		"This is a probe message from the mailing list %s.\n"
-		"You can ignore it.\n\n"
-		"Mail to your address, %s, has been bouncing, and herald\n"
-		"sends this message to find out whether the bounces really\n"
-		"were about your address.  If this message reaches you, nothing\n"
-		"more happens.  If it bounces too, your delivery from the list\n"
-		"will be disabled.\n", list_fqdn(l), addr);
-	ret = notice_send_envelope(l, to, sender, subject, text, NULL, error);
+	detail = g_strdup_printf(PROBE_PREFIX "%s-%.*s", token,
+				 (int)(strrchr(verp, '@') - strchr(verp, '+') - 1),
+				 strchr(verp, '+') + 1);
+	sender = list_address_plus(l, "-bounces", detail);
+	vars = template_vars_for_list(l);
+	ret = bounce_send_template(l, addr, language, "probe", vars, NULL, sender,
+				   sample, error);
 	if (ret == 0)
 		log_info("bounce", "list %s: probe sent to %s", list_fqdn(l), addr);
+	g_hash_table_unref(vars);
 	g_free(token);
 	g_free(bounces);
+	g_free(verp);
+	g_free(detail);
 	g_free(sender);
-	g_free(subject);
-	g_free(text);
 	return ret;
 }
 

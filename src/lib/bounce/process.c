@@ -197,6 +197,7 @@ struct say {
 	double score;
 	char *reason;		/* reason name */
 	char *diag;		/* or NULL */
+	char *language;		/* the member's, "" = the list's */
 	gboolean removed;	/* complaint: unsubscribed, not disabled */
 };
 
@@ -208,6 +209,7 @@ say_free(gpointer p)
 	g_free(s->addr);
 	g_free(s->reason);
 	g_free(s->diag);
+	g_free(s->language);
 	g_free(s);
 }
 
@@ -240,6 +242,7 @@ struct apply {
 	gboolean tell_policy;
 	gboolean tell_outage;
 	GString *outage_text;
+	GMimeMessage *sample;	/* the bounce, attached to probes */
 	/* Working copies of the members changed, by key. */
 	GHashTable *work;	/* key -> struct member * */
 	GPtrArray *strings;	/* strings the copies own */
@@ -306,6 +309,7 @@ add_say(struct apply *a, enum say_what what, const struct member *w,
 	s->score = w->bounce.score;
 	s->reason = g_strdup(bounce_reason_name(f->reason));
 	s->diag = g_strdup(f->diagnostic);
+	s->language = g_strdup(w->language);
 	s->removed = removed;
 	g_ptr_array_add(a->says, s);
 }
@@ -625,7 +629,7 @@ say_one(struct apply *a, const struct say *s)
 	case SAY_DISABLED:
 		log_info(BOUNCE_SUBSYS, "list %s: %s disabled, bounce score %.1f "
 			 "(%s)", list_fqdn(l), s->addr, s->score, s->reason);
-		log_send(l, bounce_send_warning(l, s->addr, s->reason,
+		log_send(l, bounce_send_warning(l, s->addr, s->language, s->reason,
 					 a->pol.warnings > 0 ? a->pol.warnings - 1 : 0,
 					 &error), &error, "warning");
 		if (!list_get_bool(l, "bounce_notify_owner_on_disable"))
@@ -648,7 +652,8 @@ say_one(struct apply *a, const struct say *s)
 				       s->score, a->pol.threshold);
 		break;
 	case SAY_PROBE:
-		log_send(l, bounce_send_probe(l, s->addr, &error), &error, "probe");
+		log_send(l, bounce_send_probe(l, s->addr, s->language, a->sample,
+					      &error), &error, "probe");
 		return;
 	default:
 		log_info(BOUNCE_SUBSYS, "list %s: abuse complaint about %s: %s",
@@ -698,8 +703,13 @@ say_all(struct apply *a, const char *data, size_t len)
 	struct list *l = a->list;
 	GError *error = NULL;
 
-	for (guint i = 0; i < a->says->len; i++)
-		say_one(a, a->says->pdata[i]);
+	for (guint i = 0; i < a->says->len; i++) {
+		const struct say *s = a->says->pdata[i];
+
+		if (s->what == SAY_PROBE && a->sample == NULL && data != NULL)
+			a->sample = message_parse(data, len, NULL);
+		say_one(a, s);
+	}
 	if (a->tell_outage) {
 		char *subject = g_strdup_printf("Bounces on %s look like an outage: "
 						"nobody was disabled", list_fqdn(l));
@@ -784,6 +794,8 @@ apply_report(struct list *l, struct bounce_report *report, gboolean certain,
 	g_ptr_array_free(a.strings, TRUE);
 	if (a.outage_text != NULL)
 		g_string_free(a.outage_text, TRUE);
+	if (a.sample != NULL)
+		g_object_unref(a.sample);
 	return ret;
 }
 

@@ -85,10 +85,6 @@ int bounce_process(struct site *site, const struct queue_meta *meta,
 int bounce_run_disabled(struct list *l, int64_t now, int *warned_r,
 			int *removed_r, GError **error);
 
-/* Enables a member disabled by bounces and forgets its bounce info
- * (`herald bounce reset`).  1 done, 0 no such member. */
-int bounce_reset_member(struct list *l, const char *addr, GError **error);
-
 /* The UTC day (midnight, epoch seconds) of time t. */
 int64_t bounce_day(int64_t t);
 

@@ -755,3 +755,9 @@ list_address(struct list *l, const char *suffix)
 {
 	return g_strdup_printf("%s%s@%s", l->name, suffix, l->domain);
 }
+
+char *
+list_address_plus(struct list *l, const char *suffix, const char *detail)
+{
+	return g_strdup_printf("%s%s+%s@%s", l->name, suffix, detail, l->domain);
+}

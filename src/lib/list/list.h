@@ -90,6 +90,9 @@ gboolean list_check_password(struct list *l, const char *name,
 /* The list's address with suffix: "" the posting address, "-owner",
  * "-bounces", "-request", ... */
 char *list_address(struct list *l, const char *suffix);
+/* LIST<suffix>+<detail>@DOMAIN: a confirmation's LIST-confirm+TOKEN, a
+ * VERP address. */
+char *list_address_plus(struct list *l, const char *suffix, const char *detail);
 
 /* Rereads the settings (after another process changed them). */
 int list_reload(struct list *l, GError **error);

@@ -1155,6 +1155,43 @@ roster_commit(struct list *l, struct roster_change *c, struct roster **current_r
 	return current_r != NULL ? roster_load(l, current_r, error) : 0;
 }
 
+struct reenable {
+	const char *addr;
+	gboolean found;
+};
+
+static int
+reenable_fn(const struct roster *r, struct roster_change *c, void *ctx,
+	    GError **error)
+{
+	struct reenable *re = ctx;
+	const struct member *m = roster_find(r, re->addr);
+	struct member w;
+
+	if ((re->found = m != NULL) == FALSE)
+		return 0;
+	w = *m;
+	memset(&w.bounce, 0, sizeof w.bounce);
+	w.bounce.reason = "";
+	if (w.status == STATUS_BY_BOUNCE) {
+		w.status = STATUS_ENABLED;
+		w.status_time = now_usec() / 1000000;
+		w.status_reason = "";
+	}
+	roster_change_put(c, &w);
+	return 0;
+}
+
+int
+roster_reenable(struct list *l, const char *addr, GError **error)
+{
+	struct reenable re = { addr, FALSE };
+
+	if (roster_edit(l, reenable_fn, &re, error) < 0)
+		return -1;
+	return re.found ? 1 : 0;
+}
+
 int
 roster_compact(struct list *l, GError **error)
 {

@@ -106,6 +106,11 @@ typedef int (*roster_edit_fn)(const struct roster *r, struct roster_change *c,
 			      void *ctx, GError **error);
 int roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error);
 
+/* Enables a member whose delivery bounce processing disabled, and forgets
+ * its bounce info (`herald bounce reset`, a confirmed re-enable): 1 done,
+ * 0 no such member. */
+int roster_reenable(struct list *l, const char *addr, GError **error);
+
 /* Writes a new snapshot now (normally automatic). */
 int roster_compact(struct list *l, GError **error);
 
