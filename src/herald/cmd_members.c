@@ -320,6 +320,15 @@ print_member(const struct member *m)
 	       *opts != '\0' ? opts : "(none)",
 	       *m->language != '\0' ? m->language : "(the list's)", subscribed,
 	       *m->password != '\0' ? "(set)" : "(not set)");
+	if (m->bounce.last != 0 || m->bounce.score > 0) {
+		GDateTime *day = g_date_time_new_from_unix_utc(m->bounce.last);
+		char *last = g_date_time_format(day, "%Y-%m-%d");
+
+		printf("bounce score: %.1f (last %s: %s)\n", m->bounce.score, last,
+		       *m->bounce.reason != '\0' ? m->bounce.reason : "other");
+		g_free(last);
+		g_date_time_unref(day);
+	}
 	g_free(subscribed);
 	g_date_time_unref(when);
 	g_free(opts);

@@ -105,7 +105,7 @@ check "nothing was said yet" test "$(notices alice@example.net)" = 0
 bounce_in alice@example.net; run +3d
 check "at the threshold the member is disabled by bounce" test "$(status alice@example.net)" = bybounce
 check "members list --nomail shows it" bash -c '"$1" --var "$2" members list "$3" --nomail | grep -qx alice@example.net' _ "$HERALD" "$V" $L
-check "members show says bybounce" bash -c '"$1" --var "$2" members show "$3" alice@example.net | grep -q bybounce' _ "$HERALD" "$V" $L
+check "members show says bybounce, with the score" bash -c '"$1" --var "$2" members show "$3" alice@example.net | grep -q bybounce && "$1" --var "$2" members show "$3" alice@example.net | grep -q "^bounce score: 3.5 (last .*: mailbox-unknown)"' _ "$HERALD" "$V" $L
 check "the member is warned at once" test "$(notices alice@example.net "confirm ")" = 1
 check "the warning says how to re-enable" grep -rq "set delivery on" "$V"/queue/virgin
 check "a reply to it goes to a confirm address (Reply-To demo-confirm+TOKEN)" bash -c 'grep -l "^rcpt: alice@example.net" "$1"/queue/virgin/*.msg | xargs grep -qE "^Reply-To: demo-confirm\+[A-Za-z0-9_-]{43}@lists.test"' _ "$V"

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BOUNCE_SUBSYS "bounce"
@@ -50,6 +51,9 @@ struct ledger {
 	int64_t day;
 	gboolean outage_told, policy_told;
 	GHashTable *scored;	/* key -> GINT(1 scored today, 0 not) */
+	GHashTable *sizes;	/* domain -> GUINT(its members), counted
+				 * once a day: it takes a pass over the whole
+				 * roster */
 };
 
 static void
@@ -58,6 +62,14 @@ ledger_init(struct ledger *d, int64_t today)
 	d->day = today;
 	d->outage_told = d->policy_told = FALSE;
 	d->scored = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	d->sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+static void
+ledger_clear(struct ledger *d)
+{
+	g_hash_table_unref(d->scored);
+	g_hash_table_unref(d->sizes);
 }
 
 static char *
@@ -97,6 +109,12 @@ ledger_read(struct list *l, int64_t today, struct ledger *d, GError **error)
 		else if ((s[0] == '0' || s[0] == '1') && s[1] == ' ' && s[2] != '\0')
 			g_hash_table_replace(d->scored, g_strdup(s + 2),
 					     GINT_TO_POINTER(s[0] == '1'));
+		else if (g_str_has_prefix(s, "size ") && strchr(s + 5, ' ') != NULL) {
+			const char *sp = strchr(s + 5, ' ');
+
+			g_hash_table_replace(d->sizes, g_strndup(s + 5, sp - (s + 5)),
+					     GUINT_TO_POINTER(strtoul(sp + 1, NULL, 10)));
+		}
 	}
 	g_strfreev(lines);
 	return 0;
@@ -116,6 +134,10 @@ ledger_write(struct list *l, const struct ledger *d, GError **error)
 		g_string_append(s, "outage-told\n");
 	if (d->policy_told)
 		g_string_append(s, "policy-told\n");
+	g_hash_table_iter_init(&it, d->sizes);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		g_string_append_printf(s, "size %s %u\n", (const char *)k,
+				       GPOINTER_TO_UINT(v));
 	g_hash_table_iter_init(&it, d->scored);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		g_string_append_printf(s, "%c %s\n", GPOINTER_TO_INT(v) ? '1' : '0',
@@ -386,9 +408,29 @@ over_share(const struct apply *a, guint n, guint total)
 	       (double)n * 100.0 > (double)a->pol.outage_share * (double)total;
 }
 
+/* The members of every domain of the roster, into sizes. */
+static void
+count_domains(const struct roster *r, GHashTable *sizes)
+{
+	GPtrArray *all = roster_members(r, FALSE);
+
+	g_hash_table_remove_all(sizes);
+	for (guint i = 0; i < all->len; i++) {
+		const char *dom = key_domain(((struct member *)all->pdata[i])->key);
+		gpointer n = g_hash_table_lookup(sizes, dom);
+
+		if (n == NULL)
+			g_hash_table_insert(sizes, g_strdup(dom), GUINT_TO_POINTER(1));
+		else
+			g_hash_table_replace(sizes, g_strdup(dom),
+					     GUINT_TO_POINTER(GPOINTER_TO_UINT(n) + 1));
+	}
+	g_ptr_array_free(all, TRUE);
+}
+
 /* The scopes in outage: "*" for the whole list, else domains. */
 static GHashTable *
-outage_scopes(struct apply *a, const struct roster *r, const struct ledger *d)
+outage_scopes(struct apply *a, const struct roster *r, struct ledger *d)
 {
 	GHashTable *scopes = g_hash_table_new(g_str_hash, g_str_equal);
 	GHashTable *by_domain = g_hash_table_new(g_str_hash, g_str_equal);
@@ -407,24 +449,20 @@ outage_scopes(struct apply *a, const struct roster *r, const struct ledger *d)
 		any_domain |= n >= (guint)a->pol.outage_minimum;
 	}
 	if (any_domain) {
-		/* Only then is every member looked at: the domains' sizes. */
-		GHashTable *size = g_hash_table_new(g_str_hash, g_str_equal);
-		GPtrArray *all = roster_members(r, FALSE);
+		/* Only then is every member looked at, once a day: the sizes
+		 * of the domains that bounced so far. */
+		gboolean missing = FALSE;
 
-		for (guint i = 0; i < all->len; i++) {
-			const char *dom = key_domain(((struct member *)all->pdata[i])->key);
-
-			if (g_hash_table_contains(by_domain, dom))
-				g_hash_table_insert(size, (gpointer)dom, GUINT_TO_POINTER(
-					GPOINTER_TO_UINT(g_hash_table_lookup(size, dom)) + 1));
-		}
+		g_hash_table_iter_init(&it, by_domain);
+		while (g_hash_table_iter_next(&it, &k, NULL))
+			missing |= !g_hash_table_contains(d->sizes, k);
+		if (missing)
+			count_domains(r, d->sizes);
 		g_hash_table_iter_init(&it, by_domain);
 		while (g_hash_table_iter_next(&it, &k, &v))
 			if (over_share(a, GPOINTER_TO_UINT(v), GPOINTER_TO_UINT(
-					g_hash_table_lookup(size, k))))
+					g_hash_table_lookup(d->sizes, k))))
 				g_hash_table_add(scopes, k);
-		g_ptr_array_free(all, TRUE);
-		g_hash_table_unref(size);
 	}
 	g_hash_table_unref(by_domain);
 	return scopes;
@@ -516,7 +554,7 @@ apply_fn(const struct roster *r, struct roster_change *c, void *ctx,
 
 	if (ledger_read(a->list, a->today, &d, error) < 0) {
 		g_ptr_array_free(candidates, TRUE);
-		g_hash_table_unref(d.scored);
+		ledger_clear(&d);
 		return -1;
 	}
 	for (guint i = 0; i < a->report->failures->len; i++) {
@@ -597,7 +635,7 @@ apply_fn(const struct roster *r, struct roster_change *c, void *ctx,
 	 * counting a member the roster did not score, which undo_today and
 	 * the once-a-day check read from the roster, not from here. */
 	ret = ledger_write(a->list, &d, error);
-	g_hash_table_unref(d.scored);
+	ledger_clear(&d);
 	if (ret < 0)
 		return -1;
 	g_hash_table_iter_init(&it, a->work);
