@@ -141,6 +141,23 @@ runner_in
 check "F5: the post reaches the out queue" test "$(entries out)" -eq $((out_before + 1))
 check "F5: nothing in bad/" test "$(bad)" -eq 0
 
+# --- F5 again, through content filtering: pipe_mimedel reads back what it
+# serialised of the post (to forward it to the owners, or to restore it
+# when the post does not go on); a post with no header left was refused
+# there as "no header could be read" and shunted.
+newlist filt@example.org
+H config set filt@example.org mod_password modsecret >/dev/null
+H config set filt@example.org filter_content yes >/dev/null
+H config set filt@example.org filter_mime_types text/plain >/dev/null
+H config set filt@example.org pass_mime_types "" >/dev/null
+H config set filt@example.org filter_action 2 >/dev/null	# forward to the owners
+shunt_before=$(entries shunt)
+virgin_before=$(ls "$V/queue/virgin" 2>/dev/null | wc -l)
+printf 'Approved: modsecret\n\nHi\n' | SENDER=poster@example.net H mta post filt@example.org
+runner_in
+check "F5 at content filtering: a post with no header left is not shunted" test "$(entries shunt)" -eq "$shunt_before"
+check "F5 at content filtering: it is forwarded to the owners" bash -c 'grep -l "Content filtered message" "$1"/queue/virgin/*.msg 2>/dev/null | xargs grep -q "^Hi$"' _ "$V"
+
 # --- F4: a nameless header on an anonymous list ---------------------------
 newlist anon@example.org
 H config set anon@example.org generic_nonmember_action 0 >/dev/null

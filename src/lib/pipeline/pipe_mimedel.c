@@ -89,7 +89,8 @@ forward(struct post *p, const GByteArray *orig, const char *summary,
 	char *text;
 	int ret;
 
-	if ((copy = message_parse((const char *)orig->data, orig->len, error)) == NULL)
+	if ((copy = message_parse_stored((const char *)orig->data, orig->len,
+					  error)) == NULL)
 		return -1;
 	text = g_strdup_printf(
 		"The attached message matched the %s mailing list's content\n"
@@ -173,7 +174,7 @@ pipe_mimedel(struct post *p, GError **error)
 	if (r.empty)
 		ret = dispose(p, &r, orig, error);
 	if (ret != PIPE_CONTINUE) {
-		GMimeMessage *back = message_parse((const char *)orig->data,
+		GMimeMessage *back = message_parse_stored((const char *)orig->data,
 						   orig->len, NULL);
 
 		if (back != NULL) {
