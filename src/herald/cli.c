@@ -17,7 +17,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 int
 cli_error(const char *fmt, ...)
@@ -362,4 +364,24 @@ cli_dispatch(struct cli *cli, int argc, char **argv,
 	if ((v = find_verb(verbs, argv[1])) == NULL)
 		return cli_usage_error(cli, "unknown verb '%s'", argv[1]);
 	return run_verb(cli, v, argc, argv);
+}
+
+GString *
+cli_read_stdin(void)
+{
+	GString *in = g_string_new(NULL);
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cli_error("reading standard input: %s", g_strerror(errno));
+			g_string_free(in, TRUE);
+			return NULL;
+		}
+		g_string_append_len(in, buf, n);
+	}
+	return in;
 }

@@ -125,6 +125,9 @@ struct site *cli_site(struct cli *cli);
 /* List name@domain of that site, opened (list_free() it); NULL after
  * printing an error. */
 struct list *cli_list(struct cli *cli, const char *name);
+/* All of standard input (binary-safe); NULL after printing why it could
+ * not be read. */
+GString *cli_read_stdin(void);
 /* Prints "herald: <message>" to standard error; returns CLI_FAIL. */
 int cli_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Prints the error and frees it; returns CLI_FAIL. */

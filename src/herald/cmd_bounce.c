@@ -29,27 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* All of standard input; NULL after printing why it could not be read. */
-static GByteArray *
-read_stdin(void)
-{
-	GByteArray *in = g_byte_array_new();
-	guint8 buf[65536];
-	ssize_t n;
-
-	while ((n = read(STDIN_FILENO, buf, sizeof buf)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			cli_error("reading standard input: %s", g_strerror(errno));
-			g_byte_array_unref(in);
-			return NULL;
-		}
-		g_byte_array_append(in, buf, n);
-	}
-	return in;
-}
-
 static int
 bounce_detect_cmd(struct cli *cli, int argc, char **argv)
 {
@@ -79,16 +58,15 @@ bounce_detect_cmd(struct cli *cli, int argc, char **argv)
 	};
 	GError *error = NULL;
 	struct bounce_report *r;
-	GByteArray *in;
+	GString *in;
 	int ret;
 
 	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
 		return ret;
-	if ((in = read_stdin()) == NULL)
+	if ((in = cli_read_stdin()) == NULL)
 		return CLI_OK;
-	r = bounce_detect_data((const char *)in->data, in->len, recipient,
-			       &error);
-	g_byte_array_unref(in);
+	r = bounce_detect_data(in->str, in->len, recipient, &error);
+	g_string_free(in, TRUE);
 	if (r == NULL) {
 		cli_error("%s", error->message);
 		g_clear_error(&error);

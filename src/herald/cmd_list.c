@@ -306,17 +306,6 @@ config_export(struct cli *cli, int argc, char **argv)
 }
 
 static int
-read_stdin(GString *out)
-{
-	char buf[65536];
-	size_t n;
-
-	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
-		g_string_append_len(out, buf, (gssize)n);
-	return ferror(stdin) ? -1 : 0;
-}
-
-static int
 config_import(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_help help = {
@@ -334,14 +323,14 @@ config_import(struct cli *cli, int argc, char **argv)
 
 	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	text = g_string_new(NULL);
-	if (read_stdin(text) < 0)
-		ret = cli_error("reading standard input: %s", g_strerror(errno));
+	if ((text = cli_read_stdin()) == NULL)
+		ret = CLI_FAIL;
 	else if (list_import(l, text->str, &error) < 0)
 		ret = cli_gerror(&error);
 	else
 		ret = CLI_OK;
-	g_string_free(text, TRUE);
+	if (text != NULL)
+		g_string_free(text, TRUE);
 	list_free(&l);
 	return ret;
 }

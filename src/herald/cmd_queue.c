@@ -187,9 +187,8 @@ queue_inject(struct cli *cli, int argc, char **argv)
 	struct queue_meta *meta;
 	struct site *site;
 	struct queue *q;
-	GString *msg;
-	char buf[65536], *base = NULL;
-	size_t n;
+	GString *msg = NULL;
+	char *base = NULL;
 	int ret;
 
 	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO)
@@ -218,14 +217,9 @@ queue_inject(struct cli *cli, int argc, char **argv)
 		*eq = '\0';
 		queue_meta_add(meta, *kv, eq + 1);
 	}
-	msg = g_string_new(NULL);
 	ret = CLI_FAIL;
-	while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
-		g_string_append_len(msg, buf, (gssize)n);
-	if (ferror(stdin)) {
-		cli_error("reading standard input: %s", g_strerror(errno));
+	if ((msg = cli_read_stdin()) == NULL)
 		goto out;
-	}
 	q = queue_open(site_var_dir(site), argv[1], &error);
 	if (q == NULL || queue_enqueue(q, meta, msg->str, msg->len, &base,
 				       &error) < 0) {
@@ -239,7 +233,8 @@ queue_inject(struct cli *cli, int argc, char **argv)
 	ret = CLI_OK;
 out:
 	queue_meta_free(&meta);
-	g_string_free(msg, TRUE);
+	if (msg != NULL)
+		g_string_free(msg, TRUE);
 	return ret;
 }
 
