@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "base/base.h"
+#include "tasks/tasks.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -165,6 +166,13 @@ site_set_verb(struct cli *cli, int argc, char **argv)
 		return ret;
 	if ((site = cli_site(cli)) == NULL)
 		return CLI_FAIL;
+	/* schedule.GROUP.NAME names a task: the store layer that checks
+	 * keys knows none, so a misspelt task is caught here. */
+	if (g_str_has_prefix(argv[1], "schedule.") &&
+	    strchr(argv[1] + strlen("schedule."), '.') != NULL &&
+	    task_find(argv[1] + strlen("schedule.")) == NULL)
+		return cli_error("no task named '%s' (`herald tasks` lists them)",
+				 argv[1] + strlen("schedule."));
 	if (site_set(site, argv[1], argv[2], &error) < 0)
 		return cli_gerror(&error);
 	return CLI_OK;

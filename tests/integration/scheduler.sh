@@ -28,6 +28,7 @@ H site set master.lease_lifetime $LIFE
 H site set master.restart_backoff_max 1
 H site set schedule.held.summary off
 H site set schedule.held.expire off
+check "a schedule for a task that does not exist is refused" bash -c '! "$1" --var "$2" site set schedule.held.expiry "daily 04:00" 2>"$3" && grep -q "no task named" "$3"' _ "$HERALD" "$V" "$T_DIR/err"
 
 # Two posts held two days ago; the list keeps held posts one day.
 H site set runner.in.handler incoming
