@@ -54,6 +54,8 @@ struct ledger {
 	GHashTable *sizes;	/* domain -> GUINT(its members), counted
 				 * once a day: it takes a pass over the whole
 				 * roster */
+	guint members;		/* the list's members, counted once a day
+				 * (the same pass), 0: not yet */
 };
 
 static void
@@ -61,6 +63,7 @@ ledger_init(struct ledger *d, int64_t today)
 {
 	d->day = today;
 	d->outage_told = d->policy_told = FALSE;
+	d->members = 0;
 	d->scored = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d->sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
@@ -109,6 +112,8 @@ ledger_read(struct list *l, int64_t today, struct ledger *d, GError **error)
 		else if ((s[0] == '0' || s[0] == '1') && s[1] == ' ' && s[2] != '\0')
 			g_hash_table_replace(d->scored, g_strdup(s + 2),
 					     GINT_TO_POINTER(s[0] == '1'));
+		else if (g_str_has_prefix(s, "members "))
+			d->members = (guint)strtoul(s + 8, NULL, 10);
 		else if (g_str_has_prefix(s, "size ") && strchr(s + 5, ' ') != NULL) {
 			const char *sp = strchr(s + 5, ' ');
 
@@ -134,6 +139,8 @@ ledger_write(struct list *l, const struct ledger *d, GError **error)
 		g_string_append(s, "outage-told\n");
 	if (d->policy_told)
 		g_string_append(s, "policy-told\n");
+	if (d->members > 0)
+		g_string_append_printf(s, "members %u\n", d->members);
 	g_hash_table_iter_init(&it, d->sizes);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		g_string_append_printf(s, "size %s %u\n", (const char *)k,
@@ -438,8 +445,13 @@ outage_scopes(struct apply *a, const struct roster *r, struct ledger *d)
 	gpointer k, v;
 	gboolean any_domain = FALSE;
 
-	if (over_share(a, g_hash_table_size(d->scored), roster_count(r)))
-		g_hash_table_add(scopes, "*");
+	if (g_hash_table_size(d->scored) >= (guint)a->pol.outage_minimum) {
+		/* Counting the members indexes the whole roster: once a day. */
+		if (d->members == 0)
+			d->members = roster_count(r);
+		if (over_share(a, g_hash_table_size(d->scored), d->members))
+			g_hash_table_add(scopes, "*");
+	}
 	g_hash_table_iter_init(&it, d->scored);
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
 		const char *dom = key_domain(k);
@@ -527,7 +539,8 @@ outage_text(struct apply *a, const struct roster *r, const struct ledger *d,
 	g_string_prepend(s, "Scope: ");
 	g_string_append_printf(s, "\nMembers who bounced today: %u of %u.\n\n"
 			       "Sample reasons:\n",
-			       g_hash_table_size(d->scored), roster_count(r));
+			       g_hash_table_size(d->scored),
+			       d->members > 0 ? d->members : roster_count(r));
 	for (guint i = 0; i < a->report->failures->len && samples < SAMPLES_MAX; i++) {
 		const struct bounce_failure *f = a->report->failures->pdata[i];
 
