@@ -134,6 +134,15 @@ check "after the warnings the member is removed" bash -c '! "$1" --var "$2" memb
 check "the owners are told of the removal" test "$(notices admin@example.org "alice@example.net removed")" = 1
 check "the task's summary counts the removal" bash -c '"$1" --var "$2" tasks | grep -A3 bounce.disabled | grep -q "1 member removed"' _ "$HERALD" "$V"
 
+H config set $L bounce_you_are_disabled_warnings 0
+H config set $L bounce_score_threshold 1
+bounce_in erin@example.net; run +30d
+check "with no warnings (0), a disabled member gets none" test "$(status erin@example.net)/$(notices erin@example.net "confirm ")" = bybounce/0
+at +30d "$HERALD" --var "$V" tasks run bounce.disabled >/dev/null
+check "and the next run of bounce.disabled removes it" bash -c '! "$1" --var "$2" members list "$3" | grep -qx erin@example.net' _ "$HERALD" "$V" $L
+H config set $L bounce_you_are_disabled_warnings 3
+printf 'erin@example.net\n' | H members add $L >/dev/null
+
 # --- reset ---------------------------------------------------------------------
 H config set $L bounce_score_threshold 1
 bounce_in carol@example.net; run

@@ -322,9 +322,11 @@ disable(struct apply *a, struct member *w, const char *why)
 	w->status_time = a->now;
 	w->status_reason = (char *)own(a, g_strdup(why));
 	/* The first warning goes now (below); the rest come with the daily
-	 * task. */
+	 * task.  With no warnings (Mailman: remove at once) the next run of
+	 * the task removes the member: not here, so that the outage guard
+	 * can still take the disabling back the same day. */
 	w->bounce.notices_left = a->pol.warnings > 0 ? a->pol.warnings - 1 : 0;
-	w->bounce.last_notice = a->now;
+	w->bounce.last_notice = a->pol.warnings > 0 ? a->now : 0;
 }
 
 static void
@@ -680,9 +682,10 @@ say_one(struct apply *a, const struct say *s)
 	case SAY_DISABLED:
 		log_info(BOUNCE_SUBSYS, "list %s: %s disabled, bounce score %.1f "
 			 "(%s)", list_fqdn(l), s->addr, s->score, s->reason);
-		log_send(l, bounce_send_warning(l, s->addr, s->language, s->reason,
-					 a->pol.warnings > 0 ? a->pol.warnings - 1 : 0,
-					 &error), &error, "warning");
+		if (a->pol.warnings > 0)
+			log_send(l, bounce_send_warning(l, s->addr, s->language,
+							s->reason, a->pol.warnings - 1,
+							&error), &error, "warning");
 		if (!list_get_bool(l, "bounce_notify_owner_on_disable"))
 			return;
 		subject = g_strdup_printf("Bounce action notification: %s disabled",
