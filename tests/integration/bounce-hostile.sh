@@ -132,6 +132,23 @@ check "nothing was shunted" test "$s" -eq 0
 check "real bounces were scored: members disabled, with warnings" \
 	test "$(grep -c ' disabled, bounce score ' "$V/logs/h/bounce")" -gt 100
 
+# --- 1b. the corpus's complaints, bounce_complaint_action unsubscribe ------------
+# The 25 feedback reports (RFC 5965 ARF, Amazon SES, ...) again, now that a
+# complaint unsubscribes: the complainers go, the runner lives (it freed
+# the removed member's record twice before the fix in process.c).
+H config set $L bounce_complaint_action 1 >/dev/null
+awk -F'\t' 'NR > 1 && $6 == "feedback" { print $1 }' "$DATA/sisimai/expected.tsv" >"$T_DIR/arf"
+while read -r f; do inject "$DATA/sisimai/maildir/bsd/$f" --list $L; done <"$T_DIR/arf"
+p0=$(outcomes)
+run complaints
+check "the runner exits 0 on the corpus's $(wc -l <"$T_DIR/arf") complaints (exit $rc)" test "$rc" = 0
+[ "$rc" = 0 ] || sed 's/^/# /' "$T_DIR/complaints.log" | tail -20
+check "each is processed once, the queue is empty" \
+	test $(( $(outcomes) - p0 )) -eq "$(wc -l <"$T_DIR/arf")" -a "$(files bounces)/$(leftovers)" = 0/0
+grep -o 'abuse complaint about [^ ]*: unsubscribed' "$V/logs/h/bounce" | cut -d' ' -f4 | tr -d : >"$T_DIR/gone"
+check "complainers were unsubscribed ($(wc -l <"$T_DIR/gone")), and are no members now" \
+	test -s "$T_DIR/gone" -a -z "$(H members list $L | grep -Fxif "$T_DIR/gone")"
+
 # --- 2. the monsters -----------------------------------------------------------------
 G=$T_DIR/generated
 mkdir -p "$G"

@@ -347,8 +347,8 @@ complaint(struct apply *a, struct roster_change *c, struct member *w,
 	case COMPLAINT_UNSUBSCRIBE:
 		roster_change_remove(c, w->addr);
 		add_say(a, SAY_COMPLAINT, w, f, TRUE);
+		/* Frees the working copy w too (the table owns it). */
 		g_hash_table_remove(a->work, w->key);
-		g_free(w);
 		break;
 	default:
 		if (w->status != STATUS_ENABLED) {
