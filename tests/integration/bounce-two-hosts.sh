@@ -22,7 +22,9 @@
 # owners' notice each.  The logs of a and b together account for each
 # entry once (scored 450, ignored 150, disabled 150); the day's ledger
 # names exactly the members who bounced that day; the queue is empty,
-# nothing in bad/ or shunt/, no .bak or .tmp.
+# nothing in bad/ or shunt/, no .bak or .tmp.  Then a third host dies
+# holding the list's lock: the bounce waiting for it is given back to the
+# queue, not shunted, and processed once the lock expires.
 #
 # Why these checks would fail without the list lock: a roster change is
 # appended to the change log at the end the writer read under the lock
@@ -84,7 +86,8 @@ dsn() {
 		"Diagnostic-Code: smtp; 550 5.1.1 <$1>: user unknown" '' '--B--' |
 		H mta bounces $L --sender '' --recipient race-bounces@lists.test
 }
-queued() { find "$V/queue/bounces" -name '*.msg' | wc -l; }
+files() { find "$V/queue/$1" -name '*.msg' 2>/dev/null | wc -l; }
+queued() { files bounces; }
 
 # race DAY: hosts a and b, each one pass over its slice, started together.
 race() {
@@ -187,6 +190,34 @@ check "each B member got exactly one warning (150, none twice)" \
 	test "$(rcpts | grep -v '^owner@' | uniq -d | wc -l)/$(rcpts | grep -vc '^owner@')" = 0/150
 check "the owners got 150 'disabled' notices" \
 	test "$(grep -l '^Subject: Bounce action notification: .* disabled' "$V"/queue/virgin/*.msg | wc -l)" -eq 150
+
+# --- a host dies holding the list's lock -------------------------------------------
+# Host z takes the list's lock and dies: the lock stays until its lifetime
+# (35 s here) is over.  On day 3 host a's runner waits 30 s for it (the
+# roster's edit), then gives the entry back to be tried again: not
+# shunted, as it was before the fix in process.c (a lock not had in time
+# is the environment's fault, not the entry's).  Its next run, once the
+# lock has expired, scores the bounce: m000 (1.0 on day 1) reaches 2.0 and
+# is disabled.
+HERALD_HOST=z "$TOOLS/locktool" hold "$V/locks" "list-$L" 35000 >"$T_DIR/z.out" 2>&1 &
+pz=$!
+check "host z holds the list's lock" wait_for 10 grep -q held "$T_DIR/z.out"
+kill -9 $pz; wait $pz 2>/dev/null
+event "$(member 0)"
+day3() {
+	HERALD_HOST=a LD_PRELOAD=$FAKELIB FAKETIME=$(offset 3) "$HERALD" --var "$V" \
+		runner bounces --once >"$T_DIR/a.3.out" 2>&1
+}
+t0=$(date +%s)
+day3
+diag "host a's first run on day 3 ended after $(( $(date +%s) - t0 )) s: $(grep -o 'runner error: .*' "$T_DIR/a.3.out")"
+check "the entry is given back to the queue, not shunted" \
+	test "$(queued)/$(files shunt)" = 1/0
+day3
+check "the next run, once z's lock expired, processes it" test $? = 0 -a "$(queued)/$(files shunt)" = 0/0
+check "m000 is at 2.0, disabled on day 3" \
+	test "$(H bounce status $L "$(member 0)" | cut -f2,3,5)" = "2.0	$(day_of 3)	bybounce"
+
 check "nothing in bad/ or shunt/, no .bak or .tmp" \
 	test -z "$(find "$V/queue/bad" "$V/queue/shunt" -type f 2>/dev/null; find "$V/queue" -name '*.bak' -o -name '*.tmp')"
 t_done
