@@ -13,7 +13,10 @@
 #      the real bounces with their CRLF and CR copies, the mbox files, the
 #      not-bounces and the error cases) goes into the bounces queue as an
 #      MTA would store a DSN for LIST-bounces, and one `herald runner
-#      bounces --once` works them all.
+#      bounces --once` works them all.  Then the corpus's 25 feedback
+#      reports again with bounce_complaint_action 1: the complainers are
+#      unsubscribed (this aborted the runner, a double free, before the
+#      fix in process.c).
 #   2. Generated monsters, each alone through its own `runner --once`, with
 #      what each must come to: multiparts 10,000 deep and a DSN inside
 #      message/rfc822 1,000 deep (deeper than detection reads: no bounce,
