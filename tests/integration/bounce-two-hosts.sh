@@ -41,8 +41,7 @@
 # would both send it a warning, which the count of warnings catches.
 # Checked once by hand (2026-12-06) with roster_edit's list_lock skipped:
 # the day 1 and day 2 counts, the exact scores, the ledgers, --nomail and
-# the warnings all failed; with the lock the hosts take about 17 ms an
-# entry instead of about 1 (they wait for each other).
+# the warnings all failed.
 . "$(dirname "$0")/../lib.sh"
 export NO_FAKE_STAT=1
 FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
