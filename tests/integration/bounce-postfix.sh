@@ -78,6 +78,7 @@ postconf -c "$PF/etc" -e smtpd_reject_unlisted_recipient=no &&
 	postfix -c "$PF/etc" reload >/dev/null 2>&1
 check "the private Postfix starts on 127.0.0.1:$PORT and accepts unknown mailboxes" \
 	test "$(postconf -c "$PF/etc" -h smtpd_reject_unlisted_recipient)" = no
+check "its master has reloaded the setting" wait_for 10 grep -q ' reload -- version ' "$PF/maillog"
 check "it listens" wait_for 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)"
 start_herald() { H start >/dev/null && wait_for 10 test -S "$SOCK"; }
 check "herald's master starts with its default runners (bounces among them)" start_herald
