@@ -392,7 +392,8 @@ complaint(struct apply *a, struct roster_change *c, struct member *w,
 	case COMPLAINT_UNSUBSCRIBE:
 		roster_change_remove(c, w->addr);
 		add_say(a, SAY_COMPLAINT, w, f, TRUE);
-		g_hash_table_remove(a->work, w->key);	/* frees w */
+		/* Frees the working copy w too (the table owns it). */
+		g_hash_table_remove(a->work, w->key);
 		break;
 	default:
 		if (w->status != STATUS_ENABLED) {
@@ -840,6 +841,14 @@ apply_report(struct list *l, struct bounce_report *report, gboolean certain,
 	if (ret == 0) {
 		g_ptr_array_add(a.policy, NULL);
 		say_all(&a, data, len);
+	} else if (error != NULL &&
+		   (g_error_matches(*error, HERALD_ERROR, HERALD_ERR_TIMEOUT) ||
+		    g_error_matches(*error, HERALD_ERROR, HERALD_ERR_LOST))) {
+		/* The list lock not had in time (another host's long change,
+		 * or a dead host's lock until it expires) or lost while
+		 * writing: the environment's fault, not the entry's, so it is
+		 * to be tried again (HERALD_ERR_IO), not shunted. */
+		(*error)->code = HERALD_ERR_IO;
 	}
 	g_ptr_array_free(a.says, TRUE);
 	g_ptr_array_free(a.unrecognized, TRUE);
@@ -927,12 +936,14 @@ bounce_process(struct site *site, const struct queue_meta *meta,
 	}
 	ret = apply_report(l, report, event || report->verp, probe,
 			   event ? NULL : data, len, now, out, error);
-	log_info(BOUNCE_SUBSYS, "list %s: %s bounce, %d failure%s: %d scored, %d "
-		 "disabled, %d not members, %d ignored, %d guarded, %d taken back",
-		 list_fqdn(l), report->format != NULL ? report->format : "?",
-		 out->failures, out->failures == 1 ? "" : "s", out->scored,
-		 out->disabled, out->unrecognized, out->ignored, out->guarded,
-		 out->undone);
+	if (ret == 0)	/* else nothing was done: the runner logs why */
+		log_info(BOUNCE_SUBSYS, "list %s: %s bounce, %d failure%s: %d "
+			 "scored, %d disabled, %d not members, %d ignored, %d "
+			 "guarded, %d taken back", list_fqdn(l),
+			 report->format != NULL ? report->format : "?",
+			 out->failures, out->failures == 1 ? "" : "s", out->scored,
+			 out->disabled, out->unrecognized, out->ignored,
+			 out->guarded, out->undone);
 	bounce_report_free(&report);
 	list_free(&l);
 	return ret;
