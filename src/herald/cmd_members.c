@@ -84,7 +84,7 @@ add_members(const struct roster *r, struct roster_change *c, void *ctx,
 	for (guint i = 0; i < b->addrs->len; i++) {
 		const struct address *a = b->addrs->pdata[i];
 		char *key = address_key(a->addr);
-		struct member m;
+		struct member m = { 0 };
 
 		if (roster_find(r, a->addr) != NULL || g_hash_table_contains(seen, key)) {
 			fprintf(stderr, "%s: already a member\n", a->addr);

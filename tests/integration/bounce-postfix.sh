@@ -155,11 +155,15 @@ printf '%s\n' \
 	'--B--' | H mta bounces "$LIST" --sender '' --recipient demo-bounces@lists.test
 check "herald mta bounces stores pat's DSN" test $? -eq 0
 check "pat is scored 1.0 and disabled, 2 warnings left" wait_for 20 disabled $PAT
-WARN="Your membership in $LIST is disabled"
+# The warning (template disabled): Subject "confirm TOKEN", so that a reply
+# re-enables.
+WARN="confirm [A-Za-z0-9_-]{43}"
 check "pat's first warning reaches pat's Maildir" wait_for 30 has $PAT "$WARN"
 check "it tells how to re-enable (set delivery on, to demo-request)" \
-	bash -c 'grep -l "^Subject: $1\$" "$2"/* | xargs grep -q "^    set delivery on$" &&
-		grep -l "^Subject: $1\$" "$2"/* | xargs grep -q "demo-request@lists.test"' _ "$WARN" "$(maildir $PAT)"
+	bash -c 'grep -lE "^Subject: $1\$" "$2"/* | xargs grep -q "^ *set delivery on$" &&
+		grep -lE "^Subject: $1\$" "$2"/* | xargs grep -q "demo-request@lists.test"' _ "$WARN" "$(maildir $PAT)"
+check "and that a reply goes to demo-confirm+TOKEN" \
+	bash -c 'grep -lE "^Subject: $1\$" "$2"/* | xargs grep -qE "^Reply-To: demo-confirm\+[A-Za-z0-9_-]{43}@lists.test"' _ "$WARN" "$(maildir $PAT)"
 check "the owner's Maildir gets 'pat disabled'" wait_for 30 \
 	has $OWNER "Bounce action notification: $PAT disabled"
 check "members list --nomail shows ghost and pat" \
@@ -185,13 +189,14 @@ diag "+16d: $out"
 check "+16 days: two more warnings, nobody removed" grep -q "2 warnings sent, 0 members removed" <<<"$out"
 check "pat's Maildir has the third warning" wait_for 30 has $PAT "$WARN" 3
 check "the third says it is the last" \
-	bash -c '[ "$(grep -l "^Subject: $1\$" "$2"/* | xargs grep -l "This is the last warning" | wc -l)" -eq 1 ]' \
+	bash -c '[ "$(grep -lE "^Subject: $1\$" "$2"/* | xargs grep -l "You will get 0 more reminders" | wc -l)" -eq 1 ]' \
 	_ "$WARN" "$(maildir $PAT)"
 check "everything settles" wait_for 30 settled
 out=$(task +24d)
 diag "+24d: $out"
 check "+24 days: no warning left: ghost and pat are removed" grep -q "0 warnings sent, 2 members removed" <<<"$out"
 check "the roster is alice alone" test "$(H members list "$LIST")" = $ALICE
+diag "bounce status: $(H bounce status "$LIST" | tr "\t\n" " |")"
 check "nobody is left in members list --nomail or bounce status" \
 	test -z "$(H members list "$LIST" --nomail)$(H bounce status "$LIST")"
 check "the owner's Maildir gets 'ghost removed'" wait_for 30 \

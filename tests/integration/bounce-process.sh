@@ -140,8 +140,13 @@ bounce_in erin@example.net; run +30d
 check "with no warnings (0), a disabled member gets none" test "$(status erin@example.net)/$(notices erin@example.net "confirm ")" = bybounce/0
 at +30d "$HERALD" --var "$V" tasks run bounce.disabled >/dev/null
 check "and the next run of bounce.disabled removes it" bash -c '! "$1" --var "$2" members list "$3" | grep -qx erin@example.net' _ "$HERALD" "$V" $L
+bounce_in bob@example.net; run +31d
+check "(bob disabled with no warning too)" test "$(status bob@example.net)/$(notices bob@example.net "confirm ")" = bybounce/0
 H config set $L bounce_you_are_disabled_warnings 3
+at +31d "$HERALD" --var "$V" tasks run bounce.disabled >/dev/null
+check "a member disabled while the list had no warnings gets them once it has: the first at the next run" test "$(notices bob@example.net "confirm ")/$(H bounce status $L bob@example.net | cut -f5,6)" = "1/bybounce	2"
 printf 'erin@example.net\n' | H members add $L >/dev/null
+H bounce reset $L bob@example.net
 
 # --- reset ---------------------------------------------------------------------
 H config set $L bounce_score_threshold 1

@@ -103,6 +103,7 @@ warning_free(gpointer p)
 struct sweep {
 	int64_t now;
 	int64_t interval, stale_days;
+	int warnings;
 	GPtrArray *warn;	/* struct warning * */
 	GPtrArray *remove;	/* addresses removed */
 	int reset;
@@ -132,9 +133,18 @@ sweep_fn(const struct roster *r, struct roster_change *c, void *ctx,
 			}
 			continue;
 		}
-		if (sw->now - m->bounce.last_notice < sw->interval * DAY)
+		if (m->bounce.last_notice == 0 && sw->warnings > 0) {
+			/* Never warned: disabled by an older herald (a
+			 * version-1 roster) or while the list had no
+			 * warnings.  The warnings start now. */
+			w.bounce.notices_left = sw->warnings;
+		} else if (m->bounce.last_notice != 0 &&
+			   bounce_day(sw->now) - bounce_day(m->bounce.last_notice)
+			   < sw->interval * DAY) {
+			/* Days, not seconds, as Mailman: a daily task at a
+			 * fixed hour must not slip a day behind. */
 			continue;
-		if (m->bounce.notices_left <= 0) {
+		} else if (m->bounce.notices_left <= 0) {
 			roster_change_remove(c, m->addr);
 			g_ptr_array_add(sw->remove, g_strdup(m->addr));
 			continue;
@@ -186,6 +196,7 @@ bounce_run_disabled(struct list *l, int64_t now, int *warned_r, int *removed_r,
 	struct sweep sw = {
 		.now = now,
 		.interval = list_get_int(l, "bounce_you_are_disabled_warnings_interval"),
+		.warnings = (int)list_get_int(l, "bounce_you_are_disabled_warnings"),
 		.stale_days = list_get_int(l, "bounce_info_stale_after"),
 		.warn = g_ptr_array_new_with_free_func(warning_free),
 		.remove = g_ptr_array_new_with_free_func(g_free),

@@ -165,6 +165,8 @@ subscribe_member_defaults(struct list *l, struct member *m, gboolean digest)
 	m->subscribed = now;
 	m->password = "";
 	m->name = "";
+	memset(&m->bounce, 0, sizeof m->bounce);
+	m->bounce.reason = "";
 }
 
 /* What add/remove decide under the list lock. */
