@@ -378,14 +378,16 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	GError *error = NULL;
 	GPtrArray *qs;
 
-	/* The default file has the pipeline's and delivery's four. */
+	/* The default file has the pipeline's and delivery's four and the
+	 * command processor's. */
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 4);
-	if (qs->len == 4) {
-		g_assert_cmpstr(qs->pdata[0], ==, "in");
-		g_assert_cmpstr(qs->pdata[1], ==, "out");
-		g_assert_cmpstr(qs->pdata[2], ==, "retry");
-		g_assert_cmpstr(qs->pdata[3], ==, "virgin");
+	g_assert_cmpuint(qs->len, ==, 5);
+	if (qs->len == 5) {
+		g_assert_cmpstr(qs->pdata[0], ==, "commands");
+		g_assert_cmpstr(qs->pdata[1], ==, "in");
+		g_assert_cmpstr(qs->pdata[2], ==, "out");
+		g_assert_cmpstr(qs->pdata[3], ==, "retry");
+		g_assert_cmpstr(qs->pdata[4], ==, "virgin");
 	}
 	g_ptr_array_free(qs, TRUE);
 
@@ -394,15 +396,16 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	set_ok(s, "runner.mid-1.next", "out");
 	set_ok(s, "mta.smtp_port", "2525");
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 7);
-	if (qs->len == 7) {
+	g_assert_cmpuint(qs->len, ==, 8);
+	if (qs->len == 8) {
 		g_assert_cmpstr(qs->pdata[0], ==, "alpha");
-		g_assert_cmpstr(qs->pdata[1], ==, "in");
-		g_assert_cmpstr(qs->pdata[2], ==, "mid-1");
-		g_assert_cmpstr(qs->pdata[3], ==, "out");
-		g_assert_cmpstr(qs->pdata[4], ==, "retry");
-		g_assert_cmpstr(qs->pdata[5], ==, "virgin");
-		g_assert_cmpstr(qs->pdata[6], ==, "zeta");
+		g_assert_cmpstr(qs->pdata[1], ==, "commands");
+		g_assert_cmpstr(qs->pdata[2], ==, "in");
+		g_assert_cmpstr(qs->pdata[3], ==, "mid-1");
+		g_assert_cmpstr(qs->pdata[4], ==, "out");
+		g_assert_cmpstr(qs->pdata[5], ==, "retry");
+		g_assert_cmpstr(qs->pdata[6], ==, "virgin");
+		g_assert_cmpstr(qs->pdata[7], ==, "zeta");
 	}
 	g_ptr_array_free(qs, TRUE);
 	site_free(&s);
@@ -417,7 +420,7 @@ test_runner_queues_lists_runner_sections_sorted(void)
 	s = site_open(var, &error);
 	g_assert_no_error(error);
 	qs = site_runner_queues(s);
-	g_assert_cmpuint(qs->len, ==, 7);
+	g_assert_cmpuint(qs->len, ==, 8);
 	g_ptr_array_free(qs, TRUE);
 	site_free(&s);
 	g_free(text);

@@ -369,12 +369,70 @@ signature_marker(const char *line)
 	return strcmp(line, "-- ") == 0 || strcmp(line, "--") == 0;
 }
 
-/* Reads the body's lines into cs; see parse.h. */
+static const char *const approve_names[] = {
+	"Approved", "Approve", "X-Approved", "X-Approve",
+};
+
+/* The password of an "Approved: PASSWORD" line (any of the names), or
+ * NULL. */
+static char *
+approved_line(const char *line)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(approve_names); i++) {
+		size_t n = strlen(approve_names[i]);
+
+		if (g_ascii_strncasecmp(line, approve_names[i], n) == 0 &&
+		    line[n] == ':')
+			return g_strstrip(g_strdup(line + n + 1));
+	}
+	return NULL;
+}
+
+/* The first non-blank line of body, trimmed (newly allocated), or NULL. */
+static char *
+first_line(const char *body)
+{
+	char **lines = g_strsplit(body, "\n", -1);
+	char *found = NULL;
+
+	for (char **l = lines; found == NULL && *l != NULL; l++)
+		if (*g_strstrip(*l) != '\0')
+			found = g_strdup(*l);
+	g_strfreev(lines);
+	return found;
+}
+
+char *
+commands_approved(GMimeMessage *msg)
+{
+	GMimeTextPart *part;
+	char *text, *line, *pw = NULL;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(approve_names); i++) {
+		const char *v = message_header(msg, approve_names[i]);
+
+		if (v != NULL)
+			return g_strstrip(g_strdup(v));
+	}
+	if ((part = message_first_text_part(msg)) == NULL ||
+	    (text = g_mime_text_part_get_text(part)) == NULL)
+		return NULL;
+	if ((line = first_line(text)) != NULL)
+		pw = approved_line(line);
+	g_free(line);
+	g_free(text);
+	return pw;
+}
+
+/* Reads the body's lines into cs; see parse.h.  A first line "Approved:
+ * PASSWORD" is the moderator's password (commands_approved), no
+ * command. */
 static void
 parse_body(struct commands *cs, const char *body, guint max_lines)
 {
 	char **lines = g_strsplit(body, "\n", -1);
 	guint read = 0;
+	gboolean first = TRUE;
 
 	for (char **l = lines; *l != NULL; l++) {
 		char *line = *l;
@@ -393,6 +451,15 @@ parse_body(struct commands *cs, const char *body, guint max_lines)
 		g_strstrip(line);
 		if (*line == '\0' || *line == '>')
 			continue;
+		if (first) {
+			char *pw = approved_line(line);
+
+			first = FALSE;
+			if (pw != NULL) {
+				g_free(pw);
+				continue;
+			}
+		}
 		if ((c = command_parse_line(line)) == NULL) {
 			cs->stopped_at = g_strdup(line);
 			break;

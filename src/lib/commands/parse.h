@@ -85,6 +85,11 @@ struct commands *commands_parse_text(const char *subject, const char *body,
 struct commands *commands_parse(GMimeMessage *msg, guint max_lines);
 void commands_free(struct commands **cp);
 
+/* A moderator's password: the value of an Approved: header (or Approve:,
+ * X-Approved:, X-Approve:), else of such a line first in the first
+ * text/plain part; NULL when there is none. */
+char *commands_approved(GMimeMessage *msg);
+
 /* The Subject without reply/forward prefixes and a "[list]" tag. */
 char *commands_subject_strip(const char *subject);
 

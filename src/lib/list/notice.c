@@ -78,16 +78,8 @@ build(struct list *l, const char *const *recipients,
 static gboolean
 served(struct list *l, const char *addr, const char *subject)
 {
-	struct site *site = list_site(l);
-	struct listaddr *r = listaddr_map(site, addr);
-	const char *plus = strchr(addr, '+'), *at = strrchr(addr, '@');
+	struct listaddr *r = listaddr_map_tagged(list_site(l), addr);
 
-	if (r == NULL && plus != NULL && at != NULL && plus < at) {
-		char *base = g_strdup_printf("%.*s%s", (int)(plus - addr), addr,
-					     at);
-		r = listaddr_map(site, base);
-		g_free(base);
-	}
 	if (r == NULL)
 		return FALSE;
 	log_warning(NOTICE_SUBSYS, "list %s: notice \"%s\" not sent to %s: it "

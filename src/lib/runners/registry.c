@@ -13,6 +13,7 @@ const struct runner_kind *const runner_kinds[] = {
 	&runner_virgin,
 	&runner_outgoing,
 	&runner_retry,
+	&runner_commands,
 	&runner_forward,
 	&runner_sink,
 	NULL,
