@@ -285,7 +285,7 @@ commands_process(struct site *site, const struct queue_meta *meta,
 		goto out;
 	}
 	ret = run_kind(&s, kind, queue_meta_get(meta, META_RECIPIENT), error);
-	if (ret == 0)
+	if (ret == 0 && s.results > 0)
 		log_info(COMMANDS_SUBSYS, "list %s: %s mail from %s: %u "
 			 "command%s worked", fqdn, kind, s.sender, s.results,
 			 s.results == 1 ? "" : "s");
