@@ -38,7 +38,11 @@ build(struct list *l, const char *const *recipients,
 	char *owner = list_address(l, from != NULL && from->suffix != NULL
 				   ? from->suffix : "-owner");
 	char *id, *name = list_get(l, "real_name", NULL);
-	char *from_name = g_strdup_printf("%s list owner", name);
+	/* From another address than -owner (-request: the command
+	 * processor's) the name is the list's, not its owner's. */
+	char *from_name = g_strdup_printf(from != NULL && from->suffix != NULL
+					  ? "%s mailing list" : "%s list owner",
+					  name);
 	GDateTime *now = g_date_time_new_now_local();
 
 	message_init();		/* before any GMime object is made */
