@@ -1,6 +1,12 @@
 /*
- * cmd_templates.c - `herald templates show`: a template of herald's own
- * mail as a list would send it (list/template.h, docs/templates.md).
+ * cmd_templates.c - `herald templates list|show`: the templates of
+ * herald's own mail as a list would send them (list/template.h,
+ * docs/templates.md).
+ *
+ *   templates list LIST [--language L]
+ *       one line per built-in template name: NAME<TAB>LANG<TAB>SOURCE,
+ *       the language and place (list, site, built-in) the list takes it
+ *       from: an admin's check that an override is the one in use.
  *
  *   templates show LIST NAME [--language L] [--set NAME=VALUE ...] [--raw]
  *       prints "Subject: ...", "Language: ..." (the language found), a
@@ -42,7 +48,7 @@ print_raw(struct list *l, const char *name, const char *language)
 {
 	GError *error = NULL;
 	char *text = NULL, *found = NULL;
-	int r = template_find(l, name, language, &text, &found, &error);
+	int r = template_find(l, name, language, &text, &found, NULL, &error);
 
 	if (r < 0)
 		return cli_gerror(&error);
@@ -53,6 +59,47 @@ print_raw(struct list *l, const char *name, const char *language)
 	g_free(text);
 	g_free(found);
 	return CLI_OK;
+}
+
+static int
+templates_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST", .min_args = 1, .max_args = 1,
+		.summary = "Prints each of herald's templates with the language "
+			   "and the place (list,\nsite or built-in) LIST takes "
+			   "it from: NAME<TAB>LANG<TAB>SOURCE.",
+	};
+	char *language = NULL;
+	const GOptionEntry entries[] = {
+		{ "language", 'l', 0, G_OPTION_ARG_STRING, &language,
+		  "the language to look for first (a member's)", "LANG" },
+		G_OPTION_ENTRY_NULL
+	};
+	GPtrArray *names;
+	struct list *l;
+	int ret;
+
+	if ((ret = cli_parse_list(cli, &argc, &argv, entries, &help, &l)) != CLI_GO)
+		return ret;
+	names = template_builtin_names();
+	for (guint i = 0; i < names->len && ret == CLI_GO; i++) {
+		GError *error = NULL;
+		const char *source = NULL;
+		char *text = NULL, *found = NULL;
+
+		if (template_find(l, names->pdata[i], language, &text, &found,
+				  &source, &error) < 0)
+			ret = cli_gerror(&error);
+		else
+			printf("%s\t%s\t%s\n", (char *)names->pdata[i], found,
+			       source);
+		g_free(text);
+		g_free(found);
+	}
+	g_ptr_array_unref(names);
+	list_free(&l);
+	return ret == CLI_GO ? CLI_OK : ret;
 }
 
 static int
@@ -115,6 +162,7 @@ int
 cmd_templates(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
+		{ "list", templates_list, "name each template and where a list takes it from" },
 		{ "show", templates_show, "print a template as a list would send it" },
 		{ NULL, NULL, NULL },
 	};

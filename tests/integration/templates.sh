@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Templates of herald's own mail through `herald templates show`: the
+# Templates of herald's own mail through `herald templates show|list`: the
 # built-in English and German texts with the list's variables filled, the
 # lookup order (the list's file over the site's over the built-in one),
 # the language fallback (asked, the list's preferred_language, en), --set
@@ -39,6 +39,10 @@ check "%% is % and variables are filled" bash -c 'echo "$1" | grep -qx "Site tex
 printf 'Subject: List %%(real_name)s\n\nList text.\n' >"$V/lists/$L/templates/de/probe.txt"
 out=$(H templates show $L probe)
 check "the list's template over the site's" bash -c 'echo "$1" | grep -qx "Subject: List Dev"' _ "$out"
+check "templates list: the list's file is the one in use" bash -c 'echo "$1" | grep -qx "probe	de	list"' _ "$(H templates list $L)"
+check "templates list: the others built in" bash -c 'echo "$1" | grep -qx "verify	de	built-in"' _ "$(H templates list $L)"
+check "templates list: English for a member who asks" bash -c 'echo "$1" | grep -qx "probe	en	built-in"' _ "$(H templates list $L --language en)"
+check "templates list names every template" test "$(H templates list $L | wc -l)" -ge 20
 raw=$(H templates show $L probe --raw)
 check "--raw prints the file as found" test "$raw" = "$(printf 'Subject: List %%(real_name)s\n\nList text.')"
 raw=$(H templates show $L help --raw --language en)

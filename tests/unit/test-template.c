@@ -85,6 +85,20 @@ assert_renders(struct list_fixture *f, const char *name, const char *lang,
 	template_text_clear(&t);
 }
 
+/* Where template name is found for language. */
+static void
+assert_source(struct list_fixture *f, const char *name, const char *lang,
+	      const char *want)
+{
+	const char *source = NULL;
+	char *text = NULL;
+
+	g_assert_cmpint(template_find(f->list, name, lang, &text, NULL,
+				      &source, NULL), ==, 1);
+	g_assert_cmpstr(source, ==, want);
+	g_free(text);
+}
+
 /* The names of the .txt files of templates/<lang> in the source tree. */
 static GPtrArray *
 source_templates(const char *lang)
@@ -213,12 +227,15 @@ test_lookup_list_before_site_before_builtin(void)
 
 	list_fixture_init(&f, FQDN);
 	assert_renders(&f, "verify", "en", "confirm %(cookie)s", "en");
+	assert_source(&f, "verify", "en", "built-in");
 	put_file(&f, "Subject: site %(listname)s\n\nsite\n", "etc", "templates",
 		 "en", "verify.txt", NULL);
 	assert_renders(&f, "verify", "en", "site demo", "en");
+	assert_source(&f, "verify", "en", "site");
 	put_file(&f, "Subject: list %(listname)s\n\nlist\n", "lists", FQDN,
 		 "templates", "en", "verify.txt", NULL);
 	assert_renders(&f, "verify", "en", "list demo", "en");
+	assert_source(&f, "verify", "en", "list");
 	/* Another template is still the built-in one. */
 	assert_renders(&f, "probe", "en", "Demo mailing list probe message",
 		       "en");
@@ -479,9 +496,15 @@ test_builtin_set_complete(void)
 	GPtrArray *en = source_templates("en"), *de = source_templates("de");
 	char *en_names = strings_joined(en, " "), *de_names = strings_joined(de, " ");
 
+	GPtrArray *builtin = template_builtin_names();
+	char *builtin_names = strings_joined(builtin, ".txt ");
+
 	list_fixture_init(&f, FQDN);
 	g_assert_cmpstr(en_names, ==, de_names);
 	g_assert_cmpuint(en->len, >=, 20);
+	/* template_builtin_names: the same, without ".txt". */
+	g_assert_true(g_str_has_prefix(en_names, builtin_names));
+	g_assert_cmpuint(builtin->len, ==, en->len);
 	for (guint i = 0; i < en->len; i++) {
 		const char *file = en->pdata[i];
 		char *name = g_strndup(file, strlen(file) - 4);
@@ -492,8 +515,8 @@ test_builtin_set_complete(void)
 		g_assert_true(g_str_has_suffix(file, ".txt"));
 		for (int j = 0; j < 2; j++) {
 			g_assert_cmpint(template_find(f.list, name, langs[j],
-						      &text[j], &lang, NULL),
-					==, 1);
+						      &text[j], &lang, NULL,
+						      NULL), ==, 1);
 			g_assert_cmpstr(lang, ==, langs[j]);
 			g_clear_pointer(&lang, g_free);
 			g_assert_true(g_str_has_prefix(text[j], "Subject: "));
@@ -513,6 +536,8 @@ test_builtin_set_complete(void)
 	}
 	g_free(en_names);
 	g_free(de_names);
+	g_free(builtin_names);
+	g_ptr_array_unref(builtin);
 	g_ptr_array_unref(en);
 	g_ptr_array_unref(de);
 	list_fixture_clear(&f);

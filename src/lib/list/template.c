@@ -226,10 +226,28 @@ builtin_text(const char *language, const char *file, char **text_r)
 	return *text_r != NULL;
 }
 
+GPtrArray *
+template_builtin_names(void)
+{
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	char **files = g_resource_enumerate_children(
+		herald_templates_get_resource(), BUILTIN_ROOT "/en/",
+		G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+
+	/* English has every template (test-template checks the others). */
+	for (guint i = 0; files != NULL && files[i] != NULL; i++)
+		if (g_str_has_suffix(files[i], ".txt"))
+			g_ptr_array_add(names, g_strndup(files[i],
+							 strlen(files[i]) - 4));
+	g_ptr_array_sort(names, str_ptr_compare);
+	g_strfreev(files);
+	return names;
+}
+
 /* The template in one language, list first, then site, then built in. */
 static int
 find_in_language(struct list *l, const char *file, const char *language,
-		 char **text_r, GError **error)
+		 char **text_r, const char **source_r, GError **error)
 {
 	char *list_path = g_build_filename(list_dir(l), "templates", language,
 					   file, NULL);
@@ -237,10 +255,15 @@ find_in_language(struct list *l, const char *file, const char *language,
 				    file, NULL);
 	int r = file_text(list_path, text_r, error);
 
-	if (r == 0)
+	*source_r = "list";
+	if (r == 0) {
 		r = file_text(site_file, text_r, error);
-	if (r == 0)
+		*source_r = "site";
+	}
+	if (r == 0) {
 		r = builtin_text(language, file, text_r);
+		*source_r = "built-in";
+	}
 	g_free(list_path);
 	g_free(site_file);
 	return r;
@@ -248,10 +271,12 @@ find_in_language(struct list *l, const char *file, const char *language,
 
 int
 template_find(struct list *l, const char *name, const char *language,
-	      char **text_r, char **language_r, GError **error)
+	      char **text_r, char **language_r, const char **source_r,
+	      GError **error)
 {
 	char *preferred = list_get(l, "preferred_language", NULL);
 	const char *tries[] = { language, preferred, "en" };
+	const char *source = NULL;
 	char *file;
 	int r = 0;
 
@@ -273,9 +298,11 @@ template_find(struct list *l, const char *name, const char *language,
 			tried |= g_strcmp0(tries[j], tries[i]) == 0;
 		if (tried)
 			continue;
-		r = find_in_language(l, file, tries[i], text_r, error);
+		r = find_in_language(l, file, tries[i], text_r, &source, error);
 		if (r > 0 && language_r != NULL)
 			*language_r = g_strdup(tries[i]);
+		if (r > 0 && source_r != NULL)
+			*source_r = source;
 	}
 	g_free(file);
 	g_free(preferred);
@@ -343,7 +370,8 @@ template_render(struct list *l, const char *name, const char *language,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = template_find(l, name, language, &text, &out->language, error);
+	r = template_find(l, name, language, &text, &out->language, NULL,
+			  error);
 	if (r < 0)
 		return -1;
 	if (r == 0) {

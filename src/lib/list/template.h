@@ -60,11 +60,16 @@ void template_vars_set(GHashTable *vars, const char *name, const char *value);
 void template_vars_take(GHashTable *vars, const char *name, char *value);
 
 /* The raw text of template name (no ".txt") for language (NULL: the
- * list's preferred_language), by the lookup above, and the language it
- * was found in.  1 found, 0 there is none anywhere, -1 with *error when
- * a file cannot be read or name is not a template name ([a-z0-9_-]). */
+ * list's preferred_language), by the lookup above, the language it was
+ * found in and where (source_r, optional: "list", "site" or "built-in").
+ * 1 found, 0 there is none anywhere, -1 with *error when a file cannot be
+ * read or name is not a template name ([a-z0-9_-]). */
 int template_find(struct list *l, const char *name, const char *language,
-		  char **text_r, char **language_r, GError **error);
+		  char **text_r, char **language_r, const char **source_r,
+		  GError **error);
+
+/* The names of the built-in templates (without ".txt"), sorted. */
+GPtrArray *template_builtin_names(void);
 
 /* Finds template name for language (NULL: the list's preferred_language)
  * and fills in vars (NULL: template_vars_for_list(l)).  -1 with *error
