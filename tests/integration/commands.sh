@@ -128,6 +128,10 @@ check "set ack on changes the option" bash -c '"$1" --var "$2" members show "$3"
 check "set digest mime too" bash -c '"$1" --var "$2" members show "$3" human@example.net | grep -qx "mode: mime"' _ "$HERALD" "$V" $L
 check "who with the admin password lists the members" grep -q "^ *human@example.net (digest)$" "$r"
 check "password OLD NEW sets the member's password" bash -c '"$1" --var "$2" members show "$3" human@example.net | grep -qx "password: (set)"' _ "$HERALD" "$V" $L
+H members set $L human@example.net delivery disabled
+clear_virgin
+send human@example.net demo-request@example.org "" "set authenticate newpw\nset delivery on\n"
+check "delivery an owner turned off stays off" grep -q "turned off by the list's owner" "$(last_to human@example.net)"
 clear_virgin
 send human@example.net demo-request@example.org "unsubscribe newpw" ""
 check "unsubscribe with the member's new password is at once" test -z "$(members)"

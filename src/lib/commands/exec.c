@@ -244,6 +244,7 @@ struct member_edit {
 	const struct command *c;
 	char *password_hash;	/* password: the new one */
 	gboolean found;
+	gboolean owner_disabled;	/* delivery was turned off by an owner */
 };
 
 static void
@@ -270,7 +271,9 @@ apply_set(struct member *m, const struct command *c)
 	if (c->set == SET_DIGEST)
 		m->mode = c->digest == 0 ? MODE_REGULAR
 			: c->digest == 1 ? MODE_PLAIN_DIGEST : MODE_MIME_DIGEST;
-	if (c->set == SET_DELIVERY &&
+	/* Delivery an owner turned off stays off (Mailman's BYADMIN); the
+	 * member's own, or bounce processing's, the member may undo. */
+	if (c->set == SET_DELIVERY && m->status != STATUS_BY_OWNER &&
 	    (c->on == 1 || m->status == STATUS_ENABLED)) {
 		m->status = c->on == 1 ? STATUS_ENABLED : STATUS_BY_USER;
 		m->status_time = now_usec() / 1000000;
@@ -289,6 +292,7 @@ edit_member(const struct roster *r, struct roster_change *change, void *ctx,
 	if ((e->found = found != NULL) == FALSE)
 		return 0;
 	m = *found;
+	e->owner_disabled = m.status == STATUS_BY_OWNER;
 	if (e->password_hash != NULL)
 		m.password = e->password_hash;
 	else
@@ -301,7 +305,7 @@ static int
 exec_password(struct session *s, const struct command *c, GError **error)
 {
 	const char *addr = c->address != NULL ? c->address : s->sender;
-	struct member_edit e = { addr, c, NULL, FALSE };
+	struct member_edit e = { .addr = addr, .c = c };
 	const struct member *m = NULL;
 	struct roster *r = NULL;
 	gboolean ok;
@@ -361,7 +365,7 @@ static int
 exec_set(struct session *s, const struct command *c, GError **error)
 {
 	const char *addr = c->address != NULL ? c->address : s->sender;
-	struct member_edit e = { addr, c, NULL, FALSE };
+	struct member_edit e = { .addr = addr, .c = c };
 	const struct member *m = NULL;
 	struct roster *r = NULL;
 
@@ -400,8 +404,12 @@ exec_set(struct session *s, const struct command *c, GError **error)
 	}
 	if (roster_edit(s->list, edit_member, &e, error) < 0)
 		return failed(s, c->line, error);
-	session_result(s, c->line, e.found ? "Done." : "%s is not a member.",
-		       addr);
+	if (e.found && c->set == SET_DELIVERY && e.owner_disabled)
+		session_result(s, c->line, "Delivery to %s was turned off by the "
+			       "list's owner; only they can turn it on.", addr);
+	else
+		session_result(s, c->line, e.found ? "Done."
+			       : "%s is not a member.", addr);
 	return 0;
 }
 
