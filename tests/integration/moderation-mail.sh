@@ -70,6 +70,12 @@ T=$(token_of "$(notice_for 'post from stranger@example.net requires approval')")
 reply owner@example.org "demo-confirm+$T@example.org" "Re: x" "Looks fine.\n" "Approved: adminpw"
 check "an Approved: header with the admin password approves" test -z "$(held_ids)"
 
+# --- the password below the quoted notice (a bottom-posted reply) -------------
+post stranger@example.net "bottom"
+T=$(token_of "$(notice_for 'post from stranger@example.net requires approval')")
+reply owner@example.org "demo-confirm+$T@example.org" "Re: x" "On Monday the list wrote:\n> the notice\n> Approved: quotedpw\n\nApproved: modpw\n"
+check "an Approved: line below the quoted notice approves too" test -z "$(held_ids)"
+
 # --- discard by a reply with the Subject unchanged -----------------------------
 post stranger@example.net "third"
 n=$(notice_for "post from stranger@example.net requires approval")

@@ -262,6 +262,54 @@ test_encoded_subject_is_decoded(void)
 	g_object_unref(msg);
 }
 
+static char *
+approved_of(const char *text)
+{
+	GMimeMessage *msg = parse_ok(text);
+	char *pw = commands_approved(msg);
+
+	g_object_unref(msg);
+	return pw;
+}
+
+static void
+test_approved_password_from_header_or_unquoted_line(void)
+{
+	static const struct {
+		const char *text, *want;
+	} approvals[] = {
+		{ "From: m@example.org\nApproved: Secret\n\nhi\n", "Secret" },
+		{ "From: m@example.org\nX-Approve:  pw2 \n\nhi\n", "pw2" },
+		{ "From: m@example.org\n\n\n  Approved: first\n\n> quoted\n",
+		  "first" },
+		{ "From: m@example.org\n\nOn Monday the list wrote:\n> notice\n"
+		  "\nApproved: below\n", "below" },
+		{ "From: m@example.org\n\n> Approved: quoted\n", NULL },
+		{ "From: m@example.org\n\nhi\n-- \nApproved: sig\n", NULL },
+		{ "From: m@example.org\n\nApproved:\n", "" },
+		{ "From: m@example.org\n\nNot approved: x\n", NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(approvals); i++) {
+		char *pw = approved_of(approvals[i].text);
+
+		g_test_message("case %zu", i);
+		g_assert_cmpstr(pw, ==, approvals[i].want);
+		g_free(pw);
+	}
+}
+
+static void
+test_approved_line_is_no_command(void)
+{
+	struct commands *cs = commands_parse_text(NULL,
+		"Approved: pw\nconfirm " TOKEN "\n", 25);
+
+	g_assert_cmpuint(cs->commands->len, ==, 1);
+	g_assert_null(cs->stopped_at);
+	commands_free(&cs);
+}
+
 static const struct unit_test tests[] = {
 	{ "/commands/parse/each-command-good-and-bad-arguments",
 	  test_each_command_with_good_and_bad_arguments },
@@ -281,6 +329,10 @@ static const struct unit_test tests[] = {
 	  test_message_first_text_part_only },
 	{ "/commands/parse/encoded-subject-decoded",
 	  test_encoded_subject_is_decoded },
+	{ "/commands/approved/header-or-unquoted-line",
+	  test_approved_password_from_header_or_unquoted_line },
+	{ "/commands/approved/line-is-no-command",
+	  test_approved_line_is_no_command },
 };
 
 UNIT_TEST_MAIN(tests)

@@ -388,25 +388,37 @@ approved_line(const char *line)
 	return NULL;
 }
 
-/* The first non-blank line of body, trimmed (newly allocated), or NULL. */
+/* The password of the first "Approved: PASSWORD" line of body that is
+ * not quoted, before any signature; NULL when there is none.  Any such
+ * line, not only the first, so that a moderator who writes below the
+ * quoted notice does not discard the post by mistake. */
 static char *
-first_line(const char *body)
+body_approved(const char *body)
 {
 	char **lines = g_strsplit(body, "\n", -1);
-	char *found = NULL;
+	char *pw = NULL;
 
-	for (char **l = lines; found == NULL && *l != NULL; l++)
-		if (*g_strstrip(*l) != '\0')
-			found = g_strdup(*l);
+	for (char **l = lines; pw == NULL && *l != NULL; l++) {
+		char *line = *l;
+		size_t len = strlen(line);
+
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (signature_marker(line))
+			break;
+		g_strstrip(line);
+		if (*line != '>')
+			pw = approved_line(line);
+	}
 	g_strfreev(lines);
-	return found;
+	return pw;
 }
 
 char *
 commands_approved(GMimeMessage *msg)
 {
 	GMimeTextPart *part;
-	char *text, *line, *pw = NULL;
+	char *text, *pw;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(approve_names); i++) {
 		const char *v = message_header(msg, approve_names[i]);
@@ -417,14 +429,12 @@ commands_approved(GMimeMessage *msg)
 	if ((part = message_first_text_part(msg)) == NULL ||
 	    (text = g_mime_text_part_get_text(part)) == NULL)
 		return NULL;
-	if ((line = first_line(text)) != NULL)
-		pw = approved_line(line);
-	g_free(line);
+	pw = body_approved(text);
 	g_free(text);
 	return pw;
 }
 
-/* Reads the body's lines into cs; see parse.h.  A first line "Approved:
+/* Reads the body's lines into cs; see parse.h.  A line "Approved:
  * PASSWORD" is the moderator's password (commands_approved), no
  * command. */
 static void
@@ -432,7 +442,7 @@ parse_body(struct commands *cs, const char *body, guint max_lines)
 {
 	char **lines = g_strsplit(body, "\n", -1);
 	guint read = 0;
-	gboolean first = TRUE;
+	char *pw;
 
 	for (char **l = lines; *l != NULL; l++) {
 		char *line = *l;
@@ -451,14 +461,9 @@ parse_body(struct commands *cs, const char *body, guint max_lines)
 		g_strstrip(line);
 		if (*line == '\0' || *line == '>')
 			continue;
-		if (first) {
-			char *pw = approved_line(line);
-
-			first = FALSE;
-			if (pw != NULL) {
-				g_free(pw);
-				continue;
-			}
+		if ((pw = approved_line(line)) != NULL) {
+			g_free(pw);
+			continue;
 		}
 		if ((c = command_parse_line(line)) == NULL) {
 			cs->stopped_at = g_strdup(line);

@@ -86,8 +86,9 @@ struct commands *commands_parse(GMimeMessage *msg, guint max_lines);
 void commands_free(struct commands **cp);
 
 /* A moderator's password: the value of an Approved: header (or Approve:,
- * X-Approved:, X-Approve:), else of such a line first in the first
- * text/plain part; NULL when there is none. */
+ * X-Approved:, X-Approve:), else of the first such line of the first
+ * text/plain part that is not quoted (">"), before a signature; NULL
+ * when there is none. */
 char *commands_approved(GMimeMessage *msg);
 
 /* The Subject without reply/forward prefixes and a "[list]" tag. */
