@@ -63,7 +63,9 @@ requests_print(struct cli *cli, int argc, char **argv)
 		ret = cli_gerror(&error);
 	} else {
 		for (guint i = 0; i < requests->len; i++)
-			print_request(requests->pdata[i]);
+			if (((struct pending *)requests->pdata[i])->kind !=
+			    PENDING_HELD_POST)	/* those are `herald held` */
+				print_request(requests->pdata[i]);
 		g_ptr_array_free(requests, TRUE);
 		ret = CLI_OK;
 	}

@@ -143,8 +143,8 @@ test_confirm_policy_sends_token_then_subscribes(void)
 	reply_to = g_strdup_printf("Reply-To: demo-confirm+%s@example.org", token);
 	g_assert_cmpuint(mails(&f, BOB, subject), ==, 1);
 	g_assert_cmpuint(mails(&f, BOB, reply_to), ==, 1);
-	g_assert_cmpuint(mails(&f, BOB, "From: \"demo list owner\" <demo-request@example.org>")
-			 + mails(&f, BOB, "<demo-request@example.org>"), >=, 1);
+	g_assert_cmpuint(mails(&f, BOB, "mailing list <demo-request@example.org>"),
+			 ==, 1);
 	g_assert_cmpint(confirm(&f, token, NULL), ==, SUBSCRIBE_DONE);
 	g_assert_true(member(&f, BOB));
 	g_assert_cmpuint(mails(&f, BOB, "You are subscribed as"), ==, 1);

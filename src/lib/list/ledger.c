@@ -6,6 +6,7 @@
 #include "store/lock.h"
 
 #include <string.h>
+#include <time.h>
 
 int
 ledger_update(struct list *l, const char *file, const char *key,
@@ -56,4 +57,38 @@ out:
 	g_free(ekey);
 	g_free(path);
 	return ret;
+}
+
+/* --- the grace period of automatic responses ---------------------------- */
+
+struct grace {
+	int64_t now, days;
+};
+
+static int
+grace_decide(const char *old, char **new_r, void *ctx)
+{
+	struct grace *g = ctx;
+	int64_t last = old != NULL ? g_ascii_strtoll(old, NULL, 10) : 0;
+	int answer = g->days == 0 || g->now - last >= g->days * 86400;
+
+	*new_r = g_strdup_printf("%" G_GINT64_FORMAT, answer ? g->now : last);
+	return answer;
+}
+
+static gboolean
+grace_keep(const char *value, void *ctx)
+{
+	struct grace *g = ctx;
+
+	return g->now - g_ascii_strtoll(value, NULL, 10) < g->days * 86400;
+}
+
+int
+ledger_grace(struct list *l, const char *file, const char *key, int64_t days,
+	     GError **error)
+{
+	struct grace g = { (int64_t)time(NULL), days };
+
+	return ledger_update(l, file, key, grace_decide, grace_keep, &g, error);
 }

@@ -11,6 +11,7 @@
 #define HERALD_LEDGER_H
 
 #include <glib.h>
+#include <stdint.h>
 
 #include "list/list.h"
 
@@ -27,5 +28,12 @@ typedef gboolean (*ledger_keep_fn)(const char *value, void *ctx);
 int ledger_update(struct list *l, const char *file, const char *key,
 		  ledger_decide_fn decide, ledger_keep_fn keep, void *ctx,
 		  GError **error);
+
+/* Records in file that key gets an automatic response now, unless it had
+ * one within the last days days (0: always respond): the grace period of
+ * Mailman's autoresponders (autoresponse_graceperiod).  The value is the
+ * epoch second of the last response.  1 respond, 0 not, -1 error. */
+int ledger_grace(struct list *l, const char *file, const char *key,
+		 int64_t days, GError **error);
 
 #endif

@@ -193,7 +193,7 @@ static const struct list_setting settings[] = {
 
 	/* --- privacy: subscribing -------------------------------------- */
 	{ "advertised", "privacy", LS_BOOL, "yes", NULL, NO_RANGE,
-	  "Show the list in the site's list of lists.", LS_PENDING },
+	  "Show the list in the site's list of lists.", 0 },
 	{ "subscribe_policy", "privacy", LS_ENUM, "1",
 	  "0=open|1=confirm|2=approve|3=confirm_and_approve", NO_RANGE,
 	  "What joining takes: nothing, the subscriber's confirmation, a "
@@ -206,7 +206,7 @@ static const struct list_setting settings[] = {
 	{ "ban_list", "privacy", LS_LIST, "", NULL, NO_RANGE,
 	  "Addresses (or ^regexes) that may not subscribe.", 0 },
 	{ "private_roster", "privacy", LS_ENUM, "1", "0=anyone|1=members|2=admin",
-	  NO_RANGE, "Who may see the member list.", LS_PENDING },
+	  NO_RANGE, "Who may see the member list.", 0 },
 	{ "obscure_addresses", "privacy", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Show addresses in web pages in a form harvesters do not recognise.",
 	  LS_PENDING },
@@ -337,9 +337,9 @@ static const struct list_setting settings[] = {
 	  "The answer to mail for the owners.", 0 },
 	{ "autorespond_requests", "autoreply", LS_ENUM, "0",
 	  "0=no|1=respond_and_discard|2=respond_and_process", NO_RANGE,
-	  "Answer mail to the -request address.", LS_PENDING },
+	  "Answer mail to the -request address.", 0 },
 	{ "autoresponse_request_text", "autoreply", LS_TEXT, "", NULL, NO_RANGE,
-	  "The answer to requests.", LS_PENDING },
+	  "The answer to requests.", 0 },
 	{ "autoresponse_graceperiod", "autoreply", LS_INT, "90", NULL, INT_RANGE(0, 3650),
 	  "Days before the same sender gets an automatic answer again.", 0 },
 

@@ -198,3 +198,19 @@ listaddr_check_new(struct site *site, const char *fqdn, GError **error)
 	g_free(name);
 	return ret;
 }
+
+struct listaddr *
+listaddr_map_tagged(struct site *site, const char *address)
+{
+	struct listaddr *r = listaddr_map(site, address);
+	const char *plus = strchr(address, '+'), *at = strrchr(address, '@');
+
+	if (r == NULL && plus != NULL && at != NULL && plus < at) {
+		char *base = g_strdup_printf("%.*s%s", (int)(plus - address),
+					     address, at);
+
+		r = listaddr_map(site, base);
+		g_free(base);
+	}
+	return r;
+}

@@ -30,6 +30,11 @@ struct listaddr {
 
 /* NULL when address is none of the site's list addresses. */
 struct listaddr *listaddr_map(struct site *site, const char *address);
+/* listaddr_map, and when that finds nothing, the same for the address
+ * without its +tag (LIST+tag@DOMAIN: an MTA with a recipient delimiter
+ * delivers it to LIST@DOMAIN).  Whether a notice or a command came from
+ * herald's own addresses. */
+struct listaddr *listaddr_map_tagged(struct site *site, const char *address);
 void listaddr_free_ptr(gpointer p);
 
 /* The queue that mail of kind goes to; NULL for an unknown kind. */

@@ -6,8 +6,10 @@
  */
 #include "list/modlink.h"
 #include "base/base.h"
+#include "base/log.h"
 #include "list/listurls.h"
 #include "list/pending.h"
+#include "list/template.h"
 #include "list/token.h"
 
 #include <string.h>
@@ -87,4 +89,42 @@ modlink_verify(struct list *l, const char *token, const char *action,
 			 error);
 	g_free(p);
 	return r;
+}
+
+char *
+modlink_confirm_address(struct list *l, const char *token)
+{
+	char *confirm = list_address(l, "-confirm");
+	char *at = strrchr(confirm, '@');
+	char *out = g_strdup_printf("%.*s+%s%s", (int)(at - confirm), confirm,
+				    token, at);
+
+	g_free(confirm);
+	return out;
+}
+
+void
+modlink_template_vars(struct list *l, GHashTable *vars, const char *token)
+{
+	static const char *const actions[][2] = {
+		{ MODLINK_APPROVE, "approveurl" },
+		{ MODLINK_REJECT, "rejecturl" },
+		{ MODLINK_DISCARD, "discardurl" },
+	};
+
+	template_vars_set(vars, "cookie", token);
+	template_vars_take(vars, "confirmaddr", modlink_confirm_address(l, token));
+	for (size_t i = 0; i < G_N_ELEMENTS(actions); i++) {
+		GError *e = NULL;
+		char *url = modlink_url(l, token, actions[i][0], &e);
+
+		if (url == NULL) {
+			log_error("modlink", "list %s: the %s link of a "
+				  "moderator's notice: %s", list_fqdn(l),
+				  actions[i][0], e->message);
+			g_error_free(e);
+		}
+		template_vars_take(vars, actions[i][1],
+				   url != NULL ? url : g_strdup(""));
+	}
 }

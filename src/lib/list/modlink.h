@@ -28,6 +28,16 @@
 #define MODLINK_REJECT "reject"
 #define MODLINK_DISCARD "discard"
 
+/* LIST-confirm+TOKEN@DOMAIN: where a reply to a confirmation or to a
+ * moderator's notice goes. */
+char *modlink_confirm_address(struct list *l, const char *token);
+
+/* The variables of a moderator's notice about request token (templates
+ * postauth, subauth, unsubauth): cookie, confirmaddr and the signed
+ * approveurl, rejecturl and discardurl.  A link that cannot be signed
+ * (the site key unreadable) is left empty and logged: mail still works. */
+void modlink_template_vars(struct list *l, GHashTable *vars, const char *token);
+
 /* <base>confirm/<list>/<token>. */
 char *modlink_confirm_url(struct list *l, const char *token);
 

@@ -38,7 +38,11 @@ build(struct list *l, const char *const *recipients,
 	char *owner = list_address(l, from != NULL && from->suffix != NULL
 				   ? from->suffix : "-owner");
 	char *id, *name = list_get(l, "real_name", NULL);
-	char *from_name = g_strdup_printf("%s list owner", name);
+	/* From another address than -owner (-request: the command
+	 * processor's) the name is the list's, not its owner's. */
+	char *from_name = g_strdup_printf(from != NULL && from->suffix != NULL
+					  ? "%s mailing list" : "%s list owner",
+					  name);
 	GDateTime *now = g_date_time_new_now_local();
 
 	message_init();		/* before any GMime object is made */
@@ -78,16 +82,8 @@ build(struct list *l, const char *const *recipients,
 static gboolean
 served(struct list *l, const char *addr, const char *subject)
 {
-	struct site *site = list_site(l);
-	struct listaddr *r = listaddr_map(site, addr);
-	const char *plus = strchr(addr, '+'), *at = strrchr(addr, '@');
+	struct listaddr *r = listaddr_map_tagged(list_site(l), addr);
 
-	if (r == NULL && plus != NULL && at != NULL && plus < at) {
-		char *base = g_strdup_printf("%.*s%s", (int)(plus - addr), addr,
-					     at);
-		r = listaddr_map(site, base);
-		g_free(base);
-	}
 	if (r == NULL)
 		return FALSE;
 	log_warning(NOTICE_SUBSYS, "list %s: notice \"%s\" not sent to %s: it "
@@ -258,13 +254,22 @@ daily_keep(const char *value, void *ctx)
 static int
 count_response(struct list *l, const char *key, GError **error)
 {
-	GDateTime *now = g_date_time_new_now_utc();
-	char *today = g_date_time_format(now, "%Y-%m-%d");
-	struct daily d = { today, site_get_int(list_site(l),
-					"notice.max_autoresponses_per_day") };
-	int r = ledger_update(l, "autoresponses", key, daily_decide, daily_keep,
-			      &d, error);
+	int64_t max = site_get_int(list_site(l),
+				   "notice.max_autoresponses_per_day");
+	GDateTime *now;
+	char *today;
+	int r;
 
+	/* No limit, nothing to count: the ledger is rewritten whole under
+	 * the list lock for each reply, the command processor's cost at
+	 * thousands of senders a day (docs/PERFORMANCE.md). */
+	if (max == 0)
+		return 1;
+	now = g_date_time_new_now_utc();
+	today = g_date_time_format(now, "%Y-%m-%d");
+	struct daily d = { today, max };
+	r = ledger_update(l, "autoresponses", key, daily_decide, daily_keep, &d,
+			  error);
 	g_free(today);
 	g_date_time_unref(now);
 	return r;

@@ -258,19 +258,6 @@ kind_verb(enum pending_kind k)
 	return k == PENDING_UNSUBSCRIBE ? "unsubscription" : "subscription";
 }
 
-/* LIST-confirm+TOKEN@DOMAIN: where a reply to a confirmation goes. */
-static char *
-confirm_address(struct list *l, const char *token)
-{
-	char *confirm = list_address(l, "-confirm");
-	char *at = strrchr(confirm, '@');
-	char *out = g_strdup_printf("%.*s+%s%s", (int)(at - confirm), confirm,
-				    token, at);
-
-	g_free(confirm);
-	return out;
-}
-
 /* A member's language, "" = the list's: NULL for template_render. */
 static const char *
 language(const char *lang)
@@ -292,7 +279,7 @@ send_confirmation(struct list *l, const struct pending *p)
 		[PENDING_INVITE] = "invite",
 	};
 	GHashTable *vars = template_vars_for_list(l);
-	char *reply_to = confirm_address(l, p->token);
+	char *reply_to = modlink_confirm_address(l, p->token);
 	struct notice_from from = { "-request", reply_to };
 	struct template_text t;
 	GError *e = NULL;
@@ -317,31 +304,6 @@ send_confirmation(struct list *l, const struct pending *p)
 	g_hash_table_unref(vars);
 }
 
-/* The moderators' one-click links and reply address for request token,
- * in vars (postauth, subauth, unsubauth); a link that cannot be signed
- * (no site key) is left empty and logged: mail still works. */
-void
-subscribe_moderation_vars(struct list *l, GHashTable *vars, const char *token)
-{
-	static const char *const actions[][2] = {
-		{ MODLINK_APPROVE, "approveurl" },
-		{ MODLINK_REJECT, "rejecturl" },
-		{ MODLINK_DISCARD, "discardurl" },
-	};
-
-	template_vars_set(vars, "cookie", token);
-	template_vars_take(vars, "confirmaddr", confirm_address(l, token));
-	for (size_t i = 0; i < G_N_ELEMENTS(actions); i++) {
-		GError *e = NULL;
-		char *url = modlink_url(l, token, actions[i][0], &e);
-
-		if (url == NULL)
-			log_mail_error(l, "moderator's link", e);
-		template_vars_take(vars, actions[i][1],
-				   url != NULL ? url : g_strdup(""));
-	}
-}
-
 /* The moderators hear of a request that waits for them (subauth,
  * unsubauth; when admin_immed_notify), From LIST-request with Reply-To
  * LIST-confirm+TOKEN: a reply with Approved: PASSWORD approves. */
@@ -357,9 +319,9 @@ tell_moderators(struct list *l, const struct pending *p)
 	if (!list_get_bool(l, "admin_immed_notify"))
 		return;
 	vars = template_vars_for_list(l);
-	subscribe_moderation_vars(l, vars, p->token);
+	modlink_template_vars(l, vars, p->token);
 	template_vars_set(vars, "username", p->address);
-	reply_to = confirm_address(l, p->token);
+	reply_to = modlink_confirm_address(l, p->token);
 	from.reply_to = reply_to;
 	if (template_render(l, p->kind == PENDING_UNSUBSCRIBE ? "unsubauth"
 			    : "subauth", NULL, vars, &t, &e) < 0) {

@@ -118,10 +118,4 @@ void subscribe_announce_added(struct list *l, const char *address,
 void subscribe_announce_removed(struct list *l, const char *address,
 				int goodbye);
 
-/* The variables of a moderator's notice about request token: cookie,
- * confirmaddr (LIST-confirm+TOKEN@) and the signed approveurl,
- * rejecturl and discardurl (list/modlink.h). */
-void subscribe_moderation_vars(struct list *l, GHashTable *vars,
-			       const char *token);
-
 #endif

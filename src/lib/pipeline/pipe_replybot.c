@@ -20,42 +20,6 @@
 #include "store/names.h"
 
 #include <string.h>
-#include <time.h>
-
-/* The replybot ledger: when each address was last answered. */
-struct grace {
-	int64_t now, days;
-};
-
-static int
-grace_decide(const char *old, char **new_r, void *ctx)
-{
-	struct grace *g = ctx;
-	int64_t last = old != NULL ? g_ascii_strtoll(old, NULL, 10) : 0;
-	int answer = g->days == 0 || g->now - last >= g->days * 86400;
-
-	*new_r = g_strdup_printf("%" G_GINT64_FORMAT, answer ? g->now : last);
-	return answer;
-}
-
-static gboolean
-grace_keep(const char *value, void *ctx)
-{
-	struct grace *g = ctx;
-
-	return g->now - g_ascii_strtoll(value, NULL, 10) < g->days * 86400;
-}
-
-/* Records that key gets a response now, unless it had one within grace
- * days.  1 respond, 0 not, -1 error. */
-static int
-grace_check(struct list *l, const char *key, int64_t days, GError **error)
-{
-	struct grace g = { (int64_t)time(NULL), days };
-
-	return ledger_update(l, "replybot", key, grace_decide, grace_keep, &g,
-			     error);
-}
 
 enum pipe_result
 pipe_replybot(struct post *p, GError **error)
@@ -76,8 +40,8 @@ pipe_replybot(struct post *p, GError **error)
 		return PIPE_CONTINUE;
 	if ((key = address_key(p->poster)) == NULL)
 		return PIPE_CONTINUE;
-	r = grace_check(p->list, key,
-			post_setting_int(p, "autoresponse_graceperiod"), error);
+	r = ledger_grace(p->list, "replybot", key,
+			 post_setting_int(p, "autoresponse_graceperiod"), error);
 	g_free(key);
 	if (r < 0)
 		return PIPE_ERROR;

@@ -3,8 +3,10 @@
  * from the in queue through the list's pipeline, and what a stop means.
  *
  *   all handlers ran    the post is in the out, archive and digest queues
- *   hold                stored in the list's held posts; moderators and
- *                       poster told (held.c, notice.c)
+ *   hold                stored in the list's held posts with a confirm
+ *                       token (pending.h); moderators (postauth: reply
+ *                       to LIST-confirm+TOKEN with Approved: to approve)
+ *                       and poster (postheld) told
  *   reject              the poster is told why, with the post attached
  *   discard             logged
  *   error               the post as far as it got, with the handlers still
@@ -20,7 +22,10 @@
 #include "list/held.h"
 #include "base/log.h"
 #include "mail/message.h"
+#include "list/modlink.h"
 #include "list/notice.h"
+#include "list/pending.h"
+#include "list/template.h"
 #include "pipeline/pipeline.h"
 #include "store/names.h"
 
@@ -43,56 +48,95 @@ log_notice_error(struct post *p, const char *what, GError *e)
 	g_error_free(e);
 }
 
-/* The moderators and the poster hear of a hold.  Their notices failing
- * does not undo the hold: it is logged. */
+/* The confirm token of a held post (list/pending.h): a moderator's
+ * reply to LIST-confirm+TOKEN with the Approved: password approves it,
+ * one without discards it, and the signed links of the notice act on it
+ * (commands/confirm.c, list/modlink.h).  NULL when it cannot be stored:
+ * the notices then go without it, and the post waits for `herald held`. */
+static char *
+held_token(struct post *p, int64_t id)
+{
+	struct pending *r = pending_new(PENDING_HELD_POST, p->poster);
+	GError *e = NULL;
+	char *token = NULL;
+
+	r->held_id = id;
+	g_free(r->requester);
+	r->requester = g_strdup(p->poster);
+	g_free(r->via);
+	r->via = g_strdup("mail");
+	g_free(r->reason);
+	r->reason = g_strdup(p->reason);
+	if (pending_add(p->list, r, &e) < 0)
+		log_notice_error(p, "hold (confirm token)", e);
+	else
+		token = g_strdup(r->token);
+	pending_free(&r);
+	return token;
+}
+
+/* The variables of both hold notices. */
+static GHashTable *
+hold_vars(struct post *p, const char *subject)
+{
+	GHashTable *vars = template_vars_for_list(p->list);
+
+	template_vars_set(vars, "sender", p->poster);
+	template_vars_set(vars, "subject", subject != NULL ? subject
+			  : "(no subject)");
+	template_vars_set(vars, "reason", p->reason);
+	return vars;
+}
+
+/* The moderators (postauth: the post attached, the token's reply
+ * address and links) and the poster (postheld) hear of a hold.  Their
+ * notices failing does not undo the hold: it is logged. */
 static void
 hold_notices(struct post *p, int64_t id)
 {
 	char *subject = message_header_decoded(p->msg, "Subject");
-	const char *fqdn = list_fqdn(p->list);
+	char *token = NULL, *reply_to = NULL;
+	struct notice_from from = { "-request", NULL };
+	struct template_text t;
+	GHashTable *vars;
 	GError *e = NULL;
-	char *s, *t;
 
 	if (g_strcmp0(queue_meta_get(p->meta, META_HOLD_QUIET), "yes") == 0)
 		goto out;
+	token = held_token(p, id);
 	if (post_setting_bool(p, "admin_immed_notify")) {
-		s = g_strdup_printf("%s post from %s requires approval", fqdn,
-				    p->poster);
-		t = g_strdup_printf(
-			"As list administrator, your authorization is requested "
-			"for the following mailing list posting:\n\n"
-			"    List:    %s\n    From:    %s\n    Subject: %s\n"
-			"    Reason:  %s\n\n"
-			"Decide with\n\n"
-			"    herald held approve %s %" G_GINT64_FORMAT "\n"
-			"    herald held reject %s %" G_GINT64_FORMAT " --reason TEXT\n"
-			"    herald held discard %s %" G_GINT64_FORMAT "\n\n"
-			"The post is attached.\n", fqdn, p->poster,
-			subject != NULL ? subject : "(no subject)", p->reason,
-			fqdn, id, fqdn, id, fqdn, id);
-		if (notice_to_owners(p->list, s, t, p->msg, &e) < 0)
+		vars = hold_vars(p, subject);
+		if (token != NULL) {
+			modlink_template_vars(p->list, vars, token);
+			from.reply_to = reply_to =
+				modlink_confirm_address(p->list, token);
+		}
+		if (template_render(p->list, "postauth", NULL, vars, &t, &e) < 0) {
 			log_notice_error(p, "hold (moderators)", e);
-		g_free(s);
-		g_free(t);
+		} else {
+			if (notice_to_owners_from(p->list, &from, t.subject, t.body,
+						  p->msg, &e) < 0)
+				log_notice_error(p, "hold (moderators)", e);
+			template_text_clear(&t);
+		}
+		g_hash_table_unref(vars);
 	}
 	if (post_setting_bool(p, "respond_to_post_requests") &&
 	    !message_is_bulk(p->msg)) {
-		s = g_strdup_printf("Your message to %s awaits moderator approval",
-				    fqdn);
-		t = g_strdup_printf(
-			"Your mail to '%s' with the subject\n\n    %s\n\n"
-			"is being held until the list moderator can review it "
-			"for approval.\n\nThe reason it is being held:\n\n"
-			"    %s\n\nEither the message will get posted to the "
-			"list, or you will receive notification of the "
-			"moderator's decision.\n", fqdn,
-			subject != NULL ? subject : "(no subject)", p->reason);
-		if (notice_autorespond(p->list, p->poster, s, t, NULL, &e) < 0)
+		const char *to[] = { p->poster, NULL };
+
+		vars = hold_vars(p, subject);
+		template_vars_take(vars, "confirmurl", token != NULL
+				   ? modlink_confirm_url(p->list, token)
+				   : g_strdup(""));
+		if (template_send(p->list, to, "postheld", NULL, vars, NULL, TRUE,
+				  &e) < 0)
 			log_notice_error(p, "hold (poster)", e);
-		g_free(s);
-		g_free(t);
+		g_hash_table_unref(vars);
 	}
 out:
+	g_free(reply_to);
+	g_free(token);
 	g_free(subject);
 }
 

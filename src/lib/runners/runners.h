@@ -17,6 +17,7 @@ extern const struct runner_kind runner_incoming;	/* incoming.c */
 extern const struct runner_kind runner_virgin;		/* basic.c */
 extern const struct runner_kind runner_outgoing;	/* outgoing.c */
 extern const struct runner_kind runner_retry;		/* outgoing.c */
+extern const struct runner_kind runner_commands;	/* commands.c */
 extern const struct runner_kind runner_forward;		/* basic.c */
 extern const struct runner_kind runner_sink;		/* basic.c */
 extern const struct runner_kind runner_bounces;	/* bounces.c */
