@@ -107,7 +107,7 @@ check "at the threshold the member is disabled by bounce" test "$(status alice@e
 check "members list --nomail shows it" bash -c '"$1" --var "$2" members list "$3" --nomail | grep -qx alice@example.net' _ "$HERALD" "$V" $L
 check "members show says bybounce, with the score" bash -c '"$1" --var "$2" members show "$3" alice@example.net | grep -q bybounce && "$1" --var "$2" members show "$3" alice@example.net | grep -q "^bounce score: 3.5 (last .*: mailbox-unknown)"' _ "$HERALD" "$V" $L
 check "the member is warned at once" test "$(notices alice@example.net "confirm ")" = 1
-check "the warning says how to re-enable" grep -rq "set delivery on" "$V"/queue/virgin
+check "the warning says how to re-enable" bash -c 'grep -rq "set authenticate PASSWORD" "$1"/queue/virgin && grep -rq "set delivery on" "$1"/queue/virgin' _ "$V"
 check "a reply to it goes to a confirm address (Reply-To demo-confirm+TOKEN)" bash -c 'grep -l "^rcpt: alice@example.net" "$1"/queue/virgin/*.msg | xargs grep -qE "^Reply-To: demo-confirm\+[A-Za-z0-9_-]{43}@lists.test"' _ "$V"
 check "whose token is a pending re-enable request" bash -c 'grep -l "reenable" "$1"/lists/demo@lists.test/pending/* >/dev/null' _ "$V"
 check "the owners are told (bounce_notify_owner_on_disable)" test "$(notices admin@example.org "alice@example.net disabled")" = 1
@@ -148,10 +148,29 @@ check "a member disabled while the list had no warnings gets them once it has: t
 printf 'erin@example.net\n' | H members add $L >/dev/null
 H bounce reset $L bob@example.net
 
-# --- reset ---------------------------------------------------------------------
+# --- re-enabling: a reply to the warning, set delivery on, bounce reset ----------
+H site set runner.commands.handler commands
 H config set $L bounce_score_threshold 1
 bounce_in carol@example.net; run
 check "carol disabled at threshold 1" test "$(status carol@example.net)" = bybounce
+reply_to=$(grep -l "^rcpt: carol@example.net" "$V"/queue/virgin/*.msg | xargs grep -h "^Reply-To: " | head -1)
+reply_to=${reply_to#Reply-To: }
+printf 'From: carol@example.net\nTo: %s\nSubject: Re: confirm x\n\n> quoted warning\n' "$reply_to" |
+	H mta auto --sender carol@example.net --recipient "$reply_to"
+H runner commands --once 2>>"$T_DIR/runner.log"
+check "a reply to the warning re-enables, and the score is forgotten" test "$(H bounce status $L carol@example.net | cut -f2,5)" = "0.0	enabled"
+H mta auto --sender carol@example.net --recipient "$reply_to" <<<"$(printf 'From: carol@example.net\nSubject: Re: confirm x\n\nagain\n')"
+H runner commands --once 2>>"$T_DIR/runner.log"
+check "the same reply again does nothing (the token is used)" grep -q "No request waits for this code" "$V"/queue/virgin/*.msg
+bounce_in carol@example.net; run +1d
+check "(carol disabled again the next day)" test "$(status carol@example.net)" = bybounce
+H members set $L carol@example.net password sesame
+printf 'From: carol@example.net\nSubject: commands\n\nset authenticate sesame\nset delivery on\n' |
+	H mta auto --sender carol@example.net --recipient demo-request@lists.test
+H runner commands --once 2>>"$T_DIR/runner.log"
+check "set delivery on to LIST-request re-enables too, and forgets the score" test "$(H bounce status $L carol@example.net | cut -f2,5)" = "0.0	enabled"
+bounce_in carol@example.net; run +2d
+check "(carol disabled a third time)" test "$(status carol@example.net)" = bybounce
 check "bounce reset enables" bash -c '"$1" --var "$2" bounce reset "$3" carol@example.net && test "$("$1" --var "$2" bounce status "$3" carol@example.net | cut -f2,5)" = "0.0	enabled"' _ "$HERALD" "$V" $L
 check "bounce reset of a stranger fails" bash -c '! "$1" --var "$2" bounce reset "$3" nobody@example.net 2>/dev/null' _ "$HERALD" "$V" $L
 

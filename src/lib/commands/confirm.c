@@ -4,6 +4,8 @@
  *
  *   subscription, unsubscription, invitation   done, or passed on to the
  *                                              moderators (subscribe.h)
+ *   re-enable (a bounce warning's reply)       delivery on again, the
+ *                                              bounce score forgotten
  *   held post, or a request awaiting approval  with a right Approved:
  *                                              password approved; with
  *                                              none discarded (Mailman
@@ -21,6 +23,7 @@
 #include "base/log.h"
 #include "list/held.h"
 #include "list/pending.h"
+#include "list/roster.h"
 #include "list/subscribe.h"
 
 static const char no_request[] =
@@ -78,6 +81,29 @@ confirm_request(struct session *s, const char *line, const char *token,
 			       subscribe_outcome_text(r));
 	g_free(address);
 	return r < 0 ? -1 : 0;
+}
+
+/* A reply to a bounce warning (bounce/disabled.c): the member's delivery
+ * is on again and its bounce score forgotten (roster_reenable).  A claim
+ * that cannot be acted on goes back, to be tried again. */
+static int
+confirm_reenable(struct session *s, const char *line, const char *token,
+		 GError **error)
+{
+	struct pending *p = NULL;
+	int r = claim(s, line, token, &p, error);
+
+	if (r <= 0)
+		return r;
+	if ((r = roster_reenable(s->list, p->address, error)) < 0) {
+		(void)pending_release(s->list, &p, NULL);
+		return failed(s, line, error);
+	}
+	log_info(COMMANDS_SUBSYS, "list %s: %s re-enabled by a reply to a "
+		 "bounce warning", list_fqdn(s->list), p->address);
+	session_result(s, line, r == 1 ? "%s: delivery is on again."
+		       : "%s is no longer a member.", p->address);
+	return pending_done(s->list, &p, error) < 0 ? failed(s, line, error) : 0;
 }
 
 /* A wrong password refuses; TRUE when the decision may go on. */
@@ -165,6 +191,8 @@ session_confirm(struct session *s, const char *line, const char *token,
 	}
 	if (p->kind == PENDING_HELD_POST)
 		r = confirm_held(s, line, token, error);
+	else if (p->kind == PENDING_REENABLE)
+		r = confirm_reenable(s, line, token, error);
 	else if (p->state == PENDING_APPROVE)
 		r = confirm_approval(s, line, p, error);
 	else

@@ -275,6 +275,12 @@ apply_set(struct member *m, const struct command *c)
 	 * member's own, or bounce processing's, the member may undo. */
 	if (c->set == SET_DELIVERY && m->status != STATUS_BY_OWNER &&
 	    (c->on == 1 || m->status == STATUS_ENABLED)) {
+		if (c->on == 1 && m->status == STATUS_BY_BOUNCE) {
+			/* Back from bounce processing: the score starts
+			 * again (Mailman resets the bounce info). */
+			memset(&m->bounce, 0, sizeof m->bounce);
+			m->bounce.reason = "";
+		}
 		m->status = c->on == 1 ? STATUS_ENABLED : STATUS_BY_USER;
 		m->status_time = now_usec() / 1000000;
 		m->status_reason = "";
