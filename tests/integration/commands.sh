@@ -158,7 +158,8 @@ check "autorespond_requests 2: answered and worked" bash -c '[ "$(grep -l "^rcpt
 H site set notice.max_autoresponses_per_day 3
 clear_virgin
 for i in 1 2 3 4 5; do send busy@example.net demo-request@example.org "info" ""; done
-check "replies stop at notice.max_autoresponses_per_day" test "$(count_to busy@example.net)" -eq 3
+check "replies stop at notice.max_autoresponses_per_day, with one notice that they stop (Mailman's nomoretoday)" test "$(count_to busy@example.net)" -eq 4
+check "(that notice is the fourth)" bash -c 'grep -l "^rcpt: busy@example.net" "$1"/queue/virgin/*.msg | xargs grep -l "^Subject: Last autoresponse notification for today" | wc -l | grep -qx 1' _ "$V"
 
 # --- accounted for ------------------------------------------------------------
 printf 'garbage without a header' | H queue inject commands --list $L --meta kind=request --meta sender=x@example.net >/dev/null

@@ -307,15 +307,23 @@ test_autorespond_daily_limit_stops_the_next_reply(void)
 	allowance_setup(&f, "3");
 	for (int i = 0; i < 3; i++)
 		g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
+	/* The first one over the limit is not sent; the "nomoretoday"
+	 * notice goes instead, once (Mailman 2.1). */
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
-	/* The same address in another case is the same address. */
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 4);
+	/* The same address in another case is the same address: silence. */
 	g_assert_cmpint(autorespond(&f, "ANN@Example.com"), ==, 0);
-	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 3);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 4);
 	/* Another address has its own allowance. */
 	g_assert_cmpint(autorespond(&f, "bob@example.net"), ==, 1);
 	items = queue_read_all(f.var, "virgin");
-	g_assert_cmpuint(items->len, ==, 4);
+	g_assert_cmpuint(items->len, ==, 5);
 	s = item_rcpts(items->pdata[3]);
+	g_assert_cmpstr(s, ==, "ann@example.com");
+	g_free(s);
+	g_assert_nonnull(strstr(((struct queue_item *)items->pdata[3])->msg,
+				"Subject: Last autoresponse notification for today"));
+	s = item_rcpts(items->pdata[4]);
 	g_assert_cmpstr(s, ==, "bob@example.net");
 	g_free(s);
 	g_ptr_array_unref(items);
@@ -332,7 +340,9 @@ test_autorespond_daily_limit_holds_for_address_with_space(void)
 	allowance_setup(&f, "1");
 	g_assert_cmpint(autorespond(&f, "\"john doe\"@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "\"john doe\"@example.com"), ==, 0);
-	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	g_assert_cmpint(autorespond(&f, "\"john doe\"@example.com"), ==, 0);
+	/* The reply and the one "nomoretoday" notice. */
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 2);
 	list_fixture_clear(&f);
 }
 
@@ -392,7 +402,9 @@ test_autorespond_default_limit_is_10(void)
 	for (int i = 0; i < 10; i++)
 		g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
-	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 10);
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
+	/* Ten replies and the one "nomoretoday" notice. */
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 11);
 	list_fixture_clear(&f);
 }
 

@@ -17,6 +17,7 @@
 #include "mail/address.h"
 #include "base/base.h"
 #include "list/ledger.h"
+#include "list/template.h"
 #include "list/listaddr.h"
 #include "base/log.h"
 #include "mail/message.h"
@@ -235,7 +236,9 @@ daily_decide(const char *old, char **new_r, void *ctx)
 	if (old != NULL && g_str_has_prefix(old, d->today) &&
 	    old[strlen(d->today)] == ' ')
 		count = g_ascii_strtoll(old + strlen(d->today) + 1, NULL, 10);
-	allow = d->max == 0 || count < d->max;
+	/* The first reply over the limit is the day's last: Mailman's
+	 * "nomoretoday" notice, counted, so that later ones are not. */
+	allow = d->max == 0 || count < d->max ? 1 : count == d->max ? 2 : 0;
 	*new_r = g_strdup_printf("%s %" G_GINT64_FORMAT, d->today,
 				 count + (allow ? 1 : 0));
 	return allow;
@@ -283,6 +286,27 @@ notice_autorespond(struct list *l, const char *addr, const char *subject,
 				       error);
 }
 
+/* Mailman's nomoretoday: addr had the day's automatic replies (template
+ * nomoretoday, in the list's language). */
+static int
+last_for_today(struct list *l, const char *addr, GError **error)
+{
+	const char *to[] = { addr, NULL };
+	GHashTable *vars = template_vars_for_list(l);
+	struct template_text t;
+	int ret = -1;
+
+	template_vars_set(vars, "sender", addr);
+	template_vars_take(vars, "num", g_strdup_printf("%" G_GINT64_FORMAT,
+		site_get_int(list_site(l), "notice.max_autoresponses_per_day")));
+	if (template_render(l, "nomoretoday", NULL, vars, &t, error) == 0) {
+		ret = notice_send(l, to, t.subject, t.body, NULL, error);
+		template_text_clear(&t);
+	}
+	g_hash_table_unref(vars);
+	return ret;
+}
+
 int
 notice_autorespond_from(struct list *l, const char *addr,
 			const struct notice_from *from, const char *subject,
@@ -298,10 +322,12 @@ notice_autorespond_from(struct list *l, const char *addr,
 	if ((key = address_key(addr)) == NULL)
 		return 0;
 	r = count_response(l, key, error);
-	if (r == 0)
+	if (r == 0 || r == 2)
 		log_info(NOTICE_SUBSYS, "list %s: %s had today's automatic "
 			 "replies; \"%s\" not sent", list_fqdn(l), addr, subject);
 	g_free(key);
+	if (r == 2)
+		return last_for_today(l, addr, error) < 0 ? -1 : 0;
 	if (r <= 0)
 		return r;
 	return notice_send_from(l, to, from, subject, text, attach, error) < 0
