@@ -373,11 +373,57 @@ test_autorespond_count_of_an_earlier_day_does_not_count(void)
 	allowance_setup(&f, "2");
 	path = g_build_filename(list_dir(f.list), "autoresponses", NULL);
 	g_assert_true(g_file_set_contents(path,
-		"2001-01-01 ann@example.com 99\n", -1, NULL));
+		"ann%40example.com 2001-01-01 99\n", -1, NULL));
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 1);
 	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
 	g_free(path);
+	list_fixture_clear(&f);
+}
+
+/* The ledger is sharded by address (lists/<list>/autoresponses.d/NN), and
+ * today's count in the unsharded file of an older herald still counts. */
+static void
+test_autorespond_ledger_sharded_reads_older_file(void)
+{
+	struct list_fixture f;
+	GDateTime *now = g_date_time_new_now_utc();
+	char *today = g_date_time_format(now, "%Y-%m-%d");
+	char *path, *text, *dir;
+	GDir *d;
+	int files = 0;
+
+	allowance_setup(&f, "2");
+	path = g_build_filename(list_dir(f.list), "autoresponses", NULL);
+	text = g_strdup_printf("ann%%40example.com %s 2\n", today);
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	/* ann had her two today (the older file): the nomoretoday notice. */
+	g_assert_cmpint(autorespond(&f, "ann@example.com"), ==, 0);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	for (int i = 0; i < 20; i++) {
+		char *who = g_strdup_printf("user%d@example.com", i);
+		g_assert_cmpint(autorespond(&f, who), ==, 1);
+		g_free(who);
+	}
+	dir = g_build_filename(list_dir(f.list), "autoresponses.d", NULL);
+	d = g_dir_open(dir, 0, NULL);
+	g_assert_nonnull(d);
+	while (d != NULL && g_dir_read_name(d) != NULL)
+		files++;
+	if (d != NULL)
+		g_dir_close(d);
+	/* 21 addresses over 64 buckets: more than one file. */
+	g_assert_cmpint(files, >, 1);
+	/* The older file is never written. */
+	g_free(text);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_cmpuint(strlen(text), ==, strlen("ann%40example.com ") +
+			 strlen(today) + strlen(" 2\n"));
+	g_free(text);
+	g_free(dir);
+	g_free(path);
+	g_free(today);
+	g_date_time_unref(now);
 	list_fixture_clear(&f);
 }
 
@@ -544,6 +590,8 @@ static const struct unit_test tests[] = {
 	  test_to_owners_reaches_owners_and_moderators_once },
 	{ "/notice/to-owners/duplicate-in-another-case-is-one-recipient",
 	  test_to_owners_duplicate_in_another_case_is_one_recipient },
+	{ "/notice/autorespond/ledger-sharded-reads-older-file",
+	  test_autorespond_ledger_sharded_reads_older_file },
 	{ "/notice/autorespond/daily-limit-stops-the-next",
 	  test_autorespond_daily_limit_stops_the_next_reply },
 	{ "/notice/autorespond/daily-limit-holds-for-address-with-space",
