@@ -100,4 +100,8 @@ done
 check "the log names each dropped recipient" grep -q 'not sent to DEMO@lists.test: it is the post address of list demo@lists.test' "$V"/logs/*/notice
 post ann@example.com "from a person"
 check "a person still gets the notice" bash -c "grep -qx ann@example.com <<<\"\$1\"" _ "$(rcpts)"
+# A site setting that is not UTF-8 is refused (the configuration file is
+# UTF-8 text, and GLib could not read the line back).
+check "site set refuses a value that is not UTF-8" bash -c '! "$1" --var "$2" site set web.base_url "$(printf "http://x/\\xff")" 2>"$3" && grep -q "not UTF-8" "$3"' _ "$HERALD" "$V" "$T_DIR/err"
+check "and the file still reads" "$HERALD" --var "$V" site get web.base_url
 t_done

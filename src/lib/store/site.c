@@ -294,6 +294,10 @@ site_setting_check(const struct setting_def *def, const char *value)
 	char *end;
 	long long n;
 
+	/* The file is UTF-8 (GLib's key files); a value that is not would
+	 * make it unreadable as text, and its line unreadable to GLib. */
+	if (!g_utf8_validate(value, -1, NULL))
+		return g_strdup_printf("%s: the value is not UTF-8", def->key);
 	switch (def->type) {
 	case SETTING_STRING:
 		if (strchr(value, '\n') != NULL)
