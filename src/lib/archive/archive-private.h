@@ -88,8 +88,10 @@ int store_period_of(struct archive *a, const struct state *s, int64_t num,
 		    char *period, GError **error);
 GPtrArray *store_catalog(struct archive *a, const struct period *p,
 			 GError **error);
+/* The number of the message added with key among the last limit (< 0:
+ * all): -1 when none, -2 on error. */
 int64_t store_find_key(struct archive *a, const struct state *s,
-		       const char *key, GError **error);
+		       const char *key, int64_t limit, GError **error);
 
 /* Appends one message to the open append (mbox, records, catalog) at the
  * offsets s says; s is updated but not written. */

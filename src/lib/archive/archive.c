@@ -24,6 +24,8 @@
 
 /* How many imported messages one commit holds. */
 #define IMPORT_BATCH 2000
+/* How many of the newest records a key is looked for in without a strike. */
+#define RECENT_KEYS 4096
 
 struct archive *
 archive_open(struct list *l, GError **error)
@@ -263,8 +265,12 @@ archive_add(struct archive *a, const char *msg, size_t len, const char *key,
 		goto out;
 	if (store_state_read(a, &s, error) < 0 || recover_last(a, &s, error) < 0)
 		goto out;
-	if (check_key && key != NULL) {
-		int64_t n = store_find_key(a, &s, key, error);
+	if (key != NULL) {
+		/* An entry handled just before a crash comes back without a
+		 * strike when it was not the one being worked on: the recent
+		 * records are always looked at, all of them after a strike. */
+		int64_t n = store_find_key(a, &s, key, check_key ? -1 : RECENT_KEYS,
+					   error);
 
 		if (n < -1)
 			goto out;

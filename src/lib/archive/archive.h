@@ -30,9 +30,10 @@ const char *archive_html_dir(const struct archive *a);
 const char *archive_store_dir(const struct archive *a);
 
 /* Archives one message (raw bytes, as herald stored it).  key (may be
- * NULL) names where it came from (a queue entry): when check_key is set
- * and a message with that key is archived already, nothing is added
- * (returns 0; *number_r gets its number).  received: epoch seconds, the
+ * NULL) names where it came from (a queue entry): when a message with
+ * that key is among the newest archived (among all of them when
+ * check_key is set: the entry was recovered after a crash), nothing is
+ * added (returns 0; *number_r gets its number).  received: epoch seconds, the
  * Date used when the message's own is missing or insane.  Returns 1
  * when added, with its number in *number_r (optional), -1 on error. */
 int archive_add(struct archive *a, const char *msg, size_t len,

@@ -121,10 +121,15 @@ search_put(struct archive *a, const struct entry *e, const char *period,
 
 	if (db == NULL)
 		return -1;
+	/* Both rows or neither, also outside an import's transaction. */
+	if (exec(a, "SAVEPOINT put", error) < 0)
+		return -1;
 	/* Once only: a contentless FTS5 row cannot be replaced. */
 	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO msg VALUES(?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_error(db, "insert", error);
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_error(db, "insert", error);
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, e->num);
 	sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, e->date);
@@ -156,6 +161,9 @@ search_put(struct archive *a, const struct entry *e, const char *period,
 		r = 0;
 out:
 	sqlite3_finalize(st);
+	if (exec(a, r == 0 ? "RELEASE put" : "ROLLBACK TO put; RELEASE put",
+		 r == 0 ? error : NULL) < 0)
+		r = -1;
 	return r;
 }
 

@@ -342,34 +342,61 @@ store_message(struct archive *a, const struct state *s, int64_t num,
 	return 1;
 }
 
+/* The key as records keep it: KEY_MAX hex digits of its SHA-256 (a
+ * queue entry's name is longer than a record's field). */
+static char *
+key_digest(const char *key)
+{
+	char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
+
+	sum[KEY_MAX] = '\0';
+	return sum;
+}
+
 int64_t
 store_find_key(struct archive *a, const struct state *s, const char *key,
-	       GError **error)
+	       int64_t limit, GError **error)
 {
-	char *path = store_path(a, "records");
+	enum { CHUNK = 1024 };
+	char *path = store_path(a, "records"), *want = key_digest(key);
+	char *buf = g_malloc((size_t)CHUNK * RECORD_SIZE);
 	int fd = fs_open(path, O_RDONLY, 0);
-	int64_t found = -1;
+	int64_t found = -1, stop = limit < 0 ? 0 : MAX(0, s->next - limit);
 
 	if (fd < 0) {
 		if (errno != ENOENT) {
 			set_errno_error(error, "open(%s)", path);
 			found = -2;
 		}
-		g_free(path);
-		return found;
+		goto out;
 	}
-	/* Newest first: a key is looked for after a crash, which is recent. */
-	for (int64_t n = s->next - 1; n >= 0 && found == -1; n--) {
-		char period[64], k[KEY_MAX + 1];
-		int64_t off, len;
-		int r = record_read(a, fd, path, n, &off, &len, period, k, error);
+	/* Newest first, a chunk at a time: a key is looked for again after
+	 * a crash, so it is recent if it is there at all. */
+	for (int64_t end = s->next; end > stop && found == -1;) {
+		int64_t first = MAX(stop, end - CHUNK);
+		size_t len = (size_t)(end - first) * RECORD_SIZE;
+		int r = read_at(fd, buf, len, first * RECORD_SIZE, path, error);
 
-		if (r < 0)
+		if (r <= 0) {
+			if (r == 0)
+				g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+					    "%s is shorter than its state says", path);
 			found = -2;
-		else if (r > 0 && strcmp(k, key) == 0)
-			found = n;
+			break;
+		}
+		for (int64_t n = end - 1; n >= first && found == -1; n--) {
+			const char *rec = buf + (size_t)(n - first) * RECORD_SIZE;
+
+			/* The key is the record's last field, at a fixed place. */
+			if (memcmp(rec + RECORD_SIZE - 1 - KEY_MAX, want, KEY_MAX) == 0)
+				found = n;
+		}
+		end = first;
 	}
 	close(fd);
+out:
+	g_free(buf);
+	g_free(want);
 	g_free(path);
 	return found;
 }
@@ -608,10 +635,17 @@ appender_add(struct appender *ap, struct state *s, const char *msg,
 	txt = obscure_text(slice->str, slice->len, &txtlen);
 	g_free(txt);
 	memset(rec, ' ', RECORD_SIZE);
-	snprintf(rec, sizeof(rec), "%014" G_GINT64_FORMAT " %010zu %s %.32s",
-		 s->mboxlen, slice->len, period,
-		 key != NULL && *key != '\0' ? key : "-");
+	snprintf(rec, sizeof(rec), "%014" G_GINT64_FORMAT " %010zu %s",
+		 s->mboxlen, slice->len, period);
 	rec[strlen(rec)] = ' ';
+	if (key != NULL && *key != '\0') {
+		char *d = key_digest(key);
+
+		memcpy(rec + RECORD_SIZE - 1 - KEY_MAX, d, KEY_MAX);
+		g_free(d);
+	} else {
+		rec[RECORD_SIZE - 2] = '-';
+	}
 	rec[RECORD_SIZE - 1] = '\n';
 	e->num = s->next;
 	e->txtoff = p->txtlen;
