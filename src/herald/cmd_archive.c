@@ -56,6 +56,7 @@ archive_add_verb(struct cli *cli, int argc, char **argv)
 
 	if ((ret = cli_parse(cli, &argc, &argv, NULL, &help)) != CLI_GO)
 		return ret;
+	ret = CLI_OK;
 	if ((in = cli_read_stdin()) == NULL)
 		return CLI_FAIL;
 	if ((a = open_archive(cli, argv[1], &l)) == NULL) {
@@ -87,6 +88,7 @@ simple_verb(struct cli *cli, int argc, char **argv, const struct cli_help *help,
 		return ret;
 	if ((a = open_archive(cli, argv[1], &l)) == NULL)
 		return CLI_FAIL;
+	ret = CLI_OK;
 	if (fn(a, &error) < 0)
 		ret = cli_gerror(&error);
 	archive_free(&a);
@@ -146,6 +148,7 @@ archive_import_verb(struct cli *cli, int argc, char **argv)
 		return ret;
 	if ((a = open_archive(cli, argv[1], &l)) == NULL)
 		return CLI_FAIL;
+	ret = CLI_OK;
 	if (archive_import(a, argv[2], isatty(STDERR_FILENO) ? progress_bar : NULL,
 			   NULL, &st, &error) < 0)
 		ret = cli_gerror(&error);
@@ -248,6 +251,7 @@ archive_search_verb(struct cli *cli, int argc, char **argv)
 	if ((a = open_archive(cli, argv[1], &l)) == NULL)
 		return CLI_FAIL;
 	query = g_strjoinv(" ", argv + 2);
+	ret = CLI_OK;
 	if ((hits = archive_search(a, query, limit, &error)) == NULL) {
 		ret = cli_gerror(&error);
 	} else {

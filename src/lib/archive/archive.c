@@ -177,7 +177,10 @@ page_put(struct archive *a, const struct state *s, const struct period *p,
 	if (index_it && search_put(a, e, p->name, text, error) < 0)
 		goto out;
 	path = page_path(a, p->name, e->num);
-	r = render_write(path, page, FALSE, error);
+	char *dir = fs_dirname(path);
+
+	r = fs_mkdir_p(dir, 0775, error) < 0 ? -1 : render_write(path, page, FALSE, error);
+	g_free(dir);
 out:
 	if (page != NULL)
 		g_string_free(page, TRUE);

@@ -16,6 +16,8 @@
 char *
 text_valid(const char *data, size_t len)
 {
+	if (data == NULL || len == 0)
+		return g_strdup("");
 	if (memchr(data, '\0', len) == NULL)
 		return g_utf8_make_valid(data, (gssize)len);
 	/* A NUL would end the string early: it becomes U+FFFD too. */
