@@ -27,7 +27,7 @@ get(GHashTable *ids, GPtrArray *all, const char *id)
 		c = g_new0(struct container, 1);
 		g_ptr_array_add(all, c);
 		if (*id != '\0')
-			g_hash_table_insert(ids, (char *)id, c);
+			g_hash_table_insert(ids, g_strdup(id), c);
 	}
 	return c;
 }
@@ -109,12 +109,15 @@ is_reply(const char *subject)
 	return reply;
 }
 
-/* Links the containers of e's ids: References in order, In-Reply-To last. */
+/* Links the containers of e's ids along its References, and gives c its
+ * parent: the In-Reply-To's message if we have it, else the last of the
+ * References we have, else the last one named (a ghost).  A mangled
+ * In-Reply-To (gmane's rewritten ids) then does not cut a thread. */
 static void
 link_refs(GHashTable *ids, GPtrArray *all, struct container *c, struct entry *e)
 {
 	char **refs = g_strsplit(e->refs, " ", -1);
-	struct container *prev = NULL, *parent = NULL;
+	struct container *prev = NULL, *parent = NULL, *known = NULL;
 
 	for (char **r = refs; *r != NULL; r++) {
 		if (**r == '\0' || strcmp(*r, e->msgid) == 0)
@@ -124,10 +127,16 @@ link_refs(GHashTable *ids, GPtrArray *all, struct container *c, struct entry *e)
 		if (prev != NULL && rc->parent == NULL)
 			set_parent(rc, prev);
 		prev = rc;
+		if (rc->e != NULL)
+			known = rc;
 	}
-	parent = prev;
-	if (*e->irt != '\0' && strcmp(e->irt, e->msgid) != 0)
-		parent = get(ids, all, e->irt);
+	parent = known != NULL ? known : prev;
+	if (*e->irt != '\0' && strcmp(e->irt, e->msgid) != 0) {
+		struct container *irt = get(ids, all, e->irt);
+
+		if (irt->e != NULL || parent == NULL)
+			parent = irt;
+	}
 	if (parent != NULL)
 		set_parent(c, parent);
 	g_strfreev(refs);
@@ -232,10 +241,14 @@ gather_subjects(GPtrArray *roots)
 GPtrArray *
 thread_order(GPtrArray *cat)
 {
-	GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	GPtrArray *all = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *out = g_ptr_array_sized_new(cat->len);
 	struct container root = { 0 };
+
+	/* First every message's container, so that linking knows which ids
+	 * are messages we have. */
+	GPtrArray *mine = g_ptr_array_sized_new(cat->len);
 
 	for (guint i = 0; i < cat->len; i++) {
 		struct entry *e = cat->pdata[i];
@@ -247,11 +260,14 @@ thread_order(GPtrArray *cat)
 			c = g_new0(struct container, 1);
 			g_ptr_array_add(all, c);
 			if (*e->msgid != '\0' && g_hash_table_lookup(ids, e->msgid) == NULL)
-				g_hash_table_insert(ids, e->msgid, c);
+				g_hash_table_insert(ids, g_strdup(e->msgid), c);
 		}
 		c->e = e;
-		link_refs(ids, all, c, e);
+		g_ptr_array_add(mine, c);
 	}
+	for (guint i = 0; i < cat->len; i++)
+		link_refs(ids, all, mine->pdata[i], cat->pdata[i]);
+	g_ptr_array_free(mine, TRUE);
 	for (guint i = 0; i < all->len; i++) {
 		struct container *c = all->pdata[i];
 
