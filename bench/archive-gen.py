@@ -4,7 +4,7 @@
 # ~1,000), in threads (a third start one; replies pick a recent message,
 # with In-Reply-To and References), from ~2,000 authors (some with
 # RFC 2047 names), bodies of 5 to 80 lines of words with quoted lines and
-# URLs, one in 20 with an attachment (base64), one in 50 HTML only.  The
+# URLs (common words and a Zipf-distributed vocabulary), one in 20 with an attachment (base64), one in 50 HTML only.  The
 # mbox is mboxrd-quoted.  Deterministic for a seed.
 import base64, random, sys, time
 
@@ -19,6 +19,12 @@ words = ("the of and to in is that for it as with was on be by this are "
          "bug fix test module driver memory network socket buffer header "
          "python compile error warning version update install package debian "
          "herald mailman postfix queue runner lock file system user admin").split()
+# Beyond the common words, a Zipf-distributed vocabulary of 20,000 made-up
+# words, as real text has: most words are rare.
+syll = "ka lo mi ne ru sa te vo bi da fe gu hi jo ku li ma no pe qu ra si tu va we xi yo zu".split()
+vocab = sorted({"".join(rnd.choice(syll) for _ in range(rnd.randint(2, 4))) for _ in range(25000)})[:20000]
+rnd.shuffle(vocab)
+zipf_w = [1.0 / (i + 1) for i in range(len(vocab))]
 first = "Anna Bob Carla Dmitri Eve Farid Greta Hiro Ines Jan Kofi Lena Mateo Nadia Olaf Priya Quinn Rosa Sven Tomás Ulla Vikram Wen Xavier Yuki Zoë".split()
 last = "Smith Müller Rossi Dubois Kowalski Nakamura Okafor Silva Jensen Novak Garcia Ivanov Chen Haddad Larsen".split()
 authors = []
@@ -32,7 +38,10 @@ for i in range(2000):
     authors.append((name, addr))
 
 def sentence():
-    return " ".join(rnd.choice(words) for _ in range(rnd.randint(6, 14)))
+    k = rnd.randint(6, 14)
+    common = [rnd.choice(words) for _ in range(k)]
+    rare = rnd.choices(vocab, weights=zipf_w, k=k)
+    return " ".join(c if rnd.random() < 0.6 else r for c, r in zip(common, rare))
 
 def body(quote):
     lines = []
@@ -61,7 +70,7 @@ for i in range(n):
     mid = f"<{i}.{rnd.randint(0, 1 << 30)}@example.org>"
     hdr = [f"From: {name} <{addr}>",
            time.strftime("Date: %a, %d %b %Y %H:%M:%S +0000", time.gmtime(t))]
-    reply = msgs and rnd.random() > 0.33
+    reply = bool(msgs) and rnd.random() > 0.33
     if reply:
         parent = msgs[max(0, len(msgs) - rnd.randint(1, 60))]
         subject = parent[1] if parent[1].startswith("Re: ") else "Re: " + parent[1]
