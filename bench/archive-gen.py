@@ -24,7 +24,7 @@ words = ("the of and to in is that for it as with was on be by this are "
 syll = "ka lo mi ne ru sa te vo bi da fe gu hi jo ku li ma no pe qu ra si tu va we xi yo zu".split()
 vocab = sorted({"".join(rnd.choice(syll) for _ in range(rnd.randint(2, 4))) for _ in range(25000)})[:20000]
 rnd.shuffle(vocab)
-zipf_w = [1.0 / (i + 1) for i in range(len(vocab))]
+zipf_cum = list(__import__('itertools').accumulate(1.0 / (i + 1) for i in range(len(vocab))))
 first = "Anna Bob Carla Dmitri Eve Farid Greta Hiro Ines Jan Kofi Lena Mateo Nadia Olaf Priya Quinn Rosa Sven Tomás Ulla Vikram Wen Xavier Yuki Zoë".split()
 last = "Smith Müller Rossi Dubois Kowalski Nakamura Okafor Silva Jensen Novak Garcia Ivanov Chen Haddad Larsen".split()
 authors = []
@@ -40,7 +40,7 @@ for i in range(2000):
 def sentence():
     k = rnd.randint(6, 14)
     common = [rnd.choice(words) for _ in range(k)]
-    rare = rnd.choices(vocab, weights=zipf_w, k=k)
+    rare = rnd.choices(vocab, cum_weights=zipf_cum, k=k)
     return " ".join(c if rnd.random() < 0.6 else r for c, r in zip(common, rare))
 
 def body(quote):

@@ -61,6 +61,7 @@ struct archive {
 	gboolean obscure;	/* obscure_addresses */
 	struct lock *lock;	/* while adding */
 	void *search;		/* search.c's handle, opened on demand */
+	int search_part;	/* a rendering worker's part (0: the index) */
 };
 
 /* store.c */
@@ -165,5 +166,7 @@ int search_commit(struct archive *a, GError **error);
 int64_t search_count(struct archive *a, GError **error);
 int search_clear(struct archive *a, GError **error);
 void search_close(struct archive *a);
+/* Moves the rows of worker part's database into the index. */
+int search_merge_part(struct archive *a, int part, GError **error);
 
 #endif

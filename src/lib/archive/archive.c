@@ -11,6 +11,7 @@
  */
 #include "archive/archive-private.h"
 #include "base/base.h"
+#include "base/log.h"
 #include "mail/message.h"
 #include "store/site.h"
 
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -26,6 +28,8 @@
 #define IMPORT_BATCH 2000
 /* How many of the newest records a key is looked for in without a strike. */
 #define RECENT_KEYS 4096
+/* Processes that render an import or a rebuild, at most. */
+#define RENDER_WORKERS 4
 
 struct archive *
 archive_open(struct list *l, GError **error)
@@ -353,24 +357,122 @@ out:
 	return r;
 }
 
-/* Renders everything from message number from on. */
+/* Renders, in this process, the periods of list todo whose index in it
+ * is worker modulo workers. */
+static int
+render_share(struct archive *a, const struct state *s, GPtrArray *todo,
+	     int64_t from, guint worker, guint workers, GError **error)
+{
+	if (search_begin(a, error) < 0)
+		return -1;
+	for (guint i = worker; i < todo->len; i += workers) {
+		if (render_period(a, s, todo->pdata[i], from, error) < 0)
+			return -1;
+		/* The lock must outlive a long render (the parent only: it
+		 * is the holder; workers are waited for below). */
+		if (worker == 0 && a->lock != NULL && lock_refresh(a->lock, error) < 0)
+			return -1;
+	}
+	return search_commit(a, error);
+}
+
+static int
+by_count(const void *x, const void *y)
+{
+	const struct period *p = *(struct period *const *)x, *q = *(struct period *const *)y;
+
+	return p->count > q->count ? -1 : p->count < q->count;
+}
+
+/* Waits for the workers, keeping the lock alive; -1 if any failed. */
+static int
+wait_workers(struct archive *a, GArray *pids, GError **error)
+{
+	int failed = 0;
+
+	for (guint left = pids->len; left > 0;) {
+		for (guint i = 0; i < pids->len; i++) {
+			pid_t *pid = &g_array_index(pids, pid_t, i);
+			int status;
+
+			if (*pid <= 0 || waitpid(*pid, &status, WNOHANG) == 0)
+				continue;
+			failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+			*pid = 0;
+			left--;
+		}
+		if (left > 0) {
+			g_usleep(50000);
+			if (a->lock != NULL && lock_refresh(a->lock, error) < 0)
+				return -1;
+		}
+	}
+	if (failed)
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "a rendering worker failed (see its log)");
+	return failed ? -1 : 0;
+}
+
+/* Renders everything from message number from on, in the periods named
+ * (NULL: all).  Periods are shared among up to RENDER_WORKERS processes
+ * (the machine's cores): pages of different periods have nothing in
+ * common.  Each worker keeps its search rows in a part database of its
+ * own, merged into the index when all are done, so that SQLite has one
+ * writer at a time. */
 static int
 render_from(struct archive *a, const struct state *s, int64_t from,
 	    GHashTable *periods, GError **error)
 {
-	if (search_begin(a, error) < 0)
-		return -1;
-	for (guint i = 0; i < s->periods->len; i++) {
-		const struct period *p = s->periods->pdata[i];
+	GPtrArray *todo = g_ptr_array_new();
+	GArray *pids = g_array_new(FALSE, TRUE, sizeof(pid_t));
+	guint workers;
+	int r = -1;
 
-		if (periods != NULL && !g_hash_table_contains(periods, p->name))
-			continue;
-		if (render_period(a, s, p, from, error) < 0)
-			return -1;
+	for (guint i = 0; i < s->periods->len; i++) {
+		struct period *p = s->periods->pdata[i];
+
+		if (periods == NULL || g_hash_table_contains(periods, p->name))
+			g_ptr_array_add(todo, p);
 	}
-	if (search_commit(a, error) < 0)
-		return -1;
-	return index_list(a, s, error);
+	g_ptr_array_sort(todo, by_count);
+	workers = MIN(MIN(g_get_num_processors(), RENDER_WORKERS), MAX(todo->len, 1));
+	for (guint w = 1; w < workers; w++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			set_errno_error(error, "fork");
+			goto out;
+		}
+		if (pid == 0) {
+			GError *local = NULL;
+
+			/* The parent's handle is the parent's: not closed here. */
+			a->search = NULL;
+			a->search_part = (int)w;
+			if (render_share(a, s, todo, from, w, workers, &local) < 0) {
+				log_error("archive", "%s: rendering worker %u: %s",
+					  list_fqdn(a->list), w, local->message);
+				_exit(1);
+			}
+			search_close(a);
+			_exit(0);
+		}
+		g_array_append_val(pids, pid);
+	}
+	if (render_share(a, s, todo, from, 0, workers, error) < 0) {
+		(void)wait_workers(a, pids, NULL);
+		goto out;
+	}
+	if (wait_workers(a, pids, error) < 0)
+		goto out;
+	for (guint w = 1; w < workers; w++)
+		if (search_merge_part(a, (int)w, error) < 0)
+			goto out;
+	r = index_list(a, s, error);
+out:
+	g_array_free(pids, TRUE);
+	g_ptr_array_free(todo, TRUE);
+	return r;
 }
 
 int

@@ -29,6 +29,11 @@ static const char schema[] =
 	"CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(subject, author, body,"
 	" content='', tokenize='unicode61 remove_diacritics 2');";
 
+/* A rendering worker's rows, until the parent merges them. */
+static const char part_schema[] =
+	"CREATE TABLE IF NOT EXISTS part(num INTEGER PRIMARY KEY, period TEXT,"
+	" date INTEGER, author TEXT, subject TEXT, fauthor TEXT, body TEXT);";
+
 static int
 db_error(sqlite3 *db, const char *what, GError **error)
 {
@@ -42,13 +47,20 @@ db_open(struct archive *a, GError **error)
 {
 	if (a->search != NULL)
 		return a->search;
-	char *path = store_path(a, "search.db");
+	char *name = a->search_part > 0 ? g_strdup_printf("search.part%d.db", a->search_part)
+					: g_strdup("search.db");
+	char *path = store_path(a, name);
 	sqlite3 *db = NULL;
 
+	g_free(name);
+	if (a->search_part > 0)
+		(void)fs_unlink(path);	/* a dead worker's */
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
 	    sqlite3_busy_timeout(db, 10000) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(db, a->search_part > 0 ? "PRAGMA synchronous=OFF;"
+			 : "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, a->search_part > 0 ? part_schema : schema, NULL, NULL,
+			 NULL) != SQLITE_OK) {
 		db_error(db, path, error);
 		sqlite3_close(db);
 		db = NULL;
@@ -115,6 +127,53 @@ search_count(struct archive *a, GError **error)
 	return n;
 }
 
+static int
+put_part(struct archive *a, sqlite3 *db, const struct entry *e,
+	 const char *period, const char *body, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO part VALUES(?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, "insert", error);
+	sqlite3_bind_int64(st, 1, e->num);
+	sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, e->date);
+	sqlite3_bind_text(st, 4, e->author, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, e->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, g_strdup_printf("%s %s", e->author, e->addr), -1, g_free);
+	sqlite3_bind_text(st, 7, body, (int)MIN(strlen(body), BODY_MAX), SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_error(db, "insert", error);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+search_merge_part(struct archive *a, int part, GError **error)
+{
+	char *name = g_strdup_printf("search.part%d.db", part);
+	char *path = store_path(a, name);
+	char *sql = sqlite3_mprintf(
+		"ATTACH %Q AS p; BEGIN;"
+		" INSERT INTO fts(rowid, subject, author, body) SELECT num, subject,"
+		"  fauthor, body FROM p.part WHERE num NOT IN (SELECT num FROM msg);"
+		" INSERT OR IGNORE INTO msg SELECT num, period, date, author, subject"
+		"  FROM p.part;"
+		" COMMIT; DETACH p;", path);
+	int r = exec(a, sql, error);
+
+	if (r == 0 && fs_unlink(path) < 0) {
+		set_errno_error(error, "unlink(%s)", path);
+		r = -1;
+	}
+	sqlite3_free(sql);
+	g_free(path);
+	g_free(name);
+	return r;
+}
+
 int
 search_put(struct archive *a, const struct entry *e, const char *period,
 	   const char *body, GError **error)
@@ -126,6 +185,8 @@ search_put(struct archive *a, const struct entry *e, const char *period,
 
 	if (db == NULL)
 		return -1;
+	if (a->search_part > 0)
+		return put_part(a, db, e, period, body, error);
 	/* Both rows or neither, also outside an import's transaction. */
 	if (exec(a, "SAVEPOINT put", error) < 0)
 		return -1;
