@@ -34,9 +34,9 @@ for i in $(seq 1 100); do
 		$H queue inject archive --list $L >/dev/null
 done
 /usr/bin/time -f "100 posts through the archive runner (one pass): %e s, peak RSS %M KB" \
-	$H runner archive --once >/dev/null 2>&1
+	-o "$D/time.out" $H runner archive --once >/dev/null 2>&1; cat "$D/time.out"
 "$B/bench/bench-archive" "$D/v" $L 21
 T=$($H archive path $L)
-P=$(ls -d "$T"/*/ | tail -1)
+P=$(ls -d "$T"/20*/ | head -1)
 echo "a message page: $(stat -c %s "$(ls "$P"0*.html | head -1)") bytes; the thread index of $(basename "$P"): $(stat -c %s "$P/thread.html") bytes ($(grep -c '<li id=' "$P/thread.html") messages)"
 echo "store: $(du -sm "$D/v/archives/$L" | cut -f1) MB (search index $(du -m "$D/v/archives/$L/search.db" | cut -f1) MB); HTML tree: $(du -sm "$T" | cut -f1) MB"

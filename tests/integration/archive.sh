@@ -22,6 +22,7 @@ check "the first message is 000000" test "$(msg 0 'First' | "$HERALD" --var "$V"
 check "the next is 000001" test "$(msg 1 'Re: First' 'In-Reply-To: <m0@example.org>\n' | "$HERALD" --var "$V" archive add $L)" = 000001
 H=$("$HERALD" --var "$V" archive path $L)
 check "archive path is the public tree" test "$H" = "$V/archives/public/$L"
+check "a public tree does not offer the raw mbox" test ! -e "$H/$L.mbox"
 check "the page has Pipermail's URL" test -f "$H/2026-December/000000.html"
 check "the period has its four indexes" bash -c "cd '$H/2026-December' && test -f thread.html -a -f date.html -a -f subject.html -a -f author.html -a -L index.html"
 check "the list index links the period" grep -q 'href="2026-December/thread.html"' "$H/index.html"
@@ -94,6 +95,7 @@ check "the list index links the .txt.gz" grep -q '2015-January.txt.gz' "$H/index
 "$HERALD" --var "$V" config set $L archive_private 1 >/dev/null
 check "a private list's tree is under archives/private" test "$("$HERALD" --var "$V" archive path $L)" = "$V/archives/private/$L"
 check "nothing of it stays public" test ! -e "$V/archives/public/$L"
+check "a private tree offers the whole mbox" cmp "$V/archives/private/$L/$L.mbox" "$V/archives/$L/mbox"
 check "a message added to a private list goes there" bash -c "msg() { printf 'From: p@example.org\nSubject: private\nMessage-ID: <pv@x>\n\nsecret\n'; }; msg | '$HERALD' --var '$V' archive add $L >/dev/null && grep -rq secret '$V/archives/private/$L/'"
 
 # The runner: through the archive queue, honouring archive and X-No-Archive.

@@ -31,6 +31,34 @@
 /* Processes that render an import or a rebuild, at most. */
 #define RENDER_WORKERS 4
 
+/* The whole mbox as a download, <tree>/<list>.mbox: a hard link to the
+ * store's (which is only ever written in place, never replaced), in a
+ * private tree only, since it holds the addresses obscure_addresses
+ * hides (Pipermail's PUBLIC_MBOX is off by default too). */
+static int
+mbox_link(struct archive *a, gboolean private, GError **error)
+{
+	char *name = g_strdup_printf("%s.mbox", list_fqdn(a->list));
+	char *link_path = html_path(a, name), *mbox = store_path(a, "mbox");
+	struct stat st;
+	int r = 0;
+
+	if (!private) {
+		if (fs_unlink(link_path) < 0 && errno != ENOENT) {
+			set_errno_error(error, "unlink(%s)", link_path);
+			r = -1;
+		}
+	} else if (fs_stat(link_path, &st) < 0 && fs_stat(mbox, &st) == 0 &&
+		   link(mbox, link_path) < 0 && errno != EEXIST) {
+		set_errno_error(error, "link(%s, %s)", mbox, link_path);
+		r = -1;
+	}
+	g_free(name);
+	g_free(link_path);
+	g_free(mbox);
+	return r;
+}
+
 struct archive *
 archive_open(struct list *l, GError **error)
 {
@@ -65,7 +93,8 @@ archive_open(struct list *l, GError **error)
 		}
 		g_free(parent);
 	}
-	if (fs_mkdir_p(cat, 0770, error) < 0 || fs_mkdir_p(a->html, 0775, error) < 0)
+	if (fs_mkdir_p(cat, 0770, error) < 0 || fs_mkdir_p(a->html, 0775, error) < 0 ||
+	    mbox_link(a, private, error) < 0)
 		archive_free(&a);
 	g_free(cat);
 	return a;

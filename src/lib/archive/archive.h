@@ -74,6 +74,7 @@ struct archive_hit {
 	int64_t date;		/* epoch seconds */
 	char *author;
 	char *subject;
+	double score;		/* SQLite's bm25(): lower is better */
 };
 void archive_hit_free(gpointer hit);
 /* Messages matching query (words, "phrases", from:WORD, subject:WORD,

@@ -336,29 +336,16 @@ parse_query(const char *query, GString *fts, int64_t *after_r,
 	return 0;
 }
 
-/* The number of the RANK_WINDOW-th newest match (0 when there are
- * fewer): ranking starts there. */
 static int
-rank_cutoff(sqlite3 *db, const char *fts, int64_t after, int64_t before,
-	    int64_t *cutoff_r, GError **error)
+by_score(const void *x, const void *y)
 {
-	sqlite3_stmt *st = NULL;
-	int r;
+	const struct archive_hit *a = *(struct archive_hit *const *)x;
+	const struct archive_hit *b = *(struct archive_hit *const *)y;
 
-	*cutoff_r = 0;
-	if (sqlite3_prepare_v2(db, "SELECT m.num FROM fts JOIN msg m ON m.num = fts.rowid"
-			       " WHERE fts MATCH ?1 AND m.date >= ?2 AND m.date < ?3"
-			       " ORDER BY fts.rowid DESC LIMIT 1 OFFSET ?4", -1, &st,
-			       NULL) != SQLITE_OK)
-		return db_error(db, "search", error);
-	sqlite3_bind_text(st, 1, fts, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int64(st, 3, before);
-	sqlite3_bind_int(st, 4, RANK_WINDOW - 1);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW)
-		*cutoff_r = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : db_error(db, "search", error);
+	/* bm25() is lower for a better match; then the newer first. */
+	if (a->score != b->score)
+		return a->score < b->score ? -1 : 1;
+	return a->date > b->date ? -1 : a->date < b->date;
 }
 
 GPtrArray *
@@ -374,29 +361,24 @@ archive_search(struct archive *a, const char *query, int limit, GError **error)
 	if (parse_query(query, fts, &after, &before, error) < 0 ||
 	    (db = db_open(a, error)) == NULL)
 		goto out;
-	int64_t cutoff = 0;
-
-	if (fts->len > 0 && rank_cutoff(db, fts->str, after, before, &cutoff, error) < 0)
-		goto out;
+	/* The newest RANK_WINDOW matches with their scores, in one pass
+	 * from the newest (FTS5 walks its lists by rowid), sorted here. */
 	const char *sql = fts->len > 0
-		? "SELECT m.period, m.num, m.date, m.author, m.subject FROM fts"
+		? "SELECT m.period, m.num, m.date, m.author, m.subject, bm25(fts) FROM fts"
 		  " JOIN msg m ON m.num = fts.rowid WHERE fts MATCH ?1"
-		  " AND m.date >= ?2 AND m.date < ?3 AND fts.rowid >= ?5"
-		  " ORDER BY fts.rank LIMIT ?4"
-		: "SELECT period, num, date, author, subject FROM msg WHERE"
+		  " AND m.date >= ?2 AND m.date < ?3 ORDER BY fts.rowid DESC LIMIT ?4"
+		: "SELECT period, num, date, author, subject, 0 FROM msg WHERE"
 		  " date >= ?2 AND date < ?3 ORDER BY date DESC LIMIT ?4";
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		db_error(db, "search", error);
 		goto out;
 	}
-	if (fts->len > 0) {
+	if (fts->len > 0)
 		sqlite3_bind_text(st, 1, fts->str, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, cutoff);
-	}
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int64(st, 3, before);
-	sqlite3_bind_int(st, 4, limit);
+	sqlite3_bind_int(st, 4, fts->len > 0 ? MAX(RANK_WINDOW, limit) : limit);
 	hits = g_ptr_array_new_with_free_func(archive_hit_free);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		struct archive_hit *h = g_new0(struct archive_hit, 1);
@@ -407,8 +389,13 @@ archive_search(struct archive *a, const char *query, int limit, GError **error)
 		h->date = sqlite3_column_int64(st, 2);
 		h->author = g_strdup((const char *)sqlite3_column_text(st, 3));
 		h->subject = g_strdup((const char *)sqlite3_column_text(st, 4));
+		h->score = sqlite3_column_double(st, 5);
 		g_ptr_array_add(hits, h);
 	}
+	if (fts->len > 0)
+		g_ptr_array_sort(hits, by_score);
+	if (hits->len > (guint)MAX(limit, 0))
+		g_ptr_array_set_size(hits, (guint)MAX(limit, 0));
 	if (r != SQLITE_DONE) {
 		db_error(db, "search", error);
 		g_ptr_array_free(hits, TRUE);

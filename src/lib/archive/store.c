@@ -514,6 +514,7 @@ struct appender {
 	int mbox_fd, rec_fd;
 	GHashTable *cats;	/* period name -> struct cat_file * */
 	gboolean truncated;	/* mbox and records cut to the state */
+	gboolean new_files;	/* a file was created: its folder is synced */
 };
 
 struct cat_file {
@@ -600,6 +601,8 @@ cat_open(struct appender *ap, const struct period *p, GError **error)
 
 	c->path = store_path(ap->a, name);
 	g_free(name);
+	if (p->catlen == 0)
+		ap->new_files = TRUE;
 	if ((c->fd = open_rw(c->path, error)) < 0 ||
 	    cut(c->fd, p->catlen, c->path, error) < 0) {
 		cat_file_free(c);
@@ -623,6 +626,8 @@ appender_add(struct appender *ap, struct state *s, const char *msg,
 	int ret = -1;
 
 	if (!ap->truncated) {
+		if (s->next == 0)
+			ap->new_files = TRUE;
 		if (cut(ap->mbox_fd, s->mboxlen, ap->mbox_path, error) < 0 ||
 		    cut(ap->rec_fd, s->next * RECORD_SIZE, ap->rec_path,
 			error) < 0)
@@ -698,6 +703,17 @@ appender_commit(struct appender *ap, struct state *s, GError **error)
 
 		if (sync_fd(c->fd, c->path, error) < 0)
 			return -1;
+	}
+	/* A new catalog (or a first mbox) must be in its folder before the
+	 * state that counts it is. */
+	if (ap->new_files) {
+		char *cat = store_path(ap->a, "catalog");
+		int r = fs_sync_dir(cat, error) < 0 || fs_sync_dir(ap->a->store, error) < 0;
+
+		g_free(cat);
+		if (r)
+			return -1;
+		ap->new_files = FALSE;
 	}
 	return store_state_write(ap->a, s, error);
 }
