@@ -585,7 +585,10 @@ import_one(struct importer *im, const char *from_line, GString *msg,
 	/* Trailing blank line: the mbox's, not the message's. */
 	if (msg->len > 0 && msg->str[msg->len - 1] == '\n')
 		g_string_truncate(msg, msg->len - 1);
-	if ((m = message_parse(msg->str, msg->len, NULL)) == NULL) {
+	/* The catalog needs the header only: the body is parsed once, when
+	 * the page is made. */
+	if ((m = message_parse(msg->str, message_header_length(msg->str, msg->len),
+			       NULL)) == NULL) {
 		im->st->skipped++;
 		return 0;
 	}
