@@ -3,7 +3,8 @@
  * made beforehand (bench/archive.sh imports one):
  *   search p50 and p90 for a word, a phrase and a from: query
  *   archive_add of one message: p50 and p90 over ADDS additions
- * Usage: bench-archive VAR LIST [ADDS]
+ * Usage: bench-archive VAR LIST [ADDS [PHRASE]]   (PHRASE: one more phrase
+ * query, two words found together in the archive)
  */
 #include "bench.h"
 #include "archive/archive.h"
@@ -59,6 +60,12 @@ main(int argc, char **argv)
 	printf("archive of %" G_GINT64_FORMAT " messages\n", archive_count(a, NULL));
 	search_figure(a, "word", "kernel");
 	search_figure(a, "phrase", "\"memory buffer\"");
+	if (argc > 4) {
+		char *q = g_strdup_printf("\"%s\"", argv[4]);
+
+		search_figure(a, "phrase", q);
+		g_free(q);
+	}
 	search_figure(a, "from:", "from:greta");
 	search_figure(a, "combined", "patch subject:driver after:2020-01-01");
 
