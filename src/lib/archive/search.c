@@ -20,7 +20,7 @@
  * messages takes 130 ms: only the newest RANK_WINDOW matches are ranked
  * (a bound on the cost, and in an archive the recent thread is the one
  * usually sought). */
-#define RANK_WINDOW 2000
+#define RANK_WINDOW 500
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS msg(num INTEGER PRIMARY KEY, period TEXT,"
