@@ -41,6 +41,6 @@ done
 PHRASE=$(awk -v n=$((N / 2)) '/^Subject: / && ++k == n { print $2, $3; exit }' "$D/in.mbox")
 "$B/bench/bench-archive" "$D/v" $L 21 "$PHRASE"
 T=$($H archive path $L)
-P=$(ls -d "$T"/20*/ | head -1)
-echo "a message page: $(stat -c %s "$(ls "$P"0*.html | head -1)") bytes; the thread index of $(basename "$P"): $(stat -c %s "$P/thread.html") bytes ($(grep -c '<li id=' "$P/thread.html") messages)"
+P=$(ls -d "$T"/20*/ | sed -n 1p)
+echo "a message page: $(stat -c %s "$(ls "$P"0*.html | sed -n 1p)") bytes; the thread index of $(basename "$P"): $(stat -c %s "$P/thread.html") bytes ($(grep -c '<li id=' "$P/thread.html") messages)"
 echo "store: $(du -sm "$D/v/archives/$L" | cut -f1) MB (search index $(du -m "$D/v/archives/$L/search.db" | cut -f1) MB); HTML tree: $(du -sm "$T" | cut -f1) MB"
