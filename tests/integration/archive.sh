@@ -65,14 +65,17 @@ check "rebuild gives the same URLs and pages" test "$before" = "$(cd "$H" && fin
 check "check finds nothing on a sound archive" "$HERALD" --var "$V" archive check $L
 rm "$H/2026-December/000001.html" "$H/2015-January/date.html"
 sed -i 's/data-count="[0-9]*"/data-count="1"/' "$H/2015-January/thread.html"
+: >"$H/2015-February.txt"
 sqlite3 "$V/archives/$L/search.db" "DELETE FROM msg WHERE num = 2" 2>/dev/null || true
 out=$("$HERALD" --var "$V" archive check $L)
 check "check reports the lost page" bash -c "echo \"\$1\" | grep -q '000001.html: missing'" _ "$out"
+check "check reports the text archive cut short" bash -c "echo \"\$1\" | grep -q '2015-February.txt: shorter'" _ "$out"
 check "check reports the index that does not count" bash -c "echo \"\$1\" | grep -q '2015-January: the indexes'" _ "$out"
 check "check exits 1 on differences" bash -c "! '$HERALD' --var '$V' archive check $L >/dev/null"
 check "check --repair repairs" bash -c "'$HERALD' --var '$V' archive check --repair $L >/dev/null; '$HERALD' --var '$V' archive check $L"
 check "the lost page is back" test -f "$H/2026-December/000001.html"
 check "the lost index is back" test -f "$H/2015-January/date.html"
+check "the emptied text archive is whole again" grep -q 'Subject: february' "$H/2015-February.txt"
 
 # Search.
 s() { "$HERALD" --var "$V" archive search $L "$@"; }

@@ -735,13 +735,48 @@ page_count(const char *path)
 	return n;
 }
 
+/* PERIOD.txt must be as long as the state says; repair writes each
+ * message's text at its offset again. */
+static int
+check_text(struct archive *a, const struct state *s, const struct period *p,
+	   GPtrArray *cat, gboolean repair, GString *report, GError **error)
+{
+	char *name = g_strdup_printf("%s.txt", p->name), *path = html_path(a, name);
+	struct stat st;
+	int found = 0;
+
+	if (fs_stat(path, &st) < 0 || st.st_size < p->txtlen) {
+		g_string_append_printf(report, "%s: shorter than its %" G_GINT64_FORMAT
+				       " bytes\n", name, p->txtlen);
+		found = 1;
+		for (guint i = 0; repair && i < cat->len; i++) {
+			const struct entry *e = cat->pdata[i];
+			char *slice;
+			size_t len;
+			int r = store_slice(a, s, e->num, &slice, &len, NULL, error);
+
+			if (r > 0) {
+				r = txt_put(a, p->name, e, slice, len, error);
+				g_free(slice);
+			}
+			if (r < 0) {
+				found = -1;
+				break;
+			}
+		}
+	}
+	g_free(name);
+	g_free(path);
+	return found;
+}
+
 static int
 check_period(struct archive *a, const struct state *s, const struct period *p,
 	     gboolean repair, GString *report, GError **error)
 {
 	GPtrArray *cat = store_catalog(a, p, error);
 	char *name, *path;
-	int found = 0;
+	int found = 0, r;
 
 	if (cat == NULL)
 		return -1;
@@ -767,6 +802,11 @@ check_period(struct archive *a, const struct state *s, const struct period *p,
 		}
 		g_free(path);
 	}
+	if ((r = check_text(a, s, p, cat, repair, report, error)) < 0) {
+		found = -1;
+		goto out;
+	}
+	found += r;
 	name = g_strdup_printf("%s/thread.html", p->name);
 	path = html_path(a, name);
 	if (page_count(path) != (int64_t)cat->len) {
