@@ -5,7 +5,7 @@ CC      ?= cc
 # herald's, and exporting them all (8,700 with OpenSSL linked in, below)
 # would let a loaded library bind to herald's copy of OpenSSL.
 PKGS    := glib-2.0 gio-2.0 gmodule-no-export-2.0 gmime-3.0 libidn2 libsodium libpsl zlib \
-           openssl
+           openssl sqlite3
 # libxml2: its headers only; html2text.c opens the library on first use.
 HDR_PKGS := libxml-2.0
 WARN    := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \

@@ -33,6 +33,7 @@ static const struct command {
 	{ "requests", cmd_requests, "list, approve, reject or discard subscription requests" },
 	{ "tasks", cmd_tasks, "list the periodic tasks, or run one now" },
 	{ "bounce", cmd_bounce, "detect the failed recipients of a returned message" },
+	{ "archive", cmd_archive, "add to, import, rebuild, check or search a list's archive" },
 	{ "templates", cmd_templates, "show the texts of herald's own mail as a list sends them" },
 	{ "queue", cmd_queue, "list queues; show, inject or unshunt messages" },
 	{ "start", cmd_start, "start the master and its runners" },

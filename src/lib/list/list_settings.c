@@ -209,7 +209,7 @@ static const struct list_setting settings[] = {
 	  NO_RANGE, "Who may see the member list.", 0 },
 	{ "obscure_addresses", "privacy", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Show addresses in web pages in a form harvesters do not recognise.",
-	  LS_PENDING },
+	  0 },
 
 	/* --- privacy: sender filters ----------------------------------- */
 	{ "default_member_moderation", "privacy", LS_BOOL, "no", NULL, NO_RANGE,
@@ -321,10 +321,10 @@ static const struct list_setting settings[] = {
 	{ "archive", "archive", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Archive the list's posts.", 0 },
 	{ "archive_private", "archive", LS_ENUM, "0", "0=public|1=private", NO_RANGE,
-	  "Whether only members may read the archive.", LS_PENDING },
+	  "Whether only members may read the archive.", 0 },
 	{ "archive_volume_frequency", "archive", LS_ENUM, "1",
 	  "0=yearly|1=monthly|2=quarterly|3=weekly|4=daily", NO_RANGE,
-	  "How the archive is divided into volumes.", LS_PENDING },
+	  "How the archive is divided into volumes.", 0 },
 
 	/* --- autoreply ------------------------------------------------- */
 	{ "autorespond_postings", "autoreply", LS_BOOL, "no", NULL, NO_RANGE,

@@ -15,6 +15,7 @@ const struct runner_kind *const runner_kinds[] = {
 	&runner_retry,
 	&runner_bounces,
 	&runner_commands,
+	&runner_archive,
 	&runner_forward,
 	&runner_sink,
 	NULL,

@@ -21,5 +21,6 @@ extern const struct runner_kind runner_commands;	/* commands.c */
 extern const struct runner_kind runner_forward;		/* basic.c */
 extern const struct runner_kind runner_sink;		/* basic.c */
 extern const struct runner_kind runner_bounces;	/* bounces.c */
+extern const struct runner_kind runner_archive;	/* archive.c */
 
 #endif

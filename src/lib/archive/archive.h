@@ -1,0 +1,94 @@
+/*
+ * archive.h - a list's archive: the mbox of its posts and a static,
+ * threaded HTML tree with Pipermail's URLs, kept up to date one post at a
+ * time, with a full-text search index beside it.
+ *
+ * Boundary: reads the list's settings (archive_private,
+ * archive_volume_frequency, obscure_addresses) and writes only under
+ * archives/ in the var dir: the store archives/<list>/ (docs/archive.md)
+ * and the HTML tree archives/public/<list>/ or archives/private/<list>/.
+ * Messages come in through archive_add (the archive runner, `herald
+ * archive add`) or archive_import (an mbox); nothing here writes a queue.
+ */
+#ifndef HERALD_ARCHIVE_H
+#define HERALD_ARCHIVE_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "list/list.h"
+
+struct archive;
+
+/* Opens the archive of list l (creating its folders).  l must outlive it. */
+struct archive *archive_open(struct list *l, GError **error);
+void archive_free(struct archive **ap);
+
+/* The folder of the list's HTML tree (its index.html lists the periods). */
+const char *archive_html_dir(const struct archive *a);
+/* The folder of the store (mbox, state, catalogs, search index). */
+const char *archive_store_dir(const struct archive *a);
+
+/* Archives one message (raw bytes, as herald stored it).  key (may be
+ * NULL) names where it came from (a queue entry): when a message with
+ * that key is among the newest archived (among all of them when
+ * check_key is set: the entry was recovered after a crash), nothing is
+ * added (returns 0; *number_r gets its number).  received: epoch seconds, the
+ * Date used when the message's own is missing or insane.  Returns 1
+ * when added, with its number in *number_r (optional), -1 on error. */
+int archive_add(struct archive *a, const char *msg, size_t len,
+		const char *key, gboolean check_key, int64_t received,
+		int64_t *number_r, GError **error);
+
+/* What an import did. */
+struct archive_import_stats {
+	uint64_t messages;	/* added */
+	uint64_t skipped;	/* not a message at all */
+	uint64_t bytes;		/* of the mbox read */
+};
+/* Called now and then during an import (done and total bytes). */
+typedef void (*archive_progress_fn)(uint64_t done, uint64_t total,
+				    void *ctx);
+
+/* Adds every message of the mbox at path, in order, numbering on from
+ * the archive's last, and renders the pages once at the end. */
+int archive_import(struct archive *a, const char *path,
+		   archive_progress_fn progress, void *progress_ctx,
+		   struct archive_import_stats *stats, GError **error);
+
+/* Renders the whole HTML tree and the search index again from the store
+ * (the mbox and the catalogs): every message keeps its number. */
+int archive_rebuild(struct archive *a, GError **error);
+
+/* Compares the HTML tree and the search index with the store: a message
+ * without its page, an index that misses messages, a search index that
+ * does not match.  Each difference is a line added to report; repair
+ * renders what differs again.  Returns the number of differences found,
+ * -1 on error. */
+int archive_check(struct archive *a, gboolean repair, GString *report,
+		  GError **error);
+
+/* One search result. */
+struct archive_hit {
+	char *path;		/* PERIOD/NNNNNN.html, relative to the tree */
+	int64_t date;		/* epoch seconds */
+	char *author;
+	char *subject;
+	double score;		/* SQLite's bm25(): lower is better */
+};
+void archive_hit_free(gpointer hit);
+/* Messages matching query (words, "phrases", from:WORD, subject:WORD,
+ * after:YYYY-MM-DD, before:YYYY-MM-DD), best first, at most limit. */
+GPtrArray *archive_search(struct archive *a, const char *query, int limit,
+			  GError **error);
+
+/* Compresses the text archive PERIOD.txt of every period that ended
+ * before now to PERIOD.txt.gz (Mailman's nightly_gzip); *count_r gets how
+ * many were written. */
+int archive_gzip_old(struct archive *a, int64_t now, int *count_r,
+		     GError **error);
+
+/* The number of messages archived. */
+int64_t archive_count(struct archive *a, GError **error);
+
+#endif
