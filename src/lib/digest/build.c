@@ -303,6 +303,7 @@ digest_build_mime(struct list *l, const struct digest_issue *d,
 	GMimeMultipart *mixed = NULL, *dig = NULL;
 	char *desc, *boundary;
 
+	message_init();
 	if (texts_make(l, d, &t, error) < 0)
 		return NULL;
 	mixed = g_mime_multipart_new_with_subtype("mixed");
@@ -518,6 +519,7 @@ digest_build_plain(struct list *l, const struct digest_issue *d,
 	GString *s;
 	char *end;
 
+	message_init();
 	if (texts_make(l, d, &t, error) < 0)
 		return NULL;
 	s = g_string_new(t.masthead);

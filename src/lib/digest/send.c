@@ -378,8 +378,22 @@ finish_issue(struct list *l, const struct digest_claim *c, time_t now,
 	gboolean built = g_file_test(marker, G_FILE_TEST_EXISTS);
 	int r = -1;
 
-	if (!built && build_issue(l, c, now, error) < 0)
-		goto out;
+	if (!built) {
+		GPtrArray *posts = digest_claim_posts(c, error);
+		guint n = posts != NULL ? posts->len : 0;
+
+		if (posts == NULL)
+			goto out;
+		g_ptr_array_unref(posts);
+		/* No posts and not built: a forget that died before its
+		 * rmdir (it removes "built" after the posts). */
+		if (n == 0) {
+			r = forget(c, error);
+			goto out;
+		}
+		if (build_issue(l, c, now, error) < 0)
+			goto out;
+	}
 	read_built(c->dir, &one);
 	if (hand_over(l, c, error) < 0 || forget(c, error) < 0)
 		goto out;

@@ -14,6 +14,7 @@ const struct runner_kind *const runner_kinds[] = {
 	&runner_outgoing,
 	&runner_retry,
 	&runner_bounces,
+	&runner_digest,
 	&runner_forward,
 	&runner_sink,
 	NULL,

@@ -10,12 +10,14 @@ extern const struct task task_held_expire;	/* held.c */
 extern const struct task task_held_summary;	/* held.c */
 extern const struct task task_bounce_disabled;	/* bounce.c */
 extern const struct task task_pending_expire;	/* pending.c */
+extern const struct task task_digest_send;	/* digest.c */
 
 const struct task *const tasks[] = {
 	&task_held_expire,
 	&task_held_summary,
 	&task_bounce_disabled,
 	&task_pending_expire,
+	&task_digest_send,
 	NULL,
 };
 
