@@ -10,7 +10,9 @@
 #   - each digest member's holds exactly two digests of their kind (read by
 #     Python's email package, tests/tools/digestcheck.py) which together
 #     hold the five posts once each, and no post on its own;
-#   - the digests carry the list's headers and arrive from LIST-bounces.
+#   - the digests carry the list's headers and arrive from the member's
+#     VERP address (a personalised list's delivery.verp_personalized);
+#   - on a personalised list each member's digest_footer names them.
 . "$(dirname "$0")/../lib.sh"
 INSTANCE=$HERALD_TOP/tests/postfix/instance.sh
 CHECK=$HERALD_TOP/tests/tools/digestcheck.py
@@ -44,6 +46,8 @@ printf '%s\n' $REGULAR $MIME $PLAIN | H members add "$LIST" >/dev/null
 H members set "$LIST" $MIME mode mime
 H members set "$LIST" $PLAIN mode plain
 H config set "$LIST" digest_size_threshhold 4 >/dev/null
+H config set "$LIST" personalize 1 >/dev/null
+H config set "$LIST" digest_footer 'This digest was sent to %(user_address)s' >/dev/null
 "$INSTANCE" "$PF" setup
 H mta-config postfix --write >/dev/null
 chgrp -R postfix "$HERALD_TABLES"
@@ -103,7 +107,12 @@ check "which hold the five posts once ($(posts_in mime $MIME))" test "$(posts_in
 check "the plain member has two digests" test "$(count $PLAIN)" = 2
 check "which hold the five posts once ($(posts_in plain $PLAIN))" test "$(posts_in plain $PLAIN)" = "$ALL"
 f=$(ls "$(maildir $MIME)"/* | head -1)
-check "a digest comes from LIST-bounces (Return-Path)" grep -q '^Return-Path: <demo-bounces@lists.test>' "$f"
+check "a digest comes from the member's VERP address (personalised: Return-Path)" \
+	grep -q '^Return-Path: <demo-bounces+mime=members.test@lists.test>' "$f"
 check "with the list's List-Id" grep -q '^List-Id: .*<demo.lists.test>' "$f"
+check "personalised: the MIME member's digests name them in the footer" \
+	test "$(grep -l 'This digest was sent to mime@members.test' "$(maildir $MIME)"/* | wc -l)" = 2
+check "and the plain member's them" \
+	test "$(grep -l 'This digest was sent to plain@members.test' "$(maildir $PLAIN)"/* | wc -l)" = 2
 check "issues 1 and 2 of volume 1" bash -c "grep -h '^Subject: ' '$(maildir $PLAIN)'/* | sort | tr '\n' ' ' | grep -q 'Vol 1, Issue 1 Subject: .*Vol 1, Issue 2'"
 t_done

@@ -13,6 +13,7 @@
  */
 #include "base/base.h"
 #include "digest/digest.h"
+#include "list/decorate.h"
 #include "list/list.h"
 #include "mail/message.h"
 #include "store/names.h"
@@ -221,6 +222,45 @@ test_plain_digest_scrubs_attachments_and_escapes_separators(void)
 				"*********************************\n"));
 	g_free(text);
 	g_object_unref(m);
+	g_ptr_array_unref(posts);
+	list_fixture_clear(&f);
+}
+
+/* A personalised list: each copy's header and footer name the member,
+ * in both renditions, after the trip through the out queue's bytes. */
+static void
+test_personalised_copy_names_the_member(void)
+{
+	struct list_fixture f;
+	GPtrArray *posts;
+	struct member m = { .key = (char *)"ann@example.com",
+			    .addr = (char *)"Ann@example.com",
+			    .name = (char *)"Ann Ångström", .language = (char *)"" };
+
+	setup_list(&f);
+	list_set_ok(f.list, "digest_footer", "Sent to %(user_name)s <%(user_address)s>");
+	posts = load_posts();
+	for (int plain = 0; plain < 2; plain++) {
+		GMimeMessage *built = build(&f, plain, posts), *copy;
+		GByteArray *b = message_to_bytes(built);
+		GError *error = NULL;
+		char *text;
+
+		copy = message_parse_stored((const char *)b->data, b->len, &error);
+		g_assert_no_error(error);
+		decorate_digest_member(copy, f.list, &m);
+		g_byte_array_unref(b);
+		b = message_to_bytes(copy);
+		text = g_strndup((const char *)b->data, b->len);
+		g_assert_null(strstr(text, "%(user_address)s"));
+		g_assert_nonnull(strstr(text, "Sent to Ann \xc3\x85ngstr\xc3\xb6m <ann@example.com>"));
+		/* The header was not personal: as built. */
+		g_assert_nonnull(strstr(text, "Digest of Dev, read it at"));
+		g_free(text);
+		g_byte_array_unref(b);
+		g_object_unref(copy);
+		g_object_unref(built);
+	}
 	g_ptr_array_unref(posts);
 	list_fixture_clear(&f);
 }
@@ -437,6 +477,7 @@ static const struct unit_test tests[] = {
 	  test_mime_digest_has_one_rfc822_part_per_post },
 	{ "/digest/plain/scrubbed-and-escaped",
 	  test_plain_digest_scrubs_attachments_and_escapes_separators },
+	{ "/digest/personalised/member-footer", test_personalised_copy_names_the_member },
 	{ "/digest/store/append-once", test_append_is_once_per_name_even_after_a_claim },
 	{ "/digest/store/claim-threshold", test_claim_below_the_size_claims_nothing },
 	{ "/digest/store/new-period", test_new_period_by_frequency },

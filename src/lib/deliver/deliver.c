@@ -125,7 +125,8 @@ struct job {
 					 * (personalised, one-click) or NULL */
 	gboolean verp, personalised;
 	gboolean digest;		/* a digest (digest/send.c): decorated
-					 * already, never per member */
+					 * already, personalised only in its
+					 * user_* variables */
 	int64_t personalize;		/* the list's setting: 1 or 2 */
 	char *sender;			/* envelope sender (bulk) */
 	char *bounces;			/* LIST-bounces@DOMAIN (VERP) */
@@ -319,9 +320,14 @@ personal_copy(struct job *j, guint k, GError **error)
 	g_free(key);
 	if (msg == NULL)
 		return NULL;
-	r = j->digest ? 0
-	    : m != NULL ? decorate_message_member(msg, j->list, m, error)
-	    : decorate_message(msg, j->list, j->rcpts[k], error);
+	if (j->digest) {	/* built with its own header and footer */
+		if (m != NULL)
+			decorate_digest_member(msg, j->list, m);
+		r = 0;
+	} else {
+		r = m != NULL ? decorate_message_member(msg, j->list, m, error)
+			      : decorate_message(msg, j->list, j->rcpts[k], error);
+	}
 	if (r == 0)
 		r = headers_personalise(msg, j->list, j->key, j->rcpts[k],
 					error);
@@ -626,8 +632,9 @@ choose_mode(struct job *j, const struct queue_meta *meta)
 	int64_t post_id = queue_meta_get_int(meta, META_POST_ID, 0);
 	gboolean post = g_strcmp0(kind, "post") == 0;
 
-	/* A digest is personalised (its one-click unsubscribe, To) and
-	 * VERP'd as a post is, but its footer is the digest's own. */
+	/* A digest is personalised (its one-click unsubscribe, To, the
+	 * user_* of digest_header and digest_footer) and VERP'd as a post
+	 * is, but its header and footer are the digest's own. */
 	j->digest = kind != NULL && g_str_has_prefix(kind, "digest-");
 	if (j->list != NULL && ((post &&
 	    g_strcmp0(queue_meta_get(meta, META_NODECORATE), "yes") != 0) ||
