@@ -340,8 +340,24 @@ forget(const struct digest_claim *c, GError **error)
 			g_free(path);
 		}
 	if (rmdir(c->dir) < 0 && errno != ENOENT) {
-		set_errno_error(error, "rmdir(%s)", c->dir);
-		goto out;
+		/* NFS: a file removed while some process holds it open stays
+		 * as a hidden .nfs* name until it is closed.  The issue is
+		 * sent: out of the way (no longer send-*) rather than in the
+		 * way of every later send. */
+		char *aside = g_strdup_printf("%s/sent-%lld-%lld.%s.%d", parent,
+					      (long long)c->volume, (long long)c->issue,
+					      herald_host(), (int)getpid());
+		int err = errno;
+		struct stat st;
+
+		if ((err != ENOTEMPTY && err != EEXIST) || fs_stat(c->dir, &st) < 0 ||
+		    fs_rename_checked(c->dir, aside, st.st_ino) < 0) {
+			set_errno_error_n(error, err, "rmdir(%s)", c->dir);
+			g_free(aside);
+			goto out;
+		}
+		log_info(DIGEST_SUBSYS, "%s is not empty yet: left as %s", c->dir, aside);
+		g_free(aside);
 	}
 	r = fs_sync_dir(parent, error);
 out:

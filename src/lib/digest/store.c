@@ -526,6 +526,7 @@ claim_locked(struct list *l, time_t now, uint64_t min_bytes,
 	char *pending = digest_path(l, "pending"), *name = NULL, *dir = NULL;
 	GPtrArray *posts;
 	struct numbering n;
+	struct stat st;
 	uint64_t bytes;
 	int r = -1;
 
@@ -541,7 +542,10 @@ claim_locked(struct list *l, time_t now, uint64_t min_bytes,
 	name = g_strdup_printf(SEND_PREFIX "%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT,
 			       n.volume, n.issue);
 	dir = g_build_filename(digest_dir, name, NULL);
-	if (rename(pending, dir) < 0) {
+	/* One rename makes every pending post this issue's; judged by the
+	 * inode when NFS loses the reply. */
+	if (fs_stat(pending, &st) < 0 ||
+	    fs_rename_checked(pending, dir, st.st_ino) < 0) {
 		set_errno_error(error, "rename(%s, %s)", pending, dir);
 		goto out;
 	}
