@@ -176,4 +176,44 @@ got=$(count_posts)
 check "every post is in exactly one digest ($got: count of posts seen once)" test "$got" = "    $((N + 400)) 1 "
 check "no claimed issue is left" bash -c "! ls -d '$V2'/lists/$L/digest/send-* 2>/dev/null"
 check "nothing pending" bash -c "'$HERALD' --var '$V2' digests status $L | grep -q ' 0 posts pending'"
+
+# --- faults as NFS and full disks make them (tests/shim/nfsfault.so) -------
+V3=$(new_var faults)
+F() { "$HERALD" --var "$V3" "$@"; }
+shimmed() { LD_PRELOAD=$SHIM NFSFAULT_LOG=$T_DIR/faults.log "$@"; }
+F site set runner.digest.handler digest
+F lists create $L --owner admin@example.org >/dev/null
+echo mime@example.com | F members add $L >/dev/null
+F members set $L mime@example.com mode mime
+F config set $L digest_size_threshhold 0 >/dev/null
+inject3() { printf 'From: a@example.com\nSubject: f%s\nMessage-ID: <f%s@example.com>\n\nbody\n' $1 $1 | F queue inject digest --list $L >/dev/null; }
+inject3 1
+# The rename into pending/ done, its reply lost (ENOENT): judged by the
+# inode, the post is in once and the entry finished.
+NFSFAULT=rename_enoent=1 NFSFAULT_PATH=/digest/pending/ shimmed "$HERALD" --var "$V3" runner digest --once >>"$T_DIR/faults.out" 2>&1
+check "a lost rename reply: the post is pending once, its entry finished" \
+	test "$(ls "$V3/lists/$L/digest/pending" | grep -c '\.msg$') $(find "$V3/queue/digest" -name '*.msg' -o -name '*.bak' | wc -l)" = "1 0"
+inject3 2
+# A full disk while writing the post: the entry goes back, nothing half
+# written stays; the next pass adds it.
+NFSFAULT=write_enospc=1 NFSFAULT_PATH=/digest/pending/ shimmed "$HERALD" --var "$V3" runner digest --once >>"$T_DIR/faults.out" 2>&1
+check "a full disk: the entry is given back, nothing half written in pending/" \
+	test "$(ls "$V3/lists/$L/digest/pending" | wc -l) $(find "$V3/queue/digest" -name '*.msg' | wc -l)" = "1 1"
+F runner digest --once >>"$T_DIR/faults.out" 2>&1
+check "the next pass adds it" test "$(ls "$V3/lists/$L/digest/pending" | grep -c '\.msg$')" = 2
+# A full disk while the send writes a rendition: nothing goes out, the
+# issue stays claimed; the next send finishes it, once.
+err=$(NFSFAULT=fsync_enospc=1 NFSFAULT_PATH=/out-mime shimmed "$HERALD" --var "$V3" digests send $L 2>&1)
+check "a full disk during a send fails it ($err)" test -z "$(ls "$V3"/queue/out/ 2>/dev/null | grep '\.msg$')"
+check "and leaves the issue claimed" test -d "$V3/lists/$L/digest/send-1-1"
+# The claim's and the hand-over's renames done, their replies lost.
+NFSFAULT=rename_enoent=1 NFSFAULT_PATH=/queue/out/ shimmed "$HERALD" --var "$V3" digests send $L >>"$T_DIR/faults.out" 2>&1
+inject3 3
+F runner digest --once >>"$T_DIR/faults.out" 2>&1
+NFSFAULT=rename_enoent=1 NFSFAULT_PATH=/digest/send- shimmed "$HERALD" --var "$V3" digests send $L >>"$T_DIR/faults.out" 2>&1
+F digests send $L >>"$T_DIR/faults.out" 2>&1
+got=$(for f in "$V3"/queue/out/*.msg; do python3 "$CHECK" mime "$f" || echo BAD; done | cut -d' ' -f1 | sort | tr '\n' ' ')
+check "after the faults each post is in one digest ($got)" test "$got" = "<f1@example.com> <f2@example.com> <f3@example.com> "
+check "two digests" test "$(ls "$V3"/queue/out/ | grep -c '\.msg$')" = 2
+check "the shim injected faults ($(wc -l <"$T_DIR/faults.log" 2>/dev/null))" test "$(wc -l <"$T_DIR/faults.log" 2>/dev/null)" -ge 4
 t_done
