@@ -13,6 +13,7 @@
  *     pending/<name>.msg  one post each, named by its digest-queue entry:
  *                         written to .tmp, fsync'ed, renamed under the
  *                         list lock
+ *     pending/mid-<sha1>  an empty marker of each post's Message-ID
  *     state               volume, issue (the next) and last_sent (epoch
  *                         seconds), a key file replaced atomically
  *     one-last            "mode address" lines: members who left digest
@@ -59,10 +60,12 @@ struct digest_status {
 /* Adds post name (a queue entry's base name: [0-9a-f+]) of len bytes to
  * the list's pending digest, durably, under the list lock.  1 added, 0 it
  * was there already or sent recently (the same queue entry handled again
- * after a crash), -1 with *error.  *bytes_r (optional) gets the pending
- * size afterwards. */
-int digest_append(struct list *l, const char *name, const char *msg,
-		  size_t len, uint64_t *bytes_r, GError **error);
+ * after a crash, or another copy of a post with this message_id: NULL or
+ * "" when it has none), -1 with *error.  *bytes_r (optional) gets the
+ * pending size afterwards. */
+int digest_append(struct list *l, const char *name, const char *message_id,
+		  const char *msg, size_t len, uint64_t *bytes_r,
+		  GError **error);
 
 /* The pending set and the numbering at time now (epoch seconds). */
 int digest_status_get(struct list *l, time_t now, struct digest_status *st,

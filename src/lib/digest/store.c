@@ -16,6 +16,11 @@
  * so that a queue entry handled again after its post was claimed (the
  * runner died between the two) is not added to the next issue too.
  *
+ * A post's Message-ID leaves a marker beside it (mid-<SHA-1>), claimed
+ * and remembered the same way: the pipeline replayed after a crash of the
+ * incoming runner's commit makes a second copy under another entry name
+ * (pipe_fanout.c), and the marker keeps it out of the digests.
+ *
  * Numbering: "state" holds the next issue; a claim is renamed before the
  * state is rewritten, so a crash between leaves a send directory whose
  * number the next claim sees and counts past.  Dates are local time, as
@@ -359,12 +364,37 @@ write_post(const char *dir, const char *file, const char *msg, size_t len,
 	return r;
 }
 
+/* Whether file (a post, or a Message-ID's marker) was added before: it is
+ * pending, in an unfinished issue, or claimed by a send of the last day. */
+static int
+seen_before(struct list *l, const char *file, GError **error)
+{
+	int there = already_there(l, file, error);
+
+	if (there == 0)
+		there = recently_claimed(l, file, error);
+	return there;
+}
+
+/* The marker of a Message-ID: mid-<SHA-1 of it>. */
+static char *
+message_id_marker(const char *message_id)
+{
+	char *hex = g_compute_checksum_for_string(G_CHECKSUM_SHA1, message_id, -1);
+	char *marker = g_strconcat("mid-", hex, NULL);
+
+	g_free(hex);
+	return marker;
+}
+
 int
-digest_append(struct list *l, const char *name, const char *msg, size_t len,
-	      uint64_t *bytes_r, GError **error)
+digest_append(struct list *l, const char *name, const char *message_id,
+	      const char *msg, size_t len, uint64_t *bytes_r, GError **error)
 {
 	char *pending = digest_path(l, "pending");
 	char *file = g_strconcat(name, POST_EXT, NULL);
+	char *marker = message_id != NULL && *message_id != '\0'
+		       ? message_id_marker(message_id) : NULL;
 	struct lock *lk = NULL;
 	GPtrArray *posts;
 	int r = -1, there;
@@ -376,11 +406,17 @@ digest_append(struct list *l, const char *name, const char *msg, size_t len,
 	}
 	if (list_lock(l, LOCK_WAIT_MS, &lk, error) < 0)
 		goto out;
-	if ((there = already_there(l, file, error)) < 0 ||
-	    (there == 0 && (there = recently_claimed(l, file, error)) < 0))
+	if ((there = seen_before(l, file, error)) < 0 ||
+	    (there == 0 && marker != NULL &&
+	     (there = seen_before(l, marker, error)) < 0))
 		goto out;
+	/* The post first, then its Message-ID's marker: a crash between
+	 * leaves a post that a copy made again may double, never a marker
+	 * that drops a post nobody stored. */
 	if (there == 0 && (fs_mkdir_p(pending, 0770, error) < 0 ||
-			   write_post(pending, file, msg, len, error) < 0))
+			   write_post(pending, file, msg, len, error) < 0 ||
+			   (marker != NULL &&
+			    write_post(pending, marker, "", 0, error) < 0)))
 		goto out;
 	if (bytes_r != NULL) {
 		if ((posts = posts_in(pending, bytes_r, error)) == NULL)
@@ -392,6 +428,7 @@ digest_append(struct list *l, const char *name, const char *msg, size_t len,
 	r = there ? 0 : 1;
 out:
 	lock_free(&lk);
+	g_free(marker);
 	g_free(file);
 	g_free(pending);
 	return r;
@@ -524,7 +561,7 @@ claim_locked(struct list *l, time_t now, uint64_t min_bytes,
 {
 	char *digest_dir = g_build_filename(list_dir(l), "digest", NULL);
 	char *pending = digest_path(l, "pending"), *name = NULL, *dir = NULL;
-	GPtrArray *posts;
+	GPtrArray *posts, *markers = NULL;
 	struct numbering n;
 	struct stat st;
 	uint64_t bytes;
@@ -536,6 +573,10 @@ claim_locked(struct list *l, time_t now, uint64_t min_bytes,
 		r = 0;
 		goto out;
 	}
+	if ((markers = fs_dir_names(pending, "mid-", error)) == NULL)
+		goto out;
+	for (guint i = 0; i < markers->len; i++)
+		g_ptr_array_add(posts, g_strdup(markers->pdata[i]));
 	if (next_numbers(l, now, &n, error) < 0 ||
 	    recent_add(l, posts, now, error) < 0)
 		goto out;
@@ -563,6 +604,8 @@ claim_locked(struct list *l, time_t now, uint64_t min_bytes,
 out:
 	if (posts != NULL)
 		g_ptr_array_unref(posts);
+	if (markers != NULL)
+		g_ptr_array_unref(markers);
 	g_free(name);
 	g_free(dir);
 	g_free(pending);

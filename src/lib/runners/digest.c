@@ -6,7 +6,8 @@
  *
  * The post is stored before the handler returns, so the entry is finished
  * only after: a crash between the two hands the entry over again, and the
- * store finds its name taken.  A send that fails is logged and left to
+ * store finds its name taken (or its Message-ID, for a second copy the
+ * pipeline made).  A send that fails is logged and left to
  * the next post or to the task digest.send (Mailman's senddigests): the
  * post is in the pending digest either way, and a digest that cannot go
  * now must not stop the posts that follow.  A send that finds another
@@ -17,6 +18,7 @@
 #include "base/log.h"
 #include "digest/digest.h"
 #include "list/list.h"
+#include "mail/message.h"
 #include "store/names.h"
 
 #include <time.h>
@@ -37,6 +39,22 @@ send_by_size(struct list *l, uint64_t bytes)
 	}
 }
 
+/* The post's Message-ID (NULL: none), which the store keys duplicates
+ * by: read from the message, since the pipeline copies a post to the
+ * digest queue before it records the header in the metadata. */
+static char *
+post_message_id(const struct queue_item *item)
+{
+	GMimeMessage *msg = message_parse_stored(item->msg, item->msg_len, NULL);
+	char *id = NULL;
+
+	if (msg != NULL) {
+		id = g_strdup(message_header(msg, "Message-ID"));
+		g_object_unref(msg);
+	}
+	return id;
+}
+
 static int
 handle_digest(void *ctx, struct queue *q, struct queue_item *item,
 	      GError **error)
@@ -45,6 +63,7 @@ handle_digest(void *ctx, struct queue *q, struct queue_item *item,
 	const char *fqdn = queue_meta_get(item->meta, META_LIST);
 	struct list *l;
 	uint64_t bytes = 0;
+	char *message_id;
 	GError *e = NULL;
 	int r;
 
@@ -63,7 +82,10 @@ handle_digest(void *ctx, struct queue *q, struct queue_item *item,
 		g_error_free(e);
 		return 0;
 	}
-	r = digest_append(l, item->base, item->msg, item->msg_len, &bytes, &e);
+	message_id = post_message_id(item);
+	r = digest_append(l, item->base, message_id, item->msg, item->msg_len,
+			  &bytes, &e);
+	g_free(message_id);
 	/* The list lock held too long is no fault of the post: it goes back
 	 * to the queue, as after a failed disk (Mailman lost such posts). */
 	if (r < 0 && e->domain == HERALD_ERROR && e->code == HERALD_ERR_TIMEOUT)
