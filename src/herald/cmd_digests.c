@@ -1,5 +1,5 @@
 /*
- * cmd_digests.c - `herald digests send|status [LIST]`: a list's digests
+ * cmd_digests.c - `herald digests status|send|new-volume`: a list's digests
  * (src/lib/digest, docs/digests.md).
  *
  *   digests status [LIST]  pending posts and bytes, the volume and issue
@@ -8,6 +8,8 @@
  *   digests send [LIST]    sends the pending digest now, whatever its size
  *                          (Mailman's "send digest now"), and finishes any
  *                          issue a dead sender left
+ *   digests new-volume LIST   the next digest starts a new volume
+ *                          (Mailman's bumpdigests)
  * Without LIST, every list of the site.
  */
 #include "cli.h"
@@ -150,12 +152,39 @@ digests_send(struct cli *cli, int argc, char **argv)
 	return each_list(cli, argc, argv, send_one);
 }
 
+static int
+digests_new_volume(struct cli *cli, int argc, char **argv)
+{
+	static const struct cli_help help = {
+		.params = "LIST", .min_args = 1, .max_args = 1,
+		.summary = "Starts a new volume: the next digest is its issue 1 "
+			   "(Mailman's bumpdigests).",
+	};
+	GError *error = NULL;
+	struct list *l;
+	int64_t volume;
+	int ret;
+
+	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
+		return ret;
+	if (digest_new_volume(l, time(NULL), &volume, &error) < 0) {
+		ret = cli_error("list %s: %s", list_fqdn(l), error->message);
+		g_error_free(error);
+	} else {
+		printf("%s: the next digest is vol %" G_GINT64_FORMAT ", issue 1\n",
+		       list_fqdn(l), volume);
+	}
+	list_free(&l);
+	return ret;
+}
+
 int
 cmd_digests(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
 		{ "status", digests_status, "what is pending, and the next volume and issue" },
 		{ "send", digests_send, "send the pending digest now" },
+		{ "new-volume", digests_new_volume, "start a new volume with the next digest" },
 		{ NULL, NULL, NULL },
 	};
 

@@ -13,6 +13,7 @@
 #   - digest.send sends only for lists with digest_send_periodic;
 #   - volumes and issues across digest_volume_frequency boundaries with a
 #     faked clock (libfaketime): a new day starts volume 2 at issue 1;
+#     `digests new-volume` starts one by hand, and no second that day;
 #   - SIGKILL: the digest runner killed again and again while it appends
 #     and sends, and `digests send` killed mid-send: every post is in
 #     exactly one digest.
@@ -113,9 +114,15 @@ else
 	check "daily: a new day is a new volume at issue 1, the same day the next issue ($(subjects mime | tr '\n' ' '))" test \
 		"$(subjects mime | tr '\n' ' ')" = "Subject: Dev Digest, Vol 2, Issue 1 Subject: Dev Digest, Vol 2, Issue 2 Subject: Dev Digest, Vol 3, Issue 1 "
 	clear_out
+	check "new-volume: the next digest is vol 4, issue 1" bash -c "at() { LD_PRELOAD='$FAKELIB' FAKETIME=\"\$1\" \"\${@:2}\"; }; at +2d '$HERALD' --var '$V' digests new-volume $L | grep -qx '$L: the next digest is vol 4, issue 1'"
+	post 11 +2d; at +2d "$HERALD" --var "$V" digests send $L >/dev/null
+	post 12 +2d; at +2d "$HERALD" --var "$V" digests send $L >/dev/null
+	check "and the next of the same day is issue 2 of it ($(subjects mime | tr '\n' ' '))" test \
+		"$(subjects mime | tr '\n' ' ')" = "Subject: Dev Digest, Vol 4, Issue 1 Subject: Dev Digest, Vol 4, Issue 2 "
+	clear_out
 	H config set $L digest_volume_frequency 1 >/dev/null
 	post 10 +40d; at +40d "$HERALD" --var "$V" digests send $L >/dev/null
-	check "monthly: 40 days on is volume 4 ($(subjects mime))" test "$(subjects mime)" = "Subject: Dev Digest, Vol 4, Issue 1"
+	check "monthly: 40 days on is volume 5 ($(subjects mime))" test "$(subjects mime)" = "Subject: Dev Digest, Vol 5, Issue 1"
 	clear_out
 fi
 

@@ -14,8 +14,9 @@
  *                         written to .tmp, fsync'ed, renamed under the
  *                         list lock
  *     pending/mid-<sha1>  an empty marker of each post's Message-ID
- *     state               volume, issue (the next) and last_sent (epoch
- *                         seconds), a key file replaced atomically
+ *     state               volume, issue (the next), last_sent and
+ *                         volume_started (epoch seconds), a key file
+ *                         replaced atomically
  *     one-last            "mode address" lines: members who left digest
  *                         mode since the last send (they get one more)
  *     recent              "time name" lines: posts claimed by the sends of
@@ -76,6 +77,13 @@ int digest_status_get(struct list *l, time_t now, struct digest_status *st,
  * Jan-Mar, Apr-Jun, ...; weeks start on Monday). */
 gboolean digest_new_period(enum digest_frequency freq, time_t last,
 			   time_t now);
+
+/* Starts a new volume at time now (Mailman's bumpdigests): the next
+ * digest is issue 1 of the volume after the one it would have had
+ * (*volume_r), and no other volume starts in now's period.  Under the
+ * list lock. */
+int digest_new_volume(struct list *l, time_t now, int64_t *volume_r,
+		      GError **error);
 
 /* Records that member addr (mode: its digest mode until now) is owed the
  * pending digest: Mailman's one_last_digest.  Under the list lock. */

@@ -61,6 +61,7 @@ valid_post_name(const char *name)
 
 struct numbering {
 	int64_t volume, issue, last_sent;
+	int64_t volume_started;	/* a volume started by hand (new-volume) */
 };
 
 static int
@@ -74,6 +75,7 @@ state_read(struct list *l, struct numbering *n, GError **error)
 	n->volume = 1;
 	n->issue = 1;
 	n->last_sent = 0;
+	n->volume_started = 0;
 	if (r <= 0) {
 		g_free(path);
 		return r;
@@ -87,6 +89,8 @@ state_read(struct list *l, struct numbering *n, GError **error)
 		n->volume = MAX(1, g_key_file_get_int64(kf, "digest", "volume", NULL));
 		n->issue = MAX(1, g_key_file_get_int64(kf, "digest", "issue", NULL));
 		n->last_sent = g_key_file_get_int64(kf, "digest", "last_sent", NULL);
+		n->volume_started = g_key_file_get_int64(kf, "digest",
+							 "volume_started", NULL);
 	}
 	g_key_file_free(kf);
 	g_free(data);
@@ -100,8 +104,10 @@ state_write(struct list *l, const struct numbering *n, GError **error)
 	char *path = digest_path(l, "state");
 	char *text = g_strdup_printf("[digest]\nvolume=%" G_GINT64_FORMAT
 				     "\nissue=%" G_GINT64_FORMAT
-				     "\nlast_sent=%" G_GINT64_FORMAT "\n",
-				     n->volume, n->issue, n->last_sent);
+				     "\nlast_sent=%" G_GINT64_FORMAT
+				     "\nvolume_started=%" G_GINT64_FORMAT "\n",
+				     n->volume, n->issue, n->last_sent,
+				     n->volume_started);
 	int r = fs_write_atomic(path, text, strlen(text), error);
 
 	g_free(text);
@@ -250,8 +256,10 @@ next_numbers(struct list *l, time_t now, struct numbering *n, GError **error)
 		}
 	}
 	g_ptr_array_unref(claims);
+	/* A volume started by hand counts as sent in its period: the next
+	 * digest of that period does not start another. */
 	if (digest_new_period(list_get_int(l, "digest_volume_frequency"),
-			      (time_t)n->last_sent, now)) {
+			      (time_t)MAX(n->last_sent, n->volume_started), now)) {
 		n->volume++;
 		n->issue = 1;
 	}
@@ -627,6 +635,29 @@ digest_claim(struct list *l, time_t now, uint64_t min_bytes,
 	if (r >= 0 && lock_release(lk, error) < 0) {
 		digest_claim_free(claim_r);
 		r = -1;
+	}
+	lock_free(&lk);
+	return r;
+}
+
+int
+digest_new_volume(struct list *l, time_t now, int64_t *volume_r,
+		  GError **error)
+{
+	struct lock *lk = NULL;
+	struct numbering n;
+	int r = -1;
+
+	if (list_lock(l, LOCK_WAIT_MS, &lk, error) < 0)
+		return -1;
+	if (next_numbers(l, now, &n, error) == 0) {
+		n.volume++;
+		n.issue = 1;
+		n.volume_started = now;
+		if (state_write(l, &n, error) == 0 && lock_release(lk, error) == 0) {
+			*volume_r = n.volume;
+			r = 0;
+		}
 	}
 	lock_free(&lk);
 	return r;
