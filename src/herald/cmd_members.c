@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "mail/address.h"
 #include "base/base.h"
+#include "digest/digest.h"
 #include "list/list.h"
 #include "list/roster.h"
 #include "list/subscribe.h"
@@ -452,6 +453,37 @@ bad:
 	return -1;
 }
 
+/* Before a member's mode changes: the list must allow the new mode
+ * (digestable, nondigestable), and a member leaving digest mode is owed
+ * the pending digest (Mailman 2.1), recorded first so that no post
+ * pending now is lost to them. */
+static int
+mode_change(struct list *l, const struct set_ctx *sc, GError **error)
+{
+	int mode = member_mode_parse(sc->value);
+	struct roster *r = NULL;
+	const struct member *m;
+	int ret = 0;
+
+	if (mode < 0)
+		return 0;	/* set_option says what is wrong */
+	if ((mode == MODE_REGULAR && !list_get_bool(l, "nondigestable")) ||
+	    (mode != MODE_REGULAR && !list_get_bool(l, "digestable"))) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "%s has %s off: its members cannot choose %s", list_fqdn(l),
+			    mode == MODE_REGULAR ? "nondigestable" : "digestable",
+			    mode == MODE_REGULAR ? "each post" : "digests");
+		return -1;
+	}
+	if (roster_load(l, &r, error) < 0)
+		return -1;
+	m = roster_find(r, sc->addr);
+	if (m != NULL && m->mode != MODE_REGULAR && mode == MODE_REGULAR)
+		ret = digest_owe_last(l, m->addr, m->mode, error);
+	roster_free(&r);
+	return ret;
+}
+
 static int
 members_set(struct cli *cli, int argc, char **argv)
 {
@@ -474,8 +506,11 @@ members_set(struct cli *cli, int argc, char **argv)
 	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
 	sc = (struct set_ctx){ argv[2], argv[3], argv[4] };
-	ret = roster_edit(l, set_option, &sc, &error) < 0 ? cli_gerror(&error)
-							  : CLI_OK;
+	if (strcmp(sc.option, "mode") == 0 && mode_change(l, &sc, &error) < 0)
+		ret = cli_gerror(&error);
+	else
+		ret = roster_edit(l, set_option, &sc, &error) < 0
+			? cli_gerror(&error) : CLI_OK;
 	list_free(&l);
 	return ret;
 }

@@ -32,6 +32,7 @@ static const struct command {
 	{ "held", cmd_held, "list, show, approve, reject, discard or defer held posts" },
 	{ "requests", cmd_requests, "list, approve, reject or discard subscription requests" },
 	{ "tasks", cmd_tasks, "list the periodic tasks, or run one now" },
+	{ "digests", cmd_digests, "show a list's pending digest, or send it now" },
 	{ "bounce", cmd_bounce, "detect the failed recipients of a returned message" },
 	{ "archive", cmd_archive, "add to, import, rebuild, check or search a list's archive" },
 	{ "templates", cmd_templates, "show the texts of herald's own mail as a list sends them" },

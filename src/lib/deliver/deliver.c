@@ -124,6 +124,9 @@ struct job {
 	struct token_key *key;		/* the site key, read once for the job
 					 * (personalised, one-click) or NULL */
 	gboolean verp, personalised;
+	gboolean digest;		/* a digest (digest/send.c): decorated
+					 * already, personalised only in its
+					 * user_* variables */
 	int64_t personalize;		/* the list's setting: 1 or 2 */
 	char *sender;			/* envelope sender (bulk) */
 	char *bounces;			/* LIST-bounces@DOMAIN (VERP) */
@@ -317,8 +320,14 @@ personal_copy(struct job *j, guint k, GError **error)
 	g_free(key);
 	if (msg == NULL)
 		return NULL;
-	r = m != NULL ? decorate_message_member(msg, j->list, m, error)
-		      : decorate_message(msg, j->list, j->rcpts[k], error);
+	if (j->digest) {	/* built with its own header and footer */
+		if (m != NULL)
+			decorate_digest_member(msg, j->list, m);
+		r = 0;
+	} else {
+		r = m != NULL ? decorate_message_member(msg, j->list, m, error)
+			      : decorate_message(msg, j->list, j->rcpts[k], error);
+	}
 	if (r == 0)
 		r = headers_personalise(msg, j->list, j->key, j->rcpts[k],
 					error);
@@ -623,12 +632,17 @@ choose_mode(struct job *j, const struct queue_meta *meta)
 	int64_t post_id = queue_meta_get_int(meta, META_POST_ID, 0);
 	gboolean post = g_strcmp0(kind, "post") == 0;
 
-	if (j->list != NULL && post &&
-	    g_strcmp0(queue_meta_get(meta, META_NODECORATE), "yes") != 0) {
+	/* A digest is personalised (its one-click unsubscribe, To, the
+	 * user_* of digest_header and digest_footer) and VERP'd as a post
+	 * is, but its header and footer are the digest's own. */
+	j->digest = kind != NULL && g_str_has_prefix(kind, "digest-");
+	if (j->list != NULL && ((post &&
+	    g_strcmp0(queue_meta_get(meta, META_NODECORATE), "yes") != 0) ||
+	    j->digest)) {
 		j->personalize = list_get_int(j->list, "personalize");
 		j->personalised = j->personalize > 0;
 	}
-	j->verp = j->list != NULL && post &&
+	j->verp = j->list != NULL && (post || j->digest) &&
 		((j->personalised && j->ds->verp_personalized) ||
 		 j->ds->verp_interval == 1 ||
 		 (j->ds->verp_interval > 1 && post_id > 0 &&

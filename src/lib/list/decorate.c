@@ -419,3 +419,84 @@ decorate_message(GMimeMessage *msg, struct list *l, const char *member_addr,
 	g_free(m.key);
 	return ret;
 }
+
+/* --- digests ---------------------------------------------------------------- */
+
+/* The text of part (UTF-8) with the first (header) or last (footer)
+ * occurrence of generic replaced by personal.  The part becomes UTF-8, 8bit when not ASCII
+ * (the encoding a digest's parts have). */
+static void
+digest_part_replace(GMimeTextPart *tp, const char *generic,
+		    const char *personal, gboolean last)
+{
+	char *text = g_mime_text_part_get_text(tp), *at = NULL, *p;
+	GString *out;
+
+	if (text == NULL)
+		return;
+	for (p = text; (p = strstr(p, generic)) != NULL; p++) {
+		at = p;
+		if (!last)
+			break;
+	}
+	if (at != NULL) {
+		out = g_string_new_len(text, at - text);
+		g_string_append(out, personal);
+		g_string_append(out, at + strlen(generic));
+		/* UTF-8 whatever it was: the text is UTF-8 now, and a
+		 * plain digest's may hold any script. */
+		g_mime_text_part_set_charset(tp, "utf-8");
+		part_set_bytes(GMIME_PART(tp), out->str, out->len);
+		if (!message_text_is_ascii(out->str, out->len))
+			g_mime_part_set_content_encoding(GMIME_PART(tp),
+							 GMIME_CONTENT_ENCODING_8BIT);
+		g_string_free(out, TRUE);
+	}
+	g_free(text);
+}
+
+static void
+digest_replace(GMimeMessage *msg, const char *generic, const char *personal,
+	       gboolean last)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+
+	if (body != NULL && GMIME_IS_TEXT_PART(body)) {
+		digest_part_replace(GMIME_TEXT_PART(body), generic, personal, last);
+	} else if (body != NULL && GMIME_IS_MULTIPART(body)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(body);
+
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+			GMimeObject *c = g_mime_multipart_get_part(mp, i);
+
+			if (GMIME_IS_TEXT_PART(c))
+				digest_part_replace(GMIME_TEXT_PART(c), generic,
+						    personal, last);
+		}
+	}
+}
+
+void
+decorate_digest_member(GMimeMessage *msg, struct list *l,
+		       const struct member *m)
+{
+	static const char *const names[] = { "digest_header", "digest_footer" };
+
+	message_init();
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *tmpl = list_get(l, names[i], NULL);
+		char *generic, *personal;
+
+		if (tmpl == NULL || strstr(tmpl, "%(user_") == NULL) {
+			g_free(tmpl);
+			continue;	/* the same for everyone: as built */
+		}
+		generic = decorate_text(l, tmpl, NULL);
+		personal = decorate_text(l, tmpl, m);
+		if (*generic != '\0')
+			digest_replace(msg, generic, personal, i == 1);
+		g_free(generic);
+		g_free(personal);
+		g_free(tmpl);
+	}
+}

@@ -58,4 +58,13 @@ int decorate_message(GMimeMessage *msg, struct list *l,
 int decorate_message_member(GMimeMessage *msg, struct list *l,
 			    const struct member *m, GError **error);
 
+/* A digest's copy to member m (personalised delivery): the digest_header
+ * and digest_footer text the digest was built with, for no one (user_*
+ * left as written), made again for m, where the builder put it: a text
+ * part of its own (MIME digest) or inside the one text part (plain
+ * digest: the first occurrence for the header, the last for the footer).
+ * Nothing changes when neither names a user_* variable. */
+void decorate_digest_member(GMimeMessage *msg, struct list *l,
+			    const struct member *m);
+
 #endif

@@ -144,7 +144,7 @@ static const struct list_setting settings[] = {
 
 	/* --- nondigest ------------------------------------------------- */
 	{ "nondigestable", "nondigest", LS_BOOL, "yes", NULL, NO_RANGE,
-	  "Members may receive posts one by one.", LS_PENDING },
+	  "Members may receive posts one by one.", 0 },
 	{ "personalize", "nondigest", LS_ENUM, "0", "0=no|1=yes|2=full",
 	  NO_RANGE,
 	  "Send each member their own copy, so headers and footers can name "
@@ -177,19 +177,19 @@ static const struct list_setting settings[] = {
 	  0 },
 	{ "digest_size_threshhold", "digest", LS_INT, "30", NULL, INT_RANGE(0, 1048576),
 	  "Send the digest once it reaches this many KB; 0: no size trigger "
-	  "(the spelling is Mailman's).", LS_PENDING },
+	  "(the spelling is Mailman's).", 0 },
 	{ "digest_send_periodic", "digest", LS_BOOL, "yes", NULL, NO_RANGE,
-	  "Send a digest every day there is one, even below the size threshold.",
-	  LS_PENDING },
+	  "Send a digest every day there is one, even below the size threshold "
+	  "(the task digest.send).", 0 },
 	{ "digest_header", "digest", LS_TEXT, "", NULL, NO_RANGE,
-	  "Text at the top of each digest.", LS_PENDING },
+	  "Text at the top of each digest.", 0 },
 	{ "digest_footer", "digest", LS_TEXT,
 	  "_______________________________________________\n"
 	  "%(real_name)s mailing list\n%(list)s\n%(listinfo_url)s", NULL, NO_RANGE,
-	  "Text at the end of each digest.", LS_PENDING },
+	  "Text at the end of each digest.", 0 },
 	{ "digest_volume_frequency", "digest", LS_ENUM, "1",
 	  "0=yearly|1=monthly|2=quarterly|3=weekly|4=daily", NO_RANGE,
-	  "How often a new digest volume starts.", LS_PENDING },
+	  "How often a new digest volume starts.", 0 },
 
 	/* --- privacy: subscribing -------------------------------------- */
 	{ "advertised", "privacy", LS_BOOL, "yes", NULL, NO_RANGE,

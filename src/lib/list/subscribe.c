@@ -150,7 +150,9 @@ subscribe_member_defaults(struct list *l, struct member *m, gboolean digest)
 {
 	int64_t now = now_usec() / 1000000;
 
-	digest = digest || list_get_bool(l, "digest_is_default");
+	/* nondigestable off: digests are the only way to get the posts. */
+	digest = digest || list_get_bool(l, "digest_is_default") ||
+		 !list_get_bool(l, "nondigestable");
 	m->mode = !digest ? MODE_REGULAR
 		: list_get_bool(l, "mime_is_default_digest") ? MODE_MIME_DIGEST
 							     : MODE_PLAIN_DIGEST;

@@ -16,6 +16,7 @@ const struct runner_kind *const runner_kinds[] = {
 	&runner_bounces,
 	&runner_commands,
 	&runner_archive,
+	&runner_digest,
 	&runner_forward,
 	&runner_sink,
 	NULL,

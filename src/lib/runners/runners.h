@@ -22,5 +22,6 @@ extern const struct runner_kind runner_forward;		/* basic.c */
 extern const struct runner_kind runner_sink;		/* basic.c */
 extern const struct runner_kind runner_bounces;	/* bounces.c */
 extern const struct runner_kind runner_archive;	/* archive.c */
+extern const struct runner_kind runner_digest;		/* digest.c */
 
 #endif

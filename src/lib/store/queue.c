@@ -517,6 +517,19 @@ publish(struct queue *q, const char *base, const char *tmp, const char *final,
 	return 0;
 }
 
+/* A new entry is renamed into place: its name is made durable.  Without
+ * this the new name may not survive a power cut even though the data does;
+ * the MTA is told "accepted" only after it. */
+static int
+entry_stored(struct queue *q, const char *base, char **base_r, GError **error)
+{
+	if (fs_sync_dir(q->dir, error) < 0)
+		return -1;
+	if (base_r != NULL)
+		*base_r = g_strdup(base);
+	return 0;
+}
+
 int
 queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	      size_t msg_len, char **base_r, GError **error)
@@ -529,15 +542,38 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	if (fs_create_synced(e.tmp, e.data->str, e.data->len, &ino, error) < 0 ||
 	    publish(q, e.base, e.tmp, e.final, ino, error) < 0)
 		goto out;
-	/* Without this the new name may not survive a power cut even though
-	 * the data does; the MTA is told "accepted" only after it. */
-	if (fs_sync_dir(q->dir, error) < 0)
-		goto out;
-	if (base_r != NULL)
-		*base_r = g_strdup(e.base);
-	ret = 0;
+	ret = entry_stored(q, e.base, base_r, error);
 out:
 	new_entry_clear(&e);
+	return ret;
+}
+
+int
+queue_adopt(struct queue *q, const char *path, char **base_r, GError **error)
+{
+	struct queue_meta *meta = queue_meta_new();
+	char *digest, *base, *final;
+	struct stat st;
+	int ret = -1;
+
+	if (fs_stat(path, &st) < 0) {
+		set_errno_error(error, "stat(%s)", path);
+		queue_meta_free(&meta);
+		return -1;
+	}
+	/* Named like any new entry: now, and a digest unique to this call. */
+	digest = make_digest(meta, path, strlen(path));
+	base = g_strdup_printf("%016lld+%s", (long long)now_usec(), digest);
+	final = entry_path(q, base, ".msg");
+	if (fs_rename_checked(path, final, st.st_ino) < 0 &&
+	    !renamed_and_claimed(q, base, st.st_ino))
+		set_errno_error(error, "rename(%s, %s)", path, final);
+	else
+		ret = entry_stored(q, base, base_r, error);
+	queue_meta_free(&meta);
+	g_free(final);
+	g_free(base);
+	g_free(digest);
 	return ret;
 }
 

@@ -111,6 +111,15 @@ int queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
 int queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
 	      const char *msg, size_t msg_len, char **base_r, GError **error);
 
+/* Moves file path (a complete, synced entry in the queue's format, on the
+ * var dir's file system) into q as a new entry: one rename, so a caller
+ * that keeps the file until then enqueues it exactly once, across crashes
+ * (the digests: an issue's renditions are written beside its posts first).
+ * On failure the file stays where it was.  *base_r (optional) gets the
+ * entry name. */
+int queue_adopt(struct queue *q, const char *path, char **base_r,
+		GError **error);
+
 /* Whether digest (40 hex digits) lies in slice s of n: the hash space
  * [s*2^160/n, (s+1)*2^160/n), computed exactly. */
 gboolean queue_digest_in_slice(const char *digest, unsigned s, unsigned n);

@@ -11,6 +11,7 @@ extern const struct task task_held_summary;	/* held.c */
 extern const struct task task_bounce_disabled;	/* bounce.c */
 extern const struct task task_pending_expire;	/* pending.c */
 extern const struct task task_archive_gzip;	/* archive.c */
+extern const struct task task_digest_send;	/* digest.c */
 
 const struct task *const tasks[] = {
 	&task_held_expire,
@@ -18,6 +19,7 @@ const struct task *const tasks[] = {
 	&task_bounce_disabled,
 	&task_pending_expire,
 	&task_archive_gzip,
+	&task_digest_send,
 	NULL,
 };
 
