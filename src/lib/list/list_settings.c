@@ -219,11 +219,11 @@ static const struct list_setting settings[] = {
 	{ "member_moderation_notice", "privacy", LS_TEXT, "", NULL, NO_RANGE,
 	  "The text sent when a moderated member's post is rejected.", 0 },
 	{ "member_verbosity_threshold", "privacy", LS_INT, "0", NULL, INT_RANGE(0, 100000),
-	  "Moderate a member who posts more than this many times in "
-	  "member_verbosity_interval; 0 turns this off.", LS_PENDING },
+	  "Flood control: a member who posts more than this many times within "
+	  "member_verbosity_interval seconds is moderated automatically and "
+	  "the owners are told; 0 turns this off.", 0 },
 	{ "member_verbosity_interval", "privacy", LS_INT, "300", NULL, INT_RANGE(1, 86400),
-	  "The interval, in seconds, for member_verbosity_threshold.",
-	  LS_PENDING },
+	  "The interval, in seconds, for member_verbosity_threshold.", 0 },
 	{ "dmarc_moderation_action", "privacy", LS_ENUM, "0",
 	  "0=accept|1=munge_from|2=wrap_message|3=reject|4=discard", NO_RANGE,
 	  "What to do with a post whose From domain publishes a DMARC policy "
