@@ -335,9 +335,10 @@ flood_check(struct post *p, const struct member *m, GError **error)
 	text = g_strdup_printf("%s posted more than %" G_GINT64_FORMAT
 			       " messages in %" G_GINT64_FORMAT " seconds "
 			       "(member_verbosity_threshold) and is now "
-			       "moderated; the post attached is held.  Clear "
-			       "the member's moderation flag to let them post "
-			       "freely again.\n", m->addr, v.threshold,
+			       "moderated: the post attached, and the next ones, "
+			       "get member_moderation_action (hold by default). "
+			       " Clear the member's moderation flag to let them "
+			       "post freely again.\n", m->addr, v.threshold,
 			       v.interval);
 	tell_owners(p, "flood control", subject, text);
 	return 1;
