@@ -860,6 +860,54 @@ test_dmarc_quarantine_and_none_flags(void)
 
 /* A DNS failure is mitigated (munged), even when the action is reject:
  * a DNS outage must not refuse every post. */
+/* dmarc_moderation_addresses: the action applies whatever the domain
+ * publishes (here nothing), and no DNS question is asked. */
+static void
+test_dmarc_moderation_addresses_force_the_action(void)
+{
+	struct list_fixture f;
+	struct post *p;
+	char *bad[] = { "^(", "", NULL };
+	int asked;
+
+	fixture_init(&f);
+	list_set_ok(f.list, "dmarc_moderation_action", "reject");
+	list_set_ok(f.list, "dmarc_moderation_addresses",
+		    "Ann@Nothing.test\n^.*@sub\\.nothing\\.test$");
+	/* Not listed, no policy: accepted, after a lookup. */
+	p = dmarc_run(&f, "b@nothing.test", FALSE, PIPE_CONTINUE);
+	post_free(&p);
+	asked = g_atomic_int_get(&dns->queries);
+	g_assert_cmpint(asked, >, 0);
+	/* Listed by address, any case: rejected, nothing asked. */
+	p = dmarc_run(&f, "Ann <ann@nothing.test>", FALSE, PIPE_REJECT);
+	g_assert_nonnull(strstr(p->reason, "dmarc_moderation_addresses"));
+	post_free(&p);
+	/* By regex: munged, the metadata saying why. */
+	list_set_ok(f.list, "dmarc_moderation_action", "munge_from");
+	p = dmarc_run(&f, "x@sub.nothing.test", FALSE, PIPE_CONTINUE);
+	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
+	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc-policy"), ==, "listed");
+	post_free(&p);
+	list_set_ok(f.list, "dmarc_moderation_action", "discard");
+	p = dmarc_run(&f, "ann@nothing.test", FALSE, PIPE_DISCARD);
+	post_free(&p);
+	/* An approved post is munged, not discarded. */
+	p = dmarc_run(&f, "ann@nothing.test", TRUE, PIPE_CONTINUE);
+	g_assert_cmpstr(queue_meta_get(p->meta, "dmarc"), ==, "munge");
+	post_free(&p);
+	g_assert_cmpint(g_atomic_int_get(&dns->queries), ==, asked);
+	/* accept: the list is not even read. */
+	list_set_ok(f.list, "dmarc_moderation_action", "accept");
+	p = dmarc_run(&f, "ann@nothing.test", FALSE, PIPE_CONTINUE);
+	g_assert_null(queue_meta_get(p->meta, "dmarc"));
+	post_free(&p);
+	/* A bad regex matches nothing; empty entries neither. */
+	g_assert_false(dmarc_address_listed(bad, "a@b.test"));
+	g_assert_false(dmarc_address_listed(NULL, "a@b.test"));
+	fixture_clear(&f);
+}
+
 static void
 test_dmarc_dns_failure_mitigates(void)
 {
@@ -1348,6 +1396,8 @@ static const struct unit_test tests[] = {
 	{ "/dmarc/handler/quarantine-and-none-flags",
 	  test_dmarc_quarantine_and_none_flags },
 	{ "/dmarc/handler/dns-failure-mitigates", test_dmarc_dns_failure_mitigates },
+	{ "/dmarc/handler/moderation-addresses-force-the-action",
+	  test_dmarc_moderation_addresses_force_the_action },
 	{ "/dmarc/handler/resumed-post-decided-afresh",
 	  test_dmarc_resumed_post_decided_afresh },
 	{ "/dmarc/handler/bad-psl-is-an-error", test_dmarc_bad_psl_is_an_error },

@@ -828,6 +828,68 @@ test_moderate_moderated_member_hold_reject_discard_by_action(void)
 	list_fixture_clear(&f);
 }
 
+/* Flood control: threshold 10, the eleventh post within the interval is
+ * held, the member is moderated from then on, the owners are told once;
+ * the count is the list's ledger, so a new post object (a restart, another
+ * host) sees it. */
+static void
+test_moderate_flood_control_holds_the_post_over_the_threshold(void)
+{
+	struct list_fixture f;
+	struct roster *r = NULL;
+	GPtrArray *items;
+	GMimeMessage *msg;
+	char *subject;
+	struct post *p;
+
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "ann@example.com", 0);
+	fixture_add_member(&f, "bob@example.com", 0);
+	list_set_ok(f.list, "member_verbosity_threshold", "10");
+	list_set_ok(f.list, "member_verbosity_interval", "300");
+	for (int i = 0; i < 10; i++)
+		g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_CONTINUE);
+	/* Another member has a count of their own. */
+	g_assert_cmpint(moderate(&f, "bob@example.com", NULL), ==, PIPE_CONTINUE);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 0);
+	g_assert_cmpint(moderate(&f, ANN, &p), ==, PIPE_HOLD);
+	g_assert_cmpstr(p->reason, ==, "Post by a moderated member");
+	post_free(&p);
+	g_assert_cmpint(roster_load(f.list, &r, NULL), ==, 0);
+	g_assert_true(roster_find(r, "ann@example.com")->options & OPT_MODERATE);
+	g_assert_false(roster_find(r, "bob@example.com")->options & OPT_MODERATE);
+	roster_free(&r);
+	items = queue_read_all(f.var, "virgin");
+	g_assert_cmpuint(items->len, ==, 1);
+	msg = item_message(items->pdata[0]);
+	subject = message_header_decoded(msg, "Subject");
+	g_assert_nonnull(strstr(subject, "ann@example.com moderated automatically"));
+	g_free(subject);
+	g_object_unref(msg);
+	g_ptr_array_unref(items);
+	/* Moderated now: held without another notice. */
+	g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_HOLD);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	list_fixture_clear(&f);
+}
+
+/* With the default threshold 0 nothing is counted. */
+static void
+test_moderate_flood_control_off_by_default(void)
+{
+	struct list_fixture f;
+	char *dir;
+
+	list_fixture_init(&f, FQDN);
+	fixture_add_member(&f, "ann@example.com", 0);
+	for (int i = 0; i < 20; i++)
+		g_assert_cmpint(moderate(&f, ANN, NULL), ==, PIPE_CONTINUE);
+	dir = g_build_filename(list_dir(f.list), "verbosity.d", NULL);
+	g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+	g_free(dir);
+	list_fixture_clear(&f);
+}
+
 static void
 test_moderate_nonmember_accept_list_exact_and_regex(void)
 {
@@ -1829,6 +1891,10 @@ static const struct unit_test tests[] = {
 	  test_moderate_member_without_mod_flag_passes },
 	{ "/moderate/moderated-member-hold-reject-discard-by-action",
 	  test_moderate_moderated_member_hold_reject_discard_by_action },
+	{ "/moderate/flood-control-holds-the-post-over-the-threshold",
+	  test_moderate_flood_control_holds_the_post_over_the_threshold },
+	{ "/moderate/flood-control-off-by-default",
+	  test_moderate_flood_control_off_by_default },
 	{ "/moderate/nonmember-accept-exact-and-regex",
 	  test_moderate_nonmember_accept_list_exact_and_regex },
 	{ "/moderate/nonmember-hold-reject-discard-lists",

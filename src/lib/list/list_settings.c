@@ -5,8 +5,9 @@
  * admin pages), so that an admin's knowledge carries over: a setting herald
  * has means what it meant there.  Two deliberate differences: passwords are
  * Argon2id hashes (Mailman: unsalted SHA-1), and settings of features herald
- * does not have (the NNTP gateway, topics, password reminders, which mailed
- * clear-text passwords) are absent rather than present and ignored.
+ * does not have (the NNTP gateway, topics) are absent rather than present
+ * and ignored; send_reminders is kept for import only (herald sends no
+ * password reminders: they mailed clear-text passwords).
  * Settings of features herald will have but does not have yet (bounce
  * processing, digests, subscription requests, ...) are here, so that a
  * list keeps them, and flagged LS_PENDING, so that nobody is told they
@@ -80,6 +81,15 @@ static const struct list_setting settings[] = {
 	{ "umbrella_member_suffix", "general", LS_STRING, "-owner", NULL, NO_RANGE,
 	  "The suffix used for umbrella members' administrative addresses.",
 	  LS_PENDING },
+	{ "send_reminders", "general", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Mailman 2.1's monthly password reminders; kept for import only: "
+	  "herald sends none (they mailed passwords in clear, and Mailman 3 "
+	  "dropped them); the web interface is to email a login link "
+	  "instead.", LS_PENDING },
+	{ "admin_member_chunksize", "general", LS_INT, "30", NULL,
+	  INT_RANGE(1, 100000),
+	  "How many members a page of the web roster shows (the admin "
+	  "interface's member pages).", LS_PENDING },
 	{ "send_welcome_msg", "general", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Send a welcome message to new members.", 0 },
 	{ "welcome_msg", "general", LS_TEXT, "", NULL, NO_RANGE,
@@ -219,15 +229,19 @@ static const struct list_setting settings[] = {
 	{ "member_moderation_notice", "privacy", LS_TEXT, "", NULL, NO_RANGE,
 	  "The text sent when a moderated member's post is rejected.", 0 },
 	{ "member_verbosity_threshold", "privacy", LS_INT, "0", NULL, INT_RANGE(0, 100000),
-	  "Moderate a member who posts more than this many times in "
-	  "member_verbosity_interval; 0 turns this off.", LS_PENDING },
+	  "Flood control: a member who posts more than this many times within "
+	  "member_verbosity_interval seconds is moderated automatically and "
+	  "the owners are told; 0 turns this off.", 0 },
 	{ "member_verbosity_interval", "privacy", LS_INT, "300", NULL, INT_RANGE(1, 86400),
-	  "The interval, in seconds, for member_verbosity_threshold.",
-	  LS_PENDING },
+	  "The interval, in seconds, for member_verbosity_threshold.", 0 },
 	{ "dmarc_moderation_action", "privacy", LS_ENUM, "0",
 	  "0=accept|1=munge_from|2=wrap_message|3=reject|4=discard", NO_RANGE,
 	  "What to do with a post whose From domain publishes a DMARC policy "
 	  "of reject (and quarantine or none, per the next two settings).", 0 },
+	{ "dmarc_moderation_addresses", "privacy", LS_LIST, "", NULL, NO_RANGE,
+	  "Posters (addresses, or ^regexes over the whole address, one a line) "
+	  "whose posts get dmarc_moderation_action whatever their domain's "
+	  "DMARC policy, without a DNS lookup.", 0 },
 	{ "dmarc_quarantine_moderation_action", "privacy", LS_BOOL, "yes", NULL,
 	  NO_RANGE, "Apply dmarc_moderation_action to p=quarantine domains too.",
 	  0 },

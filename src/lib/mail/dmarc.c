@@ -16,6 +16,7 @@
 #include "mail/dmarc.h"
 #include "base/base.h"
 #include "base/log.h"
+#include "mail/address.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -635,4 +636,35 @@ dmarc_lookup(struct dmarc_resolver *r, const char *domain,
 	else
 		g_free(source);
 	return ret;
+}
+
+/* --- dmarc_moderation_addresses ------------------------------------------- */
+
+static gboolean
+entry_matches(const char *entry, const char *addr)
+{
+	GError *e = NULL;
+	GRegex *re;
+	gboolean m;
+
+	if (entry[0] != '^')
+		return address_equal(entry, addr);
+	if ((re = g_regex_new(entry, G_REGEX_CASELESS, 0, &e)) == NULL) {
+		log_warning("dmarc", "bad regex %s in dmarc_moderation_addresses: "
+			    "%s", entry, e->message);
+		g_error_free(e);
+		return FALSE;
+	}
+	m = g_regex_match(re, addr, 0, NULL);
+	g_regex_unref(re);
+	return m;
+}
+
+gboolean
+dmarc_address_listed(char **entries, const char *addr)
+{
+	for (guint i = 0; entries != NULL && entries[i] != NULL; i++)
+		if (*entries[i] != '\0' && entry_matches(entries[i], addr))
+			return TRUE;
+	return FALSE;
 }

@@ -78,4 +78,11 @@ char *dmarc_org_domain(struct dmarc_resolver *r, const char *domain);
 int dmarc_lookup(struct dmarc_resolver *r, const char *domain,
 		 enum dmarc_policy *policy_r, char **source_r, GError **error);
 
+/* Whether addr (normalised) is named by one of entries (NULL-terminated):
+ * an address, any case, or a ^regex, case-insensitive, over the whole
+ * address.  Mailman 2.1's dmarc_moderation_addresses: posts from them get
+ * dmarc_moderation_action whatever their domain publishes.  A bad regex
+ * matches nothing (and is logged). */
+gboolean dmarc_address_listed(char **entries, const char *addr);
+
 #endif

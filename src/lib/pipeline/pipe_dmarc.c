@@ -14,6 +14,8 @@
  * change is made late (wrapmessage), so the archive and the digest get
  * the post as written.  The decision travels in the metadata ("dmarc:
  * munge" or "dmarc: wrap"), so it survives a hold and a restart.
+ * Posters named in dmarc_moderation_addresses get the action whatever
+ * their domain publishes, without a DNS lookup.
  */
 #include "pipeline/pipeline.h"
 #include "mail/address.h"
@@ -88,7 +90,8 @@ needs_mitigation(struct post *p, enum dmarc_policy policy, int64_t action)
 }
 
 /* The poster's rejection notice: the list's dmarc_moderation_notice, or
- * one that says which domain, which policy, and whom to ask. */
+ * one that says which domain, which policy (domain NULL: the poster is in
+ * dmarc_moderation_addresses), and whom to ask. */
 static void
 set_reject_reason(struct post *p, const char *domain, enum dmarc_policy policy)
 {
@@ -102,15 +105,35 @@ set_reject_reason(struct post *p, const char *domain, enum dmarc_policy policy)
 	}
 	g_free(notice);
 	owner = list_address(p->list, "-owner");
-	post_set_reason(p,
-			"Your message to %s was rejected: your address's domain, "
-			"%s, publishes a DMARC policy of %s, so receivers would "
-			"refuse your message as the list sends it on, and this "
-			"list refuses posts from such domains.  If you think "
-			"this is an error, write to the list's owner at %s.",
-			list_fqdn(p->list), domain, dmarc_policy_name(policy),
-			owner);
+	if (domain == NULL)
+		post_set_reason(p,
+				"Your message to %s was rejected: the list "
+				"refuses posts from your address "
+				"(dmarc_moderation_addresses).  If you think "
+				"this is an error, write to the list's owner "
+				"at %s.", list_fqdn(p->list), owner);
+	else
+		post_set_reason(p,
+				"Your message to %s was rejected: your address's "
+				"domain, %s, publishes a DMARC policy of %s, so "
+				"receivers would refuse your message as the list "
+				"sends it on, and this list refuses posts from "
+				"such domains.  If you think this is an error, "
+				"write to the list's owner at %s.",
+				list_fqdn(p->list), domain,
+				dmarc_policy_name(policy), owner);
 	g_free(owner);
+}
+
+/* Whether the poster is in dmarc_moderation_addresses. */
+static gboolean
+poster_listed(struct post *p)
+{
+	char **entries = list_get_lines(p->list, "dmarc_moderation_addresses");
+	gboolean listed = dmarc_address_listed(entries, p->poster);
+
+	g_strfreev(entries);
+	return listed;
 }
 
 enum pipe_result
@@ -122,6 +145,7 @@ pipe_dmarc(struct post *p, GError **error)
 	GError *dns_error = NULL;
 	const char *at, *domain;
 	char *source = NULL;
+	gboolean listed;
 
 	/* A resumed post is decided afresh. */
 	queue_meta_remove(p->meta, META_DMARC);
@@ -130,16 +154,22 @@ pipe_dmarc(struct post *p, GError **error)
 	    (at = strrchr(p->poster, '@')) == NULL)
 		return PIPE_CONTINUE;
 	domain = at + 1;
-	if ((r = env_resolver(p, &own, error)) == NULL)
-		return PIPE_ERROR;
-	if (dmarc_lookup(r, domain, &policy, &source, &dns_error) < 0) {
-		log_warning(DMARC_SUBSYS, "list %s: post from %s: %s; taken as "
-			    "a policy to mitigate", list_fqdn(p->list),
-			    p->poster, dns_error->message);
-		g_clear_error(&dns_error);
+	if ((listed = poster_listed(p))) {
+		policy = DMARC_P_REJECT;
+		source = g_strdup("dmarc_moderation_addresses");
+	} else {
+		if ((r = env_resolver(p, &own, error)) == NULL)
+			return PIPE_ERROR;
+		if (dmarc_lookup(r, domain, &policy, &source, &dns_error) < 0) {
+			log_warning(DMARC_SUBSYS, "list %s: post from %s: %s; "
+				    "taken as a policy to mitigate",
+				    list_fqdn(p->list), p->poster,
+				    dns_error->message);
+			g_clear_error(&dns_error);
+		}
+		dmarc_resolver_free(&own);
 	}
-	dmarc_resolver_free(&own);
-	if (!needs_mitigation(p, policy, action)) {
+	if (!listed && !needs_mitigation(p, policy, action)) {
 		g_free(source);
 		return PIPE_CONTINUE;
 	}
@@ -151,7 +181,8 @@ pipe_dmarc(struct post *p, GError **error)
 	    (action == ACT_REJECT || action == ACT_DISCARD))
 		action = ACT_MUNGE;
 	log_info(DMARC_SUBSYS, "list %s: post from %s: DMARC policy %s%s%s: %s",
-		 list_fqdn(p->list), p->poster, dmarc_policy_name(policy),
+		 list_fqdn(p->list), p->poster,
+		 listed ? "forced" : dmarc_policy_name(policy),
 		 source != NULL ? " at " : "", source != NULL ? source : "",
 		 action == ACT_MUNGE ? "From: to be munged"
 		 : action == ACT_WRAP ? "to be wrapped"
@@ -162,15 +193,21 @@ pipe_dmarc(struct post *p, GError **error)
 	case ACT_WRAP:
 		queue_meta_set(p->meta, META_DMARC,
 			       action == ACT_MUNGE ? "munge" : "wrap");
-		queue_meta_set(p->meta, META_DMARC_POLICY, dmarc_policy_name(policy));
+		queue_meta_set(p->meta, META_DMARC_POLICY, listed ? "listed"
+			       : dmarc_policy_name(policy));
 		return PIPE_CONTINUE;
 	case ACT_REJECT:
-		set_reject_reason(p, domain, policy);
+		set_reject_reason(p, listed ? NULL : domain, policy);
 		return PIPE_REJECT;
 	default:
-		post_set_reason(p, "DMARC: %s's policy is %s and "
-				"dmarc_moderation_action is discard", domain,
-				dmarc_policy_name(policy));
+		if (listed)
+			post_set_reason(p, "DMARC: %s is in dmarc_moderation_"
+					"addresses and dmarc_moderation_action "
+					"is discard", p->poster);
+		else
+			post_set_reason(p, "DMARC: %s's policy is %s and "
+					"dmarc_moderation_action is discard",
+					domain, dmarc_policy_name(policy));
 		return PIPE_DISCARD;
 	}
 }

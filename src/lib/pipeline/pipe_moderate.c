@@ -8,15 +8,24 @@
  * ^regexes (case-insensitive, over the whole address) or @list (the
  * members of another list; LIST without a domain means this list's), tried
  * in the order accept, hold, reject, discard, then generic_nonmember_action.
+ *
+ * Flood control (member_verbosity_threshold, member_verbosity_interval):
+ * a member's posts are counted in the list's "verbosity" ledger (the
+ * times of the recent ones, so that every host sees the same counts and
+ * they survive restarts); one more than the threshold within the interval
+ * sets the member's moderation flag, tells the owners, and the post is
+ * treated as a moderated member's.
  */
 #include "pipeline/pipeline.h"
 #include "mail/address.h"
 #include "base/log.h"
 #include "mail/message.h"
+#include "list/ledger.h"
 #include "list/notice.h"
 #include "store/names.h"
 
 #include <string.h>
+#include <time.h>
 
 /* The addresses the post claims to come from, normalised, without
  * repeats: From, Sender, envelope sender. */
@@ -151,12 +160,27 @@ any_sender_matches(struct post *p, const char *setting)
 	return m;
 }
 
+/* Sends the owners a notice (subject and text, which it frees) with the
+ * post attached; a failure is logged, the post goes on. */
+static void
+tell_owners(struct post *p, const char *what, char *subject, char *text)
+{
+	GError *e = NULL;
+
+	if (notice_to_owners(p->list, subject, text, p->msg, &e) < 0) {
+		log_error("pipeline", "list %s: %s notice: %s",
+			  list_fqdn(p->list), what, e->message);
+		g_error_free(e);
+	}
+	g_free(subject);
+	g_free(text);
+}
+
 /* Sends an automatically discarded post to the moderators when
  * forward_auto_discards says so. */
 static void
 forward_discard(struct post *p)
 {
-	GError *e = NULL;
 	char *subject, *text;
 
 	if (!post_setting_bool(p, "forward_auto_discards"))
@@ -165,13 +189,7 @@ forward_discard(struct post *p)
 				  list_fqdn(p->list));
 	text = g_strdup_printf("This post was discarded automatically: %s\n",
 			       p->reason);
-	if (notice_to_owners(p->list, subject, text, p->msg, &e) < 0) {
-		log_error("pipeline", "list %s: discard notice: %s",
-			  list_fqdn(p->list), e->message);
-		g_error_free(e);
-	}
-	g_free(subject);
-	g_free(text);
+	tell_owners(p, "discard", subject, text);
 }
 
 static enum pipe_result
@@ -228,6 +246,104 @@ nonmember(struct post *p)
 	return r;
 }
 
+/* --- flood control ------------------------------------------------------ */
+
+struct verbosity {
+	int64_t now, interval, threshold;
+};
+
+/* The ledger value is the epoch seconds of the member's recent posts,
+ * oldest first, space-separated: those within the interval, at most
+ * threshold + 1 of them.  Answers 1 when this post makes more than
+ * threshold. */
+static int
+verbosity_decide(const char *old, char **new_r, void *ctx)
+{
+	struct verbosity *v = ctx;
+	char **times = g_strsplit(old != NULL ? old : "", " ", -1);
+	GPtrArray *kept = g_ptr_array_new();
+	GString *out = g_string_new(NULL);
+	int64_t t;
+
+	for (guint i = 0; times[i] != NULL; i++)
+		if (*times[i] != '\0' &&
+		    v->now - (t = g_ascii_strtoll(times[i], NULL, 10)) < v->interval)
+			g_ptr_array_add(kept, times[i]);
+	for (guint i = kept->len > (guint)v->threshold ?
+		     kept->len - (guint)v->threshold : 0; i < kept->len; i++)
+		g_string_append_printf(out, "%s ", (char *)kept->pdata[i]);
+	g_string_append_printf(out, "%" G_GINT64_FORMAT, v->now);
+	t = kept->len + 1;
+	g_ptr_array_unref(kept);
+	g_strfreev(times);
+	*new_r = g_string_free(out, FALSE);
+	return t > v->threshold;
+}
+
+/* Another member's record is kept while its newest post is recent. */
+static gboolean
+verbosity_keep(const char *value, void *ctx)
+{
+	struct verbosity *v = ctx;
+	const char *last = strrchr(value, ' ');
+
+	return v->now - g_ascii_strtoll(last != NULL ? last + 1 : value, NULL,
+					10) < v->interval;
+}
+
+static int
+moderate_fn(const struct roster *r, struct roster_change *c, void *ctx,
+	    GError **error)
+{
+	const struct member *m = roster_find(r, ctx);
+	struct member w;
+
+	if (m != NULL) {
+		w = *m;
+		w.options |= OPT_MODERATE;
+		roster_change_put(c, &w);
+	}
+	return 0;
+}
+
+/* Counts m's post; when it is one too many, moderates m and tells the
+ * owners.  1 moderated now, 0 not, -1 error. */
+static int
+flood_check(struct post *p, const struct member *m, GError **error)
+{
+	struct verbosity v = {
+		(int64_t)time(NULL),
+		post_setting_int(p, "member_verbosity_interval"),
+		post_setting_int(p, "member_verbosity_threshold"),
+	};
+	char *subject, *text;
+	int r;
+
+	if (v.threshold <= 0)
+		return 0;
+	r = ledger_update(p->list, "verbosity", m->key, verbosity_decide,
+			  verbosity_keep, &v, error);
+	if (r <= 0)
+		return r;
+	if (roster_edit(p->list, moderate_fn, m->key, error) < 0)
+		return -1;
+	log_info("pipeline", "list %s: %s moderated automatically: more than "
+		 "%" G_GINT64_FORMAT " posts in %" G_GINT64_FORMAT " seconds",
+		 list_fqdn(p->list), m->addr, v.threshold, v.interval);
+	subject = g_strdup_printf("%s moderated automatically on %s", m->addr,
+				  list_fqdn(p->list));
+	text = g_strdup_printf("%s posted more than %" G_GINT64_FORMAT
+			       " messages in %" G_GINT64_FORMAT " seconds "
+			       "(member_verbosity_threshold) and is now "
+			       "moderated: the post attached, and the next ones, "
+			       "get member_moderation_action (hold by default). "
+			       " Clear the member's moderation flag to let them "
+			       "post freely again.\n", m->addr, v.threshold,
+			       v.interval);
+	tell_owners(p, "flood control", subject, text);
+	return 1;
+}
+
 enum pipe_result
 pipe_moderate(struct post *p, GError **error)
 {
@@ -243,8 +359,12 @@ pipe_moderate(struct post *p, GError **error)
 		return PIPE_ERROR;
 	if (m == NULL)
 		return nonmember(p);
-	if (!(m->options & OPT_MODERATE))
-		return PIPE_CONTINUE;
+	if (!(m->options & OPT_MODERATE)) {
+		int f = flood_check(p, m, error);
+
+		if (f <= 0)
+			return f < 0 ? PIPE_ERROR : PIPE_CONTINUE;
+	}
 	action = post_setting_int(p, "member_moderation_action");
 	if (action == 0) {
 		post_set_reason(p, "Post by a moderated member");
