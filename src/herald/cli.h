@@ -147,6 +147,7 @@ int cmd_requests(struct cli *cli, int argc, char **argv);
 int cmd_tasks(struct cli *cli, int argc, char **argv);
 int cmd_bounce(struct cli *cli, int argc, char **argv);
 int cmd_templates(struct cli *cli, int argc, char **argv);
+int cmd_dkim(struct cli *cli, int argc, char **argv);
 
 /* Rewrites the Postfix tables if `mta-config postfix --write` installed
  * them (cmd_mtaconfig.c); 0 when there is nothing to do. */

@@ -78,4 +78,10 @@ char *dmarc_org_domain(struct dmarc_resolver *r, const char *domain);
 int dmarc_lookup(struct dmarc_resolver *r, const char *domain,
 		 enum dmarc_policy *policy_r, char **source_r, GError **error);
 
+/* The TXT records of name through r (no cache), for other lookups than
+ * DMARC's (DKIM keys): 1 with *txts_r (char *, maybe none), 0 when the name
+ * or its TXT records do not exist, -1 when DNS failed. */
+int dmarc_query_txt(struct dmarc_resolver *r, const char *name,
+		    GPtrArray **txts_r, GError **error);
+
 #endif
