@@ -601,9 +601,14 @@ sign_field(GArray *fields, const char *name, gboolean over, GString *h,
 		h_add(h, name, nl);
 }
 
-/* Folds the base64 b into lines for a header field. */
-static void
-append_folded(GString *out, const char *b, const char *nl)
+const char *
+dkim_alg_name(enum dkim_alg alg)
+{
+	return alg == DKIM_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256";
+}
+
+void
+dkim_append_folded(GString *out, const char *b, const char *nl)
 {
 	size_t len = strlen(b);
 
@@ -618,6 +623,15 @@ char *
 dkim_sign(const struct dkim_key *k, const struct dkim_sign_opts *o,
 	  const char *msg, size_t len, const char *bh, int64_t t,
 	  GError **error)
+{
+	return dkim_sign_field(k, o, msg, len, bh, t, "DKIM-Signature: v=1;",
+			       error);
+}
+
+char *
+dkim_sign_field(const struct dkim_key *k, const struct dkim_sign_opts *o,
+		const char *msg, size_t len, const char *bh, int64_t t,
+		const char *start, GError **error)
 {
 	size_t body = dkim_body_offset(msg, len);
 	GArray *fields = dkim_fields(msg, body);
@@ -634,16 +648,15 @@ dkim_sign(const struct dkim_key *k, const struct dkim_sign_opts *o,
 		if (**s != '\0')
 			sign_field(fields, *s, in_list(o->oversign, *s), h, data,
 				   nl);
-	g_string_append_printf(field, "DKIM-Signature: v=1; a=%s; c=relaxed/relaxed;"
+	g_string_append_printf(field, "%s a=%s; c=relaxed/relaxed;"
 			       " d=%s; s=%s;%s\tt=%" G_GINT64_FORMAT "; h=%s;%s"
-			       "\tbh=%s;%s\tb=",
-			       k->alg == DKIM_RSA_SHA256 ? "rsa-sha256"
-			       : "ed25519-sha256", k->domain, k->selector, nl,
+			       "\tbh=%s;%s\tb=", start,
+			       dkim_alg_name(k->alg), k->domain, k->selector, nl,
 			       t, h->str, nl, bh, nl);
 	dkim_canon_header(data, field->str, field->len, FALSE);
 	b = dkim_key_sign(k, data->str, data->len, error);
 	if (b != NULL) {
-		append_folded(field, b, nl);
+		dkim_append_folded(field, b, nl);
 		g_string_append(field, nl);
 	}
 	g_free(b);

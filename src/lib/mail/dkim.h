@@ -81,6 +81,12 @@ char *dkim_sign(const struct dkim_key *k, const struct dkim_sign_opts *o,
 		const char *msg, size_t len, const char *bh, int64_t t,
 		GError **error);
 
+/* dkim_sign() with the field's start given: "DKIM-Signature: v=1;", or
+ * "ARC-Message-Signature: i=N;" (arc.c). */
+char *dkim_sign_field(const struct dkim_key *k, const struct dkim_sign_opts *o,
+		      const char *msg, size_t len, const char *bh, int64_t t,
+		      const char *start, GError **error);
+
 /* Internals shared with arc.c: the header fields of a message. */
 struct dkim_field {
 	const char *name;	/* into the message */
@@ -96,6 +102,10 @@ void dkim_canon_header(GString *out, const char *text, size_t len,
 /* Signs data (the canonical header text) with k: base64 in a new string. */
 char *dkim_key_sign(const struct dkim_key *k, const char *data, size_t len,
 		    GError **error);
+/* "rsa-sha256" or "ed25519-sha256". */
+const char *dkim_alg_name(enum dkim_alg alg);
+/* Appends the base64 text b folded into lines of a header field. */
+void dkim_append_folded(GString *out, const char *b, const char *nl);
 /* The line end msg uses: "\r\n" or "\n". */
 const char *dkim_line_end(const char *msg, size_t len);
 

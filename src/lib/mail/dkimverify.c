@@ -60,6 +60,18 @@ trimmed(const char *s, size_t len)
 	return g_strndup(s, len);
 }
 
+/* tag-name = ALPHA *ALNUMPUNC (RFC 6376 3.2) */
+static gboolean
+tag_name_ok(const char *n)
+{
+	if (!g_ascii_isalpha(*n))
+		return FALSE;
+	for (n++; *n != '\0'; n++)
+		if (!g_ascii_isalnum(*n) && *n != '_')
+			return FALSE;
+	return TRUE;
+}
+
 struct dkim_tags *
 dkim_tags_parse(const char *text, size_t len, const char **why_r)
 {
@@ -79,15 +91,16 @@ dkim_tags_parse(const char *text, size_t len, const char **why_r)
 			gboolean empty = *rest == '\0';
 
 			g_free(rest);
-			if (!empty) {
+			/* Only the last tag-spec may be empty (a trailing ';'). */
+			if (!empty || semi != NULL) {
 				*why_r = "a tag without '='";
 				dkim_tags_free(&t);
 				return NULL;
 			}
 		} else {
 			name = trimmed(text + i, (size_t)(eq - text) - i);
-			if (*name == '\0' || dkim_tags_get(t, name) != NULL) {
-				*why_r = *name == '\0' ? "an empty tag name"
+			if (!tag_name_ok(name) || dkim_tags_get(t, name) != NULL) {
+				*why_r = !tag_name_ok(name) ? "a bad tag name"
 					: "a tag given twice";
 				g_free(name);
 				dkim_tags_free(&t);
@@ -546,7 +559,7 @@ within(const char *sub, const char *domain)
 /* The signature's tags checked: NULL when usable, else why not. */
 static const char *
 sig_problem(const struct dkim_tags *t, const struct dkim_verify_opts *o,
-	    char **identity_r)
+	    gboolean arc, char **identity_r)
 {
 	const char *v = dkim_tags_get(t, "v"), *a = dkim_tags_get(t, "a");
 	const char *q = dkim_tags_get(t, "q"), *d = dkim_tags_get(t, "d");
@@ -554,7 +567,7 @@ sig_problem(const struct dkim_tags *t, const struct dkim_verify_opts *o,
 	const char *c = dkim_tags_get(t, "c"), *h = dkim_tags_get(t, "h");
 
 	/* 0.5: the last draft before RFC 4871, as Mail::DKIM accepts. */
-	if (v != NULL && strcmp(v, "1") != 0 && strcmp(v, "0.5") != 0)
+	if (!arc && v != NULL && strcmp(v, "1") != 0 && strcmp(v, "0.5") != 0)
 		return "unknown v=";
 	if (a == NULL || d == NULL || dkim_tags_get(t, "s") == NULL ||
 	    h == NULL || dkim_tags_get(t, "b") == NULL ||
@@ -569,11 +582,12 @@ sig_problem(const struct dkim_tags *t, const struct dkim_verify_opts *o,
 		return "unsupported c=";
 	if (q != NULL && !list_has(q, "dns/txt") && !list_has(q, "dns"))
 		return "unsupported q=";
-	if (!list_has(h, "from"))
+	if (!arc && !list_has(h, "from"))
 		return "h= does not sign From";
 	if (x != NULL && o->now > 0 && g_ascii_strtoll(x, NULL, 10) < o->now)
 		return "signature expired";
-	*identity_r = i != NULL ? qp_decode(i) : g_strconcat("@", d, NULL);
+	/* In an ARC-Message-Signature i= is the instance. */
+	*identity_r = i != NULL && !arc ? qp_decode(i) : g_strconcat("@", d, NULL);
 	if (strrchr(*identity_r, '@') == NULL ||
 	    !within(strrchr(*identity_r, '@') + 1, d))
 		return "i= is not within d=";
@@ -654,7 +668,7 @@ header_data(GArray *fields, const struct dkim_field *sig, const char *h,
 
 static void
 verify_one(struct dkim_verdict *v, GArray *fields, const struct dkim_field *f,
-	   struct bodies *b, const struct dkim_verify_opts *o)
+	   struct bodies *b, const struct dkim_verify_opts *o, gboolean arc)
 {
 	const char *why = NULL, *c;
 	char *identity = NULL;
@@ -670,11 +684,13 @@ verify_one(struct dkim_verdict *v, GArray *fields, const struct dkim_field *f,
 	v->domain = g_strdup(dkim_tags_get(t, "d"));
 	v->selector = g_strdup(dkim_tags_get(t, "s"));
 	v->algorithm = g_strdup(dkim_tags_get(t, "a"));
-	if ((why = sig_problem(t, o, &identity)) != NULL)
+	if ((why = sig_problem(t, o, arc, &identity)) != NULL)
 		goto out;
 	c = dkim_tags_get(t, "c");
-	hrelaxed = c != NULL && g_str_has_prefix(c, "relaxed");
-	brelaxed = c != NULL && g_str_has_suffix(c, "/relaxed");
+	/* An ARC-Message-Signature without c= is relaxed/relaxed, as the
+	 * ValiMail suite has it. */
+	hrelaxed = c != NULL ? g_str_has_prefix(c, "relaxed") : arc;
+	brelaxed = c != NULL ? g_str_has_suffix(c, "/relaxed") : arc;
 	if (strlen(dkim_tags_get(t, "h")) > 4096) {
 		why = "h= too long";
 		goto out;
@@ -697,6 +713,31 @@ out:
 	v->why = why != NULL ? g_strdup(why) : NULL;
 	g_free(identity);
 	dkim_tags_free(&t);
+}
+
+enum dkim_result
+dkim_verify_field(const char *msg, size_t len, GArray *fields,
+		  const struct dkim_field *sig, const struct dkim_verify_opts *o,
+		  gboolean arc, const char **why_r)
+{
+	size_t body = dkim_body_offset(msg, len);
+	struct bodies b = { .body = msg + body, .len = len - body };
+	struct dkim_verdict v = { 0 };
+	enum dkim_result r;
+
+	verify_one(&v, fields, sig, &b, o, arc);
+	r = v.result;
+	/* why_r is static text: name the common reasons only. */
+	*why_r = r == DKIM_RESULT_PASS ? NULL : "the signature does not verify";
+	g_free(v.domain);
+	g_free(v.selector);
+	g_free(v.algorithm);
+	g_free(v.why);
+	if (b.simple != NULL)
+		g_string_free(b.simple, TRUE);
+	if (b.relaxed != NULL)
+		g_string_free(b.relaxed, TRUE);
+	return r;
 }
 
 static void
@@ -731,7 +772,7 @@ dkim_verify(const char *msg, size_t len, const struct dkim_verify_opts *o)
 			v->result = DKIM_RESULT_PERMERROR;
 			v->why = g_strdup("too many signatures");
 		} else {
-			verify_one(v, fields, f, &b, o);
+			verify_one(v, fields, f, &b, o, FALSE);
 		}
 		g_ptr_array_add(out, v);
 	}

@@ -8,6 +8,8 @@
 #ifndef HERALD_DKIMVERIFY_H
 #define HERALD_DKIMVERIFY_H
 
+#include "mail/dkim.h"
+
 #include <glib.h>
 #include <stdint.h>
 
@@ -48,6 +50,13 @@ GPtrArray *dkim_verify(const char *msg, size_t len,
 		       const struct dkim_verify_opts *o);
 
 /* The parts of verification that ARC (arc.c) shares. */
+/* Verifies the one signature field sig of msg (fields: dkim_fields() of
+ * it); arc: an ARC-Message-Signature (i= the instance, no v=). */
+enum dkim_result dkim_verify_field(const char *msg, size_t len,
+				   GArray *fields,
+				   const struct dkim_field *sig,
+				   const struct dkim_verify_opts *o,
+				   gboolean arc, const char **why_r);
 struct dkim_tags;
 /* Parses a tag=value list; NULL with *why_r when it is malformed. */
 struct dkim_tags *dkim_tags_parse(const char *text, size_t len,
