@@ -11,6 +11,7 @@
 INSTANCE=$HERALD_TOP/tests/postfix/instance.sh
 DKIMCHECK=$HERALD_TOP/tests/tools/dkimcheck.py
 DNSMASQ=${DNSMASQ:-/usr/sbin/dnsmasq}
+EXTRA=()
 PIDFILE=$T_DIR/dnsmasq.pid
 PF=$T_DIR/postfix
 MAIL=$T_DIR/mail
@@ -20,7 +21,7 @@ LIST=demo@lists.test
 MEMBERS="alice@members.test bob@members.test carol@members.test"
 OWNER=owner@members.test
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-trap '"$INSTANCE" "$PF" stop >/dev/null 2>&1;
+trap 'cp -r "$V/logs" /tmp/dkim-last-logs 2>/dev/null; cp "$PF/maillog" /tmp/dkim-last-maillog 2>/dev/null; "$INSTANCE" "$PF" stop >/dev/null 2>&1;
       "$HERALD" --var "$V" stop >/dev/null 2>&1;
       [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")" 2>/dev/null; t_cleanup' EXIT
 H() { "$HERALD" --var "$V" "$@"; }
@@ -63,6 +64,7 @@ start_dnsmasq() {
 			--txt-record="$(txt_arg "$T_DIR/ed.rec")" \
 			--txt-record="$(txt_arg "$T_DIR/rsa.rec")" \
 			--txt-record=herald._domainkey.other.test,"v=DKIM1; k=ed25519; p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" \
+			"${EXTRA[@]}" \
 			2>"$T_DIR/dnsmasq.err"; then
 			return 0
 		fi
@@ -178,6 +180,79 @@ check "the one-click headers, From, Subject and List-Id are covered and oversign
 	every_copy "second post" one_click
 has_post() { grep -q "^List-Unsubscribe-Post: List-Unsubscribe=One-Click" "$2"; }
 check "each personalised copy has List-Unsubscribe-Post" every_copy "second post" has_post
+
+# --- ARC: a post that arrives with a valid ARC set ------------------------------
+# origin.test's key (rsa) seals the post as a forwarder before the list
+# would; the list's copies then carry i=2 with cv=pass.
+H dkim keygen origin.test --selector o1 >"$T_DIR/origin.rec" 2>/dev/null
+kill "$(cat "$PIDFILE")"; sleep 0.5
+start_dnsmasq_more() {
+	EXTRA=(--txt-record="$(txt_arg "$T_DIR/origin.rec")")
+	start_dnsmasq
+}
+check "dnsmasq restarts with origin.test's key" start_dnsmasq_more
+H site set dkim.resolver "127.0.0.1:$DNS_PORT"
+H site set dmarc.resolver "127.0.0.1:$DNS_PORT"
+H site set auth.authserv_id mail.test
+check "herald restarts (arc.enabled, auth.authserv_id mail.test)" restart_herald
+post_arc() {
+	printf 'From: Alice <alice@members.test>\r\nTo: %s\r\nSubject: %s\r\nDate: Sun, 6 Dec 2026 23:00:00 +0000\r\nMessage-ID: <arc.%s@members.test>\r\n\r\nbody of %s\r\n' \
+		"$LIST" "$1" "$RANDOM" "$1" >"$T_DIR/arc-in.eml"
+	printf 'o1._domainkey.origin.test\t%s\n' "$(sed 's/^[^"]*"//; s/" "//g; s/"$//' "$T_DIR/origin.rec")" >"$T_DIR/origin.dns"
+	"$TOOLS/arctool" seal "$T_DIR/arc-in.eml" "$T_DIR/origin.dns" "$V/etc/dkim/origin.test/o1.pem" \
+		origin.test o1 mx.origin.test "$(date +%s)" from:to:subject:date:message-id >"$T_DIR/arc-in.set" || return 1
+	cat "$T_DIR/arc-in.set" "$T_DIR/arc-in.eml" >"$T_DIR/arc-post.eml"
+	python3 - "$PORT" "$LIST" "$T_DIR/arc-post.eml" <<'PY'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+s.sendmail("alice@members.test", [sys.argv[2]], open(sys.argv[3], "rb").read())
+s.quit()
+PY
+}
+check "a post sealed by origin.test (ARC i=1) is sent" post_arc "arc post"
+check "the ARC post reaches every member" wait_for 30 all_have "arc post"
+arc_pass() {
+	local out
+	out=$(/usr/bin/python3 "$DKIMCHECK" --dns "127.0.0.1:$DNS_PORT" --arc "$2")
+	grep -q ' arc=pass ' <<<"$out" && grep -q ' dkim=pass d=lists.test ' <<<"$out" ||
+		{ diag "$out"; return 1; }
+}
+check "each copy's ARC chain is valid for python3-dkim (cv=pass) and its DKIM passes" \
+	every_copy "arc post" arc_pass
+arc_set2() {
+	grep -q '^ARC-Seal: i=2; a=rsa-sha256; t=[0-9]*; cv=pass;' "$2" &&
+	grep -q '^ARC-Authentication-Results: i=2; mail.test; dkim=.*arc=pass' "$2"
+}
+check "each copy's set is i=2, cv=pass, its results name mail.test and arc=pass" \
+	every_copy "arc post" arc_set2
+
+# --- hostile: hundreds of signatures and ARC fields ---------------------------
+post_hostile() {
+	python3 - "$PORT" "$LIST" <<'PY'
+import smtplib, sys
+junk = "A" * 2000
+h = []
+for i in range(1, 301):
+    h.append("DKIM-Signature: v=1; a=rsa-sha256; d=members.test; s=s%d; l=99999999999999999999999; z=%s; h=from; bh=%s; b=%s" % (i, "x" * 3000, junk, junk))
+    h.append("ARC-Seal: i=%d; a=rsa-sha256; cv=pass; d=members.test; s=x; b=%s" % (i, junk))
+    h.append("ARC-Message-Signature: i=%d; a=rsa-sha256; ;;; =; h=from; bh=x; b=y" % i)
+    h.append("ARC-Authentication-Results: i=%d; junk" % i)
+msg = "\r\n".join(h) + ("\r\nFrom: Alice <alice@members.test>\r\nTo: %s\r\nSubject: hostile post\r\n"
+                         "Message-ID: <hostile@members.test>\r\n\r\nbody\r\n" % sys.argv[2])
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+s.sendmail("alice@members.test", [sys.argv[2]], msg.encode())
+s.quit()
+PY
+}
+check "a post with 300 DKIM signatures and 300 broken ARC sets is sent" post_hostile
+check "it still reaches every member" wait_for 60 all_have "hostile post"
+hostile_signed() {
+	local out
+	out=$(/usr/bin/python3 "$DKIMCHECK" --dns "127.0.0.1:$DNS_PORT" "$2")
+	[ "$(grep -c ' dkim=pass d=lists.test ' <<<"$out")" -eq 2 ] || { diag "$(grep -v ' d=members.test ' <<<"$out")"; return 1; }
+	! grep -q '^ARC-Seal: i=301' "$2"
+}
+check "each copy has both lists.test signatures passing (and no ARC seal past the limit)" every_copy "hostile post" hostile_signed
 
 check "Postfix deferred or bounced nothing" \
 	bash -c '! grep -qE "status=(deferred|bounced)" "$1"' _ "$PF/maillog"

@@ -61,8 +61,13 @@ def main(argv):
         d = dkim.DKIM(msg)
         sigs = [v for (k, v) in d.headers if k.lower() == b'dkim-signature']
         for idx in range(len(sigs)):
-            ok = d.verify(idx=idx, dnsfunc=dnsfunc)
-            tags = dkim.util.parse_tag_value(sigs[idx])
+            try:
+                ok = d.verify(idx=idx, dnsfunc=dnsfunc)
+                tags = dkim.util.parse_tag_value(sigs[idx])
+            except Exception as e:
+                print('%s dkim=permerror %s' % (f, e))
+                bad = 1
+                continue
             h = b''.join(tags.get(b'h', b'').split()).decode()
             print('%s dkim=%s d=%s a=%s h=%s' % (f, 'pass' if ok else 'fail',
                   tags.get(b'd', b'').decode(), tags.get(b'a', b'').decode(), h))

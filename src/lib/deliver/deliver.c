@@ -17,6 +17,7 @@
 #include "deliver/deliver.h"
 #include "deliver/sendmail.h"
 #include "mail/address.h"
+#include "mail/arc.h"
 #include "mail/dkim.h"
 #include "base/base.h"
 #include "list/decorate.h"
@@ -132,6 +133,10 @@ struct job {
 					 * NULL: copies go out unsigned */
 	struct dkim_sign_opts dkim_opts;
 	int64_t dkim_time;		/* t= of every copy's signature */
+	gboolean arc;			/* seal copies with an ARC set */
+	const struct dkim_key *arc_key;	/* of dkim_keys: the first RSA key */
+	enum arc_cv arc_cv;		/* the chain as the post arrived */
+	char *arc_results;		/* authserv-id; results (the AAR) */
 	GByteArray *signed_data;	/* data signed (one copy for all) */
 	struct batch *batches;
 	guint nbatches;
@@ -340,6 +345,25 @@ cached_body_hash(struct body_hash_cache *c, const char *msg, size_t len)
 	return c->bh;
 }
 
+/* Puts an ARC set in front of the signed copy out, sealed with the
+ * domain's first RSA key (RFC 8617 knows no other algorithm); a chain that has ended (or cannot be sealed) leaves it unsealed. */
+static void
+arc_seal_copy(struct job *j, GByteArray *out, const char *bh)
+{
+	GError *e = NULL;
+	char *set = arc_seal(j->arc_key, &j->dkim_opts,
+			     (const char *)out->data, out->len, bh, j->arc_cv,
+			     j->arc_results, j->dkim_time, &e);
+
+	if (set == NULL) {
+		log_info(DELIVER_SUBSYS, "not sealed with ARC: %s", e->message);
+		g_error_free(e);
+		return;
+	}
+	g_byte_array_prepend(out, (const guint8 *)set, (guint)strlen(set));
+	g_free(set);
+}
+
 /* msg with the DKIM-Signature fields of the job's keys in front, or NULL
  * when there are no keys or signing failed (logged: the copy then goes
  * unsigned, as it would without a key, rather than not at all). */
@@ -369,6 +393,8 @@ signed_copy(struct job *j, const char *msg, size_t len,
 		g_free(sig);
 	}
 	g_byte_array_append(out, (const guint8 *)msg, (guint)len);
+	if (j->arc)
+		arc_seal_copy(j, out, bh);
 	return out;
 }
 
@@ -692,6 +718,7 @@ job_clear(struct job *j)
 	if (j->dkim_keys != NULL)
 		g_ptr_array_unref(j->dkim_keys);
 	dkim_sign_opts_clear(&j->dkim_opts);
+	g_free(j->arc_results);
 	if (j->signed_data != NULL)
 		g_byte_array_unref(j->signed_data);
 	if (j->members != NULL)
@@ -763,9 +790,11 @@ load_site_key(struct job *j, struct site *site)
  * gets alike.  A key that cannot be read is logged and the copies go
  * unsigned: the MTA may still sign them, and mail is not held back. */
 static void
-load_dkim(struct job *j, struct site *site, const char *fqdn)
+load_dkim(struct job *j, struct site *site, const char *fqdn,
+	  const struct queue_meta *meta)
 {
 	const char *at = fqdn != NULL ? strrchr(fqdn, '@') : NULL;
+	const char *kind = queue_meta_get(meta, META_KIND);
 	GError *e = NULL;
 
 	if (at == NULL || !site_get_bool(site, "dkim.enabled"))
@@ -778,6 +807,21 @@ load_dkim(struct job *j, struct site *site, const char *fqdn)
 	}
 	dkim_sign_opts_load(site, &j->dkim_opts);
 	j->dkim_time = (int64_t)time(NULL);
+	for (guint i = 0; i < j->dkim_keys->len && j->arc_key == NULL; i++)
+		if (dkim_key_alg(j->dkim_keys->pdata[i]) == DKIM_RSA_SHA256)
+			j->arc_key = j->dkim_keys->pdata[i];
+	j->arc = j->arc_key != NULL && g_strcmp0(kind, "post") == 0 &&
+		site_get_bool(site, "arc.enabled");
+	if (j->arc) {
+		char *srvid = site_get(site, "auth.authserv_id", NULL);
+		const char *res = queue_meta_get(meta, META_AUTH_RESULTS);
+
+		j->arc_cv = arc_cv_parse(queue_meta_get(meta, META_ARC_CV));
+		j->arc_results = g_strdup_printf("%s; %s", *srvid != '\0' ? srvid
+						 : g_get_host_name(),
+						 res != NULL ? res : "dkim=none; arc=none");
+		g_free(srvid);
+	}
 	if (!j->personalised)
 		j->signed_data = signed_copy(j, j->data, j->len, NULL);
 }
@@ -833,7 +877,7 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 		goto out;
 	if (j.personalised && headers_one_click(j.list))
 		load_site_key(&j, site);
-	load_dkim(&j, site, fqdn);
+	load_dkim(&j, site, fqdn, item->meta);
 	st.resumed = load_progress(&j, progress, &valid);
 	make_batches(&j);
 	st.recipients = j.n - st.resumed;

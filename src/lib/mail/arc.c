@@ -281,11 +281,14 @@ arc_seal(const struct dkim_key *k, const struct dkim_sign_opts *o,
 	GString *aar = NULL, *as = NULL, *data = NULL;
 	int n = 0;
 
-	/* A chain that does not parse is sealed as failed, instance one
-	 * above the highest field that has one. */
-	if (!collect(fields, c, &why))
-		cv = ARC_CV_FAIL;
-	else if (c->n > 0 && last_seal_failed(c))
+	/* A chain whose sets do not even parse cannot be sealed: a seal
+	 * covers every set. */
+	if (!collect(fields, c, &why)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "the ARC chain is malformed: %s", why);
+		goto out;
+	}
+	if (c->n > 0 && last_seal_failed(c))
 		n = ARC_MAX_SETS + 1;	/* RFC 8617 5.1.2: the chain has ended */
 	n = MAX(n, c->n + 1);
 	if (n > ARC_MAX_SETS) {

@@ -161,6 +161,15 @@ static const struct setting_def settings[] = {
 	  "List-Owner:List-Archive", NULL, 0, 0,
 	  "Of dkim.sign_headers, those signed once more than present, so that "
 	  "none can be added after signing without breaking the signature." },
+	{ "arc.enabled", SETTING_BOOL, "true", NULL, 0, 0,
+	  "Seal every copy of a post with an ARC set (RFC 8617) made with "
+	  "the list domain's first DKIM key, recording how the post "
+	  "authenticated when it arrived (docs/dkim.md)." },
+	{ "auth.authserv_id", SETTING_STRING, "", NULL, 0, 0,
+	  "The authserv-id of this site's MTA: only Authentication-Results "
+	  "fields with it are believed (for SPF), and herald's own "
+	  "ARC-Authentication-Results name it. Empty: none believed, and "
+	  "the host name is used." },
 	{ "dkim.resolver", SETTING_STRING, "", NULL, 0, 0,
 	  "The DNS server `herald dkim check` asks, as ADDRESS or ADDRESS:PORT "
 	  "(IPv4). Empty: dmarc.resolver's." },
