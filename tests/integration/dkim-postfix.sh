@@ -181,6 +181,34 @@ check "the one-click headers, From, Subject and List-Id are covered and oversign
 has_post() { grep -q "^List-Unsubscribe-Post: List-Unsubscribe=One-Click" "$2"; }
 check "each personalised copy has List-Unsubscribe-Post" every_copy "second post" has_post
 
+# --- notices: signed as they leave through delivery -----------------------------
+# The owner is no member: the post is held and the owner told (both as
+# poster and as owner), by mail that leaves through the out queue.
+post_as_owner() {
+	python3 - "$PORT" "$LIST" "$OWNER" <<'PY'
+import smtplib, sys
+port, rcpt, frm = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+msg = ("From: %s\r\nTo: %s\r\nSubject: from the owner\r\n"
+       "Message-ID: <owner.post@members.test>\r\n\r\nheld\r\n" % (frm, rcpt))
+s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+s.sendmail(frm, [rcpt], msg.encode())
+s.quit()
+PY
+}
+owner_mail() { find "$(maildir "$OWNER")" -type f 2>/dev/null; }
+check "a non-member's post is sent" post_as_owner
+check "the owner gets notices" wait_for 30 bash -c '[ -n "$(find "$1" -type f 2>/dev/null)" ]' _ "$(maildir "$OWNER")"
+notices_signed() {
+	local f out
+	sleep 2
+	for f in $(owner_mail); do
+		out=$(/usr/bin/python3 "$DKIMCHECK" --dns "127.0.0.1:$DNS_PORT" "$f") || { diag "$out"; return 1; }
+		[ "$(grep -c ' dkim=pass d=lists.test ' <<<"$out")" -eq 2 ] || { diag "$out"; return 1; }
+		! grep -q '^ARC-Seal:' "$f" || { diag "$f: a notice was ARC-sealed"; return 1; }
+	done
+}
+check "every notice to the owner is DKIM-signed by lists.test (both keys), not ARC-sealed" notices_signed
+
 # --- ARC: a post that arrives with a valid ARC set ------------------------------
 # origin.test's key (rsa) seals the post as a forwarder before the list
 # would; the list's copies then carry i=2 with cv=pass.
