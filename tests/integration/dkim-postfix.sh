@@ -172,6 +172,8 @@ H config set "$LIST" personalize 1 >/dev/null
 H config set "$LIST" msg_footer '-- 
 Sent to %(user_address)s' >/dev/null
 check "herald restarts personalised, signing with herald and r1" restart_herald
+check "dkim check: both selectors' records match, the RSA one in two TXT strings" \
+	bash -c '[ "$("$1" --var "$2" dkim check lists.test | grep -c "published, matches the key")" -eq 2 ]' _ "$HERALD" "$V"
 post "second post"
 check "the second post reaches every member" wait_for 30 all_have "second post"
 check "each personalised copy has two signatures (ed25519, rsa-sha256) that verify" \
