@@ -17,6 +17,8 @@
 #include "deliver/deliver.h"
 #include "deliver/sendmail.h"
 #include "mail/address.h"
+#include "mail/arc.h"
+#include "mail/dkim.h"
 #include "base/base.h"
 #include "list/decorate.h"
 #include "list/headers.h"
@@ -130,6 +132,15 @@ struct job {
 	int64_t personalize;		/* the list's setting: 1 or 2 */
 	char *sender;			/* envelope sender (bulk) */
 	char *bounces;			/* LIST-bounces@DOMAIN (VERP) */
+	GPtrArray *dkim_keys;		/* the list domain's signing keys, or
+					 * NULL: copies go out unsigned */
+	struct dkim_sign_opts dkim_opts;
+	int64_t dkim_time;		/* t= of every copy's signature */
+	gboolean arc;			/* seal copies with an ARC set */
+	const struct dkim_key *arc_key;	/* of dkim_keys: the first RSA key */
+	enum arc_cv arc_cv;		/* the chain as the post arrived */
+	char *arc_results;		/* authserv-id; results (the AAR) */
+	GByteArray *signed_data;	/* data signed (one copy for all) */
 	struct batch *batches;
 	guint nbatches;
 	gint next;			/* the next batch to take (atomic) */
@@ -305,6 +316,91 @@ fate_of(const struct smtp_reply *r, gboolean at_data)
 	return FATE_DEFERRED;	/* 4xx, or no answer */
 }
 
+/* The body hash of the copies a worker signed last: personalised copies
+ * share their body unless the footer names the member, and comparing
+ * bodies costs far less than hashing one. */
+struct body_hash_cache {
+	char *body;
+	size_t len;
+	char bh[DKIM_BH_SIZE];
+};
+
+static void
+body_hash_cache_clear(struct body_hash_cache *c)
+{
+	g_free(c->body);
+	c->body = NULL;
+}
+
+/* The body hash of msg, from the cache when its body is the last one. */
+static const char *
+cached_body_hash(struct body_hash_cache *c, const char *msg, size_t len)
+{
+	size_t off = dkim_body_offset(msg, len);
+
+	if (c->body == NULL || c->len != len - off ||
+	    memcmp(c->body, msg + off, c->len) != 0) {
+		g_free(c->body);
+		c->len = len - off;
+		c->body = g_memdup2(msg + off, c->len);
+		dkim_body_hash(msg + off, c->len, c->bh);
+	}
+	return c->bh;
+}
+
+/* Puts an ARC set in front of the signed copy out, sealed with the
+ * domain's first RSA key (RFC 8617 knows no other algorithm); a chain that has ended (or cannot be sealed) leaves it unsealed. */
+static void
+arc_seal_copy(struct job *j, GByteArray *out, const char *bh)
+{
+	GError *e = NULL;
+	char *set = arc_seal(j->arc_key, &j->dkim_opts,
+			     (const char *)out->data, out->len, bh, j->arc_cv,
+			     j->arc_results, j->dkim_time, &e);
+
+	if (set == NULL) {
+		log_info(DELIVER_SUBSYS, "not sealed with ARC: %s", e->message);
+		g_error_free(e);
+		return;
+	}
+	g_byte_array_prepend(out, (const guint8 *)set, (guint)strlen(set));
+	g_free(set);
+}
+
+/* msg with the DKIM-Signature fields of the job's keys in front, or NULL
+ * when there are no keys or signing failed (logged: the copy then goes
+ * unsigned, as it would without a key, rather than not at all). */
+static GByteArray *
+signed_copy(struct job *j, const char *msg, size_t len,
+	    struct body_hash_cache *c)
+{
+	GByteArray *out;
+	const char *bh;
+
+	if (j->dkim_keys == NULL || j->dkim_keys->len == 0)
+		return NULL;
+	bh = c != NULL ? cached_body_hash(c, msg, len) : NULL;
+	out = g_byte_array_new();
+	for (guint i = 0; i < j->dkim_keys->len; i++) {
+		GError *e = NULL;
+		char *sig = dkim_sign(j->dkim_keys->pdata[i], &j->dkim_opts, msg,
+				      len, bh, j->dkim_time, &e);
+
+		if (sig == NULL) {
+			log_error(DELIVER_SUBSYS, "DKIM signing: %s", e->message);
+			g_error_free(e);
+			g_byte_array_unref(out);
+			return NULL;
+		}
+		g_byte_array_append(out, (const guint8 *)sig, (guint)strlen(sig));
+		g_free(sig);
+	}
+	g_byte_array_append(out, (const guint8 *)msg, (guint)len);
+	if (j->arc)
+		arc_seal_copy(j, out, bh);
+	return out;
+}
+
 /* The message for recipient k of a personalised post: the member's footer
  * and unsubscribe link, and To: the member with full personalisation. */
 static GByteArray *
@@ -434,19 +530,30 @@ transact(struct job *j, struct smtp_conn **conn, const char *sender, guint k,
 }
 
 static void
-run_batch(struct job *j, struct smtp_conn **conn, const struct batch *b)
+run_batch(struct job *j, struct smtp_conn **conn, const struct batch *b,
+	  struct body_hash_cache *bhc)
 {
+	const char *data = j->signed_data != NULL
+		? (const char *)j->signed_data->data : j->data;
+	size_t len = j->signed_data != NULL ? j->signed_data->len : j->len;
+
 	if (!j->verp && !j->personalised) {
-		transact(j, conn, j->sender, b->start, b->count, j->data, j->len);
+		transact(j, conn, j->sender, b->start, b->count, data, len);
 		return;
 	}
 	for (guint k = b->start; k < b->start + b->count; k++) {
 		char *sender = j->verp ? verp_encode(j->bounces, j->rcpts[k])
 				       : g_strdup(j->sender);
-		GByteArray *copy = NULL;
+		GByteArray *copy = NULL, *sig;
 		GError *e = NULL;
 
-		if (j->personalised && (copy = personal_copy(j, k, &e)) == NULL) {
+		if (j->personalised && (copy = personal_copy(j, k, &e)) != NULL &&
+		    (sig = signed_copy(j, (const char *)copy->data, copy->len,
+				       bhc)) != NULL) {
+			g_byte_array_unref(copy);
+			copy = sig;
+		}
+		if (j->personalised && copy == NULL) {
 			/* Not the MTA's fault nor the member's: retried. */
 			log_error(DELIVER_SUBSYS, "personalising for %s: %s",
 				  j->rcpts[k], e->message);
@@ -454,8 +561,8 @@ run_batch(struct job *j, struct smtp_conn **conn, const struct batch *b)
 			g_error_free(e);
 		} else {
 			transact(j, conn, sender, k, 1,
-				 copy != NULL ? (const char *)copy->data : j->data,
-				 copy != NULL ? copy->len : j->len);
+				 copy != NULL ? (const char *)copy->data : data,
+				 copy != NULL ? copy->len : len);
 		}
 		if (copy != NULL)
 			g_byte_array_unref(copy);
@@ -468,12 +575,14 @@ worker(gpointer data)
 {
 	struct job *j = data;
 	struct smtp_conn *conn = NULL;
+	struct body_hash_cache bhc = { 0 };
 	gint b;
 
 	while ((b = g_atomic_int_add(&j->next, 1)) < (gint)j->nbatches) {
-		run_batch(j, &conn, &j->batches[b]);
+		run_batch(j, &conn, &j->batches[b], &bhc);
 		record_batch(j, &j->batches[b]);
 	}
+	body_hash_cache_clear(&bhc);
 	smtp_close(&conn);
 	return NULL;
 }
@@ -615,6 +724,12 @@ job_clear(struct job *j)
 	g_free(j->batches);
 	g_free(j->sender);
 	g_free(j->bounces);
+	if (j->dkim_keys != NULL)
+		g_ptr_array_unref(j->dkim_keys);
+	dkim_sign_opts_clear(&j->dkim_opts);
+	g_free(j->arc_results);
+	if (j->signed_data != NULL)
+		g_byte_array_unref(j->signed_data);
 	if (j->members != NULL)
 		g_hash_table_unref(j->members);
 	token_key_free(&j->key);
@@ -684,6 +799,47 @@ load_site_key(struct job *j, struct site *site)
 	}
 }
 
+/* The signing keys of the list's domain (fqdn name@domain), read once
+ * for the job, and the one signed copy of a post that every recipient
+ * gets alike.  A key that cannot be read is logged and the copies go
+ * unsigned: the MTA may still sign them, and mail is not held back. */
+static void
+load_dkim(struct job *j, struct site *site, const char *fqdn,
+	  const struct queue_meta *meta)
+{
+	const char *at = fqdn != NULL ? strrchr(fqdn, '@') : NULL;
+	const char *kind = queue_meta_get(meta, META_KIND);
+	GError *e = NULL;
+
+	if (at == NULL || !site_get_bool(site, "dkim.enabled"))
+		return;
+	if ((j->dkim_keys = dkim_domain_keys(site, at + 1, &e)) == NULL) {
+		log_error(DELIVER_SUBSYS, "list %s: DKIM keys: %s", fqdn,
+			  e->message);
+		g_error_free(e);
+		return;
+	}
+	dkim_sign_opts_load(site, &j->dkim_opts);
+	j->dkim_time = (int64_t)time(NULL);
+	for (guint i = 0; i < j->dkim_keys->len && j->arc_key == NULL; i++)
+		if (dkim_key_alg(j->dkim_keys->pdata[i]) == DKIM_RSA_SHA256)
+			j->arc_key = j->dkim_keys->pdata[i];
+	j->arc = j->arc_key != NULL && g_strcmp0(kind, "post") == 0 &&
+		site_get_bool(site, "arc.enabled");
+	if (j->arc) {
+		char *srvid = site_get(site, "auth.authserv_id", NULL);
+		const char *res = queue_meta_get(meta, META_AUTH_RESULTS);
+
+		j->arc_cv = arc_cv_parse(queue_meta_get(meta, META_ARC_CV));
+		j->arc_results = g_strdup_printf("%s; %s", *srvid != '\0' ? srvid
+						 : g_get_host_name(),
+						 res != NULL ? res : "dkim=none; arc=none");
+		g_free(srvid);
+	}
+	if (!j->personalised)
+		j->signed_data = signed_copy(j, j->data, j->len, NULL);
+}
+
 int
 deliver_entry(struct site *site, const struct deliver_settings *ds,
 	      struct queue *q, struct queue_item *item,
@@ -735,6 +891,7 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 		goto out;
 	if (j.personalised && headers_one_click(j.list))
 		load_site_key(&j, site);
+	load_dkim(&j, site, fqdn, item->meta);
 	st.resumed = load_progress(&j, progress, &valid);
 	make_batches(&j);
 	st.recipients = j.n - st.resumed;

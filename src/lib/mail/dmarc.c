@@ -429,9 +429,9 @@ answer_txts(const unsigned char *answer, int len, const char *name,
 /* Asks for the TXT records of name: 1 and *txts_r (maybe empty: only
  * other types there), 0 when the name or its TXT records do not exist
  * (NXDOMAIN, NODATA), -1 when DNS failed. */
-static int
-query_txt(struct dmarc_resolver *r, const char *name, GPtrArray **txts_r,
-	  GError **error)
+int
+dmarc_query_txt(struct dmarc_resolver *r, const char *name, GPtrArray **txts_r,
+		GError **error)
 {
 	struct __res_state st;
 	unsigned char *answer;
@@ -515,7 +515,7 @@ domain_record(struct dmarc_resolver *r, const char *domain,
 		g_free(name);
 		return FOUND_NOTHING;
 	}
-	q = query_txt(r, name, &txts, error);
+	q = dmarc_query_txt(r, name, &txts, error);
 	if (q < 0)
 		f = FOUND_FAILED;
 	for (guint i = 0; q > 0 && i < txts->len; i++) {

@@ -85,4 +85,10 @@ int dmarc_lookup(struct dmarc_resolver *r, const char *domain,
  * matches nothing (and is logged). */
 gboolean dmarc_address_listed(char **entries, const char *addr);
 
+/* The TXT records of name through r (no cache), for other lookups than
+ * DMARC's (DKIM keys): 1 with *txts_r (char *, maybe none), 0 when the name
+ * or its TXT records do not exist, -1 when DNS failed. */
+int dmarc_query_txt(struct dmarc_resolver *r, const char *name,
+		    GPtrArray **txts_r, GError **error);
+
 #endif

@@ -17,6 +17,11 @@
 #include <string.h>
 
 static const struct pipe_handler handlers[] = {
+	{ "authcheck", pipe_authcheck,
+	  "Verifies the post's DKIM signatures and ARC chain as it arrived "
+	  "and records the results (with SPF from the MTA's own "
+	  "Authentication-Results, auth.authserv_id) for delivery's ARC "
+	  "seal (docs/dkim.md). Never stops a post." },
 	{ "approve", pipe_approve,
 	  "Approved:/Approve: header, or the first line of the first text "
 	  "part, with the list's moderator or owner password: the post "

@@ -120,6 +120,7 @@ int64_t post_setting_int(struct post *p, const char *name);
 
 /* --- the handlers (each file pipe_<name>.c, or grouped) ---------------- */
 
+enum pipe_result pipe_authcheck(struct post *p, GError **error);
 enum pipe_result pipe_replybot(struct post *p, GError **error);
 enum pipe_result pipe_acknowledge(struct post *p, GError **error);
 enum pipe_result pipe_approve(struct post *p, GError **error);

@@ -54,5 +54,9 @@
 #define META_PROGRESS_SEEN "progress-seen"
 #define META_FIRST_ATTEMPT "first-attempt"
 #define META_ATTEMPT "attempt"
+/* Authentication on entry (pipeline/pipe_auth.c). */
+#define META_AUTH_DKIM "auth-dkim"	/* each DKIM signature's result */
+#define META_ARC_CV "arc-cv"		/* none, pass or fail */
+#define META_AUTH_RESULTS "auth-results"	/* for ARC-Authentication-Results */
 
 #endif

@@ -137,6 +137,42 @@ static const struct setting_def settings[] = {
 	  "/usr/share/publicsuffix/public_suffix_list.dat", NULL, 0, 0,
 	  "The Public Suffix List that finds a domain's organizational domain "
 	  "(Debian's publicsuffix package)." },
+	{ "dkim.enabled", SETTING_BOOL, "true", NULL, 0, 0,
+	  "Sign every outgoing copy (posts, notices, digests, replies) with "
+	  "the DKIM key of the list's domain when it has one (`herald dkim "
+	  "keygen`; docs/dkim.md). false: leave signing to the MTA." },
+	{ "dkim.selector", SETTING_STRING, "herald", NULL, 0, 0,
+	  "The selector of a domain's key when dkim.domains names none for "
+	  "it; `herald dkim keygen` uses it without --selector." },
+	{ "dkim.domains", SETTING_STRING, "", NULL, 0, 0,
+	  "The selectors that sign for each domain: DOMAIN=SELECTOR entries, "
+	  "space-separated; DOMAIN=OLD+NEW signs with both keys while a key "
+	  "is rotated. A domain not named signs with dkim.selector." },
+	{ "dkim.sign_headers", SETTING_STRING,
+	  "From:To:Cc:Subject:Date:Message-ID:Reply-To:In-Reply-To:"
+	  "References:MIME-Version:Content-Type:Content-Transfer-Encoding:"
+	  "List-Id:List-Help:List-Subscribe:List-Unsubscribe:"
+	  "List-Unsubscribe-Post:List-Post:List-Owner:List-Archive", NULL, 0, 0,
+	  "The header fields a DKIM signature covers (colon-separated), every "
+	  "instance present." },
+	{ "dkim.oversign_headers", SETTING_STRING,
+	  "From:To:Cc:Subject:Date:Message-ID:Reply-To:List-Id:List-Help:"
+	  "List-Subscribe:List-Unsubscribe:List-Unsubscribe-Post:List-Post:"
+	  "List-Owner:List-Archive", NULL, 0, 0,
+	  "Of dkim.sign_headers, those signed once more than present, so that "
+	  "none can be added after signing without breaking the signature." },
+	{ "arc.enabled", SETTING_BOOL, "true", NULL, 0, 0,
+	  "Seal every copy of a post with an ARC set (RFC 8617) made with "
+	  "the list domain's first DKIM key, recording how the post "
+	  "authenticated when it arrived (docs/dkim.md)." },
+	{ "auth.authserv_id", SETTING_STRING, "", NULL, 0, 0,
+	  "The authserv-id of this site's MTA: only Authentication-Results "
+	  "fields with it are believed (for SPF), and herald's own "
+	  "ARC-Authentication-Results name it. Empty: none believed, and "
+	  "the host name is used." },
+	{ "dkim.resolver", SETTING_STRING, "", NULL, 0, 0,
+	  "The DNS server `herald dkim check` asks, as ADDRESS or ADDRESS:PORT "
+	  "(IPv4). Empty: dmarc.resolver's." },
 	{ "notice.max_autoresponses_per_day", SETTING_INT, "10", NULL, 0, 10000,
 	  "Most automatic replies (hold notices, rejections, acknowledgements) "
 	  "herald sends one address a day, per list; 0: no limit (Mailman's "
