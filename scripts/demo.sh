@@ -109,6 +109,18 @@ if [ -n "$f" ]; then
 	cat "$f"
 fi
 
+echo "== the post in the list's archive"
+ARCH=$("$H" --var "$V" archive path demo@lists.example)
+page=
+for _ in $(seq 100); do
+	page=$(find "$ARCH" -name '0*.html' 2>/dev/null | head -1)
+	[ -n "$page" ] && break
+	sleep 0.1
+done
+echo "   archive folder: $ARCH (index.html lists the periods)"
+echo "   the post's page: ${page:-(not archived yet)}"
+echo "   search: $("$H" --var "$V" archive search demo@lists.example herald 2>/dev/null | head -1)"
+
 echo "== mallory (not a member) posts: held for the moderator"
 send mallory@elsewhere.example "Buy now"
 for _ in $(seq 100); do
@@ -120,7 +132,7 @@ echo "   (approve with: $H --var $V held approve demo@lists.example ID)"
 echo "== queues"
 "$H" --var "$V" queue
 echo "== herald's logs: $V/logs/; Postfix's log: $PF/maillog"
-echo "== the web UI and archive are later issues; 'scripts/demo.sh stop' stops it all"
+echo "== the web UI is a later issue; 'scripts/demo.sh stop' stops it all"
 if [ "$got" -eq 3 ]; then
 	echo "demo done: the post reached all 3 members' Maildirs"
 else
