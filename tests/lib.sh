@@ -96,3 +96,28 @@ chain() {
 drained() { [ -z "$(find "$1/queue/in" "$1/queue/out" -name '*.msg' -o -name '*.bak')" ]; }
 # no_leftovers V: no .tmp or .bak anywhere in the queues.
 no_leftovers() { [ -z "$(find "$1/queue" -name '*.tmp' -o -name '*.bak')" ]; }
+
+# free_port: a free TCP port on loopback.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# postfix_herald V PF MAILDIRS MAILBOXES: a new var dir V for herald behind
+# the private Postfix of PF (tests/postfix/instance.sh). Postfix's agents
+# run as postfix (the LMTP client: the socket's group, through a setgid
+# run/) and nobody (virtual(8): the Maildirs under MAILDIRS), so every
+# directory on the way is made traversable; herald listens on
+# V/run/lmtp.sock, writes Postfix's tables for PF and sends to its SMTP
+# port. Exports what instance.sh reads: PORT (a free one), HERALD_TABLES,
+# HERALD_MAILDIRS and HERALD_MAILBOXES (the addresses with a Maildir).
+postfix_herald() {
+	local v=$1 pf=$2
+	chmod o+x "$T_DIR" &&
+		"$HERALD" --var "$v" init >/dev/null &&
+		chgrp postfix "$v" "$v/run" "$v/etc" && chmod g+s "$v/run" || return 1
+	PORT=$(free_port)
+	export PORT HERALD_TABLES=$v/etc/postfix HERALD_MAILDIRS=$3 HERALD_MAILBOXES=$4
+	"$HERALD" --var "$v" site set lmtp.listen "unix:$v/run/lmtp.sock" &&
+		"$HERALD" --var "$v" site set lmtp.socket_group postfix &&
+		"$HERALD" --var "$v" site set mta.postfix_config "$pf/etc" &&
+		"$HERALD" --var "$v" site set mta.smtp_port "$PORT" &&
+		"$HERALD" --var "$v" site set master.restart_backoff_max 1
+}

@@ -42,24 +42,13 @@ if [ -z "$FAKELIB" ]; then
 fi
 # at OFFSET CMD...: CMD with the clock moved by OFFSET (+8d, ...).
 at() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" "$@"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 trap '"$INSTANCE" "$PF" stop >/dev/null 2>&1;
       "$HERALD" --var "$V" stop >/dev/null 2>&1; t_cleanup' EXIT
 H() { "$HERALD" --var "$V" "$@"; }
 
 # As postfix-delivery.sh: Postfix's agents run as postfix (LMTP client)
 # and nobody (virtual(8)); every directory on the way is traversable.
-chmod o+x "$T_DIR"
-H init >/dev/null
-chgrp postfix "$V" "$V/run" "$V/etc" && chmod g+s "$V/run"
-export PORT HERALD_TABLES=$V/etc/postfix HERALD_MAILDIRS=$MAIL
-export HERALD_MAILBOXES="$ALICE $PAT $OWNER"
-PORT=$(free_port)
-H site set lmtp.listen "unix:$SOCK"
-H site set lmtp.socket_group postfix
-H site set mta.postfix_config "$PF/etc"
-H site set mta.smtp_port "$PORT"
-H site set master.restart_backoff_max 1
+postfix_herald "$V" "$PF" "$MAIL" "$ALICE $PAT $OWNER"
 H lists create "$LIST" --owner "$OWNER" >/dev/null
 printf '%s\n' $ALICE $GHOST $PAT | H members add "$LIST" >/dev/null
 H config set "$LIST" bounce_score_threshold 1 >/dev/null

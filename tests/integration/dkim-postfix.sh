@@ -20,7 +20,6 @@ SOCK=$V/run/lmtp.sock
 LIST=demo@lists.test
 MEMBERS="alice@members.test bob@members.test carol@members.test"
 OWNER=owner@members.test
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 trap 'cp -r "$V/logs" /tmp/dkim-last-logs 2>/dev/null; cp "$PF/maillog" /tmp/dkim-last-maillog 2>/dev/null; "$INSTANCE" "$PF" stop >/dev/null 2>&1;
       "$HERALD" --var "$V" stop >/dev/null 2>&1;
       [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")" 2>/dev/null; t_cleanup' EXIT

@@ -19,22 +19,11 @@ SOCK=$V/run/lmtp.sock
 LIST=demo@lists.test
 STRANGER=stranger@members.test
 OWNER=owner@members.test
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 trap '"$INSTANCE" "$PF" stop >/dev/null 2>&1;
       "$HERALD" --var "$V" stop >/dev/null 2>&1; t_cleanup' EXIT
 
-chmod o+x "$T_DIR"
-"$HERALD" --var "$V" init >/dev/null
-chgrp postfix "$V" "$V/run" "$V/etc" && chmod g+s "$V/run"
-export PORT HERALD_TABLES=$V/etc/postfix HERALD_MAILDIRS=$MAIL
-export HERALD_MAILBOXES="$STRANGER $OWNER"
-PORT=$(free_port)
 H() { "$HERALD" --var "$V" "$@"; }
-H site set lmtp.listen "unix:$SOCK"
-H site set lmtp.socket_group postfix
-H site set mta.postfix_config "$PF/etc"
-H site set mta.smtp_port "$PORT"
-H site set master.restart_backoff_max 1
+postfix_herald "$V" "$PF" "$MAIL" "$STRANGER $OWNER"
 H lists create "$LIST" --owner "$OWNER" >/dev/null
 H config set "$LIST" admin_notify_mchanges yes
 "$INSTANCE" "$PF" setup

@@ -21,24 +21,10 @@ SOCK=$V/run/lmtp.sock
 LIST=demo@lists.test
 MEMBERS="alice@members.test bob@members.test carol@members.test dave@members.test erin@members.test"
 OWNER=owner@members.test
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 trap '"$INSTANCE" "$PF" stop >/dev/null 2>&1;
       "$HERALD" --var "$V" stop >/dev/null 2>&1; t_cleanup' EXIT
 
-# Postfix's agents run as postfix (the LMTP client: the socket's group,
-# through a setgid run/) and nobody (virtual(8): the Maildirs); every
-# directory on the way must be traversable.
-chmod o+x "$T_DIR"
-"$HERALD" --var "$V" init >/dev/null
-chgrp postfix "$V" "$V/run" "$V/etc" && chmod g+s "$V/run"
-export PORT HERALD_TABLES=$V/etc/postfix HERALD_MAILDIRS=$MAIL
-export HERALD_MAILBOXES="$MEMBERS $OWNER"
-PORT=$(free_port)
-"$HERALD" --var "$V" site set lmtp.listen "unix:$SOCK"
-"$HERALD" --var "$V" site set lmtp.socket_group postfix
-"$HERALD" --var "$V" site set mta.postfix_config "$PF/etc"
-"$HERALD" --var "$V" site set mta.smtp_port "$PORT"
-"$HERALD" --var "$V" site set master.restart_backoff_max 1
+postfix_herald "$V" "$PF" "$MAIL" "$MEMBERS $OWNER"
 "$HERALD" --var "$V" lists create "$LIST" --owner "$OWNER" >/dev/null
 for m in $MEMBERS; do echo "$m"; done | "$HERALD" --var "$V" members add "$LIST" >/dev/null
 "$HERALD" --var "$V" config set "$LIST" msg_footer '-- 

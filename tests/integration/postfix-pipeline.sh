@@ -14,7 +14,6 @@ INSTANCE=$HERALD_TOP/tests/postfix/instance.sh
 PF=$T_DIR/postfix
 PF2=$T_DIR/postfix-pipe
 FS=$T_DIR/fs
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 trap '"$INSTANCE" "$PF" stop >/dev/null 2>&1; "$INSTANCE" "$PF2" stop >/dev/null 2>&1;
       [ -n "${V:-}" ] && "$HERALD" --var "$V" stop >/dev/null 2>&1;
       umount "$FS" 2>/dev/null; t_cleanup' EXIT
@@ -83,10 +82,10 @@ check "List-Id names the list" grep -qx 'List-Id: Demo <demo.lists.test>' "$f"
 check "List-Post and List-Unsubscribe are there" \
 	bash -c 'grep -qx "List-Post: <mailto:demo@lists.test>" "$1" && grep -A1 "^List-Unsubscribe: " "$1" | grep -q "mailto:demo-leave@lists.test"' _ "$f"
 check "X-BeenThere marks the list" grep -qx 'X-BeenThere: demo@lists.test' "$f"
-# (The digest runner moves the digest's copy on to the list's pending
-# digest, docs/digests.md.)
-check "the archive queue and the pending digest have their copies" wait_for 10 \
-	bash -c '[ "$(find "$1/queue/archive" -name "*.msg" | wc -l)" -eq 1 ] && [ "$(find "$1/lists/demo@lists.test/digest/pending" -name "*.msg" 2>/dev/null | wc -l)" -eq 1 ]' _ "$V"
+# (The archive and digest runners move their copies on: into the list's
+# archive, docs/archive.md, and its pending digest, docs/digests.md.)
+check "the archive and the pending digest have their copies" wait_for 10 \
+	bash -c '[ "$(grep -c "^From " "$1/archives/demo@lists.test/mbox" 2>/dev/null)" = 1 ] && [ "$(find "$1/lists/demo@lists.test/digest/pending" -name "*.msg" 2>/dev/null | wc -l)" -eq 1 ]' _ "$V"
 
 # --- a nonmember's post is held; approval sends it on ------------------------
 smtp "$PORT" mallory@example.com "from outside" demo@lists.test >/dev/null
