@@ -73,7 +73,7 @@ fault_case rename rename_enospc=3 /queue/out/
 #    counted against (bak-count), the handled ones go back with no strike.
 #    (A restarted runner's first batches hold 1, 2, 4 ... entries, so even
 #    one killed this often gets posts done.)
-N=200
+N=400
 V=$(setup kill)
 "$HERALD" --var "$V" site set master.restart_backoff_max 1
 check "kill: master starts" "$HERALD" --var "$V" start
@@ -84,10 +84,10 @@ while [ "$(count "$V" in msg)" -gt 0 ] || [ "$(count "$V" in bak)" -gt 0 ]; do
 	[ $(( $(date +%s) - start )) -gt 120 ] && break
 	pid=$(pgrep -P "$MASTER" | head -1)
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
-	# 0.3-0.9 s: a runner restarted on a loaded machine must get past its
+	# 0.2-0.5 s: a runner restarted on a loaded machine must get past its
 	# first entry sometimes, or three kills on that entry set it aside
 	# (the three-strike rule doing its job, not a loss).
-	sleep "0.$(( 3 + RANDOM % 7 ))"
+	sleep "0.$(( 2 + RANDOM % 4 ))"
 done
 diag "kill: $kills SIGKILLs in $(( $(date +%s) - start )) s"
 wait_for 30 bash -c "[ -z \"\$(find '$V/queue/in' -name '*.msg' -o -name '*.bak')\" ]"
