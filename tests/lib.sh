@@ -121,3 +121,9 @@ postfix_herald() {
 		"$HERALD" --var "$v" site set mta.smtp_port "$PORT" &&
 		"$HERALD" --var "$v" site set master.restart_backoff_max 1
 }
+
+# libfaketime, for the tests that move the clock (empty when it is not
+# installed: such a test says so and stops); at OFFSET CMD...: CMD with
+# the clock moved by OFFSET (+8d, -2d, ...).
+FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+at() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" "$@"; }

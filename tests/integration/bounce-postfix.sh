@@ -35,13 +35,10 @@ GHOST=ghost@members.test	# no mailbox: Postfix bounces it
 PAT=pat@members.test		# a mailbox; bounced by a DSN written here
 ALICE=alice@members.test	# a mailbox; never bounces
 export NO_FAKE_STAT=1
-FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
 if [ -z "$FAKELIB" ]; then
 	not_ok "libfaketime is not installed (apt-get install faketime)"
 	t_done
 fi
-# at OFFSET CMD...: CMD with the clock moved by OFFSET (+8d, ...).
-at() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" "$@"; }
 trap '"$INSTANCE" "$PF" stop >/dev/null 2>&1;
       "$HERALD" --var "$V" stop >/dev/null 2>&1; t_cleanup' EXIT
 H() { "$HERALD" --var "$V" "$@"; }

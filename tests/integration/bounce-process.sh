@@ -22,12 +22,10 @@
 #     guarded while the list's other bounces still count.
 . "$(dirname "$0")/../lib.sh"
 export HERALD_HOST=t NO_FAKE_STAT=1
-FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
 if [ -z "$FAKELIB" ]; then
 	not_ok "libfaketime is not installed (apt-get install faketime)"
 	t_done
 fi
-at() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" "$@"; }
 V=$(new_var v)
 H() { "$HERALD" --var "$V" "$@"; }
 H site set runner.bounces.handler bounces

@@ -20,8 +20,6 @@
 . "$(dirname "$0")/../lib.sh"
 export HERALD_HOST=t NO_FAKE_STAT=1
 CHECK=$HERALD_TOP/tests/tools/digestcheck.py
-FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
-at() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" "$@"; }
 V=$(new_var v)
 pipeline_runners "$V"
 "$HERALD" --var "$V" site set runner.digest.handler digest

@@ -15,13 +15,10 @@
 #     a task whose lock is held elsewhere is not run twice.
 . "$(dirname "$0")/../lib.sh"
 export HERALD_HOST=t NO_FAKE_STAT=1
-FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
 if [ -z "$FAKELIB" ]; then
 	not_ok "libfaketime is not installed (apt-get install faketime)"
 	t_done
 fi
-# at OFFSET CMD...: CMD with the clock moved by OFFSET (-40d, +25d, ...).
-at() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" "$@"; }
 V=$(new_var v)
 pipeline_runners "$V"
 H() { "$HERALD" --var "$V" "$@"; }

@@ -44,7 +44,6 @@ out=$("$TOOLS/locktool" acquire "$L" d 60000 1000)
 check "a dead holder of this host is taken over at once, not after 60 s ($out)" test "$(echo "$out" | cut -d' ' -f1)" = acquired
 
 # --- clock skew: -1 h and +1 h -----------------------------------------------
-FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
 # Preloaded directly rather than through the faketime wrapper, so that $!
 # is the locktool process itself and kill -9 reaches it.
 skewed() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" exec "$@"; }
