@@ -5,6 +5,7 @@ CC      ?= cc
 # herald's, and exporting them all (8,700 with OpenSSL linked in, below)
 # would let a loaded library bind to herald's copy of OpenSSL.
 PKGS    := glib-2.0 gio-2.0 gmodule-no-export-2.0 gmime-3.0 libidn2 libsodium libpsl zlib \
+           json-glib-1.0 libmicrohttpd \
            openssl sqlite3
 # libxml2: its headers only; html2text.c opens the library on first use.
 HDR_PKGS := libxml-2.0
@@ -55,7 +56,8 @@ bench: $(BENCH_BIN)
 # file into the build dir, compiled without herald's warnings (generated
 # code, with no prototypes of its own).
 TMPL_XML   := templates/herald.gresource.xml
-TMPL_FILES := $(wildcard templates/*/*.txt)
+TMPL_FILES := $(wildcard templates/*/*.txt templates/web/*.html templates/web/*.css \
+                templates/web/i18n/*.txt)
 TMPL_OBJ   := $(BUILD)/gen/templates.o
 
 %/gen/templates.c: $(TMPL_XML) $(TMPL_FILES)

@@ -2,7 +2,7 @@
 # Installs what herald needs to build and test on Debian 12 (as root).
 set -euo pipefail
 pkgs=(build-essential pkg-config libglib2.0-dev libgmime-3.0-dev
-      libsodium-dev libidn2-dev libssl-dev libmicrohttpd-dev faketime procps coreutils
+      libsodium-dev libidn2-dev libssl-dev libmicrohttpd-dev libjson-glib-dev faketime procps coreutils
       postfix libpsl-dev libxml2-dev libsqlite3-dev publicsuffix dnsmasq-base clang python3 zlib1g-dev
       python3-dkim libxml2-utils)
 missing=()

@@ -6,5 +6,6 @@
 const struct service *const services[] = {
 	&service_lmtp,
 	&service_scheduler,
+	&service_web,
 	NULL,
 };

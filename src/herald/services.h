@@ -28,5 +28,6 @@ extern const struct service *const services[];
 
 extern const struct service service_lmtp;	/* lmtp.c */
 extern const struct service service_scheduler;	/* scheduler.c */
+extern const struct service service_web;	/* web.c */
 
 #endif

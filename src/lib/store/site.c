@@ -124,6 +124,37 @@ static const struct setting_def settings[] = {
 	  "The web interface's address, ending in /; list pages, archives and "
 	  "unsubscribe links are made from it (List-Archive, List-Unsubscribe "
 	  "and others). Empty: https://<the list's domain>/." },
+	{ "web.listen", SETTING_STRING, "", NULL, 0, 0,
+	  "Where the web interface listens: unix:PATH or IPv4:PORT (meant to "
+	  "sit behind the site's nginx or Apache, docs/web.md); every host's "
+	  "master runs it. Empty: no web interface on this host." },
+	{ "web.socket_group", SETTING_STRING, "", NULL, 0, 0,
+	  "For a unix socket in web.listen: the group that may connect (the "
+	  "web server's, www-data). Empty: herald's own group." },
+	{ "web.threads", SETTING_INT, "4", NULL, 1, 64,
+	  "Threads that serve requests." },
+	{ "web.max_connections", SETTING_INT, "256", NULL, 1, 100000,
+	  "Most connections open at once; more are refused." },
+	{ "web.timeout", SETTING_INT, "30", NULL, 1, 3600,
+	  "Seconds a connection may stay idle or take to send its request; "
+	  "then it is closed (slow clients)." },
+	{ "web.max_body", SETTING_INT, "4194304", NULL, 1024, 1073741824,
+	  "Largest request body in bytes (a mass subscription's addresses); "
+	  "larger requests get 413." },
+	{ "web.trusted_proxies", SETTING_STRING, "127.0.0.1 unix", NULL, 0, 0,
+	  "Addresses of the reverse proxies whose X-Forwarded-For and "
+	  "X-Forwarded-Proto are believed, separated by spaces; \"unix\" "
+	  "stands for any client of a unix socket in web.listen." },
+	{ "web.session_lifetime", SETTING_INT, "28800", NULL, 60, 31536000,
+	  "Seconds a web login lasts." },
+	{ "web.login_attempts", SETTING_INT, "10", NULL, 1, 100000,
+	  "Failed logins allowed per client address and per account within "
+	  "web.login_window; then logins are refused until it passes." },
+	{ "web.login_window", SETTING_INT, "900", NULL, 1, 86400,
+	  "Seconds over which failed logins are counted." },
+	{ "web.admin_password", SETTING_STRING, "", PASSWORD_HASH_SETTING, 0, 0,
+	  "The site administrator's web password, as an Argon2id hash: set it "
+	  "with `herald web password`. Empty: no site administrator login." },
 	{ "dmarc.resolver", SETTING_STRING, "", NULL, 0, 0,
 	  "The DNS server asked for DMARC policies, as ADDRESS or ADDRESS:PORT "
 	  "(IPv4). Empty: the system's (/etc/resolv.conf)." },
@@ -341,6 +372,11 @@ site_setting_check(const struct setting_def *def, const char *value)
 					       def->key);
 		if (g_strcmp0(def->choices, SCHEDULE_SETTING) == 0)
 			return schedule_setting_check(def->key, value);
+		if (g_strcmp0(def->choices, PASSWORD_HASH_SETTING) == 0 &&
+		    value[0] && !g_str_has_prefix(value, "$argon2id$"))
+			return g_strdup_printf("%s: not an Argon2id hash (set the "
+					       "password with `herald web "
+					       "password`)", def->key);
 		return NULL;
 	case SETTING_INT:
 		errno = 0;

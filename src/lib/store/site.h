@@ -14,6 +14,9 @@
 
 struct site;
 
+/* The choices of a string setting that holds an Argon2id hash. */
+#define PASSWORD_HASH_SETTING "(password hash)"
+
 enum setting_type { SETTING_STRING, SETTING_INT, SETTING_BOOL, SETTING_ENUM };
 
 struct setting_def {

@@ -1,0 +1,30 @@
+/*
+ * pages.h - what the page files (page_*.c) share, and their route tables.
+ *
+ * Each page file serves the paths under one or a few first segments and
+ * exports its table of routes; routes.c lists the tables.  Adding a page
+ * is a function in the right file and a row in its table.
+ */
+#ifndef HERALD_WEB_PAGES_H
+#define HERALD_WEB_PAGES_H
+
+#include "web/session.h"
+#include "web/view.h"
+#include "web/web.h"
+
+/* The fields of a list every page about it shows: fqdn, real_name,
+ * description, info, info_lines, address, and the URLs listinfo_url,
+ * options_url, admin_url, roster_url, archive_url (page_public.c). */
+JsonObject *web_list_data(struct web_request *rq, struct list *l);
+
+/* Whether the request's session may act as role on list l (NULL: the
+ * site); when not, answers with the login form for that role, which
+ * brings the user back to this path, and returns FALSE (page_login.c). */
+gboolean web_require(struct web_request *rq, struct web_response *rs,
+		     enum web_role role, struct list *l);
+
+extern const struct web_route web_routes_public[];	/* page_public.c */
+extern const struct web_route web_routes_confirm[];	/* page_confirm.c */
+extern const struct web_route web_routes_login[];	/* page_login.c */
+
+#endif

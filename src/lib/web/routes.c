@@ -1,0 +1,13 @@
+/*
+ * routes.c - the route tables of the web interface's page files (web.h,
+ * pages.h).  A path's first segment picks the route; no two tables may
+ * claim the same segment (test-web-view checks it).
+ */
+#include "web/pages.h"
+
+const struct web_route *const web_route_tables[] = {
+	web_routes_public,
+	web_routes_confirm,
+	web_routes_login,
+	NULL,
+};

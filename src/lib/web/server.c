@@ -1,0 +1,512 @@
+/*
+ * server.c - the web interface's HTTP server: libmicrohttpd, its limits,
+ * and the turning of its requests into struct web_request (web.h).
+ *
+ * libmicrohttpd runs web.threads threads, each with its own poll loop on
+ * the one listening socket; a handler runs in the thread that read its
+ * request.  Its limits are the server's defences against clients that
+ * cost without asking anything: web.max_connections connections at once,
+ * web.timeout seconds of idleness or of a request's sending (a client
+ * trickling its headers is closed), 32 KB of request line and headers
+ * (more gets 431 from libmicrohttpd itself), web.max_body bytes of body (a
+ * larger Content-Length gets 413 before any of the body is read, a body
+ * that grows past it while arriving gets 413 once it ends).  A request
+ * with both Content-Length and chunked Transfer-Encoding, or a malformed
+ * Content-Length, is refused by libmicrohttpd with 400 (request smuggling
+ * needs two readings of one request).
+ *
+ * Each request opens the site afresh (a read of etc/herald.conf), so a
+ * setting changed on any host takes effect at the next request, and no
+ * request sees another's state.  The listening socket (listener.h, made by
+ * the caller in src/herald/web.c) is libmicrohttpd's for the daemon's life.
+ */
+#include "web/web.h"
+#include "web/session.h"
+#include "web/view.h"
+#include "base/base.h"
+#include "base/log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Request line and headers, and the buffers libmicrohttpd works in. */
+#define WEB_CONNECTION_MEMORY (64 * 1024)
+
+struct upload {
+	GString *body;
+	gboolean too_big;
+};
+
+struct server_ctx {
+	char *var_dir;
+	gsize max_body;
+};
+
+static GHashTable *string_table(void)
+{
+	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+}
+
+/* Percent-decodes text, with '+' as a space when plus_space (query strings
+ * and forms); NULL when the result is not UTF-8 or holds a NUL. */
+static char *decode(const char *text, gboolean plus_space)
+{
+	char *copy = g_strdup(text);
+	if (plus_space)
+		for (char *p = copy; *p; p++)
+			if (*p == '+')
+				*p = ' ';
+	char *out = g_uri_unescape_string(copy, NULL);
+	g_free(copy);
+	if (out && !g_utf8_validate(out, -1, NULL))
+		g_clear_pointer(&out, g_free);
+	return out;
+}
+
+/* name=value&name=value into table (the first of each name wins);
+ * undecodable pairs are dropped. */
+static void parse_urlencoded(GHashTable *table, const char *text)
+{
+	char **pairs = g_strsplit(text, "&", -1);
+	for (char **p = pairs; *p; p++) {
+		if (!**p)
+			continue;
+		char *eq = strchr(*p, '=');
+		char *raw_name = eq ? g_strndup(*p, eq - *p) : g_strdup(*p);
+		char *name = decode(raw_name, TRUE);
+		char *value = decode(eq ? eq + 1 : "", TRUE);
+		if (name && value && !g_hash_table_contains(table, name)) {
+			g_hash_table_insert(table, name, value);
+			name = value = NULL;
+		}
+		g_free(name);
+		g_free(value);
+		g_free(raw_name);
+	}
+	g_strfreev(pairs);
+}
+
+static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind,
+				 const char *key, const char *value)
+{
+	GHashTable *t = cls;
+	/* The unescape callback left them raw: decode here. */
+	char *name = decode(key, TRUE);
+	char *v = decode(value ? value : "", TRUE);
+	if (name && v && !g_hash_table_contains(t, name)) {
+		g_hash_table_insert(t, name, v);
+		name = v = NULL;
+	}
+	g_free(name);
+	g_free(v);
+	return MHD_YES;
+}
+
+static GHashTable *parse_cookies(const char *header)
+{
+	GHashTable *t = string_table();
+	if (!header)
+		return t;
+	char **parts = g_strsplit(header, ";", -1);
+	for (char **p = parts; *p; p++) {
+		char *eq = strchr(*p, '=');
+		if (!eq)
+			continue;
+		char *name = g_strstrip(g_strndup(*p, eq - *p));
+		char *value = g_strstrip(g_strdup(eq + 1));
+		if (!g_hash_table_contains(t, name))
+			g_hash_table_insert(t, name, value);
+		else {
+			g_free(name);
+			g_free(value);
+		}
+	}
+	g_strfreev(parts);
+	return t;
+}
+
+/* Leaves the URL as it came: request.c decodes each segment itself, so
+ * that an encoded '/' stays inside its segment. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s);
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* The peer's address as text ("unix" for a unix socket's client). */
+static char *peer_address(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char buf[INET6_ADDRSTRLEN] = "unix";
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET,
+				  &((const struct sockaddr_in *)sa)->sin_addr,
+				  buf, sizeof buf);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)sa)->sin6_addr,
+				  buf, sizeof buf);
+	}
+	return g_strdup(buf);
+}
+
+static gboolean proxy_trusted(struct site *site, const char *peer)
+{
+	char *list = site_get(site, "web.trusted_proxies", NULL);
+	char **items = g_strsplit_set(list ? list : "", " ,", -1);
+	gboolean trusted = g_strv_contains((const char *const *)items, peer);
+	g_strfreev(items);
+	g_free(list);
+	return trusted;
+}
+
+/* Fills in the client's address and scheme: the peer's, or what a trusted
+ * proxy says (the last X-Forwarded-For entry, the one it added). */
+static void set_client(struct web_request *rq, struct MHD_Connection *c,
+		       char **client_r)
+{
+	char *peer = peer_address(c);
+	const char *xff = header(c, "X-Forwarded-For");
+	const char *proto = header(c, "X-Forwarded-Proto");
+	rq->https = FALSE;
+	if (proxy_trusted(rq->site, peer)) {
+		if (xff && *xff) {
+			const char *last = strrchr(xff, ',');
+			char *addr = g_strstrip(g_strdup(last ? last + 1 : xff));
+			if (*addr && strlen(addr) < 64) {
+				g_free(peer);
+				peer = addr;
+			} else {
+				g_free(addr);
+			}
+		}
+		rq->https = proto && !g_ascii_strcasecmp(proto, "https");
+	}
+	*client_r = peer;
+	rq->client = peer;
+}
+
+static void add_security_headers(struct MHD_Response *r, gboolean cacheable)
+{
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'none'; style-src 'self'; "
+				"img-src 'self'; form-action 'self'; "
+				"frame-ancestors 'none'; base-uri 'none'");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(r, "Cache-Control",
+				cacheable ? "public, max-age=300" : "no-store");
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c,
+				     struct web_response *rs)
+{
+	struct MHD_Response *r;
+	if (rs->fd >= 0) {
+		r = MHD_create_response_from_fd(rs->fd_size, rs->fd);
+		rs->fd = -1;	/* libmicrohttpd closes it */
+	} else {
+		gsize n = 0;
+		const void *data = rs->body ? g_bytes_get_data(rs->body, &n)
+					    : "";
+		r = MHD_create_response_from_buffer(n, (void *)data,
+						    MHD_RESPMEM_MUST_COPY);
+	}
+	if (!r)
+		return MHD_NO;
+	if (rs->content_type)
+		MHD_add_response_header(r, "Content-Type", rs->content_type);
+	for (guint i = 0; rs->headers && i + 1 < rs->headers->len; i += 2)
+		MHD_add_response_header(r, rs->headers->pdata[i],
+					rs->headers->pdata[i + 1]);
+	add_security_headers(r, rs->cacheable);
+	enum MHD_Result ok = MHD_queue_response(c, rs->status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static void response_clear(struct web_response *rs)
+{
+	g_free(rs->content_type);
+	if (rs->body)
+		g_bytes_unref(rs->body);
+	if (rs->fd >= 0)
+		close(rs->fd);
+	if (rs->headers)
+		g_ptr_array_free(rs->headers, TRUE);
+}
+
+/* Splits the path below the base path into decoded segments; FALSE for a
+ * path outside it or one that does not decode. */
+static gboolean split_path(struct web_request *rq, const char *url)
+{
+	if (!g_str_has_prefix(url, rq->base_path) &&
+	    strcmp(url, rq->base_path) != 0) {
+		/* "/base" without its final slash is the base too. */
+		size_t n = strlen(rq->base_path);
+		if (n < 2 || strncmp(url, rq->base_path, n - 1) || url[n - 1])
+			return FALSE;
+		url = rq->base_path;
+	}
+	const char *rest = url + strlen(rq->base_path);
+	char **raw = g_strsplit(rest, "/", -1);
+	GPtrArray *segs = g_ptr_array_new();
+	gboolean ok = TRUE;
+	guint n = g_strv_length(raw);
+	for (guint i = 0; i < n && ok; i++) {
+		if (!raw[i][0])
+			continue;
+		char *s = decode(raw[i], FALSE);
+		/* No segment may climb or hide: "." and ".." and anything
+		 * with a NUL or a '/' once decoded go no further. */
+		if (!s || !strcmp(s, ".") || !strcmp(s, "..") ||
+		    strchr(s, '/'))
+			ok = FALSE;
+		if (s)
+			g_ptr_array_add(segs, s);
+	}
+	rq->trailing_slash = n > 0 && !raw[n - 1][0] && n > 1;
+	g_strfreev(raw);
+	g_ptr_array_add(segs, NULL);
+	rq->segments = (char **)g_ptr_array_free(segs, FALSE);
+	rq->nsegments = g_strv_length(rq->segments);
+	return ok;
+}
+
+/* web.base_url's path, ending in '/'. */
+static char *base_path(struct site *site)
+{
+	char *url = site_get(site, "web.base_url", NULL);
+	char *path = NULL;
+	if (url && *url) {
+		GUri *u = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+		if (u) {
+			const char *p = g_uri_get_path(u);
+			path = g_str_has_suffix(p, "/") ? g_strdup(p)
+				: g_strconcat(p, "/", NULL);
+			g_uri_unref(u);
+		}
+	}
+	g_free(url);
+	if (!path || path[0] != '/') {
+		g_free(path);
+		path = g_strdup("/");
+	}
+	return path;
+}
+
+/* The page's language: the first of the browser's that herald has. */
+static char *pick_language(const char *accept)
+{
+	if (!accept)
+		return g_strdup("en");
+	char **items = g_strsplit(accept, ",", 16);
+	char *lang = NULL;
+	for (char **i = items; *i && !lang; i++) {
+		char *tag = g_strstrip(g_strndup(*i, strcspn(*i, ";")));
+		char *dash = strchr(tag, '-');
+		if (dash)
+			*dash = '\0';
+		char *low = g_ascii_strdown(tag, -1);
+		if (view_language_known(low))
+			lang = low;
+		else
+			g_free(low);
+		g_free(tag);
+	}
+	g_strfreev(items);
+	return lang ? lang : g_strdup("en");
+}
+
+static void dispatch(struct web_request *rq, struct web_response *rs)
+{
+	const char *first = rq->nsegments ? rq->segments[0] : "";
+	for (const struct web_route *const *t = web_route_tables; *t; t++)
+		for (const struct web_route *r = *t; r->segment; r++)
+			if (!strcmp(r->segment, first)) {
+				r->handler(rq, rs);
+				return;
+			}
+	web_error(rq, rs, 404, "There is no such page.");
+}
+
+static void handle(struct server_ctx *ctx, struct MHD_Connection *c,
+		   const char *method, const char *url, struct upload *up,
+		   struct web_response *rs)
+{
+	GError *error = NULL;
+	struct site *site = site_open(ctx->var_dir, &error);
+	if (!site) {
+		log_error(WEB_SUBSYS, "cannot open the site: %s",
+			  error->message);
+		g_error_free(error);
+		web_body(rs, 503, "text/plain; charset=utf-8",
+			 "Service unavailable\n", 20);
+		return;
+	}
+	char *client = NULL;
+	struct web_request rq = {
+		.site = site,
+		.method = method,
+		.query = string_table(),
+		.form = string_table(),
+		.accept_language = header(c, "Accept-Language"),
+		.user_agent = header(c, "User-Agent"),
+		.content_type = header(c, "Content-Type"),
+		.connection = c,
+	};
+	rq.base_path = base_path(site);
+	rq.cookies = parse_cookies(header(c, "Cookie"));
+	set_client(&rq, c, &client);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query,
+				  rq.query);
+	if (up->body) {
+		rq.body = up->body->str;
+		rq.body_length = up->body->len;
+	}
+	if (rq.body && rq.content_type &&
+	    g_str_has_prefix(rq.content_type,
+			     "application/x-www-form-urlencoded"))
+		parse_urlencoded(rq.form, rq.body);
+	rq.session = session_load(site, web_cookie(&rq, SESSION_COOKIE));
+	rq.lang = pick_language(rq.accept_language);
+
+	if (up->too_big)
+		web_error(&rq, rs, 413, "The request is too large.");
+	else if (strcmp(method, "GET") && strcmp(method, "HEAD") &&
+		 strcmp(method, "POST")) {
+		web_error(&rq, rs, 405, "That method is not allowed here.");
+		web_header(rs, "Allow", "GET, HEAD, POST");
+	} else if (!split_path(&rq, url))
+		web_error(&rq, rs, 404, "There is no such page.");
+	else
+		dispatch(&rq, rs);
+
+	if (rs->status >= 500)
+		log_error(WEB_SUBSYS, "%s %s from %s: %u", method, url,
+			  client, rs->status);
+	session_free(&rq.session);
+	g_strfreev(rq.segments);
+	g_hash_table_unref(rq.query);
+	g_hash_table_unref(rq.form);
+	g_hash_table_unref(rq.cookies);
+	g_free(rq.lang);
+	g_free(rq.base_path);
+	g_free(client);
+	site_free(&site);
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
+				      const char *url, const char *method,
+				      const char *version,
+				      const char *upload_data,
+				      size_t *upload_data_size, void **con_cls)
+{
+	struct server_ctx *ctx = cls;
+	struct upload *up = *con_cls;
+	if (!up) {
+		up = g_new0(struct upload, 1);
+		*con_cls = up;
+		const char *len = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (len && g_ascii_strtoull(len, NULL, 10) > ctx->max_body)
+			up->too_big = TRUE;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!up->too_big) {
+			if (!up->body)
+				up->body = g_string_new(NULL);
+			if (up->body->len + *upload_data_size > ctx->max_body)
+				up->too_big = TRUE;
+			else
+				g_string_append_len(up->body, upload_data,
+						    *upload_data_size);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	struct web_response rs = { .status = 200, .fd = -1 };
+	handle(ctx, c, method, url, up, &rs);
+	enum MHD_Result ok = send_response(c, &rs);
+	response_clear(&rs);
+	return ok;
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *con_cls;
+	if (!up)
+		return;
+	if (up->body)
+		g_string_free(up->body, TRUE);
+	g_free(up);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char *text = g_strdup_vprintf(fmt, ap);
+	log_warning(WEB_SUBSYS, "%s", g_strchomp(text));
+	g_free(text);
+}
+
+struct web_daemon {
+	struct MHD_Daemon *mhd;
+	struct server_ctx ctx;
+};
+
+struct web_daemon *web_daemon_start(struct site *site, int listen_fd,
+				    GError **error)
+{
+	struct web_daemon *d = g_new0(struct web_daemon, 1);
+	d->ctx.var_dir = g_strdup(site_var_dir(site));
+	d->ctx.max_body = (gsize)site_get_int(site, "web.max_body");
+	d->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		MHD_USE_ERROR_LOG,
+		0, NULL, NULL, access_handler, &d->ctx,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, listen_fd,
+		MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)site_get_int(site, "web.threads"),
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)site_get_int(site, "web.max_connections"),
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)site_get_int(site, "web.timeout"),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)WEB_CONNECTION_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+		MHD_OPTION_END);
+	if (!d->mhd) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "libmicrohttpd would not start");
+		g_free(d->ctx.var_dir);
+		g_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void web_daemon_stop(struct web_daemon **dp)
+{
+	struct web_daemon *d = *dp;
+	if (!d)
+		return;
+	MHD_stop_daemon(d->mhd);
+	g_free(d->ctx.var_dir);
+	g_free(d);
+	*dp = NULL;
+}
