@@ -127,3 +127,36 @@ postfix_herald() {
 # the clock moved by OFFSET (+8d, -2d, ...).
 FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
 at() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" "$@"; }
+
+# web_serve V: the web interface of var dir V (`herald web serve`) on a free
+# port of 127.0.0.1, in the background until the test ends; exports WEB_BASE
+# (http://127.0.0.1:PORT/, also web.base_url) and WEB_PID, logs in V/web.log.
+web_serve() {
+	local v=$1 port
+	port=$(free_port)
+	export WEB_BASE=http://127.0.0.1:$port/
+	"$HERALD" --var "$v" site set web.listen "127.0.0.1:$port" &&
+		"$HERALD" --var "$v" site set web.base_url "$WEB_BASE" || return 1
+	"$HERALD" --var "$v" web serve 2>>"$v/web.log" &
+	WEB_PID=$!
+	wait_for 20 curl -s -o /dev/null "$WEB_BASE"
+}
+# browser SCRIPT [ARGS...]: runs tests/web/SCRIPT (node, playwright-core and
+# Debian's chromium; tests/web/lib.mjs) against WEB_BASE; its "ok" / "not ok"
+# lines count like the test's own. Screenshots go to $WEB_SHOTS when set.
+browser() {
+	local script=$1; shift
+	if [ ! -d "$HERALD_TOP/tests/web/node_modules/playwright-core" ] ||
+		[ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+		not_ok "browser test $script: playwright-core or chromium is missing (scripts/install-deps.sh)"
+		return 1
+	fi
+	(cd "$HERALD_TOP/tests/web" && WEB_BASE=$WEB_BASE node "$script" "$@") |
+		while IFS= read -r line; do
+			case $line in
+			"ok - "*) ok "${line#ok - }" ;;
+			"not ok - "*) not_ok "${line#not ok - }" ;;
+			*) echo "# $line" ;;
+			esac
+		done
+}
