@@ -151,12 +151,18 @@ browser() {
 		not_ok "browser test $script: playwright-core or chromium is missing (scripts/install-deps.sh)"
 		return 1
 	fi
-	(cd "$HERALD_TOP/tests/web" && WEB_BASE=$WEB_BASE node "$script" "$@") |
-		while IFS= read -r line; do
-			case $line in
-			"ok - "*) ok "${line#ok - }" ;;
-			"not ok - "*) not_ok "${line#not ok - }" ;;
-			*) echo "# $line" ;;
-			esac
-		done
+	local out=$T_DIR/browser.$$.out rc line
+	(cd "$HERALD_TOP/tests/web" && WEB_BASE=$WEB_BASE node "$script" "$@") \
+		>"$out" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "${line#ok - }" ;;
+		"not ok - "*) not_ok "${line#not ok - }" ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$out"
+	[ "$rc" = 0 ] || [ "$T_FAILED" = 1 ] ||
+		not_ok "browser test $script exited with status $rc"
+	rm -f "$out"
 }
