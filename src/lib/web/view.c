@@ -85,6 +85,60 @@ char *view_url_part(const char *text)
 /* The translation tables: lang -> (English -> translation).  A table file
  * is blocks of two lines, the English text and its translation, separated
  * by blank lines; '#' starts a comment line. */
+/* Reads the lines of one table file into t. */
+static void translation_read(GHashTable *t, const char *path)
+{
+	GBytes *b = g_resource_lookup_data(herald_templates_get_resource(),
+					   path, 0, NULL);
+	if (!b)
+		return;
+	char *text = g_strndup(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+	char **lines = g_strsplit(text, "\n", -1);
+	const char *english = NULL;
+	for (char **l = lines; *l; l++) {
+		if ((*l)[0] == '#')
+			continue;
+		if (!(*l)[0]) {
+			english = NULL;
+		} else if (!english) {
+			english = *l;
+		} else {
+			g_hash_table_replace(t, g_strdup(english),
+					     g_strdup(*l));
+			english = NULL;
+		}
+	}
+	g_strfreev(lines);
+	g_free(text);
+	g_bytes_unref(b);
+}
+
+/* The table of lang: every i18n/LANG.txt and i18n/LANG-<part>.txt (one
+ * per group of pages), or NULL when there is none. */
+static GHashTable *translation_load(const char *lang)
+{
+	char **files = g_resource_enumerate_children(
+		herald_templates_get_resource(), BUILTIN_ROOT "/i18n/", 0, NULL);
+	GHashTable *t = NULL;
+	char *whole = g_strconcat(lang, ".txt", NULL);
+	char *part = g_strconcat(lang, "-", NULL);
+	for (char **f = files; f && *f; f++) {
+		if (strcmp(*f, whole) && !(g_str_has_prefix(*f, part) &&
+					   g_str_has_suffix(*f, ".txt")))
+			continue;
+		if (!t)
+			t = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, g_free);
+		char *path = g_strconcat(BUILTIN_ROOT "/i18n/", *f, NULL);
+		translation_read(t, path);
+		g_free(path);
+	}
+	g_free(whole);
+	g_free(part);
+	g_strfreev(files);
+	return t;
+}
+
 static GHashTable *translations;
 static GMutex translations_lock;
 
@@ -96,40 +150,10 @@ static GHashTable *translation_table(const char *lang)
 			g_str_hash, g_str_equal, g_free,
 			(GDestroyNotify)g_hash_table_unref);
 	GHashTable *t = g_hash_table_lookup(translations, lang);
-	if (!t && !g_hash_table_contains(translations, lang)) {
-		char *path = g_strdup_printf(BUILTIN_ROOT "/i18n/%s.txt", lang);
-		GBytes *b = g_resource_lookup_data(
-			herald_templates_get_resource(), path, 0, NULL);
-		g_free(path);
-		if (b) {
-			t = g_hash_table_new_full(g_str_hash, g_str_equal,
-						  g_free, g_free);
-			char *text = g_strndup(g_bytes_get_data(b, NULL),
-					       g_bytes_get_size(b));
-			char **lines = g_strsplit(text, "\n", -1);
-			const char *english = NULL;
-			for (char **l = lines; *l; l++) {
-				if ((*l)[0] == '#')
-					continue;
-				if (!(*l)[0]) {
-					english = NULL;
-				} else if (!english) {
-					english = *l;
-				} else {
-					g_hash_table_replace(t, g_strdup(english),
-							     g_strdup(*l));
-					english = NULL;
-				}
-			}
-			g_strfreev(lines);
-			g_free(text);
-			g_bytes_unref(b);
-		}
-		g_hash_table_insert(translations, g_strdup(lang),
-				    t ? g_hash_table_ref(t) : NULL);
-		if (t)
-			g_hash_table_unref(t);
-	}
+	/* Only languages that have a table are remembered: a client naming
+	 * thousands of others costs a lookup each, no memory. */
+	if (!t && strlen(lang) <= 8 && (t = translation_load(lang)))
+		g_hash_table_insert(translations, g_strdup(lang), t);
 	g_mutex_unlock(&translations_lock);
 	return t;
 }
