@@ -93,6 +93,23 @@ static void confirm_form(struct web_request *rq, struct web_response *rs,
 	web_page(rq, rs, 200, "confirm", o);
 }
 
+/* What an outcome (list/subscribe.h) means, said to a person. */
+static const char *outcome_message(int outcome)
+{
+	switch (outcome) {
+	case SUBSCRIBE_DONE: return "Done: the change is made.";
+	case SUBSCRIBE_CONFIRM: return "A confirmation was sent to the address.";
+	case SUBSCRIBE_APPROVE: return "The request now waits for the list's "
+				       "moderator.";
+	case SUBSCRIBE_ALREADY: return "The address is a member already.";
+	case SUBSCRIBE_NOT_MEMBER: return "The address is not a member.";
+	case SUBSCRIBE_BANNED: return "The address may not subscribe to this "
+				      "list.";
+	case SUBSCRIBE_REJECTED: return "The request was rejected.";
+	default: return "The request was discarded.";
+	}
+}
+
 static const char no_request[] =
 	"Nothing waits for this link: it was used already, has expired, or "
 	"is not one of this list's.";
@@ -137,7 +154,7 @@ static int confirm_claimed(struct list *l, struct pending **pp,
 	int outcome = subscribe_confirmed(l, pp, NULL, error);
 	if (outcome < 0)
 		return -1;
-	*done_r = subscribe_outcome_text(outcome);
+	*done_r = outcome_message(outcome);
 	return 0;
 }
 
@@ -291,7 +308,7 @@ static int moderate_act(struct list *l, const char *token, const char *action,
 	}
 	if (r < 0)
 		return -1;
-	*done_r = subscribe_outcome_text(r);
+	*done_r = outcome_message(r);
 	return 1;
 }
 

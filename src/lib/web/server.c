@@ -196,9 +196,10 @@ static void set_client(struct web_request *rq, struct MHD_Connection *c,
 	rq->client = peer;
 }
 
-static void add_security_headers(struct MHD_Response *r, gboolean cacheable)
+static void add_security_headers(struct MHD_Response *r, gboolean cacheable,
+				 const char *csp)
 {
-	MHD_add_response_header(r, "Content-Security-Policy",
+	MHD_add_response_header(r, "Content-Security-Policy", csp ? csp :
 				"default-src 'none'; style-src 'self'; "
 				"img-src 'self'; form-action 'self'; "
 				"frame-ancestors 'none'; base-uri 'none'");
@@ -230,7 +231,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
 	for (guint i = 0; rs->headers && i + 1 < rs->headers->len; i += 2)
 		MHD_add_response_header(r, rs->headers->pdata[i],
 					rs->headers->pdata[i + 1]);
-	add_security_headers(r, rs->cacheable);
+	add_security_headers(r, rs->cacheable, rs->csp);
 	enum MHD_Result ok = MHD_queue_response(c, rs->status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -239,6 +240,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
 static void response_clear(struct web_response *rs)
 {
 	g_free(rs->content_type);
+	g_free(rs->csp);
 	if (rs->body)
 		g_bytes_unref(rs->body);
 	if (rs->fd >= 0)
