@@ -38,6 +38,8 @@
 struct upload {
 	GString *body;
 	gboolean too_big;
+	gboolean ambiguous;	/* Content-Length and Transfer-Encoding */
+	gboolean answered;	/* a response is queued already */
 };
 
 struct server_ctx {
@@ -384,7 +386,9 @@ static void handle(struct server_ctx *ctx, struct MHD_Connection *c,
 	rq.session = session_load(site, web_cookie(&rq, SESSION_COOKIE));
 	rq.lang = pick_language(rq.accept_language);
 
-	if (up->too_big)
+	if (up->ambiguous)
+		web_error(&rq, rs, 400, "The request is malformed.");
+	else if (up->too_big)
 		web_error(&rq, rs, 413, "The request is too large.");
 	else if (strcmp(method, "GET") && strcmp(method, "HEAD") &&
 		 strcmp(method, "POST")) {
@@ -421,8 +425,24 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 		up = g_new0(struct upload, 1);
 		*con_cls = up;
 		const char *len = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *te = header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 		if (len && g_ascii_strtoull(len, NULL, 10) > ctx->max_body)
 			up->too_big = TRUE;
+		/* Both lengths: two readings of one request are how requests
+		 * are smuggled past a proxy; refuse it (RFC 9112 6.3). */
+		up->ambiguous = len && te;
+		if (!up->too_big && !up->ambiguous)
+			return MHD_YES;
+		/* Answer before reading any of the body. */
+		struct web_response rs = { .status = 200, .fd = -1 };
+		handle(ctx, c, method, url, up, &rs);
+		enum MHD_Result ok = send_response(c, &rs);
+		response_clear(&rs);
+		up->answered = TRUE;
+		return ok;
+	}
+	if (up->answered) {
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
