@@ -251,6 +251,7 @@ static guint sweep_dir(struct site *site, const char *kind, int64_t now,
 guint session_sweep(struct site *site, int64_t now)
 {
 	return sweep_dir(site, "sessions", now, "expires", 0) +
+	       sweep_dir(site, "used", now, "expires", 0) +
 	       sweep_dir(site, "attempts", now, "start",
 			 site_get_int(site, "web.login_window"));
 }

@@ -78,8 +78,8 @@ char *session_cookie(struct web_session *s, const char *base_path,
 gboolean session_may(const struct web_session *s, enum web_role role,
 		     const char *list);
 
-/* Removes the expired session files and stale attempt counters; the
- * number removed. */
+/* Removes the expired session files, spent login links (web/used/, see
+ * page_login.c) and stale attempt counters; the number removed. */
 guint session_sweep(struct site *site, int64_t now);
 
 /* Login attempts: whether key (a client address, or "list\naddress") is
