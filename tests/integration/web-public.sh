@@ -196,11 +196,14 @@ H archive path $L >/dev/null
 get "archives/$LE/" >/dev/null
 check "a private archive asks a stranger to log in (401)" bash -c 'test "$(cat "$1/status")" = 401 && ! grep -q "2026-December" "$1/body"' _ "$C"
 H members set $L bob@example.com password bobpw >/dev/null
+H members set $L bob@example.com language de >/dev/null
 T=$(csrf)
 get login -d "csrf=$T&role=member&list=$L&email=bob@example.com&password=bobpw&next=/archives/$LE/" >/dev/null
 BS=$(sed -n 's/.*herald_session=\([^;]*\);.*/\1/p' "$C/headers" | tr -d '\r')
 get "archives/$LE/" -H "Cookie: herald_session=$BS" >/dev/null
 check "a member reads the private archive" bash -c 'test "$(cat "$1/status")" = 200 && grep -q "2026-December" "$1/body"' _ "$C"
+get "" -H "Cookie: herald_session=$BS" >/dev/null
+check "a member's pages come in the member's language (de)" grep -q '<html lang="de">' "$C/body"
 get "pipermail/demo/2026-December/$(basename "$PAGE")" >/dev/null
 check "Pipermail's URL redirects to the list's archive (301)" bash -c 'test "$(cat "$1/status")" = 301 && grep -qi "^Location: /archives/demo%40example.org/2026-December/0" "$1/headers"' _ "$C"
 get "mailman/listinfo/demo" >/dev/null

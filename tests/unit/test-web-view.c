@@ -182,12 +182,15 @@ static void test_sessions(void)
 	struct site *site = site_open(var, NULL);
 	GError *error = NULL;
 	struct web_session *s = session_create(site, WEB_ROLE_OWNER,
-					       "a@example.org", NULL, &error);
+					       "a@example.org", NULL, "de\nrole=site",
+					       &error);
 	g_assert_no_error(error);
 	struct web_session *back = session_load(site, s->id);
 	g_assert_nonnull(back);
 	g_assert_cmpint(back->role, ==, WEB_ROLE_OWNER);
 	g_assert_cmpstr(back->csrf, ==, s->csrf);
+	/* A language that is none is not kept (nor a line break). */
+	g_assert_cmpstr(back->lang, ==, "");
 	/* The owner of a may moderate a, nothing of b, not be a member. */
 	g_assert_true(session_may(back, WEB_ROLE_MODERATOR, "a@example.org"));
 	g_assert_false(session_may(back, WEB_ROLE_OWNER, "b@example.org"));

@@ -384,7 +384,9 @@ static void handle(struct server_ctx *ctx, struct MHD_Connection *c,
 			     "application/x-www-form-urlencoded"))
 		parse_urlencoded(rq.form, rq.body);
 	rq.session = session_load(site, web_cookie(&rq, SESSION_COOKIE));
-	rq.lang = pick_language(rq.accept_language);
+	rq.lang = rq.session && rq.session->lang[0]
+		? g_strdup(rq.session->lang)
+		: pick_language(rq.accept_language);
 
 	if (up->ambiguous)
 		web_error(&rq, rs, 400, "The request is malformed.");
