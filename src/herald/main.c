@@ -42,6 +42,7 @@ static const struct command {
 	{ "start", cmd_start, "start the master and its runners" },
 	{ "stop", cmd_stop, "stop this host's master (drains the runners)" },
 	{ "status", cmd_status, "show masters, leases, runners and queues" },
+	{ "check", cmd_check, "find what is wrong with the set-up, and say what to do" },
 	{ "runner", cmd_runner, "run one runner in the foreground (debugging)" },
 	{ NULL, NULL, NULL },
 };
