@@ -604,7 +604,58 @@ check_mta(struct doctor *d, struct site *site, const char *pf, gboolean running)
 
 /* --- lists, queues, masters ----------------------------------------------- */
 
-/* Each stored setting of l is a value its type takes. */
+/* Each setting in l's config file is one herald knows, with a value its
+ * type takes (list_get() reads a bad one as the default, quietly but for
+ * a log line). */
+static void
+check_list_config(struct doctor *d, struct list *l)
+{
+	char *path = g_build_filename(list_dir(l), "config", NULL), *fix;
+	GKeyFile *kf = g_key_file_new();
+	GError *error = NULL;
+	char **groups;
+
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL)) {
+		g_key_file_free(kf);
+		g_free(path);
+		return;	/* list_open() read it: gone since */
+	}
+	groups = g_key_file_get_groups(kf, NULL);
+	for (char **g = groups; *g != NULL; g++) {
+		char **keys;
+
+		if (strcmp(*g, "herald-list") == 0)
+			continue;
+		keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+		for (char **k = keys; keys != NULL && *k != NULL; k++) {
+			const struct list_setting *s = list_setting_find(*k);
+			char *v = g_key_file_get_string(kf, *g, *k, NULL), *n = NULL;
+
+			fix = g_strdup_printf("herald config set %s %s VALUE (or "
+					      "remove the line from %s)",
+					      list_fqdn(l), *k, path);
+			if (s == NULL || strcmp(s->category, *g) != 0)
+				problem(d, fix, "list %s: no setting %s in [%s]",
+					list_fqdn(l), *k, *g);
+			else if (v != NULL &&
+				 (n = s->type == LS_PASSWORD
+				      ? list_setting_password_hash(s, v, &error)
+				      : list_setting_normalise(s, v, &error)) == NULL)
+				problem(d, fix, "list %s: %s (the default is used)",
+					list_fqdn(l), error->message);
+			g_clear_error(&error);
+			g_free(fix);
+			g_free(n);
+			g_free(v);
+		}
+		g_strfreev(keys);
+	}
+	g_strfreev(groups);
+	g_key_file_free(kf);
+	g_free(path);
+}
+
+/* A list: its settings and its roster. */
 static void
 check_list(struct doctor *d, struct site *site, const char *fqdn)
 {
@@ -621,23 +672,7 @@ check_list(struct doctor *d, struct site *site, const char *fqdn)
 		g_clear_error(&error);
 		return;
 	}
-	for (const struct list_setting *s = list_settings(); s->name != NULL; s++) {
-		char *v = list_get(l, s->name, NULL), *n;
-
-		if (v == NULL)
-			continue;
-		n = s->type == LS_PASSWORD ? list_setting_password_hash(s, v, &error)
-					   : list_setting_normalise(s, v, &error);
-		if (n == NULL) {
-			fix = g_strdup_printf("herald config set %s %s VALUE", fqdn,
-					      s->name);
-			problem(d, fix, "list %s: %s", fqdn, error->message);
-			g_free(fix);
-			g_clear_error(&error);
-		}
-		g_free(n);
-		g_free(v);
-	}
+	check_list_config(d, l);
 	if (roster_load(l, &r, &error) < 0) {
 		fix = g_strdup_printf("see lists/%s/ (the roster files) and "
 				      "restore them from a backup", fqdn);
