@@ -129,7 +129,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 INSTALL    ?= install
 # The log files: one per subsystem (the *_SUBSYS names in the source).
 LOG_FILES  := $(patsubst %,$(VARDIR)/logs/*/%,$(sort $(shell \
-	sed -n 's/^\#define [A-Z_]*SUBSYS "\([a-z-]*\)".*/\1/p' $(LIB_SRC) $(HERALD_SRC))))
+	sed -n 's/^\#define [A-Z_]*SUBSYS "\([a-z-]*\)".*/\1/p' $(LIB_SRC) $(HERALD_SRC) $(wildcard src/lib/*/*.h src/herald/*.h))))
 
 install: $(BUILD)/herald man
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates \
