@@ -37,8 +37,12 @@ trap '[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null;
 
 # The tree as git knows it (with what is not committed yet).
 mkdir -p "$SRC" && chmod o+x "$T_DIR"
-(cd "$HERALD_TOP" && git ls-files -z --cached --others --exclude-standard |
-	xargs -0 cp -p --parents -t "$SRC" 2>/dev/null)
+if git -C "$HERALD_TOP" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	(cd "$HERALD_TOP" && git ls-files -z --cached --others --exclude-standard |
+		xargs -0 cp -p --parents -t "$SRC" 2>/dev/null)
+else	# a tree without git: everything but the build dirs
+	tar -C "$HERALD_TOP" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$SRC" -xf -
+fi
 check "the package builds from the tree (dpkg-buildpackage)" \
 	bash -c 'cd "$1" && dpkg-buildpackage -b -us -uc >"$2/build.log" 2>&1' _ "$SRC" "$T_DIR"
 DEB=$(ls "$T_DIR"/src/herald_*_*.deb 2>/dev/null | head -1)
