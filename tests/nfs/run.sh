@@ -392,6 +392,11 @@ for hop, d in rows:
 PY
 	sed 's/^/# t4 ops: /' "$LOGS/t4-ops"
 	check "t4: the operations of each hop were counted" [ "$(wc -l <"$LOGS/t4-ops")" = 8 ]
+	grep "^# hostA check: " "$LOGS/t4-hostA.console" | head -8
+	check "t4: herald check sees the var dir on NFS, with its mount options and the clock offset to the server" \
+		eval 'grep -q "^# hostA check: note: file system nfs4, mounted on .*vers=4" "$LOGS/t4-hostA.console" &&
+		grep -q "^# hostA check: note: the var dir is on NFS" "$LOGS/t4-hostA.console" &&
+		grep -q "^# hostA check: note: this host.s clock is [+-][0-9.]* s off" "$LOGS/t4-hostA.console"'
 	diag "t4 took $(($(date +%s) - t)) s wall"
 fi
 

@@ -50,3 +50,8 @@ res "ops-before-master $(ops)"
 sleep 10
 res "ops-after-master $(ops)"
 "$HERALD" --var "$V" stop >/dev/null 2>&1
+# herald check on the NFS var dir: the file system, its mount options, the
+# clock offset to the server (its problems, a stopped master among them,
+# do not matter here).
+"$HERALD" --var "$V" check --postfix-config /nonexistent >"$GT/check.out" 2>&1
+show check "$GT/check.out"
