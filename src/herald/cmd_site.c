@@ -18,10 +18,10 @@ cmd_init(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_help help = {
 		.params = "", .min_args = 0, .max_args = 0,
-		.summary = "Creates the var dir (--var DIR or $HERALD_VAR) with its "
-			   "directories and a\ndefault etc/herald.conf; on a var "
-			   "dir that exists, adds what is missing\nand keeps the "
-			   "configuration.",
+		.summary = "Creates the var dir (--var DIR, $HERALD_VAR or "
+			   HERALD_DEFAULT_VAR ") with its\ndirectories and a "
+			   "default etc/herald.conf; on a var dir that exists,\n"
+			   "adds what is missing and keeps the configuration.",
 	};
 	GError *error = NULL;
 	int ret;

@@ -695,6 +695,14 @@ int
 list_counter_update(struct list *l, const char *name, int64_t add,
 		    int64_t set, int64_t *old_r, GError **error)
 {
+	return list_counter_update_with(l, name, add, set, old_r, NULL, 0, error);
+}
+
+int
+list_counter_update_with(struct list *l, const char *name, int64_t add,
+			 int64_t set, int64_t *old_r, const char *also_name,
+			 int64_t also_set, GError **error)
+{
 	GKeyFile *kf = g_key_file_new();
 	struct lock *lk = NULL;
 	char *path = g_build_filename(l->dir, "counters", NULL);
@@ -707,6 +715,8 @@ list_counter_update(struct list *l, const char *name, int64_t add,
 		goto out;
 	old = g_key_file_get_int64(kf, "counters", name, NULL);
 	g_key_file_set_int64(kf, "counters", name, add != 0 ? old + add : set);
+	if (also_name != NULL)
+		g_key_file_set_int64(kf, "counters", also_name, also_set);
 	if (write_key_file(kf, path, error) < 0)
 		goto out;
 	if (old_r != NULL)

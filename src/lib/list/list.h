@@ -80,6 +80,12 @@ int list_counter_get(struct list *l, const char *name, int64_t *value_r,
 		     GError **error);
 int list_counter_update(struct list *l, const char *name, int64_t add,
 			int64_t set, int64_t *old_r, GError **error);
+/* list_counter_update(), storing also_set in counter also_name in the same
+ * locked rewrite: one lock cycle and one write for two counters (a post's
+ * number and time). */
+int list_counter_update_with(struct list *l, const char *name, int64_t add,
+			     int64_t set, int64_t *old_r, const char *also_name,
+			     int64_t also_set, GError **error);
 
 /* A LS_LIST setting's values, blank lines dropped (NULL-terminated). */
 char **list_get_lines(struct list *l, const char *name);
