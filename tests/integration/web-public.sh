@@ -240,11 +240,30 @@ big=$(head -c 100000 /dev/zero | tr '\0' a)
 r=$(raw "GET / HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\nConnection: close\r\n\r\n")
 check "100 KB of headers are refused ($r)" bash -c '[[ $1 == "HTTP/1.1 431"* || $1 == "HTTP/1.1 413"* || $1 == "HTTP/1.1 400"* ]]' _ "$r"
 H site set web.max_body 2048 >/dev/null
+H site set web.timeout 2 >/dev/null
 kill -HUP "$WEB_PID"
 sleep 1
 wait_for 10 curl -s -o /dev/null "$WEB_BASE"
 r=$(raw 'POST /listinfo/demo@example.org HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n')
 check "a body over web.max_body is refused before it is read ($r)" bash -c '[[ $1 == "HTTP/1.1 413"* ]]' _ "$r"
+slow=$(python3 - "$PORT" <<'PY'
+import socket, sys, time
+# A client that sends half a request and then nothing: the server must
+# close it once web.timeout (2 s) has passed.
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+t0 = time.time()
+s.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-Half: ")
+try:
+    s.settimeout(20)
+    closed = s.recv(100) == b""
+except ConnectionResetError:
+    closed = True
+except socket.timeout:
+    closed = False
+print("%s %.0f" % ("closed" if closed else "open", time.time() - t0))
+PY
+)
+check "a client that stops half-way through its request is cut off ($slow s)" bash -c '[[ $1 == closed* ]] && [ "${1#closed }" -le 6 ]' _ "$slow"
 check "the server still answers" curl -sf -o /dev/null "$WEB_BASE"
 check "nothing was logged as a server error" bash -c '! grep -q " web error:" "$1"/web.log' _ "$V"
 t_done

@@ -6,8 +6,9 @@
  * the one listening socket; a handler runs in the thread that read its
  * request.  Its limits are the server's defences against clients that
  * cost without asking anything: web.max_connections connections at once,
- * web.timeout seconds of idleness or of a request's sending (a client
- * trickling its headers is closed), 32 KB of request line and headers
+ * web.timeout seconds of idleness (a client trickling a byte at a time
+ * keeps its connection: a whole-request deadline is the reverse proxy's,
+ * docs/web.md), 64 KB of request line and headers
  * (more gets 431 from libmicrohttpd itself), web.max_body bytes of body (a
  * larger Content-Length gets 413 before any of the body is read, a body
  * that grows past it while arriving gets 413 once it ends).  A request
