@@ -447,10 +447,13 @@ static void list_admin(struct web_request *rq, struct web_response *rs,
 		return;
 	}
 	int subpage = -1;
-	if (!strcmp(category, "privacy"))
+	if (!strcmp(category, "privacy")) {
 		subpage = sub && *sub ? privacy_page_index(sub) : 0;
-	else if (sub)
+		if (subpage < 0)
+			subpage = -2;
+	} else if (sub) {
 		subpage = -2;
+	}
 	if (!category_exists(category) || subpage < -1 ||
 	    rq->nsegments > 4) {
 		web_error(rq, rs, 404, "There is no such page.");
