@@ -86,6 +86,11 @@ check "  with the command line's message next to the field" \
 check "  the message names the setting ($cli_msg)" bash -c '[[ $1 == max_message_size:* ]]' _ "$cli_msg"
 check "  and no field was stored" bash -c '[ -z "$(H config get $A description)" ] && [ "$(H config get $A emergency)" = no ] && [ "$(H config get $A max_message_size)" = 40 ]'
 check "  the form keeps what was typed" has 'value="Changed"'
+cli_msg=$(H config set $A owner "" 2>&1 >/dev/null | sed 's/^herald: //')
+check "no owner left: refused with the command line's message ($cli_msg)" \
+	bash -c '[ "$1" = 400 ] && grep -qF "$2" "$3"' _ \
+	"$(post owner admin/$AA/general -d "csrf=$OWNER_CSRF" -d owner= -d description=Changed)" "$cli_msg" "$T_DIR/page"
+check "  nothing changed" bash -c '[ "$(H config get $A owner)" = owner-a@example.org ] && [ -z "$(H config get $A description)" ]'
 s=$(post owner admin/$AA/general -d "csrf=$OWNER_CSRF" --data-urlencode "info=First line"$'\r\n'"second line" \
 	-d description=Changed -d max_message_size=100 -d emergency=yes -d from_is_list=munge_from)
 check "right values: 303 back to the page" [ "$s" = 303 ]

@@ -20,13 +20,13 @@
  * the settings that start them (privacy_pages below), the table keeping
  * the sub-pages' settings in order.
  *
- * A change is checked exactly as `herald config set` checks it (the
- * table's list_setting_normalise, the same error text), every field
- * before any is stored: one wrong field changes nothing and is shown with
- * its error.  Then each changed setting is stored by list_set, as the
- * command line does (so a password is hashed by it).  Only settings whose
- * value differs are stored, so a default stays a default.  Passwords are
- * never shown: an empty password field leaves the password as it is.
+ * A change is checked exactly as `herald config set` checks it
+ * (list_check_setting: list_set's own checks and error texts), every
+ * field before any is stored: one wrong field changes nothing and is
+ * shown with its error.  Then the changed settings are stored together,
+ * under one lock (list_set_checked).  Passwords are hashed as list_set
+ * hashes them, and never shown: an empty password field leaves the
+ * password as it is.
  */
 #include "web/pages.h"
 #include "base/base.h"
@@ -327,8 +327,28 @@ static void settings_page(struct web_request *rq, struct web_response *rs,
 	web_page(rq, rs, status, "admin", o);
 }
 
-/* Checks every field of the page, then stores the changed ones: the
- * settings page again with the errors, or 303 back to it. */
+/* What a password field asks for: NULL (leave it), the password, or
+ * *error_r (translated) when the two fields differ. */
+static const char *password_field(struct web_request *rq,
+				  const struct list_setting *s,
+				  const char **error_r)
+{
+	const char *v = web_form(rq, s->name);
+	char *again = g_strconcat(again_prefix, s->name, NULL);
+	const char *v2 = web_form(rq, again);
+	g_free(again);
+	if (!v || !*v)
+		return NULL;
+	if (g_strcmp0(v, v2)) {
+		*error_r = view_translate(rq->lang, "The two passwords differ.");
+		return NULL;
+	}
+	return v;
+}
+
+/* Checks every field of the page as list_set does, then stores the
+ * changed ones, all at once (list_set_checked) or none: the settings page
+ * again with the errors, or 303 back to it. */
 static void settings_post(struct web_request *rq, struct web_response *rs,
 			  struct list *l, const char *category, int sub)
 {
@@ -336,68 +356,60 @@ static void settings_post(struct web_request *rq, struct web_response *rs,
 						 NULL, g_free);
 	GHashTable *errors = g_hash_table_new_full(g_str_hash, g_str_equal,
 						   NULL, g_free);
-	GPtrArray *changes = g_ptr_array_new();	/* setting, value */
+	GPtrArray *names = g_ptr_array_new();
+	GPtrArray *norms = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *settings = page_settings(category, sub);
 	for (guint i = 0; i < settings->len; i++) {
 		const struct list_setting *s = settings->pdata[i];
-		const char *v = web_form(rq, s->name);
+		const char *v = web_form(rq, s->name), *bad = NULL;
+		char *value = NULL, *norm = NULL;
 		GError *error = NULL;
-		if (!v)		/* unchecked radios, a field not sent */
-			continue;
-		if (s->type == LS_PASSWORD) {
-			char *again = g_strconcat(again_prefix, s->name, NULL);
-			const char *v2 = web_form(rq, again);
-			g_free(again);
-			if (!*v)
-				continue;
-			if (g_strcmp0(v, v2))
-				g_hash_table_insert(errors, (gpointer)s->name,
-					g_strdup(view_translate(rq->lang,
-					"The two passwords differ.")));
-			else if (!g_utf8_validate(v, -1, NULL))
-				g_hash_table_insert(errors, (gpointer)s->name,
-					g_strdup(view_translate(rq->lang,
-					"The password is not UTF-8.")));
-			else
-				g_ptr_array_add(changes, (gpointer)s);
-			continue;
-		}
-		char *value = form_value(s, v);
-		char *norm = list_setting_normalise(s, value, &error);
-		if (!norm) {
+		if (s->type == LS_PASSWORD)
+			v = password_field(rq, s, &bad);
+		else if (v)
+			value = form_value(s, v);
+		if (bad) {
+			g_hash_table_insert(errors, (gpointer)s->name,
+					    g_strdup(bad));
+		} else if (!v) {
+			/* unchecked radios, a field not sent, an empty
+			 * password: left as they are */
+		} else if (list_check_setting(s->name, value ? value : v, &norm,
+					      &error) < 0) {
 			g_hash_table_insert(errors, (gpointer)s->name,
 					    g_strdup(error->message));
 			g_error_free(error);
 		} else {
 			char *stored = list_get(l, s->name, NULL);
-			if (g_strcmp0(norm, stored))
-				g_ptr_array_add(changes, (gpointer)s);
+			if (s->type == LS_PASSWORD || g_strcmp0(norm, stored)) {
+				g_ptr_array_add(names, (gpointer)s->name);
+				g_ptr_array_add(norms, norm);
+				norm = NULL;
+			}
 			g_free(stored);
 		}
 		g_free(norm);
-		g_hash_table_insert(sent, (gpointer)s->name, value);
+		if (value)
+			g_hash_table_insert(sent, (gpointer)s->name, value);
 	}
 	g_ptr_array_free(settings, TRUE);
-	for (guint i = 0; i < changes->len && !g_hash_table_size(errors); i++) {
-		const struct list_setting *s = changes->pdata[i];
-		const char *v = s->type == LS_PASSWORD ? web_form(rq, s->name)
-			: g_hash_table_lookup(sent, s->name);
-		GError *error = NULL;
-		if (list_set(l, s->name, v, &error) < 0) {
-			log_error(WEB_SUBSYS, "list %s: setting %s: %s",
-				  list_fqdn(l), s->name, error->message);
-			g_hash_table_insert(errors, (gpointer)s->name,
-					    g_strdup(error->message));
-			g_error_free(error);
-		} else {
-			log_info(WEB_SUBSYS, "list %s: %s changed %s from %s",
-				 list_fqdn(l), web_role_name(rq->session->role),
-				 s->name, rq->client);
-		}
-	}
-	if (g_hash_table_size(errors)) {
+	g_ptr_array_add(names, NULL);
+	g_ptr_array_add(norms, NULL);
+	GError *error = NULL;
+	if (!g_hash_table_size(errors) && names->len > 1 &&
+	    list_set_checked(l, (const char *const *)names->pdata,
+			     (const char *const *)norms->pdata, &error) < 0) {
+		log_error(WEB_SUBSYS, "list %s: storing settings: %s",
+			  list_fqdn(l), error->message);
+		g_error_free(error);
+		web_error(rq, rs, 503, "Please try again later.");
+	} else if (g_hash_table_size(errors)) {
 		settings_page(rq, rs, l, category, sub, 400, sent, errors);
 	} else {
+		for (guint i = 0; i + 1 < names->len; i++)
+			log_info(WEB_SUBSYS, "list %s: %s changed %s from %s",
+				 list_fqdn(l), web_role_name(rq->session->role),
+				 (const char *)names->pdata[i], rq->client);
 		GString *path = g_string_new(NULL);
 		char *el = view_url_part(list_fqdn(l));
 		g_string_printf(path, "admin/%s/%s", el, category);
@@ -409,7 +421,8 @@ static void settings_post(struct web_request *rq, struct web_response *rs,
 		g_string_free(path, TRUE);
 		g_free(el);
 	}
-	g_ptr_array_free(changes, TRUE);
+	g_ptr_array_free(names, TRUE);
+	g_ptr_array_free(norms, TRUE);
 	g_hash_table_unref(errors);
 	g_hash_table_unref(sent);
 }

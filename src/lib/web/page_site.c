@@ -175,28 +175,31 @@ static void create_list(struct web_request *rq, struct web_response *rs)
 {
 	const char *fqdn = web_form(rq, "list");
 	const char *password = web_form(rq, "password");
-	char *error = NULL;
+	const char *const names[] = { "password", NULL };
+	char *error = NULL, *hash = NULL;
 	GError *gerror = NULL;
 	GPtrArray *owners = NULL;
 	struct list *l = NULL;
 
+	/* Everything is checked before the list is made: a list is created
+	 * with its password or not at all. */
 	if (!fqdn || list_name_check(fqdn, NULL, NULL, &gerror) < 0) {
 		error = g_strdup(gerror ? gerror->message : view_translate(
 			rq->lang, "Give the list's address."));
 	} else if (!password || !*password) {
 		error = g_strdup(view_translate(rq->lang, "Give the list an "
 						"owner password."));
-	} else if (!g_utf8_validate(password, -1, NULL)) {
-		error = g_strdup(view_translate(rq->lang, "The password is not "
-						"UTF-8."));
+	} else if (list_check_setting("password", password, &hash,
+				      &gerror) < 0) {
+		error = g_strdup(gerror->message);
 	} else if ((owners = form_owners(rq, &error)) &&
 		   list_create(rq->site, fqdn, (const char *const *)owners->pdata,
 			       &gerror) < 0) {
 		error = g_strdup(gerror->message);
 	} else if (owners) {
-		/* The password as `herald config set LIST password` sets it. */
 		l = list_open(rq->site, fqdn, &gerror);
-		if (!l || list_set(l, "password", password, &gerror) < 0) {
+		if (!l || list_set_checked(l, names, (const char *const[]){
+						   hash, NULL }, &gerror) < 0) {
 			error = g_strdup(gerror->message);
 			log_error(WEB_SUBSYS, "list %s: created, but its password "
 				  "was not set: %s", fqdn, gerror->message);
@@ -215,6 +218,7 @@ static void create_list(struct web_request *rq, struct web_response *rs)
 	list_free(&l);
 	if (owners)
 		g_ptr_array_free(owners, TRUE);
+	g_free(hash);
 	g_free(error);
 }
 
