@@ -3,7 +3,9 @@
 # goal: p99 under 50 ms at 50 concurrent clients): `ab` fetches the admin
 # page of every settings category (and the site administrator's page) of a
 # list of N members (default 100,000) with an owner's session cookie, 50
-# at a time; prints p50 and p99 per page, and the web service's peak RSS.
+# at a time; prints p50 and p99 per page, the mean time of one request
+# with one client at a time, and the web service's peak RSS (the logins'
+# Argon2id verification takes 64 MiB for a moment).
 # Usage: bench/web-admin.sh [N [REQUESTS]]   (BUILD=build-x to pick a build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,18 +41,23 @@ login() {
 OWNER=$(login owner $L bench-pw)
 SITE=$(login site "" site-pw)
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), web.threads $($H site get web.threads), $N members, $REQ requests a page, 50 concurrent"
-printf '%-32s %8s %8s %8s %10s\n' page p50_ms p99_ms max_ms bytes
-pages=$($H config show $L | sed -n 's/^\[\(.*\)\]$/\1/p')
-for p in "" $pages privacy/sender; do
-	cookie=$OWNER path=/admin/big%40example.org/$p
-	ab -q -n "$REQ" -c 50 -C "herald_session=$cookie" "$BASE$path" >"$D/ab.out" 2>&1
-	[ "$(awk '/^Non-2xx responses/ { print $3 }' "$D/ab.out")" = "" ] || { echo "$path: errors"; cat "$D/ab.out"; exit 1; }
-	printf '%-32s %8s %8s %8s %10s\n' "admin/LIST/$p" \
+# row NAME COOKIE PATH: ab at 50 clients (p50, p99, max) and at one
+# client (the mean: what one request costs, without waiting for others).
+row() {
+	ab -q -n "$REQ" -c 50 -C "herald_session=$2" "$BASE$3" >"$D/ab.out" 2>&1
+	if grep -q '^Non-2xx responses' "$D/ab.out"; then
+		echo "$3: errors"; cat "$D/ab.out"; exit 1
+	fi
+	ab -q -n 200 -c 1 -C "herald_session=$2" "$BASE$3" >"$D/ab1.out" 2>&1
+	printf '%-28s %7s %7s %7s %9s %8s\n' "$1" \
 		"$(awk '$1 == "50%" { print $2 }' "$D/ab.out")" "$(awk '$1 == "99%" { print $2 }' "$D/ab.out")" \
-		"$(awk '$1 == "100%" { print $2 }' "$D/ab.out")" "$(awk '/^Document Length/ { print $3 }' "$D/ab.out")"
+		"$(awk '$1 == "100%" { print $2 }' "$D/ab.out")" \
+		"$(awk '/^Time per request/ { print $4; exit }' "$D/ab1.out")" \
+		"$(awk '/^Document Length/ { print $3 }' "$D/ab.out")"
+}
+printf '%-28s %7s %7s %7s %9s %8s\n' page p50_ms p99_ms max_ms c1_ms bytes
+for p in "" $($H config show $L | sed -n 's/^\[\(.*\)\]$/\1/p') privacy/sender; do
+	row "admin/LIST/$p" "$OWNER" "/admin/big%40example.org/$p"
 done
-ab -q -n "$REQ" -c 50 -C "herald_session=$SITE" "$BASE/admin/" >"$D/ab.out" 2>&1
-printf '%-32s %8s %8s %8s %10s\n' "admin/ (site)" \
-	"$(awk '$1 == "50%" { print $2 }' "$D/ab.out")" "$(awk '$1 == "99%" { print $2 }' "$D/ab.out")" \
-	"$(awk '$1 == "100%" { print $2 }' "$D/ab.out")" "$(awk '/^Document Length/ { print $3 }' "$D/ab.out")"
+row "admin/ (site)" "$SITE" /admin/
 echo "web service peak RSS: $(awk '/VmHWM/ { print $2, $3 }' /proc/$WEB/status)"

@@ -63,6 +63,8 @@ get owner "admin/$AA/general" >/dev/null
 check "a setting nothing acts on yet says so" has "not acted on yet"
 get owner "admin/$AA/privacy/sender" >/dev/null
 check "a privacy sub-page holds its settings only" bash -c 'grep -q "name=\"generic_nonmember_action\"" "$1" && ! grep -q "name=\"advertised\"" "$1"' _ "$T_DIR/page"
+s=$(curl -s -o "$T_DIR/page" -w '%{http_code}' -b "$T_DIR/jar.owner" -H 'Accept-Language: de' "${WEB_BASE}admin/$AA/general")
+check "in German when the browser asks for it" bash -c '[ "$1" = 200 ] && grep -q "Allgemeine Optionen" "$2" && grep -q "Änderungen speichern" "$2"' _ "$s" "$T_DIR/page"
 check "no such category: 404" [ "$(get owner admin/$AA/nosuch)" = 404 ]
 check "no such privacy sub-page: 404" [ "$(get owner admin/$AA/privacy/nosuch)" = 404 ]
 get owner "admin/$AA/passwords" >/dev/null
@@ -96,6 +98,10 @@ s=$(post owner admin/$AA/general -d "csrf=$OWNER_CSRF" --data-urlencode "info=Fi
 check "right values: 303 back to the page" [ "$s" = 303 ]
 check "  stored as config set would: a choice by name as its number, CRLF as LF" \
 	bash -c '[ "$(H config get $A description)" = Changed ] && [ "$(H config get $A max_message_size)" = 100 ] && [ "$(H config get $A emergency)" = yes ] && [ "$(H config get $A from_is_list)" = 1 ] && [ "$(H config get $A info)" = "$(printf "First line\nsecond line")" ]'
+H config set $A goodbye_msg "$(printf '\nafter a blank line')"
+get owner "admin/$AA/general" >/dev/null
+check "a text starting with a line break is shown with it (textarea)" \
+	python3 -c 'import html,re,sys; t=html.unescape(re.search(r"<textarea name=\"goodbye_msg\"[^>]*>(.*?)</textarea>", open(sys.argv[1]).read(), re.S).group(1)); sys.exit(0 if t == "\n\nafter a blank line" else 1)' "$T_DIR/page"
 check "privacy: a list setting from a textarea" \
 	[ "$(post owner admin/$AA/privacy/sender -d "csrf=$OWNER_CSRF" --data-urlencode "accept_these_nonmembers=x@example.com"$'\r\n'"  ^.*@example\.net"$'\r\n')" = 303 ]
 check "  one value a line, trimmed" bash -c '[ "$(H config get $A accept_these_nonmembers)" = "$(printf "x@example.com\n^.*@example\\\\.net")" ]'
