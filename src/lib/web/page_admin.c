@@ -217,8 +217,7 @@ static JsonObject *setting_data(struct web_request *rq, struct list *l,
 		? g_hash_table_lookup(sent, s->name) : stored;
 	json_object_set_string_member(o, "name", s->name);
 	json_object_set_string_member(o, "help", s->doc);
-	json_object_set_string_member(o, "type",
-				      list_setting_type_name(s->type));
+	json_object_set_boolean_member(o, "one_a_line", s->type == LS_LIST);
 	json_object_set_boolean_member(o, "pending", s->flags & LS_PENDING);
 	/* Every member set, so that none is looked up in the page's scope
 	 * (view.h: Mustache's lookup from the innermost scope out). */
