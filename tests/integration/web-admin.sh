@@ -65,6 +65,8 @@ get owner "admin/$AA/privacy/sender" >/dev/null
 check "a privacy sub-page holds its settings only" bash -c 'grep -q "name=\"generic_nonmember_action\"" "$1" && ! grep -q "name=\"advertised\"" "$1"' _ "$T_DIR/page"
 s=$(curl -s -o "$T_DIR/page" -w '%{http_code}' -b "$T_DIR/jar.owner" -H 'Accept-Language: de' "${WEB_BASE}admin/$AA/general")
 check "in German when the browser asks for it" bash -c '[ "$1" = 200 ] && grep -q "Allgemeine Optionen" "$2" && grep -q "Änderungen speichern" "$2"' _ "$s" "$T_DIR/page"
+check "a trailing slash is the same page" [ "$(get owner admin/$AA/general/)" = 200 ]
+check "a path below a page: 404" [ "$(get owner admin/$AA/general/x)" = 404 ]
 check "no such category: 404" [ "$(get owner admin/$AA/nosuch)" = 404 ]
 check "no such privacy sub-page: 404" [ "$(get owner admin/$AA/privacy/nosuch)" = 404 ]
 get owner "admin/$AA/passwords" >/dev/null

@@ -463,11 +463,12 @@ static void list_admin(struct web_request *rq, struct web_response *rs,
 		subpage = sub && *sub ? privacy_page_index(sub) : 0;
 		if (subpage < 0)
 			subpage = -2;
-	} else if (sub) {
+	} else if (sub && *sub) {
 		subpage = -2;
 	}
-	if (!category_exists(category) || subpage < -1 ||
-	    rq->nsegments > 4) {
+	const char *more = web_segment(rq, 4);
+	if (!category_exists(category) || subpage < -1 || (more && *more) ||
+	    rq->nsegments > 5) {
 		web_error(rq, rs, 404, "There is no such page.");
 		return;
 	}
