@@ -36,16 +36,6 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-/* Whether site setting key is a secret: a password (mta.smtp_password;
- * the table of site.c has no mark for it, the name says it). */
-static gboolean
-secret(const char *key)
-{
-	const char *dot = strrchr(key, '.');
-
-	return g_str_has_suffix(dot != NULL ? dot + 1 : key, "password");
-}
-
 static int
 site_show(struct site *site, gboolean secrets)
 {
@@ -53,7 +43,7 @@ site_show(struct site *site, gboolean secrets)
 		if (strchr(d->key, '*') != NULL)
 			continue;
 		char *v = site_get(site, d->key, NULL);
-		if (secret(d->key) && !secrets)
+		if (site_setting_secret(d) && !secrets)
 			printf("%s = %s\n", d->key, *v != '\0' ? "(set)" : "(not set)");
 		else
 			printf("%s = %s\n", d->key, v);

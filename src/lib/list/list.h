@@ -55,6 +55,17 @@ int64_t list_get_int(struct list *l, const char *name);
 int list_set(struct list *l, const char *name, const char *value,
 	     GError **error);
 
+/* list_set in two steps, for a form that changes several settings at
+ * once or none: list_check_setting checks and normalises a value exactly
+ * as list_set does (the same errors; a password is hashed), giving the
+ * stored form in *norm_r; list_set_checked stores such stored forms,
+ * names[i] = norms[i] (NULL-terminated), under one lock and in one
+ * rewrite of the file. */
+int list_check_setting(const char *name, const char *value, char **norm_r,
+		       GError **error);
+int list_set_checked(struct list *l, const char *const *names,
+		     const char *const *norms, GError **error);
+
 /* Every setting as a key file text (passwords as their hashes), and back:
  * import checks every value before it changes anything.  Imported
  * password hashes must cost at least what herald's own do (see
