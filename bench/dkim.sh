@@ -13,6 +13,8 @@
 #      sealing as well (arc.enabled: two more RSA signatures a copy).
 #
 #   bench/dkim.sh [BUILD] [N...]     BUILD default build, N 10000 100000
+#   DKIM_BENCH_MODES="none ed rsa rsa+arc" (the default: all four) picks the
+#   herald runs; DKIM_BENCH_MICRO=0 skips bench-dkim.
 # Scratch under $HERALD_BENCH_DIR (default /var/tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,7 @@ D=$(mktemp -d "${HERALD_BENCH_DIR:-/var/tmp}/herald-bench-dkim.XXXXXX")
 SINK_PID=
 trap '[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null; rm -rf "$D"' EXIT
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD), $(nproc) cores"
-"$BUILD/bench/bench-dkim" 2000
+[ "${DKIM_BENCH_MICRO:-1}" = 0 ] || "$BUILD/bench/bench-dkim" 2000
 
 now() { date +%s.%N; }
 calc() { python3 -c "print($1)"; }
@@ -125,8 +127,7 @@ for n in $sizes; do
 	setup "$n"
 	row what wall_s rcpt/s cpu_s rss_MB sink_msgs
 	source_run "$n"
-	run "$n" none
-	run "$n" ed
-	run "$n" rsa
-	run "$n" rsa+arc
+	for mode in ${DKIM_BENCH_MODES:-none ed rsa rsa+arc}; do
+		run "$n" "$mode"
+	done
 done
