@@ -125,6 +125,8 @@ struct job {
 	GHashTable *members;		/* key -> struct member * (personalised) */
 	struct token_key *key;		/* the site key, read once for the job
 					 * (personalised, one-click) or NULL */
+	struct decorate_job *decor;	/* msg_header and msg_footer, read
+					 * once (personalised posts) */
 	gboolean verp, personalised;
 	gboolean digest;		/* a digest (digest/send.c): decorated
 					 * already, personalised only in its
@@ -421,8 +423,10 @@ personal_copy(struct job *j, guint k, GError **error)
 			decorate_digest_member(msg, j->list, m);
 		r = 0;
 	} else {
-		r = m != NULL ? decorate_message_member(msg, j->list, m, error)
-			      : decorate_message(msg, j->list, j->rcpts[k], error);
+		if (m != NULL)
+			decorate_job_apply(j->decor, msg, m);
+		r = m != NULL ? 0 : decorate_message(msg, j->list, j->rcpts[k],
+						     error);
 	}
 	if (r == 0)
 		r = headers_personalise(msg, j->list, j->key, j->rcpts[k],
@@ -733,6 +737,7 @@ job_clear(struct job *j)
 	if (j->members != NULL)
 		g_hash_table_unref(j->members);
 	token_key_free(&j->key);
+	decorate_job_free(&j->decor);
 	if (j->progress_fd >= 0)
 		close(j->progress_fd);
 	g_clear_error(&j->progress_error);
@@ -887,6 +892,8 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	j.sender = g_strdup(j.bounces != NULL ? j.bounces
 			    : sender != NULL ? sender : "");
 	choose_mode(&j, item->meta);
+	if (j.personalised && !j.digest)
+		j.decor = decorate_job_new(j.list);
 	if (j.personalised && load_members(&j, &roster, error) < 0)
 		goto out;
 	if (j.personalised && headers_one_click(j.list))
