@@ -502,6 +502,12 @@ decorate_job_apply(const struct decorate_job *dj, GMimeMessage *msg,
 	g_free(footer);
 }
 
+gboolean
+decorate_job_same_for_all(const struct decorate_job *dj)
+{
+	return dj->fixed[0] != NULL && dj->fixed[1] != NULL;
+}
+
 void
 decorate_job_free(struct decorate_job **djp)
 {

@@ -68,6 +68,8 @@ struct decorate_job *decorate_job_new(struct list *l);
 void decorate_job_apply(const struct decorate_job *dj, GMimeMessage *msg,
 			const struct member *m);
 void decorate_job_free(struct decorate_job **djp);
+/* Whether msg_header and msg_footer are the same for every member. */
+gboolean decorate_job_same_for_all(const struct decorate_job *dj);
 
 /* A digest's copy to member m (personalised delivery): the digest_header
  * and digest_footer text the digest was built with, for no one (user_*
