@@ -14,7 +14,9 @@
 #
 #   bench/dkim.sh [BUILD] [N...]     BUILD default build, N 10000 100000
 #   DKIM_BENCH_MODES="none ed rsa rsa+arc" (the default: all four) picks the
-#   herald runs; DKIM_BENCH_MICRO=0 skips bench-dkim.
+#   herald runs; DKIM_BENCH_MICRO=0 skips bench-dkim; DKIM_BENCH_BASELINE=
+#   PATH also runs each mode with the herald binary at PATH (an older
+#   build: before and after in one run, on the same var dir and sink).
 # Scratch under $HERALD_BENCH_DIR (default /var/tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,9 +82,10 @@ open(sys.argv[2], "wb").write(rest[:size])
 PY
 }
 
-# run N SELECTOR: one delivery (SELECTOR "none": unsigned).
+# run N SELECTOR [HERALD]: one delivery (SELECTOR "none": unsigned) by
+# HERALD (default $H).
 run() {
-	local n=$1 sel=$2 v=$D/var t0 t1
+	local n=$1 sel=$2 v=$D/var t0 t1 exe=${3:-$H} tag=${4:-}
 	# rsa+arc: the same key also seals each copy with ARC (two more
 	# RSA signatures a copy); the other runs do not seal.
 	"$H" --var "$v" site set arc.enabled "$([ "$sel" = rsa+arc ] && echo true || echo false)"
@@ -96,13 +99,13 @@ run() {
 	"$H" --var "$v" site set mta.smtp_port "$SINK_PORT"
 	cp "$D/$n.entry" "$v/queue/out/$(cat "$D/$n.name")"
 	t0=$(now)
-	"$TIME" -f '%e %U %S %M' -o "$D/time" "$H" --var "$v" runner out --once >/dev/null 2>&1
+	"$TIME" -f '%e %U %S %M' -o "$D/time" "$exe" --var "$v" runner out --once >/dev/null 2>&1
 	t1=$(now)
 	read -r _ U S RSS <"$D/time"
 	MSGS=$(sink_count)
 	sink_stop
 	WALL=$(calc "round($t1 - $t0, 2)")
-	row "herald-$sel" "$WALL" "$(calc "round($n / ($t1 - $t0))")" "$(calc "round($U + $S, 1)")" \
+	row "herald$tag-$sel" "$WALL" "$(calc "round($n / ($t1 - $t0))")" "$(calc "round($U + $S, 1)")" \
 		"$(calc "round($RSS / 1024, 1)")" "$MSGS"
 }
 
@@ -128,6 +131,7 @@ for n in $sizes; do
 	row what wall_s rcpt/s cpu_s rss_MB sink_msgs
 	source_run "$n"
 	for mode in ${DKIM_BENCH_MODES:-none ed rsa rsa+arc}; do
+		[ -z "${DKIM_BENCH_BASELINE:-}" ] || run "$n" "$mode" "$DKIM_BENCH_BASELINE" -base
 		run "$n" "$mode"
 	done
 done

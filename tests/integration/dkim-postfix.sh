@@ -343,6 +343,19 @@ check "it reaches every member" wait_for 30 all_bare "signed post"
 for m in $MEMBERS; do
 	check "$m's copy is not munged and verifies for members.test (python3-dkim)" intact "$m"
 done
+# The list is personalised without a user_* footer: delivery makes the
+# first copy from the parsed post and splices each other's List-Unsubscribe.
+own_link() {
+	local m f
+	for m in $MEMBERS; do
+		f=$(bare "$m" "signed post")
+		grep -q "m=${m%@*}%40${m#*@}&t=" "$f" || { diag "$f: $(grep -A1 '^List-Unsubscribe:' "$f")"; return 1; }
+		[ "$(grep -c '%40members.test&t=' "$f")" -eq 1 ] || return 1
+	done
+}
+check "each copy's List-Unsubscribe names its own member (copies spliced from the first)" own_link
+check "delivery spliced the copies and did not fall back to parsing each" \
+	bash -c 'grep -rq "demo@lists.test: 2 copies spliced from the first" "$1/logs" && ! grep -rq "copies made one by one" "$1/logs"' _ "$V"
 check "the dmarc log says why it was not munged" \
 	grep -rq "not munged: its DKIM signature of members.test survives the list" "$V/logs"
 H config set "$LIST" subject_prefix "[Demo] " >/dev/null

@@ -531,6 +531,9 @@ prepare_template(struct job *j)
 		log_info(DELIVER_SUBSYS, "list %s: copies made one by one "
 			 "(the spliced copy differs)", list_fqdn(j->list));
 		g_clear_pointer(&j->tmpl, g_byte_array_unref);
+	} else {
+		log_info(DELIVER_SUBSYS, "list %s: %u copies spliced from the "
+			 "first", list_fqdn(j->list), j->n - 1);
 	}
 	g_clear_error(&e);
 	if (second != NULL)
