@@ -166,7 +166,9 @@ static const struct list_setting settings[] = {
 	  "%(real_name)s mailing list\n%(list)s\n%(listinfo_url)s", NULL, NO_RANGE,
 	  "Text added at the end of each post.", 0 },
 	{ "scrub_nondigest", "nondigest", LS_BOOL, "no", NULL, NO_RANGE,
-	  "Replace attachments with links to the archive.", LS_PENDING },
+	  "Store the attachments of posts sent one by one in the archive and "
+	  "replace them with links to the stored files (digests and the "
+	  "archive get the whole post).", 0 },
 	{ "regular_exclude_lists", "nondigest", LS_LIST, "", NULL, NO_RANGE,
 	  "Other lists whose members do not get a post cross-posted to them "
 	  "from this list too.", LS_PENDING },
