@@ -120,7 +120,10 @@ s.quit()
 PY
 }
 maildir() { echo "$MAIL/${1#*@}/${1%@*}/new"; }
-copy() { grep -l "^Subject: \[Demo\] $2\$" "$(maildir "$1")"/* 2>/dev/null | head -1; }
+# copy MEMBER SUBJECT: the member's copy of the post, its subject prefixed
+# with $PREFIX.
+PREFIX='\[Demo\] '
+copy() { grep -l "^Subject: $PREFIX$2\$" "$(maildir "$1")"/* 2>/dev/null | head -1; }
 all_have() {
 	local m
 	for m in $MEMBERS; do [ -n "$(copy "$m" "$1")" ] || return 1; done
@@ -323,23 +326,19 @@ s.sendmail("alice@members.test", [rcpt], sig + msg)
 s.quit()
 PY
 }
-bare() { grep -l "^Subject: $2\$" "$(maildir "$1")"/* 2>/dev/null | head -1; }
-all_bare() {
-	local m
-	for m in $MEMBERS; do [ -n "$(bare "$m" "$1")" ] || return 1; done
-}
+PREFIX=
 # intact MEMBER: the copy is From: alice, and both the poster's signature
 # (members.test) and the list's (lists.test) pass for python3-dkim.
 intact() {
 	local f out
-	f=$(bare "$1" "signed post")
+	f=$(copy "$1" "signed post")
 	grep -q '^From: Alice <alice@members.test>$' "$f" || { diag "$f: $(grep '^From:' "$f")"; return 1; }
 	out=$(/usr/bin/python3 "$DKIMCHECK" --dns "127.0.0.1:$DNS_PORT" "$f") || { diag "$out"; return 1; }
 	grep -q ' dkim=pass d=members.test ' <<<"$out" && grep -q ' dkim=pass d=lists.test ' <<<"$out" ||
 		{ diag "$out"; return 1; }
 }
 check "a post signed by members.test (p=reject) is sent" post_signed "signed post"
-check "it reaches every member" wait_for 30 all_bare "signed post"
+check "it reaches every member" wait_for 30 all_have "signed post"
 for m in $MEMBERS; do
 	check "$m's copy is not munged and verifies for members.test (python3-dkim)" intact "$m"
 done
@@ -348,7 +347,7 @@ done
 own_link() {
 	local m f
 	for m in $MEMBERS; do
-		f=$(bare "$m" "signed post")
+		f=$(copy "$m" "signed post")
 		grep -q "m=${m%@*}%40${m#*@}&t=" "$f" || { diag "$f: $(grep -A1 '^List-Unsubscribe:' "$f")"; return 1; }
 		[ "$(grep -c '%40members.test&t=' "$f")" -eq 1 ] || return 1
 	done
@@ -359,6 +358,7 @@ check "delivery spliced the copies and did not fall back to parsing each" \
 check "the dmarc log says why it was not munged" \
 	grep -rq "not munged: its DKIM signature of members.test survives the list" "$V/logs"
 H config set "$LIST" subject_prefix "[Demo] " >/dev/null
+PREFIX='\[Demo\] '
 check "the same post with the subject prefix back is sent" post_signed "prefixed post"
 check "it reaches every member" wait_for 30 all_have "prefixed post"
 munged() {
@@ -366,18 +366,16 @@ munged() {
 		grep -q '^Reply-To: Alice <alice@members.test>$' "$2" &&
 		! grep -q '^DKIM-Signature:.* d=members.test;' "$2" || { diag "$(grep -E '^(From|Reply-To|DKIM-Signature):' "$2")"; return 1; }
 }
-every_bare_munged() {
-	local m
-	for m in $MEMBERS; do munged "$m" "$(bare "$m" "$1")" || return 1; done
-}
+
 check "each copy is munged (the prefix breaks the signature)" every_copy "prefixed post" munged
 check "the dmarc log says the list's changes break it" \
 	grep -rq "munged: the list's changes break the aligned DKIM signature" "$V/logs"
 H config set "$LIST" subject_prefix "" >/dev/null
+PREFIX=
 H config set "$LIST" msg_footer "-- the footer" >/dev/null
 check "a post to the list with a footer is sent" post_signed "footer post"
-check "it reaches every member" wait_for 30 all_bare "footer post"
-check "each copy is munged (the footer breaks the body hash)" every_bare_munged "footer post"
+check "it reaches every member" wait_for 30 all_have "footer post"
+check "each copy is munged (the footer breaks the body hash)" every_copy "footer post" munged
 
 check "Postfix deferred or bounced nothing" \
 	bash -c '! grep -qE "status=(deferred|bounced)" "$1"' _ "$PF/maillog"

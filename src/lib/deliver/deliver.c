@@ -415,8 +415,9 @@ parsed_copy(struct job *j, guint k, GError **error)
 {
 	GMimeMessage *msg = message_parse_stored(j->data, j->len, error);
 	char *key = address_key(j->rcpts[k]);
-	const struct member *m = key != NULL ? g_hash_table_lookup(j->members, key)
-					     : NULL;
+	const struct member *m = key != NULL && j->members != NULL
+				 ? g_hash_table_lookup(j->members, key)
+				 : NULL;
 	GByteArray *out = NULL;
 	int r;
 
@@ -1005,7 +1006,12 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	choose_mode(&j, item->meta);
 	if (j.personalised && !j.digest)
 		j.decor = decorate_job_new(j.list);
-	if (j.personalised && load_members(&j, &roster, error) < 0)
+	/* The members' records are for the user_* variables of a header or
+	 * footer; one the same for everyone needs none (a hundred thousand
+	 * records are a good part of a large fan-out's memory). */
+	if (j.personalised &&
+	    (j.digest || !decorate_job_same_for_all(j.decor)) &&
+	    load_members(&j, &roster, error) < 0)
 		goto out;
 	if (j.personalised && headers_one_click(j.list))
 		load_site_key(&j, site);
