@@ -166,7 +166,9 @@ static const struct list_setting settings[] = {
 	  "%(real_name)s mailing list\n%(list)s\n%(listinfo_url)s", NULL, NO_RANGE,
 	  "Text added at the end of each post.", 0 },
 	{ "scrub_nondigest", "nondigest", LS_BOOL, "no", NULL, NO_RANGE,
-	  "Replace attachments with links to the archive.", LS_PENDING },
+	  "Store the attachments of posts sent one by one in the archive and "
+	  "replace them with links to the stored files (digests and the "
+	  "archive get the whole post).", 0 },
 	{ "regular_exclude_lists", "nondigest", LS_LIST, "", NULL, NO_RANGE,
 	  "Other lists whose members do not get a post cross-posted to them "
 	  "from this list too.", LS_PENDING },
@@ -251,6 +253,13 @@ static const struct list_setting settings[] = {
 	  "The text sent when a post is rejected for its DMARC policy.", 0 },
 	{ "dmarc_wrapped_message_text", "privacy", LS_TEXT, "", NULL, NO_RANGE,
 	  "Text added as a part before a wrapped message.", 0 },
+	{ "dmarc_unmunged_if_dkim_intact", "privacy", LS_BOOL, "no", NULL,
+	  NO_RANGE,
+	  "Leave a post unmunged and unwrapped (whatever from_is_list and "
+	  "dmarc_moderation_action say) when a DKIM signature of its From "
+	  "domain verified on arrival and still verifies on the copy the list "
+	  "sends: no subject prefix, header, footer, content filtering or "
+	  "other change of the list breaks it.", 0 },
 	{ "equivalent_domains", "privacy", LS_STRING, "", NULL, NO_RANGE,
 	  "Domains to treat as the same for membership: groups separated by ';', "
 	  "domains within a group by ','.", 0 },

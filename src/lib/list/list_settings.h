@@ -16,7 +16,8 @@
 /* The posting pipeline's handlers in Mailman 2.1's order (pipeline.c). */
 #define PIPELINE_DEFAULT_ORDER                                              \
 	"authcheck,approve,replybot,dmarc,moderate,hold,mimedel,emergency,calcrecips," \
-	"avoiddups,cleanse,cookheaders,todigest,toarchive,afterdelivery,"   \
+	"avoiddups,cleanse,cookheaders,todigest,toarchive,scrubber,"         \
+	"afterdelivery,"                                                    \
 	"acknowledge,wrapmessage,decorate,tooutgoing"
 #define PIPELINE_OWNER_ORDER "replybot,ownerrecips,tooutgoing"
 

@@ -126,6 +126,10 @@ int64_t post_setting_int(struct post *p, const char *name);
 /* --- the handlers (each file pipe_<name>.c, or grouped) ---------------- */
 
 enum pipe_result pipe_authcheck(struct post *p, GError **error);
+/* DKIM key lookups through a struct dmarc_resolver (ctx): the
+ * dkim_lookup_fn of authcheck and of the dmarc handler's re-check. */
+int pipe_dkim_lookup(void *ctx, const char *name, GPtrArray **txts_r,
+		     GError **error);
 enum pipe_result pipe_replybot(struct post *p, GError **error);
 enum pipe_result pipe_acknowledge(struct post *p, GError **error);
 enum pipe_result pipe_approve(struct post *p, GError **error);
@@ -140,6 +144,7 @@ enum pipe_result pipe_cleanse(struct post *p, GError **error);
 enum pipe_result pipe_cookheaders(struct post *p, GError **error);
 enum pipe_result pipe_todigest(struct post *p, GError **error);
 enum pipe_result pipe_toarchive(struct post *p, GError **error);
+enum pipe_result pipe_scrubber(struct post *p, GError **error);
 enum pipe_result pipe_wrapmessage(struct post *p, GError **error);
 enum pipe_result pipe_decorate(struct post *p, GError **error);
 enum pipe_result pipe_afterdelivery(struct post *p, GError **error);

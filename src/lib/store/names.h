@@ -49,6 +49,9 @@
 #define META_HELD_AT "held-at"
 #define META_DMARC "dmarc"
 #define META_DMARC_POLICY "dmarc-policy"
+/* The domain whose DKIM signature survived, so that the post went out
+ * unmunged (dmarc_unmunged_if_dkim_intact). */
+#define META_DMARC_DKIM "dmarc-dkim-intact"
 #define META_DECORATED "decorated"
 #define META_NODECORATE "nodecorate"
 #define META_WHICHQ "whichq"		/* the queue a shunted entry left */
