@@ -28,8 +28,26 @@ void import_stage_free(struct import_stage **stp);
 
 /* Removes path and everything under it (no error when absent). */
 int import_remove_tree(const char *path, GError **error);
-/* Copies file src to var/import/kept-<fqdn>/<name>. */
+/* Copies file src to var/import/kept-<fqdn>/<name> (name NULL: src's). */
 int import_keep(struct site *real, const char *fqdn, const char *src,
-		GError **error);
+		const char *name, GError **error);
+
+/* One Mailman 2.1 list being imported (mailman2.c). */
+struct pickle_node;
+struct import_mm {
+	struct site *real;
+	const char *dir;	/* the Mailman var prefix */
+	char *name;		/* Mailman's internal name */
+	char *fqdn;
+	const char *charset;	/* of its byte strings, NULL: Latin-1 */
+	const struct pickle_node *cfg;
+	GString *report;
+	struct import_totals *t;
+	gboolean dry_run;
+};
+
+/* Held posts and requests waiting (mm_requests.c): into l, or only
+ * reported when l is NULL (a dry run). */
+int import_mm_requests(struct import_mm *m, struct list *l, GError **error);
 
 #endif

@@ -30,6 +30,7 @@ struct import_options {
 struct import_totals {
 	unsigned lists, lists_skipped;
 	uint64_t members, settings, not_carried, archived, kept;
+	uint64_t held, requests;
 	uint64_t pages_checked, pages_mismatched;
 };
 

@@ -15,9 +15,8 @@
  * which numbers its messages in mbox order from 0 as Pipermail did; then
  * each of Pipermail's pages archives/private/NAME/PERIOD/NNNNNN.html is
  * looked for at the same path in herald's tree, and each missing one is
- * reported.  Held posts (data/heldmsg-NAME-*.pck, lists/NAME/request.pck)
- * and pending requests (data/pending.pck) are copied aside, named in the
- * report.
+ * reported.  Held posts and requests waiting for a moderator:
+ * mm_requests.c.
  */
 #include "import/import-private.h"
 #include "import/pickle.h"
@@ -92,17 +91,6 @@ static const char *const roster_keys[] = {
 	"last_post_time", "created_at", NULL,
 };
 
-struct mm_list {
-	struct site *real;
-	const char *dir;	/* the Mailman var prefix */
-	char *name;		/* Mailman's internal name */
-	char *fqdn;
-	const char *charset;	/* of its byte strings, NULL: Latin-1 */
-	const struct pickle_node *cfg;
-	GString *report;
-	struct import_totals *t;
-	gboolean dry_run;
-};
 
 static const char *
 lang_charset(const char *lang)
@@ -114,7 +102,7 @@ lang_charset(const char *lang)
 }
 
 static char *
-text(struct mm_list *m, const struct pickle_node *n)
+text(struct import_mm *m, const struct pickle_node *n)
 {
 	return pickle_text(n, m->charset);
 }
@@ -133,7 +121,7 @@ is_sha1_hex(const char *s)
 /* Mailman's value of a setting as herald's text, or NULL with the reason
  * in *why_r. */
 static char *
-convert(struct mm_list *m, const struct list_setting *s,
+convert(struct import_mm *m, const struct list_setting *s,
 	const struct pickle_node *v, char **why_r)
 {
 	int64_t n;
@@ -207,7 +195,7 @@ convert(struct mm_list *m, const struct list_setting *s,
 }
 
 static void
-not_carried_line(struct mm_list *m, const char *key, const char *why)
+not_carried_line(struct import_mm *m, const char *key, const char *why)
 {
 	g_string_append_printf(m->report, "  not carried: %s: %s\n", key, why);
 	m->t->not_carried++;
@@ -216,7 +204,7 @@ not_carried_line(struct mm_list *m, const char *key, const char *why)
 /* Every attribute of config.pck: a setting carried (into l, unless a dry
  * run), the roster, or a line saying why not. */
 static int
-carry_settings(struct mm_list *m, struct list *l, GError **error)
+carry_settings(struct import_mm *m, struct list *l, GError **error)
 {
 	const GPtrArray *items = m->cfg->items;
 
@@ -306,7 +294,7 @@ herald_options(int64_t mm)
 
 /* One member from the attributes Mailman keeps per address key. */
 static int
-member_of(struct mm_list *m, const struct pickle_node *key_node,
+member_of(struct import_mm *m, const struct pickle_node *key_node,
 	  const struct pickle_node *addr_node, gboolean digest,
 	  const char *list_lang, struct member *mb, GError **error)
 {
@@ -374,20 +362,11 @@ member_of(struct mm_list *m, const struct pickle_node *key_node,
 		mb->bounce.notices_left = (int)left;
 	}
 	mb->subscribed = now_usec() / 1000000;
-	mb->password = g_strdup("");
-	n = pickle_get(pickle_get(cfg, "passwords"), key);
-	if (n != NULL && !m->dry_run) {
-		char *pw = text(m, n);
-		if (pw != NULL && *pw != '\0') {
-			g_free(mb->password);
-			if ((mb->password = member_password_hash(pw, error)) == NULL) {
-				g_free(pw);
-				g_free(key);
-				return -1;
-			}
-		}
-		g_free(pw);
-	}
+	/* The clear password, hashed later by carry_members (in parallel:
+	 * each Argon2id hash takes 64 MiB and tens of milliseconds). */
+	mb->password = text(m, pickle_get(pickle_get(cfg, "passwords"), key));
+	if (mb->password == NULL)
+		mb->password = g_strdup("");
 	mb->key = address_key(mb->addr);
 	g_free(key);
 	return 0;
@@ -406,15 +385,66 @@ member_clear(struct member *mb)
 	memset(mb, 0, sizeof *mb);
 }
 
-static int
-carry_members(struct mm_list *m, struct list *l, const char *list_lang,
-	      GError **error)
+struct hash_job {
+	struct member *mb;
+	GError *error;
+};
+
+static void
+hash_one(gpointer data, gpointer user)
 {
-	struct roster_change *c = roster_change_new();
-	static const char *const kinds[] = { "members", "digest_members" };
+	struct hash_job *j = data;
+	char *h = member_password_hash(j->mb->password, &j->error);
+
+	(void)user;
+	g_free(j->mb->password);
+	j->mb->password = h != NULL ? h : g_strdup("");
+}
+
+/* Replaces each member's clear password by its Argon2id hash, one thread
+ * a processor. */
+static int
+hash_passwords(GArray *members, GError **error)
+{
+	GArray *jobs = g_array_new(FALSE, TRUE, sizeof(struct hash_job));
+	GThreadPool *pool;
 	int ret = 0;
 
-	for (int k = 0; k < 2 && ret == 0; k++) {
+	for (guint i = 0; i < members->len; i++) {
+		struct member *mb = &g_array_index(members, struct member, i);
+		if (*mb->password != '\0') {
+			struct hash_job j = { mb, NULL };
+			g_array_append_val(jobs, j);
+		}
+	}
+	pool = g_thread_pool_new(hash_one, NULL, (gint)g_get_num_processors(),
+				 FALSE, NULL);
+	for (guint i = 0; i < jobs->len; i++)
+		g_thread_pool_push(pool, &g_array_index(jobs, struct hash_job, i), NULL);
+	g_thread_pool_free(pool, FALSE, TRUE);
+	for (guint i = 0; i < jobs->len; i++) {
+		struct hash_job *j = &g_array_index(jobs, struct hash_job, i);
+		if (j->error != NULL && ret == 0) {
+			g_propagate_error(error, j->error);
+			ret = -1;
+		} else if (j->error != NULL) {
+			g_error_free(j->error);
+		}
+	}
+	g_array_free(jobs, TRUE);
+	return ret;
+}
+
+static int
+carry_members(struct import_mm *m, struct list *l, const char *list_lang,
+	      GError **error)
+{
+	static const char *const kinds[] = { "members", "digest_members" };
+	GArray *members = g_array_new(FALSE, TRUE, sizeof(struct member));
+	struct roster_change *c = NULL;
+	int ret = 0;
+
+	for (int k = 0; k < 2; k++) {
 		const struct pickle_node *d = pickle_get(m->cfg, kinds[k]);
 		for (guint i = 0; d != NULL && d->type == PK_DICT &&
 				  i + 1 < d->items->len; i += 2) {
@@ -434,19 +464,27 @@ carry_members(struct mm_list *m, struct list *l, const char *list_lang,
 				member_clear(&mb);
 				continue;
 			}
-			roster_change_put(c, &mb);
-			m->t->members++;
-			member_clear(&mb);
+			g_array_append_val(members, mb);
 		}
 	}
-	if (l != NULL && roster_change_count(c) > 0)
-		ret = roster_commit(l, c, NULL, error);
-	roster_change_free(&c);
+	m->t->members += members->len;
+	if (l != NULL && members->len > 0) {
+		c = roster_change_new();
+		ret = hash_passwords(members, error);
+		for (guint i = 0; ret == 0 && i < members->len; i++)
+			roster_change_put(c, &g_array_index(members, struct member, i));
+		if (ret == 0)
+			ret = roster_commit(l, c, NULL, error);
+		roster_change_free(&c);
+	}
+	for (guint i = 0; i < members->len; i++)
+		member_clear(&g_array_index(members, struct member, i));
+	g_array_free(members, TRUE);
 	return ret;
 }
 
 static int
-carry_counters(struct mm_list *m, struct list *l, GError **error)
+carry_counters(struct import_mm *m, struct list *l, GError **error)
 {
 	static const char *const keys[] = { "post_id", "last_post_time", "created_at" };
 
@@ -461,7 +499,7 @@ carry_counters(struct mm_list *m, struct list *l, GError **error)
 
 /* Pipermail's pages PERIOD/NNNNNN.html, each looked for in herald's tree. */
 static void
-check_pages(struct mm_list *m, const char *html_dir)
+check_pages(struct import_mm *m, const char *html_dir)
 {
 	char *pm = g_build_filename(m->dir, "archives", "private", m->name, NULL);
 	GDir *d = g_dir_open(pm, 0, NULL);
@@ -500,7 +538,7 @@ check_pages(struct mm_list *m, const char *html_dir)
 }
 
 static int
-carry_archive(struct mm_list *m, struct list *l, GError **error)
+carry_archive(struct import_mm *m, struct list *l, GError **error)
 {
 	char *base = g_strdup_printf("%s.mbox", m->name);
 	char *mbox = g_build_filename(m->dir, "archives", "private", base, base, NULL);
@@ -536,48 +574,8 @@ out:
 	return ret;
 }
 
-/* Held posts and pending requests: copied aside and named. */
 static int
-keep_aside(struct mm_list *m, GError **error)
-{
-	char *data = g_build_filename(m->dir, "data", NULL);
-	char *prefix = g_strdup_printf("heldmsg-%s-", m->name);
-	GDir *d = g_dir_open(data, 0, NULL);
-	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
-	const char *f;
-	int ret = 0;
-	char *req = g_build_filename(m->dir, "lists", m->name, "request.pck", NULL);
-
-	while (d != NULL && (f = g_dir_read_name(d)) != NULL)
-		if (g_str_has_prefix(f, prefix) || strcmp(f, "pending.pck") == 0)
-			g_ptr_array_add(files, g_build_filename(data, f, NULL));
-	if (g_file_test(req, G_FILE_TEST_EXISTS))
-		g_ptr_array_add(files, g_strdup(req));
-	g_ptr_array_sort(files, str_ptr_compare);
-	for (guint i = 0; i < files->len && ret == 0; i++) {
-		const char *p = files->pdata[i];
-		g_string_append_printf(m->report, "  kept aside: %s (%s)\n", p,
-				       strstr(p, "heldmsg-") ? "a held post: "
-				       "decide it in Mailman before the move, or "
-				       "post it again" :
-				       strstr(p, "pending.pck") ? "pending "
-				       "requests of the whole site: they must be "
-				       "confirmed again" : "Mailman's held-post index");
-		m->t->kept++;
-		if (!m->dry_run)
-			ret = import_keep(m->real, m->fqdn, p, error);
-	}
-	if (d != NULL)
-		g_dir_close(d);
-	g_ptr_array_free(files, TRUE);
-	g_free(req);
-	g_free(prefix);
-	g_free(data);
-	return ret;
-}
-
-static int
-write_rewrites(struct mm_list *m, GError **error)
+write_rewrites(struct import_mm *m, GError **error)
 {
 	char *nginx = import_rewrite_nginx(m->real, m->name, m->fqdn);
 	char *apache = import_rewrite_apache(m->real, m->name, m->fqdn);
@@ -604,7 +602,7 @@ write_rewrites(struct mm_list *m, GError **error)
 
 /* The list's owners (at least one is needed to create it). */
 static char **
-owners_of(struct mm_list *m)
+owners_of(struct import_mm *m)
 {
 	const struct pickle_node *o = pickle_get(m->cfg, "owner");
 	GPtrArray *out = g_ptr_array_new();
@@ -621,12 +619,13 @@ owners_of(struct mm_list *m)
 }
 
 static int
-import_one(struct mm_list *m, GError **error)
+import_one(struct import_mm *m, GError **error)
 {
 	struct import_stage *st = NULL;
 	struct list *l = NULL;
 	char **owners = owners_of(m);
 	char *lang = text(m, pickle_get(m->cfg, "preferred_language"));
+	struct import_totals before = *m->t;
 	int ret = -1, r;
 
 	if (lang == NULL)
@@ -639,11 +638,13 @@ import_one(struct mm_list *m, GError **error)
 			    "%s: Mailman's list has no valid owner", m->name);
 		goto out;
 	}
+	before = *m->t;
 	if (m->dry_run) {
 		ret = carry_settings(m, NULL, error) < 0 ||
 		      carry_members(m, NULL, lang, error) < 0 ||
 		      carry_archive(m, NULL, error) < 0 ||
-		      keep_aside(m, error) < 0 || write_rewrites(m, error) < 0
+		      import_mm_requests(m, NULL, error) < 0 ||
+		      write_rewrites(m, error) < 0
 		    ? -1 : 0;
 		goto out;
 	}
@@ -660,7 +661,7 @@ import_one(struct mm_list *m, GError **error)
 	    (l = list_open(st->stage, m->fqdn, error)) == NULL ||
 	    carry_settings(m, l, error) < 0 || carry_counters(m, l, error) < 0 ||
 	    carry_members(m, l, lang, error) < 0 ||
-	    carry_archive(m, l, error) < 0 || keep_aside(m, error) < 0 ||
+	    carry_archive(m, l, error) < 0 || import_mm_requests(m, l, error) < 0 ||
 	    write_rewrites(m, error) < 0)
 		goto out;
 	list_free(&l);
@@ -672,6 +673,18 @@ out:
 	if (ret < 0 && error != NULL && *error != NULL)
 		g_string_append_printf(m->report, "  NOT IMPORTED: %s\n",
 				       (*error)->message);
+	else if (ret == 0 && m->t->lists_skipped == before.lists_skipped)
+		g_string_append_printf(m->report, "  %s: %" G_GUINT64_FORMAT
+			" settings carried, %" G_GUINT64_FORMAT " not carried (above); %"
+			G_GUINT64_FORMAT " members; %" G_GUINT64_FORMAT " archived "
+			"messages; %" G_GUINT64_FORMAT " held posts; %" G_GUINT64_FORMAT
+			" requests; %" G_GUINT64_FORMAT " files kept aside\n",
+			m->dry_run ? "would be" : "imported",
+			m->t->settings - before.settings,
+			m->t->not_carried - before.not_carried,
+			m->t->members - before.members,
+			m->t->archived - before.archived, m->t->held - before.held,
+			m->t->requests - before.requests, m->t->kept - before.kept);
 	list_free(&l);
 	import_stage_free(&st);
 	g_strfreev(owners);
@@ -713,7 +726,7 @@ import_mailman2(struct site *site, const char *dir,
 		char *path = g_build_filename(lists, names->pdata[i], "config.pck", NULL);
 		GError *local = NULL;
 		struct pickle *p = pickle_read_file(path, NULL, &local);
-		struct mm_list m = { .real = site, .dir = dir, .report = report,
+		struct import_mm m = { .real = site, .dir = dir, .report = report,
 				     .t = t, .dry_run = o->dry_run };
 		char *host;
 
@@ -753,9 +766,10 @@ import_mailman2(struct site *site, const char *dir,
 		" members; %" G_GUINT64_FORMAT " settings carried, %" G_GUINT64_FORMAT
 		" not carried; %" G_GUINT64_FORMAT " archived messages; %"
 		G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " Pipermail pages without "
-		"a page at the same URL; %" G_GUINT64_FORMAT " files kept aside\n",
+		"a page at the same URL; %" G_GUINT64_FORMAT " held posts, %"
+		G_GUINT64_FORMAT " requests; %" G_GUINT64_FORMAT " files kept aside\n",
 		t->lists, t->lists_skipped, t->members, t->settings,
 		t->not_carried, t->archived, t->pages_mismatched,
-		t->pages_checked, t->kept);
+		t->pages_checked, t->held, t->requests, t->kept);
 	return ret;
 }

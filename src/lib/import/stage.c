@@ -47,11 +47,12 @@ import_remove_tree(const char *path, GError **error)
 
 int
 import_keep(struct site *real, const char *fqdn, const char *src,
-	    GError **error)
+	    const char *name_or_null, GError **error)
 {
 	char *name = g_strdup_printf("kept-%s", fqdn);
 	char *dir = site_path(real, "import", name, NULL);
-	char *base = g_path_get_basename(src);
+	char *base = name_or_null != NULL ? g_strdup(name_or_null)
+					  : g_path_get_basename(src);
 	char *dst = g_build_filename(dir, base, NULL);
 	char *data = NULL;
 	size_t len = 0;
