@@ -16,12 +16,25 @@
 
 #include <stdio.h>
 
+/* Prints the report; new lists go into the MTA's tables as `lists
+ * create` puts them. */
 static int
-finish(GString *report, int r, GError **error)
+finish(struct site *site, GString *report, gboolean dry, int r,
+       GError **error)
 {
+	GError *local = NULL;
+	int ret = CLI_OK;
+
 	fputs(report->str, stdout);
+	fflush(stdout);
 	g_string_free(report, TRUE);
-	return r < 0 ? cli_gerror(error) : CLI_OK;
+	if (!dry && mtaconfig_refresh(site, &local) < 0) {
+		g_prefix_error(&local, "the Postfix tables were not updated: ");
+		ret = cli_gerror(&local);
+	}
+	if (r < 0)
+		ret = cli_gerror(error);
+	return ret;
 }
 
 static int
@@ -63,7 +76,7 @@ import_mailman2_verb(struct cli *cli, int argc, char **argv)
 	o.only_list = only;
 	o.dry_run = dry;
 	ret = import_mailman2(site, argv[1], &o, report, NULL, &error);
-	return finish(report, ret, &error);
+	return finish(site, report, dry, ret, &error);
 }
 
 static int
@@ -98,7 +111,7 @@ import_mlmmj_verb(struct cli *cli, int argc, char **argv)
 	o.fqdn = argv[2];
 	o.dry_run = dry;
 	ret = import_mlmmj(site, argv[1], &o, report, NULL, &error);
-	return finish(report, ret, &error);
+	return finish(site, report, dry, ret, &error);
 }
 
 int

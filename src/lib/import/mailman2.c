@@ -638,7 +638,6 @@ import_one(struct import_mm *m, GError **error)
 			    "%s: Mailman's list has no valid owner", m->name);
 		goto out;
 	}
-	before = *m->t;
 	if (m->dry_run) {
 		ret = carry_settings(m, NULL, error) < 0 ||
 		      carry_members(m, NULL, lang, error) < 0 ||

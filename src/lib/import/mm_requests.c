@@ -246,7 +246,8 @@ import_mm_requests(struct import_mm *m, struct list *l, GError **error)
 				}
 				if (r == 0) {
 					g_string_append_printf(m->report, "  held post %" G_GINT64_FORMAT
-							       " (%s): carried\n", id, base);
+							       " (%s): %s\n", id, base,
+							       m->dry_run ? "to be carried" : "carried");
 					m->t->held++;
 				} else {
 					g_string_append_printf(m->report, "  held post %" G_GINT64_FORMAT
@@ -275,9 +276,10 @@ import_mm_requests(struct import_mm *m, struct list *l, GError **error)
 								error) < 0)
 					goto out;
 				g_string_append_printf(m->report, "  %s request %" G_GINT64_FORMAT
-						       ": carried (awaits a moderator)\n",
+						       ": %s (awaits a moderator)\n",
 						       type == MM_SUBSCRIPTION ? "subscription"
-						       : "unsubscription", id);
+						       : "unsubscription", id,
+						       m->dry_run ? "to be carried" : "carried");
 				m->t->requests++;
 			}
 		}

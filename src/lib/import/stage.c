@@ -11,7 +11,9 @@
  * A kill before 3 leaves no list, and an archive that carries the marker:
  * the next run removes it and starts the list again.  A kill after 3
  * leaves at most the marker, which the next run (finding the list there)
- * leaves alone: the list is imported.
+ * leaves alone: the list is imported.  The staging dir's file
+ * import-owner names the host and process building it, so that a second
+ * run does not clear the staging dir of one still running.
  */
 #include "import/import-private.h"
 #include "base/base.h"
@@ -19,11 +21,13 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MARKER "import-incomplete"
+#define OWNER "import-owner"
 
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -71,6 +75,33 @@ out:
 	return ret;
 }
 
+/* A staging dir whose import runs still (its owner file names a live
+ * process of this host) is not to be touched: -1.  A host's other
+ * staging dirs are left by a killed run (0); another host's live import
+ * cannot be told from a dead one, so neither is it touched. */
+static int
+running_import(const char *dir, GError **error)
+{
+	char *path = g_build_filename(dir, OWNER, NULL), *data = NULL;
+	char host[256];
+	size_t len;
+	int pid = 0, ret = 0;
+
+	if (fs_read_file(path, &data, &len, NULL) > 0 &&
+	    sscanf(data, "%255s %d", host, &pid) == 2 &&
+	    (strcmp(host, herald_host()) != 0 ||
+	     (pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)))) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_EXISTS,
+			    "%s: an import of this list runs (process %d on "
+			    "host %s); if it does not, remove that folder", dir,
+			    pid, host);
+		ret = -1;
+	}
+	g_free(data);
+	g_free(path);
+	return ret;
+}
+
 /* The archive's three folders in a var dir. */
 static void
 archive_dirs(struct site *s, const char *fqdn, char *dirs[3])
@@ -109,6 +140,8 @@ import_stage_begin(struct site *real, const char *fqdn,
 	}
 	if (listaddr_check_new(real, fqdn, error) < 0)
 		goto out;
+	if (running_import(st->dir, error) < 0)
+		goto out;
 	if (import_remove_tree(st->dir, error) < 0)
 		goto out;
 	if (access(marker, F_OK) == 0) {
@@ -132,6 +165,12 @@ import_stage_begin(struct site *real, const char *fqdn,
 	    (data != NULL && fs_write_atomic(conf_dst, data, len, error) < 0))
 		goto out;
 	if ((st->stage = site_open(st->dir, error)) == NULL)
+		goto out;
+	g_free(data);
+	data = g_strdup_printf("%s %d\n", herald_host(), (int)getpid());
+	g_free(conf_dst);
+	conf_dst = g_build_filename(st->dir, OWNER, NULL);
+	if (fs_write_atomic(conf_dst, data, strlen(data), error) < 0)
 		goto out;
 	ret = 1;
 out:

@@ -629,10 +629,12 @@ list_import(struct list *l, const char *text, GError **error)
 				goto out;
 			}
 			/* Passwords travel as their hashes, which must be as
-			 * costly as herald's; a clear one (a hand-written
-			 * file) is hashed like `config set`. */
+			 * costly as herald's (or Mailman 2.1's SHA-1, which
+			 * the first good check replaces); a clear one (a
+			 * hand-written file) is hashed like `config set`. */
 			norm = s->type == LS_PASSWORD &&
-			       (*v == '\0' || g_str_has_prefix(v, "$argon2"))
+			       (*v == '\0' || g_str_has_prefix(v, "$argon2") ||
+				g_str_has_prefix(v, "$sha1$"))
 			     ? list_setting_password_hash(s, v, error)
 			     : list_setting_normalise(s, v, error);
 			g_free(v);
