@@ -17,6 +17,7 @@
 #include "mail/address.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 /* control/ files herald has a setting for: on/off ones, and valued ones. */
@@ -135,6 +136,7 @@ mlmmj_archive(struct list *l, const char *dir, GString *report,
 	if ((a = archive_open(l, error)) == NULL)
 		goto out;
 	for (long n = 1, done = 0; done < (long)nums->len; n++) {
+		struct stat st;
 		char *p = g_strdup_printf("%s/%ld", adir, n), *data = NULL;
 		size_t len;
 		int r = fs_read_file(p, &data, &len, NULL);
@@ -145,7 +147,13 @@ mlmmj_archive(struct list *l, const char *dir, GString *report,
 			continue;
 		}
 		done++;
-		if (archive_add(a, data, len, NULL, FALSE, now_usec() / 1000000,
+		/* The file's time is when mlmmj archived it: the arrival
+		 * time Pipermail's date policy falls back on. */
+		p = g_strdup_printf("%s/%ld", adir, n);
+		if (fs_stat(p, &st) < 0)
+			st.st_mtime = (time_t)(now_usec() / 1000000);
+		g_free(p);
+		if (archive_add(a, data, len, NULL, FALSE, (int64_t)st.st_mtime,
 				NULL, error) < 0) {
 			g_free(data);
 			goto out;
