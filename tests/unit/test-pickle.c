@@ -108,6 +108,32 @@ test_python2_strings_and_escapes_read_as_bytes(void)
 	g_bytes_unref(b1);
 }
 
+/* A big dict is looked up through an index: every key found, none
+ * invented. */
+static void
+test_big_dict_lookups(void)
+{
+	GBytes *b = py_pickle("", "{('k%d' % i): i for i in range(1000)}", 2);
+	gsize len;
+	const char *data = g_bytes_get_data(b, &len);
+	struct pickle *p = pickle_read(data, len, NULL, NULL);
+	const struct pickle_node *d;
+
+	g_assert_nonnull(p);
+	d = pickle_root(p);
+	for (int i = 0; i < 1000; i++) {
+		char key[16];
+		int64_t v = -1;
+
+		g_snprintf(key, sizeof key, "k%d", i);
+		g_assert_true(pickle_int(pickle_get(d, key), &v));
+		g_assert_cmpint(v, ==, i);
+	}
+	g_assert_null(pickle_get(d, "k1000"));
+	pickle_free(&p);
+	g_bytes_unref(b);
+}
+
 static void
 test_text_decodes_bytes_from_charset_or_latin1(void)
 {
@@ -426,6 +452,7 @@ test_config_greek_decodes_info_from_iso_8859_7(void)
 static const struct unit_test tests[] = {
 	{ "/pickle/values/protocols-0-1-2", test_values_at_protocols_0_1_2_read_as_python_wrote_them },
 	{ "/pickle/values/python2-strings", test_python2_strings_and_escapes_read_as_bytes },
+	{ "/pickle/values/big-dict-lookups", test_big_dict_lookups },
 	{ "/pickle/text/charset-or-latin1", test_text_decodes_bytes_from_charset_or_latin1 },
 	{ "/pickle/hostile/refused-nothing-runs", test_hostile_pickles_refused_and_nothing_runs },
 	{ "/pickle/truncated/every-prefix-an-error", test_every_truncation_is_an_error },

@@ -60,6 +60,8 @@ node_free(gpointer data)
 	g_free(n->s);
 	if (n->items != NULL)
 		g_ptr_array_free(n->items, TRUE);
+	if (n->index != NULL)
+		g_hash_table_destroy(n->index);
 	g_free(n);
 }
 
@@ -1000,6 +1002,15 @@ pickle_root(const struct pickle *p)
 
 /* --- reading the tree ------------------------------------------------------ */
 
+#define INDEX_MIN 32
+
+static gboolean
+is_string(const struct pickle_node *k)
+{
+	return (k->type == PK_BYTES || k->type == PK_UNICODE) &&
+	       memchr(k->s, '\0', k->len) == NULL;
+}
+
 const struct pickle_node *
 pickle_get(const struct pickle_node *dict, const char *key)
 {
@@ -1007,6 +1018,19 @@ pickle_get(const struct pickle_node *dict, const char *key)
 
 	if (dict == NULL || dict->type != PK_DICT)
 		return NULL;
+	if (dict->items->len >= 2 * INDEX_MIN) {
+		/* The index is a cache of the (otherwise immutable) tree. */
+		struct pickle_node *d = (struct pickle_node *)dict;
+		if (d->index == NULL) {
+			d->index = g_hash_table_new(g_str_hash, g_str_equal);
+			for (guint i = 0; i + 1 < d->items->len; i += 2)
+				if (is_string(d->items->pdata[i]))
+					g_hash_table_insert(d->index,
+						((struct pickle_node *)d->items->pdata[i])->s,
+						d->items->pdata[i + 1]);
+		}
+		return g_hash_table_lookup(d->index, key);
+	}
 	/* The last binding wins, as in Python. */
 	for (guint i = dict->items->len; i >= 2; i -= 2) {
 		const struct pickle_node *k = dict->items->pdata[i - 2];

@@ -51,6 +51,9 @@ struct pickle_node {
 	 * height of the tree under it. */
 	struct pickle_node *parent;
 	int height;
+	/* A big dict's string keys -> values, made by its first lookup
+	 * (pickle_get), so that reading 100,000 members is not quadratic. */
+	GHashTable *index;
 };
 
 struct pickle_limits {
