@@ -37,6 +37,34 @@ finish(struct site *site, GString *report, gboolean dry, int r,
 	return ret;
 }
 
+typedef int (*importer_fn)(struct site *site, const char *dir,
+			   const struct import_options *o, GString *report,
+			   struct import_totals *totals, GError **error);
+
+/* Parses the verb's options (into *dry and *only), runs the importer on
+ * DIR (argv[1]; argv[2] is the mlmmj list) and prints the report. */
+static int
+run(struct cli *cli, int argc, char **argv, const GOptionEntry *entries,
+    const struct cli_help *help, gboolean *dry, char **only, importer_fn fn)
+{
+	struct import_options o = { 0 };
+	struct site *site;
+	GError *error = NULL;
+	GString *report;
+	int ret;
+
+	if ((ret = cli_parse(cli, &argc, &argv, entries, help)) != CLI_GO)
+		return ret;
+	if ((site = cli_site(cli)) == NULL)
+		return CLI_FAIL;
+	o.only_list = *only;
+	o.fqdn = argc > 2 ? argv[2] : NULL;
+	o.dry_run = *dry;
+	report = g_string_new(NULL);
+	ret = fn(site, argv[1], &o, report, NULL, &error);
+	return finish(site, report, *dry, ret, &error);
+}
+
 static int
 import_mailman2_verb(struct cli *cli, int argc, char **argv)
 {
@@ -59,24 +87,8 @@ import_mailman2_verb(struct cli *cli, int argc, char **argv)
 		  "read and report, change nothing", NULL },
 		G_OPTION_ENTRY_NULL
 	};
-	struct import_options o = { 0 };
-	struct site *site;
-	GError *error = NULL;
-	GString *report = g_string_new(NULL);
-	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO) {
-		g_string_free(report, TRUE);
-		return ret;
-	}
-	if ((site = cli_site(cli)) == NULL) {
-		g_string_free(report, TRUE);
-		return CLI_FAIL;
-	}
-	o.only_list = only;
-	o.dry_run = dry;
-	ret = import_mailman2(site, argv[1], &o, report, NULL, &error);
-	return finish(site, report, dry, ret, &error);
+	return run(cli, argc, argv, entries, &help, &dry, &only, import_mailman2);
 }
 
 static int
@@ -88,30 +100,15 @@ import_mlmmj_verb(struct cli *cli, int argc, char **argv)
 			   "subscribers.d/,\ndigesters.d/, nomailsubs.d/, archive/) "
 			   "as the list LIST@DOMAIN.",
 	};
+	char *only = NULL;
 	gboolean dry = FALSE;
 	const GOptionEntry entries[] = {
 		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry,
 		  "read and report, change nothing", NULL },
 		G_OPTION_ENTRY_NULL
 	};
-	struct import_options o = { 0 };
-	struct site *site;
-	GError *error = NULL;
-	GString *report = g_string_new(NULL);
-	int ret;
 
-	if ((ret = cli_parse(cli, &argc, &argv, entries, &help)) != CLI_GO) {
-		g_string_free(report, TRUE);
-		return ret;
-	}
-	if ((site = cli_site(cli)) == NULL) {
-		g_string_free(report, TRUE);
-		return CLI_FAIL;
-	}
-	o.fqdn = argv[2];
-	o.dry_run = dry;
-	ret = import_mlmmj(site, argv[1], &o, report, NULL, &error);
-	return finish(site, report, dry, ret, &error);
+	return run(cli, argc, argv, entries, &help, &dry, &only, import_mlmmj);
 }
 
 int
