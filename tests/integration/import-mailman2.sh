@@ -76,6 +76,8 @@ check "no marker of an unfinished import is left" test ! -e "$V/archives/$LIST/i
 check "real_name" test "$(H config get $LIST real_name)" = "Team"
 check "description, from Latin-1" test "$(H config get $LIST description)" = "A café list"
 check "ban_list, regexes kept" test "$(H config get $LIST ban_list | tr '\n' ' ')" = 'banned@example.net ^.*@spam\.example$ '
+check "header_filter_rules: Mailman's tuples as ACTION REGEX lines, one a pattern" \
+	test "$(H config get $LIST header_filter_rules | tr '\n' '|')" = "discard ^subject: .*viagra|discard ^x-spam: yes|hold ^x-hold:|"
 check "accept_these_nonmembers" test "$(H config get $LIST accept_these_nonmembers | head -1)" = friend@example.net
 check "acceptable_aliases from Mailman's text" test "$(H config get $LIST acceptable_aliases)" = alias@example.org
 check "seconds become days (bounce_info_stale_after)" test "$(H config get $LIST bounce_info_stale_after)" = 7

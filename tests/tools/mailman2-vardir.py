@@ -140,6 +140,8 @@ def config(name, host, n_members, n_passwords):
         b("hold_these_nonmembers"): [b("hold@example.net")],
         b("reject_these_nonmembers"): [b("reject@example.net")],
         b("discard_these_nonmembers"): [b("discard@example.net")],
+        b("header_filter_rules"): [(b"^subject: .*viagra\n^x-spam: yes", 3, False),
+                                   (b"^x-hold: ", 7, False), (b"^x-ignore: ", 0, False)],
         b("ban_list"): [b("banned@example.net"), b("^.*@spam\\.example$")],
         b("acceptable_aliases"): b("\nalias@example.org\n"),
         b("bounce_info_stale_after"): 604800,

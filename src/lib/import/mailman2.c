@@ -118,6 +118,43 @@ is_sha1_hex(const char *s)
 	return i == 40;
 }
 
+/* header_filter_rules: Mailman's [(patterns, action, empty)] to herald's
+ * "ACTION REGEX" lines, one a pattern line.  Mailman's actions (mm_cfg):
+ * 0 defer (no rule), 1 approve and 6 accept, 2 reject, 3 discard, 7 hold;
+ * 4 and 5 (subscribe, unsubscribe) are not filters. */
+static char *
+header_rules(struct import_mm *m, const struct pickle_node *v, char **why_r)
+{
+	static const char *const names[] = {
+		NULL, "accept", "reject", "discard", NULL, NULL, "accept", "hold",
+	};
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < v->items->len; i++) {
+		const struct pickle_node *r = v->items->pdata[i];
+		int64_t action = -1;
+		char *pat, **lines;
+
+		if (r->type != PK_TUPLE || r->items->len < 2 ||
+		    !pickle_int(r->items->pdata[1], &action) || action < 0 ||
+		    action > 7 || (action != 0 && names[action] == NULL) ||
+		    (pat = text(m, r->items->pdata[0])) == NULL) {
+			*why_r = g_strdup_printf("rule %u is not (patterns, accept|"
+						 "hold|reject|discard)", i + 1);
+			g_string_free(out, TRUE);
+			return NULL;
+		}
+		lines = g_strsplit(pat, "\n", -1);
+		for (char **l = lines; action != 0 && *l != NULL; l++)
+			if (*g_strstrip(*l) != '\0')
+				g_string_append_printf(out, "%s%s %s", out->len ? "\n" : "",
+						       names[action], *l);
+		g_strfreev(lines);
+		g_free(pat);
+	}
+	return g_string_free(out, FALSE);
+}
+
 /* Mailman's value of a setting as herald's text, or NULL with the reason
  * in *why_r. */
 static char *
@@ -157,6 +194,8 @@ convert(struct import_mm *m, const struct list_setting *s,
 		}
 		return t;	/* in clear (post_password): hashed by list_set */
 	case LS_LIST:
+		if (strcmp(s->name, "header_filter_rules") == 0 && v->type == PK_LIST)
+			return header_rules(m, v, why_r);
 		if (v->type == PK_LIST || v->type == PK_TUPLE) {
 			GString *out = g_string_new(NULL);
 			for (guint i = 0; i < v->items->len; i++) {
