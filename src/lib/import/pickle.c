@@ -370,7 +370,6 @@ op_string_line(struct reader *r)
 	char *s = line(r);
 	size_t n;
 	GString *out;
-	char q;
 
 	if (s == NULL)
 		return -1;
@@ -379,7 +378,6 @@ op_string_line(struct reader *r)
 		g_free(s);
 		return fail(r, "STRING argument is not quoted");
 	}
-	q = s[0];
 	out = g_string_sized_new(n);
 	for (size_t i = 1; i < n - 1; i++) {
 		char c = s[i];
@@ -427,7 +425,6 @@ op_string_line(struct reader *r)
 			}
 		}
 	}
-	(void)q;
 	g_free(s);
 	n = out->len;
 	return push_string(r, PK_BYTES, g_string_free(out, FALSE), n);
@@ -452,7 +449,7 @@ op_unicode_line(struct reader *r)
 
 		if (c == '\\' && i + 1 < n && (s[i + 1] == 'u' || s[i + 1] == 'U'))
 			digits = s[i + 1] == 'u' ? 4 : 8;
-		if (digits > 0 && i + 1 + (size_t)digits < n + 0 + 1) {
+		if (digits > 0) {
 			gunichar u = 0;
 			gboolean ok = i + 2 + (size_t)digits <= n;
 
