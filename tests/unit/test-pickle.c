@@ -236,38 +236,39 @@ test_every_truncation_is_an_error(void)
 	}
 }
 
+/* Reads python's pickle of expr (setup first) at protocol proto under
+ * lim: its rendering must hold want (NULL: be no error). */
+static void
+expect(const char *setup, const char *expr, int proto,
+       const struct pickle_limits *lim, const char *want)
+{
+	GBytes *b = py_pickle(setup, expr, proto);
+	char *r = read_repr(b, lim);
+
+	g_test_message("%s at protocol %d: %.100s", expr, proto, r);
+	if (want == NULL)
+		g_assert_false(g_str_has_prefix(r, "ERROR"));
+	else
+		g_assert_nonnull(strstr(r, want));
+	g_free(r);
+	g_bytes_unref(b);
+}
+
 static void
 test_limits_refuse_huge_and_deep_pickles(void)
 {
 	struct pickle_limits lim = pickle_default_limits;
-	GBytes *b;
-	char *r;
 
-	/* Size. */
-	b = py_pickle("", "'x' * 5000", 2);
 	lim.max_size = 4096;
-	r = read_repr(b, &lim);
-	g_assert_true(g_str_has_prefix(r, "ERROR: pickle: "));
-	g_assert_nonnull(strstr(r, "more than the limit of 4096"));
-	g_free(r);
-	g_bytes_unref(b);
-	/* Values. */
+	expect("", "'x' * 5000", 2, &lim, "ERROR: pickle: 5");
+	expect("", "'x' * 5000", 2, &lim, "more than the limit of 4096");
 	lim = pickle_default_limits;
 	lim.max_nodes = 1000;
-	b = py_pickle("", "list(range(2000))", 2);
-	r = read_repr(b, &lim);
-	g_assert_nonnull(strstr(r, "more than 1000 values"));
-	g_free(r);
-	g_bytes_unref(b);
-	/* Memo. */
+	expect("", "list(range(2000))", 2, &lim, "more than 1000 values");
 	lim = pickle_default_limits;
 	lim.max_memo = 10;
-	b = py_pickle("", "[str(i) for i in range(20)]", 1);
-	r = read_repr(b, &lim);
-	g_assert_nonnull(strstr(r, "beyond the limit of 10"));
-	g_free(r);
-	g_bytes_unref(b);
-	/* Depth: 99 levels pass, 100 and 5000 do not, at each protocol. */
+	expect("", "[str(i) for i in range(20)]", 1, &lim, "beyond the limit of 10");
+	/* Depth: 100 levels pass, 101 and 5000 do not, at each protocol. */
 	static const char deep[] =
 		"def nest(n):\n"
 		"    x = []\n"
@@ -276,21 +277,9 @@ test_limits_refuse_huge_and_deep_pickles(void)
 		"    return x\n"
 		"sys.setrecursionlimit(100000)\n";
 	for (int proto = 0; proto <= 2; proto++) {
-		b = py_pickle(deep, "nest(100)", proto);
-		r = read_repr(b, NULL);
-		g_assert_false(g_str_has_prefix(r, "ERROR"));
-		g_free(r);
-		g_bytes_unref(b);
-		b = py_pickle(deep, "nest(101)", proto);
-		r = read_repr(b, NULL);
-		g_assert_nonnull(strstr(r, "nested deeper than 100"));
-		g_free(r);
-		g_bytes_unref(b);
-		b = py_pickle(deep, "nest(5000)", proto);
-		r = read_repr(b, NULL);
-		g_assert_true(g_str_has_prefix(r, "ERROR: pickle: "));
-		g_free(r);
-		g_bytes_unref(b);
+		expect(deep, "nest(100)", proto, NULL, NULL);
+		expect(deep, "nest(101)", proto, NULL, "nested deeper than 100");
+		expect(deep, "nest(5000)", proto, NULL, "ERROR: pickle: ");
 	}
 }
 
