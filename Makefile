@@ -177,13 +177,17 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(FUZZ_OPT) $(WARN) -Isrc/lib \
                $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS))
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/gen/templates.o
 
-fuzz: $(FUZZ_BUILD)/fuzz-message $(FUZZ_BUILD)/fuzz-lmtp
+fuzz: $(FUZZ_BUILD)/fuzz-message $(FUZZ_BUILD)/fuzz-lmtp $(FUZZ_BUILD)/fuzz-pickle
 
 $(FUZZ_BUILD)/fuzz-message: fuzz/fuzz-message.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # The LMTP session state machine (fuzz/fuzz-lmtp.c, fuzz/run-lmtp.sh).
 $(FUZZ_BUILD)/fuzz-lmtp: fuzz/fuzz-lmtp.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# The safe pickle reader (fuzz/fuzz-pickle.c; seeds tests/data/mailman2/).
+$(FUZZ_BUILD)/fuzz-pickle: fuzz/fuzz-pickle.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 $(filter-out $(FUZZ_BUILD)/gen/%,$(FUZZ_LIB_OBJ)): $(FUZZ_BUILD)/%.o: %.c $(wildcard src/lib/*/*.h)

@@ -819,6 +819,44 @@ test_import_refuses_a_weak_password_hash(void)
 	tmp_dir_remove(&var);
 }
 
+/* Mailman 2.1's SHA-1 hex of a list password ("$sha1$HEX", as `herald
+ * import mailman2` stores it) matches its password once, and the match
+ * replaces it with an Argon2id hash; a wrong password matches nothing and
+ * changes nothing; a malformed one is refused on import. */
+static void
+test_mailman_sha1_password_accepted_then_rehashed(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *l;
+	char *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA1, "adminpw", -1);
+	char *stored = g_strdup_printf("$sha1$%s", sha);
+	char *text = g_strdup_printf("[passwords]\npassword=%s\n", stored);
+	char *v;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_import(l, text, &error), ==, 0);
+	g_assert_no_error(error);
+	assert_get(l, "password", stored);
+	g_assert_false(list_check_password(l, "password", "wrong"));
+	assert_get(l, "password", stored);
+	g_assert_true(list_check_password(l, "password", "adminpw"));
+	v = list_get(l, "password", NULL);
+	g_assert_true(g_str_has_prefix(v, "$argon2id$"));
+	g_free(v);
+	g_assert_true(list_check_password(l, "password", "adminpw"));
+	g_assert_false(list_check_password(l, "password", "wrong"));
+	assert_import_refused(site, l, "[passwords]\nmod_password=$sha1$abc\n");
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+	g_free(sha);
+	g_free(stored);
+	g_free(text);
+}
+
 /* The export a person reads leaves the password hashes out (a comment
  * says so); imported, it keeps the passwords of the list it goes into,
  * and moves every other setting. */
@@ -1046,6 +1084,8 @@ static const struct unit_test tests[] = {
 	  test_import_refuses_bad_owner_or_moderator },
 	{ "/list/set/not-utf8-refused-by-set-and-import",
 	  test_value_that_is_not_utf8_is_refused_by_set_and_import },
+	{ "/list/password/mailman-sha1-accepted-then-rehashed",
+	  test_mailman_sha1_password_accepted_then_rehashed },
 	{ "/list/import/weak-password-hash-refused",
 	  test_import_refuses_a_weak_password_hash },
 	{ "/list/export/without-secrets-leaves-passwords-out-import-keeps",

@@ -660,10 +660,12 @@ list_import(struct list *l, const char *text, GError **error)
 				goto out;
 			}
 			/* Passwords travel as their hashes, which must be as
-			 * costly as herald's; a clear one (a hand-written
-			 * file) is hashed like `config set`. */
+			 * costly as herald's (or Mailman 2.1's SHA-1, which
+			 * the first good check replaces); a clear one (a
+			 * hand-written file) is hashed like `config set`. */
 			norm = s->type == LS_PASSWORD &&
-			       (*v == '\0' || g_str_has_prefix(v, "$argon2"))
+			       (*v == '\0' || g_str_has_prefix(v, "$argon2") ||
+				g_str_has_prefix(v, "$sha1$"))
 			     ? list_setting_password_hash(s, v, error)
 			     : list_setting_normalise(s, v, error);
 			g_free(v);
@@ -780,12 +782,34 @@ list_get_lines(struct list *l, const char *name)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* Mailman 2.1's form: SHA-1 hex of the password, unsalted.  Matched in
+ * constant time; on a match the password is stored again as an Argon2id
+ * hash, so the weak form lives only until its first use. */
+static gboolean
+check_sha1(struct list *l, const char *name, const char *stored,
+	   const char *candidate)
+{
+	char *hex = g_compute_checksum_for_string(G_CHECKSUM_SHA1, candidate, -1);
+	gboolean ok = sodium_memcmp(hex, stored + 6, 40) == 0;
+	GError *error = NULL;
+
+	g_free(hex);
+	if (ok && list_set(l, name, candidate, &error) < 0) {
+		log_msg(LOG_LVL_WARNING, "list", "%s: %s matched but could not be rehashed: %s",
+			    l->fqdn, name, error->message);
+		g_error_free(error);
+	}
+	return ok;
+}
+
 gboolean
 list_check_password(struct list *l, const char *name, const char *candidate)
 {
 	char *hash = list_get(l, name, NULL);
 	gboolean ok = hash != NULL && *hash != '\0' &&
-		crypto_pwhash_str_verify(hash, candidate, strlen(candidate)) == 0;
+		(list_password_is_sha1(hash)
+		 ? check_sha1(l, name, hash, candidate)
+		 : crypto_pwhash_str_verify(hash, candidate, strlen(candidate)) == 0);
 
 	g_free(hash);
 	return ok;

@@ -557,6 +557,19 @@ list_setting_normalise(const struct list_setting *s, const char *value,
 	return NULL;
 }
 
+gboolean
+list_password_is_sha1(const char *stored)
+{
+	size_t i;
+
+	if (!g_str_has_prefix(stored, "$sha1$"))
+		return FALSE;
+	for (i = 6; stored[i] != '\0'; i++)
+		if (!g_ascii_isxdigit(stored[i]) || g_ascii_isupper(stored[i]))
+			return FALSE;
+	return i == 6 + 40;
+}
+
 char *
 list_setting_password_hash(const struct list_setting *s, const char *hash,
 			   GError **error)
@@ -566,6 +579,8 @@ list_setting_password_hash(const struct list_setting *s, const char *hash,
 
 	if (*hash == '\0')
 		return g_strdup("");
+	if (list_password_is_sha1(hash))
+		return g_strdup(hash);
 	if (sodium_init() < 0)
 		g_error("libsodium failed to initialise");
 	/* -1: not a well-formed Argon2id hash string (libsodium's reading). */
