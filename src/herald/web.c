@@ -9,6 +9,10 @@
  * stopping the old one (requests under way finish); SIGTERM stops it,
  * letting the requests under way finish.
  *
+ * Once an hour (and at start) it removes expired sessions, used login
+ * links and old login counters (session_sweep): every host that serves
+ * pages sweeps the var dir's web/ folder, which is harmless twice over.
+ *
  * `herald web serve` runs the same in the foreground; `herald web
  * password` sets the site administrator's password (read from standard
  * input, stored as an Argon2id hash in web.admin_password).
@@ -28,7 +32,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How often expired sessions are swept away. */
+#define WEB_SWEEP_S 3600
 
 /* The settings whose change needs a new server. */
 static const char *const restart_settings[] = {
@@ -134,8 +142,13 @@ static int web_main(struct site *site)
 	}
 	for (;;) {
 		siginfo_t si;
-		int sig = sigwaitinfo(&mask, &si);
-		if (sig < 0 && errno == EINTR)
+		struct timespec hour = { .tv_sec = WEB_SWEEP_S };
+		guint swept = session_sweep(site, (int64_t)time(NULL));
+		if (swept)
+			log_info(WEB_SUBSYS, "%u expired session file%s removed",
+				 swept, swept == 1 ? "" : "s");
+		int sig = sigtimedwait(&mask, &si, &hour);
+		if (sig < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (sig == SIGHUP) {
 			reload(&ws, site);

@@ -23,8 +23,8 @@ LAYERS = [
     ["store"],
     ["mail"],
     ["list"],
-    ["pipeline", "deliver", "entry", "bounce", "commands", "archive",
-     "digest"],
+    ["archive"],
+    ["pipeline", "deliver", "entry", "bounce", "commands", "digest"],
     ["runners", "tasks", "import", "web", "api"],
 ]
 RANK = {folder: i for i, layer in enumerate(LAYERS) for folder in layer}

@@ -22,7 +22,7 @@
  * A login link binds (list, address, expiry) under the site key
  * (token.h, purpose "login/<expiry>"), lasts LOGIN_LINK_LIFE_S, and works
  * once: its first use creates web/used/<hash of the token> (O_EXCL), and
- * a second use finds it.  The web.sessions task sweeps old ones.
+ * a second use finds it.  The web service sweeps old ones (session.h).
  *
  * Pages that need a login call web_require (pages.h): it answers with
  * the login form for the role and returns FALSE when the session may not.

@@ -20,8 +20,8 @@
  * A login always makes a new session (its id never seen before), so an id
  * an attacker planted in a browser (session fixation) is worth nothing;
  * ids the server did not make are not accepted (there is no file).
- * Logging out removes the file.  Expired files are removed by the
- * web.sessions task.
+ * Logging out removes the file.  The web service removes expired files
+ * once an hour (session_sweep).
  *
  * Login attempts are counted per client address and per (list, address
  * or role) in web/attempts/<hash>: web.login_attempts failures within
