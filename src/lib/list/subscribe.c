@@ -371,30 +371,39 @@ wanted(struct list *l, int override, const char *setting)
 						  : override != 0;
 }
 
+/* Renders template name with vars (taken) and sends it to the owners;
+ * a failure is logged as what. */
+static void
+owners_notice(struct list *l, const char *name, GHashTable *vars,
+	      const char *what)
+{
+	struct template_text t;
+	GError *e = NULL;
+
+	if (template_render(l, name, NULL, vars, &t, &e) < 0) {
+		log_mail_error(l, what, e);
+	} else {
+		if (notice_to_owners(l, t.subject, t.body, NULL, &e) < 0)
+			log_mail_error(l, what, e);
+		template_text_clear(&t);
+	}
+	g_hash_table_unref(vars);
+}
+
 /* The owners hear of a member who came or went (adminsubscribeack,
  * adminunsubscribeack) when admin_notify_mchanges. */
 static void
 tell_owners(struct list *l, const char *address, gboolean added)
 {
 	GHashTable *vars;
-	GError *e = NULL;
-	struct template_text t;
 
 	if (!list_get_bool(l, "admin_notify_mchanges"))
 		return;
 	vars = template_vars_for_list(l);
 	template_vars_set(vars, "member", address);
 	template_vars_set(vars, "whence", "");
-	if (template_render(l, added ? "adminsubscribeack"
-			    : "adminunsubscribeack", NULL, vars, &t, &e) < 0) {
-		log_mail_error(l, "member change notice to the owners", e);
-	} else {
-		if (notice_to_owners(l, t.subject, t.body, NULL, &e) < 0)
-			log_mail_error(l, "member change notice to the owners",
-				       e);
-		template_text_clear(&t);
-	}
-	g_hash_table_unref(vars);
+	owners_notice(l, added ? "adminsubscribeack" : "adminunsubscribeack",
+		      vars, "member change notice to the owners");
 }
 
 /* The welcome (subscribeack) or goodbye (unsubscribeack) to address. */
@@ -647,8 +656,6 @@ static void
 tell_owners_moved(struct list *l, const struct move *mv)
 {
 	GHashTable *vars;
-	struct template_text t;
-	GError *e = NULL;
 
 	if (!list_get_bool(l, "admin_notify_mchanges"))
 		return;
@@ -656,15 +663,8 @@ tell_owners_moved(struct list *l, const struct move *mv)
 	template_vars_set(vars, "name", mv->name != NULL ? mv->name : "");
 	template_vars_set(vars, "oldaddr", mv->from);
 	template_vars_set(vars, "newaddr", mv->to);
-	if (template_render(l, "adminaddrchgack", NULL, vars, &t, &e) < 0) {
-		log_mail_error(l, "address change notice to the owners", e);
-	} else {
-		if (notice_to_owners(l, t.subject, t.body, NULL, &e) < 0)
-			log_mail_error(l, "address change notice to the owners",
-				       e);
-		template_text_clear(&t);
-	}
-	g_hash_table_unref(vars);
+	owners_notice(l, "adminaddrchgack", vars,
+		      "address change notice to the owners");
 }
 
 /* Moves p's member on list l: an outcome, or -1. */
