@@ -39,6 +39,7 @@
 #include "list/roster.h"
 #include "list/subscribe.h"
 #include "mail/address.h"
+#include "web/memberview.h"
 
 #include <string.h>
 
@@ -108,7 +109,7 @@ static JsonObject *choice(const char *value, const char *label, gboolean on)
 	return o;
 }
 
-static const char *status_note(const struct member *m)
+static const char *status_note(const struct memberview_entry *m)
 {
 	switch (m->status) {
 	case STATUS_BY_OWNER:
@@ -134,10 +135,9 @@ static JsonArray *all_lists(struct web_request *rq, struct list *here,
 		gboolean is_here = !strcmp(names->pdata[i], list_fqdn(here));
 		struct list *l = is_here ? here
 			: list_open(rq->site, names->pdata[i], NULL);
-		struct roster *r = NULL;
-		const struct member *m = NULL;
-		if (l && roster_load(l, &r, NULL) == 0)
-			m = roster_find(r, addr);
+		struct memberview *v = l ? memberview_get(l, NULL) : NULL;
+		const struct memberview_entry *m = v ? memberview_find(v, addr)
+						      : NULL;
 		if (m) {
 			JsonObject *o = json_object_new();
 			char *real_name = list_get(l, "real_name", NULL);
@@ -154,7 +154,7 @@ static JsonArray *all_lists(struct web_request *rq, struct list *here,
 			g_free(url);
 			g_free(real_name);
 		}
-		roster_free(&r);
+		memberview_unref(&v);
 		if (!is_here)
 			list_free(&l);
 	}
@@ -165,7 +165,7 @@ static JsonArray *all_lists(struct web_request *rq, struct list *here,
 }
 
 static void options_show(struct web_request *rq, struct web_response *rs,
-			 struct list *l, const struct member *m,
+			 struct list *l, const struct memberview_entry *m,
 			 gboolean owner, unsigned status, const char *error)
 {
 	/* The member's own language, when they chose one herald has. */
@@ -321,7 +321,7 @@ static gboolean name_ok(const char *name)
 
 /* The options form: NULL when done, else what is wrong (English). */
 static const char *post_options(struct web_request *rq, struct list *l,
-				const struct member *m, gboolean owner,
+				const struct memberview_entry *m, gboolean owner,
 				GError **error)
 {
 	const char *mode_name = web_form(rq, "mode");
@@ -352,7 +352,8 @@ static const char *post_options(struct web_request *rq, struct list *l,
 		/* Leaving digest mode: the digest under way is still owed
 		 * (Mailman 2.1), recorded before the mode changes. */
 		if (f.mode == MODE_REGULAR &&
-		    digest_owe_last(l, m->addr, m->mode, error) < 0)
+		    digest_owe_last(l, m->addr, (enum member_mode)m->mode,
+				    error) < 0)
 			return "";
 	}
 	if (roster_edit(l, edit_options, &f, error) < 0)
@@ -385,7 +386,7 @@ static int edit_password(const struct roster *r, struct roster_change *c,
 }
 
 static const char *post_password(struct web_request *rq, struct list *l,
-				 const struct member *m, GError **error)
+				 const struct memberview_entry *m, GError **error)
 {
 	const char *pw = web_form(rq, "pw"), *pw2 = web_form(rq, "pw2");
 	if (!pw || !*pw)
@@ -406,7 +407,7 @@ static const char *post_password(struct web_request *rq, struct list *l,
 }
 
 static const char *post_address(struct web_request *rq, struct list *l,
-				const struct member *m, gboolean owner,
+				const struct memberview_entry *m, gboolean owner,
 				GError **error)
 {
 	const char *to = web_form(rq, "new_address");
@@ -438,7 +439,7 @@ static const char *post_address(struct web_request *rq, struct list *l,
 }
 
 static void post_unsubscribe(struct web_request *rq, struct web_response *rs,
-			     struct list *l, const struct member *m,
+			     struct list *l, const struct memberview_entry *m,
 			     gboolean owner)
 {
 	if (!web_form(rq, "confirm")) {
@@ -489,7 +490,7 @@ static void post_unsubscribe(struct web_request *rq, struct web_response *rs,
 }
 
 static void options_post(struct web_request *rq, struct web_response *rs,
-			 struct list *l, const struct member *m,
+			 struct list *l, const struct memberview_entry *m,
 			 gboolean owner)
 {
 	const char *what = web_form(rq, "do");
@@ -577,9 +578,9 @@ static void options_member(struct web_request *rq, struct web_response *rs,
 {
 	char *addr = address_normalise(segment, NULL);
 	gboolean owner = FALSE;
-	struct roster *r = NULL;
+	struct memberview *v = NULL;
 	GError *error = NULL;
-	const struct member *m = NULL;
+	const struct memberview_entry *m = NULL;
 	if (!addr) {
 		web_error(rq, rs, 404, "There is no such member.");
 		goto out;
@@ -594,21 +595,21 @@ static void options_member(struct web_request *rq, struct web_response *rs,
 			(void)web_require(rq, rs, WEB_ROLE_MEMBER, l);
 		goto out;
 	}
-	if (roster_load(l, &r, &error) < 0) {
+	if (!(v = memberview_get(l, &error))) {
 		log_error(WEB_SUBSYS, "list %s: %s", list_fqdn(l),
 			  error->message);
 		g_error_free(error);
 		web_error(rq, rs, 503, "Please try again later.");
 		goto out;
 	}
-	if (!(m = roster_find(r, addr)))
+	if (!(m = memberview_find(v, addr)))
 		web_error(rq, rs, 404, "There is no such member.");
 	else if (!web_is_post(rq))
 		options_show(rq, rs, l, m, owner, 200, NULL);
 	else if (web_check_csrf(rq, rs))
 		options_post(rq, rs, l, m, owner);
 out:
-	roster_free(&r);
+	memberview_unref(&v);
 	g_free(addr);
 }
 

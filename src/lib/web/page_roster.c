@@ -13,12 +13,13 @@
  * an address is shown "user at domain" to all but the moderators and
  * owners, as Mailman did, to slow down harvesters.
  *
- * Big rosters: the page shows one slice; the roster is read (no lock)
- * and its members sorted once a request, nothing else is kept.
+ * Big rosters: the page shows one slice of the members' view
+ * (memberview.h), which is read from the roster only when it changed.
  */
 #include "web/pages.h"
 #include "base/log.h"
 #include "list/roster.h"
+#include "web/memberview.h"
 
 #include <string.h>
 
@@ -49,42 +50,35 @@ static JsonObject *pager_link(struct web_request *rq, struct list *l,
 static void roster_show(struct web_request *rq, struct web_response *rs,
 			struct list *l, gboolean admin)
 {
-	struct roster *r = NULL;
 	GError *error = NULL;
-	if (roster_load(l, &r, &error) < 0) {
+	struct memberview *v = memberview_get(l, &error);
+	if (!v) {
 		log_error(WEB_SUBSYS, "list %s: %s", list_fqdn(l),
 			  error->message);
 		g_error_free(error);
 		web_error(rq, rs, 503, "Please try again later.");
 		return;
 	}
-	GPtrArray *all = roster_members(r, TRUE);
-	/* The visible ones, in order: hidden members are left out before
-	 * paging, so no page is short and no position gives them away. */
-	GPtrArray *shown = g_ptr_array_sized_new(all->len);
-	guint hidden = 0;
-	for (guint i = 0; i < all->len; i++) {
-		const struct member *m = all->pdata[i];
-		if (!admin && (m->options & OPT_CONCEAL))
-			hidden++;
-		else
-			g_ptr_array_add(shown, all->pdata[i]);
-	}
+	/* Hidden members are left out before paging, so no page is short
+	 * and no position gives them away. */
+	guint total = admin ? v->count : v->nvisible;
+	guint hidden = v->count - v->nvisible;
 	const char *p = web_query(rq, "page");
 	guint64 page = p ? g_ascii_strtoull(p, NULL, 10) : 1;
-	guint pages = shown->len ? (shown->len + ROSTER_PAGE - 1) / ROSTER_PAGE
+	guint pages = total ? (total + ROSTER_PAGE - 1) / ROSTER_PAGE
 				 : 1;
 	if (page < 1)
 		page = 1;
 	if (page > pages)
 		page = pages;
 	guint first = (guint)(page - 1) * ROSTER_PAGE;
-	guint last = MIN(first + ROSTER_PAGE, shown->len);
+	guint last = MIN(first + ROSTER_PAGE, total);
 	gboolean obscure = !admin && list_get_bool(l, "obscure_addresses");
 
 	JsonArray *rows = json_array_new();
 	for (guint i = first; i < last; i++) {
-		const struct member *m = shown->pdata[i];
+		const struct memberview_entry *m =
+			&v->members[admin ? i : v->visible[i]];
 		JsonObject *o = json_object_new();
 		char *a = shown_address(m->addr, obscure);
 		json_object_set_string_member(o, "address", a);
@@ -105,14 +99,14 @@ static void roster_show(struct web_request *rq, struct web_response *rs,
 						      d, "real_name"));
 	json_object_set_object_member(o, "list", d);
 	json_object_set_array_member(o, "members", rows);
-	char *n1 = g_strdup_printf("%u", shown->len ? first + 1 : 0);
+	char *n1 = g_strdup_printf("%u", total ? first + 1 : 0);
 	char *n2 = g_strdup_printf("%u", last);
-	char *n3 = g_strdup_printf("%u", shown->len);
+	char *n3 = g_strdup_printf("%u", total);
 	char *n4 = g_strdup_printf("%u", hidden);
 	char *range = view_fill(rq->lang, "Members {} to {} of {}", n1, n2, n3,
 				NULL);
 	json_object_set_string_member(o, "range", range);
-	if (hidden) {
+	if (!admin && hidden) {
 		char *h = view_fill(rq->lang, "{} members chose not to be "
 				    "shown.", n4, NULL);
 		json_object_set_string_member(o, "hidden_note", h);
@@ -131,9 +125,7 @@ static void roster_show(struct web_request *rq, struct web_response *rs,
 		json_object_set_object_member(o, "next", pager_link(
 			rq, l, (guint)page + 1, "Next page"));
 	web_page(rq, rs, 200, "roster", o);
-	g_ptr_array_free(shown, TRUE);
-	g_ptr_array_free(all, TRUE);
-	roster_free(&r);
+	memberview_unref(&v);
 }
 
 static void roster_page(struct web_request *rq, struct web_response *rs)
