@@ -267,17 +267,28 @@ struct options_form {
 	const char *error;	/* set by the edit: what the member may not */
 };
 
+/* The record of member addr as it is under the lock, to change: 0, or
+ * -1 when the member left meanwhile. */
+static int member_now(const struct roster *r, const char *addr,
+		      struct member *m_r, GError **error)
+{
+	const struct member *cur = roster_find(r, addr);
+	if (!cur) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
+			    "%s is not a member", addr);
+		return -1;
+	}
+	*m_r = *cur;
+	return 0;
+}
+
 static int edit_options(const struct roster *r, struct roster_change *c,
 			void *ctx, GError **error)
 {
 	struct options_form *f = ctx;
-	const struct member *cur = roster_find(r, f->addr);
-	if (!cur) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
-			    "%s is not a member", f->addr);
+	struct member m;
+	if (member_now(r, f->addr, &m, error) < 0)
 		return -1;
-	}
-	struct member m = *cur;
 	if (f->delivery && m.status != STATUS_ENABLED) {
 		if (m.status == STATUS_BY_OWNER && !f->owner) {
 			f->error = "The list's owner turned your delivery off; "
@@ -373,13 +384,9 @@ static int edit_password(const struct roster *r, struct roster_change *c,
 			 void *ctx, GError **error)
 {
 	struct password_form *f = ctx;
-	const struct member *cur = roster_find(r, f->addr);
-	if (!cur) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
-			    "%s is not a member", f->addr);
+	struct member m;
+	if (member_now(r, f->addr, &m, error) < 0)
 		return -1;
-	}
-	struct member m = *cur;
 	m.password = f->hash;
 	roster_change_put(c, &m);
 	return 0;
@@ -511,9 +518,13 @@ static void options_post(struct web_request *rq, struct web_response *rs,
 	if (error) {
 		log_error(WEB_SUBSYS, "list %s: options of %s: %s",
 			  list_fqdn(l), m->addr, error->message);
-		gboolean invalid = error->code == HERALD_ERR_INVALID;
+		int code = error->code;
 		g_error_free(error);
-		if (!invalid) {
+		if (code == HERALD_ERR_NOTFOUND) {
+			web_error(rq, rs, 404, "There is no such member.");
+			return;
+		}
+		if (code != HERALD_ERR_INVALID) {
 			web_error(rq, rs, 503, "Please try again later.");
 			return;
 		}
