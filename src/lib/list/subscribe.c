@@ -296,9 +296,6 @@ send_confirmation(struct list *l, const struct pending *p)
 	template_vars_set(vars, "cookie", p->token);
 	template_vars_take(vars, "confirmurl", modlink_confirm_url(l, p->token));
 	template_vars_set(vars, "confirmaddr", reply_to);
-	template_vars_set(vars, "scope", p->all_lists
-			  ? "every list of this site it is a member of"
-			  : "this list");
 	template_vars_take(vars, "remote",
 			   address_equal(p->requester, p->address) ? g_strdup("")
 			   : g_strdup_printf(" from %s", p->requester));
