@@ -21,6 +21,11 @@
 struct archive;
 
 /* Opens the archive of list l (creating its folders).  l must outlive it. */
+/* The style sheet inside every archive page's <style> element: the web
+ * interface allows exactly it by its hash in Content-Security-Policy. */
+#define ARCHIVE_PAGE_STYLE \
+	".quote{color:#555}ul.thread ul{margin:0;padding-left:1.5em}"
+
 struct archive *archive_open(struct list *l, GError **error);
 void archive_free(struct archive **ap);
 

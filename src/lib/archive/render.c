@@ -76,9 +76,8 @@ render_head(GString *out, const char *title, const char *list)
 	html_escape(out, list, strlen(list));
 	g_string_append(out, ": ");
 	html_escape(out, title, strlen(title));
-	g_string_append(out, "</title>\n<style>.quote{color:#555}"
-			"ul.thread ul{margin:0;padding-left:1.5em}</style>\n"
-			"</head>\n<body>\n");
+	g_string_append(out, "</title>\n<style>" ARCHIVE_PAGE_STYLE
+			"</style>\n</head>\n<body>\n");
 }
 
 void

@@ -511,13 +511,13 @@ check_people(const char *name, const char *norm, GError **error)
 }
 
 int
-list_set(struct list *l, const char *name, const char *value, GError **error)
+list_check_setting(const char *name, const char *value, char **norm_r,
+		   GError **error)
 {
 	const struct list_setting *s = find_setting(name, error);
-	GPtrArray *pairs;
 	char *norm;
-	int ret;
 
+	*norm_r = NULL;
 	if (s == NULL)
 		return -1;
 	if ((norm = list_setting_normalise(s, value, error)) == NULL)
@@ -526,11 +526,42 @@ list_set(struct list *l, const char *name, const char *value, GError **error)
 		g_free(norm);
 		return -1;
 	}
-	pairs = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(pairs, g_strdup(name));
-	g_ptr_array_add(pairs, norm);
+	*norm_r = norm;
+	return 0;
+}
+
+int
+list_set_checked(struct list *l, const char *const *names,
+		 const char *const *norms, GError **error)
+{
+	GPtrArray *pairs = g_ptr_array_new_with_free_func(g_free);
+	int ret;
+
+	for (size_t i = 0; names[i] != NULL; i++) {
+		if (find_setting(names[i], error) == NULL) {
+			g_ptr_array_free(pairs, TRUE);
+			return -1;
+		}
+		g_ptr_array_add(pairs, g_strdup(names[i]));
+		g_ptr_array_add(pairs, g_strdup(norms[i]));
+	}
 	ret = store(l, pairs, error);
 	g_ptr_array_free(pairs, TRUE);
+	return ret;
+}
+
+int
+list_set(struct list *l, const char *name, const char *value, GError **error)
+{
+	const char *names[] = { name, NULL };
+	char *norm;
+	int ret;
+
+	if (list_check_setting(name, value, &norm, error) < 0)
+		return -1;
+	ret = list_set_checked(l, names, (const char *const[]){ norm, NULL },
+			       error);
+	g_free(norm);
 	return ret;
 }
 
@@ -695,6 +726,14 @@ int
 list_counter_update(struct list *l, const char *name, int64_t add,
 		    int64_t set, int64_t *old_r, GError **error)
 {
+	return list_counter_update_with(l, name, add, set, old_r, NULL, 0, error);
+}
+
+int
+list_counter_update_with(struct list *l, const char *name, int64_t add,
+			 int64_t set, int64_t *old_r, const char *also_name,
+			 int64_t also_set, GError **error)
+{
 	GKeyFile *kf = g_key_file_new();
 	struct lock *lk = NULL;
 	char *path = g_build_filename(l->dir, "counters", NULL);
@@ -707,6 +746,8 @@ list_counter_update(struct list *l, const char *name, int64_t add,
 		goto out;
 	old = g_key_file_get_int64(kf, "counters", name, NULL);
 	g_key_file_set_int64(kf, "counters", name, add != 0 ? old + add : set);
+	if (also_name != NULL)
+		g_key_file_set_int64(kf, "counters", also_name, also_set);
 	if (write_key_file(kf, path, error) < 0)
 		goto out;
 	if (old_r != NULL)

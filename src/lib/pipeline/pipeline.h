@@ -110,6 +110,11 @@ const struct member *post_member(struct post *p, GError **error);
  * the list's counter under the list lock on first use and kept in the
  * metadata ("post-id"), so a post that is resumed keeps its number. */
 int64_t post_number(struct post *p, GError **error);
+/* post_number(); when the number is taken now, the list's last_post_time
+ * becomes now in the same update of its counters.  *stamped_r says
+ * whether it did. */
+int64_t post_number_stamped(struct post *p, int64_t now, gboolean *stamped_r,
+			    GError **error);
 /* Sets p->reason (printf-style). */
 void post_set_reason(struct post *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 

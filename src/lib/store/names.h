@@ -26,6 +26,9 @@
 /* Metadata keys. */
 #define META_LIST "list"		/* name@domain */
 #define META_KIND "kind"		/* post, owner, request, ... */
+/* The kind of a commands-queue entry the web interface writes for an RFC
+ * 8058 one-click unsubscription (META_MEMBER: the address). */
+#define KIND_ONECLICK "oneclick"
 #define META_SENDER "sender"		/* envelope sender */
 #define META_RECIPIENT "recipient"	/* envelope recipient */
 #define META_RECEIVED "received"	/* when herald stored it */

@@ -355,6 +355,15 @@ site_setting_doc(const struct setting_def *def)
 	return g_string_free(out, FALSE);
 }
 
+gboolean
+site_setting_secret(const struct setting_def *def)
+{
+	const char *dot = strrchr(def->key, '.');
+
+	return g_str_has_suffix(dot != NULL ? dot + 1 : def->key, "password") ||
+	       g_strcmp0(def->choices, PASSWORD_HASH_SETTING) == 0;
+}
+
 char *
 site_setting_check(const struct setting_def *def, const char *value)
 {

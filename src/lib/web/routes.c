@@ -11,5 +11,11 @@ const struct web_route *const web_route_tables[] = {
 	web_routes_login,
 	web_routes_options,
 	web_routes_roster,
+	web_routes_archive,
+	web_routes_admin,
+	NULL,
+};
+
+const struct web_route *const web_admin_route_tables[] = {
 	NULL,
 };
