@@ -1096,7 +1096,44 @@ test_mode_and_status_parse_every_name_and_refuse_unknown(void)
 
 /* --- running ------------------------------------------------------------- */
 
+/* roster_version: equal while nothing changes; new after each commit and
+ * after a compaction; there for a list that never had members. */
+static void
+test_version_follows_changes(void)
+{
+	struct fixture f;
+	GError *error = NULL;
+	char *v0, *v1, *v1again, *v2, *v3;
+
+	fixture_setup(&f);
+	v0 = roster_version(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(v0);
+	put_addrs(f.list, "a@example.com", NULL);
+	v1 = roster_version(f.list, &error);
+	v1again = roster_version(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(v0, !=, v1);
+	g_assert_cmpstr(v1, ==, v1again);
+	put_addrs(f.list, "b@example.com", NULL);
+	v2 = roster_version(f.list, &error);
+	g_assert_cmpstr(v1, !=, v2);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	v3 = roster_version(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(v3);
+	g_assert_cmpstr(v2, !=, v3);
+	g_free(v0);
+	g_free(v1);
+	g_free(v1again);
+	g_free(v2);
+	g_free(v3);
+	fixture_teardown(&f);
+}
+
 static const struct unit_test tests[] = {
+	{ "/roster/version/follows-changes", test_version_follows_changes },
 	{ "/roster/load/new-list-empty",
 	  test_new_list_has_empty_roster },
 	{ "/roster/find/put-then-load-any-case",

@@ -8,7 +8,11 @@
  * expired token; unsubscription with and without the password and under
  * unsubscribe_policy 1 (goodbye); an invitation; a rejection tells the
  * requester, a discard does not; admin_notify_mchanges tells the owners;
- * send_welcome_msg off sends none.
+ * send_welcome_msg off sends none.  A change of address: the new address
+ * confirms, then the whole record moves (options, mode) on this list or
+ * on every list of the site, and the owners hear of it; a non-member, a
+ * new address that is a member or banned, and the same address are
+ * refused.
  *
  * Mail is read back from the virgin queue.
  */
@@ -375,6 +379,129 @@ test_owners_told_only_with_admin_notify_mchanges(void)
 	list_fixture_clear(&f);
 }
 
+
+/* A change of address asked by old itself on l. */
+static int
+move(struct list *l, const char *old, const char *to, gboolean all,
+     char **token_r)
+{
+	GError *error = NULL;
+	int o = subscribe_change_address(l, old, to, all, old, "web", token_r,
+					 &error);
+
+	g_assert_no_error(error);
+	return o;
+}
+
+static void
+test_change_address_confirmed_by_new_address_moves_record(void)
+{
+	struct list_fixture f;
+	struct roster *r = NULL;
+	const struct member *m;
+	GError *error = NULL;
+	char *token = NULL, *subject;
+
+	init(&f, "1");
+	list_set_ok(f.list, "admin_notify_mchanges", "yes");
+	fixture_put_member(f.list, BOB, MODE_MIME_DIGEST, STATUS_ENABLED,
+			   OPT_ACK | OPT_CONCEAL);
+	g_assert_cmpint(move(f.list, BOB, "New@Example.net", FALSE, &token),
+			==, SUBSCRIBE_CONFIRM);
+	subject = g_strdup_printf("Subject: confirm %s", token);
+	g_assert_cmpuint(mails(&f, "New@example.net", subject), ==, 1);
+	g_assert_cmpuint(mails(&f, BOB, subject), ==, 0);
+	g_assert_true(member(&f, BOB));
+	g_assert_false(member(&f, "new@example.net"));
+	g_assert_cmpint(confirm(&f, token, NULL), ==, SUBSCRIBE_DONE);
+	g_assert_false(member(&f, BOB));
+	g_assert_cmpint(roster_load(f.list, &r, &error), ==, 0);
+	m = roster_find(r, "new@example.net");
+	g_assert_nonnull(m);
+	g_assert_cmpstr(m->addr, ==, "New@example.net");
+	g_assert_cmpint(m->mode, ==, MODE_MIME_DIGEST);
+	g_assert_cmpuint(m->options, ==, OPT_ACK | OPT_CONCEAL);
+	roster_free(&r);
+	g_assert_cmpuint(mails(&f, FIXTURE_OWNER, "New address:  New@example.net"),
+			 ==, 1);
+	g_assert_cmpint(confirm(&f, token, NULL), ==, -10);
+	g_free(subject);
+	g_free(token);
+	list_fixture_clear(&f);
+}
+
+static void
+test_change_address_refusals(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+
+	init(&f, "1");
+	fixture_add_member(&f, BOB, 0);
+	fixture_add_member(&f, "ann@example.com", 0);
+	list_set_ok(f.list, "ban_list", "^.*@spam\\.example$");
+	g_assert_cmpint(move(f.list, "eve@example.com", "x@example.com", FALSE,
+			     NULL), ==, SUBSCRIBE_NOT_MEMBER);
+	g_assert_cmpint(move(f.list, BOB, "ANN@example.com", FALSE, NULL), ==,
+			SUBSCRIBE_ALREADY);
+	g_assert_cmpint(move(f.list, BOB, "bob@spam.example", FALSE, NULL), ==,
+			SUBSCRIBE_BANNED);
+	g_assert_cmpint(subscribe_change_address(f.list, BOB, "BOB@example.com",
+						 FALSE, BOB, "web", NULL,
+						 &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpint(subscribe_change_address(f.list, BOB, "not an address",
+						 FALSE, BOB, "web", NULL,
+						 &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_INVALID);
+	g_clear_error(&error);
+	g_assert_cmpuint(mails(&f, NULL, "Subject: confirm"), ==, 0);
+	list_fixture_clear(&f);
+}
+
+static void
+test_change_address_on_every_list(void)
+{
+	struct list_fixture f;
+	struct list *two, *three;
+	char *token = NULL;
+
+	init(&f, "1");
+	two = fixture_new_list(&f, "two@example.org");
+	three = fixture_new_list(&f, "three@example.org");
+	fixture_add_member(&f, BOB, 0);
+	fixture_put_member(two, BOB, MODE_REGULAR, STATUS_BY_USER, OPT_NODUPES);
+	fixture_put_member(three, "other@example.com", MODE_REGULAR,
+			   STATUS_ENABLED, 0);
+	g_assert_cmpint(move(f.list, BOB, "new@example.net", TRUE, &token), ==,
+			SUBSCRIBE_CONFIRM);
+	g_assert_cmpuint(mails(&f, "new@example.net", "Subject: confirm"), ==, 1);
+	g_assert_cmpint(confirm(&f, token, NULL), ==, SUBSCRIBE_DONE);
+	g_assert_true(member(&f, "new@example.net"));
+	{
+		struct roster *r = NULL;
+		const struct member *m;
+		GError *error = NULL;
+
+		g_assert_cmpint(roster_load(two, &r, &error), ==, 0);
+		g_assert_null(roster_find(r, BOB));
+		m = roster_find(r, "new@example.net");
+		g_assert_nonnull(m);
+		g_assert_cmpint(m->status, ==, STATUS_BY_USER);
+		g_assert_cmpuint(m->options, ==, OPT_NODUPES);
+		roster_free(&r);
+		g_assert_cmpint(roster_load(three, &r, &error), ==, 0);
+		g_assert_null(roster_find(r, "new@example.net"));
+		g_assert_cmpuint(roster_count(r), ==, 1);
+		roster_free(&r);
+	}
+	list_free(&two);
+	list_free(&three);
+	g_free(token);
+	list_fixture_clear(&f);
+}
+
 static const struct unit_test tests[] = {
 	{ "/subscribe/policy0/at-once-with-welcome",
 	  test_open_policy_subscribes_at_once_with_welcome },
@@ -400,6 +527,11 @@ static const struct unit_test tests[] = {
 	  test_reject_tells_requester_discard_does_not },
 	{ "/subscribe/owners/told-with-admin-notify-mchanges",
 	  test_owners_told_only_with_admin_notify_mchanges },
+	{ "/subscribe/change-address/new-confirms-record-moves",
+	  test_change_address_confirmed_by_new_address_moves_record },
+	{ "/subscribe/change-address/refusals", test_change_address_refusals },
+	{ "/subscribe/change-address/every-list",
+	  test_change_address_on_every_list },
 };
 
 UNIT_TEST_MAIN(tests)

@@ -31,6 +31,7 @@ static const char *const kind_names[PENDING_KIND_COUNT] = {
 	[PENDING_HELD_POST] = "held-post",
 	[PENDING_INVITE] = "invite",
 	[PENDING_REENABLE] = "reenable",
+	[PENDING_CHANGE_ADDRESS] = "change-address",
 };
 
 const char *
@@ -62,6 +63,7 @@ pending_new(enum pending_kind kind, const char *address)
 	p->via = g_strdup("");
 	p->language = g_strdup("");
 	p->reason = g_strdup("");
+	p->new_address = g_strdup("");
 	return p;
 }
 
@@ -80,6 +82,7 @@ pending_free(struct pending **pp)
 	g_free(p->via);
 	g_free(p->language);
 	g_free(p->reason);
+	g_free(p->new_address);
 	g_free(p->claim);
 	g_free(p);
 	*pp = NULL;
@@ -159,6 +162,8 @@ format(const struct pending *p)
 	put(out, "via", p->via);
 	put(out, "language", p->language);
 	put(out, "reason", p->reason);
+	put(out, "new-address", p->new_address);
+	put(out, "all-lists", p->all_lists ? "yes" : "no");
 	put_int(out, "created", p->created);
 	put_int(out, "expires", p->expires);
 	return out;
@@ -176,6 +181,8 @@ set_field(struct pending *p, const char *key, const char *v)
 						     : PENDING_CONFIRM;
 	else if (strcmp(key, "digest") == 0)
 		p->digest = strcmp(v, "yes") == 0;
+	else if (strcmp(key, "all-lists") == 0)
+		p->all_lists = strcmp(v, "yes") == 0;
 	else if (strcmp(key, "held-id") == 0)
 		p->held_id = g_ascii_strtoll(v, NULL, 10);
 	else if (strcmp(key, "created") == 0)
@@ -196,6 +203,8 @@ set_field(struct pending *p, const char *key, const char *v)
 		s = &p->language;
 	else if (strcmp(key, "reason") == 0)
 		s = &p->reason;
+	else if (strcmp(key, "new-address") == 0)
+		s = &p->new_address;
 	if (s != NULL) {
 		g_free(*s);
 		*s = g_strdup(v);

@@ -41,6 +41,8 @@ enum pending_kind {
 	PENDING_HELD_POST,	/* a hold notice's confirm token */
 	PENDING_INVITE,
 	PENDING_REENABLE,	/* delivery disabled by bounces, back on */
+	PENDING_CHANGE_ADDRESS,	/* a member moves to new_address, confirmed
+				 * by the new address (subscribe.h) */
 	PENDING_KIND_COUNT
 };
 
@@ -67,6 +69,9 @@ struct pending {
 	char *via;		/* "mail", "cli", "web" */
 	char *language;		/* "" = the list's */
 	char *reason;		/* why it waits for a moderator, or "" */
+	char *new_address;	/* change of address: the new one, else "" */
+	gboolean all_lists;	/* change of address: on every list of the
+				 * site where address is a member */
 	int64_t created;	/* epoch seconds */
 	int64_t expires;	/* epoch seconds; 0: never */
 	/* For pending.c: the claimed file (pending_claim), or NULL. */

@@ -764,6 +764,47 @@ roster_load(struct list *l, struct roster **roster_r, GError **error)
 	return load_current(l, roster_r, &valid, error) < 0 ? -1 : 0;
 }
 
+/* The files' identities: a change appends to changes.<gen> (its size
+ * and mtime move), a compaction moves CURRENT to a new gen, a list made
+ * anew has new inodes.  stat() only: no file is read but CURRENT. */
+char *
+roster_version(struct list *l, GError **error)
+{
+	int64_t gen = 0;
+	int r = read_current(l, &gen, error);
+	GString *v;
+
+	if (r < 0)
+		return NULL;
+	v = g_string_new(NULL);
+	g_string_append_printf(v, "%" G_GINT64_FORMAT, gen);
+	for (int i = 0; r == 1 && i < 2; i++) {
+		char *path = gen_path(l, i == 0 ? "members" : "changes", gen);
+		struct stat st;
+
+		if (stat(path, &st) < 0) {
+			/* changes.<gen> is made by the first change after
+			 * a compaction: until then it is absent. */
+			if (errno == ENOENT) {
+				g_string_append(v, ":-");
+				g_free(path);
+				continue;
+			}
+			set_errno_error(error, "stat(%s)", path);
+			g_free(path);
+			g_string_free(v, TRUE);
+			return NULL;
+		}
+		g_string_append_printf(v, ":%llu:%lld:%lld.%09ld",
+				       (unsigned long long)st.st_ino,
+				       (long long)st.st_size,
+				       (long long)st.st_mtim.tv_sec,
+				       st.st_mtim.tv_nsec);
+		g_free(path);
+	}
+	return g_string_free(v, FALSE);
+}
+
 guint
 roster_count(const struct roster *r)
 {

@@ -74,6 +74,13 @@ struct roster;
 int roster_load(struct list *l, struct roster **roster_r, GError **error);
 void roster_free(struct roster **rp);
 
+/* A short text that changes whenever the committed roster may have
+ * (the generation, and the inode, size and mtime of its two files): a
+ * cache of something made from the roster is good while it is equal.
+ * It may change without the roster changing (a torn append), never the
+ * other way.  NULL with *error. */
+char *roster_version(struct list *l, GError **error);
+
 guint roster_count(const struct roster *r);
 /* The member with this address (any case), or NULL. */
 const struct member *roster_find(const struct roster *r, const char *addr);

@@ -11,8 +11,9 @@
  * fails is logged and does not undo the change.
  *
  * The texts are templates (list/template.h): verify, unsub, invite,
- * subscribeack, unsubscribeack, subauth, unsubauth, refuse,
- * adminsubscribeack and adminunsubscribeack, with Mailman's variables.
+ * changeaddr, subscribeack, unsubscribeack, subauth, unsubauth, refuse,
+ * adminsubscribeack, adminunsubscribeack and adminaddrchgack, with
+ * Mailman's variables.
  */
 #include "list/subscribe.h"
 #include "base/base.h"
@@ -268,7 +269,8 @@ language(const char *lang)
 }
 
 /* The confirmation of p, to its address (templates verify, unsub,
- * invite): Subject "confirm TOKEN", From LIST-request, Reply-To
+ * invite) or, for a change of address, to the new one (changeaddr):
+ * Subject "confirm TOKEN", From LIST-request, Reply-To
  * LIST-confirm+TOKEN, so that a plain reply, by any mail client,
  * confirms.  Limited like every automatic reply, so that requests made
  * in a stranger's name cannot flood them. */
@@ -279,14 +281,18 @@ send_confirmation(struct list *l, const struct pending *p)
 		[PENDING_SUBSCRIBE] = "verify",
 		[PENDING_UNSUBSCRIBE] = "unsub",
 		[PENDING_INVITE] = "invite",
+		[PENDING_CHANGE_ADDRESS] = "changeaddr",
 	};
+	gboolean move = p->kind == PENDING_CHANGE_ADDRESS;
+	const char *to = move ? p->new_address : p->address;
 	GHashTable *vars = template_vars_for_list(l);
 	char *reply_to = modlink_confirm_address(l, p->token);
 	struct notice_from from = { "-request", reply_to };
 	struct template_text t;
 	GError *e = NULL;
 
-	template_vars_set(vars, "email", p->address);
+	template_vars_set(vars, "email", to);
+	template_vars_set(vars, "oldaddr", p->address);
 	template_vars_set(vars, "cookie", p->token);
 	template_vars_take(vars, "confirmurl", modlink_confirm_url(l, p->token));
 	template_vars_set(vars, "confirmaddr", reply_to);
@@ -297,8 +303,8 @@ send_confirmation(struct list *l, const struct pending *p)
 			    &e) < 0) {
 		log_mail_error(l, "confirmation", e);
 	} else {
-		if (notice_autorespond_from(l, p->address, &from, t.subject,
-					    t.body, NULL, &e) < 0)
+		if (notice_autorespond_from(l, to, &from, t.subject, t.body,
+					    NULL, &e) < 0)
 			log_mail_error(l, "confirmation", e);
 		template_text_clear(&t);
 	}
@@ -362,30 +368,39 @@ wanted(struct list *l, int override, const char *setting)
 						  : override != 0;
 }
 
+/* Renders template name with vars (taken) and sends it to the owners;
+ * a failure is logged as what. */
+static void
+owners_notice(struct list *l, const char *name, GHashTable *vars,
+	      const char *what)
+{
+	struct template_text t;
+	GError *e = NULL;
+
+	if (template_render(l, name, NULL, vars, &t, &e) < 0) {
+		log_mail_error(l, what, e);
+	} else {
+		if (notice_to_owners(l, t.subject, t.body, NULL, &e) < 0)
+			log_mail_error(l, what, e);
+		template_text_clear(&t);
+	}
+	g_hash_table_unref(vars);
+}
+
 /* The owners hear of a member who came or went (adminsubscribeack,
  * adminunsubscribeack) when admin_notify_mchanges. */
 static void
 tell_owners(struct list *l, const char *address, gboolean added)
 {
 	GHashTable *vars;
-	GError *e = NULL;
-	struct template_text t;
 
 	if (!list_get_bool(l, "admin_notify_mchanges"))
 		return;
 	vars = template_vars_for_list(l);
 	template_vars_set(vars, "member", address);
 	template_vars_set(vars, "whence", "");
-	if (template_render(l, added ? "adminsubscribeack"
-			    : "adminunsubscribeack", NULL, vars, &t, &e) < 0) {
-		log_mail_error(l, "member change notice to the owners", e);
-	} else {
-		if (notice_to_owners(l, t.subject, t.body, NULL, &e) < 0)
-			log_mail_error(l, "member change notice to the owners",
-				       e);
-		template_text_clear(&t);
-	}
-	g_hash_table_unref(vars);
+	owners_notice(l, added ? "adminsubscribeack" : "adminunsubscribeack",
+		      vars, "member change notice to the owners");
 }
 
 /* The welcome (subscribeack) or goodbye (unsubscribeack) to address. */
@@ -587,6 +602,158 @@ subscribe_invite(struct list *l, const char *address, const char *name,
 	return ret;
 }
 
+/* --- change of address --------------------------------------------------- */
+
+/* What moving a member decides under the list lock. */
+struct move {
+	struct list *list;
+	const char *from, *to;
+	char *name;		/* the member's display name (for the owners) */
+	enum subscribe_outcome outcome;
+};
+
+static int
+move_member(const struct roster *r, struct roster_change *c, void *ctx,
+	    GError **error)
+{
+	struct move *mv = ctx;
+	const struct member *cur = roster_find(r, mv->from);
+	struct subscribe_bans *bans;
+	struct member m;
+
+	if (cur == NULL) {
+		mv->outcome = SUBSCRIBE_NOT_MEMBER;
+		return 0;
+	}
+	if (roster_find(r, mv->to) != NULL) {
+		mv->outcome = SUBSCRIBE_ALREADY;
+		return 0;
+	}
+	bans = subscribe_bans_load(mv->list);
+	mv->outcome = subscribe_bans_match(bans, mv->to) ? SUBSCRIBE_BANNED
+							 : SUBSCRIBE_DONE;
+	subscribe_bans_free(&bans);
+	if (mv->outcome != SUBSCRIBE_DONE)
+		return 0;
+	/* The whole record moves: options, password, mode, bounce info. */
+	m = *cur;
+	m.key = address_key(mv->to);
+	m.addr = (char *)mv->to;
+	roster_change_remove(c, mv->from);
+	roster_change_put(c, &m);
+	g_free(m.key);
+	g_free(mv->name);
+	mv->name = g_strdup(cur->name);
+	return 0;
+}
+
+/* The owners hear of a member who moved (adminaddrchgack) when
+ * admin_notify_mchanges. */
+static void
+tell_owners_moved(struct list *l, const struct move *mv)
+{
+	GHashTable *vars;
+
+	if (!list_get_bool(l, "admin_notify_mchanges"))
+		return;
+	vars = template_vars_for_list(l);
+	template_vars_set(vars, "name", mv->name != NULL ? mv->name : "");
+	template_vars_set(vars, "oldaddr", mv->from);
+	template_vars_set(vars, "newaddr", mv->to);
+	owners_notice(l, "adminaddrchgack", vars,
+		      "address change notice to the owners");
+}
+
+/* Moves p's member on list l: an outcome, or -1. */
+static int
+move_on(struct list *l, const struct pending *p, GError **error)
+{
+	struct move mv = { l, p->address, p->new_address, NULL,
+			   SUBSCRIBE_DONE };
+
+	if (roster_edit(l, move_member, &mv, error) < 0)
+		return -1;
+	if (mv.outcome == SUBSCRIBE_DONE) {
+		log_info(SUBSCRIBE_SUBSYS, "list %s: %s changed address to %s "
+			 "(asked by %s via %s)", list_fqdn(l), p->address,
+			 p->new_address, p->requester, p->via);
+		tell_owners_moved(l, &mv);
+	}
+	g_free(mv.name);
+	return mv.outcome;
+}
+
+/* A confirmed change of address: on l, then (all_lists) on every other
+ * list of the site.  One list's failure does not stop the others (each
+ * is its own committed change); it is logged, and an error on l itself
+ * is the result, so the request can be confirmed again (the lists done
+ * already then say "not a member", and are skipped). */
+static int
+move_everywhere(struct list *l, const struct pending *p, GError **error)
+{
+	int ret = move_on(l, p, error), moved = ret == SUBSCRIBE_DONE;
+	GPtrArray *names;
+
+	if (ret < 0 || !p->all_lists)
+		return ret;
+	names = list_all(list_site(l), NULL);
+	for (guint i = 0; names != NULL && i < names->len; i++) {
+		struct list *other;
+		GError *e = NULL;
+		int r;
+
+		if (strcmp(names->pdata[i], list_fqdn(l)) == 0)
+			continue;
+		other = list_open(list_site(l), names->pdata[i], &e);
+		r = other != NULL ? move_on(other, p, &e) : -1;
+		if (r < 0)
+			log_mail_error(other != NULL ? other : l,
+				       "changing a member's address", e);
+		moved |= r == SUBSCRIBE_DONE;
+		list_free(&other);
+	}
+	if (names != NULL)
+		g_ptr_array_free(names, TRUE);
+	return moved ? SUBSCRIBE_DONE : ret;
+}
+
+int
+subscribe_change_address(struct list *l, const char *old,
+			 const char *new_address, gboolean all_lists,
+			 const char *requester, const char *via,
+			 char **token_r, GError **error)
+{
+	const struct subscribe_request r = {
+		.address = old, .requester = requester, .via = via,
+	};
+	struct pending *p = request_new(PENDING_CHANGE_ADDRESS, &r, error);
+	char *to = address_normalise(new_address, error);
+	int ret = -1, member;
+
+	if (p == NULL || to == NULL)
+		goto out;
+	if (address_equal(p->address, to)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "%s is the address already", to);
+		goto out;
+	}
+	g_free(p->new_address);
+	p->new_address = g_strdup(to);
+	p->all_lists = all_lists;
+	if ((member = is_member(l, p->address, error)) <= 0)
+		ret = member < 0 ? -1 : SUBSCRIBE_NOT_MEMBER;
+	else if ((member = is_member(l, to, error)) != 0)
+		ret = member < 0 ? -1 : SUBSCRIBE_ALREADY;
+	else if (matches_setting(l, "ban_list", to))
+		ret = SUBSCRIBE_BANNED;
+	else
+		ret = wait_for(l, p, PENDING_CONFIRM, NULL, token_r, error);
+out:
+	g_free(to);
+	pending_free(&p);
+	return ret;
+}
+
 /* Finishes a claimed request after outcome ret: done, or given back on
  * an error. */
 static int
@@ -641,6 +808,8 @@ subscribe_confirmed(struct list *l, struct pending **pp, char **token_r,
 	} else if (p->kind == PENDING_SUBSCRIBE || p->kind == PENDING_INVITE ||
 		   p->kind == PENDING_UNSUBSCRIBE) {
 		ret = apply(l, p, SUBSCRIBE_LIST_DEFAULT, error);
+	} else if (p->kind == PENDING_CHANGE_ADDRESS) {
+		ret = move_everywhere(l, p, error);
 	} else {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
 			    "a %s request is not a subscription",

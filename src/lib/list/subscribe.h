@@ -78,9 +78,26 @@ int unsubscribe_request(struct list *l, const struct subscribe_request *r,
 int subscribe_invite(struct list *l, const char *address, const char *name,
 		     const char *inviter, char **token_r, GError **error);
 
+/* A member asks to move from address old to new_address, on list l or
+ * (all_lists) on every list of the site where old is a member (Mailman
+ * 2.1's "change my address globally").  The new address always confirms
+ * (template changeaddr), whoever asks: nobody moves a subscription to an
+ * address they cannot read.  An outcome: CONFIRM, NOT_MEMBER (old is not
+ * a member of l), ALREADY (new_address is a member of l already), BANNED
+ * (ban_list of l); -1 with *error (HERALD_ERR_INVALID for an address that
+ * is none, or the same address). */
+int subscribe_change_address(struct list *l, const char *old,
+			     const char *new_address, gboolean all_lists,
+			     const char *requester, const char *via,
+			     char **token_r, GError **error);
+
 /* A confirmation came back for a claimed request of kind subscribe,
- * unsubscribe or invite (pending_claim): does what it asked, or passes
- * it on to the moderators.  The claim is done (or released on an
+ * unsubscribe, invite or change-address (pending_claim): does what it
+ * asked, or passes it on to the moderators.  A change of address moves
+ * the member's whole record (options, password, digest mode) on each
+ * list where the old address is a member, the new one is not and not
+ * banned; DONE when it moved on l (or, all_lists, on any list), else
+ * the outcome on l.  The claim is done (or released on an
  * error); *pp is freed.  An outcome, or -1. */
 int subscribe_confirmed(struct list *l, struct pending **pp, char **token_r,
 			GError **error);

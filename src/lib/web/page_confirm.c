@@ -4,7 +4,8 @@
  *
  *     /confirm/LIST/TOKEN           a pending request's confirmation
  *                                   (list/pending.h): subscribe,
- *                                   unsubscribe, invitation, re-enable
+ *                                   unsubscribe, invitation, re-enable,
+ *                                   change of address
  *     /unsubscribe/LIST?m=ADDR&t=T  one-click unsubscribe (RFC 8058),
  *                                   T a token.h token for ADDR
  *     /moderate/LIST/TOKEN/ACTION?s=SIG
@@ -133,6 +134,12 @@ static char *describe(struct web_request *rq, const struct pending *p)
 	case PENDING_REENABLE:
 		return view_fill(rq->lang, "Turn delivery to {} back on?",
 				 p->address, NULL);
+	case PENDING_CHANGE_ADDRESS:
+		return view_fill(rq->lang, p->all_lists
+				 ? "Move the subscriptions of {} on every list "
+				   "to {}?"
+				 : "Move the subscription of {} to {}?",
+				 p->address, p->new_address, NULL);
 	default:
 		return NULL;
 	}

@@ -26,6 +26,8 @@ gboolean web_require(struct web_request *rq, struct web_response *rs,
 extern const struct web_route web_routes_public[];	/* page_public.c */
 extern const struct web_route web_routes_confirm[];	/* page_confirm.c */
 extern const struct web_route web_routes_login[];	/* page_login.c */
+extern const struct web_route web_routes_options[];	/* page_options.c */
+extern const struct web_route web_routes_roster[];	/* page_roster.c */
 extern const struct web_route web_routes_archive[];	/* page_archive.c */
 extern const struct web_route web_routes_admin[];	/* page_admin.c */
 

@@ -9,6 +9,8 @@ const struct web_route *const web_route_tables[] = {
 	web_routes_public,
 	web_routes_confirm,
 	web_routes_login,
+	web_routes_options,
+	web_routes_roster,
 	web_routes_archive,
 	web_routes_admin,
 	NULL,

@@ -1,0 +1,132 @@
+/*
+ * test-web-memberview.c - unit tests for web/memberview.c: a view holds
+ * every member sorted by address with what the pages show, finds one in
+ * any case, indexes the visible (not hidden) ones; a big roster's view is
+ * kept and given again while the roster is unchanged, replaced after a
+ * change; a small roster's is never kept.
+ */
+#include "base/base.h"
+#include "list/roster.h"
+#include "web/memberview.h"
+
+#include <string.h>
+
+#include "testutil.h"
+
+#define FQDN "big@example.org"
+
+static void
+add_many(struct list *l, guint n)
+{
+	struct roster_change *c = roster_change_new();
+	GError *error = NULL;
+
+	for (guint i = n; i > 0; i--) {
+		struct member m = { 0 };
+		char *addr = g_strdup_printf("M%05u@Example.net", i);
+
+		m.addr = addr;
+		m.key = g_ascii_strdown(addr, -1);
+		m.name = i == 7 ? "Seven" : "";
+		m.status_reason = "";
+		m.language = i == 7 ? "de" : "";
+		m.password = "";
+		m.bounce.reason = "";
+		m.options = i % 10 == 0 ? OPT_CONCEAL : 0;
+		m.mode = i == 7 ? MODE_MIME_DIGEST : MODE_REGULAR;
+		roster_change_put(c, &m);
+		g_free(m.key);
+		g_free(addr);
+	}
+	g_assert_cmpint(roster_commit(l, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+}
+
+static void
+test_view_sorted_find_visible(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	struct memberview *v;
+	const struct memberview_entry *e;
+
+	list_fixture_init(&f, FQDN);
+	add_many(f.list, 50);
+	v = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(v->count, ==, 50);
+	for (guint i = 1; i < v->count; i++)
+		g_assert_cmpint(g_ascii_strcasecmp(v->members[i - 1].addr,
+						   v->members[i].addr), <, 0);
+	e = memberview_find(v, "m00007@EXAMPLE.NET");
+	g_assert_nonnull(e);
+	g_assert_cmpstr(e->addr, ==, "M00007@Example.net");
+	g_assert_cmpstr(e->name, ==, "Seven");
+	g_assert_cmpstr(e->language, ==, "de");
+	g_assert_cmpint(e->mode, ==, MODE_MIME_DIGEST);
+	g_assert_null(memberview_find(v, "m00051@example.net"));
+	g_assert_null(memberview_find(v, "not an address"));
+	g_assert_cmpuint(v->nvisible, ==, 45);
+	for (guint i = 0; i < v->nvisible; i++)
+		g_assert_false(v->members[v->visible[i]].options & OPT_CONCEAL);
+	memberview_unref(&v);
+	g_assert_null(v);
+	list_fixture_clear(&f);
+}
+
+static void
+test_big_view_kept_until_roster_changes(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	struct memberview *a, *b, *c;
+
+	list_fixture_init(&f, FQDN);
+	add_many(f.list, MEMBERVIEW_MIN_CACHED);
+	a = memberview_get(f.list, &error);
+	b = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_true(a == b);
+	fixture_add_member(&f, "new@example.com", 0);
+	c = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_true(c != a);
+	g_assert_cmpuint(c->count, ==, MEMBERVIEW_MIN_CACHED + 1);
+	g_assert_nonnull(memberview_find(c, "new@example.com"));
+	/* The old view stays whole for whoever still holds it. */
+	g_assert_cmpuint(a->count, ==, MEMBERVIEW_MIN_CACHED);
+	g_assert_null(memberview_find(a, "new@example.com"));
+	memberview_unref(&a);
+	memberview_unref(&b);
+	memberview_unref(&c);
+	memberview_flush();
+	list_fixture_clear(&f);
+}
+
+static void
+test_small_view_not_kept(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	struct memberview *a, *b;
+
+	list_fixture_init(&f, FQDN);
+	add_many(f.list, 10);
+	a = memberview_get(f.list, &error);
+	b = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_true(a != b);
+	memberview_unref(&a);
+	memberview_unref(&b);
+	list_fixture_clear(&f);
+}
+
+static const struct unit_test tests[] = {
+	{ "/memberview/sorted-find-visible", test_view_sorted_find_visible },
+	{ "/memberview/big-kept-until-change",
+	  test_big_view_kept_until_roster_changes },
+	{ "/memberview/small-not-kept", test_small_view_not_kept },
+};
+
+UNIT_TEST_MAIN(tests)
