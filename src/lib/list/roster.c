@@ -26,6 +26,7 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -753,6 +754,37 @@ roster_load(struct list *l, struct roster **roster_r, GError **error)
 	size_t valid;
 
 	return load_current(l, roster_r, &valid, error) < 0 ? -1 : 0;
+}
+
+char *
+roster_stamp(struct list *l, GError **error)
+{
+	GString *out = g_string_new(NULL);
+	int64_t gen = 0;
+	int r = read_current(l, &gen, error);
+
+	if (r < 0) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
+	if (r == 0)
+		return g_string_free(out, FALSE);
+	g_string_append_printf(out, "%lld", (long long)gen);
+	for (int i = 0; i < 2; i++) {
+		char *path = gen_path(l, i == 0 ? "members" : "changes", gen);
+		struct stat st;
+
+		if (stat(path, &st) == 0)
+			g_string_append_printf(out, " %llu:%lld:%lld.%09ld",
+					       (unsigned long long)st.st_ino,
+					       (long long)st.st_size,
+					       (long long)st.st_mtim.tv_sec,
+					       st.st_mtim.tv_nsec);
+		else
+			g_string_append(out, " -");
+		g_free(path);
+	}
+	return g_string_free(out, FALSE);
 }
 
 guint

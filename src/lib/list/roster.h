@@ -74,6 +74,14 @@ struct roster;
 int roster_load(struct list *l, struct roster **roster_r, GError **error);
 void roster_free(struct roster **rp);
 
+/* A short text that changes whenever the committed roster may have: the
+ * generation in CURRENT and the size, mtime and inode of its snapshot and
+ * change log ("" when the list never had a roster), for caches of what a
+ * roster holds (the web's roster page).  Taken before roster_load, a
+ * stamp never names a roster older than the one loaded after it.  NULL
+ * with *error when CURRENT cannot be read. */
+char *roster_stamp(struct list *l, GError **error);
+
 guint roster_count(const struct roster *r);
 /* The member with this address (any case), or NULL. */
 const struct member *roster_find(const struct roster *r, const char *addr);
