@@ -168,8 +168,8 @@ static void fold_append(GString *out, const char *text)
 	}
 	char *valid = g_utf8_make_valid(text, -1);
 	char *f = g_utf8_casefold(valid, -1);
-	for (char *p = f; *p; p++)
-		g_string_append_c(out, *p == '\t' || *p == '\n' ? ' ' : *p);
+	for (const char *q = f; *q; q++)
+		g_string_append_c(out, *q == '\t' || *q == '\n' ? ' ' : *q);
 	g_free(f);
 	g_free(valid);
 }
