@@ -227,11 +227,13 @@ check "and changes nothing" sh -c "\"$HERALD\" --var '$V' members list $A | grep
 # --- in the browser ---------------------------------------------------------------
 hold $A browser1@example.net "browser approve"
 hold $A browser2@example.net "browser reject"
+check "mass0042 does not have the ack option yet" \
+	sh -c "! \"$HERALD\" --var '$V' members show $A mass0042@example.net | grep -q '^options: .*ack'"
 browser moderate.mjs "$A" modpw ownerpw
 check "the browser's approval left the post's queue" test -z "$(held_id $A "browser approve")"
 check "the browser's rejection too" test -z "$(held_id $A "browser reject")"
 check "the browser's reason reached the poster" \
 	sh -c "grep -l '^rcpt: browser2@example.net' '$V'/queue/virgin/*.msg | xargs grep -l 'Please post in English' >/dev/null"
 check "the owner's change in the browser is in the roster" \
-	sh -c "\"$HERALD\" --var '$V' members show $A mass0042@example.net | grep -q '^options: .*nodupes'"
+	sh -c "\"$HERALD\" --var '$V' members show $A mass0042@example.net | grep -q '^options: ack'"
 t_done

@@ -1,7 +1,7 @@
 // moderate.mjs LIST MODPW OWNERPW - run by tests/integration/web-moderate.sh:
 // a moderator logs in, approves the held post "browser approve" and
 // rejects "browser reject" with a reason; an owner searches the roster
-// for mass0042@example.net and turns its "no duplicates" option on.
+// for mass0042@example.net and turns its "acknowledge" option on.
 import { base, check, done, launch, page, shot } from './lib.mjs';
 
 const [list, modpw, ownerpw] = process.argv.slice(2);
@@ -56,11 +56,11 @@ try {
 	check('the search finds one member',
 	      await o.locator('table.roster tbody tr').count() === 1);
 	await o.click('a:text("mass0042@example.net")');
-	await o.check('input[name=nodupes]');
+	await o.check('input[name=ack]');
 	await o.click('button[value=save]');
 	check('the member\'s options are saved',
 	      (await o.locator('.notice').textContent()).includes('Saved'));
-	check('and shown checked', await o.isChecked('input[name=nodupes]'));
+	check('and shown checked', await o.isChecked('input[name=ack]'));
 	await shot(o, 'moderate-member');
 	await o.goto(`${base}admin/${list}/members/mass`);
 	await shot(o, 'moderate-mass');

@@ -118,12 +118,12 @@ static gboolean decide_one(struct web_request *rq, struct list *l,
 			continue;
 		int r = setting_add(l, settings[i], h->poster, &error);
 		char *more = r < 0
-			? view_fill(rq->lang, " {} not added to {}: {}",
+			? view_fill(rq->lang, "{} not added to {}: {}",
 				    h->poster, settings[i], error->message, NULL)
-			: view_fill(rq->lang, " {} is in {}.", h->poster,
+			: view_fill(rq->lang, "{} is in {}.", h->poster,
 				    settings[i], NULL);
 		g_clear_error(&error);
-		char *both = g_strconcat(line, more, NULL);
+		char *both = g_strconcat(line, " ", more, NULL);
 		g_free(line);
 		g_free(more);
 		line = both;
