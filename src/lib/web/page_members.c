@@ -667,16 +667,20 @@ static void member_page(struct web_request *rq, struct web_response *rs,
 			}
 		} else {
 			char *err = member_apply(rq, l, m);
-			roster_free(&r);
-			if (!err && roster_load(l, &r, NULL) == 0 &&
-			    (m = roster_find(r, addr)) != NULL)
-				member_show(rq, rs, l, m, view_translate(
-						    rq->lang, "Saved."), NULL);
-			else if (m)
+			if (err) {
 				member_show(rq, rs, l, m, NULL, err);
-			else
-				web_error(rq, rs, 404, "There is no such member.");
-			g_free(err);
+				g_free(err);
+			} else {
+				/* Shown as it is now. */
+				roster_free(&r);
+				if (roster_load(l, &r, NULL) == 0 &&
+				    (m = roster_find(r, addr)) != NULL)
+					member_show(rq, rs, l, m, view_translate(
+						rq->lang, "Saved."), NULL);
+				else
+					web_error(rq, rs, 404,
+						  "There is no such member.");
+			}
 		}
 	}
 	roster_free(&r);
