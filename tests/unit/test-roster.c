@@ -1094,6 +1094,52 @@ test_mode_and_status_parse_every_name_and_refuse_unknown(void)
 	g_assert_cmpint(member_status_parse("regular"), ==, -1);
 }
 
+/* --- the stamp ------------------------------------------------------------- */
+
+static char *
+stamp(struct list *l)
+{
+	GError *error = NULL;
+	char *s = roster_stamp(l, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(s);
+	return s;
+}
+
+static void
+test_stamp_changes_with_every_commit_and_compaction_only(void)
+{
+	struct fixture f;
+	GError *error = NULL;
+	char *s0, *s1, *s2, *s3;
+
+	fixture_setup(&f);
+	s0 = stamp(f.list);
+	g_assert_cmpstr(s0, ==, "");
+	put_addrs(f.list, "a@example.org", NULL);
+	s1 = stamp(f.list);
+	g_assert_cmpstr(s1, !=, s0);
+	/* Reading changes nothing. */
+	struct roster *r = load(f.list);
+	roster_free(&r);
+	char *again = stamp(f.list);
+	g_assert_cmpstr(again, ==, s1);
+	put_addrs(f.list, "b@example.org", NULL);
+	s2 = stamp(f.list);
+	g_assert_cmpstr(s2, !=, s1);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	s3 = stamp(f.list);
+	g_assert_cmpstr(s3, !=, s2);
+	g_free(s0);
+	g_free(s1);
+	g_free(s2);
+	g_free(s3);
+	g_free(again);
+	fixture_teardown(&f);
+}
+
 /* --- running ------------------------------------------------------------- */
 
 static const struct unit_test tests[] = {
@@ -1127,6 +1173,8 @@ static const struct unit_test tests[] = {
 	  test_version_1_roster_reads_and_upgrades },
 	{ "/roster/names/options-round-trip-unknown-refused",
 	  test_options_format_parse_round_trip_and_unknown_names },
+	{ "/roster/stamp/changes-with-commits-and-compaction",
+	  test_stamp_changes_with_every_commit_and_compaction_only },
 	{ "/roster/names/modes-statuses-parse",
 	  test_mode_and_status_parse_every_name_and_refuse_unknown },
 };
