@@ -334,7 +334,8 @@ static guint number_arg(const char *s, guint fallback)
 {
 	char *end = NULL;
 	guint64 v = s && *s ? g_ascii_strtoull(s, &end, 10) : 0;
-	return s && *s && !*end && v < G_MAXUINT32 ? (guint)v : fallback;
+	/* Bounded well below overflow: start + per must stay a number. */
+	return s && *s && !*end && v <= 1000000000 ? (guint)v : fallback;
 }
 
 /* A row of the roster; prefix is the members' pages' path, ending in '/'. */
@@ -401,8 +402,11 @@ static void roster_page(struct web_request *rq, struct web_response *rs,
 	char *prefix = web_list_path(rq, "admin", l, "members/");
 	char *needle = g_strstrip(g_strdup(q));
 	if (!*needle) {
-		/* Without a search the page is a slice of the index. */
+		/* Without a search the page is a slice of the index; past the
+		 * end, the last page. */
 		total = x->count;
+		if (start >= total)
+			start = total ? (total - 1) / per * per : 0;
 		for (guint i = start; i < total && i < start + per; i++)
 			json_array_add_object_element(
 				rows, row_data(rq, prefix, x, &x->entries[i]));
