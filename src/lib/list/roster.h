@@ -90,6 +90,15 @@ const struct member *roster_find(const struct roster *r, const char *addr);
  * cost of loading).  The array owns nothing. */
 GPtrArray *roster_members(const struct roster *r, gboolean sorted);
 
+/* Calls fn for every member of the committed roster, in no particular
+ * order, without building the roster's index: the members are parsed one
+ * at a time from the snapshot as it was read, so walking 100,000 costs
+ * the file's size in memory, not the loaded roster's (about twice as
+ * much).  For whoever copies the members elsewhere (the web's roster
+ * index); the member and its strings live only during the call. */
+typedef void (*roster_scan_fn)(const struct member *m, void *ctx);
+int roster_scan(struct list *l, roster_scan_fn fn, void *ctx, GError **error);
+
 /* A change: several additions, removals and replacements applied at once,
  * under the list lock, committed as one. */
 struct roster_change;

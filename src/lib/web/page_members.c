@@ -29,7 +29,7 @@
  * the same case-folded for searches (about 9 MB for 100,000 members,
  * against 20 MB for a loaded roster).  The
  * index is keyed by the list and roster_stamp (generation, size, mtime
- * and inode of the snapshot and the change log), taken before the load,
+ * and inode of the snapshot and the change log), taken before the scan,
  * so a change from any host or process shows on the next request, and an
  * index is never older than its stamp says.  The cache is shared by the
  * server's threads: a mutex guards the table, entries are reference
@@ -189,47 +189,62 @@ static guint entry_at(const struct roster_index *x, gsize at)
 	return lo;
 }
 
+/* roster_scan's callback: one member into the index being built. */
+struct index_builder {
+	GString *strings;
+	GArray *entries;
+};
+
+static void index_add(const struct member *m, void *ctx)
+{
+	struct index_builder *b = ctx;
+	struct index_entry e = {
+		.addr = b->strings->len,
+		.mode = m->mode, .status = m->status, .options = m->options,
+	};
+	g_string_append_len(b->strings, m->addr, strlen(m->addr) + 1);
+	e.name = b->strings->len;
+	g_string_append_len(b->strings, m->name, strlen(m->name) + 1);
+	g_array_append_val(b->entries, e);
+}
+
+/* By address, any case: the order of the roster's keys. */
+static gint entry_compare(gconstpointer a, gconstpointer b, gpointer strings)
+{
+	const struct index_entry *x = a, *y = b;
+	return g_ascii_strcasecmp((const char *)strings + x->addr,
+				  (const char *)strings + y->addr);
+}
+
 static struct roster_index *index_build(struct list *l, const char *stamp,
 					GError **error)
 {
-	struct roster *r = NULL;
-	if (roster_load(l, &r, error) < 0)
+	/* roster_scan, not roster_load: the members are copied one by one
+	 * from the snapshot, so the roster is never held whole (at 100,000
+	 * members that saves about 17 MB of peak). */
+	struct index_builder b = {
+		.strings = g_string_sized_new(64 * 1024),
+		.entries = g_array_new(FALSE, FALSE,
+				       sizeof(struct index_entry)),
+	};
+	g_string_append_c(b.strings, '\0');
+	if (roster_scan(l, index_add, &b, error) < 0) {
+		g_string_free(b.strings, TRUE);
+		g_array_free(b.entries, TRUE);
 		return NULL;
-	GPtrArray *ms = roster_members(r, TRUE);
-	gsize size = 1;
-	for (guint i = 0; i < ms->len; i++) {
-		const struct member *m = ms->pdata[i];
-		size += strlen(m->addr) + strlen(m->name) + 2;
 	}
 	struct roster_index *x = g_new0(struct roster_index, 1);
 	x->refs = 1;
 	x->list = g_strdup(list_fqdn(l));
 	x->stamp = g_strdup(stamp);
-	x->strings = g_malloc(size);
-	x->entries = g_new(struct index_entry, ms->len ? ms->len : 1);
-	x->count = ms->len;
-	gsize at = 1;
-	x->strings[0] = '\0';
-	for (guint i = 0; i < ms->len; i++) {
-		const struct member *m = ms->pdata[i];
-		struct index_entry *e = &x->entries[i];
-		gsize n = strlen(m->addr) + 1;
-		e->addr = at;
-		memcpy(x->strings + at, m->addr, n);
-		at += n;
-		n = strlen(m->name) + 1;
-		e->name = at;
-		memcpy(x->strings + at, m->name, n);
-		at += n;
-		e->mode = m->mode;
-		e->status = m->status;
-		e->options = m->options;
-	}
-	g_ptr_array_free(ms, TRUE);
-	roster_free(&r);
-	/* The loaded roster was several times the index: give its pages
-	 * back, so the service's memory is what it keeps; the search text
-	 * is made from the index after, so the two never coexist. */
+	x->count = b.entries->len;
+	gsize size = b.strings->len;
+	x->strings = g_string_free(b.strings, FALSE);
+	g_qsort_with_data(b.entries->data, x->count, sizeof(struct index_entry),
+			  entry_compare, x->strings);
+	x->entries = (struct index_entry *)g_array_free(b.entries, FALSE);
+	/* The scan's file buffer is gone: give its pages back, so the
+	 * service's memory is what it keeps. */
 	malloc_trim(0);
 	GString *folded = g_string_sized_new(size);
 	for (guint i = 0; i < x->count; i++) {
