@@ -17,7 +17,7 @@
 #   - a subscription waiting for approval is approved on the requests page;
 #   - an owner mass-subscribes 1,000 addresses (a result each, every one
 #     in `herald members list`), searches the roster and changes a
-#     member's options.
+#     member's options; a change made by another process shows at once.
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 pipeline_runners "$V"
@@ -219,7 +219,12 @@ out=$(act "$JO" "$U/$A/members/member@example.com" -d do=save -d $'name=x\ny' -d
 check "a name with a line break is refused" grep -q "control characters" <<<"$out"
 check "the roster page shows the change at once" \
 	sh -c "curl -s -b '$JO' '$U/$A/members?q=member%40example.com' | grep -q 'New Name'"
-t=$(csrf_of "$JO" "$U/$A/members")
+echo "Late Comer <late@example.net>" | H members add $A >/dev/null 2>&1
+check "a member added by another process shows on the next page (the index is rebuilt)" \
+	sh -c "curl -s -b '$JO' '$U/$A/members?q=late%40' | grep -q 'Late Comer'"
+H members remove $A <<<"late@example.net" >/dev/null 2>&1
+check "and is gone once removed" \
+	sh -c "curl -s -b '$JO' '$U/$A/members?q=late%40' | grep -q 'No members found.'"
 c=$(code "$JO" "$U/$A/members/mass" -d what=unsubscribe --data-urlencode "addresses=mass0001@example.net")
 check "a mass unsubscription without a CSRF token is refused" test "$c" = 403
 check "and changes nothing" sh -c "\"$HERALD\" --var '$V' members list $A | grep -q mass0001@example.net"
