@@ -26,18 +26,20 @@
  * page's budget, so each process keeps a compact sorted index of the
  * last few rosters shown: per member the address, the name, the mode,
  * the delivery status and the option bits, packed in one buffer, and
- * the same case-folded for searches (about 9 MB for 100,000 members,
- * against 20 MB for a loaded roster).  The
- * index is keyed by the list and roster_stamp (generation, size, mtime
- * and inode of the snapshot and the change log), taken before the scan,
- * so a change from any host or process shows on the next request, and an
- * index is never older than its stamp says.  The cache is shared by the
- * server's threads: a mutex guards the table, entries are reference
- * counted (a thread keeps using an index another replaced), and one more
- * mutex lets one thread at a time build, so fifty clients arriving after
- * a change cost one load, not fifty.  A page then costs a stat of three
- * files, plus a scan of the index for a search.  A member's own page and
- * every change read the roster itself (roster_find by bisection, cheap).
+ * the same case-folded for searches (about 9 MB for 100,000 members).
+ * It is built by roster_scan, which parses the snapshot a member at a
+ * time, so the roster is never held whole (the service stays under
+ * 30 MB while it builds).  The index is keyed by the list and
+ * roster_stamp (generation, size, mtime and inode of the snapshot and
+ * the change log), taken before the scan, so a change from any host or
+ * process shows on the next request, and an index is never older than
+ * its stamp says.  The cache is shared by the server's threads: a mutex
+ * guards the table, entries are reference counted (a thread keeps using
+ * an index another replaced), and one more mutex lets one thread at a
+ * time build, so fifty clients arriving after a change cost one scan,
+ * not fifty.  A page then costs reading CURRENT and two stats, plus one
+ * pass over the index for a search.  A member's own page and every
+ * change read the roster itself (roster_find by bisection, cheap).
  */
 #include "web/pages.h"
 #include "base/base.h"
@@ -49,7 +51,6 @@
 
 #include <malloc.h>
 #include <string.h>
-#include <time.h>
 
 #define PER_PAGE_DEFAULT 50
 #define PER_PAGE_MAX 100
