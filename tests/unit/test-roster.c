@@ -1094,6 +1094,116 @@ test_mode_and_status_parse_every_name_and_refuse_unknown(void)
 	g_assert_cmpint(member_status_parse("regular"), ==, -1);
 }
 
+/* --- the stamp ------------------------------------------------------------- */
+
+static char *
+stamp(struct list *l)
+{
+	GError *error = NULL;
+	char *s = roster_version(l, &error);
+
+	g_assert_no_error(error);
+	g_assert_nonnull(s);
+	return s;
+}
+
+static void
+test_stamp_changes_with_every_commit_and_compaction_only(void)
+{
+	struct fixture f;
+	GError *error = NULL;
+	char *s0, *s1, *s2, *s3;
+
+	fixture_setup(&f);
+	s0 = stamp(f.list);
+	/* A list that never had a member has a version too. */
+	g_assert_nonnull(s0);
+	put_addrs(f.list, "a@example.org", NULL);
+	s1 = stamp(f.list);
+	g_assert_cmpstr(s1, !=, s0);
+	/* Reading changes nothing. */
+	struct roster *r = load(f.list);
+	roster_free(&r);
+	char *again = stamp(f.list);
+	g_assert_cmpstr(again, ==, s1);
+	put_addrs(f.list, "b@example.org", NULL);
+	s2 = stamp(f.list);
+	g_assert_cmpstr(s2, !=, s1);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	s3 = stamp(f.list);
+	g_assert_cmpstr(s3, !=, s2);
+	g_free(s0);
+	g_free(s1);
+	g_free(s2);
+	g_free(s3);
+	g_free(again);
+	fixture_teardown(&f);
+}
+
+static gint
+compare_strp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* roster_scan's callback: "addr name" lines into a sorted list. */
+static void
+scan_collect(const struct member *m, void *ctx)
+{
+	g_ptr_array_add(ctx, g_strdup_printf("%s %s", m->addr, m->name));
+}
+
+static char *
+scan_text(struct list *l)
+{
+	GPtrArray *seen = g_ptr_array_new_with_free_func(g_free);
+	GError *error = NULL;
+
+	g_assert_cmpint(roster_scan(l, scan_collect, seen, &error), ==, 0);
+	g_assert_no_error(error);
+	g_ptr_array_sort(seen, compare_strp);
+	g_ptr_array_add(seen, NULL);
+	char *text = g_strjoinv(",", (char **)seen->pdata);
+	g_ptr_array_free(seen, TRUE);
+	return text;
+}
+
+static void
+test_scan_sees_snapshot_and_changes_since(void)
+{
+	struct fixture f;
+	GError *error = NULL;
+	char *text;
+
+	fixture_setup(&f);
+	text = scan_text(f.list);
+	g_assert_cmpstr(text, ==, "");
+	g_free(text);
+	put_addrs(f.list, "a@example.org", "b@example.org", "c@example.org", NULL);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	/* After the snapshot: b renamed, c removed, d added. */
+	struct roster_change *c = roster_change_new();
+	struct member m = member_make("B@example.org");
+	g_free(m.name);
+	m.name = g_strdup("Bee\tTab");
+	roster_change_put(c, &m);
+	member_clear(&m);
+	roster_change_remove(c, "c@example.org");
+	m = member_make("d@example.org");
+	roster_change_put(c, &m);
+	member_clear(&m);
+	g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	text = scan_text(f.list);
+	g_assert_cmpstr(text, ==,
+			"B@example.org Bee\tTab,a@example.org ,d@example.org ");
+	g_free(text);
+	fixture_teardown(&f);
+}
+
 /* --- running ------------------------------------------------------------- */
 
 /* roster_version: equal while nothing changes; new after each commit and
@@ -1164,6 +1274,10 @@ static const struct unit_test tests[] = {
 	  test_version_1_roster_reads_and_upgrades },
 	{ "/roster/names/options-round-trip-unknown-refused",
 	  test_options_format_parse_round_trip_and_unknown_names },
+	{ "/roster/stamp/changes-with-commits-and-compaction",
+	  test_stamp_changes_with_every_commit_and_compaction_only },
+	{ "/roster/scan/snapshot-and-changes-since",
+	  test_scan_sees_snapshot_and_changes_since },
 	{ "/roster/names/modes-statuses-parse",
 	  test_mode_and_status_parse_every_name_and_refuse_unknown },
 };

@@ -26,6 +26,7 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -803,6 +804,49 @@ roster_version(struct list *l, GError **error)
 		g_free(path);
 	}
 	return g_string_free(v, FALSE);
+}
+
+int
+roster_scan(struct list *l, roster_scan_fn fn, void *ctx, GError **error)
+{
+	struct roster *r = NULL;
+	size_t valid;
+
+	if (load_current(l, &r, &valid, error) < 0)
+		return -1;
+	if (r->indexed) {
+		for (long i = 0; i < r->block_len; i++)
+			if (!r->block[i].dead)
+				fn(ensure_parsed(&r->block[i].m), ctx);
+	} else if (r->snap_begin != NULL) {
+		/* As ensure_index reads the snapshot, but each line into the
+		 * same lazy member: this roster is the scan's own, so its
+		 * buffer may be parsed in place once and thrown away. */
+		gboolean changed = g_hash_table_size(r->by_key) > 0 ||
+				   g_hash_table_size(r->removed) > 0;
+		char *p = r->snap_begin;
+
+		for (long n = 0; p < r->snap_end && n < r->snap_count; n++) {
+			char *nl = memchr(p, '\n', (size_t)(r->snap_end - p));
+			struct lazy_member z = { 0 };
+
+			z.rest = parse_key(p, nl, &z.m);
+			p = nl + 1;
+			if (z.rest == NULL ||
+			    (changed && (g_hash_table_contains(r->by_key, z.m.key) ||
+					 g_hash_table_contains(r->removed, z.m.key))))
+				continue;
+			fn(ensure_parsed(&z.m), ctx);
+		}
+	}
+	for (guint i = 0; i < r->extra->len; i++) {
+		struct lazy_member *z = r->extra->pdata[i];
+
+		if (!z->dead)
+			fn(&z->m, ctx);
+	}
+	roster_free(&r);
+	return 0;
 }
 
 guint

@@ -78,7 +78,8 @@ void roster_free(struct roster **rp);
  * (the generation, and the inode, size and mtime of its two files): a
  * cache of something made from the roster is good while it is equal.
  * It may change without the roster changing (a torn append), never the
- * other way.  NULL with *error. */
+ * other way.  Taken before roster_load, it never names a roster older
+ * than the one loaded after it.  NULL with *error. */
 char *roster_version(struct list *l, GError **error);
 
 guint roster_count(const struct roster *r);
@@ -88,6 +89,15 @@ const struct member *roster_find(const struct roster *r, const char *addr);
  * no particular order (delivery: sorting 100,000 keys would double the
  * cost of loading).  The array owns nothing. */
 GPtrArray *roster_members(const struct roster *r, gboolean sorted);
+
+/* Calls fn for every member of the committed roster, in no particular
+ * order, without building the roster's index: the members are parsed one
+ * at a time from the snapshot as it was read, so walking 100,000 costs
+ * the file's size in memory, not the loaded roster's (about twice as
+ * much).  For whoever copies the members elsewhere (the web's roster
+ * index); the member and its strings live only during the call. */
+typedef void (*roster_scan_fn)(const struct member *m, void *ctx);
+int roster_scan(struct list *l, roster_scan_fn fn, void *ctx, GError **error);
 
 /* A change: several additions, removals and replacements applied at once,
  * under the list lock, committed as one. */

@@ -23,6 +23,27 @@ JsonObject *web_list_data(struct web_request *rq, struct list *l);
 gboolean web_require(struct web_request *rq, struct web_response *rs,
 		     enum web_role role, struct list *l);
 
+/* The pages under admin/LIST/ that page_members.c and page_held.c serve:
+ * members..., held..., requests...; FALSE (nothing answered) for any
+ * other path, which the settings pages take.  Each page checks its own
+ * role (web_require). */
+gboolean web_admin_subpage(struct web_request *rq, struct web_response *rs,
+			   struct list *l);
+/* What the admin pages of l share: web_page_data, the list (web_list_data),
+ * the title (translated) and the tabs the session may see, tab current
+ * (page_members.c). */
+JsonObject *web_admin_page_data(struct web_request *rq, struct list *l,
+				const char *tab, const char *title);
+/* Sets o's notice and error (texts already in the page's language). */
+void web_admin_say(JsonObject *o, const char *notice, const char *error);
+/* "2026-12-07 01:30 UTC". */
+char *web_admin_time(int64_t t);
+/* admin/LIST/held[/ID] and admin/LIST/requests, what being "held" or
+ * "requests", arg the next segment or NULL; the caller has checked the
+ * moderator's role (page_held.c). */
+void web_moderate_page(struct web_request *rq, struct web_response *rs,
+		       struct list *l, const char *what, const char *arg);
+
 extern const struct web_route web_routes_public[];	/* page_public.c */
 extern const struct web_route web_routes_confirm[];	/* page_confirm.c */
 extern const struct web_route web_routes_login[];	/* page_login.c */
@@ -44,5 +65,8 @@ void web_site_admin(struct web_request *rq, struct web_response *rs);
 /* Called after the site administrator created or removed a list (the
  * program sets it: the Postfix tables); NULL: nothing to do. */
 extern int (*web_lists_changed)(struct site *site, GError **error);
+/* The rows of web_admin_route_tables for members, held and requests
+ * (page_members.c; they call web_admin_subpage). */
+extern const struct web_route web_admin_routes_moderate[];
 
 #endif

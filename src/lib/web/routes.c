@@ -17,5 +17,6 @@ const struct web_route *const web_route_tables[] = {
 };
 
 const struct web_route *const web_admin_route_tables[] = {
+	web_admin_routes_moderate,
 	NULL,
 };
