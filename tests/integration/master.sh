@@ -2,6 +2,7 @@
 # The master: start, status, prompt pick-up (inotify), restart of crashed
 # runners with a growing backoff, a lost lease kills its runner, SIGHUP
 # reopens the logs, runners die with the master, stop drains.
+# sanitizer build: skip (process orchestration and races between hosts; the normal build runs it)
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 H=$(hostname | cut -d. -f1 | tr -c 'A-Za-z0-9\n-' -)

@@ -6,6 +6,7 @@
 # program, user or var dir left).  Needs root; runs with the normal build
 # only (the package is built once); leaves a herald package installed
 # before it alone.
+# sanitizer build: skip (builds and installs the Debian package; the normal build runs it)
 . "$(dirname "$0")/../lib.sh"
 
 if [ "$(id -u)" != 0 ]; then

@@ -13,6 +13,7 @@
 # delivery workers drop accepted recipients' reply texts in the thread
 # that made them.  Under ASan the allocator is ASan's (quarantine, no
 # malloc_trim): the sizes are logged, not judged.
+# sanitizer build: skip (measures memory, which ASan changes; the normal build runs it)
 . "$(dirname "$0")/../lib.sh"
 MEMBERS=20000
 JOBS=20

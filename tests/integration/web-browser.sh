@@ -11,6 +11,7 @@
 #     log in instead;
 # and screenshots of the pages (desktop and phone) land in $WEB_SHOTS
 # (default: the test's scratch folder, kept with KEEP=1).
+# sanitizer build: skip (end to end in chromium through the real Postfix; the normal build runs it)
 . "$(dirname "$0")/../lib.sh"
 INSTANCE=$HERALD_TOP/tests/postfix/instance.sh
 PF=$T_DIR/postfix
