@@ -77,11 +77,13 @@ static const struct list_setting settings[] = {
 	{ "reply_to_address", "general", LS_STRING, "", NULL, NO_RANGE,
 	  "The Reply-To address when reply_goes_to_list is explicit.", 0 },
 	{ "umbrella_list", "general", LS_BOOL, "no", NULL, NO_RANGE,
-	  "The members are other lists: administrative notices go to "
-	  "<member local part><umbrella_member_suffix> instead.", LS_PENDING },
+	  "The members are other lists: the notices meant for a member "
+	  "(welcome, goodbye, confirmations, refusals) go to "
+	  "<member local part><umbrella_member_suffix>@<member domain>, the "
+	  "member list's owners; posts still go to the member address.", 0 },
 	{ "umbrella_member_suffix", "general", LS_STRING, "-owner", NULL, NO_RANGE,
-	  "The suffix used for umbrella members' administrative addresses.",
-	  LS_PENDING },
+	  "The suffix added to an umbrella list's member's local part for its "
+	  "notices (umbrella_list).", 0 },
 	{ "send_reminders", "general", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Mailman 2.1's monthly password reminders; kept for import only: "
 	  "herald sends none (they mailed passwords in clear, and Mailman 3 "

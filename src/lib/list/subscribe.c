@@ -282,6 +282,7 @@ send_confirmation(struct list *l, const struct pending *p)
 	};
 	GHashTable *vars = template_vars_for_list(l);
 	char *reply_to = modlink_confirm_address(l, p->token);
+	char *to = notice_member_address(l, p->address);
 	struct notice_from from = { "-request", reply_to };
 	struct template_text t;
 	GError *e = NULL;
@@ -297,11 +298,12 @@ send_confirmation(struct list *l, const struct pending *p)
 			    &e) < 0) {
 		log_mail_error(l, "confirmation", e);
 	} else {
-		if (notice_autorespond_from(l, p->address, &from, t.subject,
+		if (notice_autorespond_from(l, to, &from, t.subject,
 					    t.body, NULL, &e) < 0)
 			log_mail_error(l, "confirmation", e);
 		template_text_clear(&t);
 	}
+	g_free(to);
 	g_free(reply_to);
 	g_hash_table_unref(vars);
 }
@@ -342,7 +344,8 @@ static void
 tell_refused(struct list *l, const struct pending *p, const char *reason)
 {
 	GHashTable *vars = template_vars_for_list(l);
-	const char *to[] = { p->address, NULL };
+	char *addr = notice_member_address(l, p->address);
+	const char *to[] = { addr, NULL };
 	GError *e = NULL;
 
 	template_vars_take(vars, "request", g_strdup_printf("%s of %s",
@@ -352,6 +355,7 @@ tell_refused(struct list *l, const struct pending *p, const char *reason)
 	if (template_send(l, to, "refuse", language(p->language), vars, NULL,
 			  TRUE, &e) < 0)
 		log_mail_error(l, "refusal", e);
+	g_free(addr);
 	g_hash_table_unref(vars);
 }
 
@@ -393,7 +397,8 @@ static void
 tell_member(struct list *l, const char *address, gboolean added)
 {
 	GHashTable *vars = template_vars_for_list(l);
-	const char *to[] = { address, NULL };
+	char *addr = notice_member_address(l, address);
+	const char *to[] = { addr, NULL };
 	GError *e = NULL;
 
 	template_vars_set(vars, added ? "user" : "email", address);
@@ -402,6 +407,7 @@ tell_member(struct list *l, const char *address, gboolean added)
 	if (template_send(l, to, added ? "subscribeack" : "unsubscribeack",
 			  NULL, vars, NULL, FALSE, &e) < 0)
 		log_mail_error(l, added ? "welcome" : "goodbye", e);
+	g_free(addr);
 	g_hash_table_unref(vars);
 }
 
