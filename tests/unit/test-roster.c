@@ -946,6 +946,22 @@ test_snapshot_without_end_line_fails_format(void)
 	fixture_teardown(&f);
 }
 
+/* Compacting writes a snapshot of the current version, 3. */
+static void
+compacts_to_version_3(struct list *l)
+{
+	GError *error = NULL;
+	char *p, *text;
+
+	g_assert_cmpint(roster_compact(l, &error), ==, 0);
+	g_assert_no_error(error);
+	p = gen_file(l, "members", current_gen(l));
+	text = read_all(p);
+	g_assert_true(g_str_has_prefix(text, "herald-roster 3\n"));
+	g_free(text);
+	g_free(p);
+}
+
 /* A roster an older herald wrote (version 1: no bounce fields), snapshot
  * and change log, reads with empty bounce info; the next change writes
  * version 2 and the old members keep every field. */
@@ -988,13 +1004,7 @@ test_version_1_roster_reads_and_upgrades(void)
 	roster_free(&r);
 
 	put_addrs(f.list, "new@example.org", NULL);
-	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
-	g_assert_no_error(error);
-	p = gen_file(f.list, "members", current_gen(f.list));
-	text = read_all(p);
-	g_assert_true(g_str_has_prefix(text, "herald-roster 3\n"));
-	g_free(text);
-	g_free(p);
+	compacts_to_version_3(f.list);
 	r = load(f.list);
 	g_assert_cmpuint(roster_count(r), ==, 3);
 	m = roster_find(r, "old@example.org");
@@ -1058,13 +1068,7 @@ test_version_2_roster_reads_and_topics_round_trip(void)
 	g_assert_cmpstr(m->topics, ==, "linux,bsd");
 	g_assert_cmpuint(m->options, ==, OPT_ACK | OPT_NMTOPICS);
 	roster_free(&r);
-	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
-	g_assert_no_error(error);
-	p = gen_file(f.list, "members", current_gen(f.list));
-	text = read_all(p);
-	g_assert_true(g_str_has_prefix(text, "herald-roster 3\n"));
-	g_free(text);
-	g_free(p);
+	compacts_to_version_3(f.list);
 	r = load(f.list);
 	m = roster_find(r, "old@example.org");
 	g_assert_cmpstr(m->topics, ==, "linux,bsd");

@@ -169,6 +169,23 @@ include_siblings(struct post *p, struct recips *rc, GPtrArray *dests)
 	g_strfreev(lists);
 }
 
+/* Whether the list's pipeline has the tagger.  A list keeps the pipeline
+ * it was created with, so one made before herald had topics lacks it:
+ * calcrecips tags such a post itself. */
+static gboolean
+pipeline_names_tagger(struct post *p)
+{
+	char *order = post_setting(p, "pipeline");
+	char **names = g_strsplit(order, ",", -1);
+	gboolean has = FALSE;
+
+	for (int i = 0; names[i] != NULL && !has; i++)
+		has = strcmp(g_strstrip(names[i]), "tagger") == 0;
+	g_strfreev(names);
+	g_free(order);
+	return has;
+}
+
 enum pipe_result
 pipe_calcrecips(struct post *p, GError **error)
 {
@@ -183,8 +200,10 @@ pipe_calcrecips(struct post *p, GError **error)
 		return PIPE_CONTINUE;
 	if ((r = post_roster(p, error)) == NULL)
 		return PIPE_ERROR;
-	poster_key = address_key(p->poster);
 	topics = post_setting_bool(p, "topics_enabled");
+	if (topics && !pipeline_names_tagger(p) && pipe_tagger(p, error) != PIPE_CONTINUE)
+		return PIPE_ERROR;
+	poster_key = address_key(p->poster);
 	if (topics) {
 		hits = queue_meta_get_all(p->meta, META_TOPIC);
 		g_ptr_array_add(hits, NULL);
