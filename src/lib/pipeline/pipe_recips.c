@@ -18,19 +18,23 @@
 #define RECIPS_SUBSYS "pipeline"
 
 /* The recipients so far, once each (by address key): a member of this
- * list and of an included sibling gets one copy. */
+ * list and of an included sibling gets one copy.  Without sibling lists
+ * the roster's members are distinct already, and the table is not made:
+ * for 100,000 members it would cost more than the rest of calcrecips. */
 struct recips {
 	GPtrArray *addrs;	/* the post's recipients */
-	GHashTable *keys;	/* key -> index + 1 in addrs */
+	GHashTable *keys;	/* key -> index + 1 in addrs; NULL: no siblings */
 };
 
 static void
 recips_add(struct recips *rc, const struct member *m)
 {
-	if (g_hash_table_contains(rc->keys, m->key))
+	if (rc->keys != NULL && g_hash_table_contains(rc->keys, m->key))
 		return;
 	g_ptr_array_add(rc->addrs, g_strdup(m->addr));
-	g_hash_table_insert(rc->keys, g_strdup(m->key), GUINT_TO_POINTER(rc->addrs->len));
+	if (rc->keys != NULL)
+		g_hash_table_insert(rc->keys, g_strdup(m->key),
+				    GUINT_TO_POINTER(rc->addrs->len));
 }
 
 static void
@@ -169,6 +173,18 @@ include_siblings(struct post *p, struct recips *rc, GPtrArray *dests)
 	g_strfreev(lists);
 }
 
+static gboolean
+has_siblings(struct post *p)
+{
+	char **inc = list_get_lines(p->list, "regular_include_lists");
+	char **exc = list_get_lines(p->list, "regular_exclude_lists");
+	gboolean has = inc[0] != NULL || exc[0] != NULL;
+
+	g_strfreev(inc);
+	g_strfreev(exc);
+	return has;
+}
+
 /* Whether the list's pipeline has the tagger.  A list keeps the pipeline
  * it was created with, so one made before herald had topics lacks it:
  * calcrecips tags such a post itself. */
@@ -210,7 +226,9 @@ pipe_calcrecips(struct post *p, GError **error)
 	}
 	all = roster_members(r, FALSE);
 	rc.addrs = g_ptr_array_new_full(all->len, g_free);
-	rc.keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	rc.keys = has_siblings(p) ? g_hash_table_new_full(g_str_hash, g_str_equal,
+							  g_free, NULL)
+				  : NULL;
 	for (guint i = 0; i < all->len; i++) {
 		const struct member *m = all->pdata[i];
 
@@ -224,12 +242,14 @@ pipe_calcrecips(struct post *p, GError **error)
 		recips_add(&rc, m);
 	}
 	g_ptr_array_unref(all);
-	dests = message_addresses(p->msg, named);
-	exclude_siblings(p, &rc, dests);
-	include_siblings(p, &rc, dests);
-	g_ptr_array_unref(dests);
+	if (rc.keys != NULL) {
+		dests = message_addresses(p->msg, named);
+		exclude_siblings(p, &rc, dests);
+		include_siblings(p, &rc, dests);
+		g_ptr_array_unref(dests);
+		g_hash_table_unref(rc.keys);
+	}
 	p->recipients = recips_squeeze(&rc);
-	g_hash_table_unref(rc.keys);
 	if (hits != NULL)
 		g_ptr_array_unref(hits);
 	g_free(poster_key);
