@@ -13,6 +13,7 @@
 #include "list/list.h"
 #include "list/roster.h"
 #include "list/subscribe.h"
+#include "list/topics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -321,6 +322,9 @@ print_member(const struct member *m)
 	       *opts != '\0' ? opts : "(none)",
 	       *m->language != '\0' ? m->language : "(the list's)", subscribed,
 	       *m->password != '\0' ? "(set)" : "(not set)");
+	if (*m->topics != '\0')
+		printf("topics: %s%s\n", m->topics,
+		       (m->options & OPT_NMTOPICS) ? " (and posts matching none)" : "");
 	if (m->bounce.last != 0 || m->bounce.score > 0) {
 		GDateTime *day = g_date_time_new_from_unix_utc(m->bounce.last);
 		char *last = g_date_time_format(day, "%Y-%m-%d");
@@ -390,6 +394,7 @@ members_list(struct cli *cli, int argc, char **argv)
 
 struct set_ctx {
 	const char *addr, *option, *value;
+	struct topics *topics;	/* the list's, for "topics" */
 };
 
 static int
@@ -399,7 +404,7 @@ set_option(const struct roster *r, struct roster_change *c, void *ctx,
 	struct set_ctx *sc = ctx;
 	const struct member *cur = roster_find(r, sc->addr);
 	struct member m;
-	char *hash = NULL;
+	char *hash = NULL, *topics = NULL;
 	unsigned bit;
 	int v;
 
@@ -422,7 +427,12 @@ set_option(const struct roster *r, struct roster_change *c, void *ctx,
 							       : STATUS_BY_OWNER;
 		m.status_time = now_usec() / 1000000;
 		m.status_reason = m.status == STATUS_ENABLED ? "" : "set by an owner";
-	} else if ((bit = member_option_bit(sc->option)) != 0) {
+	} else if (strcmp(sc->option, "topics") == 0) {
+		if ((topics = topics_choice_normalise(sc->topics, sc->value, error)) == NULL)
+			return -1;
+		m.topics = topics;
+	} else if ((bit = member_option_bit(strcmp(sc->option, "nomatch") == 0
+					    ? "nmtopics" : sc->option)) != 0) {
 		if (strcmp(sc->value, "yes") == 0)
 			m.options |= bit;
 		else if (strcmp(sc->value, "no") == 0)
@@ -439,12 +449,14 @@ set_option(const struct roster *r, struct roster_change *c, void *ctx,
 	} else {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
 			    "unknown member option '%s' (name, mode, delivery, ack, "
-			    "notmetoo, hide, mod, nodupes, language, password)",
+			    "notmetoo, hide, mod, nodupes, topics, nomatch, "
+			    "language, password)",
 			    sc->option);
 		return -1;
 	}
 	roster_change_put(c, &m);
 	g_free(hash);
+	g_free(topics);
 	return 0;
 bad:
 	g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
@@ -495,6 +507,9 @@ members_set(struct cli *cli, int argc, char **argv)
 			"  mode regular|mime|plain   each post, or MIME or plain digests\n"
 			"  delivery enabled|disabled\n"
 			"  ack|notmetoo|hide|mod|nodupes yes|no\n"
+			"  topics NAME,NAME   receive only posts about these topics\n"
+			"                     (\"\" for every post)\n"
+			"  nomatch yes|no     with topics, also posts matching no topic\n"
 			"  language CODE\n"
 			"  password TEXT      (stored as an Argon2id hash)",
 	};
@@ -505,12 +520,20 @@ members_set(struct cli *cli, int argc, char **argv)
 
 	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	sc = (struct set_ctx){ argv[2], argv[3], argv[4] };
-	if (strcmp(sc.option, "mode") == 0 && mode_change(l, &sc, &error) < 0)
+	sc = (struct set_ctx){ argv[2], argv[3], argv[4], NULL };
+	if (strcmp(sc.option, "topics") == 0) {
+		char *text = list_get(l, "topics", NULL);
+		sc.topics = topics_parse(text != NULL ? text : "", &error);
+		g_free(text);
+	}
+	if (strcmp(sc.option, "topics") == 0 && sc.topics == NULL)
+		ret = cli_gerror(&error);
+	else if (strcmp(sc.option, "mode") == 0 && mode_change(l, &sc, &error) < 0)
 		ret = cli_gerror(&error);
 	else
 		ret = roster_edit(l, set_option, &sc, &error) < 0
 			? cli_gerror(&error) : CLI_OK;
+	topics_free(&sc.topics);
 	list_free(&l);
 	return ret;
 }

@@ -112,7 +112,7 @@ send human@example.net demo-request@example.org "" "info\nlists\nwho\nset show\n
 r=$(last_to human@example.net)
 check "info names the list's addresses" grep -q "Commands:   demo-request@example.org" "$r"
 check "lists names the advertised lists" grep -q "^ *demo@example.org$" "$r"
-check "who is refused without a password (private_roster 1)" grep -q "is not open" "$r"
+check "who is refused without a password (private_roster 1)" grep -q "is open only to its members" "$r"
 check "set show shows the options" grep -q "^ *ack off$" "$r"
 check "set ack needs set authenticate first" grep -q 'Give "set authenticate PASSWORD" first' "$r"
 check "a wrong password is refused" grep -q "The password is wrong" "$r"

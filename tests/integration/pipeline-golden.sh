@@ -64,16 +64,17 @@ count() { entries "$1" "$2" | grep -c .; }
 # add_members V FILE: "ADDR [OPTION ...]" lines; the options a member has
 # are exactly those listed (new_member_options would give each nodupes).
 add_members() {
-	local v=$1 file=$2 addr opts o flags sets
+	local v=$1 file=$2 addr opts o flags sets topics
 	while read -r addr opts <&3; do
 		case $addr in '' | '#'*) continue ;; esac
-		flags=() sets=()
+		flags=() sets=() topics=()
 		for o in $opts; do
 			case $o in
 			digest) flags+=(--digest) ;;
 			nomail) flags+=(--nomail) ;;
 			mod) flags+=(--moderate) ;;
-			nodupes | notmetoo | ack | hide) sets+=("$o") ;;
+			nodupes | notmetoo | ack | hide | nmtopics) sets+=("$o") ;;
+			topics=*) topics+=("${o#topics=}") ;;
 			*) echo "unknown member option $o" >&2; return 1 ;;
 			esac
 		done
@@ -85,6 +86,9 @@ add_members() {
 		for o in "${sets[@]}"; do
 			[ "$o" = nodupes ] && continue
 			"$HERALD" --var "$v" members set "$LIST" "$addr" "$o" yes </dev/null || return 1
+		done
+		for o in "${topics[@]}"; do
+			"$HERALD" --var "$v" members set "$LIST" "$addr" topics "$o" </dev/null || return 1
 		done
 	done 3<"$file"
 }
@@ -202,18 +206,20 @@ run_case() {
 	fi
 	if [ -f "$dir/members" ]; then
 		cp -a "$BASE" "$V"
-		if ! add_members "$V" "$dir/members" 2>"$W/members.err"; then
-			not_ok "$name: its members are added"
-			sed 's/^/# /' "$W/members.err"
-			return
-		fi
 	else
 		cp -a "$BASE_MEMBERS" "$V"
 	fi
+	# The config first: a member's topics must be the list's.
 	if [ -f "$dir/config" ] &&
 		! "$HERALD" --var "$V" config import "$LIST" <"$dir/config" 2>"$W/config.err"; then
 		not_ok "$name: its config imports"
 		sed 's/^/# /' "$W/config.err"
+		return
+	fi
+	if [ -f "$dir/members" ] &&
+		! add_members "$V" "$dir/members" 2>"$W/members.err"; then
+		not_ok "$name: its members are added"
+		sed 's/^/# /' "$W/members.err"
 		return
 	fi
 	kind=$(meta_get "$dir/meta" kind)

@@ -946,6 +946,22 @@ test_snapshot_without_end_line_fails_format(void)
 	fixture_teardown(&f);
 }
 
+/* Compacting writes a snapshot of the current version, 3. */
+static void
+compacts_to_version_3(struct list *l)
+{
+	GError *error = NULL;
+	char *p, *text;
+
+	g_assert_cmpint(roster_compact(l, &error), ==, 0);
+	g_assert_no_error(error);
+	p = gen_file(l, "members", current_gen(l));
+	text = read_all(p);
+	g_assert_true(g_str_has_prefix(text, "herald-roster 3\n"));
+	g_free(text);
+	g_free(p);
+}
+
 /* A roster an older herald wrote (version 1: no bounce fields), snapshot
  * and change log, reads with empty bounce info; the next change writes
  * version 2 and the old members keep every field. */
@@ -988,13 +1004,7 @@ test_version_1_roster_reads_and_upgrades(void)
 	roster_free(&r);
 
 	put_addrs(f.list, "new@example.org", NULL);
-	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
-	g_assert_no_error(error);
-	p = gen_file(f.list, "members", current_gen(f.list));
-	text = read_all(p);
-	g_assert_true(g_str_has_prefix(text, "herald-roster 2\n"));
-	g_free(text);
-	g_free(p);
+	compacts_to_version_3(f.list);
 	r = load(f.list);
 	g_assert_cmpuint(roster_count(r), ==, 3);
 	m = roster_find(r, "old@example.org");
@@ -1005,15 +1015,78 @@ test_version_1_roster_reads_and_upgrades(void)
 	fixture_teardown(&f);
 }
 
+/* A version 2 roster (no topics field), snapshot and change log, reads
+ * with no topics and keeps its bounce info; a member given topics is
+ * written as version 3 and reads back with them. */
+static void
+test_version_2_roster_reads_and_topics_round_trip(void)
+{
+	struct fixture f;
+	struct roster *r;
+	struct roster_change *c;
+	const struct member *m;
+	struct member w;
+	GError *error = NULL;
+	char *p, *text;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "zed@example.org", NULL);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	p = gen_file(f.list, "members", current_gen(f.list));
+	text = g_strdup("herald-roster 2\n"
+			"old@example.org\tOld@example.org\tOld\tregular\tenabled"
+			"\t0\t\tack\t\t1600000000\t\t1.5\t1700000000\t1.0"
+			"\thard\t0\t0\n"
+			"end 1\n");
+	g_assert_true(g_file_set_contents(p, text, -1, NULL));
+	g_free(text);
+	g_free(p);
+	append_record(f.list, GHOST_PUT "\t0.0\t0\t0.0\t\t0\t0", FALSE);
+	append_record(f.list, "C", FALSE);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 2);
+	m = roster_find(r, "old@example.org");
+	g_assert_nonnull(m);
+	g_assert_cmpfloat(m->bounce.score, ==, 1.5);
+	g_assert_cmpstr(m->bounce.reason, ==, "hard");
+	g_assert_cmpstr(m->topics, ==, "");
+	g_assert_cmpuint(m->options, ==, OPT_ACK);
+	g_assert_cmpstr(roster_find(r, "ghost@example.org")->topics, ==, "");
+
+	w = *m;
+	w.topics = "linux,bsd";
+	w.options |= OPT_NMTOPICS;
+	c = roster_change_new();
+	roster_change_put(c, &w);
+	roster_free(&r);
+	g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	r = load(f.list);
+	m = roster_find(r, "old@example.org");
+	g_assert_cmpstr(m->topics, ==, "linux,bsd");
+	g_assert_cmpuint(m->options, ==, OPT_ACK | OPT_NMTOPICS);
+	roster_free(&r);
+	compacts_to_version_3(f.list);
+	r = load(f.list);
+	m = roster_find(r, "old@example.org");
+	g_assert_cmpstr(m->topics, ==, "linux,bsd");
+	g_assert_cmpfloat(m->bounce.score, ==, 1.5);
+	g_assert_cmpstr(roster_find(r, "ghost@example.org")->topics, ==, "");
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
 /* --- names --------------------------------------------------------------- */
 
 static void
 test_options_format_parse_round_trip_and_unknown_names(void)
 {
 	static const char *const names[] = { "ack", "notmetoo", "hide", "mod",
-					     "nodupes" };
+					     "nodupes", "nmtopics" };
 	const unsigned all = OPT_ACK | OPT_NOTMETOO | OPT_CONCEAL | OPT_MODERATE |
-			     OPT_NODUPES;
+			     OPT_NODUPES | OPT_NMTOPICS;
 	unsigned opts;
 	char *s;
 
@@ -1272,6 +1345,8 @@ static const struct unit_test tests[] = {
 	  test_snapshot_without_end_line_fails_format },
 	{ "/roster/format/version-1-reads-and-upgrades",
 	  test_version_1_roster_reads_and_upgrades },
+	{ "/roster/format/version-2-reads-and-topics-round-trip",
+	  test_version_2_roster_reads_and_topics_round_trip },
 	{ "/roster/names/options-round-trip-unknown-refused",
 	  test_options_format_parse_round_trip_and_unknown_names },
 	{ "/roster/stamp/changes-with-commits-and-compaction",

@@ -14,6 +14,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "list/listurls.h"
+#include "list/privacy.h"
 #include "list/subscribe.h"
 #include "list/template.h"
 #include "mail/address.h"
@@ -114,52 +115,57 @@ exec_unsubscribe(struct session *s, const struct command *c, GError **error)
 
 /* --- who, info, lists, help ----------------------------------------------- */
 
-/* Whether the sender may see the roster (private_roster: 0 anyone, 1
- * members with their password, 2 the list's administrators). */
-static gboolean
-may_see_roster(struct session *s, const struct command *c,
-	       const struct roster *r)
+/* Who the sender of a `who` is: an administrator by the list's password,
+ * a member by their own (Mailman's `who PASSWORD [address=ADDR]`), else
+ * anyone. */
+static enum privacy_viewer
+who_viewer(struct session *s, const struct command *c, const struct roster *r)
 {
-	int64_t who = list_get_int(s->list, "private_roster");
 	const char *addr = c->address != NULL ? c->address : s->sender;
+	const struct member *m = roster_find(r, addr);
 
-	if (who == 0 || session_admin_password(s, c->password))
-		return TRUE;
-	return who == 1 && session_password_ok(s, roster_find(r, addr),
-					       c->password);
+	if (session_admin_password(s, c->password))
+		return VIEWER_ADMIN;
+	if (m != NULL && session_password_ok(s, m, c->password))
+		return VIEWER_MEMBER;
+	return VIEWER_ANYONE;
 }
 
 static int
 exec_who(struct session *s, const struct command *c, GError **error)
 {
+	enum privacy_viewer viewer;
 	struct roster *r = NULL;
-	GPtrArray *all;
+	GPtrArray *seen;
 	GString *out;
-	gboolean admin = session_admin_password(s, c->password);
 
 	if (roster_load(s->list, &r, error) < 0)
 		return failed(s, c->line, error);
-	if (!may_see_roster(s, c, r)) {
-		session_result(s, c->line, "The member list of %s is not open "
-			       "to you: give your password (who PASSWORD).",
-			       list_fqdn(s->list));
+	viewer = who_viewer(s, c, r);
+	if (!privacy_may_see_roster(s->list, viewer)) {
+		session_result(s, c->line, "The member list of %s is open only "
+			       "to %s%s.", list_fqdn(s->list),
+			       list_get_int(s->list, "private_roster") == 1
+			       ? "its members: give your password (who PASSWORD)"
+			       : "its administrators",
+			       c->password != NULL ? "; the password is wrong" : "");
 		roster_free(&r);
 		return 0;
 	}
-	all = roster_members(r, TRUE);
+	seen = privacy_visible_members(r, viewer);
 	out = g_string_new(NULL);
-	for (guint i = 0; i < all->len; i++) {
-		const struct member *m = all->pdata[i];
+	for (guint i = 0; i < seen->len; i++) {
+		const struct member *m = seen->pdata[i];
+		char *shown = privacy_address(s->list, m->addr, viewer);
 
-		if (admin || !(m->options & OPT_CONCEAL))
-			g_string_append_printf(out, "\n    %s%s", m->addr,
-					       m->mode != MODE_REGULAR
-					       ? " (digest)" : "");
+		g_string_append_printf(out, "\n    %s%s", shown,
+				       m->mode != MODE_REGULAR ? " (digest)" : "");
+		g_free(shown);
 	}
 	session_result(s, c->line, "Members of %s:%s", list_fqdn(s->list),
 		       out->len > 0 ? out->str : " none you may see.");
 	g_string_free(out, TRUE);
-	g_ptr_array_free(all, TRUE);
+	g_ptr_array_free(seen, TRUE);
 	roster_free(&r);
 	return 0;
 }

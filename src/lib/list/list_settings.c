@@ -5,7 +5,7 @@
  * admin pages), so that an admin's knowledge carries over: a setting herald
  * has means what it meant there.  Two deliberate differences: passwords are
  * Argon2id hashes (Mailman: unsalted SHA-1), and settings of features herald
- * does not have (the NNTP gateway, topics) are absent rather than present
+ * does not have (the NNTP gateway) are absent rather than present
  * and ignored; send_reminders is kept for import only (herald sends no
  * password reminders: they mailed clear-text passwords).
  * Settings of features herald will have but does not have yet (bounce
@@ -15,6 +15,7 @@
  */
 #include "list/list_settings.h"
 #include "base/base.h"
+#include "list/topics.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -76,11 +77,13 @@ static const struct list_setting settings[] = {
 	{ "reply_to_address", "general", LS_STRING, "", NULL, NO_RANGE,
 	  "The Reply-To address when reply_goes_to_list is explicit.", 0 },
 	{ "umbrella_list", "general", LS_BOOL, "no", NULL, NO_RANGE,
-	  "The members are other lists: administrative notices go to "
-	  "<member local part><umbrella_member_suffix> instead.", LS_PENDING },
+	  "The members are other lists: the notices meant for a member "
+	  "(welcome, goodbye, confirmations, refusals) go to "
+	  "<member local part><umbrella_member_suffix>@<member domain>, the "
+	  "member list's owners; posts still go to the member address.", 0 },
 	{ "umbrella_member_suffix", "general", LS_STRING, "-owner", NULL, NO_RANGE,
-	  "The suffix used for umbrella members' administrative addresses.",
-	  LS_PENDING },
+	  "The suffix added to an umbrella list's member's local part for its "
+	  "notices (umbrella_list).", 0 },
 	{ "send_reminders", "general", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Mailman 2.1's monthly password reminders; kept for import only: "
 	  "herald sends none (they mailed passwords in clear, and Mailman 3 "
@@ -170,14 +173,18 @@ static const struct list_setting settings[] = {
 	  "replace them with links to the stored files (digests and the "
 	  "archive get the whole post).", 0 },
 	{ "regular_exclude_lists", "nondigest", LS_LIST, "", NULL, NO_RANGE,
-	  "Other lists whose members do not get a post cross-posted to them "
-	  "from this list too.", LS_PENDING },
+	  "Other lists of the site (list@domain, one a line): when a post is "
+	  "sent to one of them too (To: or Cc:), its regular members do not "
+	  "get it from this list.", 0 },
 	{ "regular_exclude_ignore", "nondigest", LS_BOOL, "yes", NULL, NO_RANGE,
-	  "Ignore regular_exclude_lists when the post was not sent to them.",
-	  LS_PENDING },
+	  "Apply regular_exclude_lists only when the poster is a member of "
+	  "the other list (a nonmember's post may be held there, and its "
+	  "members would get it from neither list).", 0 },
 	{ "regular_include_lists", "nondigest", LS_LIST, "", NULL, NO_RANGE,
-	  "Other lists whose regular members also get this list's posts.",
-	  LS_PENDING },
+	  "Other lists of the site (list@domain, one a line) whose regular "
+	  "members with delivery enabled also get this list's posts, unless "
+	  "the post was sent to that list too; each address gets one copy.",
+	  0 },
 
 	/* --- digest ---------------------------------------------------- */
 	{ "digestable", "digest", LS_BOOL, "yes", NULL, NO_RANGE,
@@ -390,12 +397,28 @@ static const struct list_setting settings[] = {
 	  "What happens to a post that filtering leaves empty or that a rule "
 	  "rejects.", 0 },
 
+	/* --- topics ---------------------------------------------------- */
+	{ "topics_enabled", "topics", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Tag posts with the topics they match (X-Topics:) and let members "
+	  "receive only the topics they choose.", 0 },
+	{ "topics_bodylines_limit", "topics", LS_INT, "5", NULL,
+	  INT_RANGE(-1000000, 1000000),
+	  "How many non-blank lines at the top of a post's body are searched "
+	  "for Subject: and Keywords: lines to match topics against: 0 none, "
+	  "a negative number every line.", 0 },
+	{ "topics", "topics", LS_LIST, "", NULL, NO_RANGE,
+	  "The topics, one a line of three fields separated by tabs: name, "
+	  "regular expression, description (docs/topics.md).  A post is about a topic when the expression "
+	  "(case-insensitive) matches its Subject:, its Keywords:, or such a "
+	  "line among the first topics_bodylines_limit lines of its body.",
+	  0 },
+
 	{ NULL, NULL, 0, NULL, NULL, NO_RANGE, NULL, 0 },
 };
 
 static const char *const categories[] = {
 	"general", "passwords", "language", "nondigest", "digest", "privacy",
-	"bounce", "archive", "autoreply", "contentfilter", NULL,
+	"bounce", "archive", "autoreply", "contentfilter", "topics", NULL,
 };
 
 const struct list_setting *
@@ -486,6 +509,22 @@ normalise_list(const char *value)
 	return g_string_free(out, FALSE);
 }
 
+/* The topics' regular expressions are compiled now, so that a bad one is
+ * refused when it is set rather than failing posts. */
+static char *
+normalise_topics(const char *value, GError **error)
+{
+	char *out = normalise_list(value);
+	struct topics *t = topics_parse(out, error);
+
+	if (t == NULL) {
+		g_free(out);
+		return NULL;
+	}
+	topics_free(&t);
+	return out;
+}
+
 char *
 list_setting_normalise(const struct list_setting *s, const char *value,
 		       GError **error)
@@ -535,6 +574,8 @@ list_setting_normalise(const struct list_setting *s, const char *value,
 	case LS_TEXT:
 		return g_strdup(value);
 	case LS_LIST:
+		if (strcmp(s->name, "topics") == 0)
+			return normalise_topics(value, error);
 		return normalise_list(value);
 	case LS_PASSWORD:
 		if (*value == '\0')

@@ -15,7 +15,8 @@
 
 /* The posting pipeline's handlers in Mailman 2.1's order (pipeline.c). */
 #define PIPELINE_DEFAULT_ORDER                                              \
-	"authcheck,approve,replybot,dmarc,moderate,hold,mimedel,emergency,calcrecips," \
+	"authcheck,approve,replybot,dmarc,moderate,hold,mimedel,emergency,tagger," \
+	"calcrecips,"                                                       \
 	"avoiddups,cleanse,cookheaders,todigest,toarchive,scrubber,"         \
 	"afterdelivery,"                                                    \
 	"acknowledge,wrapmessage,decorate,tooutgoing"

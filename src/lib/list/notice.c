@@ -333,3 +333,18 @@ notice_autorespond_from(struct list *l, const char *addr,
 	return notice_send_from(l, to, from, subject, text, attach, error) < 0
 	       ? -1 : 1;
 }
+
+char *
+notice_member_address(struct list *l, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	char *suffix, *out;
+
+	if (at == NULL || !list_get_bool(l, "umbrella_list"))
+		return g_strdup(addr);
+	suffix = list_get(l, "umbrella_member_suffix", NULL);
+	out = g_strdup_printf("%.*s%s%s", (int)(at - addr), addr,
+			      suffix != NULL ? suffix : "", at);
+	g_free(suffix);
+	return out;
+}

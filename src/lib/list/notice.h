@@ -44,6 +44,13 @@ int notice_send_envelope(struct list *l, const char *const *recipients,
 			 const char *sender, const char *subject,
 			 const char *text, GMimeMessage *attach, GError **error);
 
+/* Where a notice meant for member addr goes (Mailman's
+ * GetMemberAdminEmail): addr itself, or on an umbrella list, whose
+ * members are other lists, that list's owners, <local part>
+ * <umbrella_member_suffix>@<domain>.  Welcomes, goodbyes, confirmations
+ * and refusals go there; posts still go to addr. */
+char *notice_member_address(struct list *l, const char *addr);
+
 /* The same to the list's owners and moderators (LIST-owner). */
 int notice_to_owners(struct list *l, const char *subject, const char *text,
 		     GMimeMessage *attach, GError **error);

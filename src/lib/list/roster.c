@@ -36,11 +36,13 @@
 #include <zlib.h>
 
 #define ROSTER_SUBSYS "roster"
-#define SNAPSHOT_MAGIC "herald-roster 2\n"
+#define SNAPSHOT_MAGIC "herald-roster 3\n"
+#define SNAPSHOT_MAGIC_2 "herald-roster 2\n"	/* no topics field: read */
 #define SNAPSHOT_MAGIC_1 "herald-roster 1\n"	/* no bounce fields: read */
 #define COMPACT_MIN (16 * 1024)
 #define LOAD_RETRIES 5
-#define NFIELDS 17
+#define NFIELDS 18
+#define NFIELDS_2 17	/* version 2's lines, without the topics */
 #define NFIELDS_1 11	/* version 1's lines, without the bounce fields */
 
 struct roster {
@@ -76,6 +78,7 @@ static const char *const status_names[] = { "enabled", "byuser", "byowner",
 static const struct { const char *name; unsigned bit; } option_names[] = {
 	{ "ack", OPT_ACK }, { "notmetoo", OPT_NOTMETOO }, { "hide", OPT_CONCEAL },
 	{ "mod", OPT_MODERATE }, { "nodupes", OPT_NODUPES },
+	{ "nmtopics", OPT_NMTOPICS },
 };
 
 const char *
@@ -229,7 +232,7 @@ append_bounce(GString *out, const struct member_bounce *b)
 
 /* key, addr, name, mode, status, status_time, reason, options, language,
  * subscribed, password, then the bounce info: score, last, last weight,
- * reason, notices left, last notice: tab-separated. */
+ * reason, notices left, last notice, then the topics: tab-separated. */
 static void
 append_member(GString *out, const struct member *m)
 {
@@ -248,6 +251,8 @@ append_member(GString *out, const struct member *m)
 	g_string_append_printf(out, "\t%lld\t", (long long)m->subscribed);
 	append_field(out, m->password);
 	append_bounce(out, &m->bounce);
+	g_string_append_c(out, '\t');
+	append_field(out, m->topics != NULL ? m->topics : "");
 	g_free(opts);
 }
 
@@ -297,7 +302,8 @@ parse_key(char *p, char *end, struct member *m)
 }
 
 /* Parses the fields after the key, [p, end), in place into *m: a line of
- * version 2 (with the bounce info) or of version 1 (none). */
+ * version 3, of version 2 (no topics) or of version 1 (no bounce info
+ * either).  The change log may hold lines of all three. */
 static int
 parse_rest(char *p, char *end, struct member *m)
 {
@@ -315,7 +321,7 @@ parse_rest(char *p, char *end, struct member *m)
 		*q = '\0';
 		f[n++] = q + 1;
 	}
-	if (n != NFIELDS - 1 && n != NFIELDS_1 - 1)
+	if (n != NFIELDS - 1 && n != NFIELDS_2 - 1 && n != NFIELDS_1 - 1)
 		return -1;
 	*end = '\0';
 	for (int i = 0; escaped && i < n; i++) {
@@ -338,7 +344,8 @@ parse_rest(char *p, char *end, struct member *m)
 	m->password = f[9];
 	memset(&m->bounce, 0, sizeof m->bounce);
 	m->bounce.reason = "";
-	if (n == NFIELDS - 1) {
+	m->topics = "";
+	if (n >= NFIELDS_2 - 1) {
 		m->bounce.score = g_ascii_strtod(f[10], NULL);
 		m->bounce.last = g_ascii_strtoll(f[11], NULL, 10);
 		m->bounce.last_weight = g_ascii_strtod(f[12], NULL);
@@ -346,6 +353,8 @@ parse_rest(char *p, char *end, struct member *m)
 		m->bounce.notices_left = (int)g_ascii_strtoll(f[14], NULL, 10);
 		m->bounce.last_notice = g_ascii_strtoll(f[15], NULL, 10);
 	}
+	if (n == NFIELDS - 1)
+		m->topics = f[16];
 	return 0;
 }
 
@@ -375,7 +384,7 @@ ensure_parsed(const struct member *cm)
 				  m->key);
 			m->addr = m->key;
 			m->name = m->status_reason = m->language = m->password = "";
-			m->bounce.reason = "";
+			m->bounce.reason = m->topics = "";
 		}
 	}
 	return m;
@@ -477,8 +486,10 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 	g_ptr_array_add(r->buffers, buf);
 	r->snapshot_size = len;
 	G_STATIC_ASSERT(sizeof SNAPSHOT_MAGIC == sizeof SNAPSHOT_MAGIC_1);
+	G_STATIC_ASSERT(sizeof SNAPSHOT_MAGIC == sizeof SNAPSHOT_MAGIC_2);
 	if (len < strlen(SNAPSHOT_MAGIC) ||
 	    (memcmp(buf, SNAPSHOT_MAGIC, strlen(SNAPSHOT_MAGIC)) != 0 &&
+	     memcmp(buf, SNAPSHOT_MAGIC_2, strlen(SNAPSHOT_MAGIC_2)) != 0 &&
 	     memcmp(buf, SNAPSHOT_MAGIC_1, strlen(SNAPSHOT_MAGIC_1)) != 0))
 		goto corrupt;
 	/* The last line, "end <count>", and that many lines before it prove
@@ -933,6 +944,7 @@ member_copy_free(gpointer p)
 	g_free(m->language);
 	g_free(m->password);
 	g_free(m->bounce.reason);
+	g_free(m->topics);
 	g_free(m);
 }
 
@@ -974,6 +986,7 @@ roster_change_put(struct roster_change *c, const struct member *m)
 	copy->language = g_strdup(m->language != NULL ? m->language : "");
 	copy->password = g_strdup(m->password != NULL ? m->password : "");
 	copy->bounce.reason = g_strdup(m->bounce.reason != NULL ? m->bounce.reason : "");
+	copy->topics = g_strdup(m->topics != NULL ? m->topics : "");
 	g_ptr_array_add(c->puts, copy);
 	append_member(line, copy);
 	append_record(c->records, line->str, line->len);
@@ -1031,6 +1044,7 @@ apply_in_memory(struct roster *r, struct roster_change *c)
 		own->language = keep(r, m->language);
 		own->password = keep(r, m->password);
 		own->bounce.reason = keep(r, m->bounce.reason);
+		own->topics = keep(r, m->topics);
 		roster_put(r, z);
 	}
 }

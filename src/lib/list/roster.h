@@ -35,6 +35,7 @@ enum member_status {
 #define OPT_CONCEAL 0x04	/* ConcealSubscription: "hide" */
 #define OPT_MODERATE 0x08	/* Moderate: "mod" */
 #define OPT_NODUPES 0x10	/* DontReceiveDuplicates: "nodupes" */
+#define OPT_NMTOPICS 0x20	/* ReceiveNonmatchingTopics: "nmtopics" */
 
 /* What bounce processing knows of a member (Mailman 2.1's BounceInfo,
  * bounce/process.h): kept in the member's record so that a score and the
@@ -65,6 +66,8 @@ struct member {
 	int64_t subscribed;	/* epoch seconds */
 	char *password;		/* Argon2id hash or "" */
 	struct member_bounce bounce;	/* all zero and "" when none */
+	char *topics;		/* the topic names chosen, comma-separated;
+				 * "" or NULL: none (every post) */
 };
 
 struct roster;
@@ -145,7 +148,8 @@ int member_status_parse(const char *s);
 /* "ack,nodupes" and back. */
 char *member_options_format(unsigned options);
 int member_options_parse(const char *s, unsigned *options_r);
-/* Option bit by one name ("ack", "notmetoo", "hide", "mod", "nodupes"). */
+/* Option bit by one name ("ack", "notmetoo", "hide", "mod", "nodupes",
+ * "nmtopics"). */
 unsigned member_option_bit(const char *name);
 
 #endif

@@ -284,14 +284,16 @@ send_confirmation(struct list *l, const struct pending *p)
 		[PENDING_CHANGE_ADDRESS] = "changeaddr",
 	};
 	gboolean move = p->kind == PENDING_CHANGE_ADDRESS;
-	const char *to = move ? p->new_address : p->address;
+	const char *whom = move ? p->new_address : p->address;
 	GHashTable *vars = template_vars_for_list(l);
 	char *reply_to = modlink_confirm_address(l, p->token);
+	/* An umbrella list's member is a list: its owners answer. */
+	char *to = notice_member_address(l, whom);
 	struct notice_from from = { "-request", reply_to };
 	struct template_text t;
 	GError *e = NULL;
 
-	template_vars_set(vars, "email", to);
+	template_vars_set(vars, "email", whom);
 	template_vars_set(vars, "oldaddr", p->address);
 	template_vars_set(vars, "cookie", p->token);
 	template_vars_take(vars, "confirmurl", modlink_confirm_url(l, p->token));
@@ -308,6 +310,7 @@ send_confirmation(struct list *l, const struct pending *p)
 			log_mail_error(l, "confirmation", e);
 		template_text_clear(&t);
 	}
+	g_free(to);
 	g_free(reply_to);
 	g_hash_table_unref(vars);
 }
@@ -348,7 +351,8 @@ static void
 tell_refused(struct list *l, const struct pending *p, const char *reason)
 {
 	GHashTable *vars = template_vars_for_list(l);
-	const char *to[] = { p->address, NULL };
+	char *addr = notice_member_address(l, p->address);
+	const char *to[] = { addr, NULL };
 	GError *e = NULL;
 
 	template_vars_take(vars, "request", g_strdup_printf("%s of %s",
@@ -358,6 +362,7 @@ tell_refused(struct list *l, const struct pending *p, const char *reason)
 	if (template_send(l, to, "refuse", language(p->language), vars, NULL,
 			  TRUE, &e) < 0)
 		log_mail_error(l, "refusal", e);
+	g_free(addr);
 	g_hash_table_unref(vars);
 }
 
@@ -408,7 +413,8 @@ static void
 tell_member(struct list *l, const char *address, gboolean added)
 {
 	GHashTable *vars = template_vars_for_list(l);
-	const char *to[] = { address, NULL };
+	char *addr = notice_member_address(l, address);
+	const char *to[] = { addr, NULL };
 	GError *e = NULL;
 
 	template_vars_set(vars, added ? "user" : "email", address);
@@ -417,6 +423,7 @@ tell_member(struct list *l, const char *address, gboolean added)
 	if (template_send(l, to, added ? "subscribeack" : "unsubscribeack",
 			  NULL, vars, NULL, FALSE, &e) < 0)
 		log_mail_error(l, added ? "welcome" : "goodbye", e);
+	g_free(addr);
 	g_hash_table_unref(vars);
 }
 

@@ -45,9 +45,14 @@ static const struct pipe_handler handlers[] = {
 	  "settings)." },
 	{ "emergency", pipe_emergency,
 	  "Holds every post while the list's emergency setting is on." },
+	{ "tagger", pipe_tagger,
+	  "Topics (topics_enabled): the topics the post matches, in an "
+	  "X-Topics header and the metadata, for calcrecips." },
 	{ "calcrecips", pipe_calcrecips,
 	  "The recipients: regular members whose delivery is enabled, less "
-	  "the poster unless they want their own posts." },
+	  "the poster unless they want their own posts, less the members "
+	  "whose topics the post does not match; regular_include_lists and "
+	  "regular_exclude_lists." },
 	{ "avoiddups", pipe_avoiddups,
 	  "Removes recipients who are named in To/Cc and set nodupes." },
 	{ "cleanse", pipe_cleanse,

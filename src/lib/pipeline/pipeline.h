@@ -138,6 +138,7 @@ enum pipe_result pipe_dmarc(struct post *p, GError **error);
 enum pipe_result pipe_hold(struct post *p, GError **error);
 enum pipe_result pipe_mimedel(struct post *p, GError **error);
 enum pipe_result pipe_emergency(struct post *p, GError **error);
+enum pipe_result pipe_tagger(struct post *p, GError **error);
 enum pipe_result pipe_calcrecips(struct post *p, GError **error);
 enum pipe_result pipe_avoiddups(struct post *p, GError **error);
 enum pipe_result pipe_cleanse(struct post *p, GError **error);

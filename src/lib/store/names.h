@@ -64,5 +64,7 @@
 #define META_AUTH_DKIM "auth-dkim"	/* each DKIM signature's result */
 #define META_ARC_CV "arc-cv"		/* none, pass or fail */
 #define META_AUTH_RESULTS "auth-results"	/* for ARC-Authentication-Results */
+/* The topics a post matched (pipeline/pipe_topics.c; repeated). */
+#define META_TOPIC "topic"
 
 #endif
