@@ -26,5 +26,6 @@ gboolean web_require(struct web_request *rq, struct web_response *rs,
 extern const struct web_route web_routes_public[];	/* page_public.c */
 extern const struct web_route web_routes_confirm[];	/* page_confirm.c */
 extern const struct web_route web_routes_login[];	/* page_login.c */
+extern const struct web_route web_routes_api[];	/* api.c */
 
 #endif

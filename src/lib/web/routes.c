@@ -9,5 +9,6 @@ const struct web_route *const web_route_tables[] = {
 	web_routes_public,
 	web_routes_confirm,
 	web_routes_login,
+	web_routes_api,
 	NULL,
 };
