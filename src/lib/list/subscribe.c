@@ -15,6 +15,7 @@
  * adminsubscribeack and adminunsubscribeack, with Mailman's variables.
  */
 #include "list/subscribe.h"
+#include "store/webhook.h"
 #include "base/base.h"
 #include "base/log.h"
 #include "list/listurls.h"
@@ -405,9 +406,20 @@ tell_member(struct list *l, const char *address, gboolean added)
 	g_hash_table_unref(vars);
 }
 
+/* The webhooks' member events (store/webhook.h). */
+static void
+member_event(struct list *l, const char *event, const char *address)
+{
+	JsonObject *d = json_object_new();
+
+	json_object_set_string_member(d, "address", address);
+	webhook_emit(list_site(l), list_fqdn(l), event, d);
+}
+
 void
 subscribe_announce_added(struct list *l, const char *address, int welcome)
 {
+	member_event(l, "member.subscribed", address);
 	if (wanted(l, welcome, "send_welcome_msg"))
 		tell_member(l, address, TRUE);
 	tell_owners(l, address, TRUE);
@@ -416,6 +428,7 @@ subscribe_announce_added(struct list *l, const char *address, int welcome)
 void
 subscribe_announce_removed(struct list *l, const char *address, int goodbye)
 {
+	member_event(l, "member.unsubscribed", address);
 	if (wanted(l, goodbye, "send_goodbye_msg"))
 		tell_member(l, address, FALSE);
 	tell_owners(l, address, FALSE);
