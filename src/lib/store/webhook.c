@@ -61,38 +61,24 @@ int webhook_get(const char *var_dir, const char *id, struct webhook **hook_r,
 		return 0;
 	char *dir = hooks_dir(var_dir);
 	char *path = g_build_filename(dir, id, NULL);
-	char *data = NULL;
-	size_t len = 0;
-	int ret = fs_read_file(path, &data, &len, error);
+	GKeyFile *k = NULL;
+	int ret = fs_read_keyfile(path, &k, error);
 	if (ret == 1) {
-		GKeyFile *k = g_key_file_new();
-		if (!g_key_file_load_from_data(k, data, len, 0, error)) {
-			g_prefix_error(error, "%s: ", path);
+		struct webhook *h = g_new0(struct webhook, 1);
+		h->id = g_strdup(id);
+		h->url = g_key_file_get_string(k, GROUP, "url", NULL);
+		h->secret = g_key_file_get_string(k, GROUP, "secret", NULL);
+		h->list = g_key_file_get_string(k, GROUP, "list", NULL);
+		h->created = g_key_file_get_int64(k, GROUP, "created", NULL);
+		if (!h->url || !h->secret || !h->list) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+				    "%s: url, secret or list missing", path);
+			webhook_free(&h);
 			ret = -1;
-		} else {
-			struct webhook *h = g_new0(struct webhook, 1);
-			h->id = g_strdup(id);
-			h->url = g_key_file_get_string(k, GROUP, "url", NULL);
-			h->secret = g_key_file_get_string(k, GROUP, "secret",
-							  NULL);
-			h->list = g_key_file_get_string(k, GROUP, "list", NULL);
-			h->created = g_key_file_get_int64(k, GROUP, "created",
-							  NULL);
-			if (!h->url || !h->secret || !h->list) {
-				g_set_error(error, HERALD_ERROR,
-					    HERALD_ERR_FORMAT,
-					    "%s: url, secret or list missing",
-					    path);
-				webhook_free(&h);
-				ret = -1;
-			}
-			*hook_r = h;
 		}
+		*hook_r = h;
 		g_key_file_free(k);
-		if (data)
-			sodium_memzero(data, len);
 	}
-	g_free(data);
 	g_free(path);
 	g_free(dir);
 	return ret;

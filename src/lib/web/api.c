@@ -357,19 +357,29 @@ static JsonObject *list_summary(struct list *l)
 	return o;
 }
 
-static void lists_get(struct web_request *rq, struct web_response *rs,
-		      struct api_token *t)
+GPtrArray *api_lists_seen(struct web_request *rq, struct web_response *rs,
+			  struct api_token *t)
 {
 	GError *error = NULL;
 	GPtrArray *names = list_all(rq->site, &error);
 	if (!names) {
 		api_gerror(rs, &error, NULL);
-		return;
+		return NULL;
 	}
+	for (guint i = names->len; *t->list && i-- > 0;)
+		if (strcmp(t->list, names->pdata[i]))
+			g_ptr_array_remove_index(names, i);
+	return names;
+}
+
+static void lists_get(struct web_request *rq, struct web_response *rs,
+		      struct api_token *t)
+{
+	GPtrArray *names = api_lists_seen(rq, rs, t);
+	if (!names)
+		return;
 	JsonArray *a = json_array_new();
 	for (guint i = 0; i < names->len; i++) {
-		if (*t->list && strcmp(t->list, names->pdata[i]))
-			continue;
 		struct list *l = list_open(rq->site, names->pdata[i], NULL);
 		if (l)
 			json_array_add_object_element(a, list_summary(l));

@@ -60,6 +60,10 @@ int api_token_check(struct site *site, const char *text,
  * or not; answers 403 itself when not (api.c). */
 gboolean api_allowed(struct web_response *rs, struct api_token *t,
 		     const char *list, gboolean write);
+/* The lists token t may see (all, or its one list), sorted; NULL with
+ * the error answered. */
+GPtrArray *api_lists_seen(struct web_request *rq, struct web_response *rs,
+			  struct api_token *t);
 /* A problem+json answer (RFC 9457): type is a short name made into
  * "https://herald.invalid/problems/<type>"; field (optional) names the
  * setting or field at fault. */

@@ -639,16 +639,11 @@ void api_member_find(struct web_request *rq, struct web_response *rs,
 		     struct api_token *t)
 {
 	const char *address = web_segment(rq, 3);
-	GError *error = NULL;
-	GPtrArray *names = list_all(rq->site, &error);
-	if (!names) {
-		api_gerror(rs, &error, NULL);
+	GPtrArray *names = api_lists_seen(rq, rs, t);
+	if (!names)
 		return;
-	}
 	JsonArray *a = json_array_new();
 	for (guint i = 0; i < names->len; i++) {
-		if (*t->list && strcmp(t->list, names->pdata[i]))
-			continue;
 		struct list *l = list_open(rq->site, names->pdata[i], NULL);
 		struct roster *r = NULL;
 		if (l && roster_load(l, &r, NULL) == 0) {

@@ -68,41 +68,29 @@ static int token_read(struct site *site, const char *id,
 {
 	char *dir = tokens_dir(site);
 	char *path = g_build_filename(dir, id, NULL);
-	char *data = NULL;
-	size_t len = 0;
-	int ret = fs_read_file(path, &data, &len, error);
-	if (ret == 1) {
-		GKeyFile *k = g_key_file_new();
-		if (!g_key_file_load_from_data(k, data, len, 0, error)) {
-			g_prefix_error(error, "%s: ", path);
-			ret = -1;
-		} else {
-			struct api_token *t = g_new0(struct api_token, 1);
-			t->id = g_strdup(id);
-			t->name = g_key_file_get_string(k, GROUP, "name", NULL);
-			t->list = g_key_file_get_string(k, GROUP, "list", NULL);
-			if (!t->name)
-				t->name = g_strdup("");
-			if (!t->list)
-				t->list = g_strdup("");
-			t->read_only = g_key_file_get_boolean(k, GROUP,
-							      "read_only", NULL);
-			t->created = g_key_file_get_int64(k, GROUP, "created",
-							  NULL);
-			t->revoked_at = g_key_file_get_int64(k, GROUP,
-							     "revoked", NULL);
-			t->revoked = t->revoked_at != 0;
-			if (hash_r)
-				*hash_r = g_key_file_get_string(k, GROUP,
-								"sha256", NULL);
-			*token_r = t;
-		}
-		g_key_file_free(k);
-	}
-	g_free(data);
+	GKeyFile *k = NULL;
+	int ret = fs_read_keyfile(path, &k, error);
 	g_free(path);
 	g_free(dir);
-	return ret;
+	if (ret != 1)
+		return ret;
+	struct api_token *t = g_new0(struct api_token, 1);
+	t->id = g_strdup(id);
+	t->name = g_key_file_get_string(k, GROUP, "name", NULL);
+	t->list = g_key_file_get_string(k, GROUP, "list", NULL);
+	if (!t->name)
+		t->name = g_strdup("");
+	if (!t->list)
+		t->list = g_strdup("");
+	t->read_only = g_key_file_get_boolean(k, GROUP, "read_only", NULL);
+	t->created = g_key_file_get_int64(k, GROUP, "created", NULL);
+	t->revoked_at = g_key_file_get_int64(k, GROUP, "revoked", NULL);
+	t->revoked = t->revoked_at != 0;
+	if (hash_r)
+		*hash_r = g_key_file_get_string(k, GROUP, "sha256", NULL);
+	*token_r = t;
+	g_key_file_free(k);
+	return 1;
 }
 
 static int token_write(struct site *site, const struct api_token *t,
@@ -175,17 +163,12 @@ GPtrArray *api_token_list(struct site *site, GError **error)
 {
 	char *dir = tokens_dir(site);
 	GPtrArray *out = g_ptr_array_new_with_free_func(token_free_ptr);
-	GError *e = NULL;
-	GPtrArray *names = fs_dir_names(dir, NULL, &e);
+	/* No directory: no token made yet. */
+	GPtrArray *names = g_file_test(dir, G_FILE_TEST_IS_DIR)
+		? fs_dir_names(dir, NULL, error)
+		: g_ptr_array_new_with_free_func(g_free);
 	g_free(dir);
 	if (!names) {
-		/* No directory: no token made yet. */
-		if (g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_NOENT) ||
-		    strstr(e->message, "No such file")) {
-			g_error_free(e);
-			return out;
-		}
-		g_propagate_error(error, e);
 		g_ptr_array_free(out, TRUE);
 		return NULL;
 	}
