@@ -59,6 +59,48 @@ static char *action_arg(struct web_request *rq, struct web_response *rs,
 	return action;
 }
 
+/* A decision POSTed: {"action": one of names, "reason"}.  The action's
+ * index in names, with *reason_r (or NULL); -1 with the answer made (405
+ * for another method than POST, allow naming those there are). */
+static int decision(struct web_request *rq, struct web_response *rs,
+		    const char *allow, const char *const *names,
+		    char **reason_r)
+{
+	*reason_r = NULL;
+	if (!api_method(rq, "POST")) {
+		api_not_allowed(rs, allow);
+		return -1;
+	}
+	char *action = action_arg(rq, rs, reason_r);
+	if (!action)
+		return -1;
+	int found = -1;
+	for (int i = 0; names[i] && found < 0; i++)
+		if (!strcmp(names[i], action))
+			found = i;
+	g_free(action);
+	if (found < 0) {
+		char *all = g_strjoinv(", ", (char **)names);
+		char *detail = g_strdup_printf("action is one of %s.", all);
+		api_problem(rs, 422, "invalid", "Unknown action", detail,
+			    "action");
+		g_free(detail);
+		g_free(all);
+		g_clear_pointer(reason_r, g_free);
+	}
+	return found;
+}
+
+/* The answer to a decision done: {"<key>": value, "action": name}. */
+static void decided(struct web_response *rs, const char *key,
+		    const char *value, const char *action)
+{
+	JsonObject *o = json_object_new();
+	json_object_set_string_member(o, key, value);
+	json_object_set_string_member(o, "action", action);
+	api_object(rs, 200, o);
+}
+
 static JsonObject *held_object(const struct held_post *p)
 {
 	JsonObject *o = json_object_new();
@@ -102,30 +144,20 @@ static void held_one(struct web_request *rq, struct web_response *rs,
 		held_post_free(&p);
 		return;
 	}
-	if (!api_method(rq, "POST")) {
-		api_not_allowed(rs, "GET, POST");
-		return;
-	}
+	/* In enum held_action's order. */
+	static const char *const names[] = { "approve", "reject", "discard",
+					     "defer", NULL };
 	char *reason = NULL;
-	char *action = action_arg(rq, rs, &reason);
-	if (!action)
+	int a = decision(rq, rs, "GET, POST", names, &reason);
+	if (a < 0)
 		return;
-	int a = held_action_parse(action);
-	if (a < 0) {
-		api_problem(rs, 422, "invalid", "Unknown action",
-			    "action is approve, reject, discard or defer.",
-			    "action");
-	} else if (held_decide(l, id, a, reason, &error) < 0) {
+	if (held_decide(l, id, (enum held_action)a, reason, &error) < 0) {
 		api_gerror(rs, &error, "id");
 	} else {
 		log_info(WEB_SUBSYS, "api: list %s: held post %" G_GINT64_FORMAT
-			 ": %s", list_fqdn(l), id, action);
-		JsonObject *o = json_object_new();
-		json_object_set_int_member(o, "id", id);
-		json_object_set_string_member(o, "action", action);
-		api_object(rs, 200, o);
+			 ": %s", list_fqdn(l), id, names[a]);
+		decided(rs, "id", idtext, names[a]);
 	}
-	g_free(action);
 	g_free(reason);
 }
 
@@ -201,33 +233,18 @@ void api_requests(struct web_request *rq, struct web_response *rs,
 			    "token");
 		return;
 	}
-	if (!api_method(rq, "POST")) {
-		api_not_allowed(rs, "POST");
-		return;
-	}
-	char *reason = NULL;
-	char *action = action_arg(rq, rs, &reason);
-	if (!action)
-		return;
+	/* In enum subscribe_decision's order. */
 	static const char *const names[] = { "approve", "reject", "discard",
 					     NULL };
-	int d = -1;
-	for (int i = 0; names[i]; i++)
-		if (!strcmp(names[i], action))
-			d = i;
-	if (d < 0) {
-		api_problem(rs, 422, "invalid", "Unknown action",
-			    "action is approve, reject or discard.", "action");
-	} else if (subscribe_decide(l, token, (enum subscribe_decision)d,
-				    reason, &error) < 0) {
+	char *reason = NULL;
+	int d = decision(rq, rs, "POST", names, &reason);
+	if (d < 0)
+		return;
+	if (subscribe_decide(l, token, (enum subscribe_decision)d, reason,
+			     &error) < 0)
 		api_gerror(rs, &error, "token");
-	} else {
-		JsonObject *o = json_object_new();
-		json_object_set_string_member(o, "token", token);
-		json_object_set_string_member(o, "action", action);
-		api_object(rs, 200, o);
-	}
-	g_free(action);
+	else
+		decided(rs, "token", token, names[d]);
 	g_free(reason);
 }
 
@@ -250,31 +267,19 @@ void api_bounces(struct web_request *rq, struct web_response *rs,
 	GError *error = NULL;
 	if (rq->nsegments == 6) {
 		const char *address = web_segment(rq, 5);
-		if (!api_method(rq, "POST")) {
-			api_not_allowed(rs, "POST");
-			return;
-		}
+		static const char *const names[] = { "reset", NULL };
 		char *reason = NULL;
-		char *action = action_arg(rq, rs, &reason);
-		if (!action)
+		int r;
+		if (decision(rq, rs, "POST", names, &reason) < 0)
 			return;
-		int r = -2;
-		if (strcmp(action, "reset"))
-			api_problem(rs, 422, "invalid", "Unknown action",
-				    "action is reset.", "action");
-		else if ((r = roster_reenable(l, address, &error)) < 0)
+		g_free(reason);
+		if ((r = roster_reenable(l, address, &error)) < 0)
 			api_gerror(rs, &error, NULL);
 		else if (r == 0)
 			api_problem(rs, 404, "not-member", "Not a member",
 				    address, "address");
-		else {
-			JsonObject *o = json_object_new();
-			json_object_set_string_member(o, "address", address);
-			json_object_set_string_member(o, "action", "reset");
-			api_object(rs, 200, o);
-		}
-		g_free(action);
-		g_free(reason);
+		else
+			decided(rs, "address", address, names[0]);
 		return;
 	}
 	if (rq->nsegments != 5) {
