@@ -66,6 +66,13 @@ void api_object(struct web_response *rs, unsigned status, JsonObject *o)
 	api_json(rs, status, n);
 }
 
+void api_array(struct web_response *rs, const char *name, JsonArray *a)
+{
+	JsonObject *o = json_object_new();
+	json_object_set_array_member(o, name, a);
+	api_object(rs, 200, o);
+}
+
 void api_problem(struct web_response *rs, unsigned status, const char *type,
 		 const char *title, const char *detail, const char *field)
 {
@@ -386,9 +393,7 @@ static void lists_get(struct web_request *rq, struct web_response *rs,
 		list_free(&l);
 	}
 	g_ptr_array_free(names, TRUE);
-	JsonObject *o = json_object_new();
-	json_object_set_array_member(o, "lists", a);
-	api_object(rs, 200, o);
+	api_array(rs, "lists", a);
 }
 
 /* {"address": "x@y", "owners": ["a@b"]} */

@@ -75,6 +75,8 @@ void api_gerror(struct web_response *rs, GError **error, const char *field);
 /* A JSON answer (taking node). */
 void api_json(struct web_response *rs, unsigned status, JsonNode *node);
 void api_object(struct web_response *rs, unsigned status, JsonObject *o);
+/* 200 with {"<name>": a} (taking a). */
+void api_array(struct web_response *rs, const char *name, JsonArray *a);
 /* The request's body as a JSON object; on failure answers 400 and
  * returns NULL. */
 JsonObject *api_body(struct web_request *rq, struct web_response *rs);

@@ -446,9 +446,7 @@ static void members_post(struct web_request *rq, struct web_response *rs,
 			api_problem(rs, 422, "field", "Bad members", detail,
 				    "members");
 		} else {
-			JsonObject *o = json_object_new();
-			json_object_set_array_member(o, "results", results);
-			api_object(rs, 200, o);
+			api_array(rs, "results", results);
 		}
 	}
 	g_free(detail);

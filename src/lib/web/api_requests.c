@@ -186,9 +186,7 @@ void api_held(struct web_request *rq, struct web_response *rs,
 	for (guint i = 0; i < posts->len; i++)
 		json_array_add_object_element(a, held_object(posts->pdata[i]));
 	g_ptr_array_free(posts, TRUE);
-	JsonObject *o = json_object_new();
-	json_object_set_array_member(o, "held", a);
-	api_object(rs, 200, o);
+	api_array(rs, "held", a);
 }
 
 void api_requests(struct web_request *rq, struct web_response *rs,
@@ -222,9 +220,7 @@ void api_requests(struct web_request *rq, struct web_response *rs,
 			json_array_add_object_element(a, o);
 		}
 		g_ptr_array_free(reqs, TRUE);
-		JsonObject *o = json_object_new();
-		json_object_set_array_member(o, "requests", a);
-		api_object(rs, 200, o);
+		api_array(rs, "requests", a);
 		return;
 	}
 	const char *token = web_segment(rq, 5);
@@ -305,9 +301,7 @@ void api_bounces(struct web_request *rq, struct web_response *rs,
 	}
 	g_ptr_array_free(all, TRUE);
 	roster_free(&r);
-	JsonObject *o = json_object_new();
-	json_object_set_array_member(o, "bounces", a);
-	api_object(rs, 200, o);
+	api_array(rs, "bounces", a);
 }
 
 void api_archive(struct web_request *rq, struct web_response *rs,
@@ -358,7 +352,5 @@ void api_archive(struct web_request *rq, struct web_response *rs,
 		json_array_add_object_element(arr, o);
 	}
 	g_ptr_array_free(hits, TRUE);
-	JsonObject *o = json_object_new();
-	json_object_set_array_member(o, "hits", arr);
-	api_object(rs, 200, o);
+	api_array(rs, "hits", arr);
 }
