@@ -114,6 +114,17 @@ out=$(H webhooks replay "$ID" --since 6)
 check "replay --since 6 queues 3 events ($out)" test "$out" = "queued 3 events again for $ID"
 wait_for 10 test "$(wc -l <"$T_DIR/got")" -ge $((before + 3))
 check "they arrive again" test "$(tail -n 3 "$T_DIR/got" | python3 -c 'import json,sys; print(sorted(json.loads(json.loads(l)["b"])["sequence"] for l in sys.stdin))')" = "[6, 7, 8]"
+# A member's post through the pipeline is a post.accepted event.
+pipeline_runners "$V"
+printf 'From: a@example.com\nTo: %s\nSubject: news\nMessage-ID: <n1@example.com>\n\nbody\n' $L |
+	H mta post $L --sender a@example.com && H runner in --once >>"$T_DIR/in.log" 2>&1
+wait_for 10 grep -q '"Herald-Event": "post.accepted"' "$T_DIR/got"
+check "a post accepted is an event, with its recipients" python3 - "$T_DIR/got" <<'EOF2'
+import json, sys
+ev = [json.loads(json.loads(l)["b"]) for l in open(sys.argv[1])]
+acc = [e for e in ev if e["event"] == "post.accepted"]
+sys.exit(0 if acc and acc[0]["data"]["message_id"] == "<n1@example.com>" and acc[0]["data"]["recipients"] == 3 and acc[0]["sequence"] == 9 else 1)
+EOF2
 check "remove" bash -c '"$1" --var "$2" webhooks remove "$3" >/dev/null' _ "$HERALD" "$V" "$DID"
 check "no webhook of that id then" bash -c '! "$1" --var "$2" webhooks test "$3" 2>/dev/null' _ "$HERALD" "$V" "$DID"
 kill $RUNNER $RECV

@@ -5,6 +5,7 @@
  */
 #include "testutil.h"
 #include "base/base.h"
+#include "list/held.h"
 #include "list/subscribe.h"
 #include "store/names.h"
 #include "store/webhook.h"
@@ -153,7 +154,53 @@ test_a_subscription_is_an_event(void)
 	list_fixture_clear(&f);
 }
 
+/* A held post is a post.held event with its id, poster and reason. */
+static void
+test_a_held_post_is_an_event(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	struct webhook *h = NULL;
+	const char *text = "From: x@example.net\nSubject: hi\n\nbody\n";
+	int64_t id = 0;
+
+	list_fixture_init(&f, "a@example.org");
+	g_assert_cmpint(webhook_add(f.site, "a@example.org", "http://h/", &h,
+				    &error), ==, 0);
+	GMimeMessage *msg = message_parse(text, strlen(text), &error);
+	struct queue_meta *meta = queue_meta_new();
+	g_assert_cmpint(held_store(f.list, msg, meta, "x@example.net", "why",
+				   "moderate", "", &id, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(queued(&f), ==, 1);
+
+	struct queue *q = queue_open(f.var, QUEUE_WEBHOOKS, &error);
+	GPtrArray *bases = NULL;
+	struct queue_item *it = NULL;
+	g_assert_cmpint(queue_list(q, ".msg", 0, 1, &bases, &error), ==, 0);
+	g_assert_cmpint(queue_read(q, bases->pdata[0], ".msg", &it, &error), ==, 1);
+	g_assert_cmpstr(queue_meta_get(it->meta, META_EVENT), ==, "post.held");
+	JsonParser *p = json_parser_new();
+	g_assert_true(json_parser_load_from_data(p, it->msg, it->msg_len, NULL));
+	JsonObject *d = json_object_get_object_member(
+		json_node_get_object(json_parser_get_root(p)), "data");
+	g_assert_cmpint(json_object_get_int_member(d, "id"), ==, id);
+	g_assert_cmpstr(json_object_get_string_member(d, "poster"), ==,
+			"x@example.net");
+	g_assert_cmpstr(json_object_get_string_member(d, "reason"), ==, "why");
+	g_object_unref(p);
+	queue_item_free(&it);
+	g_ptr_array_free(bases, TRUE);
+	queue_close(&q);
+	queue_meta_free(&meta);
+	g_object_unref(msg);
+	webhook_free(&h);
+	list_fixture_clear(&f);
+}
+
 static const struct unit_test tests[] = {
+	{ "/webhook/emit/a-held-post-is-an-event",
+	  test_a_held_post_is_an_event },
 	{ "/api/token/checks-and-is-stored-only-as-a-hash",
 	  test_token_checks_and_is_stored_only_as_a_hash },
 	{ "/webhook/emit/queues-per-webhook-with-a-sequence-per-list",
