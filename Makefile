@@ -22,7 +22,10 @@ else
 BUILD   ?= build
 OPT     := -O2 -g
 endif
+# VARDIR: the var dir herald uses without --var or $HERALD_VAR.
+VARDIR  ?= /var/lib/herald
 CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc/lib \
+           -DHERALD_DEFAULT_VAR='"$(VARDIR)"' \
            $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS))
 # OpenSSL and libsodium are linked statically: herald alone uses them, and
 # as shared libraries their relocations and symbol lookups cost every herald
@@ -48,7 +51,7 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/herald $(UNIT_BIN) $(TOOL_BIN) $(BUILD)/tests/nfsfault.so
+all: $(BUILD)/herald $(UNIT_BIN) $(TOOL_BIN) $(BUILD)/tests/nfsfault.so man
 bench: $(BENCH_BIN)
 
 # The built-in templates (templates/<lang>/<name>.txt, docs/templates.md)
@@ -104,7 +107,62 @@ check:
 clean:
 	rm -rf build build-san
 
-.PHONY: all bench check clean
+# The man pages are made from the built program (scripts/gen-man.py):
+# herald(8) and herald-COMMAND(8) from the --help texts, herald.conf(5)
+# from `herald site doc`, so that they cannot say other than the program.
+MAN_DIR := $(BUILD)/man
+man: $(MAN_DIR)/.stamp
+
+$(MAN_DIR)/.stamp: $(BUILD)/herald scripts/gen-man.py
+	rm -rf $(MAN_DIR)
+	python3 scripts/gen-man.py $(BUILD)/herald $(MAN_DIR)
+	touch $@
+
+# `make install`: PREFIX (/usr/local), DESTDIR (packaging), and where the
+# system's files go.  The var dir (VARDIR, /var/lib/herald) holds the
+# configuration (etc/herald.conf): /etc/herald links to it, so that every
+# host of a shared var dir reads the same settings.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+DATADIR    ?= $(PREFIX)/share/herald
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+# The log files: one per subsystem (the *_SUBSYS names in the source).
+LOG_FILES  := $(patsubst %,$(VARDIR)/logs/*/%,$(sort $(shell \
+	sed -n 's/^\#define [A-Z_]*SUBSYS "\([a-z-]*\)".*/\1/p' $(LIB_SRC) $(HERALD_SRC) $(wildcard src/lib/*/*.h src/herald/*.h))))
+
+install: $(BUILD)/herald man
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(VARDIR)
+	$(INSTALL) -m 0755 $(BUILD)/herald $(DESTDIR)$(SBINDIR)/herald
+	cp -R templates/. $(DESTDIR)$(DATADIR)/templates/
+	$(INSTALL) -m 0644 $(MAN_DIR)/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 $(MAN_DIR)/*.8 $(DESTDIR)$(MANDIR)/man8/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@VARDIR@|$(VARDIR)|g' \
+		dist/herald.service.in >$(DESTDIR)$(UNITDIR)/herald.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/herald.service
+	sed -e "s|@LOGS@|$(LOG_FILES)|" dist/herald.logrotate.in \
+		>$(DESTDIR)$(SYSCONFDIR)/logrotate.d/herald
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/herald
+	ln -sfn $(VARDIR)/etc $(DESTDIR)$(SYSCONFDIR)/herald
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/herald $(DESTDIR)$(UNITDIR)/herald.service \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/herald \
+		$(DESTDIR)$(MANDIR)/man5/herald.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/herald.8 $(DESTDIR)$(MANDIR)/man8/herald-*.8
+	rm -rf $(DESTDIR)$(DATADIR)
+	[ ! -L $(DESTDIR)$(SYSCONFDIR)/herald ] || rm $(DESTDIR)$(SYSCONFDIR)/herald
+
+# `make deb`: the Debian package (debian/), built from this tree into ../
+deb:
+	dpkg-buildpackage -b -us -uc
+
+.PHONY: all bench check clean man install uninstall deb
 .SECONDARY:
 
 # `make fuzz`: the libFuzzer targets (fuzz/fuzz-message.c and
@@ -119,13 +177,17 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(FUZZ_OPT) $(WARN) -Isrc/lib \
                $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS))
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/gen/templates.o
 
-fuzz: $(FUZZ_BUILD)/fuzz-message $(FUZZ_BUILD)/fuzz-lmtp
+fuzz: $(FUZZ_BUILD)/fuzz-message $(FUZZ_BUILD)/fuzz-lmtp $(FUZZ_BUILD)/fuzz-pickle
 
 $(FUZZ_BUILD)/fuzz-message: fuzz/fuzz-message.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # The LMTP session state machine (fuzz/fuzz-lmtp.c, fuzz/run-lmtp.sh).
 $(FUZZ_BUILD)/fuzz-lmtp: fuzz/fuzz-lmtp.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# The safe pickle reader (fuzz/fuzz-pickle.c; seeds tests/data/mailman2/).
+$(FUZZ_BUILD)/fuzz-pickle: fuzz/fuzz-pickle.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 $(filter-out $(FUZZ_BUILD)/gen/%,$(FUZZ_LIB_OBJ)): $(FUZZ_BUILD)/%.o: %.c $(wildcard src/lib/*/*.h)

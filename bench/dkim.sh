@@ -13,6 +13,10 @@
 #      sealing as well (arc.enabled: two more RSA signatures a copy).
 #
 #   bench/dkim.sh [BUILD] [N...]     BUILD default build, N 10000 100000
+#   DKIM_BENCH_MODES="none ed rsa rsa+arc" (the default: all four) picks the
+#   herald runs; DKIM_BENCH_MICRO=0 skips bench-dkim; DKIM_BENCH_BASELINE=
+#   PATH also runs each mode with the herald binary at PATH (an older
+#   build: before and after in one run, on the same var dir and sink).
 # Scratch under $HERALD_BENCH_DIR (default /var/tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +33,7 @@ D=$(mktemp -d "${HERALD_BENCH_DIR:-/var/tmp}/herald-bench-dkim.XXXXXX")
 SINK_PID=
 trap '[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null; rm -rf "$D"' EXIT
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD), $(nproc) cores"
-"$BUILD/bench/bench-dkim" 2000
+[ "${DKIM_BENCH_MICRO:-1}" = 0 ] || "$BUILD/bench/bench-dkim" 2000
 
 now() { date +%s.%N; }
 calc() { python3 -c "print($1)"; }
@@ -78,9 +82,10 @@ open(sys.argv[2], "wb").write(rest[:size])
 PY
 }
 
-# run N SELECTOR: one delivery (SELECTOR "none": unsigned).
+# run N SELECTOR [HERALD]: one delivery (SELECTOR "none": unsigned) by
+# HERALD (default $H).
 run() {
-	local n=$1 sel=$2 v=$D/var t0 t1
+	local n=$1 sel=$2 v=$D/var t0 t1 exe=${3:-$H} tag=${4:-}
 	# rsa+arc: the same key also seals each copy with ARC (two more
 	# RSA signatures a copy); the other runs do not seal.
 	"$H" --var "$v" site set arc.enabled "$([ "$sel" = rsa+arc ] && echo true || echo false)"
@@ -94,13 +99,13 @@ run() {
 	"$H" --var "$v" site set mta.smtp_port "$SINK_PORT"
 	cp "$D/$n.entry" "$v/queue/out/$(cat "$D/$n.name")"
 	t0=$(now)
-	"$TIME" -f '%e %U %S %M' -o "$D/time" "$H" --var "$v" runner out --once >/dev/null 2>&1
+	"$TIME" -f '%e %U %S %M' -o "$D/time" "$exe" --var "$v" runner out --once >/dev/null 2>&1
 	t1=$(now)
 	read -r _ U S RSS <"$D/time"
 	MSGS=$(sink_count)
 	sink_stop
 	WALL=$(calc "round($t1 - $t0, 2)")
-	row "herald-$sel" "$WALL" "$(calc "round($n / ($t1 - $t0))")" "$(calc "round($U + $S, 1)")" \
+	row "herald$tag-$sel" "$WALL" "$(calc "round($n / ($t1 - $t0))")" "$(calc "round($U + $S, 1)")" \
 		"$(calc "round($RSS / 1024, 1)")" "$MSGS"
 }
 
@@ -125,8 +130,8 @@ for n in $sizes; do
 	setup "$n"
 	row what wall_s rcpt/s cpu_s rss_MB sink_msgs
 	source_run "$n"
-	run "$n" none
-	run "$n" ed
-	run "$n" rsa
-	run "$n" rsa+arc
+	for mode in ${DKIM_BENCH_MODES:-none ed rsa rsa+arc}; do
+		[ -z "${DKIM_BENCH_BASELINE:-}" ] || run "$n" "$mode" "$DKIM_BENCH_BASELINE" -base
+		run "$n" "$mode"
+	done
 done

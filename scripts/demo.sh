@@ -10,7 +10,10 @@
 #   3. creates the list demo@lists.example with three members, starts herald;
 #   4. sends a post by SMTP into Postfix, and shows that each member's
 #      Maildir received it (with the list's headers, footer and the VERP
-#      Return-Path), and a nonmember's post held for the moderator.
+#      Return-Path), the post in the archive, and a nonmember's post held
+#      for the moderator;
+#   5. serves the web interface on http://127.0.0.1:$WEBPORT/ (the list's
+#      page, its archive, the owner's and the site admin's pages).
 #
 #   scripts/demo.sh          run it (leaves herald and Postfix running)
 #   scripts/demo.sh stop     stop both
@@ -23,6 +26,7 @@ PF=$DEMO/postfix
 MAIL=$DEMO/mail
 H=$TOP/build/herald
 export PORT=${HERALD_DEMO_PORT:-2525}
+WEBPORT=${HERALD_DEMO_WEB_PORT:-8080}
 MEMBERS="alice@members.example bob@members.example carol@members.example"
 
 stop() {
@@ -52,10 +56,16 @@ chgrp postfix "$V" "$V/run" "$V/etc" && chmod g+s "$V/run"
 "$H" --var "$V" site set lmtp.socket_group postfix
 "$H" --var "$V" site set mta.postfix_config "$PF/etc"
 "$H" --var "$V" site set mta.smtp_port "$PORT"
-"$H" --var "$V" site set web.base_url "https://lists.example/"
+# The web interface on loopback (behind nginx or Apache on a real site,
+# docs/web.md).
+WEB=http://127.0.0.1:$WEBPORT/
+"$H" --var "$V" site set web.listen "127.0.0.1:$WEBPORT"
+"$H" --var "$V" site set web.base_url "$WEB"
+echo demo-admin | "$H" --var "$V" web password
 "$H" --var "$V" lists create demo@lists.example --owner owner@members.example
 for m in $MEMBERS; do echo "$m"; done | "$H" --var "$V" members add demo@lists.example
 "$H" --var "$V" config set demo@lists.example description "herald's demo list"
+"$H" --var "$V" config set demo@lists.example password demo-owner >/dev/null
 "$H" --var "$V" config set demo@lists.example msg_footer \
 	'-- 
 %(real_name)s mailing list: %(listinfo_url)s'
@@ -132,7 +142,14 @@ echo "   (approve with: $H --var $V held approve demo@lists.example ID)"
 echo "== queues"
 "$H" --var "$V" queue
 echo "== herald's logs: $V/logs/; Postfix's log: $PF/maillog"
-echo "== the web UI is a later issue; 'scripts/demo.sh stop' stops it all"
+echo "== the web interface: ${WEB}"
+for _ in $(seq 50); do curl -s -o /dev/null "$WEB" && break; sleep 0.1; done
+title=$(curl -s "${WEB}listinfo/demo%40lists.example" | grep -o '<h1>[^<]*</h1>' | head -1)
+echo "   list page:   ${WEB}listinfo/demo%40lists.example  ($title)"
+echo "   archive:     ${WEB}archives/demo%40lists.example/"
+echo "   owner login: ${WEB}admin/demo%40lists.example  (password demo-owner)"
+echo "   site admin:  ${WEB}admin/  (password demo-admin)"
+echo "== 'scripts/demo.sh stop' stops it all"
 if [ "$got" -eq 3 ]; then
 	echo "demo done: the post reached all 3 members' Maildirs"
 else

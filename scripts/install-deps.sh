@@ -4,7 +4,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libglib2.0-dev libgmime-3.0-dev
       libsodium-dev libidn2-dev libssl-dev libmicrohttpd-dev libjson-glib-dev faketime procps coreutils
       postfix libpsl-dev libxml2-dev libsqlite3-dev publicsuffix dnsmasq-base clang python3 zlib1g-dev
-      python3-dkim libxml2-utils chromium nodejs npm apache2-utils)
+      python3-dkim libxml2-utils tidy chromium apache2-utils
+      debhelper lintian groff-base)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -17,6 +18,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 		debconf-set-selections
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# node and npm: Debian's unless the machine has them already (a nodesource
+# nodejs carries its own npm and conflicts with Debian's).
+if ! command -v npm >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 # playwright-core (tests/web/package.json, pinned in its lock file) drives
 # Debian's chromium in the browser tests; no browser is downloaded.

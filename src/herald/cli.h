@@ -153,6 +153,8 @@ int cmd_dkim(struct cli *cli, int argc, char **argv);
 int cmd_web(struct cli *cli, int argc, char **argv);
 int cmd_api(struct cli *cli, int argc, char **argv);
 int cmd_webhooks(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
 
 /* Rewrites the Postfix tables if `mta-config postfix --write` installed
  * them (cmd_mtaconfig.c); 0 when there is nothing to do. */

@@ -18,10 +18,10 @@ cmd_init(struct cli *cli, int argc, char **argv)
 {
 	static const struct cli_help help = {
 		.params = "", .min_args = 0, .max_args = 0,
-		.summary = "Creates the var dir (--var DIR or $HERALD_VAR) with its "
-			   "directories and a\ndefault etc/herald.conf; on a var "
-			   "dir that exists, adds what is missing\nand keeps the "
-			   "configuration.",
+		.summary = "Creates the var dir (--var DIR, $HERALD_VAR or "
+			   HERALD_DEFAULT_VAR ") with its\ndirectories and a "
+			   "default etc/herald.conf; on a var dir that exists,\n"
+			   "adds what is missing and keeps the configuration.",
 	};
 	GError *error = NULL;
 	int ret;
@@ -36,16 +36,6 @@ cmd_init(struct cli *cli, int argc, char **argv)
 	return CLI_OK;
 }
 
-/* Whether site setting key is a secret: a password (mta.smtp_password;
- * the table of site.c has no mark for it, the name says it). */
-static gboolean
-secret(const char *key)
-{
-	const char *dot = strrchr(key, '.');
-
-	return g_str_has_suffix(dot != NULL ? dot + 1 : key, "password");
-}
-
 static int
 site_show(struct site *site, gboolean secrets)
 {
@@ -53,7 +43,7 @@ site_show(struct site *site, gboolean secrets)
 		if (strchr(d->key, '*') != NULL)
 			continue;
 		char *v = site_get(site, d->key, NULL);
-		if (secret(d->key) && !secrets)
+		if (site_setting_secret(d) && !secrets)
 			printf("%s = %s\n", d->key, *v != '\0' ? "(set)" : "(not set)");
 		else
 			printf("%s = %s\n", d->key, v);

@@ -3,8 +3,9 @@
  *
  * Each subcommand lives in its own cmd_*.c file and reads its own
  * arguments (cli_parse(), cli.c); this file only reads the options before
- * the command (--var, --version, --help), finds the var dir (--var or
- * HERALD_VAR) and calls the command.
+ * the command (--var, --version, --help), finds the var dir (--var,
+ * HERALD_VAR, else HERALD_DEFAULT_VAR: the Makefile's VARDIR, by default
+ * /var/lib/herald) and calls the command.
  */
 #include "cli.h"
 #include "base/base.h"
@@ -40,10 +41,12 @@ static const struct command {
 	{ "web", cmd_web, "serve the web interface; set the site admin's password" },
 	{ "api", cmd_api, "create, list or revoke the REST API's tokens" },
 	{ "webhooks", cmd_webhooks, "add, list, test, replay or remove webhooks" },
+	{ "import", cmd_import, "import lists from Mailman 2.1 (with archives) or mlmmj" },
 	{ "queue", cmd_queue, "list queues; show, inject or unshunt messages" },
 	{ "start", cmd_start, "start the master and its runners" },
 	{ "stop", cmd_stop, "stop this host's master (drains the runners)" },
 	{ "status", cmd_status, "show masters, leases, runners and queues" },
+	{ "check", cmd_check, "find what is wrong with the set-up, and say what to do" },
 	{ "runner", cmd_runner, "run one runner in the foreground (debugging)" },
 	{ NULL, NULL, NULL },
 };
@@ -54,7 +57,8 @@ commands_text(void)
 {
 	GString *text = g_string_new("The var dir holds all of herald's state; "
 				     "it comes from --var, else the\n"
-				     "environment variable HERALD_VAR.\n\nCommands:\n");
+				     "environment variable HERALD_VAR, else is "
+				     HERALD_DEFAULT_VAR ".\n\nCommands:\n");
 
 	for (const struct command *c = commands; c->name != NULL; c++)
 		g_string_append_printf(text, "  %-10s %s\n", c->name, c->summary);
@@ -70,7 +74,8 @@ main(int argc, char **argv)
 	gboolean version = FALSE;
 	const GOptionEntry entries[] = {
 		{ "var", 0, 0, G_OPTION_ARG_FILENAME, &var_dir,
-		  "the var dir (default: $HERALD_VAR)", "DIR" },
+		  "the var dir (default: $HERALD_VAR, else "
+		  HERALD_DEFAULT_VAR ")", "DIR" },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version,
 		  "print herald's version and exit", NULL },
 		G_OPTION_ENTRY_NULL
@@ -95,7 +100,9 @@ main(int argc, char **argv)
 		cli_free(&cli);
 		return ret;
 	}
-	cli.var_dir = g_strdup(var_dir != NULL ? var_dir : g_getenv("HERALD_VAR"));
+	if (var_dir == NULL)
+		var_dir = (char *)g_getenv("HERALD_VAR");
+	cli.var_dir = g_strdup(var_dir != NULL ? var_dir : HERALD_DEFAULT_VAR);
 	/* Absolute, so that paths herald prints or writes into other
 	 * programs' configuration (the MTA's) work from anywhere. */
 	if (cli.var_dir != NULL && !g_path_is_absolute(cli.var_dir)) {

@@ -22,6 +22,11 @@
  * another host may take the slice: its runner is killed at once.  Runners
  * get SIGKILL when the master dies (PR_SET_PDEATHSIG) and also check the
  * lease themselves, so no runner outlives its lease.
+ *
+ * Under systemd (Type=notify, dist/herald.service) the master started with
+ * --foreground tells systemd through $NOTIFY_SOCKET when it is ready (it
+ * holds its host lease), reloading (SIGHUP) and stopping: the datagram
+ * protocol of sd_notify(3), a few lines, so no libsystemd.
  */
 #include "cli.h"
 #include "services.h"
@@ -37,8 +42,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -545,11 +553,38 @@ reread_settings(struct master *m)
 	signal_runners(m, SIGHUP);
 }
 
+/* Tells systemd the master's state ("READY=1", "STOPPING=1"...) when it
+ * runs the master as a Type=notify service; nothing otherwise. */
+static void
+notify_systemd(const char *state)
+{
+	const char *path = g_getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof sa.sun_path)
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';	/* an abstract socket */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, len) < 0)
+		log_warning(MASTER_SUBSYS, "telling systemd %s: %s", state,
+			    g_strerror(errno));
+	close(fd);
+}
+
 static void
 begin_stop(struct master *m)
 {
 	if (m->stopping)
 		return;
+	notify_systemd("STOPPING=1");
 	log_info(MASTER_SUBSYS, "stopping: draining %u runners",
 		 running_count(m));
 	m->stopping = TRUE;
@@ -571,10 +606,12 @@ handle_signals(struct master *m)
 			begin_stop(m);
 			break;
 		case SIGHUP:
+			notify_systemd("RELOADING=1");
 			log_request_reopen();
 			log_info(MASTER_SUBSYS, "SIGHUP: logs reopened");
 			reread_settings(m);
 			signal_runners(m, SIGHUP);
+			notify_systemd("READY=1");
 			break;
 		}
 	}
@@ -664,6 +701,7 @@ master_run(struct cli *cli, int ready_fd)
 	log_info(MASTER_SUBSYS, "master started (pid %d, %u slices configured, "
 		 "lease lifetime %lld s)", (int)getpid(), m.slots->len,
 		 (long long)m.lifetime_ms / 1000);
+	notify_systemd("READY=1");
 	if (ready_fd >= 0) {
 		(void)!write(ready_fd, "R", 1);
 		close(ready_fd);

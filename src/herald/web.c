@@ -19,7 +19,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "list/roster.h"
-#include "web/web.h"
+#include "web/pages.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -124,6 +124,9 @@ static int web_main(struct site *site)
 	 * only sigwaitinfo below takes these signals. */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A list the site administrator creates on the web needs the
+	 * Postfix tables as one made by `herald lists create` does. */
+	web_lists_changed = mtaconfig_refresh;
 	if (start(&ws, site, &error) < 0) {
 		log_error(WEB_SUBSYS, "%s", error->message);
 		g_error_free(error);

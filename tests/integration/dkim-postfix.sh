@@ -6,7 +6,9 @@
 # (tests/postfix/instance.sh), verified by python3-dkim
 # (tests/tools/dkimcheck.py): DKIM pass for the list's domain with the
 # one-click headers covered and oversigned, for bulk and personalised
-# copies, with one key and with two (a rotation).
+# copies, with one key and with two (a rotation); ARC sealing; and
+# dmarc_unmunged_if_dkim_intact: a p=reject poster's post the list does not
+# change keeps its From: and still verifies for the poster's domain.
 . "$(dirname "$0")/../lib.sh"
 INSTANCE=$HERALD_TOP/tests/postfix/instance.sh
 DKIMCHECK=$HERALD_TOP/tests/tools/dkimcheck.py
@@ -118,7 +120,10 @@ s.quit()
 PY
 }
 maildir() { echo "$MAIL/${1#*@}/${1%@*}/new"; }
-copy() { grep -l "^Subject: \[Demo\] $2\$" "$(maildir "$1")"/* 2>/dev/null | head -1; }
+# copy MEMBER SUBJECT: the member's copy of the post, its subject prefixed
+# with $PREFIX.
+PREFIX='\[Demo\] '
+copy() { grep -l "^Subject: $PREFIX$2\$" "$(maildir "$1")"/* 2>/dev/null | head -1; }
 all_have() {
 	local m
 	for m in $MEMBERS; do [ -n "$(copy "$m" "$1")" ] || return 1; done
@@ -282,6 +287,95 @@ hostile_signed() {
 	! grep -q '^ARC-Seal: i=301' "$2"
 }
 check "each copy has both lists.test signatures passing (and no ARC seal past the limit)" every_copy "hostile post" hostile_signed
+
+# --- dmarc_unmunged_if_dkim_intact: a p=reject poster signed by their domain --
+# members.test publishes p=reject and a key (m1) that signs alice's post
+# (python3-dkim signs it).  The list munges From: for p=reject domains,
+# except with dmarc_unmunged_if_dkim_intact when the list changes nothing
+# the signature covers: no subject prefix, no footer.  Then each member's
+# copy keeps From: alice and verifies for members.test; with the subject
+# prefix back the signature would break, so the post is munged.
+H dkim keygen members.test --selector m1 >"$T_DIR/members.rec" 2>/dev/null
+kill "$(cat "$PIDFILE")"; sleep 0.5
+start_dnsmasq_dmarc() {
+	EXTRA=(--txt-record="$(txt_arg "$T_DIR/origin.rec")"
+	       --txt-record="$(txt_arg "$T_DIR/members.rec")"
+	       --txt-record="_dmarc.members.test,v=DMARC1; p=reject")
+	start_dnsmasq
+}
+check "dnsmasq restarts with members.test's key and p=reject" start_dnsmasq_dmarc
+H site set dkim.resolver "127.0.0.1:$DNS_PORT"
+H site set dmarc.resolver "127.0.0.1:$DNS_PORT"
+H config set "$LIST" dmarc_moderation_action 1 >/dev/null
+H config set "$LIST" dmarc_unmunged_if_dkim_intact yes >/dev/null
+H config set "$LIST" subject_prefix "" >/dev/null
+H config set "$LIST" msg_footer "" >/dev/null
+check "herald restarts (dmarc.resolver on the new port)" restart_herald
+post_signed() {
+	/usr/bin/python3 - "$PORT" "$LIST" "$1" "$V/etc/dkim/members.test/m1.pem" <<'PY'
+import smtplib, sys, dkim
+port, rcpt, subject, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], open(sys.argv[4], "rb").read()
+msg = ("From: Alice <alice@members.test>\r\nTo: %s\r\nSubject: %s\r\n"
+       "Date: Mon, 7 Dec 2026 01:00:00 +0000\r\n"
+       "Message-ID: <%s@members.test>\r\n\r\nbody of %s\r\n"
+       % (rcpt, subject, subject.replace(" ", "."), subject)).encode()
+sig = dkim.sign(msg, b"m1", b"members.test", key,
+                include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+s.sendmail("alice@members.test", [rcpt], sig + msg)
+s.quit()
+PY
+}
+PREFIX=
+# intact MEMBER: the copy is From: alice, and both the poster's signature
+# (members.test) and the list's (lists.test) pass for python3-dkim.
+intact() {
+	local f out
+	f=$(copy "$1" "signed post")
+	grep -q '^From: Alice <alice@members.test>$' "$f" || { diag "$f: $(grep '^From:' "$f")"; return 1; }
+	out=$(/usr/bin/python3 "$DKIMCHECK" --dns "127.0.0.1:$DNS_PORT" "$f") || { diag "$out"; return 1; }
+	grep -q ' dkim=pass d=members.test ' <<<"$out" && grep -q ' dkim=pass d=lists.test ' <<<"$out" ||
+		{ diag "$out"; return 1; }
+}
+check "a post signed by members.test (p=reject) is sent" post_signed "signed post"
+check "it reaches every member" wait_for 30 all_have "signed post"
+for m in $MEMBERS; do
+	check "$m's copy is not munged and verifies for members.test (python3-dkim)" intact "$m"
+done
+# The list is personalised without a user_* footer: delivery makes the
+# first copy from the parsed post and splices each other's List-Unsubscribe.
+own_link() {
+	local m f
+	for m in $MEMBERS; do
+		f=$(copy "$m" "signed post")
+		grep -q "m=${m%@*}%40${m#*@}&t=" "$f" || { diag "$f: $(grep -A1 '^List-Unsubscribe:' "$f")"; return 1; }
+		[ "$(grep -c '%40members.test&t=' "$f")" -eq 1 ] || return 1
+	done
+}
+check "each copy's List-Unsubscribe names its own member (copies spliced from the first)" own_link
+check "delivery spliced the copies and did not fall back to parsing each" \
+	bash -c 'grep -rq "demo@lists.test: 2 copies spliced from the first" "$1/logs" && ! grep -rq "copies made one by one" "$1/logs"' _ "$V"
+check "the dmarc log says why it was not munged" \
+	grep -rq "not munged: its DKIM signature of members.test survives the list" "$V/logs"
+H config set "$LIST" subject_prefix "[Demo] " >/dev/null
+PREFIX='\[Demo\] '
+check "the same post with the subject prefix back is sent" post_signed "prefixed post"
+check "it reaches every member" wait_for 30 all_have "prefixed post"
+munged() {
+	grep -q '^From: Alice via Demo <demo@lists.test>$' "$2" &&
+		grep -q '^Reply-To: Alice <alice@members.test>$' "$2" &&
+		! grep -q '^DKIM-Signature:.* d=members.test;' "$2" || { diag "$(grep -E '^(From|Reply-To|DKIM-Signature):' "$2")"; return 1; }
+}
+
+check "each copy is munged (the prefix breaks the signature)" every_copy "prefixed post" munged
+check "the dmarc log says the list's changes break it" \
+	grep -rq "munged: the list's changes break the aligned DKIM signature" "$V/logs"
+H config set "$LIST" subject_prefix "" >/dev/null
+PREFIX=
+H config set "$LIST" msg_footer "-- the footer" >/dev/null
+check "a post to the list with a footer is sent" post_signed "footer post"
+check "it reaches every member" wait_for 30 all_have "footer post"
+check "each copy is munged (the footer breaks the body hash)" every_copy "footer post" munged
 
 check "Postfix deferred or bounced nothing" \
 	bash -c '! grep -qE "status=(deferred|bounced)" "$1"' _ "$PF/maillog"

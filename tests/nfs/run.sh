@@ -25,7 +25,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$TOP/tests/nfs
 CACHE=${HERALD_NFS_CACHE:-/var/tmp/herald-nfs-cache}
 NFS_OPTS=${NFS_OPTS:-}
-TESTS=${TESTS:-1 2 3}
+TESTS=${TESTS:-1 2 3 4}
 T1_ITER=${T1_ITER:-100}
 T1_PROCS=${T1_PROCS:-2}
 T2_ITER=${T2_ITER:-40}
@@ -118,8 +118,8 @@ diag "setup (packages, build, guest) took $(($(date +%s) - START)) s"
 # --- 2. the export, prepared before the server starts ---------------------
 # (ganesha caches what it serves: files are created behind its back only
 # while it is not running; afterwards the host only reads the export.)
-mkdir -p "$EXPORT/t1" "$EXPORT/t2" "$EXPORT/t3" "$EXPORT/sync"
-for t in t1 t2 t3; do : >"$EXPORT/sync/$t-hostA"; : >"$EXPORT/sync/$t-hostB"; done
+mkdir -p "$EXPORT/t1" "$EXPORT/t2" "$EXPORT/t3" "$EXPORT/t4" "$EXPORT/sync"
+for t in t1 t2 t3 t4; do : >"$EXPORT/sync/$t-hostA"; : >"$EXPORT/sync/$t-hostB"; done
 V=$EXPORT/t3/var
 {
 	"$HB/herald" --var "$V" init &&
@@ -134,6 +134,23 @@ V=$EXPORT/t3/var
 	"$HB/herald" --var "$V" site set runner.out.handler forward &&
 	"$HB/herald" --var "$V" site set runner.out.next done
 } >"$LOGS/herald-init.log" 2>&1 || die "herald init failed: $(cat "$LOGS/herald-init.log")"
+
+# Test 4: a list of 100 members whose posts go through the pipeline
+# (runner in) and delivery (runner out) to smtp-sink on this host.
+V4=$EXPORT/t4/var
+SINK_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+{
+	"$HB/herald" --var "$V4" init &&
+	sed -i '/^\[runner\./,$d' "$V4/etc/herald.conf" &&
+	"$HB/herald" --var "$V4" site set runner.in.handler incoming &&
+	"$HB/herald" --var "$V4" site set runner.out.handler outgoing &&
+	"$HB/herald" --var "$V4" site set mta.smtp_host 10.0.2.2 &&
+	"$HB/herald" --var "$V4" site set mta.smtp_port "$SINK_PORT" &&
+	"$HB/herald" --var "$V4" lists create ops@lists.test --owner owner@lists.test &&
+	"$HB/herald" --var "$V4" config set ops@lists.test archive no &&
+	for i in $(seq -w 1 100); do echo "m$i@members.test"; done |
+		"$HB/herald" --var "$V4" members add ops@lists.test
+} >"$LOGS/herald-init-t4.log" 2>&1 || die "test 4 set-up failed: $(tail -3 "$LOGS/herald-init-t4.log")"
 
 # --- 3. the server ----------------------------------------------------------
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
@@ -335,6 +352,52 @@ if [[ " $TESTS " == *" 3 "* ]]; then
 	cat "$V"/logs/hostB/queue 2>/dev/null | sed 's/^/# hostB queue: /' | head -20
 	mkdir -p "$LOGS/t3-var-logs" && cp -r "$V/logs/." "$LOGS/t3-var-logs/" 2>/dev/null
 	diag "t3 took $(($(date +%s) - t)) s wall"
+fi
+
+if [[ " $TESTS " == *" 4 "* ]]; then
+	t=$(date +%s)
+	mkdir -p "$LAB/sink" && chmod 777 "$LAB/sink" && chmod o+x "$LAB"
+	smtp-sink -u nobody -d "$LAB/sink/%M." "127.0.0.1:$SINK_PORT" 20 &
+	SINK_PID=$!
+	boot hostA t4 t4-ops.sh
+	wait_guests
+	kill "$SINK_PID" 2>/dev/null
+	grep -h "^RES t4 hostA hop" "$LOGS"/t4-hostA.console | sed 's/^RES /# /'
+	check "t4: the guest booted and mounted the export" console_ok t4-hostA
+	check "t4: every hop of both posts exited 0" \
+		eval '[ "$(grep -c "^RES t4 hostA hop .* rc=0 " "$LOGS/t4-hostA.console")" = 6 ]'
+	rcpts=$(grep -rh '^X-Rcpt-Args: ' "$LAB/sink" 2>/dev/null | wc -l)
+	check "t4: smtp-sink received the three posts for the 100 members ($rcpts recipients)" [ "$rcpts" = 300 ]
+	# The operations of each hop: the counters after it minus before it.
+	python3 - "$LOGS/t4-hostA.console" >"$LOGS/t4-ops" <<'PY'
+import re, sys
+snaps, order = {}, []
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"RES t4 hostA ops-(before|after)-(\S+) (.*)", line)
+    if m:
+        name = m.group(1) + "-" + m.group(2)
+        snaps[name] = dict(kv.split("=") for kv in m.group(3).split())
+        order.append(name)
+rows, prev = [], None
+for name in order:
+    if prev is not None and name.startswith("after-"):
+        a, b = snaps[prev], snaps[name]
+        d = {k: int(b.get(k, 0)) - int(a.get(k, 0)) for k in set(a) | set(b)}
+        d = {k: v for k, v in d.items() if v}
+        rows.append((name[6:], d))
+    prev = name
+for hop, d in rows:
+    print("%-12s total %4d  %s" % (hop, sum(d.values()),
+          " ".join("%s=%d" % kv for kv in sorted(d.items(), key=lambda kv: -kv[1]))))
+PY
+	sed 's/^/# t4 ops: /' "$LOGS/t4-ops"
+	check "t4: the operations of each hop were counted" [ "$(wc -l <"$LOGS/t4-ops")" = 8 ]
+	grep "^# hostA check: " "$LOGS/t4-hostA.console" | head -8
+	check "t4: herald check sees the var dir on NFS, with its mount options and the clock offset to the server" \
+		eval 'grep -q "^# hostA check: note: file system nfs4, mounted on .*vers=4" "$LOGS/t4-hostA.console" &&
+		grep -q "^# hostA check: note: the var dir is on NFS" "$LOGS/t4-hostA.console" &&
+		grep -q "^# hostA check: note: this host.s clock is [+-][0-9.]* s off" "$LOGS/t4-hostA.console"'
+	diag "t4 took $(($(date +%s) - t)) s wall"
 fi
 
 silly=$(find "$EXPORT" -name '.nfs*' | sed "s|$EXPORT/||")

@@ -25,7 +25,7 @@ LAYERS = [
     ["list"],
     ["pipeline", "deliver", "entry", "bounce", "commands", "archive",
      "digest"],
-    ["runners", "tasks", "web", "api"],
+    ["runners", "tasks", "import", "web", "api"],
 ]
 RANK = {folder: i for i, layer in enumerate(LAYERS) for folder in layer}
 

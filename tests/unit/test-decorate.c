@@ -584,6 +584,58 @@ test_decorate_message_personalised_by_address_or_member(void)
 	list_fixture_clear(&f);
 }
 
+/* decorate_job_apply makes the same bytes as decorate_message_member, for
+ * a header and footer that name the member and for ones that do not (the
+ * text filled in once for the job), for two members in turn. */
+static void
+test_decorate_job_same_as_per_copy(void)
+{
+	static const char *const footers[] = {
+		"To %(user_name)s <%(user_delivered_to)s>\n%(user_optionsurl)s",
+		"%(real_name)s: %(listinfo_url)s",
+		"",
+	};
+	struct member ms[2] = {
+		{ .key = (char *)"bob@example.com", .addr = (char *)"Bob@example.com",
+		  .name = (char *)"Bob", .language = (char *)"" },
+		{ .key = (char *)"cy@example.com", .addr = (char *)"cy@example.com",
+		  .name = (char *)"", .language = (char *)"" },
+	};
+	struct list_fixture f;
+
+	list_fixture_init(&f, LIST);
+	for (guint i = 0; i < G_N_ELEMENTS(footers); i++) {
+		struct decorate_job *dj;
+
+		list_set_ok(f.list, "msg_footer", footers[i]);
+		list_set_ok(f.list, "msg_header",
+			    i == 1 ? "" : "Hello %(user_address)s");
+		dj = decorate_job_new(f.list);
+		for (guint k = 0; k < 2; k++) {
+			GMimeMessage *a = parse_ok("From: a@example.com\n\nHi\n");
+			GMimeMessage *b = parse_ok("From: a@example.com\n\nHi\n");
+			GError *error = NULL;
+			char *sa, *sb;
+
+			g_assert_cmpint(decorate_message_member(a, f.list, &ms[k],
+								&error), ==, 0);
+			decorate_job_apply(dj, b, &ms[k]);
+			sa = bytes_of(a, NULL);
+			sb = bytes_of(b, NULL);
+			g_assert_cmpstr(sb, ==, sa);
+			g_assert_nonnull(strstr(sb, i == 1 ? "example.org/listinfo"
+							   : "Hello "));
+			g_free(sa);
+			g_free(sb);
+			g_object_unref(a);
+			g_object_unref(b);
+		}
+		decorate_job_free(&dj);
+		g_assert_null(dj);
+	}
+	list_fixture_clear(&f);
+}
+
 /* --- the handler ------------------------------------------------------------ */
 
 static void
@@ -653,6 +705,8 @@ static const struct unit_test tests[] = {
 	  test_nothing_added_when_header_and_footer_empty },
 	{ "/decorate/personalised/by-address-or-member",
 	  test_decorate_message_personalised_by_address_or_member },
+	{ "/decorate/personalised/job-same-as-per-copy",
+	  test_decorate_job_same_as_per_copy },
 	{ "/decorate/handler/once-and-not-personalised",
 	  test_handler_decorates_once_and_not_personalised_lists },
 };

@@ -566,6 +566,59 @@ test_set_refuses_unknown_name_and_bad_values_keeping_old(void)
 	tmp_dir_remove(&var);
 }
 
+/* list_check_setting refuses what list_set refuses, with its message, and
+ * stores nothing; list_set_checked stores several checked values at once. */
+static void
+test_check_then_set_checked_as_list_set(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL, *error2 = NULL;
+	struct list *l;
+	char *norm = NULL, *norm2 = NULL;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_check_setting("owner", "", &norm, &error), ==, -1);
+	g_assert_null(norm);
+	g_assert_cmpint(list_set(l, "owner", "", &error2), ==, -1);
+	g_assert_cmpstr(error->message, ==, error2->message);
+	g_clear_error(&error);
+	g_clear_error(&error2);
+	g_assert_cmpint(list_check_setting("max_message_size", "12abc", &norm,
+					   &error), ==, -1);
+	g_assert_cmpint(list_set(l, "max_message_size", "12abc", &error2), ==, -1);
+	g_assert_cmpstr(error->message, ==, error2->message);
+	g_clear_error(&error);
+	g_clear_error(&error2);
+	g_assert_cmpint(list_check_setting("no_such", "1", &norm, &error), ==, -1);
+	g_clear_error(&error);
+
+	g_assert_cmpint(list_check_setting("from_is_list", "munge_from", &norm,
+					   &error), ==, 0);
+	g_assert_cmpstr(norm, ==, "1");
+	g_assert_cmpint(list_check_setting("mod_password", "secret", &norm2,
+					   &error), ==, 0);
+	g_assert_true(g_str_has_prefix(norm2, "$argon2id$"));
+	assert_get(l, "from_is_list", "0");	/* checking stores nothing */
+	const char *const names[] = { "from_is_list", "mod_password", NULL };
+	const char *const norms[] = { norm, norm2, NULL };
+	g_assert_cmpint(list_set_checked(l, names, norms, &error), ==, 0);
+	g_assert_no_error(error);
+	list_free(&l);
+	l = open_ok(site, "demo@example.org");
+	assert_get(l, "from_is_list", "1");
+	g_assert_true(list_check_password(l, "mod_password", "secret"));
+	const char *const bad[] = { "from_is_list", "no_such", NULL };
+	g_assert_cmpint(list_set_checked(l, bad, norms, &error), ==, -1);
+	g_clear_error(&error);
+	g_free(norm);
+	g_free(norm2);
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
 /* Rewrites key in group of the list's config file by hand. */
 static void
 hand_edit(struct list *l, const char *group, const char *key, const char *value)
@@ -764,6 +817,44 @@ test_import_refuses_a_weak_password_hash(void)
 	list_free(&l);
 	site_free(&site);
 	tmp_dir_remove(&var);
+}
+
+/* Mailman 2.1's SHA-1 hex of a list password ("$sha1$HEX", as `herald
+ * import mailman2` stores it) matches its password once, and the match
+ * replaces it with an Argon2id hash; a wrong password matches nothing and
+ * changes nothing; a malformed one is refused on import. */
+static void
+test_mailman_sha1_password_accepted_then_rehashed(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *l;
+	char *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA1, "adminpw", -1);
+	char *stored = g_strdup_printf("$sha1$%s", sha);
+	char *text = g_strdup_printf("[passwords]\npassword=%s\n", stored);
+	char *v;
+
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_import(l, text, &error), ==, 0);
+	g_assert_no_error(error);
+	assert_get(l, "password", stored);
+	g_assert_false(list_check_password(l, "password", "wrong"));
+	assert_get(l, "password", stored);
+	g_assert_true(list_check_password(l, "password", "adminpw"));
+	v = list_get(l, "password", NULL);
+	g_assert_true(g_str_has_prefix(v, "$argon2id$"));
+	g_free(v);
+	g_assert_true(list_check_password(l, "password", "adminpw"));
+	g_assert_false(list_check_password(l, "password", "wrong"));
+	assert_import_refused(site, l, "[passwords]\nmod_password=$sha1$abc\n");
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+	g_free(sha);
+	g_free(stored);
+	g_free(text);
 }
 
 /* The export a person reads leaves the password hashes out (a comment
@@ -981,6 +1072,8 @@ static const struct unit_test tests[] = {
 	  test_get_defaults_and_set_round_trip_surviving_reopen },
 	{ "/list/set/unknown-name-and-bad-values-refused-old-kept",
 	  test_set_refuses_unknown_name_and_bad_values_keeping_old },
+	{ "/list/set/check-then-set-checked-as-list-set",
+	  test_check_then_set_checked_as_list_set },
 	{ "/list/get/hand-edited-bad-value-is-default",
 	  test_hand_edited_bad_value_reads_as_default },
 	{ "/list/export/import-into-other-list-exports-identical",
@@ -991,6 +1084,8 @@ static const struct unit_test tests[] = {
 	  test_import_refuses_bad_owner_or_moderator },
 	{ "/list/set/not-utf8-refused-by-set-and-import",
 	  test_value_that_is_not_utf8_is_refused_by_set_and_import },
+	{ "/list/password/mailman-sha1-accepted-then-rehashed",
+	  test_mailman_sha1_password_accepted_then_rehashed },
 	{ "/list/import/weak-password-hash-refused",
 	  test_import_refuses_a_weak_password_hash },
 	{ "/list/export/without-secrets-leaves-passwords-out-import-keeps",

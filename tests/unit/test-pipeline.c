@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "mail/message.h"
 #include "pipeline/pipeline.h"
+#include "store/names.h"
 #include "store/queue.h"
 #include "list/roster.h"
 #include "store/site.h"
@@ -1656,6 +1657,37 @@ test_afterdelivery_sets_last_post_time(void)
 	list_fixture_clear(&f);
 }
 
+/* A post numbered by afterdelivery gets the list's next number (post_id,
+ * 1 on a new list, then 2) and the time in one update; one numbered
+ * earlier (subject_prefix's %d) keeps its number and still gets the time. */
+static void
+test_afterdelivery_numbers_and_stamps(void)
+{
+	struct list_fixture f;
+	struct post *p;
+	int64_t before = (int64_t)time(NULL), id = 0, last = 0;
+
+	list_fixture_init(&f, FQDN);
+	p = simple_post(&f, ANN, "");
+	g_assert_cmpint(run_ok(p, pipe_afterdelivery), ==, PIPE_CONTINUE);
+	g_assert_cmpint(list_counter_get(f.list, "post_id", &id, NULL), ==, 0);
+	g_assert_cmpint(id, ==, 2);
+	g_assert_cmpint(queue_meta_get_int(p->meta, META_POST_ID, 0), ==, 1);
+	post_free(&p);
+
+	list_counter_update(f.list, "last_post_time", 0, 5, NULL, NULL);
+	p = simple_post(&f, ANN, "");
+	queue_meta_set_int(p->meta, META_POST_ID, 7);
+	g_assert_cmpint(run_ok(p, pipe_afterdelivery), ==, PIPE_CONTINUE);
+	g_assert_cmpint(list_counter_get(f.list, "post_id", &id, NULL), ==, 0);
+	g_assert_cmpint(id, ==, 2);
+	g_assert_cmpint(queue_meta_get_int(p->meta, META_POST_ID, 0), ==, 7);
+	g_assert_cmpint(list_counter_get(f.list, "last_post_time", &last, NULL), ==, 0);
+	g_assert_cmpint(last, >=, before);
+	post_free(&p);
+	list_fixture_clear(&f);
+}
+
 static void
 test_acknowledge_only_members_with_ack(void)
 {
@@ -1950,6 +1982,8 @@ static const struct unit_test tests[] = {
 	  test_toarchive_skips_no_archive_headers_and_archive_off },
 	{ "/tooutgoing/writes-recipients-to-out-queue",
 	  test_tooutgoing_writes_recipients_to_out_queue },
+	{ "/afterdelivery/numbers-and-stamps",
+	  test_afterdelivery_numbers_and_stamps },
 	{ "/afterdelivery/sets-last-post-time",
 	  test_afterdelivery_sets_last_post_time },
 	{ "/acknowledge/only-members-with-ack",

@@ -18,9 +18,16 @@
 
 #include "list/list.h"
 
+#include <gmime/gmime.h>
+
 struct archive;
 
 /* Opens the archive of list l (creating its folders).  l must outlive it. */
+/* The style sheet inside every archive page's <style> element: the web
+ * interface allows exactly it by its hash in Content-Security-Policy. */
+#define ARCHIVE_PAGE_STYLE \
+	".quote{color:#555}ul.thread ul{margin:0;padding-left:1.5em}"
+
 struct archive *archive_open(struct list *l, GError **error);
 void archive_free(struct archive **ap);
 
@@ -28,6 +35,18 @@ void archive_free(struct archive **ap);
 const char *archive_html_dir(const struct archive *a);
 /* The folder of the store (mbox, state, catalogs, search index). */
 const char *archive_store_dir(const struct archive *a);
+
+/* Mailman's Scrubber, for scrub_nondigest and the plain digest: msg's
+ * text as the archive's page shows it (text parts decoded to UTF-8, HTML
+ * as text, attached messages inline, parts joined by "-------------- next
+ * part --------------"), each other part written to the file under
+ * attachments/ that archiving msg (received: its arrival, as archive_add
+ * takes it) writes, and replaced in the text by a stub with its name,
+ * type, size and URL (url: the tree's URL, listurls_archive).  *count_r
+ * gets the number of parts written.  NULL with *error when a file cannot
+ * be written. */
+char *archive_scrub(struct archive *a, GMimeMessage *msg, int64_t received,
+		    const char *url, int *count_r, GError **error);
 
 /* Archives one message (raw bytes, as herald stored it).  key (may be
  * NULL) names where it came from (a queue entry): when a message with

@@ -76,9 +76,8 @@ render_head(GString *out, const char *title, const char *list)
 	html_escape(out, list, strlen(list));
 	g_string_append(out, ": ");
 	html_escape(out, title, strlen(title));
-	g_string_append(out, "</title>\n<style>.quote{color:#555}"
-			"ul.thread ul{margin:0;padding-left:1.5em}</style>\n"
-			"</head>\n<body>\n");
+	g_string_append(out, "</title>\n<style>" ARCHIVE_PAGE_STYLE
+			"</style>\n</head>\n<body>\n");
 }
 
 void
@@ -101,6 +100,8 @@ struct walk {
 	GString *text;		/* the body, UTF-8 */
 	GString *atts;		/* the attachments' HTML */
 	char *attdir;		/* attachments/YYYYMMDD/XXXXXXXX */
+	const char *url;	/* the tree's URL: the text gets a stub with
+				 * the link for each attachment (archive_scrub) */
 	int natt;
 	gboolean sync;
 	GError **error;
@@ -171,7 +172,18 @@ scrub(struct walk *w, GMimeObject *o, const char *type, const char *data,
 	g_string_append_printf(w->atts, ", %zu bytes): <a href=\"../%s\">%s</a></li>\n",
 			       len, rel, name);
 	separator(w, "next part");
-	g_string_append_printf(w->text, "A non-text attachment was scrubbed: %s\n", name);
+	if (w->url == NULL) {
+		g_string_append_printf(w->text, "A non-text attachment was scrubbed: %s\n", name);
+	} else {
+		char *v = orig != NULL ? text_valid(orig, strlen(orig)) : NULL;
+
+		g_string_append_printf(w->text,
+				       "A non-text attachment was scrubbed...\n"
+				       "Name: %s\nType: %s\nSize: %zu bytes\n"
+				       "URL: <%s%s>\n", v != NULL ? v : name,
+				       type, len, w->url, rel);
+		g_free(v);
+	}
 	g_free(rel);
 	g_free(dir);
 	g_free(path);
@@ -397,4 +409,28 @@ out:
 	g_string_free(w.atts, TRUE);
 	g_free(w.attdir);
 	return ret;
+}
+
+char *
+archive_scrub(struct archive *a, GMimeMessage *msg, int64_t received,
+	      const char *url, int *count_r, GError **error)
+{
+	struct entry *e = g_new0(struct entry, 1);
+	struct walk w = { .a = a, .text = g_string_new(NULL),
+			  .atts = g_string_new(NULL), .url = url,
+			  .error = error };
+
+	meta_extract(msg, received, received, e);
+	w.attdir = att_dir(e);
+	if (g_mime_message_get_mime_part(msg) != NULL)
+		walk_object(&w, g_mime_message_get_mime_part(msg), 0);
+	entry_free(e);
+	g_string_free(w.atts, TRUE);
+	g_free(w.attdir);
+	*count_r = w.natt;
+	if (w.failed) {
+		g_string_free(w.text, TRUE);
+		return NULL;
+	}
+	return g_string_free(w.text, FALSE);
 }

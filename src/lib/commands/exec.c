@@ -18,7 +18,6 @@
 #include "list/template.h"
 #include "mail/address.h"
 
-#include <sodium.h>
 #include <string.h>
 
 gboolean
@@ -35,9 +34,7 @@ session_password_ok(struct session *s, const struct member *m,
 {
 	if (password == NULL)
 		return FALSE;
-	if (m != NULL && *m->password != '\0' &&
-	    crypto_pwhash_str_verify(m->password, password,
-				     strlen(password)) == 0)
+	if (m != NULL && member_password_ok(m, password))
 		return TRUE;
 	return session_admin_password(s, password);
 }

@@ -23,6 +23,7 @@
 #include "list/ledger.h"
 #include "list/listaddr.h"
 #include "list/notice.h"
+#include "list/subscribe.h"
 #include "list/template.h"
 #include "mail/address.h"
 #include "mail/message.h"
@@ -249,6 +250,32 @@ run_kind(struct session *s, const char *kind, const char *recipient,
 	return ret < 0 ? -1 : send_reply(s, NULL, error);
 }
 
+/* A one-click unsubscription the web interface took (KIND_ONECLICK): the
+ * token was checked there, so the member's own request, with no
+ * confirmation; unsubscribe_policy still applies.  No reply: the page
+ * said what happens (and the goodbye, if the list sends one, goes). */
+static int
+oneclick(struct list *l, const struct queue_meta *meta, GError **error)
+{
+	const char *addr = queue_meta_get(meta, META_MEMBER);
+	struct subscribe_request r = {
+		.address = addr, .requester = addr, .via = "web",
+		.welcome = SUBSCRIBE_LIST_DEFAULT,
+	};
+	int outcome;
+
+	if (addr == NULL) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+			    "a one-click entry without %s", META_MEMBER);
+		return -1;
+	}
+	if ((outcome = unsubscribe_request(l, &r, TRUE, NULL, error)) < 0)
+		return -1;
+	log_info(COMMANDS_SUBSYS, "list %s: one-click unsubscription of %s: %s",
+		 list_fqdn(l), addr, subscribe_outcome_text(outcome));
+	return 0;
+}
+
 int
 commands_process(struct site *site, const struct queue_meta *meta,
 		 const char *msg, size_t len, GError **error)
@@ -273,6 +300,10 @@ commands_process(struct site *site, const struct queue_meta *meta,
 			 "list is gone", kind, fqdn);
 		g_clear_error(error);
 		return 0;
+	}
+	if (strcmp(kind, KIND_ONECLICK) == 0) {
+		ret = oneclick(s.list, meta, error);
+		goto out;
 	}
 	if ((s.msg = message_parse(msg, len, error)) == NULL)
 		goto out;

@@ -126,6 +126,12 @@ struct job {
 	GHashTable *members;		/* key -> struct member * (personalised) */
 	struct token_key *key;		/* the site key, read once for the job
 					 * (personalised, one-click) or NULL */
+	struct decorate_job *decor;	/* msg_header and msg_footer, read
+					 * once (personalised posts) */
+	GByteArray *tmpl;		/* one copy's bytes, when the others
+					 * differ from it only in their
+					 * List-Unsubscribe field, or NULL */
+	gsize field_at, field_end;	/* that field in tmpl */
 	gboolean verp, personalised;
 	gboolean digest;		/* a digest (digest/send.c): decorated
 					 * already, personalised only in its
@@ -403,14 +409,16 @@ signed_copy(struct job *j, const char *msg, size_t len,
 }
 
 /* The message for recipient k of a personalised post: the member's footer
- * and unsubscribe link, and To: the member with full personalisation. */
+ * and unsubscribe link, and To: the member with full personalisation;
+ * made from the parsed post. */
 static GByteArray *
-personal_copy(struct job *j, guint k, GError **error)
+parsed_copy(struct job *j, guint k, GError **error)
 {
 	GMimeMessage *msg = message_parse_stored(j->data, j->len, error);
 	char *key = address_key(j->rcpts[k]);
-	const struct member *m = key != NULL ? g_hash_table_lookup(j->members, key)
-					     : NULL;
+	const struct member *m = key != NULL && j->members != NULL
+				 ? g_hash_table_lookup(j->members, key)
+				 : NULL;
 	GByteArray *out = NULL;
 	int r;
 
@@ -422,8 +430,10 @@ personal_copy(struct job *j, guint k, GError **error)
 			decorate_digest_member(msg, j->list, m);
 		r = 0;
 	} else {
-		r = m != NULL ? decorate_message_member(msg, j->list, m, error)
-			      : decorate_message(msg, j->list, j->rcpts[k], error);
+		if (m != NULL)
+			decorate_job_apply(j->decor, msg, m);
+		r = m != NULL ? 0 : decorate_message(msg, j->list, j->rcpts[k],
+						     error);
 	}
 	if (r == 0)
 		r = headers_personalise(msg, j->list, j->key, j->rcpts[k],
@@ -435,6 +445,110 @@ personal_copy(struct job *j, guint k, GError **error)
 	}
 	g_object_unref(msg);
 	return out;
+}
+
+/* --- copies from one copy's bytes ------------------------------------------ */
+
+/* Where the field called name is in the header of msg (LF line ends): from
+ * its first byte to past the line end of its last line. */
+static gboolean
+find_field(const char *msg, size_t len, const char *name, gsize *at_r,
+	   gsize *end_r)
+{
+	const char *blank = g_strstr_len(msg, (gssize)len, "\n\n");
+	size_t head = blank != NULL ? (size_t)(blank - msg) + 1 : len;
+	size_t nl = strlen(name), at = 0;
+
+	while (at < head) {
+		const char *eol = memchr(msg + at, '\n', len - at);
+		size_t next = eol != NULL ? (size_t)(eol - msg) + 1 : len;
+
+		if (head - at > nl && g_ascii_strncasecmp(msg + at, name, nl) == 0 &&
+		    msg[at + nl] == ':') {
+			while (next < head && (msg[next] == ' ' || msg[next] == '\t')) {
+				eol = memchr(msg + next, '\n', len - next);
+				next = eol != NULL ? (size_t)(eol - msg) + 1 : len;
+			}
+			*at_r = at;
+			*end_r = next;
+			return TRUE;
+		}
+		at = next;
+	}
+	return FALSE;
+}
+
+/* The copy to recipient k from j->tmpl: its List-Unsubscribe field made
+ * for k, the rest as it is. */
+static GByteArray *
+spliced_copy(struct job *j, guint k, GError **error)
+{
+	char *field = headers_unsubscribe_field(j->list, j->key, j->rcpts[k],
+						error);
+	size_t flen;
+	GByteArray *out;
+
+	if (field == NULL)
+		return NULL;
+	flen = strlen(field);
+	out = g_byte_array_sized_new((guint)(j->tmpl->len + flen));
+	g_byte_array_append(out, j->tmpl->data, (guint)j->field_at);
+	g_byte_array_append(out, (const guint8 *)field, (guint)flen);
+	g_byte_array_append(out, j->tmpl->data + j->field_end,
+			    (guint)(j->tmpl->len - j->field_end));
+	g_free(field);
+	return out;
+}
+
+/* Parsing the post and writing it out again for every member is most of
+ * the cost of a personalised copy.  When the footer and header are the
+ * same for everyone and To: stays the list's (personalize 1), the copies
+ * differ only in their List-Unsubscribe field: the first is made from
+ * the parsed post, the others from its bytes with that field replaced.
+ * The second copy is made both ways first, and only when the two are the
+ * same byte for byte are the rest spliced. */
+static void
+prepare_template(struct job *j)
+{
+	GByteArray *first, *second, *spliced;
+	GError *e = NULL;
+
+	if (!j->personalised || j->digest || j->personalize != 1 || j->n < 2 ||
+	    j->decor == NULL || !decorate_job_same_for_all(j->decor))
+		return;
+	if ((first = parsed_copy(j, 0, &e)) == NULL) {
+		g_clear_error(&e);
+		return;
+	}
+	if (!find_field((const char *)first->data, first->len,
+			"List-Unsubscribe", &j->field_at, &j->field_end)) {
+		g_byte_array_unref(first);
+		return;
+	}
+	j->tmpl = first;	/* the job's now, or freed below */
+	second = parsed_copy(j, 1, &e);
+	spliced = second != NULL ? spliced_copy(j, 1, &e) : NULL;
+	if (spliced == NULL || second->len != spliced->len ||
+	    memcmp(second->data, spliced->data, second->len) != 0) {
+		log_info(DELIVER_SUBSYS, "list %s: copies made one by one "
+			 "(the spliced copy differs)", list_fqdn(j->list));
+		g_clear_pointer(&j->tmpl, g_byte_array_unref);
+	} else {
+		log_info(DELIVER_SUBSYS, "list %s: %u copies spliced from the "
+			 "first", list_fqdn(j->list), j->n - 1);
+	}
+	g_clear_error(&e);
+	if (second != NULL)
+		g_byte_array_unref(second);
+	if (spliced != NULL)
+		g_byte_array_unref(spliced);
+}
+
+static GByteArray *
+personal_copy(struct job *j, guint k, GError **error)
+{
+	return j->tmpl != NULL ? spliced_copy(j, k, error)
+			       : parsed_copy(j, k, error);
 }
 
 /* Sets the fate of recipients k..k+count-1 from their replies.  A 5xx to
@@ -734,6 +848,9 @@ job_clear(struct job *j)
 	if (j->members != NULL)
 		g_hash_table_unref(j->members);
 	token_key_free(&j->key);
+	decorate_job_free(&j->decor);
+	if (j->tmpl != NULL)
+		g_byte_array_unref(j->tmpl);
 	if (j->progress_fd >= 0)
 		close(j->progress_fd);
 	g_clear_error(&j->progress_error);
@@ -906,10 +1023,18 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	j.sender = g_strdup(j.bounces != NULL ? j.bounces
 			    : sender != NULL ? sender : "");
 	choose_mode(&j, item->meta);
-	if (j.personalised && load_members(&j, &roster, error) < 0)
+	if (j.personalised && !j.digest)
+		j.decor = decorate_job_new(j.list);
+	/* The members' records are for the user_* variables of a header or
+	 * footer; one the same for everyone needs none (a hundred thousand
+	 * records are a good part of a large fan-out's memory). */
+	if (j.personalised &&
+	    (j.digest || !decorate_job_same_for_all(j.decor)) &&
+	    load_members(&j, &roster, error) < 0)
 		goto out;
 	if (j.personalised && headers_one_click(j.list))
 		load_site_key(&j, site);
+	prepare_template(&j);
 	load_dkim(&j, site, fqdn, item->meta);
 	st.resumed = load_progress(&j, progress, &valid);
 	make_batches(&j);

@@ -21,9 +21,12 @@
  * from a hash of the posts, so the same issue is the same bytes.
  */
 #include "digest/digest.h"
+#include "archive/archive.h"
 #include "base/base.h"
+#include "base/log.h"
 #include "list/decorate.h"
 #include "list/headers.h"
+#include "list/listurls.h"
 #include "list/template.h"
 #include "mail/html2text.h"
 #include "mail/message.h"
@@ -484,10 +487,38 @@ append_escaped(GString *out, const char *text)
 	}
 }
 
-static void
-append_post(GString *out, GMimeMessage *post, guint number)
+/* The post's text as Mailman's Scrubber makes it for a plain digest, when
+ * it has parts that are not text: the archive's text of it, each such part
+ * stored under the archive's attachments/ (where archiving the post puts
+ * it) and replaced by a stub with its URL.  NULL when there is nothing to
+ * scrub, or the files cannot be written (logged; the digest then names
+ * the parts without links). */
+static char *
+scrubbed_text(struct archive *a, const char *url, GMimeMessage *post,
+	      time_t date)
 {
-	GString *body = g_string_new(NULL);
+	GError *e = NULL;
+	int count = 0;
+	char *text;
+
+	if (a == NULL)
+		return NULL;
+	text = archive_scrub(a, post, (int64_t)date, url, &count, &e);
+	if (text == NULL) {
+		log_error("digest", "storing a post's attachments: %s",
+			  e->message);
+		g_error_free(e);
+		return NULL;
+	}
+	if (count == 0)
+		g_clear_pointer(&text, g_free);
+	return text;
+}
+
+static void
+append_post(GString *out, GMimeMessage *post, guint number, char *scrubbed)
+{
+	GString *body = g_string_new(scrubbed);
 
 	g_string_append_printf(out, "Message: %u\n", number);
 	for (const char *const *k = plain_keep; *k != NULL; k++) {
@@ -502,7 +533,7 @@ append_post(GString *out, GMimeMessage *post, guint number)
 		g_free(v);
 	}
 	g_string_append_c(out, '\n');
-	if (g_mime_message_get_mime_part(post) != NULL)
+	if (scrubbed == NULL && g_mime_message_get_mime_part(post) != NULL)
 		append_object_text(body, g_mime_message_get_mime_part(post), 0);
 	append_escaped(out, body->str);
 	g_string_free(body, TRUE);
@@ -514,10 +545,12 @@ digest_build_plain(struct list *l, const struct digest_issue *d,
 		   GError **error)
 {
 	struct texts t;
+	struct archive *a;
 	GMimeMessage *msg;
 	GMimeObject *part;
+	GError *e = NULL;
 	GString *s;
-	char *end;
+	char *end, *url;
 
 	message_init();
 	if (texts_make(l, d, &t, error) < 0)
@@ -526,8 +559,21 @@ digest_build_plain(struct list *l, const struct digest_issue *d,
 	if (*t.header != '\0')
 		g_string_append_printf(s, "\n%s", t.header);
 	g_string_append_printf(s, "\n%s\n" PLAIN_RULE "\n\n", t.toc);
-	for (guint i = 0; i < d->posts->len; i++)
-		append_post(s, d->posts->pdata[i], i + 1);
+	a = archive_open(l, &e);
+	if (a == NULL) {
+		log_error("digest", "list %s: the archive, for attachments: %s",
+			  list_fqdn(l), e->message);
+		g_clear_error(&e);
+	}
+	url = listurls_archive(l);
+	for (guint i = 0; i < d->posts->len; i++) {
+		char *text = scrubbed_text(a, url, d->posts->pdata[i], d->date);
+
+		append_post(s, d->posts->pdata[i], i + 1, text);
+		g_free(text);
+	}
+	archive_free(&a);
+	g_free(url);
 	if (*t.footer != '\0')
 		g_string_append_printf(s, "Subject: Digest Footer\n\n%s\n"
 				       PLAIN_SEP "\n\n", t.footer);

@@ -27,11 +27,9 @@
 
 /* The values of the %(name)s a template may use: the list's, and the
  * member's of a personalised copy. */
-static GHashTable *
-decorate_vars(struct list *l, const struct member *m)
+static void
+member_vars(GHashTable *vars, struct list *l, const struct member *m)
 {
-	GHashTable *vars = template_vars_for_list(l);
-
 	if (m != NULL) {
 		template_vars_set(vars, "user_address", m->key);
 		template_vars_set(vars, "user_delivered_to", m->addr);
@@ -46,6 +44,14 @@ decorate_vars(struct list *l, const struct member *m)
 		template_vars_take(vars, "user_optionsurl",
 				   listurls_member_options(l, m->addr));
 	}
+}
+
+static GHashTable *
+decorate_vars(struct list *l, const struct member *m)
+{
+	GHashTable *vars = template_vars_for_list(l);
+
+	member_vars(vars, l, m);
 	return vars;
 }
 
@@ -83,29 +89,42 @@ trim_line_ends(GString *s)
 	g_string_free(out, TRUE);
 }
 
-char *
-decorate_text(struct list *l, const char *template, const struct member *m)
+static gboolean
+blank(const char *template)
 {
-	GHashTable *vars;
-	GString *out;
-	char *expanded;
-	const char *c;
+	const char *c = template;
 
-	if (template == NULL)
-		return g_strdup("");
-	for (c = template; *c != '\0' && g_ascii_isspace(*c); c++)
-		;
-	if (*c == '\0')
-		return g_strdup("");
-	vars = decorate_vars(l, m);
-	expanded = template_expand(template, vars);
-	out = g_string_new(expanded);
+	while (c != NULL && *c != '\0' && g_ascii_isspace(*c))
+		c++;
+	return c == NULL || *c == '\0';
+}
+
+/* template filled in from vars, cleaned up as Mailman does. */
+static char *
+expand(const char *template, GHashTable *vars)
+{
+	char *expanded = template_expand(template, vars);
+	GString *out = g_string_new(expanded);
+
 	g_free(expanded);
-	g_hash_table_destroy(vars);
 	trim_line_ends(out);
 	if (out->len > 0 && out->str[out->len - 1] != '\n')
 		g_string_append_c(out, '\n');
 	return g_string_free(out, FALSE);
+}
+
+char *
+decorate_text(struct list *l, const char *template, const struct member *m)
+{
+	GHashTable *vars;
+	char *out;
+
+	if (blank(template))
+		return g_strdup("");
+	vars = decorate_vars(l, m);
+	out = expand(template, vars);
+	g_hash_table_destroy(vars);
+	return out;
 }
 
 /* --- MIME ------------------------------------------------------------------ */
@@ -418,6 +437,91 @@ decorate_message(GMimeMessage *msg, struct list *l, const char *member_addr,
 	g_free(m.addr);
 	g_free(m.key);
 	return ret;
+}
+
+/* --- once per job ---------------------------------------------------------- */
+
+struct decorate_job {
+	struct list *list;
+	char *tmpl[2];		/* msg_header, msg_footer */
+	char *fixed[2];		/* the text, when the template names no
+				 * user_* variable (the same for everyone),
+				 * else NULL */
+	GHashTable *vars;	/* the list's variables, read only */
+};
+
+struct decorate_job *
+decorate_job_new(struct list *l)
+{
+	struct decorate_job *dj = g_new0(struct decorate_job, 1);
+
+	dj->list = l;
+	dj->tmpl[0] = list_get(l, "msg_header", NULL);
+	dj->tmpl[1] = list_get(l, "msg_footer", NULL);
+	dj->vars = template_vars_for_list(l);
+	for (guint i = 0; i < 2; i++)
+		if (blank(dj->tmpl[i]))
+			dj->fixed[i] = g_strdup("");
+		else if (strstr(dj->tmpl[i], "user_") == NULL)
+			dj->fixed[i] = expand(dj->tmpl[i], dj->vars);
+	return dj;
+}
+
+/* Template i for m: the fixed text, or filled in with a copy of the list's
+ * variables and m's. */
+static char *
+job_text(const struct decorate_job *dj, guint i, const struct member *m)
+{
+	GHashTable *vars;
+	GHashTableIter it;
+	gpointer k, v;
+	char *out;
+
+	if (dj->fixed[i] != NULL)
+		return g_strdup(dj->fixed[i]);
+	vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	g_hash_table_iter_init(&it, dj->vars);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		g_hash_table_insert(vars, g_strdup(k), g_strdup(v));
+	member_vars(vars, dj->list, m);
+	out = expand(dj->tmpl[i], vars);
+	g_hash_table_destroy(vars);
+	return out;
+}
+
+void
+decorate_job_apply(const struct decorate_job *dj, GMimeMessage *msg,
+		   const struct member *m)
+{
+	char *header = job_text(dj, 0, m), *footer = job_text(dj, 1, m);
+
+	message_init();
+	if (*header != '\0' || *footer != '\0')
+		decorate_mime(msg, header, footer);
+	g_free(header);
+	g_free(footer);
+}
+
+gboolean
+decorate_job_same_for_all(const struct decorate_job *dj)
+{
+	return dj->fixed[0] != NULL && dj->fixed[1] != NULL;
+}
+
+void
+decorate_job_free(struct decorate_job **djp)
+{
+	struct decorate_job *dj = *djp;
+
+	if (dj == NULL)
+		return;
+	for (guint i = 0; i < 2; i++) {
+		g_free(dj->tmpl[i]);
+		g_free(dj->fixed[i]);
+	}
+	g_hash_table_destroy(dj->vars);
+	g_free(dj);
+	*djp = NULL;
 }
 
 /* --- digests ---------------------------------------------------------------- */

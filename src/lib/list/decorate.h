@@ -58,6 +58,19 @@ int decorate_message(GMimeMessage *msg, struct list *l,
 int decorate_message_member(GMimeMessage *msg, struct list *l,
 			    const struct member *m, GError **error);
 
+/* msg_header and msg_footer for the many copies of one job (personalised
+ * delivery): the list's settings and variables read once, and the text
+ * filled in once when it names no user_* variable.  decorate_job_apply
+ * does what decorate_message_member does; it may run in several threads
+ * at once on one job. */
+struct decorate_job;
+struct decorate_job *decorate_job_new(struct list *l);
+void decorate_job_apply(const struct decorate_job *dj, GMimeMessage *msg,
+			const struct member *m);
+void decorate_job_free(struct decorate_job **djp);
+/* Whether msg_header and msg_footer are the same for every member. */
+gboolean decorate_job_same_for_all(const struct decorate_job *dj);
+
 /* A digest's copy to member m (personalised delivery): the digest_header
  * and digest_footer text the digest was built with, for no one (user_*
  * left as written), made again for m, where the builder put it: a text

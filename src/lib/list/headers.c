@@ -721,29 +721,44 @@ headers_one_click(struct list *l)
 	return https;
 }
 
+/* The List-Unsubscribe value of a copy to member_addr, *one_click_r
+ * whether it is the one-click URL: NULL with *error as headers_personalise
+ * says. */
+static char *
+unsubscribe_for(struct list *l, const struct token_key *key,
+		const char *member_addr, gboolean *one_click_r, GError **error)
+{
+	struct token_key *own = NULL;
+	char *url, *v;
+
+	if (address_validate(member_addr, error) < 0)
+		return NULL;
+	*one_click_r = headers_one_click(l);
+	if (*one_click_r && key == NULL &&
+	    (key = own = token_key_load(list_site(l), error)) == NULL)
+		return NULL;
+	url = *one_click_r ? listurls_unsubscribe(l, key, member_addr, error)
+			   : listurls_options(l);
+	token_key_free(&own);
+	if (url == NULL)
+		return NULL;
+	v = unsubscribe_value(l, url);
+	g_free(url);
+	return v;
+}
+
 int
 headers_personalise(GMimeMessage *msg, struct list *l,
 		    const struct token_key *key, const char *member_addr,
 		    GError **error)
 {
-	struct token_key *own = NULL;
-	char *url, *v;
 	gboolean one_click;
+	char *v;
 
 	if (!list_get_bool(l, "include_rfc2369_headers"))
 		return 0;
-	if (address_validate(member_addr, error) < 0)
+	if ((v = unsubscribe_for(l, key, member_addr, &one_click, error)) == NULL)
 		return -1;
-	one_click = headers_one_click(l);
-	if (one_click && key == NULL &&
-	    (key = own = token_key_load(list_site(l), error)) == NULL)
-		return -1;
-	url = one_click ? listurls_unsubscribe(l, key, member_addr, error)
-			: listurls_options(l);
-	token_key_free(&own);
-	if (url == NULL)
-		return -1;
-	v = unsubscribe_value(l, url);
 	header_put_raw(msg, "List-Unsubscribe", v, TRUE);
 	if (one_click)
 		header_put_raw(msg, "List-Unsubscribe-Post",
@@ -751,6 +766,22 @@ headers_personalise(GMimeMessage *msg, struct list *l,
 	else
 		message_header_remove_all(msg, "List-Unsubscribe-Post");
 	g_free(v);
-	g_free(url);
 	return 0;
+}
+
+char *
+headers_unsubscribe_field(struct list *l, const struct token_key *key,
+			  const char *member_addr, GError **error)
+{
+	gboolean one_click;
+	char *v = unsubscribe_for(l, key, member_addr, &one_click, error);
+	char *raw, *field;
+
+	if (v == NULL)
+		return NULL;
+	raw = fold_raw("List-Unsubscribe", v);
+	field = g_strconcat("List-Unsubscribe:", raw, NULL);
+	g_free(raw);
+	g_free(v);
+	return field;
 }

@@ -73,6 +73,14 @@ int headers_personalise(GMimeMessage *msg, struct list *l,
 			const struct token_key *key, const char *member_addr,
 			GError **error);
 
+/* The List-Unsubscribe field headers_personalise puts in a copy to
+ * member_addr, as it is written ("List-Unsubscribe: <...>, <mailto:...>"
+ * folded, with its line end): for delivery, which makes the copies of a
+ * post that differ only there from one copy's bytes.  NULL with *error as
+ * headers_personalise. */
+char *headers_unsubscribe_field(struct list *l, const struct token_key *key,
+				const char *member_addr, GError **error);
+
 /* The subject with the list's prefix, as cookheaders makes it: subject is
  * the decoded (UTF-8) subject or NULL, prefix the subject_prefix setting,
  * number the post number for %d (only asked for when the prefix has one:

@@ -511,13 +511,13 @@ check_people(const char *name, const char *norm, GError **error)
 }
 
 int
-list_set(struct list *l, const char *name, const char *value, GError **error)
+list_check_setting(const char *name, const char *value, char **norm_r,
+		   GError **error)
 {
 	const struct list_setting *s = find_setting(name, error);
-	GPtrArray *pairs;
 	char *norm;
-	int ret;
 
+	*norm_r = NULL;
 	if (s == NULL)
 		return -1;
 	if ((norm = list_setting_normalise(s, value, error)) == NULL)
@@ -526,11 +526,42 @@ list_set(struct list *l, const char *name, const char *value, GError **error)
 		g_free(norm);
 		return -1;
 	}
-	pairs = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(pairs, g_strdup(name));
-	g_ptr_array_add(pairs, norm);
+	*norm_r = norm;
+	return 0;
+}
+
+int
+list_set_checked(struct list *l, const char *const *names,
+		 const char *const *norms, GError **error)
+{
+	GPtrArray *pairs = g_ptr_array_new_with_free_func(g_free);
+	int ret;
+
+	for (size_t i = 0; names[i] != NULL; i++) {
+		if (find_setting(names[i], error) == NULL) {
+			g_ptr_array_free(pairs, TRUE);
+			return -1;
+		}
+		g_ptr_array_add(pairs, g_strdup(names[i]));
+		g_ptr_array_add(pairs, g_strdup(norms[i]));
+	}
 	ret = store(l, pairs, error);
 	g_ptr_array_free(pairs, TRUE);
+	return ret;
+}
+
+int
+list_set(struct list *l, const char *name, const char *value, GError **error)
+{
+	const char *names[] = { name, NULL };
+	char *norm;
+	int ret;
+
+	if (list_check_setting(name, value, &norm, error) < 0)
+		return -1;
+	ret = list_set_checked(l, names, (const char *const[]){ norm, NULL },
+			       error);
+	g_free(norm);
 	return ret;
 }
 
@@ -629,10 +660,12 @@ list_import(struct list *l, const char *text, GError **error)
 				goto out;
 			}
 			/* Passwords travel as their hashes, which must be as
-			 * costly as herald's; a clear one (a hand-written
-			 * file) is hashed like `config set`. */
+			 * costly as herald's (or Mailman 2.1's SHA-1, which
+			 * the first good check replaces); a clear one (a
+			 * hand-written file) is hashed like `config set`. */
 			norm = s->type == LS_PASSWORD &&
-			       (*v == '\0' || g_str_has_prefix(v, "$argon2"))
+			       (*v == '\0' || g_str_has_prefix(v, "$argon2") ||
+				g_str_has_prefix(v, "$sha1$"))
 			     ? list_setting_password_hash(s, v, error)
 			     : list_setting_normalise(s, v, error);
 			g_free(v);
@@ -695,6 +728,14 @@ int
 list_counter_update(struct list *l, const char *name, int64_t add,
 		    int64_t set, int64_t *old_r, GError **error)
 {
+	return list_counter_update_with(l, name, add, set, old_r, NULL, 0, error);
+}
+
+int
+list_counter_update_with(struct list *l, const char *name, int64_t add,
+			 int64_t set, int64_t *old_r, const char *also_name,
+			 int64_t also_set, GError **error)
+{
 	GKeyFile *kf = g_key_file_new();
 	struct lock *lk = NULL;
 	char *path = g_build_filename(l->dir, "counters", NULL);
@@ -707,6 +748,8 @@ list_counter_update(struct list *l, const char *name, int64_t add,
 		goto out;
 	old = g_key_file_get_int64(kf, "counters", name, NULL);
 	g_key_file_set_int64(kf, "counters", name, add != 0 ? old + add : set);
+	if (also_name != NULL)
+		g_key_file_set_int64(kf, "counters", also_name, also_set);
 	if (write_key_file(kf, path, error) < 0)
 		goto out;
 	if (old_r != NULL)
@@ -739,12 +782,34 @@ list_get_lines(struct list *l, const char *name)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* Mailman 2.1's form: SHA-1 hex of the password, unsalted.  Matched in
+ * constant time; on a match the password is stored again as an Argon2id
+ * hash, so the weak form lives only until its first use. */
+static gboolean
+check_sha1(struct list *l, const char *name, const char *stored,
+	   const char *candidate)
+{
+	char *hex = g_compute_checksum_for_string(G_CHECKSUM_SHA1, candidate, -1);
+	gboolean ok = sodium_memcmp(hex, stored + 6, 40) == 0;
+	GError *error = NULL;
+
+	g_free(hex);
+	if (ok && list_set(l, name, candidate, &error) < 0) {
+		log_msg(LOG_LVL_WARNING, "list", "%s: %s matched but could not be rehashed: %s",
+			    l->fqdn, name, error->message);
+		g_error_free(error);
+	}
+	return ok;
+}
+
 gboolean
 list_check_password(struct list *l, const char *name, const char *candidate)
 {
 	char *hash = list_get(l, name, NULL);
 	gboolean ok = hash != NULL && *hash != '\0' &&
-		crypto_pwhash_str_verify(hash, candidate, strlen(candidate)) == 0;
+		(list_password_is_sha1(hash)
+		 ? check_sha1(l, name, hash, candidate)
+		 : crypto_pwhash_str_verify(hash, candidate, strlen(candidate)) == 0);
 
 	g_free(hash);
 	return ok;

@@ -55,6 +55,17 @@ int64_t list_get_int(struct list *l, const char *name);
 int list_set(struct list *l, const char *name, const char *value,
 	     GError **error);
 
+/* list_set in two steps, for a form that changes several settings at
+ * once or none: list_check_setting checks and normalises a value exactly
+ * as list_set does (the same errors; a password is hashed), giving the
+ * stored form in *norm_r; list_set_checked stores such stored forms,
+ * names[i] = norms[i] (NULL-terminated), under one lock and in one
+ * rewrite of the file. */
+int list_check_setting(const char *name, const char *value, char **norm_r,
+		       GError **error);
+int list_set_checked(struct list *l, const char *const *names,
+		     const char *const *norms, GError **error);
+
 /* Every setting as a key file text (passwords as their hashes), and back:
  * import checks every value before it changes anything.  Imported
  * password hashes must cost at least what herald's own do (see
@@ -80,6 +91,12 @@ int list_counter_get(struct list *l, const char *name, int64_t *value_r,
 		     GError **error);
 int list_counter_update(struct list *l, const char *name, int64_t add,
 			int64_t set, int64_t *old_r, GError **error);
+/* list_counter_update(), storing also_set in counter also_name in the same
+ * locked rewrite: one lock cycle and one write for two counters (a post's
+ * number and time). */
+int list_counter_update_with(struct list *l, const char *name, int64_t add,
+			     int64_t set, int64_t *old_r, const char *also_name,
+			     int64_t also_set, GError **error);
 
 /* A LS_LIST setting's values, blank lines dropped (NULL-terminated). */
 char **list_get_lines(struct list *l, const char *name);

@@ -166,7 +166,9 @@ static const struct list_setting settings[] = {
 	  "%(real_name)s mailing list\n%(list)s\n%(listinfo_url)s", NULL, NO_RANGE,
 	  "Text added at the end of each post.", 0 },
 	{ "scrub_nondigest", "nondigest", LS_BOOL, "no", NULL, NO_RANGE,
-	  "Replace attachments with links to the archive.", LS_PENDING },
+	  "Store the attachments of posts sent one by one in the archive and "
+	  "replace them with links to the stored files (digests and the "
+	  "archive get the whole post).", 0 },
 	{ "regular_exclude_lists", "nondigest", LS_LIST, "", NULL, NO_RANGE,
 	  "Other lists whose members do not get a post cross-posted to them "
 	  "from this list too.", LS_PENDING },
@@ -251,6 +253,13 @@ static const struct list_setting settings[] = {
 	  "The text sent when a post is rejected for its DMARC policy.", 0 },
 	{ "dmarc_wrapped_message_text", "privacy", LS_TEXT, "", NULL, NO_RANGE,
 	  "Text added as a part before a wrapped message.", 0 },
+	{ "dmarc_unmunged_if_dkim_intact", "privacy", LS_BOOL, "no", NULL,
+	  NO_RANGE,
+	  "Leave a post unmunged and unwrapped (whatever from_is_list and "
+	  "dmarc_moderation_action say) when a DKIM signature of its From "
+	  "domain verified on arrival and still verifies on the copy the list "
+	  "sends: no subject prefix, header, footer, content filtering or "
+	  "other change of the list breaks it.", 0 },
 	{ "equivalent_domains", "privacy", LS_STRING, "", NULL, NO_RANGE,
 	  "Domains to treat as the same for membership: groups separated by ';', "
 	  "domains within a group by ','.", 0 },
@@ -548,6 +557,19 @@ list_setting_normalise(const struct list_setting *s, const char *value,
 	return NULL;
 }
 
+gboolean
+list_password_is_sha1(const char *stored)
+{
+	size_t i;
+
+	if (!g_str_has_prefix(stored, "$sha1$"))
+		return FALSE;
+	for (i = 6; stored[i] != '\0'; i++)
+		if (!g_ascii_isxdigit(stored[i]) || g_ascii_isupper(stored[i]))
+			return FALSE;
+	return i == 6 + 40;
+}
+
 char *
 list_setting_password_hash(const struct list_setting *s, const char *hash,
 			   GError **error)
@@ -557,6 +579,8 @@ list_setting_password_hash(const struct list_setting *s, const char *hash,
 
 	if (*hash == '\0')
 		return g_strdup("");
+	if (list_password_is_sha1(hash))
+		return g_strdup(hash);
 	if (sodium_init() < 0)
 		g_error("libsodium failed to initialise");
 	/* -1: not a well-formed Argon2id hash string (libsodium's reading). */

@@ -16,7 +16,8 @@
 /* The posting pipeline's handlers in Mailman 2.1's order (pipeline.c). */
 #define PIPELINE_DEFAULT_ORDER                                              \
 	"authcheck,approve,replybot,dmarc,moderate,hold,mimedel,emergency,calcrecips," \
-	"avoiddups,cleanse,cookheaders,todigest,toarchive,afterdelivery,"   \
+	"avoiddups,cleanse,cookheaders,todigest,toarchive,scrubber,"         \
+	"afterdelivery,"                                                    \
 	"acknowledge,wrapmessage,decorate,tooutgoing"
 #define PIPELINE_OWNER_ORDER "replybot,ownerrecips,tooutgoing"
 
@@ -65,10 +66,14 @@ char *list_setting_normalise(const struct list_setting *s, const char *value,
 			     GError **error);
 
 /* Checks a password's stored form, as an import gives it: "" (no
- * password) or an Argon2id hash at least as costly as the ones herald
+ * password), "$sha1$" and 40 lower-case hex digits (Mailman 2.1's
+ * unsalted SHA-1 of an imported list's password: list_check_password
+ * accepts it once and replaces it with an Argon2id hash) or an Argon2id
+ * hash at least as costly as the ones herald
  * makes (memory and passes), returned as it is.  A weaker hash (m=8,t=1
  * from another tool, say) could be cracked quickly if the file leaked,
  * and cannot be strengthened without the password: NULL with an error. */
+gboolean list_password_is_sha1(const char *stored);
 char *list_setting_password_hash(const struct list_setting *s,
 				 const char *hash, GError **error);
 

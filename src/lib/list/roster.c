@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,14 @@ member_password_hash(const char *password, GError **error)
 	/* The same Argon2id hashing as list passwords. */
 	return list_setting_normalise(list_setting_find("password"), password,
 				      error);
+}
+
+gboolean
+member_password_ok(const struct member *m, const char *candidate)
+{
+	return candidate != NULL && *m->password != '\0' &&
+	       crypto_pwhash_str_verify(m->password, candidate,
+					strlen(candidate)) == 0;
 }
 
 /* --- CRC-32 (IEEE 802.3), for torn-record detection ----------------------- */

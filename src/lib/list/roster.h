@@ -120,6 +120,8 @@ int roster_compact(struct list *l, GError **error);
 
 /* An Argon2id hash of a member's password (libsodium), or NULL. */
 char *member_password_hash(const char *password, GError **error);
+/* Whether candidate is m's password (FALSE when m has none). */
+gboolean member_password_ok(const struct member *m, const char *candidate);
 
 /* Names of modes, statuses and options, as the command line and files use
  * them; *_parse return -1 for an unknown name. */

@@ -1,8 +1,8 @@
 /*
  * pipe_auth.c - the authcheck handler: verifies a post's DKIM signatures
  * and ARC chain as it arrives, before any handler changes it, and records
- * the results in the metadata for delivery's ARC seal (and the DMARC
- * handler, to come).
+ * the results in the metadata for delivery's ARC seal and for the DMARC
+ * handler (pipe_dmarc.c: dmarc_unmunged_if_dkim_intact).
  *
  *   auth-dkim     "pass d=example.com a=rsa-sha256, fail d=..." (one item
  *                 per signature) or "none"
@@ -29,8 +29,9 @@
 
 #define AUTH_SUBSYS "auth"
 
-static int
-dns_lookup(void *ctx, const char *name, GPtrArray **txts_r, GError **error)
+int
+pipe_dkim_lookup(void *ctx, const char *name, GPtrArray **txts_r,
+		 GError **error)
 {
 	return dmarc_query_txt(ctx, name, txts_r, error);
 }
@@ -84,7 +85,7 @@ pipe_authcheck(struct post *p, GError **error)
 	char *server = site_get(p->site, "dmarc.resolver", NULL);
 	char *srvid = site_get(p->site, "auth.authserv_id", NULL);
 	struct dmarc_resolver *r = NULL;
-	struct dkim_verify_opts o = { .lookup = dns_lookup, .now = time(NULL) };
+	struct dkim_verify_opts o = { .lookup = pipe_dkim_lookup, .now = time(NULL) };
 	GString *dkim = g_string_new(NULL), *res = g_string_new(NULL);
 	GByteArray *raw = NULL;
 	GPtrArray *v = NULL;

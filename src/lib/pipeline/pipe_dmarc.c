@@ -16,15 +16,27 @@
  * munge" or "dmarc: wrap"), so it survives a hold and a restart.
  * Posters named in dmarc_moderation_addresses get the action whatever
  * their domain publishes, without a DNS lookup.
+ *
+ * dmarc_unmunged_if_dkim_intact spares a post both changes when they
+ * are not needed: a DKIM signature aligned with From: passed on arrival
+ * (authcheck's result in the metadata) and still passes on the copy the
+ * list will send, which wrapmessage makes and verifies again (the list's
+ * own changes so far, then the footer and per-member headers still to
+ * come); a DMARC check at the receiver then passes as it would have for
+ * the poster's own mail.
  */
 #include "pipeline/pipeline.h"
+#include "list/decorate.h"
+#include "list/headers.h"
 #include "mail/address.h"
+#include "mail/dkimverify.h"
 #include "mail/dmarc.h"
 #include "base/log.h"
 #include "mail/message.h"
 #include "store/names.h"
 
 #include <string.h>
+#include <time.h>
 
 #define DMARC_SUBSYS "dmarc"
 
@@ -440,6 +452,139 @@ wrap(struct post *p)
 	g_free(text);
 }
 
+/* --- dmarc_unmunged_if_dkim_intact: the signature that survives -------- */
+
+/* Whether DKIM domain d is aligned with the author's domain (relaxed
+ * alignment, RFC 7489 3.1.1: the same organizational domain). */
+static gboolean
+aligned(struct dmarc_resolver *r, const char *d, const char *author)
+{
+	char *od = dmarc_org_domain(r, d), *oa = dmarc_org_domain(r, author);
+	gboolean same = od != NULL && oa != NULL && strcmp(od, oa) == 0;
+
+	g_free(od);
+	g_free(oa);
+	return same;
+}
+
+/* The domains of the signatures that passed on arrival and are aligned
+ * with the author's domain, from authcheck's "pass d=D a=A, fail d=..."
+ * (META_AUTH_DKIM); empty when none (or authcheck did not run). */
+static GPtrArray *
+aligned_passes(struct dmarc_resolver *r, const char *results,
+	       const char *author)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	char **items = g_strsplit(results != NULL ? results : "", ", ", -1);
+
+	for (guint i = 0; items[i] != NULL; i++) {
+		char **w = g_strsplit(items[i], " ", -1);
+
+		if (g_strv_length(w) >= 2 && strcmp(w[0], "pass") == 0 &&
+		    g_str_has_prefix(w[1], "d=") &&
+		    aligned(r, w[1] + 2, author))
+			g_ptr_array_add(out, g_ascii_strdown(w[1] + 2, -1));
+		g_strfreev(w);
+	}
+	g_strfreev(items);
+	return out;
+}
+
+/* The post as delivery will send it, to a member at the poster's own
+ * address: the decoration the decorate handler or delivery will add
+ * (msg_header, msg_footer) and, on a personalised list, the member's
+ * List-Unsubscribe and To:.  The same functions as theirs, so that this
+ * sees every change they make; NULL with *error when one fails. */
+static GByteArray *
+copy_as_sent(struct post *p, GError **error)
+{
+	GByteArray *raw = message_to_bytes(p->msg), *out = NULL;
+	GMimeMessage *copy = message_parse_stored((const char *)raw->data,
+						  raw->len, error);
+	int64_t personalize = post_setting_int(p, "personalize");
+	gboolean plain = g_strcmp0(queue_meta_get(p->meta, META_NODECORATE),
+				   "yes") == 0;
+	int r = 0;
+
+	g_byte_array_unref(raw);
+	if (copy == NULL)
+		return NULL;
+	if (!plain && personalize == 0 &&
+	    g_strcmp0(queue_meta_get(p->meta, META_DECORATED), "yes") != 0)
+		r = decorate_message(copy, p->list, NULL, error);
+	else if (!plain && personalize != 0)
+		r = decorate_message(copy, p->list, p->poster, error);
+	if (r == 0 && !plain && personalize != 0)
+		r = headers_personalise(copy, p->list, NULL, p->poster, error);
+	if (r == 0 && !plain && personalize == 2)
+		message_header_set(copy, "To", p->poster);
+	if (r == 0)
+		out = message_to_bytes(copy);
+	g_object_unref(copy);
+	return out;
+}
+
+/* Whether a DKIM signature aligned with the author's domain passed on
+ * arrival and passes still on the copy the list sends; *domain_r gets its
+ * domain.  why_r: why not, for the log. */
+static gboolean
+dkim_intact(struct post *p, char **domain_r, char **why_r)
+{
+	struct dmarc_resolver *r, *own = NULL;
+	const char *at = strrchr(p->poster, '@');
+	GPtrArray *passed = NULL, *v = NULL;
+	GByteArray *copy = NULL;
+	GError *e = NULL;
+	gboolean ok = FALSE;
+
+	*domain_r = NULL;
+	*why_r = NULL;
+	if ((r = env_resolver(p, &own, &e)) == NULL) {
+		*why_r = g_strdup_printf("no resolver: %s", e->message);
+		goto out;
+	}
+	passed = aligned_passes(r, queue_meta_get(p->meta, META_AUTH_DKIM),
+				at + 1);
+	if (passed->len == 0) {
+		*why_r = g_strdup("no DKIM signature aligned with From: "
+				  "verified on arrival");
+		goto out;
+	}
+	if ((copy = copy_as_sent(p, &e)) == NULL) {
+		*why_r = g_strdup_printf("the copy to send: %s", e->message);
+		goto out;
+	}
+	{
+		struct dkim_verify_opts o = { .lookup = pipe_dkim_lookup,
+					      .ctx = r, .now = time(NULL) };
+
+		v = dkim_verify((const char *)copy->data, copy->len, &o);
+	}
+	for (guint i = 0; i < v->len && !ok; i++) {
+		const struct dkim_verdict *d = v->pdata[i];
+
+		for (guint k = 0; k < passed->len && !ok; k++)
+			if (d->result == DKIM_RESULT_PASS && d->domain != NULL &&
+			    g_ascii_strcasecmp(d->domain, passed->pdata[k]) == 0) {
+				ok = TRUE;
+				*domain_r = g_strdup(d->domain);
+			}
+	}
+	if (!ok)
+		*why_r = g_strdup("the list's changes break the aligned DKIM "
+				  "signature");
+out:
+	g_clear_error(&e);
+	if (v != NULL)
+		g_ptr_array_unref(v);
+	if (passed != NULL)
+		g_ptr_array_unref(passed);
+	if (copy != NULL)
+		g_byte_array_unref(copy);
+	dmarc_resolver_free(&own);
+	return ok;
+}
+
 enum pipe_result
 pipe_wrapmessage(struct post *p, GError **error)
 {
@@ -456,6 +601,26 @@ pipe_wrapmessage(struct post *p, GError **error)
 	if ((mode != ACT_MUNGE && mode != ACT_WRAP) || *p->poster == '\0' ||
 	    post_setting_bool(p, "anonymous_list"))
 		return PIPE_CONTINUE;
+	queue_meta_remove(p->meta, META_DMARC_DKIM);
+	if (strchr(p->poster, '@') != NULL &&
+	    post_setting_bool(p, "dmarc_unmunged_if_dkim_intact")) {
+		char *domain, *why;
+
+		if (dkim_intact(p, &domain, &why)) {
+			log_info(DMARC_SUBSYS, "list %s: post from %s: not %s: "
+				 "its DKIM signature of %s survives the list",
+				 list_fqdn(p->list), p->poster,
+				 mode == ACT_MUNGE ? "munged" : "wrapped",
+				 domain);
+			queue_meta_set(p->meta, META_DMARC_DKIM, domain);
+			g_free(domain);
+			return PIPE_CONTINUE;
+		}
+		log_info(DMARC_SUBSYS, "list %s: post from %s: %s: %s",
+			 list_fqdn(p->list), p->poster,
+			 mode == ACT_MUNGE ? "munged" : "wrapped", why);
+		g_free(why);
+	}
 	if (mode == ACT_MUNGE)
 		munge(p);
 	else

@@ -57,6 +57,9 @@ static const struct pipe_handler handlers[] = {
 	  "Precedence, X-BeenThere, Sender and Errors-To." },
 	{ "todigest", pipe_todigest, "A copy to the digest queue." },
 	{ "toarchive", pipe_toarchive, "A copy to the archive queue." },
+	{ "scrubber", pipe_scrubber,
+	  "scrub_nondigest: attachments stored in the archive and replaced by "
+	  "links." },
 	{ "afterdelivery", pipe_afterdelivery,
 	  "Numbers the post (unless cookheaders did) and records the last "
 	  "post time." },

@@ -110,6 +110,11 @@ const struct member *post_member(struct post *p, GError **error);
  * the list's counter under the list lock on first use and kept in the
  * metadata ("post-id"), so a post that is resumed keeps its number. */
 int64_t post_number(struct post *p, GError **error);
+/* post_number(); when the number is taken now, the list's last_post_time
+ * becomes now in the same update of its counters.  *stamped_r says
+ * whether it did. */
+int64_t post_number_stamped(struct post *p, int64_t now, gboolean *stamped_r,
+			    GError **error);
 /* Sets p->reason (printf-style). */
 void post_set_reason(struct post *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -121,6 +126,10 @@ int64_t post_setting_int(struct post *p, const char *name);
 /* --- the handlers (each file pipe_<name>.c, or grouped) ---------------- */
 
 enum pipe_result pipe_authcheck(struct post *p, GError **error);
+/* DKIM key lookups through a struct dmarc_resolver (ctx): the
+ * dkim_lookup_fn of authcheck and of the dmarc handler's re-check. */
+int pipe_dkim_lookup(void *ctx, const char *name, GPtrArray **txts_r,
+		     GError **error);
 enum pipe_result pipe_replybot(struct post *p, GError **error);
 enum pipe_result pipe_acknowledge(struct post *p, GError **error);
 enum pipe_result pipe_approve(struct post *p, GError **error);
@@ -135,6 +144,7 @@ enum pipe_result pipe_cleanse(struct post *p, GError **error);
 enum pipe_result pipe_cookheaders(struct post *p, GError **error);
 enum pipe_result pipe_todigest(struct post *p, GError **error);
 enum pipe_result pipe_toarchive(struct post *p, GError **error);
+enum pipe_result pipe_scrubber(struct post *p, GError **error);
 enum pipe_result pipe_wrapmessage(struct post *p, GError **error);
 enum pipe_result pipe_decorate(struct post *p, GError **error);
 enum pipe_result pipe_afterdelivery(struct post *p, GError **error);

@@ -139,12 +139,25 @@ post_setting_int(struct post *p, const char *name)
 int64_t
 post_number(struct post *p, GError **error)
 {
+	gboolean stamped;
+
+	return post_number_stamped(p, -1, &stamped, error);
+}
+
+int64_t
+post_number_stamped(struct post *p, int64_t now, gboolean *stamped_r,
+		    GError **error)
+{
 	int64_t n = queue_meta_get_int(p->meta, META_POST_ID, 0);
 
+	*stamped_r = FALSE;
 	if (n > 0)
 		return n;
-	if (list_counter_update(p->list, "post_id", 1, 0, &n, error) < 0)
+	if (list_counter_update_with(p->list, "post_id", 1, 0, &n,
+				     now >= 0 ? "last_post_time" : NULL, now,
+				     error) < 0)
 		return -1;
+	*stamped_r = now >= 0;
 	if (n <= 0)		/* a counters file from before post_id */
 		n = 1;
 	queue_meta_set_int(p->meta, META_POST_ID, n);

@@ -27,6 +27,9 @@
 /* Metadata keys. */
 #define META_LIST "list"		/* name@domain */
 #define META_KIND "kind"		/* post, owner, request, ... */
+/* The kind of a commands-queue entry the web interface writes for an RFC
+ * 8058 one-click unsubscription (META_MEMBER: the address). */
+#define KIND_ONECLICK "oneclick"
 #define META_SENDER "sender"		/* envelope sender */
 #define META_RECIPIENT "recipient"	/* envelope recipient */
 #define META_RECEIVED "received"	/* when herald stored it */
@@ -47,6 +50,9 @@
 #define META_HELD_AT "held-at"
 #define META_DMARC "dmarc"
 #define META_DMARC_POLICY "dmarc-policy"
+/* The domain whose DKIM signature survived, so that the post went out
+ * unmunged (dmarc_unmunged_if_dkim_intact). */
+#define META_DMARC_DKIM "dmarc-dkim-intact"
 #define META_DECORATED "decorated"
 #define META_NODECORATE "nodecorate"
 #define META_WHICHQ "whichq"		/* the queue a shunted entry left */

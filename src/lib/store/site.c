@@ -283,32 +283,67 @@ site_settings(void)
 }
 
 /* Whether key matches pattern, where a "*" part matches any one part made
- * of [a-z0-9-]. */
+ * of [a-z0-9-].  Part by part in place: delivery looks settings up for
+ * every copy it makes. */
 static gboolean
 key_matches(const char *pattern, const char *key)
 {
-	char **pp = g_strsplit(pattern, ".", -1);
-	char **kp = g_strsplit(key, ".", -1);
-	gboolean ok = g_strv_length(pp) == g_strv_length(kp);
+	const char *p = pattern, *k = key;
 
-	for (guint i = 0; ok && pp[i] != NULL; i++) {
-		if (strcmp(pp[i], "*") != 0) {
-			ok = strcmp(pp[i], kp[i]) == 0;
-			continue;
+	for (;;) {
+		size_t pl = strcspn(p, "."), kl = strcspn(k, ".");
+
+		if (pl == 1 && *p == '*') {
+			if (kl == 0)
+				return FALSE;
+			for (size_t i = 0; i < kl; i++)
+				if (!g_ascii_islower(k[i]) && !g_ascii_isdigit(k[i]) &&
+				    k[i] != '-')
+					return FALSE;
+		} else if (pl != kl || memcmp(p, k, pl) != 0) {
+			return FALSE;
 		}
-		ok = kp[i][0] != '\0';
-		for (const char *c = kp[i]; ok && *c != '\0'; c++)
-			ok = g_ascii_islower(*c) || g_ascii_isdigit(*c) || *c == '-';
+		if (p[pl] == '\0' || k[kl] == '\0')
+			return p[pl] == k[kl];
+		p += pl + 1;
+		k += kl + 1;
 	}
-	g_strfreev(pp);
-	g_strfreev(kp);
-	return ok;
+}
+
+/* The settings without a "*" that no earlier pattern matches, by key:
+ * made once, read only after. */
+static GHashTable *
+exact_settings(void)
+{
+	static gsize once;
+	static GHashTable *table;
+
+	if (g_once_init_enter(&once)) {
+		GHashTable *t = g_hash_table_new(g_str_hash, g_str_equal);
+
+		for (const struct setting_def *d = settings; d->key != NULL; d++) {
+			const struct setting_def *w = settings;
+
+			/* The first entry that matches wins, as in the scan. */
+			while (w < d && !key_matches(w->key, d->key))
+				w++;
+			if (w == d && strchr(d->key, '*') == NULL)
+				g_hash_table_insert(t, (gpointer)d->key, (gpointer)d);
+		}
+		table = t;
+		g_once_init_leave(&once, 1);
+	}
+	return table;
 }
 
 const struct setting_def *
 site_setting_find(const char *key)
 {
-	for (const struct setting_def *d = settings; d->key != NULL; d++)
+	const struct setting_def *d = g_hash_table_lookup(exact_settings(), key);
+
+	if (d != NULL)
+		return d;
+	for (d = settings; d->key != NULL; d++)
 		if (key_matches(d->key, key))
 			return d;
 	return NULL;
@@ -361,6 +396,15 @@ site_setting_doc(const struct setting_def *def)
 				"takes effect after `herald stop` and `herald "
 				"start`.");
 	return g_string_free(out, FALSE);
+}
+
+gboolean
+site_setting_secret(const struct setting_def *def)
+{
+	const char *dot = strrchr(def->key, '.');
+
+	return g_str_has_suffix(dot != NULL ? dot + 1 : def->key, "password") ||
+	       g_strcmp0(def->choices, PASSWORD_HASH_SETTING) == 0;
 }
 
 char *

@@ -48,6 +48,10 @@ char *site_setting_doc(const struct setting_def *def);
  * herald runs: runners within a second, services and the master at their
  * next look (docs/settings.md). */
 gboolean site_setting_restart(const struct setting_def *def);
+/* Whether def holds a secret (a password or its hash: its name ends in
+ * "password"), which is shown only as whether it is set. */
+gboolean site_setting_secret(const struct setting_def *def);
+
 /* Checks value against def: NULL when fine, else an error message. */
 char *site_setting_check(const struct setting_def *def, const char *value);
 

@@ -396,6 +396,18 @@ static void lists_get(struct web_request *rq, struct web_response *rs,
 	api_array(rs, "lists", a);
 }
 
+/* After a list came or went: the MTA's tables, as the site admin's page
+ * does (pages.h). */
+static void tables_refresh(struct web_request *rq)
+{
+	GError *error = NULL;
+	if (web_lists_changed && web_lists_changed(rq->site, &error) < 0) {
+		log_error(WEB_SUBSYS, "api: the Postfix tables were not "
+			  "updated: %s", error->message);
+		g_error_free(error);
+	}
+}
+
 /* {"address": "x@y", "owners": ["a@b"]} */
 static void lists_post(struct web_request *rq, struct web_response *rs)
 {
@@ -447,6 +459,7 @@ static void lists_post(struct web_request *rq, struct web_response *rs)
 		goto out;
 	}
 	log_info(WEB_SUBSYS, "api: list %s created", fqdn);
+	tables_refresh(rq);
 	struct list *l = list_open(rq->site, fqdn, &error);
 	if (!l) {
 		api_gerror(rs, &error, NULL);
@@ -481,6 +494,7 @@ static void list_one(struct web_request *rq, struct web_response *rs,
 			return;
 		}
 		log_info(WEB_SUBSYS, "api: list %s removed", fqdn);
+		tables_refresh(rq);
 		web_body(rs, 204, "application/json", "", 0);
 		return;
 	}

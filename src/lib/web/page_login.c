@@ -179,6 +179,25 @@ static gboolean password_ok(struct web_request *rq, enum web_role role,
 	return ok;
 }
 
+/* The language a member's pages take: their own, else the list's. */
+static char *member_language(struct web_request *rq, const char *list,
+			     const char *addr)
+{
+	struct list *l = list_open(rq->site, list, NULL);
+	struct roster *r = NULL;
+	char *lang = NULL;
+	if (l && roster_load(l, &r, NULL) == 0) {
+		const struct member *m = roster_find(r, addr);
+		if (m && m->language[0])
+			lang = g_strdup(m->language);
+	}
+	if (l && !lang)
+		lang = list_get(l, "preferred_language", NULL);
+	roster_free(&r);
+	list_free(&l);
+	return lang;
+}
+
 static void start_session(struct web_request *rq, struct web_response *rs,
 			  enum web_role role, const char *list,
 			  const char *addr, const char *next)
@@ -186,8 +205,11 @@ static void start_session(struct web_request *rq, struct web_response *rs,
 	GError *error = NULL;
 	if (rq->session)
 		session_destroy(rq->site, rq->session);
+	char *lang = role == WEB_ROLE_MEMBER
+		? member_language(rq, list, addr) : NULL;
 	struct web_session *s = session_create(rq->site, role, list, addr,
-					       &error);
+					       lang, &error);
+	g_free(lang);
 	if (!s) {
 		log_error(WEB_SUBSYS, "cannot store a session: %s",
 			  error->message);

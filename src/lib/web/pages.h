@@ -27,5 +27,21 @@ extern const struct web_route web_routes_public[];	/* page_public.c */
 extern const struct web_route web_routes_confirm[];	/* page_confirm.c */
 extern const struct web_route web_routes_login[];	/* page_login.c */
 extern const struct web_route web_routes_api[];	/* api.c */
+extern const struct web_route web_routes_archive[];	/* page_archive.c */
+extern const struct web_route web_routes_admin[];	/* page_admin.c */
+
+/* The pages under admin/LIST/ that other page files serve (the roster,
+ * the held posts, the requests), keyed by segment 2 ("members", "held",
+ * "requests"); their handlers open the list (segment 1) and check the
+ * login themselves.  Listed in routes.c, ended by NULL; page_admin.c
+ * looks here before its settings categories. */
+extern const struct web_route *const web_admin_route_tables[];
+
+/* admin/: the site administrator's page (page_site.c). */
+void web_site_admin(struct web_request *rq, struct web_response *rs);
+
+/* Called after the site administrator created or removed a list (the
+ * program sets it: the Postfix tables); NULL: nothing to do. */
+extern int (*web_lists_changed)(struct site *site, GError **error);
 
 #endif

@@ -10,5 +10,11 @@ const struct web_route *const web_route_tables[] = {
 	web_routes_confirm,
 	web_routes_login,
 	web_routes_api,
+	web_routes_archive,
+	web_routes_admin,
+	NULL,
+};
+
+const struct web_route *const web_admin_route_tables[] = {
 	NULL,
 };

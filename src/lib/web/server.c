@@ -6,8 +6,9 @@
  * the one listening socket; a handler runs in the thread that read its
  * request.  Its limits are the server's defences against clients that
  * cost without asking anything: web.max_connections connections at once,
- * web.timeout seconds of idleness or of a request's sending (a client
- * trickling its headers is closed), 32 KB of request line and headers
+ * web.timeout seconds of idleness (a client trickling a byte at a time
+ * keeps its connection: a whole-request deadline is the reverse proxy's,
+ * docs/web.md), 64 KB of request line and headers
  * (more gets 431 from libmicrohttpd itself), web.max_body bytes of body (a
  * larger Content-Length gets 413 before any of the body is read, a body
  * that grows past it while arriving gets 413 once it ends).  A request
@@ -38,6 +39,8 @@
 struct upload {
 	GString *body;
 	gboolean too_big;
+	gboolean ambiguous;	/* Content-Length and Transfer-Encoding */
+	gboolean answered;	/* a response is queued already */
 };
 
 struct server_ctx {
@@ -196,9 +199,10 @@ static void set_client(struct web_request *rq, struct MHD_Connection *c,
 	rq->client = peer;
 }
 
-static void add_security_headers(struct MHD_Response *r, gboolean cacheable)
+static void add_security_headers(struct MHD_Response *r, gboolean cacheable,
+				 const char *csp)
 {
-	MHD_add_response_header(r, "Content-Security-Policy",
+	MHD_add_response_header(r, "Content-Security-Policy", csp ? csp :
 				"default-src 'none'; style-src 'self'; "
 				"img-src 'self'; form-action 'self'; "
 				"frame-ancestors 'none'; base-uri 'none'");
@@ -230,7 +234,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
 	for (guint i = 0; rs->headers && i + 1 < rs->headers->len; i += 2)
 		MHD_add_response_header(r, rs->headers->pdata[i],
 					rs->headers->pdata[i + 1]);
-	add_security_headers(r, rs->cacheable);
+	add_security_headers(r, rs->cacheable, rs->csp);
 	enum MHD_Result ok = MHD_queue_response(c, rs->status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -239,6 +243,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
 static void response_clear(struct web_response *rs)
 {
 	g_free(rs->content_type);
+	g_free(rs->csp);
 	if (rs->body)
 		g_bytes_unref(rs->body);
 	if (rs->fd >= 0)
@@ -397,9 +402,13 @@ static void handle(struct server_ctx *ctx, struct MHD_Connection *c,
 			     "application/x-www-form-urlencoded"))
 		parse_urlencoded(rq.form, rq.body);
 	rq.session = session_load(site, web_cookie(&rq, SESSION_COOKIE));
-	rq.lang = pick_language(rq.accept_language);
+	rq.lang = rq.session && rq.session->lang[0]
+		? g_strdup(rq.session->lang)
+		: pick_language(rq.accept_language);
 
-	if (up->too_big)
+	if (up->ambiguous)
+		web_error(&rq, rs, 400, "The request is malformed.");
+	else if (up->too_big)
 		web_error(&rq, rs, 413, "The request is too large.");
 	else if (!split_path(&rq, url))
 		web_error(&rq, rs, 404, "There is no such page.");
@@ -435,8 +444,24 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 		up = g_new0(struct upload, 1);
 		*con_cls = up;
 		const char *len = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *te = header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 		if (len && g_ascii_strtoull(len, NULL, 10) > ctx->max_body)
 			up->too_big = TRUE;
+		/* Both lengths: two readings of one request are how requests
+		 * are smuggled past a proxy; refuse it (RFC 9112 6.3). */
+		up->ambiguous = len && te;
+		if (!up->too_big && !up->ambiguous)
+			return MHD_YES;
+		/* Answer before reading any of the body. */
+		struct web_response rs = { .status = 200, .fd = -1 };
+		handle(ctx, c, method, url, up, &rs);
+		enum MHD_Result ok = send_response(c, &rs);
+		response_clear(&rs);
+		up->answered = TRUE;
+		return ok;
+	}
+	if (up->answered) {
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

@@ -9,6 +9,7 @@
 #include "web/session.h"
 #include "base/base.h"
 #include "base/log.h"
+#include "web/view.h"
 #include "web/web.h"
 
 #include <errno.h>
@@ -141,6 +142,7 @@ struct web_session *session_load(struct site *site, const char *id)
 		s->list = g_strdup(field(f, "list"));
 		s->address = g_strdup(field(f, "address"));
 		s->csrf = g_strdup(field(f, "csrf"));
+		s->lang = g_strdup(field(f, "lang"));
 		s->expires = expires;
 	}
 	g_hash_table_unref(f);
@@ -149,7 +151,7 @@ struct web_session *session_load(struct site *site, const char *id)
 
 struct web_session *session_create(struct site *site, enum web_role role,
 				   const char *list, const char *address,
-				   GError **error)
+				   const char *lang, GError **error)
 {
 	struct web_session *s = g_new0(struct web_session, 1);
 	s->id = random_b64(SESSION_ID_BYTES);
@@ -157,12 +159,14 @@ struct web_session *session_create(struct site *site, enum web_role role,
 	s->list = g_strdup(list ? list : "");
 	s->address = g_strdup(address ? address : "");
 	s->csrf = random_b64(24);
+	/* Only a language pages come in; never a line break into the file. */
+	s->lang = g_strdup(lang && view_language_known(lang) ? lang : "");
 	s->expires = g_get_real_time() / G_USEC_PER_SEC +
 		     site_get_int(site, "web.session_lifetime");
 	char *text = g_strdup_printf("role=%s\nlist=%s\naddress=%s\ncsrf=%s\n"
-				     "expires=%" G_GINT64_FORMAT "\n",
+				     "lang=%s\nexpires=%" G_GINT64_FORMAT "\n",
 				     role_names[role], s->list, s->address,
-				     s->csrf, s->expires);
+				     s->csrf, s->lang, s->expires);
 	char *path = hashed_path(site, "sessions", s->id);
 	int rc = write_renamed(path, text, error);
 	g_free(path);
@@ -188,6 +192,7 @@ void session_free(struct web_session **sp)
 	g_free(s->list);
 	g_free(s->address);
 	g_free(s->csrf);
+	g_free(s->lang);
 	g_free(s);
 	*sp = NULL;
 }
@@ -251,6 +256,7 @@ static guint sweep_dir(struct site *site, const char *kind, int64_t now,
 guint session_sweep(struct site *site, int64_t now)
 {
 	return sweep_dir(site, "sessions", now, "expires", 0) +
+	       sweep_dir(site, "used", now, "expires", 0) +
 	       sweep_dir(site, "attempts", now, "start",
 			 site_get_int(site, "web.login_window"));
 }

@@ -14,6 +14,7 @@
  *     list      the list (owner, moderator, member), else ""
  *     address   the member's address (member), else ""
  *     csrf      the token every form of this session carries
+ *     lang      the member's language ("" for the browser's)
  *     expires   epoch seconds (web.session_lifetime after the login)
  *
  * A login always makes a new session (its id never seen before), so an id
@@ -52,6 +53,7 @@ struct web_session {
 	char *list;		/* list fqdn or "" */
 	char *address;		/* member address or "" */
 	char *csrf;
+	char *lang;		/* "" or the language pages take */
 	int64_t expires;
 };
 
@@ -63,7 +65,7 @@ struct web_session *session_load(struct site *site, const char *id);
  * written. */
 struct web_session *session_create(struct site *site, enum web_role role,
 				   const char *list, const char *address,
-				   GError **error);
+				   const char *lang, GError **error);
 /* Removes the session's file (logging out). */
 void session_destroy(struct site *site, struct web_session *s);
 void session_free(struct web_session **sp);
@@ -78,8 +80,8 @@ char *session_cookie(struct web_session *s, const char *base_path,
 gboolean session_may(const struct web_session *s, enum web_role role,
 		     const char *list);
 
-/* Removes the expired session files and stale attempt counters; the
- * number removed. */
+/* Removes the expired session files, spent login links (web/used/, see
+ * page_login.c) and stale attempt counters; the number removed. */
 guint session_sweep(struct site *site, int64_t now);
 
 /* Login attempts: whether key (a client address, or "list\naddress") is

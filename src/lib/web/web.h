@@ -71,6 +71,9 @@ struct web_response {
 	int fd;			/* a file to send instead of body, or -1 */
 	gsize fd_size;
 	gboolean cacheable;	/* public, may be cached (css, archive) */
+	char *csp;		/* a Content-Security-Policy of its own, or
+				 * NULL for the default (no script, no inline
+				 * style, no framing) */
 	GPtrArray *headers;	/* name, value, name, value ... (owned) */
 };
 
