@@ -151,6 +151,8 @@ int cmd_templates(struct cli *cli, int argc, char **argv);
 int cmd_archive(struct cli *cli, int argc, char **argv);
 int cmd_dkim(struct cli *cli, int argc, char **argv);
 int cmd_web(struct cli *cli, int argc, char **argv);
+int cmd_api(struct cli *cli, int argc, char **argv);
+int cmd_webhooks(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 

@@ -39,6 +39,8 @@ static const struct command {
 	{ "templates", cmd_templates, "show the texts of herald's own mail as a list sends them" },
 	{ "dkim", cmd_dkim, "make, show and check the DKIM keys of the site's domains" },
 	{ "web", cmd_web, "serve the web interface; set the site admin's password" },
+	{ "api", cmd_api, "create, list or revoke the REST API's tokens" },
+	{ "webhooks", cmd_webhooks, "add, list, test, replay or remove webhooks" },
 	{ "import", cmd_import, "import lists from Mailman 2.1 (with archives) or mlmmj" },
 	{ "queue", cmd_queue, "list queues; show, inject or unshunt messages" },
 	{ "start", cmd_start, "start the master and its runners" },

@@ -451,3 +451,27 @@ fs_dir_names(const char *dir, const char *prefix, GError **error)
 	g_ptr_array_sort(out, str_ptr_compare);
 	return out;
 }
+
+int
+fs_read_keyfile(const char *path, GKeyFile **keys_r, GError **error)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int ret = fs_read_file(path, &data, &len, error);
+
+	*keys_r = NULL;
+	if (ret == 1) {
+		GKeyFile *k = g_key_file_new();
+
+		if (!g_key_file_load_from_data(k, data, len, 0, error)) {
+			g_prefix_error(error, "%s: ", path);
+			g_key_file_free(k);
+			ret = -1;
+		} else {
+			*keys_r = k;
+		}
+		memset(data, 0, len);
+	}
+	g_free(data);
+	return ret;
+}

@@ -117,6 +117,11 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
 
 /* Reads a whole file.  Returns 1 and fills *data_r and *len_r, 0 when the file
  * does not exist, -1 on another error. */
+/* Reads a GLib key file: 1 with *keys_r (g_key_file_free it), 0 when
+ * the file does not exist, -1 when it cannot be read or parsed (the error
+ * names the path).  The file's bytes are wiped from memory after parsing
+ * (key files of secrets: webhooks, API tokens). */
+int fs_read_keyfile(const char *path, GKeyFile **keys_r, GError **error);
 int fs_read_file(const char *path, char **data_r, size_t *len_r,
 		 GError **error);
 

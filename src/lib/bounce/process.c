@@ -19,6 +19,7 @@
 #include "mail/address.h"
 #include "mail/message.h"
 #include "store/names.h"
+#include "store/webhook.h"
 
 #include <errno.h>
 #include <math.h>
@@ -683,6 +684,15 @@ say_one(struct apply *a, const struct say *s)
 	case SAY_DISABLED:
 		log_info(BOUNCE_SUBSYS, "list %s: %s disabled, bounce score %.1f "
 			 "(%s)", list_fqdn(l), s->addr, s->score, s->reason);
+		{
+			JsonObject *ev = json_object_new();
+
+			json_object_set_string_member(ev, "address", s->addr);
+			json_object_set_double_member(ev, "score", s->score);
+			json_object_set_string_member(ev, "reason", s->reason);
+			webhook_emit(list_site(l), list_fqdn(l),
+				     "member.disabled", ev);
+		}
 		if (a->pol.warnings > 0)
 			log_send(l, bounce_send_warning(l, s->addr, s->language,
 							s->reason, a->pol.warnings - 1,
@@ -936,7 +946,15 @@ bounce_process(struct site *site, const struct queue_meta *meta,
 	}
 	ret = apply_report(l, report, event || report->verp, probe,
 			   event ? NULL : data, len, now, out, error);
-	if (ret == 0)	/* else nothing was done: the runner logs why */
+	if (ret == 0) {	/* else nothing was done: the runner logs why */
+		JsonObject *ev = json_object_new();
+
+		json_object_set_string_member(ev, "format", report->format != NULL
+					      ? report->format : "");
+		json_object_set_int_member(ev, "failures", out->failures);
+		json_object_set_int_member(ev, "scored", out->scored);
+		json_object_set_int_member(ev, "disabled", out->disabled);
+		webhook_emit(site, list_fqdn(l), "bounce.received", ev);
 		log_info(BOUNCE_SUBSYS, "list %s: %s bounce, %d failure%s: %d "
 			 "scored, %d disabled, %d not members, %d ignored, %d "
 			 "guarded, %d taken back", list_fqdn(l),
@@ -944,6 +962,7 @@ bounce_process(struct site *site, const struct queue_meta *meta,
 			 out->failures, out->failures == 1 ? "" : "s", out->scored,
 			 out->disabled, out->unrecognized, out->ignored,
 			 out->guarded, out->undone);
+	}
 	bounce_report_free(&report);
 	list_free(&l);
 	return ret;

@@ -23,6 +23,7 @@
 #include "list/decorate.h"
 #include "list/headers.h"
 #include "list/list.h"
+#include "store/webhook.h"
 #include "base/log.h"
 #include "mail/message.h"
 #include "list/notice.h"
@@ -957,6 +958,24 @@ load_dkim(struct job *j, struct site *site, const char *fqdn,
 		j->signed_data = signed_copy(j, j->data, j->len, NULL);
 }
 
+/* The webhooks' post.delivered, with this attempt's counts. */
+static void
+delivered_event(struct site *site, const char *fqdn,
+		const struct queue_meta *meta, const struct deliver_stats *st)
+{
+	JsonObject *ev = json_object_new();
+	const char *mid = queue_meta_get(meta, META_MESSAGE_ID);
+
+	json_object_set_int_member(ev, "post_id",
+				   queue_meta_get_int(meta, META_POST_ID, 0));
+	json_object_set_string_member(ev, "message_id", mid != NULL ? mid : "");
+	json_object_set_int_member(ev, "accepted", st->accepted);
+	json_object_set_int_member(ev, "deferred", st->deferred);
+	json_object_set_int_member(ev, "failed", st->failed);
+	json_object_set_int_member(ev, "refused", st->refused);
+	webhook_emit(site, fqdn, "post.delivered", ev);
+}
+
 int
 deliver_entry(struct site *site, const struct deliver_settings *ds,
 	      struct queue *q, struct queue_item *item,
@@ -1087,6 +1106,8 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 		 j.verp ? " (VERP)" : "", j.personalised ? " (personalised)" : "",
 		 st.accepted, st.deferred, st.failed, st.refused, st.resumed,
 		 st.seconds);
+	if (fqdn != NULL && queue_meta_get(item->meta, META_POST_ID) != NULL)
+		delivered_event(site, fqdn, item->meta, &st);
 	if (stats_r != NULL)
 		*stats_r = st;
 	ret = 0;

@@ -9,6 +9,7 @@
  * the next decision on that post takes over.
  */
 #include "list/held.h"
+#include "store/webhook.h"
 #include "base/base.h"
 #include "base/log.h"
 #include "mail/message.h"
@@ -99,6 +100,11 @@ held_store(struct list *l, GMimeMessage *msg, const struct queue_meta *meta,
 		goto out;
 	log_info(HELD_SUBSYS, "list %s: post %" G_GINT64_FORMAT " from %s held "
 		 "by %s: %s", list_fqdn(l), id, poster, handler, reason);
+	JsonObject *ev = json_object_new();
+	json_object_set_int_member(ev, "id", id);
+	json_object_set_string_member(ev, "poster", poster);
+	json_object_set_string_member(ev, "reason", reason);
+	webhook_emit(list_site(l), list_fqdn(l), "post.held", ev);
 	*id_r = id;
 	ret = 0;
 out:

@@ -16,6 +16,7 @@
  * Mailman's variables.
  */
 #include "list/subscribe.h"
+#include "store/webhook.h"
 #include "base/base.h"
 #include "base/log.h"
 #include "list/listurls.h"
@@ -427,9 +428,20 @@ tell_member(struct list *l, const char *address, gboolean added)
 	g_hash_table_unref(vars);
 }
 
+/* The webhooks' member events (store/webhook.h). */
+static void
+member_event(struct list *l, const char *event, const char *address)
+{
+	JsonObject *d = json_object_new();
+
+	json_object_set_string_member(d, "address", address);
+	webhook_emit(list_site(l), list_fqdn(l), event, d);
+}
+
 void
 subscribe_announce_added(struct list *l, const char *address, int welcome)
 {
+	member_event(l, "member.subscribed", address);
 	if (wanted(l, welcome, "send_welcome_msg"))
 		tell_member(l, address, TRUE);
 	tell_owners(l, address, TRUE);
@@ -438,6 +450,7 @@ subscribe_announce_added(struct list *l, const char *address, int welcome)
 void
 subscribe_announce_removed(struct list *l, const char *address, int goodbye)
 {
+	member_event(l, "member.unsubscribed", address);
 	if (wanted(l, goodbye, "send_goodbye_msg"))
 		tell_member(l, address, FALSE);
 	tell_owners(l, address, FALSE);
@@ -552,7 +565,10 @@ subscribe_request(struct list *l, const struct subscribe_request *r,
 		ret = SUBSCRIBE_BANNED;
 		goto out;
 	}
-	if ((member = is_member(l, p->address, error)) != 0) {
+	/* An owner's add goes straight to the roster change, which judges
+	 * "already a member" under the lock anyway: one roster load, not
+	 * two (the API's single subscriptions, docs/PERFORMANCE.md). */
+	if (!r->admin && (member = is_member(l, p->address, error)) != 0) {
 		ret = member < 0 ? -1 : SUBSCRIBE_ALREADY;
 		goto out;
 	}

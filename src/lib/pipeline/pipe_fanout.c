@@ -16,6 +16,7 @@
 #include "mail/message.h"
 #include "list/notice.h"
 #include "store/names.h"
+#include "store/webhook.h"
 
 #include <string.h>
 #include <time.h>
@@ -103,6 +104,21 @@ pipe_acknowledge(struct post *p, GError **error)
 	return r < 0 ? PIPE_ERROR : PIPE_CONTINUE;
 }
 
+/* The webhooks' post.accepted. */
+static void
+accepted_event(struct post *p)
+{
+	JsonObject *ev = json_object_new();
+	const char *mid = queue_meta_get(p->meta, META_MESSAGE_ID);
+
+	json_object_set_int_member(ev, "post_id",
+				   queue_meta_get_int(p->meta, META_POST_ID, 0));
+	json_object_set_string_member(ev, "message_id", mid != NULL ? mid : "");
+	json_object_set_string_member(ev, "poster", p->poster != NULL ? p->poster : "");
+	json_object_set_int_member(ev, "recipients", p->recipients->len);
+	webhook_emit(list_site(p->list), list_fqdn(p->list), "post.accepted", ev);
+}
+
 enum pipe_result
 pipe_tooutgoing(struct post *p, GError **error)
 {
@@ -114,5 +130,8 @@ pipe_tooutgoing(struct post *p, GError **error)
 	if (message_header(p->msg, "Message-ID") != NULL)
 		queue_meta_set(p->meta, META_MESSAGE_ID,
 			       message_header(p->msg, "Message-ID"));
-	return copy_to(p, QUEUE_OUT, error);
+	if (copy_to(p, QUEUE_OUT, error) != PIPE_CONTINUE)
+		return PIPE_ERROR;
+	accepted_event(p);
+	return PIPE_CONTINUE;
 }

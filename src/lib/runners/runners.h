@@ -23,5 +23,6 @@ extern const struct runner_kind runner_sink;		/* basic.c */
 extern const struct runner_kind runner_bounces;	/* bounces.c */
 extern const struct runner_kind runner_archive;	/* archive.c */
 extern const struct runner_kind runner_digest;		/* digest.c */
+extern const struct runner_kind runner_webhook;	/* webhook.c */
 
 #endif

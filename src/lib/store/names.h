@@ -22,6 +22,7 @@
 #define QUEUE_DIGEST "digest"		/* posts for the digests */
 #define QUEUE_SHUNT "shunt"		/* failed, resumable by unshunt */
 #define QUEUE_BAD "bad"			/* unreadable or struck out */
+#define QUEUE_WEBHOOKS "webhooks"	/* events for the webhooks */
 
 /* Metadata keys. */
 #define META_LIST "list"		/* name@domain */
@@ -60,6 +61,11 @@
 #define META_PROGRESS_SEEN "progress-seen"
 #define META_FIRST_ATTEMPT "first-attempt"
 #define META_ATTEMPT "attempt"
+/* Webhook events (store/webhook.h). */
+#define META_WEBHOOK "webhook"		/* the webhook's id */
+#define META_EVENT "event"		/* member.subscribed, ... */
+#define META_SEQUENCE "sequence"	/* the list's event number */
+#define META_NEXT_ATTEMPT "next-attempt"	/* epoch seconds */
 /* Authentication on entry (pipeline/pipe_auth.c). */
 #define META_AUTH_DKIM "auth-dkim"	/* each DKIM signature's result */
 #define META_ARC_CV "arc-cv"		/* none, pass or fail */

@@ -155,6 +155,14 @@ static const struct setting_def settings[] = {
 	{ "web.admin_password", SETTING_STRING, "", PASSWORD_HASH_SETTING, 0, 0,
 	  "The site administrator's web password, as an Argon2id hash: set it "
 	  "with `herald web password`. Empty: no site administrator login." },
+	{ "webhooks.retry_wait", SETTING_INT, "30", NULL, 1, 86400,
+	  "Seconds before a webhook event the receiver did not take is sent "
+	  "again; the wait doubles with each attempt, up to an hour." },
+	{ "webhooks.give_up", SETTING_INT, "259200", NULL, 10, 31536000,
+	  "Seconds after an event was made when its sending is given up (with "
+	  "a log line); `herald webhooks replay` can send it again." },
+	{ "webhooks.timeout", SETTING_INT, "10", NULL, 1, 600,
+	  "Seconds a webhook receiver may take to connect and answer." },
 	{ "dmarc.resolver", SETTING_STRING, "", NULL, 0, 0,
 	  "The DNS server asked for DMARC policies, as ADDRESS or ADDRESS:PORT "
 	  "(IPv4). Empty: the system's (/etc/resolv.conf)." },

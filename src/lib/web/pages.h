@@ -49,6 +49,7 @@ extern const struct web_route web_routes_confirm[];	/* page_confirm.c */
 extern const struct web_route web_routes_login[];	/* page_login.c */
 extern const struct web_route web_routes_options[];	/* page_options.c */
 extern const struct web_route web_routes_roster[];	/* page_roster.c */
+extern const struct web_route web_routes_api[];	/* api.c */
 extern const struct web_route web_routes_archive[];	/* page_archive.c */
 extern const struct web_route web_routes_admin[];	/* page_admin.c */
 

@@ -11,6 +11,7 @@ const struct web_route *const web_route_tables[] = {
 	web_routes_login,
 	web_routes_options,
 	web_routes_roster,
+	web_routes_api,
 	web_routes_archive,
 	web_routes_admin,
 	NULL,

@@ -334,6 +334,23 @@ static char *pick_language(const char *accept)
 	return lang ? lang : g_strdup("en");
 }
 
+/* GET, HEAD and POST everywhere; PUT, PATCH and DELETE only for the API
+ * (api.c), whose resources have them: a page would take them as a GET. */
+static gboolean method_allowed(struct web_request *rq)
+{
+	const char *m = rq->method;
+	if (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "POST"))
+		return TRUE;
+	return (!strcmp(m, "PUT") || !strcmp(m, "PATCH") ||
+		!strcmp(m, "DELETE")) &&
+	       rq->nsegments > 0 && !strcmp(rq->segments[0], "api");
+}
+
+const char *web_request_header(struct web_request *rq, const char *name)
+{
+	return header(rq->connection, name);
+}
+
 static void dispatch(struct web_request *rq, struct web_response *rs)
 {
 	const char *first = rq->nsegments ? rq->segments[0] : "";
@@ -393,13 +410,12 @@ static void handle(struct server_ctx *ctx, struct MHD_Connection *c,
 		web_error(&rq, rs, 400, "The request is malformed.");
 	else if (up->too_big)
 		web_error(&rq, rs, 413, "The request is too large.");
-	else if (strcmp(method, "GET") && strcmp(method, "HEAD") &&
-		 strcmp(method, "POST")) {
+	else if (!split_path(&rq, url))
+		web_error(&rq, rs, 404, "There is no such page.");
+	else if (!method_allowed(&rq)) {
 		web_error(&rq, rs, 405, "That method is not allowed here.");
 		web_header(rs, "Allow", "GET, HEAD, POST");
-	} else if (!split_path(&rq, url))
-		web_error(&rq, rs, 404, "There is no such page.");
-	else
+	} else
 		dispatch(&rq, rs);
 
 	if (rs->status >= 500)

@@ -97,6 +97,8 @@ const char *web_cookie(struct web_request *rq, const char *name);
 /* Segment i (0 is the route's own), or NULL past the end. */
 const char *web_segment(struct web_request *rq, guint i);
 gboolean web_is_post(struct web_request *rq);
+/* A request header, or NULL (server.c). */
+const char *web_request_header(struct web_request *rq, const char *name);
 
 /* Opens the list named by segment i ("name@domain"); on failure answers
  * 404 itself and returns NULL.  The caller list_free's it. */

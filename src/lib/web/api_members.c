@@ -1,0 +1,661 @@
+/*
+ * api_members.c - a list's members through the API (api.h):
+ *
+ *     GET    /api/v1/lists/LIST/members?limit=N&cursor=C&status=S&mode=M&q=T
+ *     POST   /api/v1/lists/LIST/members   {"address", "name", "digest",
+ *                                          "confirm", "welcome"} or
+ *                                         {"members": [{...}, ...]}
+ *     GET    /api/v1/lists/LIST/members/ADDRESS
+ *     PATCH  /api/v1/lists/LIST/members/ADDRESS   {"name", "mode",
+ *                                         "status", "options", "language"}
+ *     DELETE /api/v1/lists/LIST/members/ADDRESS   ?goodbye=true
+ *     GET    /api/v1/members/ADDRESS      the lists the address is on
+ *
+ * Adds and removes go through subscribe_request / unsubscribe_request as
+ * an owner's (admin: no confirmation unless "confirm" asks for one), so
+ * they are idempotent by nature: adding a member again answers
+ * "already", removing a non-member "not-member", and nothing changes.
+ *
+ * Pages are in address-key order; the cursor is the last key of the page
+ * before, so a page stays right while members come and go.  Sorting
+ * 100,000 members costs more than a page may (docs/PERFORMANCE.md), so
+ * the loaded and sorted roster of the last few lists asked for is kept
+ * per process, keyed by roster_version: any change made by any host
+ * changes the version, and the next page loads afresh.  The roster loads
+ * its members lazily, so one mutex guards the cache and the page built
+ * from it (a page of 1,000 takes about a millisecond).
+ */
+#include "web/api.h"
+#include "base/base.h"
+#include "base/log.h"
+#include "list/roster.h"
+#include "list/subscribe.h"
+#include "mail/address.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+#define CACHE_LISTS 4
+
+struct cached {
+	char *dir;		/* the list's directory: the key */
+	char *version;
+	struct roster *roster;
+	GPtrArray *sorted;	/* const struct member *, by key */
+	gint64 used;
+};
+
+static GMutex cache_lock;
+static struct cached cache[CACHE_LISTS];
+
+static void cached_clear(struct cached *c)
+{
+	g_free(c->dir);
+	g_free(c->version);
+	if (c->sorted)
+		g_ptr_array_free(c->sorted, TRUE);
+	roster_free(&c->roster);
+	memset(c, 0, sizeof *c);
+}
+
+/* The sorted members of l, under cache_lock (held by the caller). */
+static struct cached *cache_get(struct list *l, GError **error)
+{
+	char *version = NULL;
+	if (roster_version(l, &version, error) < 0)
+		return NULL;
+	struct cached *slot = &cache[0];
+	for (int i = 0; i < CACHE_LISTS; i++) {
+		struct cached *c = &cache[i];
+		if (c->dir && !strcmp(c->dir, list_dir(l))) {
+			slot = c;
+			if (!strcmp(c->version, version)) {
+				c->used = g_get_monotonic_time();
+				g_free(version);
+				return c;
+			}
+			break;
+		}
+		if (!c->dir || c->used < slot->used)
+			slot = c;
+	}
+	cached_clear(slot);
+	struct roster *r = NULL;
+	if (roster_load(l, &r, error) < 0) {
+		g_free(version);
+		return NULL;
+	}
+	slot->dir = g_strdup(list_dir(l));
+	slot->version = version;
+	slot->roster = r;
+	slot->sorted = roster_members(r, TRUE);
+	slot->used = g_get_monotonic_time();
+	return slot;
+}
+
+static JsonObject *member_object(struct list *l, const struct member *m)
+{
+	JsonObject *o = json_object_new();
+	json_object_set_string_member(o, "address", m->addr);
+	json_object_set_string_member(o, "name", m->name);
+	json_object_set_string_member(o, "mode", member_mode_name(m->mode));
+	json_object_set_string_member(o, "status",
+				      member_status_name(m->status));
+	JsonObject *opts = json_object_new();
+	static const char *const names[] = { "ack", "notmetoo", "hide", "mod",
+					     "nodupes", NULL };
+	for (const char *const *n = names; *n; n++)
+		json_object_set_boolean_member(
+			opts, *n, (m->options & member_option_bit(*n)) != 0);
+	json_object_set_object_member(o, "options", opts);
+	json_object_set_string_member(o, "language", m->language);
+	json_object_set_int_member(o, "subscribed", m->subscribed);
+	if (l)
+		json_object_set_string_member(o, "list", list_fqdn(l));
+	return o;
+}
+
+static char *cursor_encode(const char *key)
+{
+	size_t n = strlen(key);
+	char *out = g_malloc(sodium_base64_ENCODED_LEN(
+		n, sodium_base64_VARIANT_URLSAFE_NO_PADDING));
+	sodium_bin2base64(out, sodium_base64_ENCODED_LEN(
+			  n, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+			  (const unsigned char *)key, n,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
+static char *cursor_decode(const char *text)
+{
+	size_t cap = strlen(text) + 1, n = 0;
+	unsigned char *out = g_malloc(cap);
+	if (sodium_base642bin(out, cap, text, strlen(text), NULL, &n, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) < 0 ||
+	    memchr(out, '\0', n)) {
+		g_free(out);
+		return NULL;
+	}
+	out[n] = '\0';
+	return (char *)out;
+}
+
+/* The first index whose key is after key. */
+static guint after(GPtrArray *sorted, const char *key)
+{
+	guint lo = 0, hi = sorted->len;
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		const struct member *m = sorted->pdata[mid];
+		if (strcmp(m->key, key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static gboolean int_param(struct web_response *rs, const char *text,
+			  const char *name, int64_t min, int64_t max,
+			  int64_t *value_r)
+{
+	char *end = NULL;
+	if (!text)
+		return TRUE;
+	gint64 v = g_ascii_strtoll(text, &end, 10);
+	if (!*text || *end || v < min || v > max) {
+		char *d = g_strdup_printf("%s is a number from %" G_GINT64_FORMAT
+					  " to %" G_GINT64_FORMAT ".", name,
+					  min, max);
+		api_problem(rs, 400, "parameter", "Bad parameter", d, name);
+		g_free(d);
+		return FALSE;
+	}
+	*value_r = v;
+	return TRUE;
+}
+
+static void members_page(struct web_request *rq, struct web_response *rs,
+			 struct list *l)
+{
+	int64_t limit = PAGE_DEFAULT;
+	const char *status = web_query(rq, "status");
+	const char *mode = web_query(rq, "mode");
+	const char *q = web_query(rq, "q");
+	const char *cursor = web_query(rq, "cursor");
+	int want_status = -1, want_mode = -1;
+	if (!int_param(rs, web_query(rq, "limit"), "limit", 1, PAGE_MAX,
+		       &limit))
+		return;
+	if (status && (want_status = member_status_parse(status)) < 0) {
+		api_problem(rs, 400, "parameter", "Bad parameter",
+			    "status is enabled, byuser, byowner or bybounce.",
+			    "status");
+		return;
+	}
+	if (mode && (want_mode = member_mode_parse(mode)) < 0) {
+		api_problem(rs, 400, "parameter", "Bad parameter",
+			    "mode is regular, mime or plain.", "mode");
+		return;
+	}
+	char *from = NULL;
+	if (cursor && !(from = cursor_decode(cursor))) {
+		api_problem(rs, 400, "parameter", "Bad cursor",
+			    "Use the next_cursor of the page before.", "cursor");
+		return;
+	}
+	char *needle = q ? g_utf8_casefold(q, -1) : NULL;
+	GError *error = NULL;
+	g_mutex_lock(&cache_lock);
+	struct cached *c = cache_get(l, &error);
+	if (!c) {
+		g_mutex_unlock(&cache_lock);
+		api_gerror(rs, &error, NULL);
+		g_free(from);
+		g_free(needle);
+		return;
+	}
+	JsonArray *a = json_array_new();
+	const char *last = NULL;
+	guint i = from ? after(c->sorted, from) : 0;
+	for (; i < c->sorted->len && json_array_get_length(a) < limit; i++) {
+		const struct member *m = c->sorted->pdata[i];
+		if ((want_status >= 0 && (int)m->status != want_status) ||
+		    (want_mode >= 0 && (int)m->mode != want_mode) ||
+		    (needle && !strstr(m->key, needle)))
+			continue;
+		json_array_add_object_element(a, member_object(NULL, m));
+		last = m->key;
+	}
+	/* A next page only when members remain past this one. */
+	char *next = i < c->sorted->len && last ? cursor_encode(last) : NULL;
+	guint total = c->sorted->len;
+	g_mutex_unlock(&cache_lock);
+	JsonObject *o = json_object_new();
+	json_object_set_array_member(o, "members", a);
+	json_object_set_int_member(o, "total", total);
+	if (next)
+		json_object_set_string_member(o, "next_cursor", next);
+	else
+		json_object_set_null_member(o, "next_cursor");
+	api_object(rs, 200, o);
+	g_free(next);
+	g_free(from);
+	g_free(needle);
+}
+
+static const char *string_member(JsonObject *o, const char *name,
+				 gboolean *bad)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return NULL;
+	if (!JSON_NODE_HOLDS_VALUE(n) ||
+	    json_node_get_value_type(n) != G_TYPE_STRING) {
+		*bad = TRUE;
+		return NULL;
+	}
+	return json_node_get_string(n);
+}
+
+/* -1 absent, else 0/1; *bad when present but no boolean. */
+static int bool_member(JsonObject *o, const char *name, gboolean *bad)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return -1;
+	if (!JSON_NODE_HOLDS_VALUE(n) ||
+	    json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
+		*bad = TRUE;
+		return -1;
+	}
+	return json_node_get_boolean(n);
+}
+
+static const char *const add_fields[] = { "address", "name", "digest",
+					  "confirm", "welcome", NULL };
+
+/* One {"address", ...}: its outcome's name, or NULL with *field_r (the
+ * field at fault) and *error or *detail_r. */
+static const char *add_one(struct list *l, JsonObject *m, int *status_r,
+			   const char **field_r, char **detail_r,
+			   GError **error)
+{
+	gboolean bad = FALSE;
+	GList *names = json_object_get_members(m);
+	for (GList *n = names; n; n = n->next)
+		if (!g_strv_contains(add_fields, n->data)) {
+			*field_r = n->data;
+			*detail_r = g_strdup_printf("Unknown field %s.",
+						    (char *)n->data);
+			g_list_free(names);
+			return NULL;
+		}
+	g_list_free(names);
+	const char *address = string_member(m, "address", &bad);
+	if (bad || !address) {
+		*field_r = "address";
+		*detail_r = g_strdup("address is a string, and needed.");
+		return NULL;
+	}
+	const char *name = string_member(m, "name", &bad);
+	if (bad) {
+		*field_r = "name";
+		*detail_r = g_strdup("name is a string.");
+		return NULL;
+	}
+	static const char *const flags[] = { "digest", "confirm", "welcome" };
+	int v[3];
+	for (int i = 0; i < 3; i++) {
+		v[i] = bool_member(m, flags[i], &bad);
+		if (bad) {
+			*field_r = flags[i];
+			*detail_r = g_strdup_printf("%s is a boolean.",
+						    flags[i]);
+			return NULL;
+		}
+	}
+	char *addr = address_normalise(address, NULL);
+	if (!addr) {
+		*field_r = "address";
+		*detail_r = g_strdup("That is not an email address.");
+		return NULL;
+	}
+	struct subscribe_request r = {
+		.address = addr,
+		.name = name,
+		.digest = v[0] == 1,
+		.requester = "admin",
+		.via = "api",
+		/* An owner's add unless the request asks that the address
+		 * confirm (a sign-up form's). */
+		.admin = v[1] != 1,
+		.welcome = v[2] < 0 ? SUBSCRIBE_LIST_DEFAULT : v[2],
+	};
+	int outcome = subscribe_request(l, &r, NULL, error);
+	g_free(addr);
+	if (outcome < 0) {
+		*field_r = "address";
+		return NULL;
+	}
+	switch (outcome) {
+	case SUBSCRIBE_DONE:
+		*status_r = 201;
+		return "subscribed";
+	case SUBSCRIBE_CONFIRM:
+		*status_r = 202;
+		return "confirmation-sent";
+	case SUBSCRIBE_APPROVE:
+		*status_r = 202;
+		return "awaiting-approval";
+	case SUBSCRIBE_ALREADY:
+		*status_r = 200;
+		return "already-member";
+	case SUBSCRIBE_BANNED:
+		*status_r = 403;
+		return "banned";
+	default:
+		*status_r = 200;
+		return subscribe_outcome_text(outcome);
+	}
+}
+
+static void members_post(struct web_request *rq, struct web_response *rs,
+			 struct list *l)
+{
+	JsonObject *b = api_body(rq, rs);
+	if (!b)
+		return;
+	JsonNode *many = json_object_get_member(b, "members");
+	const char *field = NULL;
+	char *detail = NULL;
+	GError *error = NULL;
+	int status = 200;
+	if (!many) {
+		const char *outcome = add_one(l, b, &status, &field, &detail,
+					      &error);
+		if (!outcome && error) {
+			api_gerror(rs, &error, field);
+		} else if (!outcome) {
+			api_problem(rs, 422, "field", "Bad member", detail,
+				    field);
+		} else if (status == 403) {
+			api_problem(rs, 403, "banned", "Banned",
+				    "The address is in ban_list.", "address");
+		} else {
+			JsonObject *o = json_object_new();
+			json_object_set_string_member(o, "outcome", outcome);
+			json_object_set_string_member(
+				o, "address",
+				json_object_get_string_member(b, "address"));
+			api_object(rs, status, o);
+		}
+	} else if (!JSON_NODE_HOLDS_ARRAY(many) ||
+		   json_object_get_size(b) != 1) {
+		api_problem(rs, 422, "field", "Bad members",
+			    "members is an array of member objects, alone in "
+			    "the body.", "members");
+	} else {
+		/* Check them all before changing anything. */
+		JsonArray *a = json_node_get_array(many);
+		guint n = json_array_get_length(a);
+		for (guint i = 0; i < n && !detail; i++) {
+			JsonNode *e = json_array_get_element(a, i);
+			gboolean bad = FALSE;
+			JsonObject *m = JSON_NODE_HOLDS_OBJECT(e)
+				? json_node_get_object(e) : NULL;
+			const char *addr = m ? string_member(m, "address", &bad)
+					     : NULL;
+			char *norm = addr && !bad ? address_normalise(addr, NULL)
+						  : NULL;
+			if (!norm)
+				detail = g_strdup_printf(
+					"members[%u] has no good address.", i);
+			g_free(norm);
+		}
+		JsonArray *results = json_array_new();
+		for (guint i = 0; i < n && !detail; i++) {
+			JsonObject *m = json_array_get_object_element(a, i);
+			int st = 0;
+			const char *outcome = add_one(l, m, &st, &field,
+						      &detail, &error);
+			if (!outcome && error)
+				break;
+			JsonObject *r = json_object_new();
+			json_object_set_string_member(
+				r, "address",
+				json_object_get_string_member(m, "address"));
+			json_object_set_string_member(
+				r, "outcome", outcome ? outcome : "invalid");
+			if (!outcome) {
+				json_object_set_string_member(r, "field", field);
+				json_object_set_string_member(r, "detail",
+							      detail);
+				g_clear_pointer(&detail, g_free);
+			}
+			json_array_add_object_element(results, r);
+		}
+		if (error) {
+			json_array_unref(results);
+			api_gerror(rs, &error, "members");
+		} else if (detail) {
+			json_array_unref(results);
+			api_problem(rs, 422, "field", "Bad members", detail,
+				    "members");
+		} else {
+			api_array(rs, "results", results);
+		}
+	}
+	g_free(detail);
+	json_object_unref(b);
+}
+
+/* --- one member --- */
+
+struct patch {
+	const char *address;
+	JsonObject *body;
+	const char *field;	/* at fault */
+	char *detail;
+	gboolean found;
+};
+
+static int patch_member(const struct roster *r, struct roster_change *c,
+			void *ctx, GError **error)
+{
+	struct patch *p = ctx;
+	const struct member *old = roster_find(r, p->address);
+	if (!old)
+		return 0;
+	p->found = TRUE;
+	struct member m = *old;
+	gboolean bad = FALSE;
+	const char *v;
+	GList *names = json_object_get_members(p->body);
+	for (GList *n = names; n && !p->detail; n = n->next) {
+		const char *f = n->data;
+		p->field = f;
+		if (!strcmp(f, "name")) {
+			if ((v = string_member(p->body, f, &bad)) && !bad)
+				m.name = (char *)v;
+			else
+				p->detail = g_strdup("name is a string.");
+		} else if (!strcmp(f, "language")) {
+			if ((v = string_member(p->body, f, &bad)) && !bad &&
+			    strlen(v) < 16)
+				m.language = (char *)v;
+			else
+				p->detail = g_strdup("language is a short "
+						     "string (\"\": the "
+						     "list's).");
+		} else if (!strcmp(f, "mode")) {
+			int x;
+			if ((v = string_member(p->body, f, &bad)) && !bad &&
+			    (x = member_mode_parse(v)) >= 0)
+				m.mode = x;
+			else
+				p->detail = g_strdup("mode is regular, mime or "
+						     "plain.");
+		} else if (!strcmp(f, "status")) {
+			int x;
+			if ((v = string_member(p->body, f, &bad)) && !bad &&
+			    (x = member_status_parse(v)) >= 0) {
+				if ((int)m.status != x) {
+					m.status = x;
+					m.status_time = g_get_real_time() /
+							G_USEC_PER_SEC;
+					m.status_reason = "api";
+				}
+			} else {
+				p->detail = g_strdup("status is enabled, byuser, "
+						     "byowner or bybounce.");
+			}
+		} else if (!strcmp(f, "options")) {
+			JsonNode *on = json_object_get_member(p->body, f);
+			JsonObject *oo = JSON_NODE_HOLDS_OBJECT(on)
+				? json_node_get_object(on) : NULL;
+			GList *opts = oo ? json_object_get_members(oo) : NULL;
+			if (!oo)
+				p->detail = g_strdup("options is an object of "
+						     "booleans.");
+			for (GList *o = opts; o && !p->detail; o = o->next) {
+				unsigned bit = member_option_bit(o->data);
+				int on_off = bool_member(oo, o->data, &bad);
+				if (!bit || bad || on_off < 0)
+					p->detail = g_strdup_printf(
+						"options.%s: not an option, or "
+						"not a boolean.",
+						(char *)o->data);
+				else if (on_off)
+					m.options |= bit;
+				else
+					m.options &= ~bit;
+			}
+			g_list_free(opts);
+		} else {
+			p->detail = g_strdup_printf("%s cannot be changed "
+						    "here.", f);
+		}
+	}
+	g_list_free(names);
+	if (!p->detail)
+		roster_change_put(c, &m);
+	return 0;
+}
+
+static void member_get(struct web_response *rs, struct list *l,
+		       const char *address)
+{
+	struct roster *r = NULL;
+	GError *error = NULL;
+	if (roster_load(l, &r, &error) < 0) {
+		api_gerror(rs, &error, NULL);
+		return;
+	}
+	const struct member *m = roster_find(r, address);
+	if (m)
+		api_object(rs, 200, member_object(l, m));
+	else
+		api_problem(rs, 404, "not-member", "Not a member", address,
+			    "address");
+	roster_free(&r);
+}
+
+static void member_one(struct web_request *rq, struct web_response *rs,
+		       struct list *l, const char *address)
+{
+	GError *error = NULL;
+	if (api_method(rq, "GET")) {
+		member_get(rs, l, address);
+	} else if (api_method(rq, "DELETE")) {
+		const char *goodbye = web_query(rq, "goodbye");
+		struct subscribe_request r = {
+			.address = address,
+			.requester = "admin",
+			.via = "api",
+			.admin = TRUE,
+			.welcome = goodbye ? !strcmp(goodbye, "true")
+					   : SUBSCRIBE_LIST_DEFAULT,
+		};
+		int outcome = unsubscribe_request(l, &r, FALSE, NULL, &error);
+		if (outcome < 0) {
+			api_gerror(rs, &error, "address");
+			return;
+		}
+		JsonObject *o = json_object_new();
+		json_object_set_string_member(o, "address", address);
+		json_object_set_string_member(
+			o, "outcome", outcome == SUBSCRIBE_DONE ? "unsubscribed"
+				    : outcome == SUBSCRIBE_NOT_MEMBER
+				    ? "not-member"
+				    : subscribe_outcome_text(outcome));
+		api_object(rs, 200, o);
+	} else if (api_method(rq, "PATCH")) {
+		JsonObject *b = api_body(rq, rs);
+		if (!b)
+			return;
+		struct patch p = { .address = address, .body = b };
+		if (roster_edit(l, patch_member, &p, &error) < 0)
+			api_gerror(rs, &error, NULL);
+		else if (p.detail)
+			api_problem(rs, 422, "field", "Bad member option",
+				    p.detail, p.field);
+		else if (!p.found)
+			api_problem(rs, 404, "not-member", "Not a member",
+				    address, "address");
+		else
+			member_get(rs, l, address);
+		g_free(p.detail);
+		json_object_unref(b);
+	} else {
+		api_not_allowed(rs, "GET, PATCH, DELETE");
+	}
+}
+
+void api_members(struct web_request *rq, struct web_response *rs,
+		 struct list *l, struct api_token *t)
+{
+	if (rq->nsegments == 5) {
+		if (api_method(rq, "GET"))
+			members_page(rq, rs, l);
+		else if (api_method(rq, "POST"))
+			members_post(rq, rs, l);
+		else
+			api_not_allowed(rs, "GET, POST");
+	} else if (rq->nsegments == 6) {
+		member_one(rq, rs, l, web_segment(rq, 5));
+	} else {
+		api_problem(rs, 404, "no-resource", "No such resource", NULL,
+			    NULL);
+	}
+}
+
+void api_member_find(struct web_request *rq, struct web_response *rs,
+		     struct api_token *t)
+{
+	const char *address = web_segment(rq, 3);
+	GPtrArray *names = api_lists_seen(rq, rs, t);
+	if (!names)
+		return;
+	JsonArray *a = json_array_new();
+	for (guint i = 0; i < names->len; i++) {
+		struct list *l = list_open(rq->site, names->pdata[i], NULL);
+		struct roster *r = NULL;
+		if (l && roster_load(l, &r, NULL) == 0) {
+			const struct member *m = roster_find(r, address);
+			if (m)
+				json_array_add_object_element(
+					a, member_object(l, m));
+		}
+		roster_free(&r);
+		list_free(&l);
+	}
+	g_ptr_array_free(names, TRUE);
+	JsonObject *o = json_object_new();
+	json_object_set_string_member(o, "address", address);
+	json_object_set_array_member(o, "memberships", a);
+	api_object(rs, 200, o);
+}
