@@ -1318,35 +1318,3 @@ roster_compact(struct list *l, GError **error)
 	lock_free(&lk);
 	return ret;
 }
-
-int
-roster_version(struct list *l, char **version_r, GError **error)
-{
-	int64_t gen = 0;
-	struct stat st;
-	int r = read_current(l, &gen, error);
-
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		*version_r = g_strdup("0");
-		return 0;
-	}
-	char *changes = gen_path(l, "changes", gen);
-	/* The log only grows until a compaction starts a new generation:
-	 * its size (with the generation) names the roster's state.  A torn
-	 * tail changes the size without changing the roster: a cache miss,
-	 * no harm. */
-	if (fs_stat(changes, &st) < 0) {
-		if (errno != ENOENT) {
-			set_errno_error(error, "stat(%s)", changes);
-			g_free(changes);
-			return -1;
-		}
-		st.st_size = 0;
-	}
-	*version_r = g_strdup_printf("%lld.%lld", (long long)gen,
-				     (long long)st.st_size);
-	g_free(changes);
-	return 0;
-}

@@ -131,10 +131,6 @@ int roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error);
  * 0 no such member. */
 int roster_reenable(struct list *l, const char *addr, GError **error);
 
-/* A short text that changes whenever the committed roster may have
- * (the generation and the length of its change log), for caches of a
- * loaded roster; read without a lock. */
-int roster_version(struct list *l, char **version_r, GError **error);
 /* Writes a new snapshot now (normally automatic). */
 int roster_compact(struct list *l, GError **error);
 

@@ -63,8 +63,8 @@ static void cached_clear(struct cached *c)
 /* The sorted members of l, under cache_lock (held by the caller). */
 static struct cached *cache_get(struct list *l, GError **error)
 {
-	char *version = NULL;
-	if (roster_version(l, &version, error) < 0)
+	char *version = roster_version(l, error);
+	if (!version)
 		return NULL;
 	struct cached *slot = &cache[0];
 	for (int i = 0; i < CACHE_LISTS; i++) {
