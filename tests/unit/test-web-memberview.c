@@ -122,7 +122,52 @@ test_small_view_not_kept(void)
 	list_fixture_clear(&f);
 }
 
+static void
+test_search_folded_paged(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	struct memberview *v;
+	GArray *page = g_array_new(FALSE, FALSE, sizeof(guint));
+	static const char *const second[] = { "M00011@Example.net",
+					      "M00012@Example.net",
+					      "M00013@Example.net" };
+
+	list_fixture_init(&f, FQDN);
+	add_many(f.list, 50);
+	v = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	/* By name, in another case. */
+	g_assert_cmpuint(memberview_search(v, "sEVEN", 0, 10, page), ==, 1);
+	g_assert_cmpuint(page->len, ==, 1);
+	g_assert_cmpstr(memberview_at(v, FALSE, g_array_index(page, guint, 0))
+			->addr, ==, "M00007@Example.net");
+	/* By address: m0001x and m00010 hold "m0001"; one each, in order;
+	 * a page of 3 from the 2nd. */
+	g_array_set_size(page, 0);
+	g_assert_cmpuint(memberview_search(v, "M0001", 1, 3, page), ==, 10);
+	g_assert_cmpuint(page->len, ==, 3);
+	for (guint i = 0; i < page->len; i++)
+		g_assert_cmpstr(v->members[g_array_index(page, guint, i)].addr,
+				==, second[i]);
+	/* Every member holds "example.net", once. */
+	g_array_set_size(page, 0);
+	g_assert_cmpuint(memberview_search(v, "EXAMPLE.NET", 0, 100, page),
+			 ==, 50);
+	/* Nothing across a member's separators. */
+	g_assert_cmpuint(memberview_search(v, "net\tseven", 0, 10, page), ==,
+			 0);
+	g_assert_cmpuint(memberview_search(v, "net\t", 0, 10, page), ==, 0);
+	g_assert_cmpuint(memberview_search(v, "nobody", 0, 10, page), ==, 0);
+	g_assert_cmpuint(memberview_at(v, TRUE, 0)->options & OPT_CONCEAL, ==,
+			 0);
+	g_array_free(page, TRUE);
+	memberview_unref(&v);
+	list_fixture_clear(&f);
+}
+
 static const struct unit_test tests[] = {
+	{ "/memberview/search-folded-paged", test_search_folded_paged },
 	{ "/memberview/sorted-find-visible", test_view_sorted_find_visible },
 	{ "/memberview/big-kept-until-change",
 	  test_big_view_kept_until_roster_changes },
