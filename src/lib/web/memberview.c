@@ -15,6 +15,9 @@
 #include <malloc.h>
 #include <string.h>
 
+/* The bits of a member's language's index: up to a million. */
+#define MEMBERVIEW_LANGUAGE_BITS 20
+
 static GMutex cache_lock;
 static GCond built;
 static GQueue cache = G_QUEUE_INIT;	/* struct memberview *, most recently
@@ -34,8 +37,9 @@ void memberview_unref(struct memberview **vp)
 	*vp = NULL;
 	if (!v || !g_atomic_ref_count_dec(&v->ref))
 		return;
-	g_free(v->members);
+	g_free(v->slots);
 	g_free(v->visible);
+	g_ptr_array_free(v->languages, TRUE);
 	g_free(v->strings);
 	g_free(v->folded);
 	g_free(v->list);
@@ -45,47 +49,58 @@ void memberview_unref(struct memberview **vp)
 
 /* --- building ------------------------------------------------------------ */
 
-/* A member as scanned: offsets into the strings being gathered (they
- * move as the buffer grows), made pointers once it is whole. */
-struct scanned {
-	guint32 addr, name, language;
-	guint8 mode, status;
-	guint16 options;
+/* A member in the view: 16 bytes (the strings apart), offsets rather
+ * than pointers, so that 100,000 members take 1.6 MB, and the slots are
+ * made as the members are scanned, their offsets staying good while the
+ * strings' buffer grows and moves. */
+struct memberview_slot {
+	guint32 addr, name;	/* offsets into strings */
+	guint32 fold;		/* offset into folded */
+	guint32 mode : 2, status : 2, options : 8;
+	guint32 language : MEMBERVIEW_LANGUAGE_BITS;	/* in languages */
 };
 
 struct builder {
 	GString *strings;	/* starts with "", the empty names' */
-	GArray *members;	/* struct scanned */
+	GArray *slots;
+	GPtrArray *languages;
+	GHashTable *language_index;	/* language -> index + 1 */
 };
-
-static guint32 builder_string(GString *strings, const char *s)
-{
-	if (!*s)
-		return 0;
-	guint32 at = (guint32)strings->len;
-	g_string_append_len(strings, s, (gssize)strlen(s) + 1);
-	return at;
-}
 
 /* roster_scan's callback: one member into the view being built. */
 static void builder_add(const struct member *m, void *ctx)
 {
 	struct builder *b = ctx;
-	struct scanned s = {
-		.addr = builder_string(b->strings, m->addr),
-		.name = builder_string(b->strings, m->name),
-		.language = builder_string(b->strings, m->language),
-		.mode = (guint8)m->mode, .status = (guint8)m->status,
-		.options = (guint16)m->options,
+	struct memberview_slot s = {
+		.addr = (guint32)b->strings->len,
+		.mode = m->mode & 3, .status = m->status & 3,
+		.options = m->options & 0xff,
 	};
-	g_array_append_val(b->members, s);
+	g_string_append_len(b->strings, m->addr, (gssize)strlen(m->addr) + 1);
+	if (*m->name) {
+		s.name = (guint32)b->strings->len;
+		g_string_append_len(b->strings, m->name,
+				    (gssize)strlen(m->name) + 1);
+	}
+	guint at = GPOINTER_TO_UINT(g_hash_table_lookup(b->language_index,
+							m->language));
+	if (!at && b->languages->len < 1u << MEMBERVIEW_LANGUAGE_BITS) {
+		g_ptr_array_add(b->languages, g_strdup(m->language));
+		at = b->languages->len;
+		g_hash_table_insert(b->language_index,
+				    b->languages->pdata[at - 1],
+				    GUINT_TO_POINTER(at));
+	}
+	/* Past a million languages (none has so many) the rest show as
+	 * the list's. */
+	s.language = at ? at - 1 : 0;
+	g_array_append_val(b->slots, s);
 }
 
 /* By address, any case: the order of the roster's keys. */
-static gint scanned_compare(gconstpointer a, gconstpointer b,
-			    gpointer strings)
+static gint slot_compare(gconstpointer a, gconstpointer b, gpointer strings)
 {
-	const struct scanned *x = a, *y = b;
+	const struct memberview_slot *x = a, *y = b;
 	return g_ascii_strcasecmp((const char *)strings + x->addr,
 				  (const char *)strings + y->addr);
 }
@@ -116,50 +131,60 @@ static struct memberview *view_build(struct list *l, char *version,
 {
 	struct builder b = {
 		.strings = g_string_sized_new(64 * 1024),
-		.members = g_array_new(FALSE, FALSE, sizeof(struct scanned)),
+		.slots = g_array_new(FALSE, FALSE,
+				     sizeof(struct memberview_slot)),
+		.languages = g_ptr_array_new_with_free_func(g_free),
+		.language_index = g_hash_table_new(g_str_hash, g_str_equal),
 	};
 	g_string_append_c(b.strings, '\0');
-	if (roster_scan(l, builder_add, &b, error) < 0) {
+	g_ptr_array_add(b.languages, g_strdup(""));
+	g_hash_table_insert(b.language_index, b.languages->pdata[0],
+			    GUINT_TO_POINTER(1));
+	/* roster_scan, not roster_load: the members are copied one by one
+	 * from the snapshot, so the roster is never held whole. */
+	int rc = roster_scan(l, builder_add, &b, error);
+	g_hash_table_destroy(b.language_index);
+	if (rc < 0) {
 		g_string_free(b.strings, TRUE);
-		g_array_free(b.members, TRUE);
+		g_array_free(b.slots, TRUE);
+		g_ptr_array_free(b.languages, TRUE);
 		return NULL;
 	}
 	struct memberview *v = g_new0(struct memberview, 1);
 	g_atomic_ref_count_init(&v->ref);
 	v->list = g_strdup(list_fqdn(l));
 	v->version = version;
-	v->count = b.members->len;
+	v->languages = b.languages;
+	v->count = b.slots->len;
 	gsize size = b.strings->len;
 	v->strings = g_string_free(b.strings, FALSE);
-	g_array_sort_with_data(b.members, scanned_compare, v->strings);
-	v->members = g_new(struct memberview_entry, MAX(v->count, 1));
-	v->visible = g_new(guint, MAX(v->count, 1));
-	GString *folded = g_string_sized_new(size);
-	for (guint i = 0; i < v->count; i++) {
-		const struct scanned *s = &g_array_index(b.members,
-							 struct scanned, i);
-		struct memberview_entry *e = &v->members[i];
-		*e = (struct memberview_entry){
-			.addr = v->strings + s->addr,
-			.name = v->strings + s->name,
-			.language = v->strings + s->language,
-			.fold = (guint32)folded->len,
-			.mode = s->mode, .status = s->status,
-			.options = s->options,
-		};
-		if (!(e->options & OPT_CONCEAL))
-			v->visible[v->nvisible++] = i;
-		fold_append(folded, e->addr);
-		g_string_append_c(folded, '\t');
-		fold_append(folded, e->name);
-		g_string_append_c(folded, '\n');
-	}
-	g_array_free(b.members, TRUE);
-	v->folded_len = folded->len;
-	v->folded = g_string_free(folded, FALSE);
+	g_array_sort_with_data(b.slots, slot_compare, v->strings);
+	v->slots = (struct memberview_slot *)g_array_free(b.slots, FALSE);
 	/* The scan's file buffer is gone: give its pages back, so the
 	 * service's memory is what it keeps. */
 	malloc_trim(0);
+	GString *folded = g_string_sized_new(size);
+	for (guint i = 0; i < v->count; i++) {
+		struct memberview_slot *s = &v->slots[i];
+		s->fold = (guint32)folded->len;
+		fold_append(folded, v->strings + s->addr);
+		g_string_append_c(folded, '\t');
+		fold_append(folded, v->strings + s->name);
+		g_string_append_c(folded, '\n');
+		if (s->options & OPT_CONCEAL)
+			continue;
+		if (v->nvisible < i && !v->visible) {
+			/* The first hidden one was just before. */
+			v->visible = g_new(guint, v->count);
+			for (guint j = 0; j < v->nvisible; j++)
+				v->visible[j] = j;
+		}
+		if (v->visible)
+			v->visible[v->nvisible] = i;
+		v->nvisible++;
+	}
+	v->folded_len = folded->len;
+	v->folded = g_string_free(folded, FALSE);
 	return v;
 }
 
@@ -255,8 +280,24 @@ void memberview_flush(void)
 
 /* --- reading a view ------------------------------------------------------ */
 
+static const struct memberview_entry *fill(const struct memberview *v,
+					   guint i,
+					   struct memberview_entry *out)
+{
+	const struct memberview_slot *s = &v->slots[i];
+	*out = (struct memberview_entry){
+		.addr = v->strings + s->addr,
+		.name = v->strings + s->name,
+		.language = v->languages->pdata[s->language],
+		.mode = (guint8)s->mode, .status = (guint8)s->status,
+		.options = (guint8)s->options,
+	};
+	return out;
+}
+
 const struct memberview_entry *memberview_find(const struct memberview *v,
-					       const char *addr)
+					       const char *addr,
+					       struct memberview_entry *out)
 {
 	char *key = address_key(addr);
 	const struct memberview_entry *found = NULL;
@@ -265,9 +306,10 @@ const struct memberview_entry *memberview_find(const struct memberview *v,
 	 * the keys (a key is the normalised address in lower case). */
 	while (key && lo < hi && !found) {
 		guint mid = lo + (hi - lo) / 2;
-		int c = g_ascii_strcasecmp(key, v->members[mid].addr);
+		int c = g_ascii_strcasecmp(key, v->strings +
+					   v->slots[mid].addr);
 		if (c == 0)
-			found = &v->members[mid];
+			found = fill(v, mid, out);
 		else if (c < 0)
 			hi = mid;
 		else
@@ -278,9 +320,10 @@ const struct memberview_entry *memberview_find(const struct memberview *v,
 }
 
 const struct memberview_entry *memberview_at(const struct memberview *v,
-					     gboolean visible, guint i)
+					     gboolean visible, guint i,
+					     struct memberview_entry *out)
 {
-	return &v->members[visible ? v->visible[i] : i];
+	return fill(v, visible && v->visible ? v->visible[i] : i, out);
 }
 
 /* The member whose folded text holds the byte at. */
@@ -289,14 +332,13 @@ static guint member_at(const struct memberview *v, gsize at)
 	guint lo = 0, hi = v->count;
 	while (hi - lo > 1) {
 		guint mid = lo + (hi - lo) / 2;
-		if (v->members[mid].fold <= at)
+		if (v->slots[mid].fold <= at)
 			lo = mid;
 		else
 			hi = mid;
 	}
 	return lo;
 }
-
 guint memberview_search(const struct memberview *v, const char *text,
 			guint start, guint count, GArray *page)
 {
@@ -314,7 +356,7 @@ guint memberview_search(const struct memberview *v, const char *text,
 			g_array_append_val(page, i);
 		total++;
 		/* On to the next member: one match each. */
-		at = i + 1 < v->count ? v->members[i + 1].fold : v->folded_len;
+		at = i + 1 < v->count ? v->slots[i + 1].fold : v->folded_len;
 	}
 	g_free(f);
 	return total;

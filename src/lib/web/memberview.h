@@ -49,22 +49,26 @@
 #define MEMBERVIEW_MIN_CACHED 1000
 #define MEMBERVIEW_MAX_CACHED 4
 
+/* A member as the pages use it (memberview_find, memberview_at fill one
+ * in; its strings are the view's). */
 struct memberview_entry {
 	const char *addr;
 	const char *name;
 	const char *language;	/* "" = the list's */
-	guint32 fold;		/* its text's offset in folded */
 	guint8 mode;		/* enum member_mode */
 	guint8 status;		/* enum member_status */
-	guint16 options;	/* OPT_* */
+	guint8 options;		/* OPT_* */
 };
 
+struct memberview_slot;
+
 struct memberview {
-	struct memberview_entry *members;	/* sorted by address key */
-	guint count;
-	guint *visible;		/* the indexes of those without OPT_CONCEAL */
-	guint nvisible;
+	guint count;		/* members */
+	guint nvisible;		/* those without OPT_CONCEAL */
 	/* private */
+	struct memberview_slot *slots;	/* sorted by address key */
+	guint *visible;		/* their indexes; NULL when all are */
+	GPtrArray *languages;	/* char *, [0] = "" */
 	gatomicrefcount ref;
 	char *list;
 	char *version;
@@ -78,18 +82,20 @@ struct memberview {
 struct memberview *memberview_get(struct list *l, GError **error);
 void memberview_unref(struct memberview **vp);
 
-/* The member with address addr (any case), or NULL. */
+/* The member with address addr (any case), filled in *out; or NULL. */
 const struct memberview_entry *memberview_find(const struct memberview *v,
-					       const char *addr);
+					       const char *addr,
+					       struct memberview_entry *out);
 
-/* The i-th member of all (visible FALSE) or of the visible ones (TRUE);
- * i below count or nvisible. */
+/* The i-th member of all (visible FALSE; i below count) or of the visible
+ * ones (TRUE; i below nvisible), in address order, filled in *out. */
 const struct memberview_entry *memberview_at(const struct memberview *v,
-					     gboolean visible, guint i);
+					     gboolean visible, guint i,
+					     struct memberview_entry *out);
 
 /* The members whose address or name holds text (any case, compared
  * case-folded), in order: the number of them, and in page the indexes
- * (guint) of the count of them from the start-th on. */
+ * (guint, for memberview_at) of count of them from the start-th on. */
 guint memberview_search(const struct memberview *v, const char *text,
 			guint start, guint count, GArray *page);
 

@@ -188,6 +188,7 @@ static void roster_page(struct web_request *rq, struct web_response *rs,
 	guint total = 0;
 	char *prefix = web_list_path(rq, "admin", l, "members/");
 	char *needle = g_strstrip(g_strdup(q));
+	struct memberview_entry e;
 	if (!*needle) {
 		/* Without a search the page is a slice of the view; past the
 		 * end, the last page. */
@@ -196,14 +197,15 @@ static void roster_page(struct web_request *rq, struct web_response *rs,
 			start = total ? (total - 1) / per * per : 0;
 		for (guint i = start; i < total && i < start + per; i++)
 			json_array_add_object_element(rows, row_data(
-				rq, prefix, memberview_at(v, FALSE, i)));
+				rq, prefix, memberview_at(v, FALSE, i, &e)));
 	} else {
 		GArray *page = g_array_new(FALSE, FALSE, sizeof(guint));
 		total = memberview_search(v, needle, start, per, page);
 		for (guint i = 0; i < page->len; i++)
 			json_array_add_object_element(rows, row_data(
 				rq, prefix, memberview_at(
-					v, FALSE, g_array_index(page, guint, i))));
+					v, FALSE, g_array_index(page, guint, i),
+					&e)));
 		g_array_free(page, TRUE);
 	}
 	JsonObject *o = web_admin_page_data(rq, l, "members", "Members");
