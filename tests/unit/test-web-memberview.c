@@ -50,6 +50,7 @@ test_view_sorted_find_visible(void)
 	GError *error = NULL;
 	struct memberview *v;
 	const struct memberview_entry *e;
+	struct memberview_entry x, y;
 
 	list_fixture_init(&f, FQDN);
 	add_many(f.list, 50);
@@ -57,19 +58,22 @@ test_view_sorted_find_visible(void)
 	g_assert_no_error(error);
 	g_assert_cmpuint(v->count, ==, 50);
 	for (guint i = 1; i < v->count; i++)
-		g_assert_cmpint(g_ascii_strcasecmp(v->members[i - 1].addr,
-						   v->members[i].addr), <, 0);
-	e = memberview_find(v, "m00007@EXAMPLE.NET");
+		g_assert_cmpint(g_ascii_strcasecmp(
+					memberview_at(v, FALSE, i - 1, &x)->addr,
+					memberview_at(v, FALSE, i, &y)->addr),
+				<, 0);
+	e = memberview_find(v, "m00007@EXAMPLE.NET", &x);
 	g_assert_nonnull(e);
 	g_assert_cmpstr(e->addr, ==, "M00007@Example.net");
 	g_assert_cmpstr(e->name, ==, "Seven");
 	g_assert_cmpstr(e->language, ==, "de");
 	g_assert_cmpint(e->mode, ==, MODE_MIME_DIGEST);
-	g_assert_null(memberview_find(v, "m00051@example.net"));
-	g_assert_null(memberview_find(v, "not an address"));
+	g_assert_null(memberview_find(v, "m00051@example.net", &x));
+	g_assert_null(memberview_find(v, "not an address", &x));
 	g_assert_cmpuint(v->nvisible, ==, 45);
 	for (guint i = 0; i < v->nvisible; i++)
-		g_assert_false(v->members[v->visible[i]].options & OPT_CONCEAL);
+		g_assert_false(memberview_at(v, TRUE, i, &x)->options &
+			       OPT_CONCEAL);
 	memberview_unref(&v);
 	g_assert_null(v);
 	list_fixture_clear(&f);
@@ -81,6 +85,7 @@ test_big_view_kept_until_roster_changes(void)
 	struct list_fixture f;
 	GError *error = NULL;
 	struct memberview *a, *b, *c;
+	struct memberview_entry x;
 
 	list_fixture_init(&f, FQDN);
 	add_many(f.list, MEMBERVIEW_MIN_CACHED);
@@ -93,10 +98,10 @@ test_big_view_kept_until_roster_changes(void)
 	g_assert_no_error(error);
 	g_assert_true(c != a);
 	g_assert_cmpuint(c->count, ==, MEMBERVIEW_MIN_CACHED + 1);
-	g_assert_nonnull(memberview_find(c, "new@example.com"));
+	g_assert_nonnull(memberview_find(c, "new@example.com", &x));
 	/* The old view stays whole for whoever still holds it. */
 	g_assert_cmpuint(a->count, ==, MEMBERVIEW_MIN_CACHED);
-	g_assert_null(memberview_find(a, "new@example.com"));
+	g_assert_null(memberview_find(a, "new@example.com", &x));
 	memberview_unref(&a);
 	memberview_unref(&b);
 	memberview_unref(&c);
@@ -110,6 +115,7 @@ test_small_view_not_kept(void)
 	struct list_fixture f;
 	GError *error = NULL;
 	struct memberview *a, *b;
+	struct memberview_entry x;
 
 	list_fixture_init(&f, FQDN);
 	add_many(f.list, 10);
@@ -117,12 +123,65 @@ test_small_view_not_kept(void)
 	b = memberview_get(f.list, &error);
 	g_assert_no_error(error);
 	g_assert_true(a != b);
+	/* Only the last is hidden: the visible ones are the first nine. */
+	g_assert_cmpuint(a->nvisible, ==, 9);
+	g_assert_cmpstr(memberview_at(a, TRUE, 8, &x)->addr, ==,
+			"M00009@Example.net");
+	g_assert_cmpstr(memberview_at(a, FALSE, 9, &x)->addr, ==,
+			"M00010@Example.net");
 	memberview_unref(&a);
 	memberview_unref(&b);
 	list_fixture_clear(&f);
 }
 
+static void
+test_search_folded_paged(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	struct memberview *v;
+	GArray *page = g_array_new(FALSE, FALSE, sizeof(guint));
+	struct memberview_entry x;
+	static const char *const second[] = { "M00011@Example.net",
+					      "M00012@Example.net",
+					      "M00013@Example.net" };
+
+	list_fixture_init(&f, FQDN);
+	add_many(f.list, 50);
+	v = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	/* By name, in another case. */
+	g_assert_cmpuint(memberview_search(v, "sEVEN", 0, 10, page), ==, 1);
+	g_assert_cmpuint(page->len, ==, 1);
+	g_assert_cmpstr(memberview_at(v, FALSE, g_array_index(page, guint, 0),
+				      &x)->addr, ==, "M00007@Example.net");
+	/* By address: m0001x and m00010 hold "m0001"; one each, in order;
+	 * a page of 3 from the 2nd. */
+	g_array_set_size(page, 0);
+	g_assert_cmpuint(memberview_search(v, "M0001", 1, 3, page), ==, 10);
+	g_assert_cmpuint(page->len, ==, 3);
+	for (guint i = 0; i < page->len; i++)
+		g_assert_cmpstr(memberview_at(v, FALSE,
+					      g_array_index(page, guint, i),
+					      &x)->addr, ==, second[i]);
+	/* Every member holds "example.net", once. */
+	g_array_set_size(page, 0);
+	g_assert_cmpuint(memberview_search(v, "EXAMPLE.NET", 0, 100, page),
+			 ==, 50);
+	/* Nothing across a member's separators. */
+	g_assert_cmpuint(memberview_search(v, "net\tseven", 0, 10, page), ==,
+			 0);
+	g_assert_cmpuint(memberview_search(v, "net\t", 0, 10, page), ==, 0);
+	g_assert_cmpuint(memberview_search(v, "nobody", 0, 10, page), ==, 0);
+	g_assert_cmpuint(memberview_at(v, TRUE, 0, &x)->options & OPT_CONCEAL,
+			 ==, 0);
+	g_array_free(page, TRUE);
+	memberview_unref(&v);
+	list_fixture_clear(&f);
+}
+
 static const struct unit_test tests[] = {
+	{ "/memberview/search-folded-paged", test_search_folded_paged },
 	{ "/memberview/sorted-find-visible", test_view_sorted_find_visible },
 	{ "/memberview/big-kept-until-change",
 	  test_big_view_kept_until_roster_changes },

@@ -1,22 +1,29 @@
 /*
  * memberview.c - the cached views of rosters (memberview.h).
  *
- * A stale view is rebuilt by the request that finds it stale, outside
- * the lock (a load takes a while; other lists' requests must not wait),
- * then swapped in.  Two requests that find it stale at once both build;
- * the later swap wins, and both views are right.  The version is read
- * before the roster, so a view is never older than its version says: at
- * worst newer, which the next request's version then replaces.
+ * A missing or stale view is built by the request that finds it so,
+ * outside the cache's lock (a scan takes a while; other lists' requests
+ * must not wait), the list's name standing in `building` meanwhile: the
+ * other requests for that list wait on `built`, then find the new view
+ * in the cache (or build their own when it is too small to be kept, or
+ * when the roster changed again since).
  */
 #include "web/memberview.h"
 #include "list/roster.h"
 #include "mail/address.h"
 
+#include <malloc.h>
 #include <string.h>
 
+/* The bits of a member's language's index: up to a million. */
+#define MEMBERVIEW_LANGUAGE_BITS 20
+
 static GMutex cache_lock;
+static GCond built;
 static GQueue cache = G_QUEUE_INIT;	/* struct memberview *, most recently
 					 * used first */
+static GQueue building = G_QUEUE_INIT;	/* the lists whose view is being
+					 * built (char *) */
 
 static struct memberview *view_ref(struct memberview *v)
 {
@@ -30,46 +37,174 @@ void memberview_unref(struct memberview **vp)
 	*vp = NULL;
 	if (!v || !g_atomic_ref_count_dec(&v->ref))
 		return;
-	g_free(v->members);
+	g_free(v->slots);
 	g_free(v->visible);
-	g_string_chunk_free(v->strings);
+	g_ptr_array_free(v->languages, TRUE);
+	g_free(v->strings);
+	g_free(v->folded);
 	g_free(v->list);
 	g_free(v->version);
 	g_free(v);
 }
 
+/* --- building ------------------------------------------------------------ */
+
+/* A member in the view: 16 bytes (the strings apart), offsets rather
+ * than pointers, so that 100,000 members take 1.6 MB, and the slots are
+ * made as the members are scanned, their offsets staying good while the
+ * strings' buffer grows and moves. */
+struct memberview_slot {
+	guint32 addr, name;	/* offsets into strings */
+	guint32 fold;		/* offset into folded */
+	guint32 mode : 2, status : 2, options : 8;
+	guint32 language : MEMBERVIEW_LANGUAGE_BITS;	/* in languages */
+};
+
+struct builder {
+	GString *strings;	/* starts with "", the empty names' */
+	GArray *slots;
+	GPtrArray *languages;
+	GHashTable *language_index;	/* language -> index + 1 */
+};
+
+/* roster_scan's callback: one member into the view being built. */
+static void builder_add(const struct member *m, void *ctx)
+{
+	struct builder *b = ctx;
+	struct memberview_slot s = {
+		.addr = (guint32)b->strings->len,
+		.mode = m->mode & 3, .status = m->status & 3,
+		.options = m->options & 0xff,
+	};
+	g_string_append_len(b->strings, m->addr, (gssize)strlen(m->addr) + 1);
+	if (*m->name) {
+		s.name = (guint32)b->strings->len;
+		g_string_append_len(b->strings, m->name,
+				    (gssize)strlen(m->name) + 1);
+	}
+	guint at = GPOINTER_TO_UINT(g_hash_table_lookup(b->language_index,
+							m->language));
+	if (!at && b->languages->len < 1u << MEMBERVIEW_LANGUAGE_BITS) {
+		g_ptr_array_add(b->languages, g_strdup(m->language));
+		at = b->languages->len;
+		g_hash_table_insert(b->language_index,
+				    b->languages->pdata[at - 1],
+				    GUINT_TO_POINTER(at));
+	}
+	/* Past a million languages (none has so many) the rest show as
+	 * the list's. */
+	s.language = at ? at - 1 : 0;
+	g_array_append_val(b->slots, s);
+}
+
+/* By address, any case: the order of the roster's keys. */
+static gint slot_compare(gconstpointer a, gconstpointer b, gpointer strings)
+{
+	const struct memberview_slot *x = a, *y = b;
+	return g_ascii_strcasecmp((const char *)strings + x->addr,
+				  (const char *)strings + y->addr);
+}
+
+/* text case-folded, without tabs and line ends (the separators). */
+static void fold_append(GString *out, const char *text)
+{
+	const char *p = text;
+	while (*p && (unsigned char)*p < 0x80)
+		p++;
+	if (!*p) {
+		/* ASCII, as nearly every address is: no allocation. */
+		for (p = text; *p; p++)
+			g_string_append_c(out, *p == '\t' || *p == '\n'
+					  ? ' ' : g_ascii_tolower(*p));
+		return;
+	}
+	char *valid = g_utf8_make_valid(text, -1);
+	char *f = g_utf8_casefold(valid, -1);
+	for (const char *q = f; *q; q++)
+		g_string_append_c(out, *q == '\t' || *q == '\n' ? ' ' : *q);
+	g_free(f);
+	g_free(valid);
+}
+
 static struct memberview *view_build(struct list *l, char *version,
 				     GError **error)
 {
-	struct roster *r = NULL;
-	if (roster_load(l, &r, error) < 0)
+	struct builder b = {
+		.strings = g_string_sized_new(64 * 1024),
+		.slots = g_array_new(FALSE, FALSE,
+				     sizeof(struct memberview_slot)),
+		.languages = g_ptr_array_new_with_free_func(g_free),
+		.language_index = g_hash_table_new(g_str_hash, g_str_equal),
+	};
+	g_string_append_c(b.strings, '\0');
+	g_ptr_array_add(b.languages, g_strdup(""));
+	g_hash_table_insert(b.language_index, b.languages->pdata[0],
+			    GUINT_TO_POINTER(1));
+	/* roster_scan, not roster_load: the members are copied one by one
+	 * from the snapshot, so the roster is never held whole. */
+	int rc = roster_scan(l, builder_add, &b, error);
+	g_hash_table_destroy(b.language_index);
+	if (rc < 0) {
+		g_string_free(b.strings, TRUE);
+		g_array_free(b.slots, TRUE);
+		g_ptr_array_free(b.languages, TRUE);
 		return NULL;
-	GPtrArray *all = roster_members(r, TRUE);
+	}
 	struct memberview *v = g_new0(struct memberview, 1);
 	g_atomic_ref_count_init(&v->ref);
 	v->list = g_strdup(list_fqdn(l));
 	v->version = version;
-	v->count = all->len;
-	v->members = g_new(struct memberview_entry, all->len ? all->len : 1);
-	v->visible = g_new(guint, all->len ? all->len : 1);
-	v->strings = g_string_chunk_new(64 * 1024);
-	for (guint i = 0; i < all->len; i++) {
-		const struct member *m = all->pdata[i];
-		struct memberview_entry *e = &v->members[i];
-		e->addr = g_string_chunk_insert(v->strings, m->addr);
-		/* Most names are empty, languages few: shared copies. */
-		e->name = g_string_chunk_insert_const(v->strings, m->name);
-		e->language = g_string_chunk_insert_const(v->strings,
-							  m->language);
-		e->mode = (guint8)m->mode;
-		e->status = (guint8)m->status;
-		e->options = (guint16)m->options;
-		if (!(m->options & OPT_CONCEAL))
-			v->visible[v->nvisible++] = i;
+	v->languages = b.languages;
+	v->count = b.slots->len;
+	gsize size = b.strings->len;
+	v->strings = g_string_free(b.strings, FALSE);
+	g_array_sort_with_data(b.slots, slot_compare, v->strings);
+	v->slots = (struct memberview_slot *)g_array_free(b.slots, FALSE);
+	/* The scan's file buffer is gone: give its pages back, so the
+	 * service's memory is what it keeps. */
+	malloc_trim(0);
+	GString *folded = g_string_sized_new(size);
+	for (guint i = 0; i < v->count; i++) {
+		struct memberview_slot *s = &v->slots[i];
+		s->fold = (guint32)folded->len;
+		fold_append(folded, v->strings + s->addr);
+		g_string_append_c(folded, '\t');
+		fold_append(folded, v->strings + s->name);
+		g_string_append_c(folded, '\n');
+		if (s->options & OPT_CONCEAL)
+			continue;
+		if (v->nvisible < i && !v->visible) {
+			/* The first hidden one was just before. */
+			v->visible = g_new(guint, v->count);
+			for (guint j = 0; j < v->nvisible; j++)
+				v->visible[j] = j;
+		}
+		if (v->visible)
+			v->visible[v->nvisible] = i;
+		v->nvisible++;
 	}
-	g_ptr_array_free(all, TRUE);
-	roster_free(&r);
+	v->folded_len = folded->len;
+	v->folded = g_string_free(folded, FALSE);
 	return v;
+}
+
+/* --- the cache ----------------------------------------------------------- */
+
+/* The cached view of list at version, referenced and made the most
+ * recently used, or NULL.  Under cache_lock. */
+static struct memberview *cache_find(const char *list, const char *version)
+{
+	for (GList *i = cache.head; i; i = i->next) {
+		struct memberview *c = i->data;
+		if (strcmp(c->list, list))
+			continue;
+		if (strcmp(c->version, version))
+			return NULL;
+		g_queue_unlink(&cache, i);
+		g_queue_push_head_link(&cache, i);
+		return view_ref(c);
+	}
+	return NULL;
 }
 
 /* Puts v in the cache (replacing the list's older one), and drops the
@@ -91,65 +226,47 @@ static void cache_put(struct memberview *v)
 	}
 }
 
+static gboolean is_building(const char *list)
+{
+	for (GList *i = building.head; i; i = i->next)
+		if (!strcmp(i->data, list))
+			return TRUE;
+	return FALSE;
+}
+
 struct memberview *memberview_get(struct list *l, GError **error)
 {
 	char *version = roster_version(l, error);
 	if (!version)
 		return NULL;
-	struct memberview *v = NULL;
+	const char *list = list_fqdn(l);
 	g_mutex_lock(&cache_lock);
-	for (GList *i = cache.head; i; i = i->next) {
-		struct memberview *c = i->data;
-		if (!strcmp(c->list, list_fqdn(l))) {
-			if (!strcmp(c->version, version)) {
-				v = view_ref(c);
-				g_queue_unlink(&cache, i);
-				g_queue_push_head_link(&cache, i);
-			}
-			break;
-		}
-	}
+	struct memberview *v;
+	while (!(v = cache_find(list, version)) && is_building(list))
+		g_cond_wait(&built, &cache_lock);
+	if (!v)
+		g_queue_push_tail(&building, g_strdup(list));
 	g_mutex_unlock(&cache_lock);
 	if (v) {
 		g_free(version);
 		return v;
 	}
 	v = view_build(l, version, error);
-	if (!v) {
+	if (!v)
 		g_free(version);
-		return NULL;
-	}
-	if (v->count >= MEMBERVIEW_MIN_CACHED) {
-		g_mutex_lock(&cache_lock);
+	g_mutex_lock(&cache_lock);
+	if (v && v->count >= MEMBERVIEW_MIN_CACHED)
 		cache_put(v);
-		g_mutex_unlock(&cache_lock);
+	for (GList *i = building.head; i; i = i->next) {
+		if (!strcmp(i->data, list)) {
+			g_free(i->data);
+			g_queue_delete_link(&building, i);
+			break;
+		}
 	}
+	g_cond_broadcast(&built);
+	g_mutex_unlock(&cache_lock);
 	return v;
-}
-
-const struct memberview_entry *memberview_find(const struct memberview *v,
-					       const char *addr)
-{
-	char *key = address_key(addr);
-	const struct memberview_entry *found = NULL;
-	guint lo = 0, hi = v->count;
-	/* The view is sorted by key (roster_members), the key of a
-	 * member's address (normalised already) being it in lower case:
-	 * made for the probes only, some 17 of them in 100,000. */
-	while (key && lo < hi && !found) {
-		guint mid = lo + (hi - lo) / 2;
-		char *k = g_ascii_strdown(v->members[mid].addr, -1);
-		int c = strcmp(key, k);
-		g_free(k);
-		if (c == 0)
-			found = &v->members[mid];
-		else if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	g_free(key);
-	return found;
 }
 
 void memberview_flush(void)
@@ -159,4 +276,88 @@ void memberview_flush(void)
 	while ((v = g_queue_pop_head(&cache)))
 		memberview_unref(&v);
 	g_mutex_unlock(&cache_lock);
+}
+
+/* --- reading a view ------------------------------------------------------ */
+
+static const struct memberview_entry *fill(const struct memberview *v,
+					   guint i,
+					   struct memberview_entry *out)
+{
+	const struct memberview_slot *s = &v->slots[i];
+	*out = (struct memberview_entry){
+		.addr = v->strings + s->addr,
+		.name = v->strings + s->name,
+		.language = v->languages->pdata[s->language],
+		.mode = (guint8)s->mode, .status = (guint8)s->status,
+		.options = (guint8)s->options,
+	};
+	return out;
+}
+
+const struct memberview_entry *memberview_find(const struct memberview *v,
+					       const char *addr,
+					       struct memberview_entry *out)
+{
+	char *key = address_key(addr);
+	const struct memberview_entry *found = NULL;
+	guint lo = 0, hi = v->count;
+	/* The view is sorted by address in any case, which is the order of
+	 * the keys (a key is the normalised address in lower case). */
+	while (key && lo < hi && !found) {
+		guint mid = lo + (hi - lo) / 2;
+		int c = g_ascii_strcasecmp(key, v->strings +
+					   v->slots[mid].addr);
+		if (c == 0)
+			found = fill(v, mid, out);
+		else if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	g_free(key);
+	return found;
+}
+
+const struct memberview_entry *memberview_at(const struct memberview *v,
+					     gboolean visible, guint i,
+					     struct memberview_entry *out)
+{
+	return fill(v, visible && v->visible ? v->visible[i] : i, out);
+}
+
+/* The member whose folded text holds the byte at. */
+static guint member_at(const struct memberview *v, gsize at)
+{
+	guint lo = 0, hi = v->count;
+	while (hi - lo > 1) {
+		guint mid = lo + (hi - lo) / 2;
+		if (v->slots[mid].fold <= at)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+guint memberview_search(const struct memberview *v, const char *text,
+			guint start, guint count, GArray *page)
+{
+	char *f = g_utf8_casefold(text, -1);
+	gsize flen = strlen(f), at = 0;
+	guint total = 0;
+	/* A tab or a line end would match across the separators. */
+	while (flen && !strpbrk(f, "\t\n") && at < v->folded_len) {
+		const char *hit = memmem(v->folded + at, v->folded_len - at,
+					 f, flen);
+		if (!hit)
+			break;
+		guint i = member_at(v, (gsize)(hit - v->folded));
+		if (total >= start && total - start < count)
+			g_array_append_val(page, i);
+		total++;
+		/* On to the next member: one match each. */
+		at = i + 1 < v->count ? v->slots[i + 1].fold : v->folded_len;
+	}
+	g_free(f);
+	return total;
 }

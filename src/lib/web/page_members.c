@@ -21,25 +21,11 @@
  * subscribe_invite for the mass forms, so bans, welcomes, goodbyes and
  * the owners' notices follow the list's settings as on the command line.
  *
- * The roster page at 100,000 members.  Loading such a roster costs about
- * 45 ms and sorting it as much again (docs/PERFORMANCE.md), far over a
- * page's budget, so each process keeps a compact sorted index of the
- * last few rosters shown: per member the address, the name, the mode,
- * the delivery status and the option bits, packed in one buffer, and
- * the same case-folded for searches (about 9 MB for 100,000 members).
- * It is built by roster_scan, which parses the snapshot a member at a
- * time, so the roster is never held whole (the service stays under
- * 30 MB while it builds).  The index is keyed by the list and
- * roster_version (generation, size, mtime and inode of the snapshot and
- * the change log), taken before the scan, so a change from any host or
- * process shows on the next request, and an index is never older than
- * its stamp says.  The cache is shared by the server's threads: a mutex
- * guards the table, entries are reference counted (a thread keeps using
- * an index another replaced), and one more mutex lets one thread at a
- * time build, so fifty clients arriving after a change cost one scan,
- * not fifty.  A page then costs reading CURRENT and two stats, plus one
- * pass over the index for a search.  A member's own page and every
- * change read the roster itself (roster_find by bisection, cheap).
+ * The roster page at 100,000 members: a slice of the list's view
+ * (memberview.h), the per-process cache of rosters, built by a scan of
+ * the roster only when it changed; a search is one pass over the view's
+ * case-folded text.  A member's own page and every change read the
+ * roster itself (roster_find by bisection, cheap).
  */
 #include "web/pages.h"
 #include "base/base.h"
@@ -48,14 +34,12 @@
 #include "list/roster.h"
 #include "list/subscribe.h"
 #include "mail/address.h"
+#include "web/memberview.h"
 
-#include <malloc.h>
 #include <string.h>
 
 #define PER_PAGE_DEFAULT 50
 #define PER_PAGE_MAX 100
-/* Indexes kept per process (the lists whose roster was shown last). */
-#define INDEX_CACHE_MAX 4
 /* Lines a mass form takes in one request: each address is one locked
  * roster change (about 0.4 ms) plus its notices, so 2,000 finish in a
  * few seconds; more are refused with a message to split them. */
@@ -117,218 +101,6 @@ char *web_admin_time(int64_t t)
 	return s;
 }
 
-/* --- the roster index ---------------------------------------------------- */
-
-struct index_entry {
-	guint32 addr, name;	/* offsets into strings */
-	guint32 fold;		/* offset into folded */
-	guint8 mode, status, options;
-};
-
-struct roster_index {
-	gint refs;
-	char *list, *stamp;
-	char *strings;
-	/* Every member's "address\tname\n" case-folded, one after the
-	 * other: a search is one memmem pass over it, not two case-blind
-	 * comparisons per member (7 times faster at 100,000 members). */
-	char *folded;
-	gsize folded_len;
-	struct index_entry *entries;
-	guint count;
-	gint64 used;
-};
-
-static GMutex cache_lock;	/* cache */
-static GMutex build_lock;	/* one build at a time */
-static GPtrArray *cache;	/* struct roster_index * */
-
-static void index_unref(struct roster_index *x)
-{
-	if (!x || !g_atomic_int_dec_and_test(&x->refs))
-		return;
-	g_free(x->list);
-	g_free(x->stamp);
-	g_free(x->strings);
-	g_free(x->folded);
-	g_free(x->entries);
-	g_free(x);
-}
-
-/* text case-folded, without tabs and line ends (the index's separators). */
-static void fold_append(GString *out, const char *text)
-{
-	const char *p = text;
-	while (*p && (unsigned char)*p < 0x80)
-		p++;
-	if (!*p) {
-		/* ASCII, as nearly every address is: no allocation. */
-		for (p = text; *p; p++)
-			g_string_append_c(out, *p == '\t' || *p == '\n'
-					  ? ' ' : g_ascii_tolower(*p));
-		return;
-	}
-	char *valid = g_utf8_make_valid(text, -1);
-	char *f = g_utf8_casefold(valid, -1);
-	for (const char *q = f; *q; q++)
-		g_string_append_c(out, *q == '\t' || *q == '\n' ? ' ' : *q);
-	g_free(f);
-	g_free(valid);
-}
-
-/* The entry whose folded text holds byte at. */
-static guint entry_at(const struct roster_index *x, gsize at)
-{
-	guint lo = 0, hi = x->count;
-	while (hi - lo > 1) {
-		guint mid = lo + (hi - lo) / 2;
-		if (x->entries[mid].fold <= at)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* roster_scan's callback: one member into the index being built. */
-struct index_builder {
-	GString *strings;
-	GArray *entries;
-};
-
-static void index_add(const struct member *m, void *ctx)
-{
-	struct index_builder *b = ctx;
-	struct index_entry e = {
-		.addr = b->strings->len,
-		.mode = m->mode, .status = m->status, .options = m->options,
-	};
-	g_string_append_len(b->strings, m->addr, strlen(m->addr) + 1);
-	e.name = b->strings->len;
-	g_string_append_len(b->strings, m->name, strlen(m->name) + 1);
-	g_array_append_val(b->entries, e);
-}
-
-/* By address, any case: the order of the roster's keys. */
-static gint entry_compare(gconstpointer a, gconstpointer b, gpointer strings)
-{
-	const struct index_entry *x = a, *y = b;
-	return g_ascii_strcasecmp((const char *)strings + x->addr,
-				  (const char *)strings + y->addr);
-}
-
-static struct roster_index *index_build(struct list *l, const char *stamp,
-					GError **error)
-{
-	/* roster_scan, not roster_load: the members are copied one by one
-	 * from the snapshot, so the roster is never held whole (at 100,000
-	 * members that saves about 17 MB of peak). */
-	struct index_builder b = {
-		.strings = g_string_sized_new(64 * 1024),
-		.entries = g_array_new(FALSE, FALSE,
-				       sizeof(struct index_entry)),
-	};
-	g_string_append_c(b.strings, '\0');
-	if (roster_scan(l, index_add, &b, error) < 0) {
-		g_string_free(b.strings, TRUE);
-		g_array_free(b.entries, TRUE);
-		return NULL;
-	}
-	struct roster_index *x = g_new0(struct roster_index, 1);
-	x->refs = 1;
-	x->list = g_strdup(list_fqdn(l));
-	x->stamp = g_strdup(stamp);
-	x->count = b.entries->len;
-	gsize size = b.strings->len;
-	x->strings = g_string_free(b.strings, FALSE);
-	g_qsort_with_data(b.entries->data, x->count, sizeof(struct index_entry),
-			  entry_compare, x->strings);
-	x->entries = (struct index_entry *)g_array_free(b.entries, FALSE);
-	/* The scan's file buffer is gone: give its pages back, so the
-	 * service's memory is what it keeps. */
-	malloc_trim(0);
-	GString *folded = g_string_sized_new(size);
-	for (guint i = 0; i < x->count; i++) {
-		struct index_entry *e = &x->entries[i];
-		e->fold = folded->len;
-		fold_append(folded, x->strings + e->addr);
-		g_string_append_c(folded, '\t');
-		fold_append(folded, x->strings + e->name);
-		g_string_append_c(folded, '\n');
-	}
-	x->folded_len = folded->len;
-	x->folded = g_string_free(folded, FALSE);
-	return x;
-}
-
-/* A cached index with this stamp, referenced, or NULL.  Under cache_lock. */
-static struct roster_index *index_find(const char *list, const char *stamp)
-{
-	for (guint i = 0; cache && i < cache->len; i++) {
-		struct roster_index *x = cache->pdata[i];
-		if (!strcmp(x->list, list) && !strcmp(x->stamp, stamp)) {
-			g_atomic_int_inc(&x->refs);
-			x->used = g_get_monotonic_time();
-			return x;
-		}
-	}
-	return NULL;
-}
-
-/* Puts x in the cache in place of its list's older index, or of the
- * least recently used one when full.  Under cache_lock. */
-static void index_keep(struct roster_index *x)
-{
-	if (!cache)
-		cache = g_ptr_array_new();
-	guint victim = cache->len;
-	for (guint i = 0; i < cache->len; i++) {
-		struct roster_index *y = cache->pdata[i];
-		if (!strcmp(y->list, x->list)) {
-			victim = i;
-			break;
-		}
-		if (cache->len >= INDEX_CACHE_MAX &&
-		    (victim == cache->len ||
-		     y->used < ((struct roster_index *)
-				cache->pdata[victim])->used))
-			victim = i;
-	}
-	g_atomic_int_inc(&x->refs);
-	x->used = g_get_monotonic_time();
-	if (victim < cache->len) {
-		index_unref(cache->pdata[victim]);
-		cache->pdata[victim] = x;
-	} else {
-		g_ptr_array_add(cache, x);
-	}
-}
-
-/* The index of l's roster as committed now, referenced (index_unref). */
-static struct roster_index *index_get(struct list *l, GError **error)
-{
-	char *stamp = roster_version(l, error);
-	if (!stamp)
-		return NULL;
-	g_mutex_lock(&cache_lock);
-	struct roster_index *x = index_find(list_fqdn(l), stamp);
-	g_mutex_unlock(&cache_lock);
-	if (!x) {
-		g_mutex_lock(&build_lock);
-		g_mutex_lock(&cache_lock);
-		x = index_find(list_fqdn(l), stamp);
-		g_mutex_unlock(&cache_lock);
-		if (!x && (x = index_build(l, stamp, error)) != NULL) {
-			g_mutex_lock(&cache_lock);
-			index_keep(x);
-			g_mutex_unlock(&cache_lock);
-		}
-		g_mutex_unlock(&build_lock);
-	}
-	g_free(stamp);
-	return x;
-}
-
 /* --- the roster page ---------------------------------------------------- */
 
 static const char *mode_label(int mode)
@@ -356,16 +128,15 @@ static guint number_arg(const char *s, guint fallback)
 
 /* A row of the roster; prefix is the members' pages' path, ending in '/'. */
 static JsonObject *row_data(struct web_request *rq, const char *prefix,
-			    const struct roster_index *x,
-			    const struct index_entry *e)
+			    const struct memberview_entry *e)
 {
 	JsonObject *m = json_object_new();
-	const char *addr = x->strings + e->addr;
+	const char *addr = e->addr;
 	char *opts = member_options_format(e->options & ~OPT_MODERATE);
 	char *part = view_url_part(addr);
 	char *murl = g_strconcat(prefix, part, NULL);
 	json_object_set_string_member(m, "address", addr);
-	json_object_set_string_member(m, "name", x->strings + e->name);
+	json_object_set_string_member(m, "name", e->name);
 	json_object_set_string_member(m, "url", murl);
 	json_object_set_string_member(m, "mode", view_translate(
 					      rq->lang, mode_label(e->mode)));
@@ -398,8 +169,8 @@ static void roster_page(struct web_request *rq, struct web_response *rs,
 			struct list *l)
 {
 	GError *error = NULL;
-	struct roster_index *x = index_get(l, &error);
-	if (!x) {
+	struct memberview *v = memberview_get(l, &error);
+	if (!v) {
 		log_error(WEB_SUBSYS, "list %s: roster: %s", list_fqdn(l),
 			  error->message);
 		g_error_free(error);
@@ -417,38 +188,32 @@ static void roster_page(struct web_request *rq, struct web_response *rs,
 	guint total = 0;
 	char *prefix = web_list_path(rq, "admin", l, "members/");
 	char *needle = g_strstrip(g_strdup(q));
+	struct memberview_entry e;
 	if (!*needle) {
-		/* Without a search the page is a slice of the index; past the
+		/* Without a search the page is a slice of the view; past the
 		 * end, the last page. */
-		total = x->count;
+		total = v->count;
 		if (start >= total)
 			start = total ? (total - 1) / per * per : 0;
 		for (guint i = start; i < total && i < start + per; i++)
-			json_array_add_object_element(
-				rows, row_data(rq, prefix, x, &x->entries[i]));
+			json_array_add_object_element(rows, row_data(
+				rq, prefix, memberview_at(v, FALSE, i, &e)));
+	} else {
+		GArray *page = g_array_new(FALSE, FALSE, sizeof(guint));
+		total = memberview_search(v, needle, start, per, page);
+		for (guint i = 0; i < page->len; i++)
+			json_array_add_object_element(rows, row_data(
+				rq, prefix, memberview_at(
+					v, FALSE, g_array_index(page, guint, i),
+					&e)));
+		g_array_free(page, TRUE);
 	}
-	char *f = *needle ? g_utf8_casefold(needle, -1) : NULL;
-	gsize flen = f ? strlen(f) : 0, at = 0;
-	while (f && !strpbrk(f, "\t\n") && at < x->folded_len) {
-		const char *hit = memmem(x->folded + at, x->folded_len - at,
-					 f, flen);
-		if (!hit)
-			break;
-		guint i = entry_at(x, hit - x->folded);
-		if (total >= start && total < start + per)
-			json_array_add_object_element(
-				rows, row_data(rq, prefix, x, &x->entries[i]));
-		total++;
-		/* On to the next member: one match each. */
-		at = i + 1 < x->count ? x->entries[i + 1].fold : x->folded_len;
-	}
-	g_free(f);
 	JsonObject *o = web_admin_page_data(rq, l, "members", "Members");
 	json_object_set_array_member(o, "members", rows);
 	json_object_set_string_member(o, "q", needle);
 	json_object_set_boolean_member(o, "per100", per == PER_PAGE_MAX);
 	char *count = g_strdup_printf("%u", total);
-	char *all = g_strdup_printf("%u", x->count);
+	char *all = g_strdup_printf("%u", v->count);
 	char *first = g_strdup_printf("%u", total ? MIN(start + 1, total) : 0);
 	char *last = g_strdup_printf("%u", MIN(start + per, total));
 	char *shown = *needle
@@ -479,7 +244,7 @@ static void roster_page(struct web_request *rq, struct web_response *rs,
 	g_free(shown);
 	g_free(needle);
 	g_free(prefix);
-	index_unref(x);
+	memberview_unref(&v);
 }
 
 /* --- one member ----------------------------------------------------------- */

@@ -136,8 +136,9 @@ static JsonArray *all_lists(struct web_request *rq, struct list *here,
 		struct list *l = is_here ? here
 			: list_open(rq->site, names->pdata[i], NULL);
 		struct memberview *v = l ? memberview_get(l, NULL) : NULL;
-		const struct memberview_entry *m = v ? memberview_find(v, addr)
-						      : NULL;
+		struct memberview_entry found;
+		const struct memberview_entry *m =
+			v ? memberview_find(v, addr, &found) : NULL;
 		if (m) {
 			JsonObject *o = json_object_new();
 			char *real_name = list_get(l, "real_name", NULL);
@@ -591,6 +592,7 @@ static void options_member(struct web_request *rq, struct web_response *rs,
 	gboolean owner = FALSE;
 	struct memberview *v = NULL;
 	GError *error = NULL;
+	struct memberview_entry found;
 	const struct memberview_entry *m = NULL;
 	if (!addr) {
 		web_error(rq, rs, 404, "There is no such member.");
@@ -613,7 +615,7 @@ static void options_member(struct web_request *rq, struct web_response *rs,
 		web_error(rq, rs, 503, "Please try again later.");
 		goto out;
 	}
-	if (!(m = memberview_find(v, addr)))
+	if (!(m = memberview_find(v, addr, &found)))
 		web_error(rq, rs, 404, "There is no such member.");
 	else if (!web_is_post(rq))
 		options_show(rq, rs, l, m, owner, 200, NULL);

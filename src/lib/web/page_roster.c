@@ -77,8 +77,9 @@ static void roster_show(struct web_request *rq, struct web_response *rs,
 
 	JsonArray *rows = json_array_new();
 	for (guint i = first; i < last; i++) {
-		const struct memberview_entry *m =
-			&v->members[admin ? i : v->visible[i]];
+		struct memberview_entry e;
+		const struct memberview_entry *m = memberview_at(v, !admin, i,
+								 &e);
 		JsonObject *o = json_object_new();
 		char *a = shown_address(m->addr, obscure);
 		json_object_set_string_member(o, "address", a);
