@@ -23,6 +23,9 @@ static char *log_dir;
 static bool log_syslog;
 static bool log_stderr;
 static GHashTable *log_fds;	/* subsystem -> fd (GINT_TO_POINTER) */
+/* The web service logs from several threads: the table of files, and a
+ * line's write to its file, are one thread's at a time. */
+static GMutex log_lock;
 static volatile sig_atomic_t reopen_requested;
 
 static void
@@ -127,11 +130,13 @@ log_msg(enum log_level level, const char *subsystem, const char *fmt, ...)
 	line = g_strdup_printf("%s.%06ldZ %s %d %s %s: %s\n", stamp,
 			       ts.tv_nsec / 1000, herald_host(), (int)getpid(),
 			       subsystem, level_names[level], text);
-	if (!log_syslog && (fd = fd_for(subsystem)) >= 0) {
-		/* One write per line: O_APPEND keeps lines whole. */
-		if (write(fd, line, strlen(line)) < 0 && !log_stderr)
-			(void)!write(STDERR_FILENO, line, strlen(line));
-	} else if (!log_stderr && !log_syslog) {
+	g_mutex_lock(&log_lock);
+	fd = log_syslog ? -1 : fd_for(subsystem);
+	/* One write per line: O_APPEND keeps lines whole. */
+	if (fd >= 0 && write(fd, line, strlen(line)) < 0 && !log_stderr)
+		(void)!write(STDERR_FILENO, line, strlen(line));
+	g_mutex_unlock(&log_lock);
+	if (fd < 0 && !log_stderr && !log_syslog) {
 		(void)!write(STDERR_FILENO, line, strlen(line));
 	}
 	if (log_stderr)

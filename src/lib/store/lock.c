@@ -108,6 +108,9 @@ struct clock_file {
 };
 
 static GHashTable *clocks;	/* dir -> struct clock_file */
+/* The web service's threads take locks at once: the table and its files
+ * are one thread's at a time (a clock read is a write and an fstat). */
+static GMutex clocks_lock;
 
 static void
 clock_file_free(gpointer p)
@@ -153,21 +156,26 @@ clock_for(const char *dir, GError **error)
 int
 lock_server_now(const char *dir, int64_t *now_r, GError **error)
 {
-	struct clock_file *c = clock_for(dir, error);
+	struct clock_file *c;
 	struct stat st;
+	int ret = 0;
 
-	if (c == NULL)
-		return -1;
-	/* A write makes the file server stamp the mtime with its own clock
-	 * (on NFS, fstat first flushes the write, then asks the server). */
-	if (pwrite(c->fd, "t", 1, 0) != 1 || fstat(c->fd, &st) < 0) {
+	g_mutex_lock(&clocks_lock);
+	if ((c = clock_for(dir, error)) == NULL) {
+		ret = -1;
+	} else if (pwrite(c->fd, "t", 1, 0) != 1 || fstat(c->fd, &st) < 0) {
+		/* A write makes the file server stamp the mtime with its own
+		 * clock (on NFS, fstat first flushes the write, then asks the
+		 * server). */
 		set_errno_error(error, "write/fstat(%s)", c->path);
 		/* The handle may have gone stale: reopen next time. */
 		g_hash_table_remove(clocks, dir);
-		return -1;
+		ret = -1;
+	} else {
+		*now_r = mtime_us(&st);
 	}
-	*now_r = mtime_us(&st);
-	return 0;
+	g_mutex_unlock(&clocks_lock);
+	return ret;
 }
 
 void
@@ -176,12 +184,14 @@ lock_cleanup_clocks(void)
 	GHashTableIter it;
 	gpointer val;
 
-	if (clocks == NULL)
-		return;
-	g_hash_table_iter_init(&it, clocks);
-	while (g_hash_table_iter_next(&it, NULL, &val))
-		unlink(((struct clock_file *)val)->path);
-	g_clear_pointer(&clocks, g_hash_table_destroy);
+	g_mutex_lock(&clocks_lock);
+	if (clocks != NULL) {
+		g_hash_table_iter_init(&it, clocks);
+		while (g_hash_table_iter_next(&it, NULL, &val))
+			unlink(((struct clock_file *)val)->path);
+		g_clear_pointer(&clocks, g_hash_table_destroy);
+	}
+	g_mutex_unlock(&clocks_lock);
 }
 
 void

@@ -436,7 +436,9 @@ make_digest(const struct queue_meta *meta, const char *msg, size_t len)
 	g_checksum_update(ck, (const guchar *)msg, (gssize)len);
 	g_checksum_update(ck, (const guchar *)(list != NULL ? list : "-"), -1);
 	g_snprintf(extra, sizeof extra, "\n%s\n%d\n%llu\n%lld", herald_host(),
-		   (int)getpid(), (unsigned long long)++enqueue_counter,
+		   (int)getpid(),
+		   (unsigned long long)__atomic_add_fetch(&enqueue_counter, 1,
+							  __ATOMIC_RELAXED),
 		   (long long)now_usec());
 	g_checksum_update(ck, (const guchar *)extra, -1);
 	hex = g_strdup(g_checksum_get_string(ck));
