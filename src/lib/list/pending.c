@@ -377,6 +377,18 @@ out:
 
 /* --- claiming ------------------------------------------------------------ */
 
+/* <token>.<host>.<pid>-<thread>.claim: the thread is in the name because
+ * a rename is judged by stat when its reply is lost (fs_rename_checked),
+ * and two threads of one process (the web service's) claiming one token
+ * with one name would each find "its" claim there.  stale_claim reads the
+ * pid, which ends at the '-'. */
+static char *
+claim_name(const char *token)
+{
+	return g_strdup_printf("%s.%s.%d-%d.claim", token, herald_host(),
+			       (int)getpid(), (int)gettid());
+}
+
 /* Renames from to to, judged by stat when an NFS reply is lost.  1 moved,
  * 0 from is not there (someone else moved it), -1 error. */
 static int
@@ -410,8 +422,7 @@ pending_claim(struct list *l, const char *token, struct pending **p_r,
 	if (!pending_token_valid(token))
 		return 0;
 	path = pending_path(l, token);
-	name = g_strdup_printf("%s.%s.%d.claim", token, herald_host(),
-			       (int)getpid());
+	name = claim_name(token);
 	claim = pending_path(l, name);
 	g_free(name);
 	r = move(path, claim, error);
@@ -536,8 +547,7 @@ expire_one(struct list *l, struct pending *p, int64_t now, guint *removed,
 	/* Claimed first, so that a confirmation racing with us either got
 	 * it before (we find nothing) or finds nothing. */
 	path = pending_path(l, p->token);
-	name = g_strdup_printf("%s.%s.%d.claim", p->token, herald_host(),
-			       (int)getpid());
+	name = claim_name(p->token);
 	claim = pending_path(l, name);
 	r = move(path, claim, error);
 	if (r > 0) {
