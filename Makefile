@@ -35,7 +35,7 @@ CFLAGS  := -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc/lib \
 STATIC_PKGS := openssl libsodium
 LDLIBS  := $(shell pkg-config --libs $(filter-out $(STATIC_PKGS),$(PKGS))) \
            -Wl,-Bstatic $(shell pkg-config --libs-only-l $(STATIC_PKGS)) \
-           -Wl,-Bdynamic -ldl -pthread -lresolv
+           -Wl,-Bdynamic -ldl -pthread -lresolv -lm
 LDFLAGS := $(filter -fsanitize=%,$(OPT))
 
 LIB_SRC    := $(wildcard src/lib/*/*.c)

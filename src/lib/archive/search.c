@@ -10,6 +10,7 @@
  * reader on another host may see a stale page and retry (SQLITE_BUSY).
  */
 #include "archive/archive-private.h"
+#include "archive/rank.h"
 #include "base/base.h"
 
 #include <sqlite3.h>
@@ -60,7 +61,8 @@ db_open(struct archive *a, GError **error)
 	    sqlite3_exec(db, a->search_part > 0 ? "PRAGMA synchronous=OFF;"
 			 : "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, a->search_part > 0 ? part_schema : schema, NULL, NULL,
-			 NULL) != SQLITE_OK) {
+			 NULL) != SQLITE_OK ||
+	    (a->search_part == 0 && rank_register(db) != SQLITE_OK)) {
 		db_error(db, path, error);
 		sqlite3_close(db);
 		db = NULL;
@@ -261,28 +263,31 @@ parse_day(const char *s)
 	return t;
 }
 
-/* One term of FTS5's syntax, quoted so that nothing in it is an operator. */
+/* One term of FTS5's syntax, quoted so that nothing in it is an
+ * operator, added to the expression and to the list of phrases. */
 static void
-term(GString *fts, const char *column, const char *text)
+term(GString *fts, GPtrArray *phrases, const char *column, const char *text)
 {
-	if (fts->len > 0)
-		g_string_append(fts, " AND ");
+	GString *t = g_string_new(NULL);
+
 	if (column != NULL)
-		g_string_append_printf(fts, "%s : ", column);
-	g_string_append_c(fts, '"');
+		g_string_append_printf(t, "%s : ", column);
+	g_string_append_c(t, '"');
 	for (const char *p = text; *p != '\0'; p++) {
 		if (*p == '"')
-			g_string_append_c(fts, '"');
-		g_string_append_c(fts, *p);
+			g_string_append_c(t, '"');
+		g_string_append_c(t, *p);
 	}
-	g_string_append_c(fts, '"');
+	g_string_append_c(t, '"');
+	g_string_append_printf(fts, "%s%s", fts->len > 0 ? " AND " : "", t->str);
+	g_ptr_array_add(phrases, g_string_free(t, FALSE));
 }
 
-/* The query's words and phrases as an FTS5 expression, its dates as a
- * range [*after_r, *before_r). */
+/* The query's words and phrases as an FTS5 expression and one by one,
+ * its dates as a range [*after_r, *before_r). */
 static int
-parse_query(const char *query, GString *fts, int64_t *after_r,
-	    int64_t *before_r, GError **error)
+parse_query(const char *query, GString *fts, GPtrArray *phrases,
+	    int64_t *after_r, int64_t *before_r, GError **error)
 {
 	const char *p = query;
 
@@ -329,7 +334,7 @@ parse_query(const char *query, GString *fts, int64_t *after_r,
 			else
 				*before_r = t;
 		} else if (*word != '\0') {
-			term(fts, column, word);
+			term(fts, phrases, column, word);
 		}
 		g_free(word);
 	}
@@ -342,7 +347,8 @@ by_score(const void *x, const void *y)
 	const struct archive_hit *a = *(struct archive_hit *const *)x;
 	const struct archive_hit *b = *(struct archive_hit *const *)y;
 
-	/* bm25() is lower for a better match; then the newer first. */
+	/* herald_rank(), as bm25(), is lower for a better match; then the
+	 * newer first. */
 	if (a->score != b->score)
 		return a->score < b->score ? -1 : 1;
 	return a->date > b->date ? -1 : a->date < b->date;
@@ -352,19 +358,21 @@ GPtrArray *
 archive_search(struct archive *a, const char *query, int limit, GError **error)
 {
 	GString *fts = g_string_new(NULL);
+	GPtrArray *phrases = g_ptr_array_new_with_free_func(g_free);
+	GArray *shares = NULL;
 	GPtrArray *hits = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t after, before;
 	sqlite3 *db;
 	int r;
 
-	if (parse_query(query, fts, &after, &before, error) < 0 ||
+	if (parse_query(query, fts, phrases, &after, &before, error) < 0 ||
 	    (db = db_open(a, error)) == NULL)
 		goto out;
 	/* The newest RANK_WINDOW matches with their scores, in one pass
 	 * from the newest (FTS5 walks its lists by rowid), sorted here. */
 	const char *sql = fts->len > 0
-		? "SELECT m.period, m.num, m.date, m.author, m.subject, bm25(fts) FROM fts"
+		? "SELECT m.period, m.num, m.date, m.author, m.subject, herald_rank(fts, ?5) FROM fts"
 		  " JOIN msg m ON m.num = fts.rowid WHERE fts MATCH ?1"
 		  " AND m.date >= ?2 AND m.date < ?3 ORDER BY fts.rowid DESC LIMIT ?4"
 		: "SELECT period, num, date, author, subject, 0 FROM msg WHERE"
@@ -374,8 +382,11 @@ archive_search(struct archive *a, const char *query, int limit, GError **error)
 		db_error(db, "search", error);
 		goto out;
 	}
-	if (fts->len > 0)
+	if (fts->len > 0) {
 		sqlite3_bind_text(st, 1, fts->str, -1, SQLITE_STATIC);
+		shares = rank_shares(db, phrases);
+		rank_bind(st, 5, shares);
+	}
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int64(st, 3, before);
 	sqlite3_bind_int(st, 4, fts->len > 0 ? MAX(RANK_WINDOW, limit) : limit);
@@ -403,6 +414,9 @@ archive_search(struct archive *a, const char *query, int limit, GError **error)
 	}
 out:
 	sqlite3_finalize(st);
+	if (shares != NULL)
+		g_array_free(shares, TRUE);
+	g_ptr_array_free(phrases, TRUE);
 	g_string_free(fts, TRUE);
 	return hits;
 }
