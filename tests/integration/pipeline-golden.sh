@@ -50,8 +50,11 @@ q_msg() {
 # expected alike (README.md, "Normalisations").
 normalise() {
 	perl -pe '
+		$gen = 0 if /^\r?$/;	# a header block ends
+		$gen = 1 if /^Message-ID:\s*<(herald\.[0-9a-f]{32}|[0-9A-Z]+\.[0-9A-Z]+)\@/i;
 		s/<herald\.[0-9a-f]{32}\@/<herald.RANDOM\@/g;
 		s/^((?i:Message-ID):\s*<)[0-9A-Z]+\.[0-9A-Z]+\@/${1}GENERATED\@/;
+		s{(/msgid/)[0-9a-f]{40}>}{${1}KEY-OF-GENERATED>} if $gen;
 		s{=-[A-Za-z0-9+/]{20,22}(?![A-Za-z0-9+/])}{"=-BOUNDARY-" . ($b{$&} //= ++$nb)}ge;
 		s/([?&]t=)[A-Za-z0-9_-]{43}/${1}TOKEN/g;
 	'

@@ -497,6 +497,9 @@ test_cooked_message_golden(void)
 		"List-Unsubscribe: <https://example.org/options/dev@example.org>,\n"
 		" <mailto:dev-leave@example.org>\n"
 		"List-Archive: <https://example.org/archives/dev@example.org/>\n"
+		/* RFC 5064, the SHA-1 of "1@example.com" */
+		"Archived-At: <https://example.org/archives/dev@example.org/msgid/"
+		"7558cc3cf3dc01375d24f7c1070abb01cd979956>\n"
 		"List-Owner: <mailto:dev-owner@example.org>\n"
 		"Sender: Dev <dev-bounces@example.org>\n"
 		"Errors-To: dev-bounces@example.org\n"

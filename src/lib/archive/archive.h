@@ -93,13 +93,17 @@ struct archive_hit {
 	int64_t date;		/* epoch seconds */
 	char *author;
 	char *subject;
-	double score;		/* SQLite's bm25(): lower is better */
+	double score;		/* BM25 (rank.c), negated: lower is better */
 };
 void archive_hit_free(gpointer hit);
 /* Messages matching query (words, "phrases", from:WORD, subject:WORD,
  * after:YYYY-MM-DD, before:YYYY-MM-DD), best first, at most limit. */
 GPtrArray *archive_search(struct archive *a, const char *query, int limit,
 			  GError **error);
+/* The page (PERIOD/NNNNNN.html) of the first message archived whose
+ * Message-ID has key (listurls_msgid_key); NULL when none (error unset)
+ * or on error. */
+char *archive_find_msgid(struct archive *a, const char *key, GError **error);
 
 /* Compresses the text archive PERIOD.txt of every period that ended
  * before now to PERIOD.txt.gz (Mailman's nightly_gzip); *count_r gets how

@@ -11,6 +11,7 @@
  */
 #include "archive/archive-private.h"
 #include "archive/rank.h"
+#include "list/listurls.h"
 #include "base/base.h"
 
 #include <sqlite3.h>
@@ -25,7 +26,7 @@
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS msg(num INTEGER PRIMARY KEY, period TEXT,"
-	" date INTEGER, author TEXT, subject TEXT);"
+	" date INTEGER, author TEXT, subject TEXT, mid TEXT);"
 	"CREATE INDEX IF NOT EXISTS msg_date ON msg(date);"
 	"CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(subject, author, body,"
 	" content='', tokenize='unicode61 remove_diacritics 2');";
@@ -33,7 +34,33 @@ static const char schema[] =
 /* A rendering worker's rows, until the parent merges them. */
 static const char part_schema[] =
 	"CREATE TABLE IF NOT EXISTS part(num INTEGER PRIMARY KEY, period TEXT,"
-	" date INTEGER, author TEXT, subject TEXT, fauthor TEXT, body TEXT);";
+	" date INTEGER, author TEXT, subject TEXT, fauthor TEXT, body TEXT,"
+	" mid TEXT);";
+
+/* An index made before msg had its column mid (the Message-ID's key,
+ * listurls_msgid_key) gets it, empty for the messages it holds until
+ * `archive rebuild`; then the lookup by key. */
+static const char mid_column[] = "ALTER TABLE msg ADD COLUMN mid TEXT";
+static const char mid_index[] = "CREATE INDEX IF NOT EXISTS msg_mid ON msg(mid)";
+
+static gboolean
+has_mid(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	gboolean yes = sqlite3_prepare_v2(db, "SELECT mid FROM msg LIMIT 0", -1,
+					  &st, NULL) == SQLITE_OK;
+
+	sqlite3_finalize(st);
+	return yes;
+}
+
+static int
+add_mid(sqlite3 *db)
+{
+	if (!has_mid(db))
+		(void)sqlite3_exec(db, mid_column, NULL, NULL, NULL);	/* or another did */
+	return has_mid(db) ? sqlite3_exec(db, mid_index, NULL, NULL, NULL) : SQLITE_ERROR;
+}
 
 static int
 db_error(sqlite3 *db, const char *what, GError **error)
@@ -62,7 +89,8 @@ db_open(struct archive *a, GError **error)
 			 : "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, a->search_part > 0 ? part_schema : schema, NULL, NULL,
 			 NULL) != SQLITE_OK ||
-	    (a->search_part == 0 && rank_register(db) != SQLITE_OK)) {
+	    (a->search_part == 0 && (add_mid(db) != SQLITE_OK ||
+				     rank_register(db) != SQLITE_OK))) {
 		db_error(db, path, error);
 		sqlite3_close(db);
 		db = NULL;
@@ -136,7 +164,7 @@ put_part(struct archive *a, sqlite3 *db, const struct entry *e,
 	sqlite3_stmt *st = NULL;
 	int r = 0;
 
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO part VALUES(?,?,?,?,?,?,?)",
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO part VALUES(?,?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_error(db, "insert", error);
 	sqlite3_bind_int64(st, 1, e->num);
@@ -146,6 +174,7 @@ put_part(struct archive *a, sqlite3 *db, const struct entry *e,
 	sqlite3_bind_text(st, 5, e->subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, g_strdup_printf("%s %s", e->author, e->addr), -1, g_free);
 	sqlite3_bind_text(st, 7, body, (int)MIN(strlen(body), BODY_MAX), SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, listurls_msgid_key(e->msgid), -1, g_free);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		r = db_error(db, "insert", error);
 	sqlite3_finalize(st);
@@ -161,8 +190,8 @@ search_merge_part(struct archive *a, int part, GError **error)
 		"ATTACH %Q AS p; BEGIN;"
 		" INSERT INTO fts(rowid, subject, author, body) SELECT num, subject,"
 		"  fauthor, body FROM p.part WHERE num NOT IN (SELECT num FROM msg);"
-		" INSERT OR IGNORE INTO msg SELECT num, period, date, author, subject"
-		"  FROM p.part;"
+		" INSERT OR IGNORE INTO msg SELECT num, period, date, author, subject,"
+		"  mid FROM p.part;"
 		" COMMIT; DETACH p;", path);
 	int r = exec(a, sql, error);
 
@@ -193,7 +222,7 @@ search_put(struct archive *a, const struct entry *e, const char *period,
 	if (exec(a, "SAVEPOINT put", error) < 0)
 		return -1;
 	/* Once only: a contentless FTS5 row cannot be replaced. */
-	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO msg VALUES(?,?,?,?,?)",
+	if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO msg VALUES(?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		db_error(db, "insert", error);
 		goto out;
@@ -203,6 +232,7 @@ search_put(struct archive *a, const struct entry *e, const char *period,
 	sqlite3_bind_int64(st, 3, e->date);
 	sqlite3_bind_text(st, 4, e->author, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, e->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, listurls_msgid_key(e->msgid), -1, g_free);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		db_error(db, "insert", error);
 		goto out;
@@ -233,6 +263,36 @@ out:
 		 r == 0 ? error : NULL) < 0)
 		r = -1;
 	return r;
+}
+
+char *
+archive_find_msgid(struct archive *a, const char *key, GError **error)
+{
+	sqlite3 *db = db_open(a, error);
+	sqlite3_stmt *st = NULL;
+	char *path = NULL;
+
+	if (db == NULL)
+		return NULL;
+	if (sqlite3_prepare_v2(db, "SELECT period, num FROM msg WHERE mid = ?1"
+			       " ORDER BY num LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+		db_error(db, "find", error);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		path = g_strdup_printf("%s/%06" G_GINT64_FORMAT ".html",
+				       sqlite3_column_text(st, 0),
+				       (gint64)sqlite3_column_int64(st, 1));
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		db_error(db, "find", error);
+	}
+	sqlite3_finalize(st);
+	return path;
 }
 
 void

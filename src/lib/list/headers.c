@@ -665,6 +665,16 @@ headers_list(GMimeMessage *msg, struct list *l)
 		header_put_raw(msg, "List-Archive", v, FALSE);
 		g_free(v);
 		g_free(url);
+		/* RFC 5064: where this message will be; appended, so that an
+		 * upstream list's archive stays named too. */
+		url = message_no_archive(msg) ? NULL
+			: listurls_archived_at(l, g_mime_message_get_message_id(msg));
+		if (url != NULL) {
+			v = g_strdup_printf("<%s>", url);
+			header_put_raw(msg, "Archived-At", v, FALSE);
+			g_free(v);
+			g_free(url);
+		}
 	}
 
 	put_list_mailto(msg, l, "List-Owner", "-owner", "");

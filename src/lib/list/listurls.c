@@ -53,6 +53,31 @@ listurls_archive(struct list *l)
 }
 
 char *
+listurls_msgid_key(const char *msgid)
+{
+	size_t n = msgid != NULL ? strlen(msgid) : 0;
+
+	if (n == 0 || n >= 250)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)msgid[i] <= ' ' || (unsigned char)msgid[i] >= 0x7F)
+			return NULL;
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA1, msgid, (gssize)n);
+}
+
+char *
+listurls_archived_at(struct list *l, const char *msgid)
+{
+	char *key = listurls_msgid_key(msgid);
+	char *tail = key != NULL ? g_strconcat("/msgid/", key, NULL) : NULL;
+	char *out = tail != NULL ? list_url(l, "archives", tail) : NULL;
+
+	g_free(tail);
+	g_free(key);
+	return out;
+}
+
+char *
 listurls_options(struct list *l)
 {
 	return list_url(l, "options", "");

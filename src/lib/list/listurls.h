@@ -7,6 +7,9 @@
  *
  *     <base>listinfo/<list@domain>                 the list's page
  *     <base>archives/<list@domain>/                its archive
+ *     <base>archives/<list@domain>/msgid/<key>     one message of it, by
+ *                                                  its Message-ID (RFC 5064's
+ *                                                  Archived-At)
  *     <base>options/<list@domain>                  members' options (login)
  *     <base>options/<list@domain>/<address>        one member's options
  *     <base>unsubscribe/<list@domain>?m=<address>&t=<token>
@@ -28,6 +31,14 @@
 char *listurls_base(struct list *l);
 char *listurls_listinfo(struct list *l);
 char *listurls_archive(struct list *l);
+/* The key of a Message-ID (without <>) in archive URLs: its SHA-1 in
+ * hex; NULL for none, and for one that is not printable ASCII without
+ * spaces or is 250 bytes or longer (the archive keeps a cleaned form of
+ * such an ID, which a key made at delivery could not match). */
+char *listurls_msgid_key(const char *msgid);
+/* The message's permanent URL in the archive, NULL when its Message-ID
+ * has no key. */
+char *listurls_archived_at(struct list *l, const char *msgid);
 char *listurls_options(struct list *l);
 char *listurls_member_options(struct list *l, const char *address);
 /* The one-click unsubscribe URL for a member, with its token made with

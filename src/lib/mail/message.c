@@ -523,6 +523,15 @@ unfolded_free(gpointer p)
 	g_free(u);
 }
 
+gboolean
+message_no_archive(GMimeMessage *msg)
+{
+	const char *arch = message_header(msg, "X-Archive");
+
+	return message_header(msg, "X-No-Archive") != NULL ||
+	       (arch != NULL && g_ascii_strncasecmp(arch, "no", 2) == 0);
+}
+
 const char *
 message_header(GMimeMessage *msg, const char *name)
 {

@@ -63,6 +63,9 @@ const char *message_header(GMimeMessage *msg, const char *name);
 char *message_header_decoded(GMimeMessage *msg, const char *name);
 /* Removes every header called name. */
 void message_header_remove_all(GMimeMessage *msg, const char *name);
+/* Whether the poster asked that the message not be archived: an
+ * X-No-Archive header (any value), or X-Archive: no. */
+gboolean message_no_archive(GMimeMessage *msg);
 /* Replaces every header called name by one with this (raw) value, in the
  * place of the first (at the end when there was none). */
 void message_header_set(GMimeMessage *msg, const char *name,

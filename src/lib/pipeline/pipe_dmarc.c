@@ -382,6 +382,7 @@ wrapper_keeps(const char *name)
 	static const char *const keep[] = {
 		"Date", "To", "Cc", "Subject", "In-Reply-To", "References",
 		"Reply-To", "Sender", "Errors-To", "Precedence", "X-BeenThere",
+		"Archived-At",
 		NULL,
 	};
 

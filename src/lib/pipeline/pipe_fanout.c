@@ -45,11 +45,7 @@ pipe_todigest(struct post *p, GError **error)
 enum pipe_result
 pipe_toarchive(struct post *p, GError **error)
 {
-	const char *no = message_header(p->msg, "X-No-Archive");
-	const char *arch = message_header(p->msg, "X-Archive");
-
-	if (!post_setting_bool(p, "archive") || no != NULL ||
-	    (arch != NULL && g_ascii_strncasecmp(g_strchug((char *)arch), "no", 2) == 0))
+	if (!post_setting_bool(p, "archive") || message_no_archive(p->msg))
 		return PIPE_CONTINUE;
 	return copy_to(p, QUEUE_ARCHIVE, error);
 }

@@ -37,11 +37,7 @@ opted_out(const char *msg, size_t len)
 	gboolean out = FALSE;
 
 	if (m != NULL) {
-		const char *arch = message_header(m, "X-Archive");
-
-		out = message_header(m, "X-No-Archive") != NULL ||
-		      (arch != NULL && g_ascii_strncasecmp(arch + strspn(arch, " \t"),
-							   "no", 2) == 0);
+		out = message_no_archive(m);
 		g_object_unref(m);
 	}
 	return out;

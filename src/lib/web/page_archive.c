@@ -6,6 +6,9 @@
  *                                       indexes, a message page, a text
  *                                       archive, a scrubbed attachment
  *     GET /archives/LIST/search?q=      the search page (SQLite FTS5)
+ *     GET /archives/LIST/msgid/KEY      301 to the page of the message
+ *                                       whose Message-ID has KEY (the
+ *                                       Archived-At header's URL)
  *     GET /pipermail/NAME/PATH          Mailman 2.1's URLs: 301 to the
  *     GET /mailman/listinfo/NAME        list of that local part, when the
  *                                       site has exactly one
@@ -152,6 +155,31 @@ static void search_page(struct web_request *rq, struct web_response *rs,
 	web_page(rq, rs, 200, "archive-search", o);
 }
 
+/* Archived-At's URL: to the message's page, once it is archived. */
+static void by_msgid(struct web_request *rq, struct web_response *rs,
+		     struct list *l, struct archive *a)
+{
+	const char *key = rq->segments[3];
+	GError *error = NULL;
+	char *page = strlen(key) == 40 && strspn(key, "0123456789abcdef") == 40
+		? archive_find_msgid(a, key, &error) : NULL;
+	if (page) {
+		char *path = web_list_path(rq, "archives", l, page);
+		web_body(rs, 301, "text/plain; charset=utf-8", "", 0);
+		web_header(rs, "Location", path);
+		g_free(path);
+		g_free(page);
+	} else if (error) {
+		log_error(WEB_SUBSYS, "list %s: archive: %s", list_fqdn(l),
+			  error->message);
+		g_error_free(error);
+		web_error(rq, rs, 503, "The archive cannot be read now.");
+	} else {
+		web_error(rq, rs, 404, "This message is not in the archive "
+			  "(or not yet: try again in a minute).");
+	}
+}
+
 static void archive_page(struct web_request *rq, struct web_response *rs)
 {
 	struct list *l = web_list_arg(rq, rs, 1);
@@ -185,6 +213,8 @@ static void archive_page(struct web_request *rq, struct web_response *rs)
 	}
 	if (rq->nsegments == 3 && !strcmp(rq->segments[2], "search")) {
 		search_page(rq, rs, l, a);
+	} else if (rq->nsegments == 4 && !strcmp(rq->segments[2], "msgid")) {
+		by_msgid(rq, rs, l, a);
 	} else {
 		struct stat st;
 		const char *dir = archive_html_dir(a);
