@@ -48,10 +48,15 @@ HERALD_OBJ := $(HERALD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
+# herald-mta (src/mta/main.c): `herald mta` alone, for the MTA's pipe;
+# --as-needed leaves out the libraries of what it does not link.
+MTA_OBJ    := $(BUILD)/src/mta/main.o $(BUILD)/src/herald/program.o \
+              $(BUILD)/src/herald/cli.o $(BUILD)/src/herald/cmd_mta.o
+
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/herald $(UNIT_BIN) $(TOOL_BIN) $(BUILD)/tests/nfsfault.so man
+all: $(BUILD)/herald $(BUILD)/herald-mta $(UNIT_BIN) $(TOOL_BIN) $(BUILD)/tests/nfsfault.so man
 bench: $(BENCH_BIN)
 
 # The built-in templates (templates/<lang>/<name>.txt, docs/templates.md)
@@ -76,6 +81,9 @@ $(BUILD)/libherald.a: $(LIB_OBJ) $(TMPL_OBJ)
 
 $(BUILD)/herald: $(HERALD_OBJ) $(BUILD)/libherald.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/herald-mta: $(MTA_OBJ) $(BUILD)/libherald.a
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libherald.a
 	@mkdir -p $(dir $@)
@@ -133,12 +141,13 @@ INSTALL    ?= install
 LOG_FILES  := $(patsubst %,$(VARDIR)/logs/*/%,$(sort $(shell \
 	sed -n 's/^\#define [A-Z_]*SUBSYS "\([a-z-]*\)".*/\1/p' $(LIB_SRC) $(HERALD_SRC) $(wildcard src/lib/*/*.h src/herald/*.h))))
 
-install: $(BUILD)/herald man
+install: $(BUILD)/herald $(BUILD)/herald-mta man
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/templates \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
 		$(DESTDIR)$(VARDIR)
 	$(INSTALL) -m 0755 $(BUILD)/herald $(DESTDIR)$(SBINDIR)/herald
+	$(INSTALL) -m 0755 $(BUILD)/herald-mta $(DESTDIR)$(SBINDIR)/herald-mta
 	cp -R templates/. $(DESTDIR)$(DATADIR)/templates/
 	$(INSTALL) -m 0644 $(MAN_DIR)/*.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0644 $(MAN_DIR)/*.8 $(DESTDIR)$(MANDIR)/man8/
@@ -151,7 +160,8 @@ install: $(BUILD)/herald man
 	ln -sfn $(VARDIR)/etc $(DESTDIR)$(SYSCONFDIR)/herald
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/herald $(DESTDIR)$(UNITDIR)/herald.service \
+	rm -f $(DESTDIR)$(SBINDIR)/herald $(DESTDIR)$(SBINDIR)/herald-mta \
+		$(DESTDIR)$(UNITDIR)/herald.service \
 		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/herald \
 		$(DESTDIR)$(MANDIR)/man5/herald.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/herald.8 $(DESTDIR)$(MANDIR)/man8/herald-*.8

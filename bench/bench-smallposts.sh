@@ -14,6 +14,8 @@
 #   herald-pipe  `herald mta post LIST < post` for each post, a master
 #                running its default runners (exit 0 only once the post is
 #                on stable storage)
+#   herald-mta   the same through `herald-mta post LIST < post`, the pipe's
+#                own program (what `herald mta-config` puts in master.cf)
 #   herald-lmtp  the master's LMTP server on a unix socket, one session,
 #                one transaction per post (250 only once stored), as
 #                Postfix's lmtp client does with a cached connection
@@ -25,7 +27,8 @@
 #     -c K: K posts handed over at a time (default 1), as an MTA runs K
 #     deliveries to one transport at once: K pipe commands, K LMTP
 #     sessions
-#     WHICH: mlmmj, herald-pipe, herald-lmtp (default: all three), and
+#     WHICH: mlmmj, herald-pipe, herald-mta, herald-lmtp (default: all
+#     four), and
 #     old-pipe, old-lmtp: the same with the herald of HERALD_BENCH_OLD
 #   HERALD_BENCH_BUILD=build-x  the build whose herald is measured
 #                               (default build; it is made first)
@@ -45,7 +48,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-which=${*:-mlmmj herald-pipe herald-lmtp}
+which=${*:-mlmmj herald-pipe herald-mta herald-lmtp}
 BUILD=${HERALD_BENCH_BUILD:-build}
 H=$PWD/$BUILD/herald
 SINK=/usr/sbin/smtp-sink
@@ -54,7 +57,7 @@ if [ ! -x /usr/bin/mlmmj-receive ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y mlmmj >/dev/null
 fi
 [ -x "$SINK" ] || { echo "bench-smallposts: $SINK is missing (package postfix)" >&2; exit 1; }
-make BUILD="$BUILD" -j2 "$BUILD/herald" >/dev/null
+make BUILD="$BUILD" -j2 "$BUILD/herald" "$BUILD/herald-mta" >/dev/null
 D=$(mktemp -d "${HERALD_BENCH_DIR:-/var/tmp}/herald-bench-smallposts.XXXXXX")
 chmod 755 "$D"
 SINK_PID=
@@ -144,7 +147,7 @@ measure() {
 		out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
 			pipe /usr/bin/mlmmj-receive -L "$L")
 		;;
-	herald-pipe | herald-lmtp | old-pipe | old-lmtp)
+	herald-pipe | herald-mta | herald-lmtp | old-pipe | old-lmtp)
 		local h=$H v=$D/var bin=$BUILD/herald
 		case $what in old-*) h=$HERALD_BENCH_OLD v=$D/var-old bin=$h ;; esac
 		"$h" --var "$v" site set mta.smtp_port "$SINK_PORT"
@@ -156,6 +159,10 @@ measure() {
 			CMD="$bin --var \$V mta post bench@lists.test < post (${SMALLPOSTS_CONCURRENCY:-1} at a time)"
 			out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
 				pipe "$h" --var "$v" mta post bench@lists.test) ;;
+		herald-mta)
+			CMD="$bin-mta --var \$V post bench@lists.test < post (${SMALLPOSTS_CONCURRENCY:-1} at a time)"
+			out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
+				pipe "$h-mta" --var "$v" post bench@lists.test) ;;
 		*)
 			CMD="${SMALLPOSTS_CONCURRENCY:-1} LMTP session(s) to unix:\$V/run/lmtp.sock (bench/smallposts.py), MAIL/RCPT/DATA per post"
 			out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \

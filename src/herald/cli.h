@@ -52,6 +52,20 @@
 struct cli_verb;
 struct list;
 
+struct cli;
+
+/* A command of a program: herald's table is in main.c. */
+struct command {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+	const char *summary;
+};
+/* A program's main(): the options before the command, the var dir, then
+ * the command of commands (ended by a NULL name) that argv names, or
+ * with implied, that one: its argv is the program's (program.c). */
+int program_main(int argc, char **argv, const struct command *commands,
+		 const char *implied);
+
 struct cli {
 	char *var_dir;		/* --var, HERALD_VAR */
 	struct site *site;	/* loaded on demand by cli_site() */

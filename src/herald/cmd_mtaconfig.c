@@ -7,7 +7,8 @@
  *   recipients   every list address           (relay_recipient_maps)
  *   transport    list address -> lmtp:...     (transport_maps), or with
  *                mta.postfix_transport = pipe -> herald: (a pipe(8)
- *                transport running `herald mta auto`)
+ *                transport running `herald-mta auto`, or `herald mta auto`
+ *                where herald-mta is not installed beside herald)
  * With recipient_delimiter = + Postfix looks up list-bounces+VERP@ and
  * list-confirm+TOKEN@ under their base address.  --write installs them
  * (atomically, then postmap if it is there); `lists create` and
@@ -227,13 +228,21 @@ mtaconfig_postfix(struct cli *cli, int argc, char **argv)
 	       "#   recipient_delimiter = +\n", site_var_dir(site));
 	if (pipe_mode) {
 		char *prog = program_path();
+		char *dir = g_path_get_dirname(prog);
+		char *mta = g_build_filename(dir, "herald-mta", NULL);
+		/* herald-mta, beside this program: `herald mta` alone, which
+		 * starts in half the time (src/mta/main.c). */
+		gboolean alone = g_file_test(mta, G_FILE_TEST_IS_EXECUTABLE);
+
 		printf("# master.cf (USER: the account herald's var dir belongs "
 		       "to, not root):\n"
 		       "#   herald unix - n n - - pipe flags= user=USER "
-		       "argv=%2$s --var %1$s mta auto --sender ${sender} "
+		       "argv=%2$s --var %1$s %3$sauto --sender ${sender} "
 		       "--recipient ${recipient}\n"
 		       "#   and in main.cf: herald_destination_recipient_limit = 1\n",
-		       site_var_dir(site), prog);
+		       site_var_dir(site), alone ? mta : prog, alone ? "" : "mta ");
+		g_free(mta);
+		g_free(dir);
 		g_free(prog);
 	}
 	printf("# %s\n", write

@@ -2,26 +2,13 @@
  * main.c - the herald program: global options and subcommand dispatch.
  *
  * Each subcommand lives in its own cmd_*.c file and reads its own
- * arguments (cli_parse(), cli.c); this file only reads the options before
- * the command (--var, --version, --help), finds the var dir (--var,
- * HERALD_VAR, else HERALD_DEFAULT_VAR: the Makefile's VARDIR, by default
- * /var/lib/herald) and calls the command.
+ * arguments (cli_parse(), cli.c); this file is the table of commands, and
+ * program.c reads the options before the command (--var, --version,
+ * --help), finds the var dir and calls the command.
  */
 #include "cli.h"
-#include "base/base.h"
-#include "store/lock.h"
-#include "base/log.h"
 
-#include <locale.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static const struct command {
-	const char *name;
-	int (*fn)(struct cli *, int, char **);
-	const char *summary;
-} commands[] = {
+static const struct command commands[] = {
 	{ "init", cmd_init, "create a var dir with a default configuration" },
 	{ "site", cmd_site, "get, set or show site settings" },
 	{ "lists", cmd_lists, "list, create or remove mailing lists" },
@@ -51,77 +38,8 @@ static const struct command {
 	{ NULL, NULL, NULL },
 };
 
-/* The commands, for `herald --help`. */
-static char *
-commands_text(void)
-{
-	GString *text = g_string_new("The var dir holds all of herald's state; "
-				     "it comes from --var, else the\n"
-				     "environment variable HERALD_VAR, else is "
-				     HERALD_DEFAULT_VAR ".\n\nCommands:\n");
-
-	for (const struct command *c = commands; c->name != NULL; c++)
-		g_string_append_printf(text, "  %-10s %s\n", c->name, c->summary);
-	g_string_append(text, "\n`herald COMMAND --help` describes a command.");
-	return g_string_free(text, FALSE);
-}
-
 int
 main(int argc, char **argv)
 {
-	struct cli cli = { 0 };
-	char *var_dir = NULL, *text = commands_text();
-	gboolean version = FALSE;
-	const GOptionEntry entries[] = {
-		{ "var", 0, 0, G_OPTION_ARG_FILENAME, &var_dir,
-		  "the var dir (default: $HERALD_VAR, else "
-		  HERALD_DEFAULT_VAR ")", "DIR" },
-		{ "version", 0, 0, G_OPTION_ARG_NONE, &version,
-		  "print herald's version and exit", NULL },
-		G_OPTION_ENTRY_NULL
-	};
-	const struct cli_help help = {
-		.params = "COMMAND [ARGS...]", .min_args = 0, .max_args = -1,
-		.summary = "herald, a mailing-list manager.",
-		.description = text, .options_first = TRUE,
-	};
-	int ret;
-
-	setlocale(LC_ALL, "C");
-	ret = cli_parse(&cli, &argc, &argv, entries, &help);
-	g_free(text);
-	if (ret == CLI_GO && version) {
-		printf("herald %s\n", HERALD_VERSION);
-		ret = CLI_OK;
-	} else if (ret == CLI_GO && argc < 2) {
-		ret = cli_usage_error(&cli, "no command given");
-	}
-	if (ret != CLI_GO) {
-		cli_free(&cli);
-		return ret;
-	}
-	if (var_dir == NULL)
-		var_dir = (char *)g_getenv("HERALD_VAR");
-	cli.var_dir = g_strdup(var_dir != NULL ? var_dir : HERALD_DEFAULT_VAR);
-	/* Absolute, so that paths herald prints or writes into other
-	 * programs' configuration (the MTA's) work from anywhere. */
-	if (cli.var_dir != NULL && !g_path_is_absolute(cli.var_dir)) {
-		char *abs = g_canonicalize_filename(cli.var_dir, NULL);
-		g_free(cli.var_dir);
-		cli.var_dir = abs;
-	}
-	ret = CLI_USAGE;
-	for (const struct command *c = commands; c->name != NULL; c++) {
-		if (strcmp(c->name, argv[1]) != 0)
-			continue;
-		cli.command = g_strdup(c->name);
-		ret = c->fn(&cli, argc - 1, argv + 1);
-		break;
-	}
-	if (cli.command == NULL)
-		cli_error("unknown command '%s' (see `herald --help`)", argv[1]);
-	lock_cleanup_clocks();
-	cli_free(&cli);
-	log_close();
-	return ret;
+	return program_main(argc, argv, commands, NULL);
 }

@@ -7,8 +7,9 @@
 #     it sends it on;
 #   - a full var dir while Postfix delivers: herald answers 451, the post
 #     waits in Postfix's deferred queue, and arrives once there is room;
-#   - through the pipe: Postfix's pipe(8) transport runs `herald mta auto`
-#     as an unprivileged user (mta.postfix_transport = pipe).
+#   - through the pipe: Postfix's pipe(8) transport runs `herald-mta auto`
+#     (`herald mta` as a program of its own, as mta-config prints it) as an
+#     unprivileged user (mta.postfix_transport = pipe).
 # sanitizer build: skip (end to end through the real Postfix; the normal build runs it)
 . "$(dirname "$0")/../lib.sh"
 INSTANCE=$HERALD_TOP/tests/postfix/instance.sh
@@ -139,14 +140,15 @@ printf 'dave@example.net\nerin@example.net\n' | "$HERALD" --var "$V2" members ad
 "$HERALD" --var "$V2" site set mta.postfix_config "$PF2/etc"
 # The pipe user must be able to run herald: the build directory may not be
 # open to other users (a clone in a 0700 mktemp directory), T_DIR is.
-PIPE_HERALD=$T_DIR/herald
-cp "$HERALD" "$PIPE_HERALD"
+PIPE_HERALD=$T_DIR/herald-mta
+cp "$HERALD-mta" "$PIPE_HERALD"
 export HERALD_TABLES=$V2/etc/postfix HERALD_PIPE_USER=heraldpipe
-export HERALD_PIPE_ARGV="$PIPE_HERALD --var $V2 mta auto --sender \${sender} --recipient \${recipient}"
+export HERALD_PIPE_ARGV="$PIPE_HERALD --var $V2 auto --sender \${sender} --recipient \${recipient}"
 PORT=$(free_port)
 "$INSTANCE" "$PF2" setup
 printed=$("$HERALD" --var "$V2" mta-config postfix --write)
-check "mta-config prints the master.cf pipe line" grep -q 'pipe flags= user=USER argv=.* mta auto' <<<"$printed"
+check "mta-config prints the master.cf pipe line, with herald-mta" \
+	grep -q "pipe flags= user=USER argv=$HERALD-mta --var $V2 auto --sender" <<<"$printed"
 check "the transport table sends list addresses to the herald transport" \
 	grep -qx $'pipe@pipe.test\therald:' "$V2/etc/postfix/transport"
 chown -R heraldpipe "$V2"

@@ -363,6 +363,14 @@ site_setting_restart(const struct setting_def *def)
 	return g_strv_contains(read_at_start, def->key);
 }
 
+/* The registry of runner kinds (runners/registry.c, in the top layer),
+ * reached by a weak reference: it does not make the linker take the
+ * registry, and with it every runner and the libraries they use, into a
+ * program that runs none. herald-mta, the MTA's pipe, is one (a process
+ * a message, whose start-up is its largest cost: docs/PERFORMANCE.md);
+ * there runner_kinds is NULL, and runner.*.handler takes any word. */
+extern const struct runner_kind *const runner_kinds[] __attribute__((weak));
+
 char *
 site_setting_choices(const struct setting_def *def)
 {
@@ -372,6 +380,8 @@ site_setting_choices(const struct setting_def *def)
 		return NULL;
 	if (strcmp(def->choices, SITE_CHOICES_RUNNER_KINDS) != 0)
 		return g_strdup(def->choices);
+	if (runner_kinds == NULL)
+		return NULL;
 	out = g_string_new(NULL);
 	for (const struct runner_kind *const *k = runner_kinds; *k != NULL; k++)
 		g_string_append_printf(out, "%s%s", out->len > 0 ? "|" : "",
@@ -385,7 +395,7 @@ site_setting_doc(const struct setting_def *def)
 	GString *out;
 
 	out = g_string_new(def->doc);
-	if (def->type == SETTING_ENUM &&
+	if (def->type == SETTING_ENUM && runner_kinds != NULL &&
 	    strcmp(def->choices, SITE_CHOICES_RUNNER_KINDS) == 0)
 		for (const struct runner_kind *const *k = runner_kinds; *k != NULL;
 		     k++)
@@ -448,6 +458,9 @@ site_setting_check(const struct setting_def *def, const char *value)
 				       value);
 	case SETTING_ENUM: {
 		char *choices = site_setting_choices(def);
+
+		if (choices == NULL)	/* runner kinds, in a program without */
+			return NULL;
 		char **c = g_strsplit(choices, "|", -1);
 		gboolean ok = g_strv_contains((const char *const *)c, value);
 		char *bad = ok ? NULL
@@ -496,7 +509,7 @@ default_config_text(void)
 	g_string_append(out,
 	    "\n# Runners: one [runner.<queue>] section per queue that a runner\n"
 	    "# works; slices = N shares a queue among N runner processes.\n");
-	for (const struct runner_kind *const *k = runner_kinds; *k != NULL; k++)
+	for (const struct runner_kind *const *k = runner_kinds; k != NULL && *k != NULL; k++)
 		if ((*k)->init_queue != NULL)
 			g_string_append_printf(out, "\n# %s\n[runner.%s]\nslices = 1\n"
 					       "handler = %s\n", (*k)->doc,
