@@ -190,7 +190,7 @@ boot() {
 	#!/bin/sh
 	export HN=$hn PEER=$peer TEST=$test HB=$HB MNT=$MNT GT=$GT
 	export T1_ITER=$T1_ITER T1_PROCS=$T1_PROCS T2_ITER=$T2_ITER T2_LIFETIME_MS=$T2_LIFETIME_MS
-	export T3_NA=$T3_NA T3_NB=$T3_NB T3_MEMBERS=$T3_MEMBERS T3_KILL_DELAY=$T3_KILL_DELAY
+	export T3_NA=$T3_NA T3_NB=$T3_NB T3_MEMBERS=$T3_MEMBERS T3_KILL_DELAY=$T3_KILL_DELAY T3_SINK_PORT=${SINK3_PORT:-0}
 	exec bash $HERE/guest/$script
 	EOF
 	chmod +x "$w"
@@ -371,6 +371,9 @@ PY3
 		test -z "$lost"
 	[ -n "$lost" ] && diag "lost ($(echo "$lost" | wc -l)): $(echo "$lost" | head -20 | tr '\n' ' ')"
 	diag "duplicate deliveries by post (recipients twice or more): ${dup_posts:-none}"
+	resumed=$(grep -h ' done before' "$V/logs/hostB/deliver" 2>/dev/null | grep -vc ' 0 done before')
+	check "t3: hostA was killed mid-fan-out (of $(field "$(res t3 hostA killed)" mid_fanout)): hostB resumed $resumed deliveries from hostA's progress records; $dups recipients got a post twice" \
+		eval '[ "$resumed" -ge 1 ]'
 	check "t3: nothing reached smtp-sink that was not a post to a member" \
 		test -z "$(awk '{ print $2, $3 }' "$LOGS/t3-sink-counts" | sort | comm -13 <(echo "$want") -)"
 	left=$(find "$V/queue" -name '*.tmp' -o -name '*.bak' | sed "s|$V/||")

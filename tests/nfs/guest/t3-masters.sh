@@ -114,10 +114,21 @@ else
 	show "queue before kill" "$GT/queue.out"
 	kill -CONT $kids
 	sleep "$T3_KILL_DELAY"
+	# Then kill while this host's delivery runner is in the middle of a
+	# fan-out: it holds an entry's progress record open (queue/out/
+	# <entry>.progress, one line a batch sent) and has recorded a batch
+	# in it; or after 10 s more at the latest.
+	t1=$(ms)
+	fanout=""
+	while [ -z "$fanout" ] && [ $(($(ms) - t1)) -lt 10000 ]; do
+		for f in $(find $(for k in $kids; do echo "/proc/$k/fd"; done) -lname '*/queue/out/*.progress' 2>/dev/null); do
+			[ -s "$f" ] && fanout=$(basename "$(readlink "$f")" .progress) && break
+		done
+	done
 	kill -9 $kids "$MP"
 	tk=$(server_now "$V")
 	post "kill $tk"
-	res "killed master=$MP runners=[$kids] at_server_us=$tk"
+	res "killed master=$MP runners=[$kids] at_server_us=$tk mid_fanout=${fanout:-none} waited_ms=$(($(ms) - t1))"
 	# Power off now: no sync, no NFS unmount, no clean-up of any kind.
 	echo o >/proc/sysrq-trigger
 	sleep 30
