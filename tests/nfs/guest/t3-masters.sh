@@ -36,10 +36,11 @@ post_all() {
 
 post ready
 wait_peer ready 90 || exit 1
-# hostA's master starts first and takes every slice; hostB's starts once
-# it has, so the split is the same in every run: hostA keeps the slices
-# from its place in the list on (src/herald/master.c, balance()), which
-# with this configuration are both slices of "out" (run.sh checks that
+# hostA's master starts first; hostB's once hostA's holds both slices of
+# "out", so that hostA delivers: a master takes slices from its host
+# name's place in the list on and gives back from the other end
+# (src/herald/master.c, balance()), and with this configuration the out
+# slices come second and third from hostA's place (run.sh checks that
 # hostA's delivery runner was killed in the middle of a fan-out).
 [ "$HN" = hostB ] && { wait_peer alone 90 || exit 1; }
 "$HERALD" --var "$V" start --foreground >"$GT/master.out" 2>&1 &
@@ -48,12 +49,13 @@ t0=$(ms)
 note "master started as pid $MP"
 if [ "$HN" = hostA ]; then
 	while :; do
-		set -- $(slices_held)
-		[ "$3" -gt 0 ] && [ "$1" -eq "$3" ] && break
+		outs=$("$HERALD" --var "$V" status 2>&1 |
+			awk '$1 ~ /^slice-out-/ && $2 == "held" && $4 ~ /^hostA\./ { n++ } END { print n + 0 }')
+		[ "$outs" -ge 2 ] && break
 		[ $(($(ms) - t0)) -gt 60000 ] && break
 		sleep 0.3
 	done
-	res "alone hostA=$1 slices=$3 after_ms=$(($(ms) - t0))"
+	res "alone out_slices_held=$outs after_ms=$(($(ms) - t0))"
 	post alone
 fi
 
@@ -106,8 +108,14 @@ if [ "$HN" = hostB ]; then
 	# hostA's runners may have died with files half-written (.tmp; a
 	# runner's batch keeps them until its group commit): the survivor's
 	# master removes a dead host's .tmp files once they are older than
-	# twice the lease lifetime (5 s here), at its next tick.  Let it.
-	sleep 15
+	# twice the lease lifetime (5 s here), at its next tick.  Let it
+	# (20 s at most: run.sh's check finds what is left).
+	t1=$(ms)
+	while [ -n "$(find "$V/queue" -name '*hostA*.tmp' 2>/dev/null | head -1)" ] &&
+		[ $(($(ms) - t1)) -lt 20000 ]; do
+		sleep 1
+	done
+	res "tmp_cleanup after_ms=$(($(ms) - t1))"
 	"$HERALD" --var "$V" stop >"$GT/stop.out" 2>&1
 	res "stop rc=$? $(tr '\n' ' ' <"$GT/stop.out")"
 	wait $MP
