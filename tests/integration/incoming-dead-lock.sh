@@ -6,7 +6,6 @@
 # list lock (the post number), left hostB's runner shunting three posts
 # ("lock list-ops@...: not acquired within 10000 ms").  The next run,
 # after the dead lock expired, takes the post through to the out queue.
-# sanitizer build: skip (waits out a lock's lifetime; the normal build runs it)
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 L=ops@lists.test

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/nfs/run.sh - herald on a real NFS: opt-in, about 3-5 minutes.
+# tests/nfs/run.sh - herald on a real NFS: about 5-6 minutes (tests/run runs it).
 #
 # nfs-ganesha serves a scratch export on 127.0.0.1 (NFSv4.0); two qemu
 # guests ("hostA", "hostB", software emulation) mount it with the real Linux
