@@ -130,12 +130,16 @@ for t in t1 t2 t3 t4; do : >"$EXPORT/sync/$t-hostA"; : >"$EXPORT/sync/$t-hostB";
 # pipeline (in) and delivery (out) in two slices each, so that both hosts
 # work both; a list of T3_MEMBERS members whose posts go to smtp-sink on
 # this host in batches of T3_BATCH recipients, one at a time (a fan-out
-# of several transactions, for the kill to fall in the middle of).
+# of several transactions, for the kill to fall in the middle of).  A
+# lock of the dead host (the list's, held while the pipeline numbers a
+# post) holds up the list's posts until its lifetime is over:
+# lock.lifetime 15 s instead of 60 keeps the test short.
 V=$EXPORT/t3/var
 SINK3_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 {
 	"$HB/herald" --var "$V" init &&
 	"$HB/herald" --var "$V" site set master.lease_lifetime $T3_LEASE &&
+	"$HB/herald" --var "$V" site set lock.lifetime 15 &&
 	"$HB/herald" --var "$V" site set runner.in.slices 2 &&
 	"$HB/herald" --var "$V" site set runner.out.slices 2 &&
 	"$HB/herald" --var "$V" site set delivery.max_recipients "$T3_BATCH" &&
