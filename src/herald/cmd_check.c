@@ -829,7 +829,8 @@ struct deliver_test {
 
 /* The scratch list: created, with the Postfix tables, unless it is there
  * (left by a check that was killed: reused).  Non-members' posts are
- * accepted and archived, none goes to a digest. */
+ * accepted and archived, none goes to a digest; an existing list not
+ * named herald-check@ (--test-list) is used as it is. */
 static int
 test_list_make(struct doctor *d, struct deliver_test *t)
 {
@@ -858,7 +859,8 @@ test_list_make(struct doctor *d, struct deliver_test *t)
 	}
 	if (error == NULL)
 		l = list_open(t->site, t->fqdn, &error);
-	for (guint i = 0; l != NULL && names[i] != NULL && r == 0; i++)
+	for (guint i = 0; l != NULL && names[i] != NULL && r == 0 &&
+	     (t->created || g_str_has_prefix(t->fqdn, TEST_LOCAL "@")); i++)
 		r = list_set(l, names[i], values[i], &error);
 	if (l == NULL || r < 0) {
 		problem(d, "give a list address herald may create with "
