@@ -5,7 +5,7 @@ pkgs=(build-essential pkg-config libglib2.0-dev libgmime-3.0-dev
       libsodium-dev libidn2-dev libssl-dev libmicrohttpd-dev libjson-glib-dev faketime procps coreutils
       postfix libpsl-dev libxml2-dev libsqlite3-dev publicsuffix dnsmasq-base clang python3 zlib1g-dev
       python3-dkim libxml2-utils tidy chromium apache2-utils
-      debhelper lintian groff-base)
+      debhelper lintian groff-base debootstrap systemd-container)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -12,10 +12,18 @@
  * leases of every host, and stale files.  A problem is printed as
  * "PROBLEM: what" and "  fix: what to do"; a fact worth knowing as
  * "note: ..."; the exit status is 1 when there was a problem, else 0.
- * It changes nothing.
+ * It changes nothing, but for --deliver-test: a message sent through the
+ * MTA (mta.transport: SMTP to mta.smtp_host:mta.smtp_port, or the
+ * sendmail command) to a scratch list, herald-check@ a list domain,
+ * created for the test (and the Postfix tables with it) and removed
+ * after; each hop it passed is printed, the first it did not pass is a
+ * problem.
  */
 #include "cli.h"
+#include "archive/archive.h"
 #include "base/base.h"
+#include "deliver/deliver.h"
+#include "deliver/sendmail.h"
 #include "list/list.h"
 #include "list/list_settings.h"
 #include "list/roster.h"
@@ -802,6 +810,317 @@ check_masters(struct doctor *d, struct site *site)
 	return here;
 }
 
+/* --- --deliver-test ----------------------------------------------------------- */
+
+/* The scratch list's local part. */
+#define TEST_LOCAL "herald-check"
+/* How often the hops are looked at while the message travels. */
+#define TEST_POLL_MS 200
+
+struct deliver_test {
+	struct site *site;
+	const char *fqdn;	/* the scratch list */
+	const char *sender;
+	char *token;		/* in the test message's Message-ID */
+	char *mta;		/* where it was sent, for the problem lines */
+	char *queue_id;		/* the MTA's, from its reply, or NULL */
+	gboolean created;
+};
+
+/* The scratch list: created, with the Postfix tables, unless it is there
+ * (left by a check that was killed: reused).  Non-members' posts are
+ * accepted and archived, none goes to a digest; an existing list not
+ * named herald-check@ (--test-list) is used as it is. */
+static int
+test_list_make(struct doctor *d, struct deliver_test *t)
+{
+	static const char *const names[] = { "generic_nonmember_action",
+					     "archive", "digestable", NULL };
+	static const char *const values[] = { "0", "yes", "no", NULL };
+	const char *const owners[] = { t->sender, NULL };
+	GError *error = NULL;
+	struct list *l = NULL;
+	int r = 0;
+
+	if (list_create(t->site, t->fqdn, owners, &error) == 0) {
+		t->created = TRUE;
+		printf("deliver-test: scratch list %s created\n", t->fqdn);
+		if (mtaconfig_refresh(t->site, &error) < 0) {
+			problem(d, "see the error; herald mta-config postfix "
+				"--write installs the tables", "deliver-test: "
+				"the Postfix tables were not updated: %s",
+				error->message);
+			g_clear_error(&error);
+		}
+	} else if (g_error_matches(error, HERALD_ERROR, HERALD_ERR_EXISTS)) {
+		printf("deliver-test: scratch list %s reused (it was there)\n",
+		       t->fqdn);
+		g_clear_error(&error);
+	}
+	if (error == NULL)
+		l = list_open(t->site, t->fqdn, &error);
+	for (guint i = 0; l != NULL && names[i] != NULL && r == 0 &&
+	     (t->created || g_str_has_prefix(t->fqdn, TEST_LOCAL "@")); i++)
+		r = list_set(l, names[i], values[i], &error);
+	if (l == NULL || r < 0) {
+		problem(d, "give a list address herald may create with "
+			"--test-list, and see that lists/ is writable",
+			"deliver-test: the scratch list %s: %s", t->fqdn,
+			error->message);
+		g_clear_error(&error);
+		r = -1;
+	}
+	list_free(&l);
+	return r;
+}
+
+/* The test message. */
+static char *
+test_message(const struct deliver_test *t)
+{
+	GDateTime *now = g_date_time_new_now_local();
+	char *date = g_date_time_format(now, "%a, %d %b %Y %H:%M:%S %z");
+	char *text = g_strdup_printf(
+		"From: %s\nTo: %s\nSubject: herald check --deliver-test\n"
+		"Date: %s\nMessage-ID: <%s@%s>\n\n"
+		"A test message of `herald check --deliver-test` on %s: it may "
+		"be deleted.\n", t->sender, t->fqdn, date, t->token,
+		strrchr(t->fqdn, '@') + 1, herald_host());
+
+	g_free(date);
+	g_date_time_unref(now);
+	return text;
+}
+
+/* Hands the test message to the MTA; 0 when it took it (2xx). */
+static int
+test_send(struct doctor *d, struct deliver_test *t)
+{
+	GError *error = NULL;
+	struct deliver_settings *ds = deliver_settings_new(t->site, &error);
+	struct smtp_conn *c = NULL;
+	struct smtp_reply reply = { 0 };
+	const char *rcpts[] = { t->fqdn, NULL };
+	char *msg = test_message(t), *fix;
+	int r = -1;
+
+	if (ds == NULL) {
+		problem(d, "herald site set mta.sendmail_command COMMAND",
+			"deliver-test: %s", error->message);
+		g_clear_error(&error);
+		g_free(msg);
+		return -1;
+	}
+	if (ds->transport == DELIVER_SENDMAIL) {
+		t->mta = g_strjoinv(" ", ds->sendmail_argv);
+		r = sendmail_send((const char *const *)ds->sendmail_argv,
+				  ds->smtp.timeout_ms, t->sender, rcpts, 1, msg,
+				  strlen(msg), &reply, &error);
+	} else {
+		t->mta = ds->smtp.unix_path != NULL ? g_strdup(ds->smtp.unix_path)
+			: g_strdup_printf("%s:%d", ds->smtp.host, ds->smtp.port);
+		if (smtp_connect(&ds->smtp, &c, NULL, &error) == 0)
+			r = smtp_send(c, t->sender, rcpts, 1, msg, strlen(msg),
+				      &reply, NULL, &error);
+		smtp_close(&c);
+	}
+	if (r < 0) {
+		fix = g_strdup_printf("start the MTA, or set where herald sends "
+				      "mail: mta.transport, mta.smtp_host and "
+				      "mta.smtp_port, or mta.sendmail_command "
+				      "(herald site set)");
+		problem(d, fix, "deliver-test: the MTA (%s) did not take the "
+			"test message: %s", t->mta, error->message);
+		g_free(fix);
+		g_clear_error(&error);
+	} else if (reply.code / 100 != 2) {
+		fix = g_strdup_printf("the MTA must accept mail for %s and "
+				      "send it to herald: in Postfix, its "
+				      "domain in relay_domains, the address "
+				      "in relay_recipient_maps and in "
+				      "transport_maps (herald mta-config "
+				      "postfix --write, docs/postfix.md)",
+				      t->fqdn);
+		problem(d, fix, "deliver-test: the MTA (%s) refused the test "
+			"message to %s: %d %s", t->mta, t->fqdn, reply.code,
+			reply.text != NULL ? reply.text : "");
+		g_free(fix);
+		r = -1;
+	} else {
+		const char *q = reply.text != NULL ? strstr(reply.text, "queued as ")
+						   : NULL;
+		if (q != NULL)
+			t->queue_id = g_strndup(q + 10, strcspn(q + 10, " \n\r"));
+		printf("deliver-test: ok: the MTA (%s) accepted the test message "
+		       "<%s@...>: %d %s\n", t->mta, t->token, reply.code,
+		       reply.text != NULL ? reply.text : "");
+	}
+	smtp_reply_clear(&reply);
+	deliver_settings_free(&ds);
+	g_free(msg);
+	return r;
+}
+
+/* Whether a message of queue, ready or claimed, holds the test
+ * message's token. */
+static gboolean
+test_in_queue(struct deliver_test *t, const char *queue)
+{
+	char *dir = site_path(t->site, "queue", queue, NULL);
+	GPtrArray *names = fs_dir_names(dir, NULL, NULL);
+	gboolean found = FALSE;
+
+	for (guint i = 0; names != NULL && i < names->len && !found; i++) {
+		char *p = g_build_filename(dir, names->pdata[i], NULL), *text = NULL;
+		if ((g_str_has_suffix(p, ".msg") || g_str_has_suffix(p, ".bak")) &&
+		    g_file_get_contents(p, &text, NULL, NULL))
+			found = strstr(text, t->token) != NULL;
+		g_free(text);
+		g_free(p);
+	}
+	if (names != NULL)
+		g_ptr_array_free(names, TRUE);
+	g_free(dir);
+	return found;
+}
+
+/* The scratch list's post number and archived count (-1: unreadable). */
+static void
+test_counts(struct deliver_test *t, int64_t *posts_r, int64_t *archived_r)
+{
+	struct list *l = list_open(t->site, t->fqdn, NULL);
+	struct archive *a = l != NULL ? archive_open(l, NULL) : NULL;
+
+	*posts_r = -1;
+	*archived_r = a != NULL ? archive_count(a, NULL) : -1;
+	if (l == NULL || list_counter_get(l, "post_id", posts_r, NULL) < 0)
+		*posts_r = -1;
+	archive_free(&a);
+	list_free(&l);
+}
+
+/* Waits up to timeout_s for the message to be taken by the posting
+ * pipeline and archived, then says which hop it did not pass. */
+static void
+test_wait(struct doctor *d, struct deliver_test *t, int64_t posts0,
+	  int64_t archived0, int timeout_s)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+	int64_t posts = posts0, archived = archived0;
+	gboolean taken = FALSE;
+	char *fix;
+
+	while (g_get_monotonic_time() < end) {
+		test_counts(t, &posts, &archived);
+		if (!taken && posts > posts0) {
+			taken = TRUE;
+			printf("deliver-test: ok: herald received it and its posting "
+			       "pipeline took it (post %" G_GINT64_FORMAT ")\n", posts);
+		}
+		/* Archived, and the archive runner done with it (the
+		 * scratch list goes next). */
+		if (archived > archived0 && !test_in_queue(t, QUEUE_ARCHIVE)) {
+			printf("deliver-test: ok: the archive runner archived it\n");
+			return;
+		}
+		if (test_in_queue(t, QUEUE_SHUNT)) {
+			problem(d, "herald queue show on it says why; fix that, "
+				"then herald queue unshunt", "deliver-test: the "
+				"test message failed in herald and was shunted");
+			return;
+		}
+		g_usleep(TEST_POLL_MS * 1000);
+	}
+	if (taken) {
+		problem(d, "herald status: a master must run with a runner for "
+			"the archive queue ([runner.archive] in etc/herald.conf); "
+			"see logs/HOST/runner", "deliver-test: the test message "
+			"went through the pipeline but was not archived in %d s",
+			timeout_s);
+	} else if (test_in_queue(t, QUEUE_IN)) {
+		problem(d, "herald status: a master must run with a runner for "
+			"the in queue ([runner.in], handler incoming)",
+			"deliver-test: the test message reached herald's in queue "
+			"but no runner took it in %d s", timeout_s);
+	} else {
+		fix = g_strdup_printf("look for it in the MTA's queue and log "
+				      "(postqueue -p; grep %s in the mail log): "
+				      "Postfix's transport_maps must send %s to "
+				      "herald's LMTP server (herald mta-config "
+				      "postfix --write, docs/postfix.md), and "
+				      "lmtp.listen must answer",
+				      t->queue_id != NULL ? t->queue_id : t->token,
+				      t->fqdn);
+		problem(d, fix, "deliver-test: the MTA accepted the test message "
+			"but it did not reach herald in %d s", timeout_s);
+		g_free(fix);
+	}
+}
+
+/* The scratch list made for the test goes again, archive and all. */
+static void
+test_cleanup(struct doctor *d, struct deliver_test *t)
+{
+	GError *error = NULL;
+
+	if (!t->created)
+		return;
+	if (list_remove(t->site, t->fqdn, TRUE, &error) < 0 ||
+	    mtaconfig_refresh(t->site, &error) < 0) {
+		char *fix = g_strdup_printf("herald lists remove %s --purge",
+					    t->fqdn);
+		problem(d, fix, "deliver-test: the scratch list was not removed: "
+			"%s", error->message);
+		g_free(fix);
+		g_clear_error(&error);
+		return;
+	}
+	printf("deliver-test: scratch list %s removed\n", t->fqdn);
+}
+
+/* --deliver-test: the scratch list is list (NULL: herald-check@ the
+ * domain of the first list). */
+static void
+check_delivery(struct doctor *d, struct site *site, const char *list,
+	       const char *sender, int timeout_s)
+{
+	struct deliver_test t = { .site = site };
+	GPtrArray *lists = list_all(site, NULL);
+	char *fqdn = NULL, *from = NULL;
+	int64_t posts0, archived0;
+
+	if (list != NULL)
+		fqdn = g_strdup(list);
+	else if (lists != NULL && lists->len > 0)
+		fqdn = g_strdup_printf(TEST_LOCAL "@%s",
+				       strrchr(lists->pdata[0], '@') + 1);
+	if (lists != NULL)
+		g_ptr_array_free(lists, TRUE);
+	if (fqdn == NULL) {
+		problem(d, "create a list first, or name the scratch list with "
+			"--test-list NAME@DOMAIN (a domain the MTA sends to herald)",
+			"deliver-test: no list, so no domain for the scratch list");
+		return;
+	}
+	if (sender == NULL)
+		sender = from = g_strdup_printf("postmaster@%s", strrchr(fqdn, '@') + 1);
+	t.fqdn = fqdn;
+	t.sender = sender;
+	t.token = g_strdup_printf("herald-check.%s.%d.%" G_GINT64_FORMAT,
+				  herald_host(), (int)getpid(), g_get_real_time());
+	if (test_list_make(d, &t) == 0) {
+		test_counts(&t, &posts0, &archived0);
+		if (test_send(d, &t) == 0)
+			test_wait(d, &t, posts0, archived0, timeout_s);
+	}
+	test_cleanup(d, &t);
+	g_free(t.token);
+	g_free(t.mta);
+	g_free(t.queue_id);
+	g_free(from);
+	g_free(fqdn);
+}
+
 int
 cmd_check(struct cli *cli, int argc, char **argv)
 {
@@ -816,10 +1135,22 @@ cmd_check(struct cli *cli, int argc, char **argv)
 			   "reachable by postfix), each list's settings and "
 			   "members, the\nqueues, the masters of every host, "
 			   "stale files.  Exits 1 when there is a\nproblem, 0 "
-			   "when there is none.  It changes nothing.",
+			   "when there is none.  It changes nothing, but for "
+			   "--deliver-test:\na test message sent through the MTA "
+			   "(mta.transport, mta.smtp_host,\nmta.smtp_port or "
+			   "mta.sendmail_command) to a scratch list,\n"
+			   "herald-check@ the first list's domain (--test-list), "
+			   "made for the test\nwith the Postfix tables and removed "
+			   "after; each hop it passes is printed\n(the MTA took it, "
+			   "herald's pipeline took it, it was archived), the\n"
+			   "first it does not pass within --deliver-timeout "
+			   "seconds is a problem.",
 	};
 	char *pf = NULL;
+	char *test_list = NULL, *test_sender = NULL;
 	gint64 min_mb = 1024, min_inodes = 10000;
+	gboolean deliver_test = FALSE;
+	int deliver_timeout = 60;
 	const GOptionEntry entries[] = {
 		{ "postfix-config", 0, 0, G_OPTION_ARG_FILENAME, &pf,
 		  "the Postfix configuration directory (default: the site "
@@ -828,6 +1159,17 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		  "less free space is a problem (default 1024)", "MB" },
 		{ "min-free-inodes", 0, 0, G_OPTION_ARG_INT64, &min_inodes,
 		  "fewer free inodes are a problem (default 10000)", "N" },
+		{ "deliver-test", 0, 0, G_OPTION_ARG_NONE, &deliver_test,
+		  "send a test message through the MTA to a scratch list and "
+		  "follow it", NULL },
+		{ "test-list", 0, 0, G_OPTION_ARG_STRING, &test_list,
+		  "the scratch list (default: herald-check@ the first list's "
+		  "domain)", "NAME@DOMAIN" },
+		{ "test-sender", 0, 0, G_OPTION_ARG_STRING, &test_sender,
+		  "the test message's sender (default: postmaster@ the scratch "
+		  "list's domain)", "ADDR" },
+		{ "deliver-timeout", 0, 0, G_OPTION_ARG_INT, &deliver_timeout,
+		  "how long the test message may take (default 60)", "SECONDS" },
 		G_OPTION_ENTRY_NULL
 	};
 	struct doctor d = { 0 };
@@ -856,6 +1198,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 	}
 	check_lists(&d, site);
 	check_queues(&d, site);
+	if (deliver_test)
+		check_delivery(&d, site, test_list, test_sender, deliver_timeout);
 	if (d.problems == 0) {
 		printf("no problem found\n");
 		return CLI_OK;

@@ -287,8 +287,10 @@ list_remove(struct site *site, const char *fqdn, gboolean purge,
 	}
 	ret = rm_tree(gone, error);
 	g_free(gone);
-	if (ret == 0 && purge) {
-		char *arch = site_path(site, "archives", fqdn, NULL);
+	/* The archive: its store and its pages, public or private. */
+	for (int i = 0; ret == 0 && purge && i < 3; i++) {
+		static const char *const under[] = { "", "public", "private" };
+		char *arch = site_path(site, "archives", under[i], fqdn, NULL);
 		ret = rm_tree(arch, error);
 		g_free(arch);
 	}

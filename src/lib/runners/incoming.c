@@ -210,8 +210,15 @@ outcome(struct post *p, struct queue *q, enum pipe_result r,
 	case PIPE_ERROR:
 		break;
 	}
-	if (g_error_matches(local, HERALD_ERROR, HERALD_ERR_IO)) {
+	/* The disk failed, or a lock was not had in time (the list lock of
+	 * a host that died holding it lasts until its lifetime is over): the
+	 * environment's fault, not the post's.  It goes back to the queue,
+	 * to be tried again (HERALD_ERR_IO), not to the shunt queue. */
+	if (g_error_matches(local, HERALD_ERROR, HERALD_ERR_IO) ||
+	    g_error_matches(local, HERALD_ERROR, HERALD_ERR_TIMEOUT) ||
+	    g_error_matches(local, HERALD_ERROR, HERALD_ERR_LOST)) {
 		g_propagate_error(error, g_error_copy(local));
+		(*error)->code = HERALD_ERR_IO;
 		return -1;
 	}
 	return shunt(p, q, rest, local != NULL ? local->message
