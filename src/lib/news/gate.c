@@ -39,6 +39,8 @@
 
 #define SUBSYS "news"
 #define WATERMARK "usenet_next"
+/* Articles fetched before the watermark moves and they are queued. */
+#define CHUNK 10
 
 static char *
 pull_dir(struct list *l)
@@ -231,24 +233,31 @@ news_pull(struct list *l, unsigned timeout, unsigned max,
 		next = first;	/* the articles in between expired */
 	if (last - next + 1 > (int64_t)max)
 		last = next + max - 1;
-	moved = next;
-	if (fetch(l, n, dir, next, last, &moved, r, &fetch_error) < 0 &&
-	    moved == next) {
-		g_propagate_error(error, fetch_error);
-		goto out;
-	}
-	/* What was fetched before an error is gated all the same. */
-	if (settle(l, dir, moved, &r->gated, error) < 0)
-		goto out;
-	if (fetch_error != NULL) {
-		g_propagate_error(error, fetch_error);
-		fetch_error = NULL;
-		goto out;
+	/* In chunks, so that a long backlog is gated as it goes. */
+	while (next <= last) {
+		int64_t to = MIN(last, next + CHUNK - 1);
+
+		moved = next;
+		if (fetch(l, n, dir, next, to, &moved, r, &fetch_error) < 0 &&
+		    moved == next) {
+			g_propagate_error(error, fetch_error);
+			fetch_error = NULL;
+			goto out;
+		}
+		/* What was fetched before an error is gated all the same. */
+		if (settle(l, dir, moved, &r->gated, error) < 0) {
+			g_clear_error(&fetch_error);
+			goto out;
+		}
+		if (fetch_error != NULL) {
+			g_propagate_error(error, fetch_error);
+			fetch_error = NULL;
+			goto out;
+		}
+		next = moved;
 	}
 	ret = 0;
 out:
-	if (fetch_error != NULL)
-		g_error_free(fetch_error);
 	if (r->gated > 0 || r->skipped > 0)
 		log_info(SUBSYS, "list %s: %u article%s gated from %s, %u not",
 			 list_fqdn(l), r->gated, r->gated == 1 ? "" : "s",
