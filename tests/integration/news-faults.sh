@@ -122,6 +122,17 @@ check "gated articles reach the out queue" test "$(grep -l '<a[35]@news.test>' "
 check "an outsider's article is not held as a nonmember's post" test -z "$(ls "$V/lists/$L/held" 2>/dev/null)"
 check "nothing goes back to the group" test "$(news_queued)$(posted)" = "0$before"
 
+# Mailman's mass catch up: what the group holds now is never gated.
+rm -f "$V"/queue/in/*.msg
+article 46 reader@news.test
+article 47 reader@news.test
+check "news catchup" H news catchup $L
+check "news status shows the watermark" bash -c "'$HERALD' --var '$V' news status $L | grep -qx 'next article: 48'"
+H tasks run news.gate >/dev/null 2>&1
+check "articles caught up with are not gated" test "$(gated_all)" = 0
+rm "$N/articles/46" "$N/articles/47"
+sed -i 's/^usenet_next=.*/usenet_next=6/' "$V/lists/$L/counters"
+
 # Killed pulls: 40 articles, pulls killed at random moments until one
 # finishes; each article is gated exactly once.
 rm -f "$V"/queue/in/*.msg

@@ -268,3 +268,38 @@ out:
 	g_free(dir);
 	return ret;
 }
+
+int
+news_catchup(struct list *l, unsigned timeout, int64_t *last_r,
+	     GError **error)
+{
+	char *dir = pull_dir(l), *host = list_get(l, "nntp_host", NULL);
+	char *group = list_get(l, "linked_newsgroup", NULL);
+	struct nntp *n = NULL;
+	unsigned adopted = 0;
+	int64_t next, first;
+	int ret = -1;
+
+	if (host == NULL || *host == '\0' || group == NULL || *group == '\0') {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "list %s has no nntp_host or linked_newsgroup",
+			    list_fqdn(l));
+		goto out;
+	}
+	if (fs_mkdir_p(dir, 0700, error) < 0 ||
+	    list_counter_get(l, WATERMARK, &next, error) < 0 ||
+	    settle(l, dir, next, &adopted, error) < 0 ||
+	    (n = nntp_connect(host, timeout, error)) == NULL ||
+	    nntp_group(n, group, &first, last_r, error) < 0 ||
+	    list_counter_update(l, WATERMARK, 0, *last_r + 1, NULL, error) < 0)
+		goto out;
+	log_info(SUBSYS, "list %s: caught up with %s at article %" G_GINT64_FORMAT,
+		 list_fqdn(l), group, *last_r);
+	ret = 0;
+out:
+	nntp_close(&n);
+	g_free(host);
+	g_free(group);
+	g_free(dir);
+	return ret;
+}

@@ -83,5 +83,11 @@ struct news_pulled {
  * with *error. */
 int news_pull(struct list *l, unsigned timeout, unsigned max,
 	      struct news_pulled *r, GError **error);
+/* Mailman's "mass catch up": the watermark moves past the group's last
+ * article, so that the articles there now are never gated (what an
+ * earlier pull committed goes into the in queue first).  *last_r gets
+ * that article's number. */
+int news_catchup(struct list *l, unsigned timeout, int64_t *last_r,
+		 GError **error);
 
 #endif
