@@ -160,6 +160,7 @@ int cmd_held(struct cli *cli, int argc, char **argv);
 int cmd_requests(struct cli *cli, int argc, char **argv);
 int cmd_tasks(struct cli *cli, int argc, char **argv);
 int cmd_digests(struct cli *cli, int argc, char **argv);
+int cmd_news(struct cli *cli, int argc, char **argv);
 int cmd_bounce(struct cli *cli, int argc, char **argv);
 int cmd_templates(struct cli *cli, int argc, char **argv);
 int cmd_archive(struct cli *cli, int argc, char **argv);

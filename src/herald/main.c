@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "requests", cmd_requests, "list, approve, reject or discard subscription requests" },
 	{ "tasks", cmd_tasks, "list the periodic tasks, or run one now" },
 	{ "digests", cmd_digests, "show a list's pending digest, or send it now" },
+	{ "news", cmd_news, "a list's mail-news gateway: status, catch up" },
 	{ "bounce", cmd_bounce, "detect the failed recipients of a returned message" },
 	{ "archive", cmd_archive, "add to, import, rebuild, check or search a list's archive" },
 	{ "templates", cmd_templates, "show the texts of herald's own mail as a list sends them" },

@@ -66,7 +66,10 @@ sed 's/^/# /' "$T_DIR/report" | grep -v 'not carried:' | head -20
 check "the report counts the list, members, archive, held posts, requests" \
 	grep -q "total: 1 lists imported, 0 there already; 192 members; .* 300 archived messages; 0 of 300 Pipermail pages without a page at the same URL; 2 held posts, 2 requests" "$T_DIR/report"
 check "it names each setting not carried and why" \
-	grep -q "not carried: gateway_to_news: herald has no NNTP gateway" "$T_DIR/report"
+	grep -q "not carried: web_page_url: herald's URLs come from the site setting web.base_url" "$T_DIR/report"
+check "the news gateway's settings are carried" \
+	test "$(H config get $LIST gateway_to_news) $(H config get $LIST news_prefix_subject_too)" = "no yes"
+check "and not reported as not carried" bash -c "! grep -q 'not carried: .*news' '$T_DIR/report'"
 check "and what it kept aside" grep -q "kept aside: .*heldmsg-team-9.txt" "$T_DIR/report"
 check "the kept file is there" test -f "$V/import/kept-$LIST/heldmsg-team-9.txt"
 check "the list exists" test "$(H lists)" = "$LIST"

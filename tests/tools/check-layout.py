@@ -24,7 +24,8 @@ LAYERS = [
     ["mail"],
     ["list"],
     ["archive"],
-    ["pipeline", "deliver", "entry", "bounce", "commands", "digest"],
+    ["pipeline", "deliver", "entry", "bounce", "commands", "digest",
+     "news"],
     ["runners", "tasks", "import", "web", "api"],
 ]
 RANK = {folder: i for i, layer in enumerate(LAYERS) for folder in layer}

@@ -7,7 +7,8 @@
  * day's ledger are read, decided on and written, so that two hosts
  * working on one list never lose an update.  What is to be said (warnings,
  * owners' notices) is collected and sent once the change is committed: a
- * notice never announces a change that did not happen.
+ * notice never announces a change that did not happen.  A failure of no
+ * member is offered to the lists this one includes (credit_siblings).
  */
 #include "bounce/process.h"
 #include "bounce/bounce-private.h"
@@ -830,10 +831,99 @@ policy_read(struct list *l, struct policy *p)
 	p->probes = list_get_bool(l, "bounce_verp_probes");
 }
 
+static int apply_report(struct list *l, struct bounce_report *report,
+			gboolean certain, gboolean probe, const char *data,
+			size_t len, int64_t now, GPtrArray *left,
+			struct bounce_outcome *out, GError **error);
+
+/* Whether addrs (strings) holds addr. */
+static gboolean
+addr_listed(GPtrArray *addrs, const char *addr)
+{
+	for (guint i = 0; i < addrs->len; i++)
+		if (strcmp(addrs->pdata[i], addr) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/*
+ * Failures of no member of a's list, credited to the lists it includes
+ * (regular_include_lists) whose members they are, as Mailman 2.1's
+ * registerBounce did: such a recipient got the post as the other list's
+ * member, so the other list scores it.  One level, as in Mailman (the
+ * other list's own siblings are not asked).  What a sibling takes leaves
+ * a->unrecognized; a sibling that cannot be reached is logged, and its
+ * failures stay unrecognized here.
+ */
+static void
+credit_siblings(struct apply *a, const char *data, size_t len)
+{
+	char *text = list_get(a->list, "regular_include_lists", NULL);
+	char **sibs = g_strsplit(text != NULL ? text : "", "\n", -1);
+
+	for (guint s = 0; sibs[s] != NULL && a->unrecognized->len > 0; s++) {
+		const char *fqdn = g_strstrip(sibs[s]);
+		struct bounce_report sub = *a->report;
+		struct bounce_outcome o;
+		GPtrArray *left = g_ptr_array_new_with_free_func(g_free);
+		GError *e = NULL;
+		struct list *sib;
+
+		if (*fqdn == '\0' ||
+		    (sib = list_open(list_site(a->list), fqdn, &e)) == NULL) {
+			if (e != NULL)
+				log_warning(BOUNCE_SUBSYS, "list %s: included list "
+					    "%s: %s", list_fqdn(a->list), fqdn,
+					    e->message);
+			g_clear_error(&e);
+			g_ptr_array_unref(left);
+			continue;
+		}
+		sub.failures = g_ptr_array_new();
+		for (guint i = 0; i < a->report->failures->len; i++) {
+			struct bounce_failure *f = a->report->failures->pdata[i];
+
+			if (addr_listed(a->unrecognized, f->addr))
+				g_ptr_array_add(sub.failures, f);
+		}
+		memset(&o, 0, sizeof o);
+		if (apply_report(sib, &sub, a->certain, FALSE, data, len, a->now,
+				 left, &o, &e) < 0) {
+			log_error(BOUNCE_SUBSYS, "list %s: bounces of included "
+				  "list %s's members not scored there: %s",
+				  list_fqdn(a->list), fqdn, e->message);
+			g_clear_error(&e);
+		} else {
+			for (guint i = a->unrecognized->len; i-- > 0;) {
+				const char *addr = a->unrecognized->pdata[i];
+
+				if (addr_listed(left, addr))
+					continue;
+				log_info(BOUNCE_SUBSYS, "list %s: the bounce of %s, a "
+					 "member of included list %s, credited "
+					 "there", list_fqdn(a->list), addr, fqdn);
+				g_ptr_array_remove_index(a->unrecognized, i);
+				a->out->unrecognized--;
+			}
+			a->out->scored += o.scored;
+			a->out->disabled += o.disabled;
+		}
+		g_ptr_array_free(sub.failures, TRUE);
+		g_ptr_array_unref(left);
+		list_free(&sib);
+	}
+	g_strfreev(sibs);
+	g_free(text);
+}
+
+/* Applies report to list l.  left NULL: the list's own bounce (its
+ * siblings are asked about non-members, and the owners told of the
+ * rest); otherwise a sibling's (credit_siblings): the addresses that are
+ * no member here go to left, and nobody is told of them. */
 static int
 apply_report(struct list *l, struct bounce_report *report, gboolean certain,
 	     gboolean probe, const char *data, size_t len, int64_t now,
-	     struct bounce_outcome *out, GError **error)
+	     GPtrArray *left, struct bounce_outcome *out, GError **error)
 {
 	struct apply a = {
 		.list = l, .now = now, .today = bounce_day(now),
@@ -849,6 +939,12 @@ apply_report(struct list *l, struct bounce_report *report, gboolean certain,
 	policy_read(l, &a.pol);
 	ret = roster_edit(l, apply_fn, &a, error);
 	if (ret == 0) {
+		if (left == NULL && a.unrecognized->len > 0)
+			credit_siblings(&a, data, len);
+		for (guint i = 0; left != NULL && i < a.unrecognized->len; i++)
+			g_ptr_array_add(left, g_strdup(a.unrecognized->pdata[i]));
+		if (left != NULL)
+			g_ptr_array_set_size(a.unrecognized, 0);
 		g_ptr_array_add(a.policy, NULL);
 		say_all(&a, data, len);
 	} else if (error != NULL &&
@@ -945,7 +1041,7 @@ bounce_process(struct site *site, const struct queue_meta *meta,
 		return 0;
 	}
 	ret = apply_report(l, report, event || report->verp, probe,
-			   event ? NULL : data, len, now, out, error);
+			   event ? NULL : data, len, now, NULL, out, error);
 	if (ret == 0) {	/* else nothing was done: the runner logs why */
 		JsonObject *ev = json_object_new();
 

@@ -58,11 +58,8 @@ static const struct { const char *lang, *charset; } charsets[] = {
 
 /* Why Mailman attributes herald has no setting for are not carried. */
 static const struct { const char *prefix, *why; } not_carried[] = {
-	{ "gateway_to_", "herald has no NNTP gateway" },
-	{ "nntp_host", "herald has no NNTP gateway" },
-	{ "linked_newsgroup", "herald has no NNTP gateway" },
-	{ "news_", "herald has no NNTP gateway" },
-	{ "topics", "herald has no topics" },
+	{ "topics_userinterest", "members' topic choices are not carried: "
+	  "members choose again (`herald members set LIST ADDR topics`)" },
 	{ "web_page_url", "herald's URLs come from the site setting web.base_url "
 	  "(the rewrite rules send the old ones there)" },
 	{ "volume", "digest volumes start again at 1" },
@@ -88,7 +85,7 @@ static const struct { const char *prefix, *why; } not_carried[] = {
 static const char *const roster_keys[] = {
 	"members", "digest_members", "user_options", "passwords", "language",
 	"usernames", "delivery_status", "bounce_info", "post_id",
-	"last_post_time", "created_at", NULL,
+	"last_post_time", "created_at", "usenet_watermark", NULL,
 };
 
 
@@ -526,13 +523,18 @@ static int
 carry_counters(struct import_mm *m, struct list *l, GError **error)
 {
 	static const char *const keys[] = { "post_id", "last_post_time", "created_at" };
+	int64_t v;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
-		int64_t v;
 		if (pickle_int(pickle_get(m->cfg, keys[i]), &v) &&
 		    list_counter_update(l, keys[i], 0, v, NULL, error) < 0)
 			return -1;
 	}
+	/* Mailman's watermark is the last article gated; herald's counter
+	 * the next one (docs/news.md).  None: never pulled. */
+	if (pickle_int(pickle_get(m->cfg, "usenet_watermark"), &v) &&
+	    list_counter_update(l, "usenet_next", 0, v + 1, NULL, error) < 0)
+		return -1;
 	return 0;
 }
 

@@ -4,10 +4,9 @@
  * Names, defaults and numeric codes are Mailman 2.1's (Defaults.py and the
  * admin pages), so that an admin's knowledge carries over: a setting herald
  * has means what it meant there.  Two deliberate differences: passwords are
- * Argon2id hashes (Mailman: unsalted SHA-1), and settings of features herald
- * does not have (the NNTP gateway) are absent rather than present
- * and ignored; send_reminders is kept for import only (herald sends no
- * password reminders: they mailed clear-text passwords).
+ * Argon2id hashes (Mailman: unsalted SHA-1), and send_reminders is kept for
+ * import only (herald sends no password reminders: they mailed clear-text
+ * passwords).
  * Settings of features herald will have but does not have yet (bounce
  * processing, digests, subscription requests, ...) are here, so that a
  * list keeps them, and flagged LS_PENDING, so that nobody is told they
@@ -356,6 +355,29 @@ static const struct list_setting settings[] = {
 	  "0=yearly|1=monthly|2=quarterly|3=weekly|4=daily", NO_RANGE,
 	  "How the archive is divided into volumes.", 0 },
 
+	/* --- gateway ---------------------------------------------------- */
+	{ "nntp_host", "gateway", LS_STRING, "", NULL, NO_RANGE,
+	  "The news server of the mail-news gateway, host or host:port "
+	  "(port 119 when none is given; docs/news.md).", 0 },
+	{ "linked_newsgroup", "gateway", LS_STRING, "", NULL, NO_RANGE,
+	  "The newsgroup the list is gatewayed with.", 0 },
+	{ "gateway_to_news", "gateway", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Post the list's posts to linked_newsgroup (the news runner).", 0 },
+	{ "gateway_to_mail", "gateway", LS_BOOL, "no", NULL, NO_RANGE,
+	  "Send the newsgroup's new articles to the list (the task "
+	  "news.gate); they skip member and nonmember moderation, and are "
+	  "not posted back to the group.", 0 },
+	{ "news_moderation", "gateway", LS_ENUM, "0",
+	  "0=none|1=open_moderated|2=moderated", NO_RANGE,
+	  "none: the group is not moderated. open_moderated: the group is "
+	  "moderated but the list is open, so the list's posts go to the "
+	  "group with an Approved: header. moderated: the list holds every "
+	  "post for its moderators as well, and the approved ones go to the "
+	  "group with an Approved: header.", 0 },
+	{ "news_prefix_subject_too", "gateway", LS_BOOL, "yes", NULL, NO_RANGE,
+	  "Keep subject_prefix in the Subject of the articles posted to the "
+	  "group (no: the poster's own Subject).", 0 },
+
 	/* --- autoreply ------------------------------------------------- */
 	{ "autorespond_postings", "autoreply", LS_BOOL, "no", NULL, NO_RANGE,
 	  "Answer each post with autoresponse_postings_text.", 0 },
@@ -418,7 +440,8 @@ static const struct list_setting settings[] = {
 
 static const char *const categories[] = {
 	"general", "passwords", "language", "nondigest", "digest", "privacy",
-	"bounce", "archive", "autoreply", "contentfilter", "topics", NULL,
+	"bounce", "archive", "gateway", "autoreply", "contentfilter", "topics",
+	NULL,
 };
 
 const struct list_setting *

@@ -17,7 +17,7 @@
 #define PIPELINE_DEFAULT_ORDER                                              \
 	"authcheck,approve,replybot,dmarc,moderate,hold,mimedel,emergency,tagger," \
 	"calcrecips,"                                                       \
-	"avoiddups,cleanse,cookheaders,todigest,toarchive,scrubber,"         \
+	"avoiddups,cleanse,cookheaders,todigest,toarchive,tonews,scrubber,"         \
 	"afterdelivery,"                                                    \
 	"acknowledge,wrapmessage,decorate,tooutgoing"
 #define PIPELINE_OWNER_ORDER "replybot,ownerrecips,tooutgoing"

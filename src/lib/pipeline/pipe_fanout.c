@@ -1,6 +1,6 @@
 /*
- * pipe_fanout.c - the end of the pipeline: copies to the digest and
- * archive queues, the post's bookkeeping, the poster's acknowledgement,
+ * pipe_fanout.c - the end of the pipeline: copies to the digest, archive
+ * and news queues, the post's bookkeeping, the poster's acknowledgement,
  * and the post with its recipients to the out queue.
  *
  * Each copy joins the incoming runner's batch (post_enqueue): written now,
@@ -48,6 +48,16 @@ pipe_toarchive(struct post *p, GError **error)
 	if (!post_setting_bool(p, "archive") || message_no_archive(p->msg))
 		return PIPE_CONTINUE;
 	return copy_to(p, QUEUE_ARCHIVE, error);
+}
+
+enum pipe_result
+pipe_tonews(struct post *p, GError **error)
+{
+	/* A post from the group is not posted back to it: no loop. */
+	if (!post_setting_bool(p, "gateway_to_news") ||
+	    queue_meta_get(p->meta, META_FROM_USENET) != NULL)
+		return PIPE_CONTINUE;
+	return copy_to(p, QUEUE_NEWS, error);
 }
 
 enum pipe_result

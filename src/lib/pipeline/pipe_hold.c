@@ -3,7 +3,9 @@
  *
  * In order: a loop (our own X-BeenThere: discarded, approved or not), then,
  * unless approved, header_filter_rules, administrivia, too many
- * recipients, no explicit destination, bounce_matching_headers and size.
+ * recipients, no explicit destination, bounce_matching_headers, size, and
+ * a list gatewayed to a moderated newsgroup (news_moderation moderated).
+ * Articles from the newsgroup skip the destination tests.
  * The first that applies decides; its reason is what the moderators and
  * the poster are told.
  */
@@ -275,6 +277,9 @@ pipe_hold(struct post *p, GError **error)
 	GPtrArray *dests, *rcpts, *lines;
 	enum pipe_result r = PIPE_CONTINUE;
 	int filtered;
+	/* An article from the linked newsgroup is addressed to the group,
+	 * not to the list: the destination tests do not apply to it. */
+	gboolean usenet = queue_meta_get(p->meta, META_FROM_USENET) != NULL;
 
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
@@ -309,10 +314,11 @@ pipe_hold(struct post *p, GError **error)
 				"belong to %s)", req);
 		g_free(req);
 		r = PIPE_HOLD;
-	} else if (max_rcpts > 0 && rcpts->len >= (guint)max_rcpts) {
+	} else if (!usenet && max_rcpts > 0 && rcpts->len >= (guint)max_rcpts) {
 		post_set_reason(p, "Too many recipients to the message");
 		r = PIPE_HOLD;
-	} else if (post_setting_bool(p, "require_explicit_destination") &&
+	} else if (!usenet &&
+		   post_setting_bool(p, "require_explicit_destination") &&
 		   !explicit_destination(p, dests)) {
 		post_set_reason(p, "Message has implicit destination");
 		r = PIPE_HOLD;
@@ -322,6 +328,10 @@ pipe_hold(struct post *p, GError **error)
 		post_set_reason(p, "Message body is too big: %zu bytes with a "
 				"limit of %" G_GINT64_FORMAT " KB", post_size(p),
 				max_kb);
+		r = PIPE_HOLD;
+	} else if (!usenet && post_setting_bool(p, "gateway_to_news") &&
+		   post_setting_int(p, "news_moderation") == 2) {
+		post_set_reason(p, "Posting to a moderated newsgroup");
 		r = PIPE_HOLD;
 	}
 	g_ptr_array_unref(dests);

@@ -352,7 +352,9 @@ pipe_moderate(struct post *p, GError **error)
 	char *notice;
 	int64_t action;
 
-	if (p->approved)
+	/* Posts from the linked newsgroup: the group decided who may post
+	 * (Mailman's fromusenet). */
+	if (p->approved || queue_meta_get(p->meta, META_FROM_USENET) != NULL)
 		return PIPE_CONTINUE;
 	m = posting_member(p, &failed, error);
 	if (failed)

@@ -62,6 +62,9 @@ static const struct pipe_handler handlers[] = {
 	  "Precedence, X-BeenThere, Sender and Errors-To." },
 	{ "todigest", pipe_todigest, "A copy to the digest queue." },
 	{ "toarchive", pipe_toarchive, "A copy to the archive queue." },
+	{ "tonews", pipe_tonews,
+	  "gateway_to_news: a copy to the news queue, for the linked "
+	  "newsgroup (not for posts that came from it)." },
 	{ "scrubber", pipe_scrubber,
 	  "scrub_nondigest: attachments stored in the archive and replaced by "
 	  "links." },

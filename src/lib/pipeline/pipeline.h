@@ -145,6 +145,7 @@ enum pipe_result pipe_cleanse(struct post *p, GError **error);
 enum pipe_result pipe_cookheaders(struct post *p, GError **error);
 enum pipe_result pipe_todigest(struct post *p, GError **error);
 enum pipe_result pipe_toarchive(struct post *p, GError **error);
+enum pipe_result pipe_tonews(struct post *p, GError **error);
 enum pipe_result pipe_scrubber(struct post *p, GError **error);
 enum pipe_result pipe_wrapmessage(struct post *p, GError **error);
 enum pipe_result pipe_decorate(struct post *p, GError **error);

@@ -17,6 +17,7 @@ const struct runner_kind *const runner_kinds[] = {
 	&runner_commands,
 	&runner_archive,
 	&runner_digest,
+	&runner_news,
 	&runner_webhook,
 	&runner_forward,
 	&runner_sink,

@@ -24,5 +24,6 @@ extern const struct runner_kind runner_bounces;	/* bounces.c */
 extern const struct runner_kind runner_archive;	/* archive.c */
 extern const struct runner_kind runner_digest;		/* digest.c */
 extern const struct runner_kind runner_webhook;	/* webhook.c */
+extern const struct runner_kind runner_news;		/* news.c */
 
 #endif

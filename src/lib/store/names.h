@@ -23,6 +23,7 @@
 #define QUEUE_SHUNT "shunt"		/* failed, resumable by unshunt */
 #define QUEUE_BAD "bad"			/* unreadable or struck out */
 #define QUEUE_WEBHOOKS "webhooks"	/* events for the webhooks */
+#define QUEUE_NEWS "news"		/* posts for the linked newsgroup */
 
 /* Metadata keys. */
 #define META_LIST "list"		/* name@domain */
@@ -72,5 +73,12 @@
 #define META_AUTH_RESULTS "auth-results"	/* for ARC-Authentication-Results */
 /* The topics a post matched (pipeline/pipe_topics.c; repeated). */
 #define META_TOPIC "topic"
+/* The mail-news gateway (docs/news.md): a post that came from the
+ * newsgroup (news.gate; Mailman's fromusenet), and the post's Subject as
+ * the poster wrote it, for news_prefix_subject_too off. */
+#define META_FROM_USENET "from-usenet"
+#define META_ORIG_SUBJECT "orig-subject"
+/* A news-queue entry that holds the article itself (runners/news.c). */
+#define META_NEWS_PREPARED "news-prepared"
 
 #endif

@@ -163,6 +163,19 @@ static const struct setting_def settings[] = {
 	  "a log line); `herald webhooks replay` can send it again." },
 	{ "webhooks.timeout", SETTING_INT, "10", NULL, 1, 600,
 	  "Seconds a webhook receiver may take to connect and answer." },
+	{ "news.timeout", SETTING_INT, "30", NULL, 1, 600,
+	  "Seconds a news server may take to connect and to answer each "
+	  "command of the mail-news gateway (docs/news.md)." },
+	{ "news.retry_wait", SETTING_INT, "300", NULL, 1, 86400,
+	  "Seconds before a post the news server did not take (no "
+	  "connection, a timeout, a 4xx answer) is posted again; the wait "
+	  "doubles with each attempt, up to an hour." },
+	{ "news.give_up", SETTING_INT, "432000", NULL, 10, 31536000,
+	  "Seconds after a post's first failed attempt when its posting to "
+	  "the newsgroup is given up: logged, and the post kept in bad/." },
+	{ "news.gate_max", SETTING_INT, "1000", NULL, 1, 1000000,
+	  "The most articles one run of the task news.gate takes from a "
+	  "list's newsgroup; the rest wait for the next run." },
 	{ "dmarc.resolver", SETTING_STRING, "", NULL, 0, 0,
 	  "The DNS server asked for DMARC policies, as ADDRESS or ADDRESS:PORT "
 	  "(IPv4). Empty: the system's (/etc/resolv.conf)." },

@@ -12,6 +12,7 @@ extern const struct task task_bounce_disabled;	/* bounce.c */
 extern const struct task task_pending_expire;	/* pending.c */
 extern const struct task task_archive_gzip;	/* archive.c */
 extern const struct task task_digest_send;	/* digest.c */
+extern const struct task task_news_gate;	/* news.c */
 
 const struct task *const tasks[] = {
 	&task_held_expire,
@@ -20,6 +21,7 @@ const struct task *const tasks[] = {
 	&task_pending_expire,
 	&task_archive_gzip,
 	&task_digest_send,
+	&task_news_gate,
 	NULL,
 };
 
