@@ -10,10 +10,17 @@
  *   4. remove the marker.
  * A kill before 3 leaves no list, and an archive that carries the marker:
  * the next run removes it and starts the list again.  A kill after 3
- * leaves at most the marker, which the next run (finding the list there)
- * leaves alone: the list is imported.  The staging dir's file
- * import-owner names the host and process building it, so that a second
- * run does not clear the staging dir of one still running.
+ * leaves at most the marker and the staging dir, which the next run
+ * (finding the list there) removes: the list is imported.
+ *
+ * Ownership: the staging dir's file import-owner names the host, process
+ * and its start time of the run building it; the dir comes into place by
+ * rename with that file in it.  A second run never touches the staging
+ * dir of a live owner.  Another's (gone, a zombie, or its pid now another
+ * process's) is renamed aside before it is removed: the archive's
+ * rendering workers die with their parent (PR_SET_PDEATHSIG), but a call
+ * one of them had under way may still land, and must land there, not in
+ * the new stage.
  */
 #include "import/import-private.h"
 #include "base/base.h"
