@@ -26,6 +26,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "list/listaddr.h"
+#include "store/lock.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -36,6 +37,7 @@
 
 #define MARKER "import-incomplete"
 #define OWNER "import-owner"
+#define STAGE_LOCK_WAIT_MS 30000
 
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -186,29 +188,59 @@ running_import(const char *dir, GError **error)
 	return ret;
 }
 
-/* Removes dir, a killed run's: renamed aside first, so that a last call of
- * a process of that run still under way lands in the folder going away,
- * never in the one this run builds.  What cannot be removed yet is left
- * to a later run's sweep. */
+/* Moves dir, a killed run's staging dir, aside (*aside_r, NULL when there
+ * is none): a last call of a process of that run still under way lands in
+ * the folder going away, never in the one this run builds. */
 static int
-clear_dead(const char *dir, GError **error)
+move_aside(const char *dir, char **aside_r, GError **error)
 {
 	char *aside = g_strdup_printf("%s.old.%s.%d", dir, herald_host(),
 				      (int)getpid());
-	int ret = 0;
 
-	if (fs_rename_checked(dir, aside, 0) < 0) {
-		if (errno != ENOENT) {
-			set_errno_error(error, "rename(%s, %s)", dir, aside);
-			ret = -1;
-		}
-	} else if (import_remove_tree(aside, NULL) < 0) {
-		g_usleep(100000);
-		if (import_remove_tree(aside, NULL) < 0)
-			log_warning("import", "%s: left for the next run", aside);
+	*aside_r = NULL;
+	if (fs_rename_checked(dir, aside, 0) == 0) {
+		*aside_r = aside;
+		return 0;
 	}
+	if (errno == ENOENT) {
+		g_free(aside);
+		return 0;
+	}
+	set_errno_error(error, "rename(%s, %s)", dir, aside);
 	g_free(aside);
-	return ret;
+	return -1;
+}
+
+/* Removes what move_aside moved; what cannot be removed yet (a late call
+ * landed in it) is left to a later run's sweep. */
+static void
+remove_aside(char **aside)
+{
+	if (*aside != NULL && import_remove_tree(*aside, NULL) < 0) {
+		g_usleep(100000);
+		if (import_remove_tree(*aside, NULL) < 0)
+			log_warning("import", "%s: left for the next run", *aside);
+	}
+	g_free(*aside);
+	*aside = NULL;
+}
+
+/* The lock import-<list>, held while a run judges the staging dir and
+ * takes it or clears it (a few renames): two runs cannot both find its
+ * owner gone and take it one after the other.  NULL on timeout. */
+static struct lock *
+stage_lock(struct site *real, const char *fqdn, GError **error)
+{
+	char *locks = site_path(real, "locks", NULL);
+	char *name = g_strdup_printf("import-%s", fqdn);
+	struct lock *lk = lock_new(locks, name,
+				   site_get_int(real, "lock.lifetime") * 1000);
+
+	if (lock_acquire(lk, STAGE_LOCK_WAIT_MS, error) < 0)
+		lock_free(&lk);
+	g_free(name);
+	g_free(locks);
+	return lk;
 }
 
 /* Removes the folders that killed runs left beside the staging dir stage
@@ -252,9 +284,9 @@ sweep(const char *stage)
 	g_free(parent);
 }
 
-/* Takes the staging dir: made under a name of its own with the owner file
- * in it, then renamed into place, so that it never is there without its
- * owner.  -1 when another run took it first. */
+/* Takes the staging dir (under stage_lock, once it is clear): made under
+ * a name of its own with the owner file in it, then renamed into place,
+ * so that it never is there without its owner. */
 static int
 claim(const char *dir, GError **error)
 {
@@ -269,9 +301,6 @@ claim(const char *dir, GError **error)
 	    fs_write_atomic(owner, line, strlen(line), error) < 0)
 		goto out;
 	if (fs_rename_checked(tmp, dir, 0) < 0) {
-		if ((errno == EEXIST || errno == ENOTEMPTY) &&
-		    running_import(dir, error) < 0)
-			goto out;
 		set_errno_error(error, "rename(%s, %s)", tmp, dir);
 		goto out;
 	}
@@ -309,18 +338,19 @@ dirs_free(char *dirs[3])
  * the marker (the list is whole: its folder moves last) and its staging
  * dir, both cleared unless a run still owns that dir. */
 static void
-tidy_imported(const char *stage, const char *marker)
+tidy_imported(struct site *real, const char *fqdn, const char *stage,
+	      const char *marker)
 {
-	GError *local = NULL;
+	struct lock *lk = stage_lock(real, fqdn, NULL);
+	char *aside = NULL;
+	int r = -1;
 
-	if (running_import(stage, &local) < 0) {
-		g_error_free(local);
+	if (lk != NULL && running_import(stage, NULL) == 0)
+		r = move_aside(stage, &aside, NULL);
+	lock_free(&lk);
+	if (r < 0)
 		return;
-	}
-	if (clear_dead(stage, &local) < 0) {
-		log_warning("import", "%s", local->message);
-		g_clear_error(&local);
-	}
+	remove_aside(&aside);
 	sweep(stage);
 	if (fs_unlink(marker) < 0 && errno != ENOENT)
 		log_warning("import", "unlink(%s): %s", marker, g_strerror(errno));
@@ -334,6 +364,8 @@ import_stage_begin(struct site *real, const char *fqdn,
 	char *list_dir = site_path(real, "lists", fqdn, NULL);
 	char *name = g_strdup_printf("stage-%s", fqdn);
 	char *dirs[3], *marker, *conf = NULL, *conf_dst = NULL, *data = NULL;
+	char *aside = NULL;
+	struct lock *lk = NULL;
 	size_t len = 0;
 	int ret = -1;
 
@@ -343,18 +375,22 @@ import_stage_begin(struct site *real, const char *fqdn,
 	archive_dirs(real, fqdn, dirs);
 	marker = g_build_filename(dirs[0], MARKER, NULL);
 	if (access(list_dir, F_OK) == 0) {
-		tidy_imported(st->dir, marker);
+		tidy_imported(real, fqdn, st->dir, marker);
 		ret = 0;
 		goto out;
 	}
-	if (listaddr_check_new(real, fqdn, error) < 0)
+	if (listaddr_check_new(real, fqdn, error) < 0 ||
+	    (lk = stage_lock(real, fqdn, error)) == NULL)
 		goto out;
-	if (running_import(st->dir, error) < 0 || clear_dead(st->dir, error) < 0)
+	if (running_import(st->dir, error) < 0 ||
+	    move_aside(st->dir, &aside, error) < 0 || claim(st->dir, error) < 0) {
+		lock_free(&lk);
 		goto out;
-	sweep(st->dir);
-	if (claim(st->dir, error) < 0)
-		goto out;
+	}
 	st->claimed = TRUE;
+	lock_free(&lk);
+	remove_aside(&aside);
+	sweep(st->dir);
 	/* Ours now: no other run commits this list until we are done.  One
 	 * may have committed it since we looked. */
 	if (access(list_dir, F_OK) == 0) {
