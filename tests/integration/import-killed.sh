@@ -45,12 +45,15 @@ worker=
 for try in 1 2 3; do
 	"$HERALD" --var "$V" import mailman2 "$MM" >/dev/null 2>&1 &
 	pid=$!
+	# Stopped (state T: caught alive, not as it ended), the worker would
+	# outlive the import for ever.
 	while kill -0 $pid 2>/dev/null && [ -z "$worker" ]; do
 		worker=$(ps -o pid= --ppid $pid | tr -d ' ' | head -1)
+		[ -n "$worker" ] || continue
+		kill -STOP "$worker" 2>/dev/null
+		ps -o stat= -p "$worker" | grep -q '^T' || worker=
 	done
 	if [ -n "$worker" ]; then
-		# Stopped, the worker would outlive the import for ever.
-		kill -STOP "$worker"
 		kill -9 $pid
 		wait $pid 2>/dev/null
 		break
@@ -99,7 +102,8 @@ while read -r step fault path visible; do
 	V=$(new_var "commit-$step")
 	filter=${path//@V@/$V}
 	(NFSFAULT="$fault=1" NFSFAULT_PATH="$filter\$" LD_PRELOAD=$SHIM \
-		exec "$HERALD" --var "$V" import mailman2 "$MM" >/dev/null 2>&1) 2>/dev/null
+		"$HERALD" --var "$V" import mailman2 "$MM" >/dev/null 2>&1
+	 exit $?) 2>/dev/null
 	check "$step: the import was killed there" test $? -eq 137
 	if [ "$visible" = no ]; then
 		check "$step: no list is visible" test -z "$("$HERALD" --var "$V" lists)"
