@@ -36,7 +36,7 @@ rerun_whole() {
 	check "$what: its archive is whole" bash -c "'$HERALD' --var '$v' archive check $LIST >/dev/null &&
 		test \$(find '$v/archives/private/$LIST' -name '[0-9]*.html' | wc -l) -eq $MSGS"
 	check "$what: no staging dir, marker or leftover" \
-		test -z "$(ls "$v/import" | grep '^stage-')" -a ! -e "$v/archives/$LIST/import-incomplete"
+		test -z "$(ls "$v/import" | grep -E '^(stage|old|new)-')" -a ! -e "$v/archives/$LIST/import-incomplete"
 }
 
 # --- the rendering worker dies with the import ------------------------------

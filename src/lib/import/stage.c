@@ -188,15 +188,31 @@ running_import(const char *dir, GError **error)
 	return ret;
 }
 
+/* The folder beside staging dir stage (var/import/stage-<list>) named
+ * KIND-<list>.TAIL: "old" for one moved aside to be removed, "new" for one
+ * being made.  Never stage-..., so never another list's staging dir. */
+static char *
+side_path(const char *stage, const char *kind, const char *tail)
+{
+	char *parent = fs_dirname(stage), *base = g_path_get_basename(stage);
+	char *path = g_strdup_printf("%s/%s-%s.%s", parent, kind,
+				     base + strlen("stage-"), tail);
+
+	g_free(base);
+	g_free(parent);
+	return path;
+}
+
 /* Moves dir, a killed run's staging dir, aside (*aside_r, NULL when there
  * is none): a last call of a process of that run still under way lands in
  * the folder going away, never in the one this run builds. */
 static int
 move_aside(const char *dir, char **aside_r, GError **error)
 {
-	char *aside = g_strdup_printf("%s.old.%s.%d", dir, herald_host(),
-				      (int)getpid());
+	char *tail = g_strdup_printf("%s.%d", herald_host(), (int)getpid());
+	char *aside = side_path(dir, "old", tail);
 
+	g_free(tail);
 	*aside_r = NULL;
 	if (fs_rename_checked(dir, aside, 0) == 0) {
 		*aside_r = aside;
@@ -244,33 +260,33 @@ stage_lock(struct site *real, const char *fqdn, GError **error)
 }
 
 /* Removes the folders that killed runs left beside the staging dir stage
- * of a list: stage.old.* (moved aside to be removed) and stage.new.* (a
- * claim that never came into place) whose owner is gone. */
+ * of a list: old-<list>.HOST.PID (moved aside to be removed) and
+ * new-<list>.HOST.PID.START (a claim that never came into place) whose
+ * owner is gone. */
 static void
 sweep(const char *stage)
 {
 	char *parent = fs_dirname(stage), *base = g_path_get_basename(stage);
-	char *prefix = g_strconcat(base, ".", NULL);
+	const char *list = base + strlen("stage-");
+	char *old = g_strdup_printf("old-%s.", list);
+	char *new = g_strdup_printf("new-%s.", list);
 	GDir *d = g_dir_open(parent, 0, NULL);
 	const char *f;
 
 	while (d != NULL && (f = g_dir_read_name(d)) != NULL) {
-		const char *rest;
-		char *path, *who;
 		struct owner o;
-		gboolean dead;
+		gboolean dead = FALSE;
+		char *path, *who;
 
-		if (!g_str_has_prefix(f, prefix))
-			continue;
-		rest = f + strlen(prefix);
-		if (g_str_has_prefix(rest, "old."))
+		if (g_str_has_prefix(f, old))
 			dead = TRUE;
-		else if (g_str_has_prefix(rest, "new.")) {
-			who = g_strdelimit(g_strdup(rest + 4), ".", ' ');
+		else if (g_str_has_prefix(f, new)) {
+			/* Another list's, whose name goes on with a dot, does
+			 * not parse as HOST PID START. */
+			who = g_strdelimit(g_strdup(f + strlen(new)), ".", ' ');
 			dead = owner_parse(who, &o) && !owner_alive(&o);
 			g_free(who);
-		} else
-			continue;
+		}
 		if (!dead)
 			continue;
 		path = g_build_filename(parent, f, NULL);
@@ -279,7 +295,8 @@ sweep(const char *stage)
 	}
 	if (d != NULL)
 		g_dir_close(d);
-	g_free(prefix);
+	g_free(new);
+	g_free(old);
 	g_free(base);
 	g_free(parent);
 }
@@ -291,7 +308,7 @@ static int
 claim(const char *dir, GError **error)
 {
 	char *who = owner_text("."), *text = owner_text(" ");
-	char *tmp = g_strdup_printf("%s.new.%s", dir, who);
+	char *tmp = side_path(dir, "new", who);
 	char *owner = g_build_filename(tmp, OWNER, NULL);
 	char *line = g_strconcat(text, "\n", NULL), *parent = NULL;
 	int ret = -1;
