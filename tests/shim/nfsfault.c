@@ -18,6 +18,8 @@
  *                 that path, as a stale attribute cache would
  *   write_enospc, write_edquot, fsync_enospc, fsync_edquot, rename_enospc
  *                 the call fails, nothing written / renamed
+ *   rename_kill   rename done, then the process is killed (SIGKILL), as
+ *   unlink_kill   unlink done, then killed   a kill -9 between two steps
  * Counters are per process.  Calls libc makes internally are not seen.
  */
 #ifndef _GNU_SOURCE
@@ -27,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +42,14 @@ enum fault {
 	F_LINK_EEXIST, F_LINK_EIO, F_RENAME_ENOENT, F_UNLINK_ENOENT,
 	F_STAT_ESTALE, F_OPEN_ESTALE, F_UNLINK_ESTALE, F_STAT_STALE,
 	F_WRITE_ENOSPC, F_WRITE_EDQUOT, F_FSYNC_ENOSPC, F_FSYNC_EDQUOT,
-	F_RENAME_ENOSPC, F_COUNT
+	F_RENAME_ENOSPC, F_RENAME_KILL, F_UNLINK_KILL, F_COUNT
 };
 
 static const char *const fault_names[F_COUNT] = {
 	"link_eexist", "link_eio", "rename_enoent", "unlink_enoent",
 	"stat_estale", "open_estale", "unlink_estale", "stat_stale",
 	"write_enospc", "write_edquot", "fsync_enospc", "fsync_edquot",
-	"rename_enospc",
+	"rename_enospc", "rename_kill", "unlink_kill",
 };
 
 static long nth[F_COUNT], every[F_COUNT], calls[F_COUNT];
@@ -173,6 +176,8 @@ rename(const char *a, const char *b)
 		errno = ENOENT;
 		return -1;
 	}
+	if (r == 0 && should_fault(F_RENAME_KILL, b))
+		kill(getpid(), SIGKILL);
 	return r;
 }
 
@@ -191,6 +196,8 @@ unlink(const char *p)
 		errno = ENOENT;
 		return -1;
 	}
+	if (r == 0 && should_fault(F_UNLINK_KILL, p))
+		kill(getpid(), SIGKILL);
 	return r;
 }
 

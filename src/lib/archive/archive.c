@@ -19,7 +19,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -466,7 +468,7 @@ render_from(struct archive *a, const struct state *s, int64_t from,
 	g_ptr_array_sort(todo, by_count);
 	workers = MIN(MIN(g_get_num_processors(), RENDER_WORKERS), MAX(todo->len, 1));
 	for (guint w = 1; w < workers; w++) {
-		pid_t pid = fork();
+		pid_t parent = getpid(), pid = fork();
 
 		if (pid < 0) {
 			set_errno_error(error, "fork");
@@ -475,6 +477,13 @@ render_from(struct archive *a, const struct state *s, int64_t from,
 		if (pid == 0) {
 			GError *local = NULL;
 
+			/* A worker dies with the process that forked it: one
+			 * left rendering after its parent was killed would
+			 * write on into a tree that the next run (an import's
+			 * rerun: its staging dir) removes or builds anew. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
 			/* The parent's handle is the parent's: not closed here. */
 			a->search = NULL;
 			a->search_part = (int)w;

@@ -12,6 +12,7 @@ struct import_stage {
 	struct site *stage;	/* a var dir of its own, the real one's settings */
 	char *dir;		/* var/import/stage-<fqdn> */
 	char *fqdn;
+	gboolean claimed;	/* dir is ours (import-owner names us) */
 	gboolean committed;
 };
 
