@@ -128,6 +128,20 @@ postfix_herald() {
 FAKELIB=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
 at() { local off=$1; shift; LD_PRELOAD=$FAKELIB FAKETIME="$off" "$@"; }
 
+# sendmail_spool V DIR: var dir V delivers through the sendmail transport
+# into DIR, one file a copy (DIR/mail.XXXXXX.eml).
+sendmail_spool() {
+	local v=$1 dir=$2
+	mkdir -p "$dir" || return 1
+	cat >"$T_DIR/sendmail" <<'SH'
+#!/bin/sh
+f=$(mktemp "$1/mail.XXXXXX") && cat >"$f.eml" && rm -f "$f"
+SH
+	chmod +x "$T_DIR/sendmail" &&
+		"$HERALD" --var "$v" site set mta.transport sendmail &&
+		"$HERALD" --var "$v" site set mta.sendmail_command "$T_DIR/sendmail $dir"
+}
+
 # web_serve V: the web interface of var dir V (`herald web serve`) on a free
 # port of 127.0.0.1, in the background until the test ends; exports WEB_BASE
 # (http://127.0.0.1:PORT/, also web.base_url) and WEB_PID, logs in V/web.log.

@@ -14,15 +14,8 @@ V=$T_DIR/v
 "$HERALD" --var "$V" init >/dev/null
 L=at@example.org
 SP=$T_DIR/spool
-mkdir -p "$SP"
 h() { "$HERALD" --var "$V" "$@"; }
-cat >"$T_DIR/sendmail" <<'SH'
-#!/bin/sh
-f=$(mktemp "$1/mail.XXXXXX") && cat >"$f.eml" && rm -f "$f"
-SH
-chmod +x "$T_DIR/sendmail"
-h site set mta.transport sendmail
-h site set mta.sendmail_command "$T_DIR/sendmail $SP"
+sendmail_spool "$V" "$SP"
 web_serve "$V" || { not_ok "the web interface starts"; t_done; }
 h lists create $L --owner owner@example.org >/dev/null
 printf 'reg@example.org\n' | h members add $L >/dev/null
