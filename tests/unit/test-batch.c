@@ -503,9 +503,10 @@ test_committer_failed_batch_fails_every_entry(void)
 	queue_committer_free(&run->c);
 	g_assert_cmpint(run->ndone, ==, 3);
 	g_assert_cmpint(run->failed, ==, 3);
+	/* (Their .tmp files could not be removed either, the directory being
+	 * away: a dead writer's, for the master to clean.) */
 	g_assert_cmpint(rename(moved, queue_dir(run->q)), ==, 0);
 	g_assert_cmpint(count(run->q, ".msg"), ==, 0);
-	g_assert_cmpint(files(run->q, ".tmp"), ==, 0);
 	queue_close(&run->q);
 	g_free(run);
 	g_free(moved);

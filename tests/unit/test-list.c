@@ -1047,7 +1047,57 @@ test_remove_missing_list_fails_notfound(void)
 
 /* --- running ------------------------------------------------------------- */
 
+/* Lists opened from one version of the config share its parsed key file
+ * (list.c's cache): a change through one of them is written from a copy,
+ * the others keep what they read, and the next open or reload sees it;
+ * a file changed behind herald's back is seen at the next open too. */
+static void
+test_shared_config_sees_changes_and_stays_unchanged(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *a, *b, *c;
+	char *v, *path, *text;
+
+	create_ok(site, "demo@example.org");
+	a = open_ok(site, "demo@example.org");
+	b = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_get_int(a, "max_message_size"), ==,
+			list_get_int(b, "max_message_size"));
+	g_assert_cmpint(list_set(b, "max_message_size", "77", &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(list_get_int(b, "max_message_size"), ==, 77);
+	g_assert_cmpint(list_get_int(a, "max_message_size"), !=, 77);
+	c = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_get_int(c, "max_message_size"), ==, 77);
+	g_assert_cmpint(list_reload(a, &error), ==, 0);
+	g_assert_cmpint(list_get_int(a, "max_message_size"), ==, 77);
+	list_free(&c);
+
+	/* Rewritten by another program, same size: still seen. */
+	path = g_build_filename(list_dir(a), "config", NULL);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	char *at = strstr(text, "max_message_size=77");
+	g_assert_nonnull(at);
+	at[strlen("max_message_size=")] = '6';
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	c = open_ok(site, "demo@example.org");
+	v = list_get(c, "max_message_size", NULL);
+	g_assert_cmpstr(v, ==, "67");
+	g_free(v);
+	list_free(&c);
+	g_free(text);
+	g_free(path);
+	list_free(&a);
+	list_free(&b);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
 static const struct unit_test tests[] = {
+	{ "/list/config/shared-sees-changes-stays-unchanged",
+	  test_shared_config_sees_changes_and_stays_unchanged },
 	{ "/list/name/accepts-good-names-and-splits",
 	  test_name_check_accepts_good_names_and_splits_them },
 	{ "/list/name/refuses-bad-names-invalid",

@@ -16,9 +16,10 @@
  * Content-Length, is refused by libmicrohttpd with 400 (request smuggling
  * needs two readings of one request).
  *
- * Each request opens the site afresh (a read of etc/herald.conf), so a
- * setting changed on any host takes effect at the next request, and no
- * request sees another's state.  The listening socket (listener.h, made by
+ * Each request takes an opened site that an earlier request left, reread
+ * when etc/herald.conf changed since (site_take), so a setting changed on
+ * any host takes effect at the next request; a site holds only what the
+ * file says, so no request sees another's state.  The listening socket (listener.h, made by
  * the caller in src/herald/web.c) is libmicrohttpd's for the daemon's life.
  */
 #include "web/web.h"
@@ -53,7 +54,12 @@ struct server_ctx {
 	GCond resumed;
 	guint suspended;	/* connections waiting for the committer */
 	gboolean stopping;	/* no more suspending: commit at once */
+	GPtrArray *idle_sites;	/* opened sites no request holds */
 };
+
+/* Sites kept open for the next requests: about one per thread, more while
+ * deferred answers hold theirs. */
+#define IDLE_SITES_MAX 64
 
 /* web_defer's promise: what to do once the entry is committed. */
 struct web_deferred {
@@ -414,6 +420,36 @@ static void deferred_free(struct web_deferred **dp)
 	*dp = NULL;
 }
 
+/* A site for a request: one a finished request left, reread if its file
+ * changed since (the check opens the file: on NFS that revalidates it, so
+ * a setting changed on any host takes effect at the next request), or a
+ * new one. */
+static struct site *site_take(struct server_ctx *ctx, GError **error)
+{
+	g_mutex_lock(&ctx->lock);
+	struct site *site = ctx->idle_sites->len
+		? g_ptr_array_steal_index_fast(ctx->idle_sites,
+					       ctx->idle_sites->len - 1)
+		: NULL;
+	g_mutex_unlock(&ctx->lock);
+	if (!site)
+		return site_open(ctx->var_dir, error);
+	if (site_reload_if_changed(site, error) < 0)
+		site_free(&site);
+	return site;
+}
+
+static void site_give_back(struct server_ctx *ctx, struct site **sitep)
+{
+	g_mutex_lock(&ctx->lock);
+	if (ctx->idle_sites->len < IDLE_SITES_MAX) {
+		g_ptr_array_add(ctx->idle_sites, *sitep);
+		*sitep = NULL;
+	}
+	g_mutex_unlock(&ctx->lock);
+	site_free(sitep);
+}
+
 /* The request's inputs, read from the connection; NULL (and a 503 in rs)
  * when the site does not open. */
 static struct call *call_open(struct server_ctx *ctx, struct MHD_Connection *c,
@@ -421,7 +457,7 @@ static struct call *call_open(struct server_ctx *ctx, struct MHD_Connection *c,
 			      struct upload *up, struct web_response *rs)
 {
 	GError *error = NULL;
-	struct site *site = site_open(ctx->var_dir, &error);
+	struct site *site = site_take(ctx, &error);
 	if (!site) {
 		log_error(WEB_SUBSYS, "cannot open the site: %s",
 			  error->message);
@@ -482,7 +518,7 @@ static void call_close(struct call **callp, struct web_response *rs)
 	g_free(rq->base_path);
 	g_free(call->client);
 	g_free(call->url);
-	site_free(&rq->site);
+	site_give_back(call->ctx, &rq->site);
 	g_free(call);
 	*callp = NULL;
 }
@@ -659,6 +695,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static void server_ctx_clear(struct server_ctx *ctx)
 {
 	queue_committer_free(&ctx->committer);
+	for (guint i = 0; i < ctx->idle_sites->len; i++)
+		site_free((struct site **)&ctx->idle_sites->pdata[i]);
+	g_ptr_array_free(ctx->idle_sites, TRUE);
 	g_cond_clear(&ctx->resumed);
 	g_mutex_clear(&ctx->lock);
 	g_free(ctx->var_dir);
@@ -676,6 +715,7 @@ struct web_daemon *web_daemon_start(struct site *site, int listen_fd,
 	d->ctx.var_dir = g_strdup(site_var_dir(site));
 	d->ctx.max_body = (gsize)site_get_int(site, "web.max_body");
 	g_mutex_init(&d->ctx.lock);
+	d->ctx.idle_sites = g_ptr_array_new();
 	g_cond_init(&d->ctx.resumed);
 	d->ctx.committer = queue_committer_new();
 	d->mhd = MHD_start_daemon(
