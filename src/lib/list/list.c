@@ -922,8 +922,16 @@ list_check_password(struct list *l, const char *name, const char *candidate)
 	gboolean ok = hash != NULL && *hash != '\0' &&
 		(list_password_is_sha1(hash)
 		 ? check_sha1(l, name, hash, candidate)
-		 : crypto_pwhash_str_verify(hash, candidate, strlen(candidate)) == 0);
+		 : list_password_verify(hash, candidate));
+	GError *error = NULL;
 
+	/* Made at other parameters than herald's: made again now. */
+	if (ok && list_password_needs_rehash(hash) &&
+	    list_set(l, name, candidate, &error) < 0) {
+		log_msg(LOG_LVL_WARNING, "list", "%s: %s matched but could not "
+			"be rehashed: %s", l->fqdn, name, error->message);
+		g_error_free(error);
+	}
 	g_free(hash);
 	return ok;
 }
