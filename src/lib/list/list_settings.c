@@ -37,10 +37,11 @@
 #define PASSWORD_OPSLIMIT 5ULL
 #define PASSWORD_MEMLIMIT ((size_t)7 * 1024 * 1024)
 
-/* One Argon2id computation at a time in a process: each takes
- * PASSWORD_MEMLIMIT bytes (more for an older hash), so logins at once on
- * the web service's threads cost no more memory than one. */
-static GMutex pwhash_lock;
+/* One Argon2id verification at a time in a process: each takes the hash's
+ * m (PASSWORD_MEMLIMIT, more for an older hash), so logins at once on the
+ * web service's threads cost no more memory than one.  Making hashes is
+ * not serialised: an import makes them on every processor. */
+static GMutex pwverify_lock;
 
 #define NO_RANGE 0, 0
 #define INT_RANGE(lo, hi) lo, hi
@@ -595,12 +596,8 @@ list_setting_normalise(const struct list_setting *s, const char *value,
 		if (sodium_init() < 0)
 			g_error("libsodium failed to initialise");
 		hash = g_malloc(crypto_pwhash_STRBYTES);
-		g_mutex_lock(&pwhash_lock);
-		int hashed = crypto_pwhash_str(hash, value, strlen(value),
-					       PASSWORD_OPSLIMIT,
-					       PASSWORD_MEMLIMIT);
-		g_mutex_unlock(&pwhash_lock);
-		if (hashed != 0) {
+		if (crypto_pwhash_str(hash, value, strlen(value),
+				      PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT) != 0) {
 			g_free(hash);
 			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
 				    "%s: hashing the password failed (out of "
@@ -619,10 +616,10 @@ list_password_verify(const char *hash, const char *candidate)
 {
 	if (sodium_init() < 0)
 		g_error("libsodium failed to initialise");
-	g_mutex_lock(&pwhash_lock);
+	g_mutex_lock(&pwverify_lock);
 	gboolean ok = crypto_pwhash_str_verify(hash, candidate,
 					       strlen(candidate)) == 0;
-	g_mutex_unlock(&pwhash_lock);
+	g_mutex_unlock(&pwverify_lock);
 	return ok;
 }
 
