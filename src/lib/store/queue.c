@@ -589,6 +589,7 @@ struct batch_entry {
 	char *final;
 	int fd;
 	ino_t ino;
+	gboolean synced;	/* fsync'ed and closed already (fd -1) */
 };
 
 struct queue_batch {
@@ -656,7 +657,7 @@ queue_batch_commit(struct queue_batch *b, GError **error)
 	for (i = 0; i < n; i++) {
 		struct batch_entry *be = b->entries->pdata[i];
 
-		if (fs_sync_close(&be->fd, be->tmp, error) < 0) {
+		if (!be->synced && fs_sync_close(&be->fd, be->tmp, error) < 0) {
 			queue_batch_rollback(b, 0);
 			goto out;
 		}
@@ -758,6 +759,12 @@ struct queue_pending {
 	gpointer data;
 };
 
+/* Threads that fsync a batch's files at once: the block layer merges the
+ * cache flushes of fsyncs under way together, where one after another
+ * each waits for its own (one flush each, 3 ms on this test machine's ext4
+ * without a journal, held the committer to 300 entries a second). */
+#define COMMIT_SYNCERS 8
+
 struct queue_committer {
 	GMutex lock;
 	GCond wake;
@@ -765,6 +772,11 @@ struct queue_committer {
 	gboolean stopping;
 	GThread *thread;
 	guint64 batches;	/* commits made, for tests and figures */
+	GThreadPool *syncers;	/* COMMIT_SYNCERS threads: sync_one */
+	GMutex sync_lock;	/* guards the two below */
+	GCond synced;
+	guint sync_left;	/* files of the batch still being synced */
+	GError *sync_error;	/* the first failure among them */
 };
 
 struct queue_pending *
@@ -797,9 +809,52 @@ queue_pending_drop(struct queue_pending **pp)
 	*pp = NULL;
 }
 
-/* Commits the pendings as one batch, then tells each how it went. */
+/* A syncer thread: step 1 of the commit for one file. */
 static void
-commit_pendings(GPtrArray *pendings)
+sync_one(gpointer data, gpointer user_data)
+{
+	struct batch_entry *be = data;
+	struct queue_committer *c = user_data;
+	GError *error = NULL;
+	int r = fs_sync_close(&be->fd, be->tmp, &error);
+
+	g_mutex_lock(&c->sync_lock);
+	if (r == 0)
+		be->synced = TRUE;
+	else if (c->sync_error == NULL)
+		c->sync_error = g_steal_pointer(&error);
+	if (--c->sync_left == 0)
+		g_cond_signal(&c->synced);
+	g_mutex_unlock(&c->sync_lock);
+	g_clear_error(&error);
+}
+
+/* Step 1 for every file of b at once, on c's syncers; 0, or -1 with every
+ * file of the batch removed. */
+static int
+sync_files(struct queue_committer *c, struct queue_batch *b, GError **error)
+{
+	g_mutex_lock(&c->sync_lock);
+	c->sync_left = b->entries->len;
+	g_mutex_unlock(&c->sync_lock);
+	for (guint i = 0; i < b->entries->len; i++)
+		g_thread_pool_push(c->syncers, b->entries->pdata[i], NULL);
+	g_mutex_lock(&c->sync_lock);
+	while (c->sync_left > 0)
+		g_cond_wait(&c->synced, &c->sync_lock);
+	GError *failed = g_steal_pointer(&c->sync_error);
+	g_mutex_unlock(&c->sync_lock);
+	if (failed == NULL)
+		return 0;
+	g_propagate_error(error, failed);
+	queue_batch_rollback(b, 0);
+	return -1;
+}
+
+/* Commits the pendings as one batch (its files synced on c's syncers, or
+ * one after another without c), then tells each how it went. */
+static void
+commit_pendings(struct queue_committer *c, GPtrArray *pendings)
 {
 	struct queue_batch b = { g_ptr_array_new_with_free_func(batch_entry_free) };
 	GError *error = NULL;
@@ -810,7 +865,8 @@ commit_pendings(GPtrArray *pendings)
 		g_ptr_array_add(b.entries, p->entry);
 		p->entry = NULL;
 	}
-	if (queue_batch_commit(&b, &error) < 0)
+	if ((c != NULL && pendings->len > 1 && sync_files(c, &b, &error) < 0) ||
+	    (error == NULL && queue_batch_commit(&b, &error) < 0))
 		log_error(QUEUE_SUBSYS, "a group commit of %u entries failed: %s",
 			  pendings->len, error->message);
 	g_ptr_array_free(b.entries, TRUE);
@@ -841,7 +897,7 @@ queue_pending_commit(struct queue_pending **pp, GError **error)
 	(*pp)->data = &err;
 	g_ptr_array_add(one, *pp);
 	*pp = NULL;
-	commit_pendings(one);
+	commit_pendings(NULL, one);
 	g_ptr_array_free(one, TRUE);
 	if (err != NULL) {
 		g_propagate_error(error, err);
@@ -869,7 +925,7 @@ committer_main(gpointer data)
 		c->waiting = t;
 		c->batches++;
 		g_mutex_unlock(&c->lock);
-		commit_pendings(batch);
+		commit_pendings(c, batch);
 		g_mutex_lock(&c->lock);
 	}
 	g_mutex_unlock(&c->lock);
@@ -885,6 +941,9 @@ queue_committer_new(void)
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->wake);
 	c->waiting = g_ptr_array_new();
+	g_mutex_init(&c->sync_lock);
+	g_cond_init(&c->synced);
+	c->syncers = g_thread_pool_new(sync_one, c, COMMIT_SYNCERS, FALSE, NULL);
 	c->thread = g_thread_new("queue-commit", committer_main, c);
 	return c;
 }
@@ -923,6 +982,9 @@ queue_committer_free(struct queue_committer **cp)
 	g_cond_signal(&c->wake);
 	g_mutex_unlock(&c->lock);
 	g_thread_join(c->thread);
+	g_thread_pool_free(c->syncers, FALSE, TRUE);
+	g_cond_clear(&c->synced);
+	g_mutex_clear(&c->sync_lock);
 	g_ptr_array_free(c->waiting, TRUE);
 	g_cond_clear(&c->wake);
 	g_mutex_clear(&c->lock);
