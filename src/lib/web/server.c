@@ -19,8 +19,16 @@
  * Each request takes an opened site that an earlier request left, reread
  * when etc/herald.conf changed since (site_take), so a setting changed on
  * any host takes effect at the next request; a site holds only what the
- * file says, so no request sees another's state.  The listening socket (listener.h, made by
- * the caller in src/herald/web.c) is libmicrohttpd's for the daemon's life.
+ * file says, so no request sees another's state.  The listening socket
+ * (listener.h, made by the caller in src/herald/web.c) is libmicrohttpd's
+ * for the daemon's life.
+ *
+ * An answer that waits for a durable queue entry (web_defer: the RFC 8058
+ * one-click POST) suspends its connection, so that its thread serves
+ * others meanwhile, and hands the entry to the committer (queue.h), which
+ * commits the entries of many requests at once and resumes each
+ * connection once its entry is on stable storage; access_handler is then
+ * called again and writes the answer.
  */
 #include "web/web.h"
 #include "web/session.h"
@@ -50,7 +58,7 @@ struct server_ctx {
 	char *var_dir;
 	gsize max_body;
 	struct queue_committer *committer;
-	GMutex lock;		/* guards the two below */
+	GMutex lock;		/* guards what follows */
 	GCond resumed;
 	guint suspended;	/* connections waiting for the committer */
 	gboolean stopping;	/* no more suspending: commit at once */
@@ -542,8 +550,7 @@ static void entry_committed(gpointer data, const GError *error)
  * others) and the entry goes to the committer; entry_committed resumes
  * it.  While the server stops, the entry is committed here instead.
  * TRUE when the call waits (up->waiting). */
-static gboolean call_wait(struct call *call, struct upload *up,
-			  struct web_response *rs)
+static gboolean call_wait(struct call *call, struct upload *up)
 {
 	struct server_ctx *ctx = call->ctx;
 	struct web_deferred *d = call->deferred;
@@ -597,7 +604,7 @@ static gboolean handle(struct server_ctx *ctx, struct MHD_Connection *c,
 	if (rs->deferred) {
 		call->deferred = rs->deferred;
 		rs->deferred = NULL;
-		if (call_wait(call, up, rs))
+		if (call_wait(call, up))
 			return FALSE;
 		call_finish(call, rs);
 	}
