@@ -364,15 +364,17 @@ config_doc(struct cli *cli, int argc, char **argv)
 	       "herald acts on it yet: its feature (bounce processing, digests,\n"
 	       "subscription requests, ...) is still to come.\n\n"
 	       "Values are UTF-8; one that is not is refused. Passwords are\n"
-	       "stored as Argon2id hashes (64 MiB, 2 passes), never in clear.\n"
+	       "stored as Argon2id hashes (7 MiB, 5 passes), never in clear.\n"
 	       "`config show` says only whether each is set, and `config export`\n"
 	       "leaves them out (a comment says so; importing such a file keeps\n"
 	       "the passwords of the list it goes into) unless `--show-secrets`,\n"
 	       "which exports their hashes, to move a list with its passwords.\n"
 	       "`config import` takes a hash only if it is Argon2id and at least\n"
-	       "as costly as herald's own: a weaker one (m=8,t=1, say) could be\n"
-	       "cracked quickly if the file leaked, and with no login yet to\n"
-	       "rehash it at, it is refused; set the password again instead. A\n"
+	       "as costly as herald's own (m at least 7 MiB, m times t at least\n"
+	       "35 MiB): a weaker one (m=8,t=1, say) could be cracked quickly if\n"
+	       "the file leaked, and with no login yet to rehash it at, it is\n"
+	       "refused; set the password again instead. A hash at other\n"
+	       "parameters is made again at herald's at its next good login. A\n"
 	       "password in clear in an imported file is hashed.\n");
 	for (const struct list_setting *s = list_settings(); s->name != NULL; s++) {
 		if (last == NULL || strcmp(last, s->category) != 0)

@@ -11,6 +11,7 @@
 #include "store/queue.h"
 #include "store/runner.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -337,7 +338,213 @@ test_runner_without_output_finishes_at_once(void)
 	tmp_dir_remove(&var);
 }
 
+/* --- group commit across threads (queue_committer) ---------------------- */
+
+#define COMMIT_THREADS 4
+#define COMMIT_EACH 50
+
+struct commit_run {
+	struct queue_committer *c;
+	struct queue *q;
+	GMutex lock;
+	GCond all_done;
+	int done[COMMIT_THREADS * COMMIT_EACH];	/* calls of done per entry */
+	int failed;		/* calls with an error */
+	int visible_late;	/* done before its entry was a .msg */
+	int ndone;
+};
+
+struct commit_ticket {
+	struct commit_run *run;
+	int index;
+};
+
+static void
+ticket_done(gpointer data, const GError *error)
+{
+	struct commit_ticket *t = data;
+	struct commit_run *run = t->run;
+	char *needle = g_strdup_printf("entry %d\n", t->index);
+	int seen = 0;
+	GDir *d = g_dir_open(queue_dir(run->q), 0, NULL);
+	const char *e;
+
+	/* Told "durable": its .msg must be there already. */
+	while (d != NULL && error == NULL && (e = g_dir_read_name(d)) != NULL) {
+		char *path, *text = NULL;
+
+		if (!g_str_has_suffix(e, ".msg"))
+			continue;
+		path = g_build_filename(queue_dir(run->q), e, NULL);
+		if (g_file_get_contents(path, &text, NULL, NULL) &&
+		    strstr(text, needle) != NULL)
+			seen = 1;
+		g_free(text);
+		g_free(path);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	g_free(needle);
+	g_mutex_lock(&run->lock);
+	run->done[t->index]++;
+	run->failed += error != NULL;
+	run->visible_late += error == NULL && !seen;
+	run->ndone++;
+	g_cond_signal(&run->all_done);
+	g_mutex_unlock(&run->lock);
+	g_free(t);
+}
+
+static gpointer
+submitter(gpointer data)
+{
+	struct commit_ticket *first = data;
+	struct commit_run *run = first->run;
+
+	for (int i = 0; i < COMMIT_EACH; i++) {
+		struct commit_ticket *t = g_new0(struct commit_ticket, 1);
+		struct queue_meta *m = queue_meta_new();
+		char *msg;
+		GError *error = NULL;
+		struct queue_pending *p;
+
+		t->run = run;
+		t->index = first->index * COMMIT_EACH + i;
+		msg = g_strdup_printf("entry %d\n", t->index);
+		queue_meta_set(m, "list", "demo@example.org");
+		p = queue_pending_write(run->q, m, msg, strlen(msg), &error);
+		g_assert_no_error(error);
+		g_assert_nonnull(p);
+		queue_committer_submit(run->c, p, ticket_done, t);
+		queue_meta_free(&m);
+		g_free(msg);
+	}
+	g_free(first);
+	return NULL;
+}
+
+/* Runs COMMIT_THREADS threads submitting COMMIT_EACH entries each, and
+ * waits for every done. */
+static void
+commit_run_go(struct commit_run *run)
+{
+	GThread *threads[COMMIT_THREADS];
+
+	for (int i = 0; i < COMMIT_THREADS; i++) {
+		struct commit_ticket *t = g_new0(struct commit_ticket, 1);
+
+		t->run = run;
+		t->index = i;
+		threads[i] = g_thread_new("submitter", submitter, t);
+	}
+	for (int i = 0; i < COMMIT_THREADS; i++)
+		g_thread_join(threads[i]);
+	g_mutex_lock(&run->lock);
+	while (run->ndone < COMMIT_THREADS * COMMIT_EACH)
+		g_cond_wait(&run->all_done, &run->lock);
+	g_mutex_unlock(&run->lock);
+}
+
+static void
+test_committer_threads_each_durable_once(void)
+{
+	char *var = tmp_dir_new();
+	struct commit_run *run = g_new0(struct commit_run, 1);
+	guint64 batches;
+
+	run->q = open_queue(var, "commands");
+	run->c = queue_committer_new();
+	commit_run_go(run);
+	batches = queue_committer_batches(run->c);
+	queue_committer_free(&run->c);
+	g_assert_null(run->c);
+	for (int i = 0; i < COMMIT_THREADS * COMMIT_EACH; i++)
+		g_assert_cmpint(run->done[i], ==, 1);
+	g_assert_cmpint(run->failed, ==, 0);
+	g_assert_cmpint(run->visible_late, ==, 0);
+	g_assert_cmpint(count(run->q, ".msg"), ==, COMMIT_THREADS * COMMIT_EACH);
+	g_assert_cmpint(files(run->q, ".tmp"), ==, 0);
+	/* Entries submitted while a batch was being fsync'ed went into the
+	 * next one: fewer batches than entries. */
+	g_assert_cmpuint(batches, >=, 1);
+	g_assert_cmpuint(batches, <, COMMIT_THREADS * COMMIT_EACH);
+	queue_close(&run->q);
+	g_free(run);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_committer_failed_batch_fails_every_entry(void)
+{
+	char *var = tmp_dir_new();
+	struct commit_run *run = g_new0(struct commit_run, 1);
+	char *moved = g_strconcat(var, "/moved", NULL);
+	struct queue_pending *p[3];
+	struct commit_ticket *t[3];
+	GError *error = NULL;
+
+	run->q = open_queue(var, "commands");
+	for (int i = 0; i < 3; i++) {
+		struct queue_meta *m = queue_meta_new();
+
+		p[i] = queue_pending_write(run->q, m, "x\n", 2, &error);
+		g_assert_no_error(error);
+		queue_meta_free(&m);
+		t[i] = g_new0(struct commit_ticket, 1);
+		t[i]->run = run;
+		t[i]->index = i;
+	}
+	/* The directory goes away under the written files: no rename can
+	 * succeed, whichever batch each entry lands in. */
+	g_assert_cmpint(rename(queue_dir(run->q), moved), ==, 0);
+	run->c = queue_committer_new();
+	for (int i = 0; i < 3; i++)
+		queue_committer_submit(run->c, p[i], ticket_done, t[i]);
+	queue_committer_free(&run->c);
+	g_assert_cmpint(run->ndone, ==, 3);
+	g_assert_cmpint(run->failed, ==, 3);
+	/* (Their .tmp files could not be removed either, the directory being
+	 * away: a dead writer's, for the master to clean.) */
+	g_assert_cmpint(rename(moved, queue_dir(run->q)), ==, 0);
+	g_assert_cmpint(count(run->q, ".msg"), ==, 0);
+	queue_close(&run->q);
+	g_free(run);
+	g_free(moved);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_pending_drop_and_commit_alone(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *q = open_queue(var, "commands");
+	struct queue_meta *m = queue_meta_new();
+	GError *error = NULL;
+	struct queue_pending *a = queue_pending_write(q, m, "a\n", 2, &error);
+	struct queue_pending *b = queue_pending_write(q, m, "b\n", 2, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpint(files(q, ".tmp"), ==, 2);
+	g_assert_cmpint(count(q, ".msg"), ==, 0);
+	queue_pending_drop(&a);
+	g_assert_null(a);
+	g_assert_cmpint(queue_pending_commit(&b, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_null(b);
+	g_assert_cmpint(files(q, ".tmp"), ==, 0);
+	g_assert_cmpint(count(q, ".msg"), ==, 1);
+	queue_meta_free(&m);
+	queue_close(&q);
+	tmp_dir_remove(&var);
+}
+
 static const struct unit_test tests[] = {
+	{ "/batch/committer/threads-each-durable-once",
+	  test_committer_threads_each_durable_once },
+	{ "/batch/committer/failed-batch-fails-every-entry",
+	  test_committer_failed_batch_fails_every_entry },
+	{ "/batch/committer/drop-and-commit-alone",
+	  test_pending_drop_and_commit_alone },
 	{ "/batch/entries-invisible-until-commit",
 	  test_batched_entries_invisible_until_commit },
 	{ "/batch/rollback-drops-entries-after-mark",

@@ -330,17 +330,34 @@ test_password_hash_below_herald_cost_is_refused(void)
 {
 	GError *error = NULL;
 	char *weak = hash_with(1, 8192), *few_passes, *little_memory, *strong;
+	char *owasp19, *old_default;
 	char *own = list_setting_normalise(setting("password"), "pw", &error);
 
 	g_assert_no_error(error);
+	/* herald's own: OWASP's m=7 MiB, t=5, p=1. */
+	g_assert_nonnull(strstr(own, "$m=7168,t=5,p=1$"));
+	g_assert_false(list_password_needs_rehash(own));
 	g_assert_nonnull(strstr(weak, "m=8,t=1"));
 	assert_hash_refused(weak, "costs less than herald's");
-	few_passes = hash_with(1, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	/* Memory enough, but m * t below 7 MiB * 5. */
+	few_passes = hash_with(1, 19 * 1024 * 1024);
 	assert_hash_refused(few_passes, "costs less");
-	little_memory = hash_with(crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				  crypto_pwhash_MEMLIMIT_INTERACTIVE / 2);
+	/* Passes enough, but below 7 MiB. */
+	little_memory = hash_with(10, 6 * 1024 * 1024);
 	assert_hash_refused(little_memory, "costs less");
 	assert_hash_kept(own);
+	/* OWASP's other minimum (m=19 MiB, t=2) and the former default
+	 * (libsodium's interactive: 64 MiB, t=2) cost as much or more: kept,
+	 * and made again at herald's parameters at their next login. */
+	owasp19 = hash_with(2, 19 * 1024 * 1024);
+	assert_hash_kept(owasp19);
+	g_assert_true(list_password_needs_rehash(owasp19));
+	old_default = hash_with(crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	assert_hash_kept(old_default);
+	g_assert_true(list_password_needs_rehash(old_default));
+	g_assert_true(list_password_verify(old_default, "pw"));
+	g_assert_false(list_password_verify(old_default, "wrong"));
 	strong = hash_with(crypto_pwhash_OPSLIMIT_INTERACTIVE + 1,
 			   crypto_pwhash_MEMLIMIT_INTERACTIVE * 2);
 	assert_hash_kept(strong);
@@ -355,6 +372,8 @@ test_password_hash_below_herald_cost_is_refused(void)
 	g_free(few_passes);
 	g_free(little_memory);
 	g_free(strong);
+	g_free(owasp19);
+	g_free(old_default);
 	g_free(own);
 }
 

@@ -857,6 +857,42 @@ test_mailman_sha1_password_accepted_then_rehashed(void)
 	g_free(text);
 }
 
+/* An Argon2id hash at other parameters (the former default, libsodium's
+ * interactive 64 MiB, t=2) is imported, matches its password, and the
+ * match makes it again at herald's (m=7 MiB, t=5). */
+static void
+test_other_argon2_parameters_rehashed_at_login(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *l;
+	char old[crypto_pwhash_STRBYTES];
+	char *text, *v;
+
+	g_assert_cmpint(crypto_pwhash_str(old, "adminpw", 7,
+					  crypto_pwhash_OPSLIMIT_INTERACTIVE,
+					  crypto_pwhash_MEMLIMIT_INTERACTIVE), ==, 0);
+	text = g_strdup_printf("[passwords]\npassword=%s\n", old);
+	create_ok(site, "demo@example.org");
+	l = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_import(l, text, &error), ==, 0);
+	g_assert_no_error(error);
+	assert_get(l, "password", old);
+	g_assert_false(list_check_password(l, "password", "wrong"));
+	assert_get(l, "password", old);
+	g_assert_true(list_check_password(l, "password", "adminpw"));
+	v = list_get(l, "password", NULL);
+	g_assert_nonnull(strstr(v, "$m=7168,t=5,p=1$"));
+	g_free(v);
+	g_assert_true(list_check_password(l, "password", "adminpw"));
+
+	list_free(&l);
+	site_free(&site);
+	tmp_dir_remove(&var);
+	g_free(text);
+}
+
 /* The export a person reads leaves the password hashes out (a comment
  * says so); imported, it keeps the passwords of the list it goes into,
  * and moves every other setting. */
@@ -1047,7 +1083,59 @@ test_remove_missing_list_fails_notfound(void)
 
 /* --- running ------------------------------------------------------------- */
 
+/* Lists opened from one version of the config share its parsed key file
+ * (list.c's cache): a change through one of them is written from a copy,
+ * the others keep what they read, and the next open or reload sees it;
+ * a file changed behind herald's back is seen at the next open too. */
+static void
+test_shared_config_sees_changes_and_stays_unchanged(void)
+{
+	char *var;
+	struct site *site = new_site(&var);
+	GError *error = NULL;
+	struct list *a, *b, *c;
+	char *v, *path, *text;
+
+	create_ok(site, "demo@example.org");
+	a = open_ok(site, "demo@example.org");
+	b = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_get_int(a, "max_message_size"), ==,
+			list_get_int(b, "max_message_size"));
+	g_assert_cmpint(list_set(b, "max_message_size", "77", &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(list_get_int(b, "max_message_size"), ==, 77);
+	g_assert_cmpint(list_get_int(a, "max_message_size"), !=, 77);
+	c = open_ok(site, "demo@example.org");
+	g_assert_cmpint(list_get_int(c, "max_message_size"), ==, 77);
+	g_assert_cmpint(list_reload(a, &error), ==, 0);
+	g_assert_cmpint(list_get_int(a, "max_message_size"), ==, 77);
+	list_free(&c);
+
+	/* Rewritten by another program, same size: still seen. */
+	path = g_build_filename(list_dir(a), "config", NULL);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	char *at = strstr(text, "max_message_size=77");
+	g_assert_nonnull(at);
+	at[strlen("max_message_size=")] = '6';
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	c = open_ok(site, "demo@example.org");
+	v = list_get(c, "max_message_size", NULL);
+	g_assert_cmpstr(v, ==, "67");
+	g_free(v);
+	list_free(&c);
+	g_free(text);
+	g_free(path);
+	list_free(&a);
+	list_free(&b);
+	site_free(&site);
+	tmp_dir_remove(&var);
+}
+
 static const struct unit_test tests[] = {
+	{ "/list/password/other-argon2-parameters-rehashed-at-login",
+	  test_other_argon2_parameters_rehashed_at_login },
+	{ "/list/config/shared-sees-changes-stays-unchanged",
+	  test_shared_config_sees_changes_and_stays_unchanged },
 	{ "/list/name/accepts-good-names-and-splits",
 	  test_name_check_accepts_good_names_and_splits_them },
 	{ "/list/name/refuses-bad-names-invalid",

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1315,7 +1316,56 @@ test_version_follows_changes(void)
 	fixture_teardown(&f);
 }
 
+/* A member's Argon2id hash at other parameters (the former default,
+ * libsodium's interactive 64 MiB, t=2) matches, and member_password_rehash
+ * makes it again at herald's (m=7 MiB, t=5); a hash changed meanwhile is
+ * left alone. */
+static void
+test_member_password_rehashed_at_other_parameters(void)
+{
+	struct fixture f;
+	struct roster_change *c = roster_change_new();
+	struct member ann = member_make("ann@example.com");
+	char old[crypto_pwhash_STRBYTES];
+	GError *error = NULL;
+	struct roster *r;
+	const struct member *m;
+
+	fixture_setup(&f);
+	g_assert_cmpint(crypto_pwhash_str(old, "sesame", 6,
+					  crypto_pwhash_OPSLIMIT_INTERACTIVE,
+					  crypto_pwhash_MEMLIMIT_INTERACTIVE), ==, 0);
+	g_free(ann.password);
+	ann.password = g_strdup(old);
+	roster_change_put(c, &ann);
+	g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	r = load(f.list);
+	m = roster_find(r, "ann@example.com");
+	g_assert_false(member_password_ok(m, "wrong"));
+	g_assert_true(member_password_ok(m, "sesame"));
+	member_password_rehash(f.list, m, "sesame");
+	roster_free(&r);
+	r = load(f.list);
+	m = roster_find(r, "ann@example.com");
+	g_assert_nonnull(strstr(m->password, "$m=7168,t=5,p=1$"));
+	g_assert_true(member_password_ok(m, "sesame"));
+	/* Already at herald's: nothing to do, the hash stays. */
+	char *now = g_strdup(m->password);
+	member_password_rehash(f.list, m, "sesame");
+	roster_free(&r);
+	r = load(f.list);
+	g_assert_cmpstr(roster_find(r, "ann@example.com")->password, ==, now);
+	g_free(now);
+	roster_free(&r);
+	member_clear(&ann);
+	fixture_teardown(&f);
+}
+
 static const struct unit_test tests[] = {
+	{ "/roster/password/rehashed-at-other-parameters",
+	  test_member_password_rehashed_at_other_parameters },
 	{ "/roster/version/follows-changes", test_version_follows_changes },
 	{ "/roster/load/new-list-empty",
 	  test_new_list_has_empty_roster },

@@ -83,8 +83,15 @@ herald_set_host(const char *host)
 	 * "hosts" on one machine with one configuration. */
 	if (g_getenv("HERALD_HOST") != NULL && host != NULL)
 		return;
+	char *name = host != NULL && *host != '\0' ? sanitize_host(host) : NULL;
+	/* Unchanged, the name stays: the web service's threads open the site
+	 * and call this while others read herald_host(). */
+	if (g_strcmp0(name, host_name) == 0) {
+		g_free(name);
+		return;
+	}
 	g_free(host_name);
-	host_name = host != NULL && *host != '\0' ? sanitize_host(host) : NULL;
+	host_name = name;
 }
 
 const char *

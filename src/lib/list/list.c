@@ -23,6 +23,7 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -320,8 +321,9 @@ list_all(struct site *site, GError **error)
 	return out;
 }
 
-int
-list_reload(struct list *l, GError **error)
+/* Reads and parses the config file into a key file of l's own. */
+static int
+config_parse(struct list *l, GKeyFile **kf_r, GError **error)
 {
 	GKeyFile *kf = g_key_file_new();
 	char *data = NULL;
@@ -345,10 +347,118 @@ list_reload(struct list *l, GError **error)
 		return -1;
 	}
 	g_free(data);
-	if (l->kf != NULL)
-		g_key_file_free(l->kf);
-	l->kf = kf;
+	*kf_r = kf;
 	return 0;
+}
+
+static void
+list_set_kf(struct list *l, GKeyFile *kf)
+{
+	if (l->kf != NULL)
+		g_key_file_unref(l->kf);
+	l->kf = kf;
+}
+
+/*
+ * The parsed config files, by path, each with the stat of the version it
+ * was read from: a list opened again (a web request, say) shares the key
+ * file, read-only, while the file is unchanged.  The check is an open and
+ * an fstat, not a stat: on NFS the open revalidates (close-to-open), so a
+ * change made on another host is seen at the next open as before.  Only
+ * store() changes a key file, and it parses a private one first.
+ */
+#define CONFIG_CACHE_MAX 512
+
+struct cached_config {
+	struct stat st;
+	GKeyFile *kf;
+};
+
+static GMutex config_cache_lock;
+static GHashTable *config_cache;	/* path -> struct cached_config */
+
+static void
+cached_config_free(gpointer p)
+{
+	struct cached_config *c = p;
+
+	g_key_file_unref(c->kf);
+	g_free(c);
+}
+
+static gboolean
+same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The file's version now; 0, or -1 with errno. */
+static int
+config_version(const char *path, struct stat *st)
+{
+	int fd = fs_open(path, O_RDONLY, 0);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	r = fstat(fd, st);
+	close(fd);
+	return r;
+}
+
+/* l's key file from the cache, or parsed and cached. */
+static int
+config_load_shared(struct list *l, GError **error)
+{
+	struct stat st;
+	struct cached_config *c;
+	GKeyFile *kf;
+
+	/* Not there (or not readable): the read says why, as before. */
+	if (config_version(l->config_path, &st) < 0) {
+		if (config_parse(l, &kf, error) < 0)
+			return -1;
+		list_set_kf(l, kf);
+		return 0;
+	}
+	g_mutex_lock(&config_cache_lock);
+	c = config_cache != NULL ? g_hash_table_lookup(config_cache, l->config_path)
+				 : NULL;
+	if (c != NULL && same_version(&c->st, &st)) {
+		list_set_kf(l, g_key_file_ref(c->kf));
+		g_mutex_unlock(&config_cache_lock);
+		return 0;
+	}
+	g_mutex_unlock(&config_cache_lock);
+	/* Read after the fstat: a change in between is seen at the next
+	 * check, never missed. */
+	if (config_parse(l, &kf, error) < 0)
+		return -1;
+	list_set_kf(l, kf);
+	c = g_new0(struct cached_config, 1);
+	c->st = st;
+	c->kf = g_key_file_ref(kf);
+	g_mutex_lock(&config_cache_lock);
+	if (config_cache == NULL || g_hash_table_size(config_cache) >= CONFIG_CACHE_MAX) {
+		if (config_cache != NULL)
+			g_hash_table_unref(config_cache);
+		config_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
+						     g_free, cached_config_free);
+	}
+	g_hash_table_replace(config_cache, g_strdup(l->config_path), c);
+	g_mutex_unlock(&config_cache_lock);
+	return 0;
+}
+
+int
+list_reload(struct list *l, GError **error)
+{
+	return config_load_shared(l, error);
 }
 
 struct list *
@@ -377,7 +487,7 @@ list_free(struct list **lp)
 	if (l == NULL)
 		return;
 	if (l->kf != NULL)
-		g_key_file_free(l->kf);
+		g_key_file_unref(l->kf);
 	g_free(l->fqdn);
 	g_free(l->name);
 	g_free(l->domain);
@@ -472,7 +582,10 @@ store(struct list *l, GPtrArray *pairs, GError **error)
 
 	if (list_lock(l, 10000, &lk, error) < 0)
 		return -1;
-	if (list_reload(l, error) == 0) {
+	GKeyFile *kf;
+	/* A key file of our own to change: the shared one stays as read. */
+	if (config_parse(l, &kf, error) == 0) {
+		list_set_kf(l, kf);
 		for (guint i = 0; i + 1 < pairs->len; i += 2) {
 			const struct list_setting *s = list_setting_find(pairs->pdata[i]);
 			g_key_file_set_string(l->kf, s->category, s->name,
@@ -811,8 +924,16 @@ list_check_password(struct list *l, const char *name, const char *candidate)
 	gboolean ok = hash != NULL && *hash != '\0' &&
 		(list_password_is_sha1(hash)
 		 ? check_sha1(l, name, hash, candidate)
-		 : crypto_pwhash_str_verify(hash, candidate, strlen(candidate)) == 0);
+		 : list_password_verify(hash, candidate));
+	GError *error = NULL;
 
+	/* Made at other parameters than herald's: made again now. */
+	if (ok && list_password_needs_rehash(hash) &&
+	    list_set(l, name, candidate, &error) < 0) {
+		log_msg(LOG_LVL_WARNING, "list", "%s: %s matched but could not "
+			"be rehashed: %s", l->fqdn, name, error->message);
+		g_error_free(error);
+	}
 	g_free(hash);
 	return ok;
 }

@@ -75,6 +75,12 @@ char *list_setting_normalise(const struct list_setting *s, const char *value,
  * from another tool, say) could be cracked quickly if the file leaked,
  * and cannot be strengthened without the password: NULL with an error. */
 gboolean list_password_is_sha1(const char *stored);
+/* Whether candidate matches an Argon2id hash (one verification at a time
+ * in the process: its memory is the web service's peak). */
+gboolean list_password_verify(const char *hash, const char *candidate);
+/* Whether an Argon2id hash was made at other parameters than herald's
+ * (list_settings.c): made again at its next good login. */
+gboolean list_password_needs_rehash(const char *hash);
 char *list_setting_password_hash(const struct list_setting *s,
 				 const char *hash, GError **error);
 

@@ -177,8 +177,48 @@ gboolean
 member_password_ok(const struct member *m, const char *candidate)
 {
 	return candidate != NULL && *m->password != '\0' &&
-	       crypto_pwhash_str_verify(m->password, candidate,
-					strlen(candidate)) == 0;
+	       list_password_verify(m->password, candidate);
+}
+
+struct rehash {
+	const char *addr;
+	const char *old;	/* the hash that matched */
+	char *hash;		/* the new one */
+};
+
+static int
+rehash_edit(const struct roster *r, struct roster_change *c, void *ctx,
+	    GError **error)
+{
+	struct rehash *rh = ctx;
+	const struct member *m = roster_find(r, rh->addr);
+
+	/* Changed or gone meanwhile: theirs stands. */
+	if (m == NULL || strcmp(m->password, rh->old) != 0)
+		return 0;
+	struct member copy = *m;
+	copy.password = rh->hash;
+	roster_change_put(c, &copy);
+	return 0;
+}
+
+void
+member_password_rehash(struct list *l, const struct member *m,
+		       const char *password)
+{
+	GError *error = NULL;
+	struct rehash rh = { m->addr, m->password, NULL };
+
+	if (!list_password_needs_rehash(m->password))
+		return;
+	rh.hash = member_password_hash(password, &error);
+	if (rh.hash == NULL || roster_edit(l, rehash_edit, &rh, &error) < 0) {
+		log_warning("roster", "%s: the password of %s matched but "
+			    "could not be rehashed: %s", list_fqdn(l), m->addr,
+			    error->message);
+		g_error_free(error);
+	}
+	g_free(rh.hash);
 }
 
 /* --- CRC-32 (IEEE 802.3), for torn-record detection ----------------------- */

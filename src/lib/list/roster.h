@@ -138,6 +138,11 @@ int roster_compact(struct list *l, GError **error);
 char *member_password_hash(const char *password, GError **error);
 /* Whether candidate is m's password (FALSE when m has none). */
 gboolean member_password_ok(const struct member *m, const char *candidate);
+/* After a good login: m's hash made again at herald's parameters when it
+ * was made at others (list_password_needs_rehash), unless it changed
+ * meanwhile.  A failure is logged, the login stands. */
+void member_password_rehash(struct list *l, const struct member *m,
+			    const char *password);
 
 /* Names of modes, statuses and options, as the command line and files use
  * them; *_parse return -1 for an unknown name. */

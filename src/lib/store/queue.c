@@ -589,6 +589,7 @@ struct batch_entry {
 	char *final;
 	int fd;
 	ino_t ino;
+	gboolean synced;	/* fsync'ed and closed already (fd -1) */
 };
 
 struct queue_batch {
@@ -656,7 +657,7 @@ queue_batch_commit(struct queue_batch *b, GError **error)
 	for (i = 0; i < n; i++) {
 		struct batch_entry *be = b->entries->pdata[i];
 
-		if (fs_sync_close(&be->fd, be->tmp, error) < 0) {
+		if (!be->synced && fs_sync_close(&be->fd, be->tmp, error) < 0) {
 			queue_batch_rollback(b, 0);
 			goto out;
 		}
@@ -705,23 +706,22 @@ queue_batch_end(struct queue_batch **bp)
 	*bp = NULL;
 }
 
-int
-queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
-		      const char *msg, size_t msg_len, char **base_r,
-		      GError **error)
+/* Writes an entry to its tmp file and starts its writeback: a batch
+ * entry, not yet synced.  NULL on failure (nothing left behind). */
+static struct batch_entry *
+batch_entry_write(struct queue *q, struct queue_meta *meta, const char *msg,
+		  size_t msg_len, GError **error)
 {
 	struct batch_entry *be;
 	struct new_entry e;
 
-	if (current_batch == NULL)
-		return queue_enqueue(q, meta, msg, msg_len, base_r, error);
 	new_entry_prepare(q, meta, msg, msg_len, &e);
 	be = g_new0(struct batch_entry, 1);
 	if (fs_create_written(e.tmp, e.data->str, e.data->len, &be->fd, &be->ino,
 			      error) < 0) {
 		g_free(be);
 		new_entry_clear(&e);
-		return -1;
+		return NULL;
 	}
 	fs_start_writeback(be->fd);
 	be->q = queue_copy(q);
@@ -730,10 +730,266 @@ queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
 	be->final = e.final;
 	e.base = e.tmp = e.final = NULL;
 	new_entry_clear(&e);
+	return be;
+}
+
+int
+queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
+		      const char *msg, size_t msg_len, char **base_r,
+		      GError **error)
+{
+	struct batch_entry *be;
+
+	if (current_batch == NULL)
+		return queue_enqueue(q, meta, msg, msg_len, base_r, error);
+	be = batch_entry_write(q, meta, msg, msg_len, error);
+	if (be == NULL)
+		return -1;
 	g_ptr_array_add(current_batch->entries, be);
 	if (base_r != NULL)
 		*base_r = g_strdup(be->base);
 	return 0;
+}
+
+/* --- group commit across threads ----------------------------------------- */
+
+struct queue_pending {
+	struct batch_entry *entry;
+	queue_committed_fn done;
+	gpointer data;
+};
+
+/* Threads that fsync a batch's files at once: the block layer merges the
+ * cache flushes of fsyncs under way together, where one after another
+ * each waits for its own (one flush each, 3 ms on this test machine's ext4
+ * without a journal, held the committer to 300 entries a second). */
+#define COMMIT_SYNCERS 8
+
+struct queue_committer {
+	GMutex lock;
+	GCond wake;
+	GPtrArray *waiting;	/* of struct queue_pending, submitted */
+	gboolean stopping;
+	GThread *thread;
+	guint64 batches;	/* commits made, for tests and figures */
+	GThreadPool *syncers;	/* COMMIT_SYNCERS threads: sync_one */
+	GMutex sync_lock;	/* guards the two below */
+	GCond synced;
+	guint sync_left;	/* files of the batch still being synced */
+	GError *sync_error;	/* the first failure among them */
+};
+
+struct queue_pending *
+queue_pending_write(struct queue *q, struct queue_meta *meta,
+		    const char *msg, size_t msg_len, GError **error)
+{
+	struct batch_entry *be = batch_entry_write(q, meta, msg, msg_len, error);
+	struct queue_pending *p;
+
+	if (be == NULL)
+		return NULL;
+	p = g_new0(struct queue_pending, 1);
+	p->entry = be;
+	return p;
+}
+
+void
+queue_pending_drop(struct queue_pending **pp)
+{
+	struct queue_pending *p = *pp;
+
+	if (p == NULL)
+		return;
+	if (p->entry->fd >= 0)
+		close(p->entry->fd);
+	p->entry->fd = -1;
+	(void)fs_unlink(p->entry->tmp);
+	batch_entry_free(p->entry);
+	g_free(p);
+	*pp = NULL;
+}
+
+/* A syncer thread: step 1 of the commit for one file. */
+static void
+sync_one(gpointer data, gpointer user_data)
+{
+	struct batch_entry *be = data;
+	struct queue_committer *c = user_data;
+	GError *error = NULL;
+	int r = fs_sync_close(&be->fd, be->tmp, &error);
+
+	g_mutex_lock(&c->sync_lock);
+	if (r == 0)
+		be->synced = TRUE;
+	else if (c->sync_error == NULL)
+		c->sync_error = g_steal_pointer(&error);
+	if (--c->sync_left == 0)
+		g_cond_signal(&c->synced);
+	g_mutex_unlock(&c->sync_lock);
+	g_clear_error(&error);
+}
+
+/* Step 1 for every file of b at once, on c's syncers; 0, or -1 with every
+ * file of the batch removed. */
+static int
+sync_files(struct queue_committer *c, struct queue_batch *b, GError **error)
+{
+	g_mutex_lock(&c->sync_lock);
+	c->sync_left = b->entries->len;
+	g_mutex_unlock(&c->sync_lock);
+	for (guint i = 0; i < b->entries->len; i++)
+		g_thread_pool_push(c->syncers, b->entries->pdata[i], NULL);
+	g_mutex_lock(&c->sync_lock);
+	while (c->sync_left > 0)
+		g_cond_wait(&c->synced, &c->sync_lock);
+	GError *failed = g_steal_pointer(&c->sync_error);
+	g_mutex_unlock(&c->sync_lock);
+	if (failed == NULL)
+		return 0;
+	g_propagate_error(error, failed);
+	queue_batch_rollback(b, 0);
+	return -1;
+}
+
+/* Commits the pendings as one batch (its files synced on c's syncers, or
+ * one after another without c), then tells each how it went. */
+static void
+commit_pendings(struct queue_committer *c, GPtrArray *pendings)
+{
+	struct queue_batch b = { g_ptr_array_new_with_free_func(batch_entry_free) };
+	GError *error = NULL;
+
+	for (guint i = 0; i < pendings->len; i++) {
+		struct queue_pending *p = pendings->pdata[i];
+
+		g_ptr_array_add(b.entries, p->entry);
+		p->entry = NULL;
+	}
+	if ((c != NULL && pendings->len > 1 && sync_files(c, &b, &error) < 0) ||
+	    (error == NULL && queue_batch_commit(&b, &error) < 0))
+		log_error(QUEUE_SUBSYS, "a group commit of %u entries failed: %s",
+			  pendings->len, error->message);
+	g_ptr_array_free(b.entries, TRUE);
+	for (guint i = 0; i < pendings->len; i++) {
+		struct queue_pending *p = pendings->pdata[i];
+
+		p->done(p->data, error);
+		g_free(p);
+	}
+	g_ptr_array_set_size(pendings, 0);
+	g_clear_error(&error);
+}
+
+static void
+store_error(gpointer data, const GError *error)
+{
+	if (error != NULL)
+		*(GError **)data = g_error_copy(error);
+}
+
+int
+queue_pending_commit(struct queue_pending **pp, GError **error)
+{
+	GPtrArray *one = g_ptr_array_new();
+	GError *err = NULL;
+
+	(*pp)->done = store_error;
+	(*pp)->data = &err;
+	g_ptr_array_add(one, *pp);
+	*pp = NULL;
+	commit_pendings(NULL, one);
+	g_ptr_array_free(one, TRUE);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The committer's thread: whatever was submitted while the last batch was
+ * being committed is the next batch. */
+static gpointer
+committer_main(gpointer data)
+{
+	struct queue_committer *c = data;
+	GPtrArray *batch = g_ptr_array_new();
+
+	g_mutex_lock(&c->lock);
+	for (;;) {
+		while (c->waiting->len == 0 && !c->stopping)
+			g_cond_wait(&c->wake, &c->lock);
+		if (c->waiting->len == 0)
+			break;
+		GPtrArray *t = batch;
+		batch = c->waiting;
+		c->waiting = t;
+		c->batches++;
+		g_mutex_unlock(&c->lock);
+		commit_pendings(c, batch);
+		g_mutex_lock(&c->lock);
+	}
+	g_mutex_unlock(&c->lock);
+	g_ptr_array_free(batch, TRUE);
+	return NULL;
+}
+
+struct queue_committer *
+queue_committer_new(void)
+{
+	struct queue_committer *c = g_new0(struct queue_committer, 1);
+
+	g_mutex_init(&c->lock);
+	g_cond_init(&c->wake);
+	c->waiting = g_ptr_array_new();
+	g_mutex_init(&c->sync_lock);
+	g_cond_init(&c->synced);
+	c->syncers = g_thread_pool_new(sync_one, c, COMMIT_SYNCERS, FALSE, NULL);
+	c->thread = g_thread_new("queue-commit", committer_main, c);
+	return c;
+}
+
+void
+queue_committer_submit(struct queue_committer *c, struct queue_pending *p,
+		       queue_committed_fn done, gpointer data)
+{
+	p->done = done;
+	p->data = data;
+	g_mutex_lock(&c->lock);
+	g_assert(!c->stopping);
+	g_ptr_array_add(c->waiting, p);
+	g_cond_signal(&c->wake);
+	g_mutex_unlock(&c->lock);
+}
+
+guint64
+queue_committer_batches(struct queue_committer *c)
+{
+	g_mutex_lock(&c->lock);
+	guint64 n = c->batches;
+	g_mutex_unlock(&c->lock);
+	return n;
+}
+
+void
+queue_committer_free(struct queue_committer **cp)
+{
+	struct queue_committer *c = *cp;
+
+	if (c == NULL)
+		return;
+	g_mutex_lock(&c->lock);
+	c->stopping = TRUE;
+	g_cond_signal(&c->wake);
+	g_mutex_unlock(&c->lock);
+	g_thread_join(c->thread);
+	g_thread_pool_free(c->syncers, FALSE, TRUE);
+	g_cond_clear(&c->synced);
+	g_mutex_clear(&c->sync_lock);
+	g_ptr_array_free(c->waiting, TRUE);
+	g_cond_clear(&c->wake);
+	g_mutex_clear(&c->lock);
+	g_free(c);
+	*cp = NULL;
 }
 
 int

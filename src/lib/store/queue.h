@@ -107,6 +107,41 @@ int queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
 			  const char *msg, size_t msg_len, char **base_r,
 			  GError **error);
 
+/*
+ * Group commit across threads (the web service's one-click POSTs): each
+ * thread writes its entry (queue_pending_write: the .tmp file, writeback
+ * started) and submits it; the committer's own thread takes everything
+ * submitted while it was busy as one batch and commits it as
+ * queue_batch_commit does (every file fsync'ed, renamed, each directory
+ * fsync'ed once).  Then, from that thread, it calls each entry's done with
+ * NULL (the entry is durable) or the batch's error (the entry is not
+ * stored, or, if the failure came after its rename, stored but perhaps not
+ * durable: a retry makes a duplicate at worst).  docs/formats.md,
+ * "Durability", has the argument.
+ */
+struct queue_pending;
+struct queue_committer;
+typedef void (*queue_committed_fn)(gpointer data, const GError *error);
+
+/* NULL on failure, with nothing left behind. */
+struct queue_pending *queue_pending_write(struct queue *q,
+					  struct queue_meta *meta,
+					  const char *msg, size_t msg_len,
+					  GError **error);
+/* An entry never submitted: its tmp file is removed. */
+void queue_pending_drop(struct queue_pending **pp);
+/* Commits p alone, in this thread (queue_enqueue's work); frees it. */
+int queue_pending_commit(struct queue_pending **pp, GError **error);
+struct queue_committer *queue_committer_new(void);
+/* Hands p over (the committer frees it); done(data, error) is called once,
+ * from the committer's thread. */
+void queue_committer_submit(struct queue_committer *c, struct queue_pending *p,
+			    queue_committed_fn done, gpointer data);
+/* Batches committed so far. */
+guint64 queue_committer_batches(struct queue_committer *c);
+/* Commits what was submitted, then stops the thread; submit no more. */
+void queue_committer_free(struct queue_committer **cp);
+
 /* queue_enqueue into queue name of var_dir, opened for this one write. */
 int queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
 	      const char *msg, size_t msg_len, char **base_r, GError **error);

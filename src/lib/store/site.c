@@ -12,10 +12,12 @@
 #include "store/schedule.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct setting_def settings[] = {
 	{ "site.host", SETTING_STRING, "", NULL, 0, 0,
@@ -567,11 +569,18 @@ int
 site_reload_if_changed(struct site *s, GError **error)
 {
 	struct stat st;
+	/* open and fstat, not stat: on NFS the open revalidates the file's
+	 * attributes (close-to-open), where a stat may answer from the
+	 * attribute cache. */
+	int fd = fs_open(s->conf_path, O_RDONLY, 0);
 
-	if (stat(s->conf_path, &st) < 0) {
-		set_errno_error(error, "stat(%s)", s->conf_path);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		set_errno_error(error, "open(%s)", s->conf_path);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
+	close(fd);
 	if (same_file(&st, &s->loaded))
 		return 0;
 	return site_reload(s, error) < 0 ? -1 : 1;
@@ -763,6 +772,10 @@ site_set(struct site *s, const char *key, const char *value, GError **error)
 	data = g_key_file_to_data(s->kf, NULL, NULL);
 	ret = fs_write_atomic(s->conf_path, data, strlen(data), error);
 	g_free(data);
+	/* Not written: what is in memory is not the file; the next
+	 * site_reload_if_changed rereads it. */
+	if (ret < 0)
+		memset(&s->loaded, 0, sizeof s->loaded);
 out:
 	if (lock_release(l, ret == 0 ? error : NULL) < 0)
 		ret = -1;

@@ -69,9 +69,9 @@ void site_free(struct site **sp);
 /* Rereads the file (SIGHUP). */
 int site_reload(struct site *s, GError **error);
 /* Rereads the file if it changed since it was read (`herald site set`
- * replaces it by rename, so another inode, size or mtime: a stat() tells,
- * also on another NFS host once its attribute cache expires).  1 when it
- * was reread, 0 when unchanged, -1 with *error. */
+ * replaces it by rename, so another inode, size or mtime: an open() and
+ * fstat() tell, also on another NFS host, where the open revalidates).
+ * 1 when it was reread, 0 when unchanged, -1 with *error. */
 int site_reload_if_changed(struct site *s, GError **error);
 
 const char *site_var_dir(const struct site *s);

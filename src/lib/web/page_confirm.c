@@ -219,20 +219,21 @@ static void confirm_page(struct web_request *rq, struct web_response *rs)
 
 /* --- /unsubscribe/LIST?m=&t= -------------------------------------------- */
 
-/* Stores the unsubscription of addr in the commands queue (KIND_ONECLICK,
- * commands/process.c), durably (queue_enqueue: fsync of the file and the
- * folder) before the page says it is done.  The commands runner takes it
- * within moments.  A POST is one fsync'ed file, whatever the list's size,
- * and never waits for the list lock: one-click stays fast when a
- * newsletter's readers click by the thousand, and two hosts never
- * contend.  0 or -1. */
-static int oneclick_store(struct web_request *rq, struct list *l,
-			  const char *addr, GError **error)
+/* Writes the unsubscription of addr for the commands queue (KIND_ONECLICK,
+ * commands/process.c), to be committed with other requests' (web_defer:
+ * fsync of the files and the folder) before the page says it is done.  The
+ * commands runner takes it within moments.  A POST is one file, whatever
+ * the list's size, and never waits for the list lock: one-click stays fast
+ * when a newsletter's readers click by the thousand, and two hosts never
+ * contend.  NULL on failure. */
+static struct queue_pending *oneclick_write(struct web_request *rq,
+					    struct list *l, const char *addr,
+					    GError **error)
 {
 	struct queue *q = queue_open(site_var_dir(rq->site), QUEUE_COMMANDS,
 				     error);
 	if (!q)
-		return -1;
+		return NULL;
 	struct queue_meta *meta = queue_meta_new();
 	queue_meta_set(meta, META_LIST, list_fqdn(l));
 	queue_meta_set(meta, META_KIND, KIND_ONECLICK);
@@ -244,11 +245,47 @@ static int oneclick_store(struct web_request *rq, struct list *l,
 				     "unsubscribe from %s\n\n"
 				     "List-Unsubscribe=One-Click\n", addr,
 				     list_fqdn(l));
-	int rc = queue_enqueue(q, meta, text, strlen(text), NULL, error);
+	struct queue_pending *p = queue_pending_write(q, meta, text,
+						      strlen(text), error);
 	g_free(text);
 	queue_meta_free(&meta);
 	queue_close(&q);
-	return rc;
+	return p;
+}
+
+/* What the answer to a one-click POST needs once its entry is committed. */
+struct oneclick {
+	char *list;
+	char *addr;
+	gboolean moderated;
+};
+
+static void oneclick_free(gpointer p)
+{
+	struct oneclick *o = p;
+	g_free(o->list);
+	g_free(o->addr);
+	g_free(o);
+}
+
+static void oneclick_done(struct web_request *rq, struct web_response *rs,
+			  const GError *error, gpointer data)
+{
+	struct oneclick *o = data;
+	if (error) {
+		log_error(WEB_SUBSYS, "list %s: one-click unsubscribe of %s: "
+			  "%s", o->list, o->addr, error->message);
+		web_error(rq, rs, 503, "Please try again later.");
+		return;
+	}
+	log_info(WEB_SUBSYS, "list %s: one-click unsubscribe of %s from %s "
+		 "taken", o->list, o->addr, rq->client);
+	message_page(rq, rs, 200, "Unsubscribe",
+		     o->moderated
+		     ? "Your request is taken; it waits for the list's "
+		       "moderator."
+		     : "You are unsubscribed: no more mail from the list will "
+		       "be sent to you.");
 }
 
 static void unsubscribe_page(struct web_request *rq, struct web_response *rs)
@@ -278,20 +315,21 @@ static void unsubscribe_page(struct web_request *rq, struct web_response *rs)
 	} else if (g_strcmp0(web_form(rq, "List-Unsubscribe"), "One-Click")) {
 		web_error(rq, rs, 400, "The request lacks "
 			  "List-Unsubscribe=One-Click.");
-	} else if (oneclick_store(rq, l, m, &error) < 0) {
-		log_error(WEB_SUBSYS, "list %s: one-click unsubscribe of %s: "
-			  "%s", list_fqdn(l), m, error->message);
-		g_clear_error(&error);
-		web_error(rq, rs, 503, "Please try again later.");
 	} else {
-		log_info(WEB_SUBSYS, "list %s: one-click unsubscribe of %s "
-			 "from %s taken", list_fqdn(l), m, rq->client);
-		message_page(rq, rs, 200, "Unsubscribe",
-			     list_get_int(l, "unsubscribe_policy") == 1
-			     ? "Your request is taken; it waits for the list's "
-			       "moderator."
-			     : "You are unsubscribed: no more mail from the "
-			       "list will be sent to you.");
+		struct queue_pending *entry = oneclick_write(rq, l, m, &error);
+		if (!entry) {
+			log_error(WEB_SUBSYS, "list %s: one-click unsubscribe "
+				  "of %s: %s", list_fqdn(l), m, error->message);
+			g_clear_error(&error);
+			web_error(rq, rs, 503, "Please try again later.");
+		} else {
+			struct oneclick *o = g_new0(struct oneclick, 1);
+			o->list = g_strdup(list_fqdn(l));
+			o->addr = g_strdup(m);
+			o->moderated = list_get_int(l, "unsubscribe_policy") == 1;
+			web_defer(rq, rs, entry, oneclick_done, o,
+				  oneclick_free);
+		}
 	}
 	list_free(&l);
 }

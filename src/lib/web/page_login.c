@@ -30,6 +30,7 @@
 #include "web/pages.h"
 #include "base/base.h"
 #include "base/log.h"
+#include "list/list_settings.h"
 #include "list/roster.h"
 #include "list/template.h"
 #include "list/token.h"
@@ -148,6 +149,20 @@ static char *account_key(const char *role, const char *list,
 	return key;
 }
 
+/* The site administrator's hash made again at herald's parameters. */
+static void site_password_rehash(struct site *site, const char *password)
+{
+	GError *error = NULL;
+	char *hash = member_password_hash(password, &error);
+	if (!hash || site_set(site, "web.admin_password", hash, &error) < 0) {
+		log_warning(WEB_SUBSYS, "the site administrator's password "
+			    "matched but could not be rehashed: %s",
+			    error->message);
+		g_error_free(error);
+	}
+	g_free(hash);
+}
+
 static gboolean password_ok(struct web_request *rq, enum web_role role,
 			    struct list *l, const char *addr,
 			    const char *password)
@@ -155,8 +170,9 @@ static gboolean password_ok(struct web_request *rq, enum web_role role,
 	if (role == WEB_ROLE_SITE) {
 		char *hash = site_get(rq->site, "web.admin_password", NULL);
 		gboolean ok = hash && *hash &&
-			crypto_pwhash_str_verify(hash, password,
-						 strlen(password)) == 0;
+			list_password_verify(hash, password);
+		if (ok && list_password_needs_rehash(hash))
+			site_password_rehash(rq->site, password);
 		g_free(hash);
 		return ok;
 	}
@@ -171,9 +187,9 @@ static gboolean password_ok(struct web_request *rq, enum web_role role,
 	gboolean ok = FALSE;
 	if (addr && roster_load(l, &r, NULL) == 0) {
 		const struct member *m = roster_find(r, addr);
-		ok = m && m->password[0] &&
-		     crypto_pwhash_str_verify(m->password, password,
-					      strlen(password)) == 0;
+		ok = m && member_password_ok(m, password);
+		if (ok)
+			member_password_rehash(l, m, password);
 	}
 	roster_free(&r);
 	return ok;

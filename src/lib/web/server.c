@@ -16,16 +16,26 @@
  * Content-Length, is refused by libmicrohttpd with 400 (request smuggling
  * needs two readings of one request).
  *
- * Each request opens the site afresh (a read of etc/herald.conf), so a
- * setting changed on any host takes effect at the next request, and no
- * request sees another's state.  The listening socket (listener.h, made by
- * the caller in src/herald/web.c) is libmicrohttpd's for the daemon's life.
+ * Each request takes an opened site that an earlier request left, reread
+ * when etc/herald.conf changed since (site_take), so a setting changed on
+ * any host takes effect at the next request; a site holds only what the
+ * file says, so no request sees another's state.  The listening socket
+ * (listener.h, made by the caller in src/herald/web.c) is libmicrohttpd's
+ * for the daemon's life.
+ *
+ * An answer that waits for a durable queue entry (web_defer: the RFC 8058
+ * one-click POST) suspends its connection, so that its thread serves
+ * others meanwhile, and hands the entry to the committer (queue.h), which
+ * commits the entries of many requests at once and resumes each
+ * connection once its entry is on stable storage; access_handler is then
+ * called again and writes the answer.
  */
 #include "web/web.h"
 #include "web/session.h"
 #include "web/view.h"
 #include "base/base.h"
 #include "base/log.h"
+#include "store/queue.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -41,11 +51,41 @@ struct upload {
 	gboolean too_big;
 	gboolean ambiguous;	/* Content-Length and Transfer-Encoding */
 	gboolean answered;	/* a response is queued already */
+	struct call *waiting;	/* suspended until its entry is durable */
 };
 
 struct server_ctx {
 	char *var_dir;
 	gsize max_body;
+	struct queue_committer *committer;
+	GMutex lock;		/* guards what follows */
+	GCond resumed;
+	guint suspended;	/* connections waiting for the committer */
+	gboolean stopping;	/* no more suspending: commit at once */
+	GPtrArray *idle_sites;	/* opened sites no request holds */
+};
+
+/* Sites kept open for the next requests: about one per thread, more while
+ * deferred answers hold theirs. */
+#define IDLE_SITES_MAX 64
+
+/* web_defer's promise: what to do once the entry is committed. */
+struct web_deferred {
+	struct queue_pending *entry;
+	web_then then;
+	gpointer data;
+	GDestroyNotify data_free;
+	GError *error;		/* the commit's, or NULL */
+};
+
+/* A request being answered: what handle() builds and frees, kept while the
+ * connection is suspended (a deferred answer). */
+struct call {
+	struct server_ctx *ctx;
+	struct web_request rq;
+	char *client;
+	char *url;
+	struct web_deferred *deferred;
 };
 
 static GHashTable *string_table(void)
@@ -363,22 +403,82 @@ static void dispatch(struct web_request *rq, struct web_response *rs)
 	web_error(rq, rs, 404, "There is no such page.");
 }
 
-static void handle(struct server_ctx *ctx, struct MHD_Connection *c,
-		   const char *method, const char *url, struct upload *up,
-		   struct web_response *rs)
+void web_defer(struct web_request *rq, struct web_response *rs,
+	       struct queue_pending *entry, web_then then, gpointer data,
+	       GDestroyNotify data_free)
+{
+	g_assert(!rs->deferred);
+	rs->deferred = g_new0(struct web_deferred, 1);
+	rs->deferred->entry = entry;
+	rs->deferred->then = then;
+	rs->deferred->data = data;
+	rs->deferred->data_free = data_free;
+}
+
+static void deferred_free(struct web_deferred **dp)
+{
+	struct web_deferred *d = *dp;
+	if (!d)
+		return;
+	queue_pending_drop(&d->entry);
+	if (d->data_free)
+		d->data_free(d->data);
+	g_clear_error(&d->error);
+	g_free(d);
+	*dp = NULL;
+}
+
+/* A site for a request: one a finished request left, reread if its file
+ * changed since (the check opens the file: on NFS that revalidates it, so
+ * a setting changed on any host takes effect at the next request), or a
+ * new one. */
+static struct site *site_take(struct server_ctx *ctx, GError **error)
+{
+	g_mutex_lock(&ctx->lock);
+	struct site *site = ctx->idle_sites->len
+		? g_ptr_array_steal_index_fast(ctx->idle_sites,
+					       ctx->idle_sites->len - 1)
+		: NULL;
+	g_mutex_unlock(&ctx->lock);
+	if (!site)
+		return site_open(ctx->var_dir, error);
+	if (site_reload_if_changed(site, error) < 0)
+		site_free(&site);
+	return site;
+}
+
+static void site_give_back(struct server_ctx *ctx, struct site **sitep)
+{
+	g_mutex_lock(&ctx->lock);
+	if (ctx->idle_sites->len < IDLE_SITES_MAX) {
+		g_ptr_array_add(ctx->idle_sites, *sitep);
+		*sitep = NULL;
+	}
+	g_mutex_unlock(&ctx->lock);
+	site_free(sitep);
+}
+
+/* The request's inputs, read from the connection; NULL (and a 503 in rs)
+ * when the site does not open. */
+static struct call *call_open(struct server_ctx *ctx, struct MHD_Connection *c,
+			      const char *method, const char *url,
+			      struct upload *up, struct web_response *rs)
 {
 	GError *error = NULL;
-	struct site *site = site_open(ctx->var_dir, &error);
+	struct site *site = site_take(ctx, &error);
 	if (!site) {
 		log_error(WEB_SUBSYS, "cannot open the site: %s",
 			  error->message);
 		g_error_free(error);
 		web_body(rs, 503, "text/plain; charset=utf-8",
 			 "Service unavailable\n", 20);
-		return;
+		return NULL;
 	}
-	char *client = NULL;
-	struct web_request rq = {
+	struct call *call = g_new0(struct call, 1);
+	struct web_request *rq = &call->rq;
+	call->ctx = ctx;
+	call->url = g_strdup(url);
+	*rq = (struct web_request){
 		.site = site,
 		.method = method,
 		.query = string_table(),
@@ -388,48 +488,128 @@ static void handle(struct server_ctx *ctx, struct MHD_Connection *c,
 		.content_type = header(c, "Content-Type"),
 		.connection = c,
 	};
-	rq.base_path = base_path(site);
-	rq.cookies = parse_cookies(header(c, "Cookie"));
-	set_client(&rq, c, &client);
+	rq->base_path = base_path(site);
+	rq->cookies = parse_cookies(header(c, "Cookie"));
+	set_client(rq, c, &call->client);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query,
-				  rq.query);
+				  rq->query);
 	if (up->body) {
-		rq.body = up->body->str;
-		rq.body_length = up->body->len;
+		rq->body = up->body->str;
+		rq->body_length = up->body->len;
 	}
-	if (rq.body && rq.content_type &&
-	    g_str_has_prefix(rq.content_type,
+	if (rq->body && rq->content_type &&
+	    g_str_has_prefix(rq->content_type,
 			     "application/x-www-form-urlencoded"))
-		parse_urlencoded(rq.form, rq.body);
-	rq.session = session_load(site, web_cookie(&rq, SESSION_COOKIE));
-	rq.lang = rq.session && rq.session->lang[0]
-		? g_strdup(rq.session->lang)
-		: pick_language(rq.accept_language);
+		parse_urlencoded(rq->form, rq->body);
+	rq->session = session_load(site, web_cookie(rq, SESSION_COOKIE));
+	rq->lang = rq->session && rq->session->lang[0]
+		? g_strdup(rq->session->lang)
+		: pick_language(rq->accept_language);
+	return call;
+}
 
+/* Logs a server error's answer, and frees the call. */
+static void call_close(struct call **callp, struct web_response *rs)
+{
+	struct call *call = *callp;
+	struct web_request *rq = &call->rq;
+	if (rs->status >= 500)
+		log_error(WEB_SUBSYS, "%s %s from %s: %u", rq->method,
+			  call->url, call->client, rs->status);
+	deferred_free(&call->deferred);
+	session_free(&rq->session);
+	g_strfreev(rq->segments);
+	g_hash_table_unref(rq->query);
+	g_hash_table_unref(rq->form);
+	g_hash_table_unref(rq->cookies);
+	g_free(rq->lang);
+	g_free(rq->base_path);
+	g_free(call->client);
+	g_free(call->url);
+	site_give_back(call->ctx, &rq->site);
+	g_free(call);
+	*callp = NULL;
+}
+
+/* The committer's thread: the entry is committed (or not); the connection
+ * goes on, and access_handler finishes the answer. */
+static void entry_committed(gpointer data, const GError *error)
+{
+	struct call *call = data;
+	struct server_ctx *ctx = call->ctx;
+	if (error)
+		call->deferred->error = g_error_copy(error);
+	MHD_resume_connection(call->rq.connection);
+	g_mutex_lock(&ctx->lock);
+	ctx->suspended--;
+	g_cond_broadcast(&ctx->resumed);
+	g_mutex_unlock(&ctx->lock);
+}
+
+/* A deferred answer: the connection is suspended (its thread serves
+ * others) and the entry goes to the committer; entry_committed resumes
+ * it.  While the server stops, the entry is committed here instead.
+ * TRUE when the call waits (up->waiting). */
+static gboolean call_wait(struct call *call, struct upload *up)
+{
+	struct server_ctx *ctx = call->ctx;
+	struct web_deferred *d = call->deferred;
+	struct queue_pending *entry = d->entry;
+	d->entry = NULL;
+	g_mutex_lock(&ctx->lock);
+	gboolean wait = !ctx->stopping;
+	if (wait) {
+		ctx->suspended++;
+		up->waiting = call;
+		MHD_suspend_connection(call->rq.connection);
+		queue_committer_submit(ctx->committer, entry, entry_committed,
+				       call);
+	}
+	g_mutex_unlock(&ctx->lock);
+	if (!wait)
+		(void)queue_pending_commit(&entry, &d->error);
+	return wait;
+}
+
+/* The deferred answer, once its entry is committed. */
+static void call_finish(struct call *call, struct web_response *rs)
+{
+	struct web_deferred *d = call->deferred;
+	d->then(&call->rq, rs, d->error, d->data);
+	g_assert(!rs->deferred);
+}
+
+/* Answers the request into rs; FALSE when the answer waits for a commit
+ * (up->waiting), and access_handler is called again once it is done. */
+static gboolean handle(struct server_ctx *ctx, struct MHD_Connection *c,
+		       const char *method, const char *url, struct upload *up,
+		       struct web_response *rs)
+{
+	struct call *call = call_open(ctx, c, method, url, up, rs);
+	if (!call)
+		return TRUE;
+	struct web_request *rq = &call->rq;
 	if (up->ambiguous)
-		web_error(&rq, rs, 400, "The request is malformed.");
+		web_error(rq, rs, 400, "The request is malformed.");
 	else if (up->too_big)
-		web_error(&rq, rs, 413, "The request is too large.");
-	else if (!split_path(&rq, url))
-		web_error(&rq, rs, 404, "There is no such page.");
-	else if (!method_allowed(&rq)) {
-		web_error(&rq, rs, 405, "That method is not allowed here.");
+		web_error(rq, rs, 413, "The request is too large.");
+	else if (!split_path(rq, url))
+		web_error(rq, rs, 404, "There is no such page.");
+	else if (!method_allowed(rq)) {
+		web_error(rq, rs, 405, "That method is not allowed here.");
 		web_header(rs, "Allow", "GET, HEAD, POST");
 	} else
-		dispatch(&rq, rs);
+		dispatch(rq, rs);
 
-	if (rs->status >= 500)
-		log_error(WEB_SUBSYS, "%s %s from %s: %u", method, url,
-			  client, rs->status);
-	session_free(&rq.session);
-	g_strfreev(rq.segments);
-	g_hash_table_unref(rq.query);
-	g_hash_table_unref(rq.form);
-	g_hash_table_unref(rq.cookies);
-	g_free(rq.lang);
-	g_free(rq.base_path);
-	g_free(client);
-	site_free(&site);
+	if (rs->deferred) {
+		call->deferred = rs->deferred;
+		rs->deferred = NULL;
+		if (call_wait(call, up))
+			return FALSE;
+		call_finish(call, rs);
+	}
+	call_close(&call, rs);
+	return TRUE;
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
@@ -440,6 +620,15 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 {
 	struct server_ctx *ctx = cls;
 	struct upload *up = *con_cls;
+	if (up && up->waiting) {
+		/* Resumed: the entry is committed, or failed to be. */
+		struct web_response rs = { .status = 200, .fd = -1 };
+		call_finish(up->waiting, &rs);
+		call_close(&up->waiting, &rs);
+		enum MHD_Result ok = send_response(c, &rs);
+		response_clear(&rs);
+		return ok;
+	}
 	if (!up) {
 		up = g_new0(struct upload, 1);
 		*con_cls = up;
@@ -478,7 +667,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	struct web_response rs = { .status = 200, .fd = -1 };
-	handle(ctx, c, method, url, up, &rs);
+	if (!handle(ctx, c, method, url, up, &rs)) {
+		response_clear(&rs);
+		return MHD_YES;	/* suspended: back here once committed */
+	}
 	enum MHD_Result ok = send_response(c, &rs);
 	response_clear(&rs);
 	return ok;
@@ -490,6 +682,10 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct upload *up = *con_cls;
 	if (!up)
 		return;
+	if (up->waiting) {	/* the server stops: never answered */
+		struct web_response rs = { .status = 200, .fd = -1 };
+		call_close(&up->waiting, &rs);
+	}
 	if (up->body)
 		g_string_free(up->body, TRUE);
 	g_free(up);
@@ -503,6 +699,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	g_free(text);
 }
 
+static void server_ctx_clear(struct server_ctx *ctx)
+{
+	queue_committer_free(&ctx->committer);
+	for (guint i = 0; i < ctx->idle_sites->len; i++)
+		site_free((struct site **)&ctx->idle_sites->pdata[i]);
+	g_ptr_array_free(ctx->idle_sites, TRUE);
+	g_cond_clear(&ctx->resumed);
+	g_mutex_clear(&ctx->lock);
+	g_free(ctx->var_dir);
+}
+
 struct web_daemon {
 	struct MHD_Daemon *mhd;
 	struct server_ctx ctx;
@@ -514,9 +721,13 @@ struct web_daemon *web_daemon_start(struct site *site, int listen_fd,
 	struct web_daemon *d = g_new0(struct web_daemon, 1);
 	d->ctx.var_dir = g_strdup(site_var_dir(site));
 	d->ctx.max_body = (gsize)site_get_int(site, "web.max_body");
+	g_mutex_init(&d->ctx.lock);
+	d->ctx.idle_sites = g_ptr_array_new();
+	g_cond_init(&d->ctx.resumed);
+	d->ctx.committer = queue_committer_new();
 	d->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-		MHD_USE_ERROR_LOG,
+		MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
 		0, NULL, NULL, access_handler, &d->ctx,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, listen_fd,
@@ -534,7 +745,7 @@ struct web_daemon *web_daemon_start(struct site *site, int listen_fd,
 	if (!d->mhd) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
 			    "libmicrohttpd would not start");
-		g_free(d->ctx.var_dir);
+		server_ctx_clear(&d->ctx);
 		g_free(d);
 		return NULL;
 	}
@@ -546,8 +757,15 @@ void web_daemon_stop(struct web_daemon **dp)
 	struct web_daemon *d = *dp;
 	if (!d)
 		return;
+	/* libmicrohttpd must not stop with a connection suspended: no more
+	 * are, and those that are get their commit first. */
+	g_mutex_lock(&d->ctx.lock);
+	d->ctx.stopping = TRUE;
+	while (d->ctx.suspended)
+		g_cond_wait(&d->ctx.resumed, &d->ctx.lock);
+	g_mutex_unlock(&d->ctx.lock);
 	MHD_stop_daemon(d->mhd);
-	g_free(d->ctx.var_dir);
+	server_ctx_clear(&d->ctx);
 	g_free(d);
 	*dp = NULL;
 }

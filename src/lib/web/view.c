@@ -29,6 +29,36 @@ struct render {
 	int depth;
 };
 
+/* The built-in templates, by name, looked up once (a page's three or
+ * four lookups were a twentieth of its time). */
+static GHashTable *builtins;
+static GMutex builtins_lock;
+
+static const char *builtin_text(const char *name)
+{
+	g_mutex_lock(&builtins_lock);
+	if (!builtins)
+		builtins = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, g_free);
+	const char *text = g_hash_table_lookup(builtins, name);
+	if (!text) {
+		char *path = g_strdup_printf(BUILTIN_ROOT "/%s.html", name);
+		GBytes *b = g_resource_lookup_data(
+			herald_templates_get_resource(), path, 0, NULL);
+		g_free(path);
+		if (b) {
+			gsize n;
+			const char *data = g_bytes_get_data(b, &n);
+			char *copy = g_strndup(data, n);
+			g_hash_table_insert(builtins, g_strdup(name), copy);
+			text = copy;
+			g_bytes_unref(b);
+		}
+	}
+	g_mutex_unlock(&builtins_lock);
+	return text;
+}
+
 static char *template_text(struct site *site, const char *name, GError **error)
 {
 	if (!name[0] || strchr(name, '/') || strchr(name, '.')) {
@@ -47,20 +77,13 @@ static char *template_text(struct site *site, const char *name, GError **error)
 		if (found)
 			return text;
 	}
-	char *path = g_strdup_printf(BUILTIN_ROOT "/%s.html", name);
-	GBytes *b = g_resource_lookup_data(herald_templates_get_resource(),
-					   path, 0, NULL);
-	g_free(path);
-	if (!b) {
+	const char *builtin = builtin_text(name);
+	if (!builtin) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_NOTFOUND,
 			    "no web template \"%s\"", name);
 		return NULL;
 	}
-	gsize n;
-	const char *data = g_bytes_get_data(b, &n);
-	char *text = g_strndup(data, n);
-	g_bytes_unref(b);
-	return text;
+	return g_strdup(builtin);
 }
 
 void view_escape(GString *out, const char *text)
@@ -200,7 +223,9 @@ static JsonNode *lookup(struct render *r, const char *name)
 		return r->scopes->len
 			? g_ptr_array_index(r->scopes, r->scopes->len - 1)
 			: NULL;
-	char **parts = g_strsplit(name, ".", -1);
+	/* Most names have no dot: no split for them. */
+	char *one[2] = { (char *)name, NULL };
+	char **parts = strchr(name, '.') ? g_strsplit(name, ".", -1) : one;
 	JsonNode *found = NULL;
 	for (guint i = r->scopes->len; i-- > 0 && !found;) {
 		JsonNode *scope = g_ptr_array_index(r->scopes, i);
@@ -215,7 +240,8 @@ static JsonNode *lookup(struct render *r, const char *name)
 			json_object_has_member(json_node_get_object(found), *p)
 			? json_object_get_member(json_node_get_object(found), *p)
 			: NULL;
-	g_strfreev(parts);
+	if (parts != one)
+		g_strfreev(parts);
 	return found;
 }
 
@@ -269,6 +295,12 @@ static int bad_template(struct render *r, const char *why, const char *tag,
 	return -1;
 }
 
+/* The first mark ("{{" or "}}") in [p, end), or NULL. */
+static const char *find_tag(const char *p, const char *end, const char *mark)
+{
+	return memmem(p, (size_t)(end - p), mark, 2);
+}
+
 /* The end of the section name opened just before p: the position of its
  * matching {{/name}} (nested ones of the same name counted), NULL if none. */
 static const char *section_end(const char *p, const char *end,
@@ -277,10 +309,10 @@ static const char *section_end(const char *p, const char *end,
 	int depth = 1;
 	size_t n = strlen(name);
 	while (p < end) {
-		const char *open = g_strstr_len(p, end - p, "{{");
+		const char *open = find_tag(p, end, "{{");
 		if (!open)
 			return NULL;
-		const char *close = g_strstr_len(open, end - open, "}}");
+		const char *close = find_tag(open, end, "}}");
 		if (!close)
 			return NULL;
 		char kind = open[2];
@@ -349,13 +381,13 @@ static int render_text(struct render *r, const char *text, const char *end,
 	int rc = 0;
 	const char *p = text;
 	while (p < end && rc == 0) {
-		const char *open = g_strstr_len(p, end - p, "{{");
+		const char *open = find_tag(p, end, "{{");
 		if (!open) {
 			g_string_append_len(r->out, p, end - p);
 			break;
 		}
 		g_string_append_len(r->out, p, open - p);
-		const char *close = g_strstr_len(open, end - open, "}}");
+		const char *close = find_tag(open, end, "}}");
 		if (!close) {
 			rc = bad_template(r, "unclosed tag", "{{", error);
 			break;

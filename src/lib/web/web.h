@@ -75,9 +75,28 @@ struct web_response {
 				 * NULL for the default (no script, no inline
 				 * style, no framing) */
 	GPtrArray *headers;	/* name, value, name, value ... (owned) */
+	struct web_deferred *deferred;	/* web_defer's, for the server */
 };
 
 typedef void (*web_handler)(struct web_request *rq, struct web_response *rs);
+
+/* --- answers that wait for a durable queue entry --- */
+
+struct queue_pending;
+typedef void (*web_then)(struct web_request *rq, struct web_response *rs,
+			 const GError *error, gpointer data);
+
+/* The answer waits until entry (queue_pending_write, store/queue.h) is on
+ * stable storage.  The server commits it together with other requests'
+ * entries (one fsync of each directory for the batch), and meanwhile its
+ * thread serves other connections; then it calls then(rq, rs, error,
+ * data), with rq as it was, error NULL when the entry is durable, else why
+ * it is not; then writes the response.  data is freed with data_free after
+ * (may be NULL).  The handler writes no response itself; web_defer takes
+ * entry. */
+void web_defer(struct web_request *rq, struct web_response *rs,
+	       struct queue_pending *entry, web_then then, gpointer data,
+	       GDestroyNotify data_free);
 
 struct web_route {
 	const char *segment;	/* the first path segment ("" for "/") */
