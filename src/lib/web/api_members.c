@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "list/roster.h"
 #include "list/subscribe.h"
+#include "list/subscribe_group.h"
 #include "mail/address.h"
 
 #include <sodium.h>
@@ -335,7 +336,13 @@ static const char *add_one(struct list *l, JsonObject *m, int *status_r,
 		.admin = v[1] != 1,
 		.welcome = v[2] < 0 ? SUBSCRIBE_LIST_DEFAULT : v[2],
 	};
-	int outcome = subscribe_request(l, &r, NULL, error);
+	/* An owner's add joins the other threads' of the moment in one
+	 * roster change (list/subscribe_group.h). */
+	int outcome = -1;
+	if (!r.admin)
+		outcome = subscribe_request(l, &r, NULL, error);
+	else if (subscribe_group(l, &r, 1, &outcome, error) < 0)
+		outcome = -1;
 	g_free(addr);
 	if (outcome < 0) {
 		*field_r = "address";
