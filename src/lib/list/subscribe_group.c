@@ -71,14 +71,15 @@ static int add_batch(const struct roster *r, struct roster_change *c,
 		for (guint j = 0; j < k->n; j++) {
 			const struct subscribe_request *q = &k->r[j];
 			char *key = address_key(k->addrs[j]);
-			if (roster_find(r, k->addrs[j]) ||
-			    g_hash_table_contains(seen, key)) {
-				k->outcomes[j] = SUBSCRIBE_ALREADY;
-				g_free(key);
-				continue;
-			}
-			if (subscribe_bans_match(bans, k->addrs[j])) {
-				k->outcomes[j] = SUBSCRIBE_BANNED;
+			/* Banned first, as subscribe_request judges. */
+			int outcome = SUBSCRIBE_DONE;
+			if (subscribe_bans_match(bans, k->addrs[j]))
+				outcome = SUBSCRIBE_BANNED;
+			else if (roster_find(r, k->addrs[j]) ||
+				 g_hash_table_contains(seen, key))
+				outcome = SUBSCRIBE_ALREADY;
+			k->outcomes[j] = outcome;
+			if (outcome != SUBSCRIBE_DONE) {
 				g_free(key);
 				continue;
 			}
@@ -90,7 +91,6 @@ static int add_batch(const struct roster *r, struct roster_change *c,
 				m.name = (char *)q->name;
 			roster_change_put(c, &m);
 			g_hash_table_add(seen, key);
-			k->outcomes[j] = SUBSCRIBE_DONE;
 		}
 	}
 	g_hash_table_destroy(seen);
