@@ -6,8 +6,10 @@
 # numbers are 1..500 without a gap; removals after them have later
 # numbers.  A failing roster write (the roster's directory on a full
 # tmpfs) answers an error to every request of the batch, no 2xx, and
-# leaves the roster and the webhook queue as they were; once there is
-# room again, the same requests succeed.
+# leaves the roster and the webhook queue as they were (a failed fsync
+# too: the records written are cut off); once there is room again, the
+# same requests succeed.  A many-member POST answers each member's
+# outcome in order.
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 H() { "$HERALD" --var "$V" "$@"; }
@@ -82,6 +84,16 @@ check "an address asked again is 200 already-member, and no event" \
 		jq -e ".outcome == \"already-member\"" "$3" >/dev/null' \
 	_ "$A" "${WEB_BASE}api/v1/lists/$L/members" "$T_DIR/out"
 check "still 503 events" test "$(events | wc -l)" = 503
+curl -s -o "$T_DIR/many" -H "Authorization: Bearer $A" -H "Content-Type: application/json" \
+	--data '{"members": [{"address": "m1@example.com"}, {"address": "M1@example.com"},
+		 {"address": "m2@example.com", "digest": "yes"}, {"address": "sub9@example.com"},
+		 {"address": "m3@example.com", "welcome": false}]}' "${WEB_BASE}api/v1/lists/$L/members"
+check "a many-member POST: each its outcome, in order (a repeat in it is already-member)" \
+	jq -e '[.results[].outcome] == ["subscribed","already-member","invalid","already-member","subscribed"]
+		and .results[2].field == "digest"' "$T_DIR/many"
+check "its new members are there, with one event each" \
+	bash -c 'test "$("$1" --var "$2" members list "$3" | grep -c "^m[123]@")" = 2 &&
+		 test "$(grep -c "" <<<"$4")" = 505' _ "$HERALD" "$V" $L "$(events)"
 
 # --- a roster fsync that fails ----------------------------------------------
 # The records are written, the fsync fails (tests/shim/nfsfault.c): every

@@ -48,6 +48,18 @@ static gpointer ask(gpointer p)
 	return NULL;
 }
 
+/* Waits until n callers are queued behind a batch under way. */
+static void wait_queued(struct list *l, guint n)
+{
+	gboolean busy = FALSE;
+	for (int i = 0; i < 3000; i++) {
+		if (subscribe_group_queued(l, &busy) == n && busy)
+			return;
+		g_usleep(10000);
+	}
+	g_assert_not_reached();
+}
+
 static guint count_members(struct list *l)
 {
 	struct roster *r = NULL;
@@ -84,10 +96,10 @@ static void test_batched(void)
 		if (i == 5)
 			a[i].addrs[1] = g_strdup("x@banned.example");
 		t[i] = g_thread_new("ask", ask, &a[i]);
-		if (i == 0)
-			g_usleep(300000);	/* the leader, waiting for the lock */
+		if (i == 0)	/* the leader, waiting for the lock */
+			wait_queued(f.list, 0);
 	}
-	g_usleep(500000);
+	wait_queued(f.list, THREADS - 1);
 	g_assert_cmpuint(count_members(f.list), ==, 0);
 	g_assert_cmpint(lock_release(lk, &error), ==, 0);
 	lock_free(&lk);

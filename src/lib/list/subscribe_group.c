@@ -190,3 +190,13 @@ void subscribe_group_stats(guint64 *batches_r, guint64 *requests_r)
 	*requests_r = stat_requests;
 	g_mutex_unlock(&group_lock);
 }
+
+guint subscribe_group_queued(struct list *l, gboolean *busy_r)
+{
+	g_mutex_lock(&group_lock);
+	struct queue *q = queue_of(l);
+	guint n = q->waiting->len;
+	*busy_r = q->busy;
+	g_mutex_unlock(&group_lock);
+	return n;
+}

@@ -40,5 +40,8 @@ int subscribe_group(struct list *l, const struct subscribe_request *r,
 /* The batches committed and the requests in them since the process
  * started (for tests and the log). */
 void subscribe_group_stats(guint64 *batches_r, guint64 *requests_r);
+/* The callers of this process waiting for l's next batch, and (*busy_r)
+ * whether a batch of l is being committed (tests). */
+guint subscribe_group_queued(struct list *l, gboolean *busy_r);
 
 #endif
