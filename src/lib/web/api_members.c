@@ -15,6 +15,9 @@
  * an owner's (admin: no confirmation unless "confirm" asks for one), so
  * they are idempotent by nature: adding a member again answers
  * "already", removing a non-member "not-member", and nothing changes.
+ * An owner's adds go through subscribe_group instead, which judges them
+ * the same way but commits those of concurrent requests (and all of a
+ * many-member POST) as one roster change.
  *
  * Pages are in address-key order; the cursor is the last key of the page
  * before, so a page stays right while members come and go.  Sorting
