@@ -4,7 +4,8 @@
 #   connections                                          (goal < 5 s)
 #   a page of 1,000 members from a 100,000-member list   (goal < 20 ms)
 #   the web service's memory (peak RSS)                  (goal < 30 MB)
-# Usage: bench/api.sh [SUBS] [N] [CONNECTIONS]; BUILD=dir picks the build.
+# Usage: bench/api.sh [SUBS] [N] [CONNECTIONS]; BUILD=dir picks the build,
+# THREADS=n sets web.threads, WELCOME=0 leaves the welcomes out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUBS=${1:-10000}
@@ -26,6 +27,7 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 $H site set web.listen "127.0.0.1:$PORT"
 $H site set web.base_url "http://127.0.0.1:$PORT/"
 TOK=$($H api token create bench)
+if [ -n "${THREADS:-}" ]; then $H site set web.threads "$THREADS"; fi
 $H web serve 2>"$D/web.log" &
 WEB=$!
 for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done

@@ -1196,8 +1196,13 @@ append_change(struct list *l, struct roster *r, size_t valid_len,
 		close(fd);
 		goto out;
 	}
-	if (fs_sync_close(&fd, path, error) < 0)
+	if (fs_sync_close(&fd, path, error) < 0) {
+		/* The records may be in the file without being on stable
+		 * storage: cut them off, so that no reader sees as committed
+		 * a change whose writer was told it failed. */
+		(void)!truncate(path, (off_t)valid_len);
 		goto out;
+	}
 	if (created) {
 		char *dir = roster_path(l, NULL);
 		ret = fs_sync_dir(dir, error);

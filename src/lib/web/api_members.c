@@ -15,6 +15,9 @@
  * an owner's (admin: no confirmation unless "confirm" asks for one), so
  * they are idempotent by nature: adding a member again answers
  * "already", removing a non-member "not-member", and nothing changes.
+ * An owner's adds go through subscribe_group instead, which judges them
+ * the same way but commits those of concurrent requests (and all of a
+ * many-member POST) as one roster change.
  *
  * Pages are in address-key order; the cursor is the last key of the page
  * before, so a page stays right while members come and go.  Sorting
@@ -30,6 +33,7 @@
 #include "base/log.h"
 #include "list/roster.h"
 #include "list/subscribe.h"
+#include "list/subscribe_group.h"
 #include "mail/address.h"
 
 #include <sodium.h>
@@ -278,11 +282,11 @@ static int bool_member(JsonObject *o, const char *name, gboolean *bad)
 static const char *const add_fields[] = { "address", "name", "digest",
 					  "confirm", "welcome", NULL };
 
-/* One {"address", ...}: its outcome's name, or NULL with *field_r (the
- * field at fault) and *error or *detail_r. */
-static const char *add_one(struct list *l, JsonObject *m, int *status_r,
-			   const char **field_r, char **detail_r,
-			   GError **error)
+/* One {"address", ...} read into *r (its strings borrowed from m, but
+ * r->address, the normalised address, is the caller's to free): TRUE, or
+ * FALSE with *field_r (the field at fault) and *detail_r. */
+static gboolean add_parse(JsonObject *m, struct subscribe_request *r,
+			  const char **field_r, char **detail_r)
 {
 	gboolean bad = FALSE;
 	GList *names = json_object_get_members(m);
@@ -292,20 +296,20 @@ static const char *add_one(struct list *l, JsonObject *m, int *status_r,
 			*detail_r = g_strdup_printf("Unknown field %s.",
 						    (char *)n->data);
 			g_list_free(names);
-			return NULL;
+			return FALSE;
 		}
 	g_list_free(names);
 	const char *address = string_member(m, "address", &bad);
 	if (bad || !address) {
 		*field_r = "address";
 		*detail_r = g_strdup("address is a string, and needed.");
-		return NULL;
+		return FALSE;
 	}
 	const char *name = string_member(m, "name", &bad);
 	if (bad) {
 		*field_r = "name";
 		*detail_r = g_strdup("name is a string.");
-		return NULL;
+		return FALSE;
 	}
 	static const char *const flags[] = { "digest", "confirm", "welcome" };
 	int v[3];
@@ -315,16 +319,16 @@ static const char *add_one(struct list *l, JsonObject *m, int *status_r,
 			*field_r = flags[i];
 			*detail_r = g_strdup_printf("%s is a boolean.",
 						    flags[i]);
-			return NULL;
+			return FALSE;
 		}
 	}
 	char *addr = address_normalise(address, NULL);
 	if (!addr) {
 		*field_r = "address";
 		*detail_r = g_strdup("That is not an email address.");
-		return NULL;
+		return FALSE;
 	}
-	struct subscribe_request r = {
+	*r = (struct subscribe_request){
 		.address = addr,
 		.name = name,
 		.digest = v[0] == 1,
@@ -335,12 +339,12 @@ static const char *add_one(struct list *l, JsonObject *m, int *status_r,
 		.admin = v[1] != 1,
 		.welcome = v[2] < 0 ? SUBSCRIBE_LIST_DEFAULT : v[2],
 	};
-	int outcome = subscribe_request(l, &r, NULL, error);
-	g_free(addr);
-	if (outcome < 0) {
-		*field_r = "address";
-		return NULL;
-	}
+	return TRUE;
+}
+
+/* An outcome's name in the answer, and its status. */
+static const char *outcome_name(int outcome, int *status_r)
+{
 	switch (outcome) {
 	case SUBSCRIBE_DONE:
 		*status_r = 201;
@@ -363,6 +367,134 @@ static const char *add_one(struct list *l, JsonObject *m, int *status_r,
 	}
 }
 
+/* Adds the n parsed requests r: an owner's adds together, in one roster
+ * change with whatever other threads add meanwhile
+ * (list/subscribe_group.h), the others (confirm: true) one by one.
+ * outcomes_r[i] for each; 0, or -1 with *error. */
+static int add_all(struct list *l, const struct subscribe_request *r,
+		   guint n, int *outcomes_r, GError **error)
+{
+	GArray *admin = g_array_new(FALSE, FALSE, sizeof *r);
+	GArray *where = g_array_new(FALSE, FALSE, sizeof(guint));
+	int ret = 0;
+	for (guint i = 0; i < n && ret == 0; i++) {
+		if (r[i].admin) {
+			g_array_append_val(admin, r[i]);
+			g_array_append_val(where, i);
+		} else if ((outcomes_r[i] = subscribe_request(l, &r[i], NULL,
+							      error)) < 0) {
+			ret = -1;
+		}
+	}
+	int *out = g_new0(int, admin->len + 1);
+	if (ret == 0 && admin->len > 0 &&
+	    (ret = subscribe_group(l, (struct subscribe_request *)admin->data,
+				   admin->len, out, error)) == 0)
+		for (guint j = 0; j < admin->len; j++)
+			outcomes_r[g_array_index(where, guint, j)] = out[j];
+	g_free(out);
+	g_array_free(admin, TRUE);
+	g_array_free(where, TRUE);
+	return ret;
+}
+
+static void add_answer(struct web_response *rs, struct list *l,
+		       JsonObject *b)
+{
+	const char *field = NULL;
+	char *detail = NULL;
+	GError *error = NULL;
+	struct subscribe_request r;
+	int outcome = -1, status = 200;
+	if (!add_parse(b, &r, &field, &detail)) {
+		api_problem(rs, 422, "field", "Bad member", detail, field);
+		g_free(detail);
+		return;
+	}
+	if (add_all(l, &r, 1, &outcome, &error) < 0) {
+		api_gerror(rs, &error, "address");
+	} else if (outcome == SUBSCRIBE_BANNED) {
+		api_problem(rs, 403, "banned", "Banned",
+			    "The address is in ban_list.", "address");
+	} else {
+		JsonObject *o = json_object_new();
+		const char *name = outcome_name(outcome, &status);
+		json_object_set_string_member(o, "outcome", name);
+		json_object_set_string_member(
+			o, "address", json_object_get_string_member(b, "address"));
+		api_object(rs, status, o);
+	}
+	g_free((char *)r.address);
+}
+
+static void add_many(struct web_response *rs, struct list *l, JsonArray *a)
+{
+	guint n = json_array_get_length(a);
+	/* Check every address before changing anything. */
+	for (guint i = 0; i < n; i++) {
+		JsonNode *e = json_array_get_element(a, i);
+		gboolean bad = FALSE;
+		JsonObject *m = JSON_NODE_HOLDS_OBJECT(e)
+			? json_node_get_object(e) : NULL;
+		const char *addr = m ? string_member(m, "address", &bad) : NULL;
+		char *norm = addr && !bad ? address_normalise(addr, NULL) : NULL;
+		if (!norm) {
+			char *d = g_strdup_printf("members[%u] has no good "
+						  "address.", i);
+			api_problem(rs, 422, "field", "Bad members", d,
+				    "members");
+			g_free(d);
+			return;
+		}
+		g_free(norm);
+	}
+	struct subscribe_request *r = g_new0(struct subscribe_request, n + 1);
+	guint *index = g_new0(guint, n + 1);	/* r[j] is members[index[j]] */
+	const char **fields = g_new0(const char *, n + 1);
+	char **details = g_new0(char *, n + 1);
+	int *outcomes = g_new0(int, n + 1);
+	guint good = 0;
+	for (guint i = 0; i < n; i++)
+		if (add_parse(json_array_get_object_element(a, i), &r[good],
+			      &fields[i], &details[i]))
+			index[good++] = i;
+	GError *error = NULL;
+	if (add_all(l, r, good, outcomes, &error) < 0) {
+		api_gerror(rs, &error, "members");
+	} else {
+		JsonArray *results = json_array_new();
+		for (guint i = 0, j = 0; i < n; i++) {
+			JsonObject *m = json_array_get_object_element(a, i);
+			JsonObject *x = json_object_new();
+			int status;
+			json_object_set_string_member(
+				x, "address",
+				json_object_get_string_member(m, "address"));
+			if (j < good && index[j] == i) {
+				json_object_set_string_member(
+					x, "outcome",
+					outcome_name(outcomes[j++], &status));
+			} else {
+				json_object_set_string_member(x, "outcome",
+							      "invalid");
+				json_object_set_string_member(x, "field",
+							      fields[i]);
+				json_object_set_string_member(x, "detail",
+							      details[i]);
+			}
+			json_array_add_object_element(results, x);
+		}
+		api_array(rs, "results", results);
+	}
+	for (guint j = 0; j < good; j++)
+		g_free((char *)r[j].address);
+	g_strfreev(details);
+	g_free(outcomes);
+	g_free(fields);
+	g_free(index);
+	g_free(r);
+}
+
 static void members_post(struct web_request *rq, struct web_response *rs,
 			 struct list *l)
 {
@@ -370,86 +502,14 @@ static void members_post(struct web_request *rq, struct web_response *rs,
 	if (!b)
 		return;
 	JsonNode *many = json_object_get_member(b, "members");
-	const char *field = NULL;
-	char *detail = NULL;
-	GError *error = NULL;
-	int status = 200;
-	if (!many) {
-		const char *outcome = add_one(l, b, &status, &field, &detail,
-					      &error);
-		if (!outcome && error) {
-			api_gerror(rs, &error, field);
-		} else if (!outcome) {
-			api_problem(rs, 422, "field", "Bad member", detail,
-				    field);
-		} else if (status == 403) {
-			api_problem(rs, 403, "banned", "Banned",
-				    "The address is in ban_list.", "address");
-		} else {
-			JsonObject *o = json_object_new();
-			json_object_set_string_member(o, "outcome", outcome);
-			json_object_set_string_member(
-				o, "address",
-				json_object_get_string_member(b, "address"));
-			api_object(rs, status, o);
-		}
-	} else if (!JSON_NODE_HOLDS_ARRAY(many) ||
-		   json_object_get_size(b) != 1) {
+	if (!many)
+		add_answer(rs, l, b);
+	else if (!JSON_NODE_HOLDS_ARRAY(many) || json_object_get_size(b) != 1)
 		api_problem(rs, 422, "field", "Bad members",
 			    "members is an array of member objects, alone in "
 			    "the body.", "members");
-	} else {
-		/* Check them all before changing anything. */
-		JsonArray *a = json_node_get_array(many);
-		guint n = json_array_get_length(a);
-		for (guint i = 0; i < n && !detail; i++) {
-			JsonNode *e = json_array_get_element(a, i);
-			gboolean bad = FALSE;
-			JsonObject *m = JSON_NODE_HOLDS_OBJECT(e)
-				? json_node_get_object(e) : NULL;
-			const char *addr = m ? string_member(m, "address", &bad)
-					     : NULL;
-			char *norm = addr && !bad ? address_normalise(addr, NULL)
-						  : NULL;
-			if (!norm)
-				detail = g_strdup_printf(
-					"members[%u] has no good address.", i);
-			g_free(norm);
-		}
-		JsonArray *results = json_array_new();
-		for (guint i = 0; i < n && !detail; i++) {
-			JsonObject *m = json_array_get_object_element(a, i);
-			int st = 0;
-			const char *outcome = add_one(l, m, &st, &field,
-						      &detail, &error);
-			if (!outcome && error)
-				break;
-			JsonObject *r = json_object_new();
-			json_object_set_string_member(
-				r, "address",
-				json_object_get_string_member(m, "address"));
-			json_object_set_string_member(
-				r, "outcome", outcome ? outcome : "invalid");
-			if (!outcome) {
-				json_object_set_string_member(r, "field", field);
-				json_object_set_string_member(r, "detail",
-							      detail);
-				g_clear_pointer(&detail, g_free);
-			}
-			json_array_add_object_element(results, r);
-		}
-		if (error) {
-			json_array_unref(results);
-			api_gerror(rs, &error, "members");
-		} else if (detail) {
-			json_array_unref(results);
-			api_problem(rs, 422, "field", "Bad members", detail,
-				    "members");
-		} else {
-			api_array(rs, "results", results);
-		}
-	}
-	g_free(detail);
+	else
+		add_many(rs, l, json_node_get_array(many));
 	json_object_unref(b);
 }
 
