@@ -528,6 +528,11 @@ members_set(struct cli *cli, int argc, char **argv)
 	}
 	if (strcmp(sc.option, "topics") == 0 && sc.topics == NULL)
 		ret = cli_gerror(&error);
+	else if (strcmp(sc.option, "language") == 0 &&
+		 !list_language_available(l, sc.value))
+		ret = cli_error("language '%s' is not one the list offers "
+				"(preferred_language, available_languages)",
+				sc.value);
 	else if (strcmp(sc.option, "mode") == 0 && mode_change(l, &sc, &error) < 0)
 		ret = cli_gerror(&error);
 	else

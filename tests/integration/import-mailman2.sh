@@ -105,6 +105,8 @@ check "m00009: off by bounces, with the bounce info" \
 	bash -c "'$HERALD' --var '$V' members show $LIST m00009@example.org | grep -q '^delivery: bybounce' && '$HERALD' --var '$V' members show $LIST m00009@example.org | grep -q '^bounce score: 5.0 (last 2015-03-24'"
 check "names from Latin-1" test "$(show m00009@example.org | grep '^name:')" = "name: Member é 9"
 check "a member's own language" test "$(show m00007@example.org | grep '^language:')" = "language: de"
+check "members' topic choices (topics_userinterest)" \
+	test "$(show m00001@example.org | grep '^topics:') / $(show m00002@example.org | grep '^topics:')" = "topics: Kernel / topics: Kernel,Web"
 check "passwords hashed (the first four members have one)" \
 	test "$(show m00003@example.org | grep '^password:') $(show m00004@example.org | grep '^password:')" = "password: (set) password: (not set)"
 

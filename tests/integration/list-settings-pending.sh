@@ -13,13 +13,13 @@ NOTE="not acted on yet"
 doc=$("$HERALD" config doc)
 row() { echo "$doc" | grep "^| \`$1\` |"; }
 
-check "config doc marks admin_member_chunksize ($(row admin_member_chunksize | cut -c1-80))" bash -c "echo \"\$1\" | grep -q '$NOTE'" _ "$(row admin_member_chunksize)"
+check "config doc marks send_reminders ($(row send_reminders | cut -c1-80))" bash -c "echo \"\$1\" | grep -q '$NOTE'" _ "$(row send_reminders)"
 check "but not subject_prefix, which the pipeline reads" bash -c "[ -n \"\$1\" ] && ! echo \"\$1\" | grep -q '$NOTE'" _ "$(row subject_prefix)"
 check "config doc says what the mark means" bash -c "echo \"\$1\" | grep -q 'marked \*$NOTE\*'" _ "$doc"
 show=$("$HERALD" --var "$V" config show $L)
-check "config show marks admin_member_chunksize" bash -c "echo \"\$1\" | grep -qx 'admin_member_chunksize = 30    # $NOTE'" _ "$show"
+check "config show marks send_reminders" bash -c "echo \"\$1\" | grep -qx 'send_reminders = yes    # $NOTE'" _ "$show"
 check "but not subject_prefix" bash -c "echo \"\$1\" | grep -q '^subject_prefix = ' && ! echo \"\$1\" | grep '^subject_prefix = ' | grep -q '#'" _ "$show"
-check "config get gives the bare value of a pending setting" test "$("$HERALD" --var "$V" config get $L admin_member_chunksize)" = 30
+check "config get gives the bare value of a pending setting" test "$("$HERALD" --var "$V" config get $L send_reminders)" = yes
 
 # The flag against the code: a grep of src/ for each setting's name as a
 # string literal, outside the table itself.

@@ -207,6 +207,10 @@ check "a bad line gets its own result" grep -q "not an address" <<<"$out"
 curl -s -b "$JO" "$U/$A/members?q=MASS05" >"$T_DIR/search.html"
 check "a search finds the 100 addresses holding mass05 (any case)" \
 	grep -q "1 to 50 of 100 members matching, of 1002" "$T_DIR/search.html"
+H config set $A admin_member_chunksize 20 >/dev/null
+check "admin_member_chunksize sets the page's size" \
+	bash -c 'curl -s -b "$1" "$2" | grep -q "1 to 20 of 100 members matching, of 1002"' _ "$JO" "$U/$A/members?q=MASS05"
+H config set $A admin_member_chunksize 50 >/dev/null
 curl -s -b "$JO" "$U/$A/members?start=1000&per=100" >"$T_DIR/last.html"
 check "the last page holds the last two members" \
 	test "$(grep -c '<tr><td><a href=' "$T_DIR/last.html")" = 2

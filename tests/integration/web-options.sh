@@ -74,6 +74,12 @@ check "ann is still a member" member $A ann@example.com
 
 # --- each option lands in the roster -------------------------------------------
 post_ann() { status "$T_DIR/ann" POST $ANN --data-urlencode "csrf=$TOK" "$@"; }
+# available_languages: only English at first (the list's default).
+check "with only English available, her page offers no German" bash -c '! curl -s -b "$1" "$2" | grep -q "Deutsch"' _ "$T_DIR/ann" "$WEB_BASE$ANN"
+check "and German is refused (400)" test "$(post_ann -d do=options -d mode=mime -d language=de)" = 400
+check "members set refuses it too" bash -c '! "$1" --var "$2" members set "$3" ann@example.com language de 2>/dev/null' _ "$HERALD" "$V" $A
+"$HERALD" --var "$V" config set $A available_languages $'en\nde' >/dev/null
+check "once the list offers German, her page does" bash -c 'curl -s -b "$1" "$2" | grep -q "Deutsch"' _ "$T_DIR/ann" "$WEB_BASE$ANN"
 check "the options form saves (303)" test "$(post_ann -d do=options -d mode=mime -d ack=on -d notmetoo=on -d hide=on -d nodupes=on -d language=de --data-urlencode 'name=Ann Äxample')" = 303
 check "delivery off by the member" bash -c 'echo "$1" | grep -q "^delivery: byuser"' _ "$(show $A ann@example.com)"
 check "MIME digests" test "$(field $A ann@example.com mode)" = mime

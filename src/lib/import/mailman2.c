@@ -58,8 +58,6 @@ static const struct { const char *lang, *charset; } charsets[] = {
 
 /* Why Mailman attributes herald has no setting for are not carried. */
 static const struct { const char *prefix, *why; } not_carried[] = {
-	{ "topics_userinterest", "members' topic choices are not carried: "
-	  "members choose again (`herald members set LIST ADDR topics`)" },
 	{ "web_page_url", "herald's URLs come from the site setting web.base_url "
 	  "(the rewrite rules send the old ones there)" },
 	{ "volume", "digest volumes start again at 1" },
@@ -85,7 +83,8 @@ static const struct { const char *prefix, *why; } not_carried[] = {
 static const char *const roster_keys[] = {
 	"members", "digest_members", "user_options", "passwords", "language",
 	"usernames", "delivery_status", "bounce_info", "post_id",
-	"last_post_time", "created_at", "usenet_watermark", NULL,
+	"last_post_time", "created_at", "usenet_watermark",
+	"topics_userinterest", NULL,
 };
 
 
@@ -329,6 +328,27 @@ herald_options(int64_t mm)
 }
 
 /* One member from the attributes Mailman keeps per address key. */
+
+/* A member's topics_userinterest (a list of topic names) as herald keeps
+ * them: comma-separated; a name with a comma in it cannot be kept (herald
+ * separates names by commas) and is left out. */
+static char *
+topic_choices(struct import_mm *m, const struct pickle_node *names)
+{
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; names != NULL && names->type == PK_LIST &&
+	     i < names->items->len; i++) {
+		char *name = text(m, names->items->pdata[i]);
+
+		if (name != NULL && *name != '\0' && strchr(name, ',') == NULL)
+			g_string_append_printf(out, "%s%s", out->len > 0 ? "," : "",
+					       name);
+		g_free(name);
+	}
+	return g_string_free(out, FALSE);
+}
+
 static int
 member_of(struct import_mm *m, const struct pickle_node *key_node,
 	  const struct pickle_node *addr_node, gboolean digest,
@@ -397,6 +417,7 @@ member_of(struct import_mm *m, const struct pickle_node *key_node,
 		pickle_int(pickle_get(s, "noticesleft"), &left);
 		mb->bounce.notices_left = (int)left;
 	}
+	mb->topics = topic_choices(m, pickle_get(pickle_get(cfg, "topics_userinterest"), key));
 	mb->subscribed = now_usec() / 1000000;
 	/* The clear password, hashed later by carry_members (in parallel:
 	 * each Argon2id hash takes 64 MiB and tens of milliseconds). */
@@ -418,6 +439,7 @@ member_clear(struct member *mb)
 	g_free(mb->language);
 	g_free(mb->password);
 	g_free(mb->bounce.reason);
+	g_free(mb->topics);
 	memset(mb, 0, sizeof *mb);
 }
 

@@ -469,6 +469,41 @@ done:
 	return out;
 }
 
+/* encode_ascii_prefixes (Mailman's 0, 1, 2). */
+enum { ENCODE_PREFIX_NEVER = 0, ENCODE_PREFIX_ALWAYS = 1, ENCODE_PREFIX_AS_NEEDED = 2 };
+
+/* text (UTF-8) as RFC 2047 encoded words, every byte of it: base64 of at
+ * most 45 bytes each (a 72-character word, within RFC 2047's 75), cut
+ * between characters, separated by spaces where the header may fold
+ * (white space between encoded words is not part of the text). */
+static char *
+encoded_words(const char *text)
+{
+	GString *out = g_string_new(NULL);
+	const char *p = text, *end = text + strlen(text);
+
+	while (p < end) {
+		const char *q = p;
+
+		while (q < end) {
+			const char *next = g_utf8_next_char(q);
+
+			if (next - p > 45)
+				break;
+			q = next;
+		}
+		if (q == p)	/* not UTF-8 (cannot happen: decoded text) */
+			q = MIN(end, p + 45);
+		char *b64 = g_base64_encode((const guchar *)p, (gsize)(q - p));
+
+		g_string_append_printf(out, "%s=?utf-8?b?%s?=", out->len > 0 ? " " : "",
+				       b64);
+		g_free(b64);
+		p = q;
+	}
+	return g_string_free(out, FALSE);
+}
+
 int
 headers_cook_subject(GMimeMessage *msg, struct list *l,
 		     headers_number_fn number, void *ctx, GError **error)
@@ -486,13 +521,24 @@ headers_cook_subject(GMimeMessage *msg, struct list *l,
 	g_free(prefix);
 	if (cooked == NULL)
 		return -1;
-	/* Encoded (UTF-8) only where it is not ASCII; the prefix stays
-	 * readable in any case.  ASCII goes in as it is: GMime would encode
-	 * a word too long for a line (a URL). */
-	if (g_str_is_ascii(cooked))
+	/* encode_ascii_prefixes never: encoded (UTF-8) only where it is not
+	 * ASCII, so the prefix stays readable; ASCII goes in as it is (GMime
+	 * would encode a word too long for a line, a URL).  always, and
+	 * as_needed for a Subject that is not all ASCII: the whole of it. */
+	int64_t encode = list_get_int(l, "encode_ascii_prefixes");
+	gboolean ascii = g_str_is_ascii(cooked);
+
+	if (encode == ENCODE_PREFIX_ALWAYS ||
+	    (encode == ENCODE_PREFIX_AS_NEEDED && !ascii)) {
+		char *words = encoded_words(cooked);
+
+		header_put_raw(msg, "Subject", words, TRUE);
+		g_free(words);
+	} else if (ascii) {
 		header_put_raw(msg, "Subject", cooked, TRUE);
-	else
+	} else {
 		g_mime_message_set_subject(msg, cooked, "utf-8");
+	}
 	g_free(cooked);
 	return 0;
 }

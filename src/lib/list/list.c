@@ -897,6 +897,24 @@ list_get_lines(struct list *l, const char *name)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
+gboolean
+list_language_available(struct list *l, const char *lang)
+{
+	char **avail;
+	char *preferred;
+	gboolean yes;
+
+	if (lang == NULL || *lang == '\0')
+		return TRUE;
+	preferred = list_get(l, "preferred_language", NULL);
+	avail = list_get_lines(l, "available_languages");
+	yes = g_strcmp0(preferred, lang) == 0 ||
+	      g_strv_contains((const char *const *)avail, lang);
+	g_strfreev(avail);
+	g_free(preferred);
+	return yes;
+}
+
 /* Mailman 2.1's form: SHA-1 hex of the password, unsalted.  Matched in
  * constant time; on a match the password is stored again as an Argon2id
  * hash, so the weak form lives only until its first use. */

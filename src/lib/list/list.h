@@ -100,6 +100,9 @@ int list_counter_update_with(struct list *l, const char *name, int64_t add,
 
 /* A LS_LIST setting's values, blank lines dropped (NULL-terminated). */
 char **list_get_lines(struct list *l, const char *name);
+/* Whether a member may choose lang: "" (the list's own), the list's
+ * preferred_language, or one of its available_languages. */
+gboolean list_language_available(struct list *l, const char *lang);
 /* Whether candidate is the password stored in setting name (password,
  * mod_password, post_password); an unset password matches nothing. */
 gboolean list_check_password(struct list *l, const char *name,

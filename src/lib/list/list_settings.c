@@ -101,10 +101,11 @@ static const struct list_setting settings[] = {
 	  "herald sends none (they mailed passwords in clear, and Mailman 3 "
 	  "dropped them); the web interface is to email a login link "
 	  "instead.", LS_PENDING },
-	{ "admin_member_chunksize", "general", LS_INT, "30", NULL,
+	{ "admin_member_chunksize", "general", LS_INT, "50", NULL,
 	  INT_RANGE(1, 100000),
-	  "How many members a page of the web roster shows (the admin "
-	  "interface's member pages).", LS_PENDING },
+	  "How many members a page of the owners' web roster shows (at most "
+	  "1,000; the page's \"100 a page\" box overrides it). Mailman 2.1's "
+	  "default was 30.", 0 },
 	{ "send_welcome_msg", "general", LS_BOOL, "yes", NULL, NO_RANGE,
 	  "Send a welcome message to new members.", 0 },
 	{ "welcome_msg", "general", LS_TEXT, "", NULL, NO_RANGE,
@@ -162,10 +163,17 @@ static const struct list_setting settings[] = {
 	{ "preferred_language", "language", LS_STRING, "en", NULL, NO_RANGE,
 	  "The list's default language.", 0 },
 	{ "available_languages", "language", LS_LIST, "en", NULL, NO_RANGE,
-	  "The languages members may choose, one a line.", LS_PENDING },
+	  "The languages members may choose, one a line (preferred_language "
+	  "always counts as one): the web options page offers only these, and "
+	  "`members set ... language` refuses others.", 0 },
 	{ "encode_ascii_prefixes", "language", LS_ENUM, "0", "0=never|1=always|2=as_needed",
 	  NO_RANGE,
-	  "When the subject prefix is RFC 2047-encoded.", LS_PENDING },
+	  "Whether an ASCII subject prefix is RFC 2047-encoded too: never (only "
+	  "words that are not ASCII are encoded, the prefix stays readable as "
+	  "it is), always (the whole Subject is encoded, prefix included), or "
+	  "as_needed (the whole Subject is encoded when it holds any word that "
+	  "is not ASCII, so that prefix and subject are one encoded run, which "
+	  "some mail readers need).", 0 },
 
 	/* --- nondigest ------------------------------------------------- */
 	{ "nondigestable", "nondigest", LS_BOOL, "yes", NULL, NO_RANGE,

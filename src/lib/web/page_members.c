@@ -2,7 +2,8 @@
  * page_members.c - a list owner's roster pages, and the hook that hands
  * the moderation pages (page_held.c) their paths under admin/LIST/.
  *
- *     GET  /admin/LIST/members?q=&start=&per=   the roster, 50 or 100 a
+ *     GET  /admin/LIST/members?q=&start=&per=   the roster,
+ *                                 admin_member_chunksize (50) or 100 a
  *                                 page, searched by a substring of the
  *                                 address or the name
  *     GET  /admin/LIST/members/ADDR             one member's options
@@ -38,8 +39,8 @@
 
 #include <string.h>
 
-#define PER_PAGE_DEFAULT 50
-#define PER_PAGE_MAX 100
+#define PER_PAGE_MAX 100	/* the form's "100 a page" */
+#define CHUNK_MAX 1000		/* admin_member_chunksize's cap on a page */
 /* Lines a mass form takes in one request: each address is one locked
  * roster change (about 0.4 ms) plus its notices, so 2,000 finish in a
  * few seconds; more are refused with a message to split them. */
@@ -180,9 +181,12 @@ static void roster_page(struct web_request *rq, struct web_response *rs,
 	const char *q = web_query(rq, "q");
 	if (!q || !g_utf8_validate(q, -1, NULL))
 		q = "";
-	guint per = number_arg(web_query(rq, "per"), PER_PAGE_DEFAULT);
+	/* Mailman's admin_member_chunksize, or 100 when the form asks. */
+	guint chunk = (guint)CLAMP(list_get_int(l, "admin_member_chunksize"), 1,
+				   CHUNK_MAX);
+	guint per = number_arg(web_query(rq, "per"), chunk);
 	if (per != PER_PAGE_MAX)
-		per = PER_PAGE_DEFAULT;
+		per = chunk;
 	guint start = number_arg(web_query(rq, "start"), 0);
 	JsonArray *rows = json_array_new();
 	guint total = 0;

@@ -230,7 +230,9 @@ static void options_show(struct web_request *rq, struct web_response *rs,
 	};
 	JsonArray *la = json_array_new();
 	for (guint i = 0; i < G_N_ELEMENTS(languages); i++)
-		json_array_add_object_element(la, choice(languages[i][0],
+		if (list_language_available(l, languages[i][0]) ||
+		    !strcmp(m->language, languages[i][0]))
+			json_array_add_object_element(la, choice(languages[i][0],
 			view_translate(lang, languages[i][1]),
 			!strcmp(m->language, languages[i][0])));
 	json_object_set_array_member(o, "languages", la);
@@ -350,6 +352,9 @@ static const char *post_options(struct web_request *rq, struct list *l,
 		return "That is not a way of receiving the posts.";
 	if (*f.language && !view_language_known(f.language))
 		return "That language is not one herald has.";
+	/* available_languages; the one the member has stays choosable. */
+	if (strcmp(f.language, m->language) && !list_language_available(l, f.language))
+		return "That language is not one the list offers.";
 	if (!name_ok(f.name))
 		return "The name must be one line of at most 200 characters.";
 	for (guint i = 0; i < G_N_ELEMENTS(flags); i++)
