@@ -37,8 +37,8 @@ fi
 check "make install PREFIX=/usr DESTDIR=... works" bash -c '
 	make -s -C "$1" BUILD="$2" PREFIX=/usr DESTDIR="$3" install >"$4/install.log" 2>&1' \
 	_ "$HERALD_TOP" "$BUILD" "$D" "$T_DIR"
-check "the program in /usr/sbin, pages in /usr/share/man, templates in /usr/share/herald" \
-	test -x "$D/usr/sbin/herald" -a -f "$D/usr/share/man/man8/herald.8" \
+check "the programs in /usr/sbin, pages in /usr/share/man, templates in /usr/share/herald" \
+	test -x "$D/usr/sbin/herald" -a -x "$D/usr/sbin/herald-mta" -a -f "$D/usr/share/man/man8/herald.8" \
 	-a -f "$D/usr/share/man/man5/herald.conf.5" -a -f "$D/usr/share/herald/templates/en/help.txt"
 check "the unit and the logrotate snippet are installed" \
 	test -f "$D/usr/lib/systemd/system/herald.service" -a -f "$D/etc/logrotate.d/herald"

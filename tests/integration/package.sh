@@ -62,6 +62,8 @@ fi
 check "it installs (dpkg -i)" bash -c 'dpkg -i "$1" >"$2/install.log" 2>&1' _ "$DEB" "$T_DIR"
 check "the system user herald exists" getent passwd herald
 check "the program is /usr/sbin/herald" test -x /usr/sbin/herald
+check "and the MTA's pipe program /usr/sbin/herald-mta (herald-mta.8 its page)" \
+	test -x /usr/sbin/herald-mta -a -f /usr/share/man/man8/herald-mta.8.gz
 check "the var dir /var/lib/herald belongs to herald" \
 	test "$(stat -c %U /var/lib/herald 2>/dev/null)" = herald
 check "the unit is installed and enabled" \
@@ -106,6 +108,7 @@ check "the master stops" bash -c 'runuser -u herald -- herald stop >/dev/null'
 kill "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; SINK_PID=
 check "it purges (dpkg --purge)" bash -c 'dpkg --purge herald >"$1/purge.log" 2>&1' _ "$T_DIR"
 check "no program, user, var dir or unit left" bash -c '! test -e /usr/sbin/herald &&
+	! test -e /usr/sbin/herald-mta &&
 	! getent passwd herald >/dev/null && ! test -e /var/lib/herald &&
 	! test -e /etc/systemd/system/multi-user.target.wants/herald.service &&
 	! test -e /etc/herald'
