@@ -20,13 +20,16 @@
  * many-member POST) as one roster change.
  *
  * Pages are in address-key order; the cursor is the last key of the page
- * before, so a page stays right while members come and go.  Sorting
- * 100,000 members costs more than a page may (docs/PERFORMANCE.md), so
- * the loaded and sorted roster of the last few lists asked for is kept
- * per process, keyed by roster_version: any change made by any host
- * changes the version, and the next page loads afresh.  The roster loads
- * its members lazily, so one mutex guards the cache and the page built
- * from it (a page of 1,000 takes about a millisecond).
+ * before, so a page stays right while members come and go.  Loading and
+ * sorting 100,000 members costs more than a page may (docs/PERFORMANCE.md),
+ * so pages, a member's GET and the search across lists read the member
+ * views of web/memberview.h, the cache the roster pages use: kept per
+ * process, keyed by roster_version (any change made by any host changes
+ * the version, and the next request builds the view afresh).  A view of
+ * 100,000 members takes about 10 MB; a loaded roster and its sorted
+ * index, this file's own cache before, put 16 MB more on the service's
+ * peak.  A view does not change once built, so pages read it without a
+ * lock.
  */
 #include "web/api.h"
 #include "base/base.h"
