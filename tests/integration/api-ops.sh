@@ -140,7 +140,7 @@ req "$A" POST /lists/{list}/members /lists/$L/members '{"address":"e@example.com
 check "outcome confirmation-sent" jq_is '.outcome == "confirmation-sent"'
 check "e is not a member yet" test "$(members)" = "ann@example.com c@example.com d@example.com "
 req "$A" GET /lists/{list}/members "/lists/$L/members?limit=2"; is 200 "a page of members"
-check "two, and a cursor" jq_is '(.members|length) == 2 and .total == 3 and (.next_cursor|type) == "string"'
+check "two, and a cursor, in address order, dated" jq_is '(.members|length) == 2 and .total == 3 and (.next_cursor|type) == "string" and [.members[].address] == ["ann@example.com","c@example.com"] and ([.members[].subscribed] | all(. > now - 3600))'
 cur=$(jq -r .next_cursor "$OUT")
 req "$A" GET /lists/{list}/members "/lists/$L/members?limit=2&cursor=$cur"; is 200 "the next page"
 check "the last member, no cursor" jq_is '[.members[].address] == ["d@example.com"] and .next_cursor == null'
@@ -151,7 +151,7 @@ req "$A" GET /lists/{list}/members "/lists/$L/members?status=asleep"; is 400 "an
 req "$A" GET /lists/{list}/members "/lists/$L/members?q=ann"; is 200 "a filter"
 check "finds ann" jq_is '[.members[].address] == ["ann@example.com"]'
 req "$R" GET /lists/{list}/members/{address} /lists/$L/members/ann@example.com; is 200 "GET a member (read-only token)"
-check "her record" jq_is '.name == "Ann" and .mode == "regular" and .options.nodupes == true'
+check "her record, subscribed this hour" jq_is '.name == "Ann" and .mode == "regular" and .options.nodupes == true and .subscribed > now - 3600 and .subscribed <= now + 60'
 req "$A" GET /lists/{list}/members/{address} /lists/$L/members/zed@example.com; is 404 "a non-member"
 req "$A" PATCH /lists/{list}/members/{address} /lists/$L/members/ann@example.com '{"name":"Ann B","mode":"mime","options":{"ack":true}}'; is 200 "PATCH a member"
 check "changed" jq_is '.name == "Ann B" and .mode == "mime" and .options.ack == true'

@@ -3,7 +3,9 @@
  * every member sorted by address with what the pages show, finds one in
  * any case, indexes the visible (not hidden) ones; a big roster's view is
  * kept and given again while the roster is unchanged, replaced after a
- * change; a small roster's is never kept.
+ * change; a small roster's is never kept; the API's cursor (the first
+ * member after an address key), its address filter, and the date of
+ * subscription.
  */
 #include "base/base.h"
 #include "list/roster.h"
@@ -34,6 +36,7 @@ add_many(struct list *l, guint n)
 		m.bounce.reason = "";
 		m.options = i % 10 == 0 ? OPT_CONCEAL : 0;
 		m.mode = i == 7 ? MODE_MIME_DIGEST : MODE_REGULAR;
+		m.subscribed = 1700000000 + i;
 		roster_change_put(c, &m);
 		g_free(m.key);
 		g_free(addr);
@@ -180,7 +183,46 @@ test_search_folded_paged(void)
 	list_fixture_clear(&f);
 }
 
+static void
+test_after_address_subscribed(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	struct memberview *v;
+	struct memberview_entry x;
+
+	list_fixture_init(&f, FQDN);
+	add_many(f.list, 50);
+	v = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	/* After a member's key: the next one; before the first: 0; after
+	 * the last, or past every address: count. */
+	g_assert_cmpuint(memberview_after(v, "m00007@example.net"), ==, 7);
+	g_assert_cmpstr(memberview_at(v, FALSE, 7, &x)->addr, ==,
+			"M00008@Example.net");
+	g_assert_cmpuint(memberview_after(v, "m00007@example.mmm"), ==, 6);
+	g_assert_cmpuint(memberview_after(v, "a"), ==, 0);
+	g_assert_cmpuint(memberview_after(v, "m00050@example.net"), ==, 50);
+	g_assert_cmpuint(memberview_after(v, "z"), ==, 50);
+	/* The address only, any case, not the name. */
+	g_assert_true(memberview_address_holds(v, 6, "m00007@"));
+	g_assert_true(memberview_address_holds(v, 6, "example.net"));
+	g_assert_true(memberview_address_holds(v, 6, ""));
+	g_assert_false(memberview_address_holds(v, 6, "seven"));
+	g_assert_false(memberview_address_holds(v, 5, "m00007"));
+	g_assert_false(memberview_address_holds(v, 6,
+						"m00007@example.net\tseven"));
+	g_assert_cmpint(memberview_find(v, "m00007@example.net", &x)->subscribed,
+			==, 1700000007);
+	g_assert_cmpint(memberview_at(v, FALSE, 49, &x)->subscribed, ==,
+			1700000050);
+	memberview_unref(&v);
+	list_fixture_clear(&f);
+}
+
 static const struct unit_test tests[] = {
+	{ "/memberview/after-address-subscribed",
+	  test_after_address_subscribed },
 	{ "/memberview/search-folded-paged", test_search_folded_paged },
 	{ "/memberview/sorted-find-visible", test_view_sorted_find_visible },
 	{ "/memberview/big-kept-until-change",

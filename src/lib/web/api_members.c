@@ -20,13 +20,16 @@
  * many-member POST) as one roster change.
  *
  * Pages are in address-key order; the cursor is the last key of the page
- * before, so a page stays right while members come and go.  Sorting
- * 100,000 members costs more than a page may (docs/PERFORMANCE.md), so
- * the loaded and sorted roster of the last few lists asked for is kept
- * per process, keyed by roster_version: any change made by any host
- * changes the version, and the next page loads afresh.  The roster loads
- * its members lazily, so one mutex guards the cache and the page built
- * from it (a page of 1,000 takes about a millisecond).
+ * before, so a page stays right while members come and go.  Loading and
+ * sorting 100,000 members costs more than a page may (docs/PERFORMANCE.md),
+ * so pages, a member's GET and the search across lists read the member
+ * views of web/memberview.h, the cache the roster pages use: kept per
+ * process, keyed by roster_version (any change made by any host changes
+ * the version, and the next request builds the view afresh).  A view of
+ * 100,000 members takes about 10 MB; a loaded roster and its sorted
+ * index, this file's own cache before, put 16 MB more on the service's
+ * peak.  A view does not change once built, so pages read it without a
+ * lock.
  */
 #include "web/api.h"
 #include "base/base.h"
@@ -35,71 +38,16 @@
 #include "list/subscribe.h"
 #include "list/subscribe_group.h"
 #include "mail/address.h"
+#include "web/memberview.h"
 
 #include <sodium.h>
 #include <string.h>
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
-#define CACHE_LISTS 4
 
-struct cached {
-	char *dir;		/* the list's directory: the key */
-	char *version;
-	struct roster *roster;
-	GPtrArray *sorted;	/* const struct member *, by key */
-	gint64 used;
-};
-
-static GMutex cache_lock;
-static struct cached cache[CACHE_LISTS];
-
-static void cached_clear(struct cached *c)
-{
-	g_free(c->dir);
-	g_free(c->version);
-	if (c->sorted)
-		g_ptr_array_free(c->sorted, TRUE);
-	roster_free(&c->roster);
-	memset(c, 0, sizeof *c);
-}
-
-/* The sorted members of l, under cache_lock (held by the caller). */
-static struct cached *cache_get(struct list *l, GError **error)
-{
-	char *version = roster_version(l, error);
-	if (!version)
-		return NULL;
-	struct cached *slot = &cache[0];
-	for (int i = 0; i < CACHE_LISTS; i++) {
-		struct cached *c = &cache[i];
-		if (c->dir && !strcmp(c->dir, list_dir(l))) {
-			slot = c;
-			if (!strcmp(c->version, version)) {
-				c->used = g_get_monotonic_time();
-				g_free(version);
-				return c;
-			}
-			break;
-		}
-		if (!c->dir || c->used < slot->used)
-			slot = c;
-	}
-	cached_clear(slot);
-	struct roster *r = NULL;
-	if (roster_load(l, &r, error) < 0) {
-		g_free(version);
-		return NULL;
-	}
-	slot->dir = g_strdup(list_dir(l));
-	slot->version = version;
-	slot->roster = r;
-	slot->sorted = roster_members(r, TRUE);
-	slot->used = g_get_monotonic_time();
-	return slot;
-}
-
-static JsonObject *member_object(struct list *l, const struct member *m)
+static JsonObject *member_object(struct list *l,
+				 const struct memberview_entry *m)
 {
 	JsonObject *o = json_object_new();
 	json_object_set_string_member(o, "address", m->addr);
@@ -145,21 +93,6 @@ static char *cursor_decode(const char *text)
 	}
 	out[n] = '\0';
 	return (char *)out;
-}
-
-/* The first index whose key is after key. */
-static guint after(GPtrArray *sorted, const char *key)
-{
-	guint lo = 0, hi = sorted->len;
-	while (lo < hi) {
-		guint mid = lo + (hi - lo) / 2;
-		const struct member *m = sorted->pdata[mid];
-		if (strcmp(m->key, key) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 static gboolean int_param(struct web_response *rs, const char *text,
@@ -213,31 +146,36 @@ static void members_page(struct web_request *rq, struct web_response *rs,
 	}
 	char *needle = q ? g_utf8_casefold(q, -1) : NULL;
 	GError *error = NULL;
-	g_mutex_lock(&cache_lock);
-	struct cached *c = cache_get(l, &error);
-	if (!c) {
-		g_mutex_unlock(&cache_lock);
+	struct memberview *v = memberview_get(l, &error);
+	if (!v) {
 		api_gerror(rs, &error, NULL);
 		g_free(from);
 		g_free(needle);
 		return;
 	}
 	JsonArray *a = json_array_new();
-	const char *last = NULL;
-	guint i = from ? after(c->sorted, from) : 0;
-	for (; i < c->sorted->len && json_array_get_length(a) < limit; i++) {
-		const struct member *m = c->sorted->pdata[i];
-		if ((want_status >= 0 && (int)m->status != want_status) ||
-		    (want_mode >= 0 && (int)m->mode != want_mode) ||
-		    (needle && !strstr(m->key, needle)))
+	struct memberview_entry e;
+	char *next = NULL;
+	guint i = from ? memberview_after(v, from) : 0, last = v->count;
+	for (; i < v->count && json_array_get_length(a) < limit; i++) {
+		memberview_at(v, FALSE, i, &e);
+		if ((want_status >= 0 && (int)e.status != want_status) ||
+		    (want_mode >= 0 && (int)e.mode != want_mode) ||
+		    (needle && !memberview_address_holds(v, i, needle)))
 			continue;
-		json_array_add_object_element(a, member_object(NULL, m));
-		last = m->key;
+		json_array_add_object_element(a, member_object(NULL, &e));
+		last = i;
 	}
-	/* A next page only when members remain past this one. */
-	char *next = i < c->sorted->len && last ? cursor_encode(last) : NULL;
-	guint total = c->sorted->len;
-	g_mutex_unlock(&cache_lock);
+	/* A next page only when members remain past this one; the cursor
+	 * is the last one's address key. */
+	if (i < v->count && last < v->count) {
+		char *key = g_ascii_strdown(memberview_at(v, FALSE, last,
+							  &e)->addr, -1);
+		next = cursor_encode(key);
+		g_free(key);
+	}
+	guint total = v->count;
+	memberview_unref(&v);
 	JsonObject *o = json_object_new();
 	json_object_set_array_member(o, "members", a);
 	json_object_set_int_member(o, "total", total);
@@ -609,19 +547,19 @@ static int patch_member(const struct roster *r, struct roster_change *c,
 static void member_get(struct web_response *rs, struct list *l,
 		       const char *address)
 {
-	struct roster *r = NULL;
 	GError *error = NULL;
-	if (roster_load(l, &r, &error) < 0) {
+	struct memberview *v = memberview_get(l, &error);
+	if (!v) {
 		api_gerror(rs, &error, NULL);
 		return;
 	}
-	const struct member *m = roster_find(r, address);
-	if (m)
-		api_object(rs, 200, member_object(l, m));
+	struct memberview_entry e;
+	if (memberview_find(v, address, &e))
+		api_object(rs, 200, member_object(l, &e));
 	else
 		api_problem(rs, 404, "not-member", "Not a member", address,
 			    "address");
-	roster_free(&r);
+	memberview_unref(&v);
 }
 
 static void member_one(struct web_request *rq, struct web_response *rs,
@@ -703,14 +641,11 @@ void api_member_find(struct web_request *rq, struct web_response *rs,
 	JsonArray *a = json_array_new();
 	for (guint i = 0; i < names->len; i++) {
 		struct list *l = list_open(rq->site, names->pdata[i], NULL);
-		struct roster *r = NULL;
-		if (l && roster_load(l, &r, NULL) == 0) {
-			const struct member *m = roster_find(r, address);
-			if (m)
-				json_array_add_object_element(
-					a, member_object(l, m));
-		}
-		roster_free(&r);
+		struct memberview *v = l ? memberview_get(l, NULL) : NULL;
+		struct memberview_entry e;
+		if (v && memberview_find(v, address, &e))
+			json_array_add_object_element(a, member_object(l, &e));
+		memberview_unref(&v);
 		list_free(&l);
 	}
 	g_ptr_array_free(names, TRUE);

@@ -49,8 +49,8 @@ void memberview_unref(struct memberview **vp)
 
 /* --- building ------------------------------------------------------------ */
 
-/* A member in the view: 16 bytes (the strings apart), offsets rather
- * than pointers, so that 100,000 members take 1.6 MB, and the slots are
+/* A member in the view: 20 bytes (the strings apart), offsets rather
+ * than pointers, so that 100,000 members take 2 MB, and the slots are
  * made as the members are scanned, their offsets staying good while the
  * strings' buffer grows and moves. */
 struct memberview_slot {
@@ -58,6 +58,7 @@ struct memberview_slot {
 	guint32 fold;		/* offset into folded */
 	guint32 mode : 2, status : 2, options : 8;
 	guint32 language : MEMBERVIEW_LANGUAGE_BITS;	/* in languages */
+	guint32 subscribed;	/* epoch seconds; 0 before 1970 (till 2106) */
 };
 
 struct builder {
@@ -75,6 +76,8 @@ static void builder_add(const struct member *m, void *ctx)
 		.addr = (guint32)b->strings->len,
 		.mode = m->mode & 3, .status = m->status & 3,
 		.options = m->options & 0xff,
+		.subscribed = m->subscribed < 0 ? 0
+			      : (guint32)MIN(m->subscribed, G_MAXUINT32),
 	};
 	g_string_append_len(b->strings, m->addr, (gssize)strlen(m->addr) + 1);
 	if (*m->name) {
@@ -291,6 +294,7 @@ static const struct memberview_entry *fill(const struct memberview *v,
 		.language = v->languages->pdata[s->language],
 		.mode = (guint8)s->mode, .status = (guint8)s->status,
 		.options = (guint8)s->options,
+		.subscribed = s->subscribed,
 	};
 	return out;
 }
@@ -324,6 +328,31 @@ const struct memberview_entry *memberview_at(const struct memberview *v,
 					     struct memberview_entry *out)
 {
 	return fill(v, visible && v->visible ? v->visible[i] : i, out);
+}
+
+guint memberview_after(const struct memberview *v, const char *key)
+{
+	guint lo = 0, hi = v->count;
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		if (g_ascii_strcasecmp(v->strings + v->slots[mid].addr,
+				       key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+gboolean memberview_address_holds(const struct memberview *v, guint i,
+				  const char *folded)
+{
+	/* The member's folded text starts with its address, up to a tab. */
+	const char *addr = v->folded + v->slots[i].fold;
+	const char *end = memchr(addr, '\t', v->folded_len - v->slots[i].fold);
+	gsize n = strlen(folded);
+	return n <= (gsize)(end - addr) &&
+	       memmem(addr, (gsize)(end - addr), folded, n) != NULL;
 }
 
 /* The member whose folded text holds the byte at. */

@@ -2,13 +2,15 @@
  * memberview.h - a list's members as the web pages show them, kept
  * between requests while the roster does not change: the one cache of
  * rosters of the web interface (the owner's roster page, page_members.c;
- * the public roster, page_roster.c; a member's options, page_options.c).
+ * the public roster, page_roster.c; a member's options, page_options.c;
+ * the REST API's member pages and members, api_members.c).
  *
  * Loading a roster of 100,000 members parses some 11 MB and costs about
  * 45 ms, sorting it as much again (roster.h, docs/PERFORMANCE.md): far
  * too slow to do for each request of a page when the goal is a p99 under
  * 50 ms at 50 concurrent clients.  A view holds what the pages show of
- * each member (address, name, language, mode, status, options), sorted
+ * each member (address, name, language, mode, status, options, date of
+ * subscription), sorted
  * by address key, its strings in one block; the indexes of the visible
  * members (those without OPT_CONCEAL), so that a public page leaves the
  * hidden ones out before paging; and every member's "address\tname\n"
@@ -58,6 +60,7 @@ struct memberview_entry {
 	guint8 mode;		/* enum member_mode */
 	guint8 status;		/* enum member_status */
 	guint8 options;		/* OPT_* */
+	gint64 subscribed;	/* epoch seconds */
 };
 
 struct memberview_slot;
@@ -92,6 +95,16 @@ const struct memberview_entry *memberview_find(const struct memberview *v,
 const struct memberview_entry *memberview_at(const struct memberview *v,
 					     gboolean visible, guint i,
 					     struct memberview_entry *out);
+
+/* The index of the first member (of all) whose address comes after key
+ * (any case) in the view's order: count when none does.  The API's
+ * cursors are the last address key of the page before. */
+guint memberview_after(const struct memberview *v, const char *key);
+
+/* Whether the address of the i-th member (of all) holds folded, a text
+ * case-folded with g_utf8_casefold. */
+gboolean memberview_address_holds(const struct memberview *v, guint i,
+				  const char *folded);
 
 /* The members whose address or name holds text (any case, compared
  * case-folded), in order: the number of them, and in page the indexes
