@@ -196,6 +196,7 @@ H archive path $L >/dev/null
 get "archives/$LE/" >/dev/null
 check "a private archive asks a stranger to log in (401)" bash -c 'test "$(cat "$1/status")" = 401 && ! grep -q "2026-December" "$1/body"' _ "$C"
 H members set $L bob@example.com password bobpw >/dev/null
+H config set $L available_languages $'en\nde' >/dev/null
 H members set $L bob@example.com language de >/dev/null
 T=$(csrf)
 get login -d "csrf=$T&role=member&list=$L&email=bob@example.com&password=bobpw&next=/archives/$LE/" >/dev/null
