@@ -186,4 +186,21 @@ check "the admin password is now an Argon2id hash" \
 	bash -c "'$HERALD' --var '$V' config export --show-secrets $LIST | grep -q '^password=\$argon2id\\$'"
 H held approve $LIST 1 >/dev/null
 check "an imported held post, approved, goes out" wait_for 60 got "held one"
+
+# A member logs in on the web with the password Mailman kept for her (in
+# clear there, an Argon2id hash here) and reads the private archive.
+web_serve "$V" || not_ok "the web interface starts"
+LE=${LIST/@/%40}
+C=$T_DIR/curl
+mkdir -p "$C"
+login() {	# login EMAIL PASSWORD: the archive's status with the session got
+	local t s
+	t=$(curl -s "${WEB_BASE}listinfo/$LE" | grep -o 'name="csrf" value="[^"]*"' | head -1 | cut -d'"' -f4)
+	curl -s -o /dev/null -D "$C/headers" -d "csrf=$t&role=member&list=$LIST&email=$1&password=$2&next=/archives/$LE/" "${WEB_BASE}login"
+	s=$(sed -n 's/.*herald_session=\([^;]*\);.*/\1/p' "$C/headers" | tr -d '\r')
+	curl -s -o /dev/null -w '%{http_code}' -H "Cookie: herald_session=$s" "${WEB_BASE}archives/$LE/"
+}
+check "a member logs in with her Mailman password and reads the private archive" \
+	test "$(login m00001@example.org pw00001)" = 200
+check "a wrong password does not let her in" test "$(login m00002@example.org pw00001)" = 401
 t_done
