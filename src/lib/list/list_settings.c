@@ -97,10 +97,11 @@ static const struct list_setting settings[] = {
 	  "The suffix added to an umbrella list's member's local part for its "
 	  "notices (umbrella_list).", 0 },
 	{ "send_reminders", "general", LS_BOOL, "yes", NULL, NO_RANGE,
-	  "Mailman 2.1's monthly password reminders; kept for import only: "
-	  "herald sends none (they mailed passwords in clear, and Mailman 3 "
-	  "dropped them); the web interface is to email a login link "
-	  "instead.", LS_PENDING },
+	  "Mailman 2.1's monthly password reminders; kept for import only, and "
+	  "deliberately never acted on: herald sends none (they mailed "
+	  "passwords in clear, and Mailman 3 dropped them); a member who "
+	  "forgot a password asks the options page for an emailed login link "
+	  "(docs/web-members.md).", LS_PENDING },
 	{ "admin_member_chunksize", "general", LS_INT, "50", NULL,
 	  INT_RANGE(1, 100000),
 	  "How many members a page of the owners' web roster shows (at most "
