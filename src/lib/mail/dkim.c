@@ -170,14 +170,39 @@ dkim_key_txt(const struct dkim_key *k)
 	return txt;
 }
 
+/* SHA-256 fetched once: EVP_sha256() looks the provider up at every use,
+ * and OpenSSL's SHA-256 uses the CPU's SHA instructions where libsodium's
+ * and GLib's are portable C (a fan-out hashes every copy's header). */
+static const EVP_MD *
+sha256_md(void)
+{
+	static gsize once;
+	static EVP_MD *md;
+
+	if (g_once_init_enter(&once)) {
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+		g_once_init_leave(&once, 1);
+	}
+	return md;
+}
+
+void
+dkim_sha256(const void *data, size_t len, unsigned char out[DKIM_SHA256_BYTES])
+{
+	const EVP_MD *md = sha256_md();
+
+	if (md == NULL || EVP_Digest(data, len, out, NULL, md, NULL) != 1)
+		crypto_hash_sha256(out, data, len);	/* never seen */
+}
+
 /* ed25519-sha256 signs the SHA-256 of the data (RFC 8463, 3). */
 static char *
 ed25519_sign(const struct dkim_key *k, const char *data, size_t len)
 {
-	unsigned char hash[crypto_hash_sha256_BYTES];
+	unsigned char hash[DKIM_SHA256_BYTES];
 	unsigned char sig[crypto_sign_BYTES];
 
-	crypto_hash_sha256(hash, (const unsigned char *)data, len);
+	dkim_sha256(data, len, hash);
 	crypto_sign_detached(sig, NULL, hash, sizeof(hash), k->ed_sk);
 	return g_base64_encode(sig, sizeof(sig));
 }
@@ -482,15 +507,21 @@ dkim_canon_header(GString *out, const char *text, size_t len, gboolean crlf)
 	i = colon != NULL ? (size_t)(colon - text) + 1 : len;
 	while (i < len && is_wsp(text[i]))
 		i++;
-	for (; i < len; i++) {
+	/* Runs of WSP become one space; the words between go in whole. */
+	while (i < len) {
+		size_t start = i;
+
 		if (is_wsp(text[i])) {
 			space = TRUE;
+			i++;
 			continue;
 		}
+		while (i < len && !is_wsp(text[i]))
+			i++;
 		if (space)
 			g_string_append_c(out, ' ');
 		space = FALSE;
-		g_string_append_c(out, text[i]);
+		g_string_append_len(out, text + start, (gssize)(i - start));
 	}
 	if (crlf)
 		g_string_append(out, "\r\n");
@@ -498,7 +529,7 @@ dkim_canon_header(GString *out, const char *text, size_t len, gboolean crlf)
 
 /* Feeds one body line (without its line end) in relaxed form. */
 static void
-body_line(GChecksum *c, const char *line, size_t len, size_t *blank)
+body_line(GString *c, const char *line, size_t len, size_t *blank)
 {
 	size_t i = 0, start;
 
@@ -509,28 +540,26 @@ body_line(GChecksum *c, const char *line, size_t len, size_t *blank)
 		return;
 	}
 	for (; *blank > 0; (*blank)--)
-		g_checksum_update(c, (const guchar *)"\r\n", 2);
+		g_string_append_len(c, "\r\n", 2);
 	while (i < len) {
 		start = i;
 		while (i < len && line[i] != ' ' && line[i] != '\t')
 			i++;
-		g_checksum_update(c, (const guchar *)line + start,
-				  (gssize)(i - start));
+		g_string_append_len(c, line + start, (gssize)(i - start));
 		if (i < len) {
-			g_checksum_update(c, (const guchar *)" ", 1);
+			g_string_append_c(c, ' ');
 			while (i < len && (line[i] == ' ' || line[i] == '\t'))
 				i++;
 		}
 	}
-	g_checksum_update(c, (const guchar *)"\r\n", 2);
+	g_string_append_len(c, "\r\n", 2);
 }
 
 void
 dkim_body_hash(const char *body, size_t len, char bh[DKIM_BH_SIZE])
 {
-	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-	guint8 digest[32];
-	gsize dl = sizeof(digest);
+	GString *c = g_string_sized_new(len + 64);	/* the canonical body */
+	unsigned char digest[DKIM_SHA256_BYTES];
 	size_t i = 0, blank = 0;
 	char *b64;
 
@@ -544,9 +573,9 @@ dkim_body_hash(const char *body, size_t len, char bh[DKIM_BH_SIZE])
 		body_line(c, body + i, l, &blank);
 		i = end + 1;
 	}
-	g_checksum_get_digest(c, digest, &dl);
-	g_checksum_free(c);
-	b64 = g_base64_encode(digest, dl);
+	dkim_sha256(c->str, c->len, digest);
+	g_string_free(c, TRUE);
+	b64 = g_base64_encode(digest, sizeof(digest));
 	g_strlcpy(bh, b64, DKIM_BH_SIZE);
 	g_free(b64);
 }
@@ -554,10 +583,10 @@ dkim_body_hash(const char *body, size_t len, char bh[DKIM_BH_SIZE])
 /* --- signing ------------------------------------------------------------- */
 
 static gboolean
-named(const struct dkim_field *f, const char *name)
+named(const struct dkim_field *f, const char *name, size_t name_len)
 {
-	return strlen(name) == f->name_len &&
-		g_ascii_strncasecmp(f->name, name, f->name_len) == 0;
+	return name_len == f->name_len &&
+		g_ascii_strncasecmp(f->name, name, name_len) == 0;
 }
 
 static gboolean
@@ -569,36 +598,49 @@ in_list(char **list, const char *name)
 	return FALSE;
 }
 
-/* Adds name to the h= tag h, folding its line before 70 characters. */
-static void
-h_add(GString *h, const char *name, const char *nl)
-{
-	const char *last = strrchr(h->str, '\n');
-	size_t col = last != NULL ? (size_t)(h->str + h->len - last) : h->len + 45;
+/* The h= tag being written, and the column its current line has reached
+ * in the field (the tag's first line starts after some 45). */
+struct h_tag {
+	GString *text;
+	size_t col;
+};
 
-	if (h->len > 0)
-		g_string_append_printf(h, col + strlen(name) > 70 ? ":%s\t " : ":",
-				       nl);
-	g_string_append(h, name);
+/* Adds name to the h= tag, folding its line before 70 characters. */
+static void
+h_add(struct h_tag *h, const char *name, size_t name_len, const char *nl)
+{
+	if (h->text->len > 0) {
+		g_string_append_c(h->text, ':');
+		h->col++;
+		if (h->col + name_len > 71) {
+			g_string_append(h->text, nl);
+			g_string_append(h->text, "\t ");
+			h->col = 3;	/* counting the line feed */
+		}
+	}
+	g_string_append_len(h->text, name, (gssize)name_len);
+	h->col += name_len;
 }
 
-/* Adds name's instances, bottom up, to h (the h= tag) and their
- * canonical forms to data; one more name for an oversigned field. */
+/* Adds name's instances, bottom up, to the h= tag and their canonical
+ * forms to data; one more name for an oversigned field. */
 static void
-sign_field(GArray *fields, const char *name, gboolean over, GString *h,
+sign_field(GArray *fields, const char *name, gboolean over, struct h_tag *h,
 	   GString *data, const char *nl)
 {
+	size_t name_len = strlen(name);
+
 	for (guint i = fields->len; i-- > 0;) {
 		const struct dkim_field *f = &g_array_index(fields,
 							    struct dkim_field, i);
 
-		if (!named(f, name))
+		if (!named(f, name, name_len))
 			continue;
-		h_add(h, name, nl);
+		h_add(h, name, name_len, nl);
 		dkim_canon_header(data, f->text, f->len, TRUE);
 	}
 	if (over)
-		h_add(h, name, nl);
+		h_add(h, name, name_len, nl);
 }
 
 const char *
@@ -635,8 +677,8 @@ dkim_sign_field(const struct dkim_key *k, const struct dkim_sign_opts *o,
 {
 	size_t body = dkim_body_offset(msg, len);
 	GArray *fields = dkim_fields(msg, body);
-	GString *h = g_string_new(NULL), *data = g_string_new(NULL);
-	GString *field = g_string_new(NULL);
+	struct h_tag h = { g_string_sized_new(256), 45 };
+	GString *data = g_string_sized_new(2048), *field = g_string_sized_new(1024);
 	const char *nl = dkim_line_end(msg, len);
 	char own_bh[DKIM_BH_SIZE], *b;
 
@@ -646,13 +688,13 @@ dkim_sign_field(const struct dkim_key *k, const struct dkim_sign_opts *o,
 	}
 	for (char **s = o->sign; s != NULL && *s != NULL; s++)
 		if (**s != '\0')
-			sign_field(fields, *s, in_list(o->oversign, *s), h, data,
-				   nl);
+			sign_field(fields, *s, in_list(o->oversign, *s), &h,
+				   data, nl);
 	g_string_append_printf(field, "%s a=%s; c=relaxed/relaxed;"
 			       " d=%s; s=%s;%s\tt=%" G_GINT64_FORMAT "; h=%s;%s"
 			       "\tbh=%s;%s\tb=", start,
 			       dkim_alg_name(k->alg), k->domain, k->selector, nl,
-			       t, h->str, nl, bh, nl);
+			       t, h.text->str, nl, bh, nl);
 	dkim_canon_header(data, field->str, field->len, FALSE);
 	b = dkim_key_sign(k, data->str, data->len, error);
 	if (b != NULL) {
@@ -661,7 +703,7 @@ dkim_sign_field(const struct dkim_key *k, const struct dkim_sign_opts *o,
 	}
 	g_free(b);
 	g_array_unref(fields);
-	g_string_free(h, TRUE);
+	g_string_free(h.text, TRUE);
 	g_string_free(data, TRUE);
 	return g_string_free(field, b == NULL);
 }

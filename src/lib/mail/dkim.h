@@ -23,6 +23,7 @@ struct dkim_key;
 
 /* The base64 of a SHA-256 is 44 characters. */
 #define DKIM_BH_SIZE 45
+#define DKIM_SHA256_BYTES 32
 
 /* A new key: its PEM text (to store) in *pem_r.  bits: RSA only. */
 int dkim_keygen(enum dkim_alg alg, unsigned bits, char **pem_r,
@@ -69,6 +70,9 @@ void dkim_sign_opts_clear(struct dkim_sign_opts *o);
 /* The offset of the body in msg (after the blank line; len when there is
  * none). */
 size_t dkim_body_offset(const char *msg, size_t len);
+/* SHA-256 of data (OpenSSL's, with the CPU's SHA instructions). */
+void dkim_sha256(const void *data, size_t len,
+		 unsigned char out[DKIM_SHA256_BYTES]);
 /* The relaxed body hash of body (base64 SHA-256) into bh. */
 void dkim_body_hash(const char *body, size_t len, char bh[DKIM_BH_SIZE]);
 

@@ -373,7 +373,7 @@ static enum dkim_result
 check_ed25519(const guchar *pk, gsize pklen, const guchar *sig, gsize siglen,
 	      const char *data, size_t len, const char **why_r)
 {
-	unsigned char hash[crypto_hash_sha256_BYTES];
+	unsigned char hash[DKIM_SHA256_BYTES];
 
 	if (pklen != crypto_sign_PUBLICKEYBYTES) {
 		*why_r = "key record: Ed25519 key of the wrong length";
@@ -383,7 +383,7 @@ check_ed25519(const guchar *pk, gsize pklen, const guchar *sig, gsize siglen,
 		*why_r = "signature does not verify";
 		return DKIM_RESULT_FAIL;
 	}
-	crypto_hash_sha256(hash, (const guchar *)data, len);
+	dkim_sha256(data, len, hash);
 	if (crypto_sign_verify_detached(sig, hash, sizeof(hash), pk) == 0)
 		return DKIM_RESULT_PASS;
 	*why_r = "signature does not verify";
