@@ -183,6 +183,97 @@ test_search_folded_paged(void)
 	list_fixture_clear(&f);
 }
 
+/* The members holding q (case-folded) by brute force: the oracle. */
+static guint
+brute_search(const struct memberview *v, const char *q)
+{
+	char *f = g_utf8_casefold(q, -1);
+	struct memberview_entry x;
+	guint n = 0;
+
+	for (guint i = 0; i < v->count; i++) {
+		char *a, *b;
+
+		memberview_at(v, FALSE, i, &x);
+		a = g_utf8_casefold(x.addr, -1);
+		b = g_utf8_casefold(x.name, -1);
+		n += strstr(a, f) != NULL || strstr(b, f) != NULL;
+		g_free(a);
+		g_free(b);
+	}
+	g_free(f);
+	return n;
+}
+
+/* The filtered search finds what a scan of every member finds: texts of
+ * members at the start, middle and end of the filter's blocks, the last
+ * member, names with non-ASCII letters, short texts (no filter), texts
+ * nobody holds but whose three-byte runs are common. */
+static void
+test_search_blocks_match_scan(void)
+{
+	struct list_fixture f;
+	struct roster_change *c = roster_change_new();
+	GError *error = NULL;
+	struct memberview *v;
+	GArray *page = g_array_new(FALSE, FALSE, sizeof(guint));
+	static const char *const fixed[] = {
+		"a", "ü", "7", "42", "user", "USER1", "r1999@", "ample.org",
+		"zoë", "ZOË 12", "nobody", "user1x", "9@ex", "@example",
+		"grüße", "name 1000", "1@", "0000",
+	};
+	guint n = 2000;
+
+	list_fixture_init(&f, FQDN);
+	for (guint i = 0; i < n; i++) {
+		struct member m = { 0 };
+		char *addr = g_strdup_printf("User%u@Example%u.org", i, i % 7);
+		char *name = i % 3 == 0 ? g_strdup_printf("Zoë Grüße %u", i)
+			   : i % 3 == 1 ? g_strdup_printf("Name %u", i)
+					: g_strdup("");
+
+		m.addr = addr;
+		m.key = g_ascii_strdown(addr, -1);
+		m.name = name;
+		m.status_reason = m.language = m.password = m.bounce.reason = "";
+		roster_change_put(c, &m);
+		g_free(m.key);
+		g_free(addr);
+		g_free(name);
+	}
+	g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	v = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(v->count, ==, n);
+	for (guint k = 0; k < G_N_ELEMENTS(fixed); k++) {
+		g_array_set_size(page, 0);
+		g_assert_cmpuint(memberview_search(v, fixed[k], 0, n, page), ==,
+				 brute_search(v, fixed[k]));
+		g_assert_cmpuint(page->len, ==, brute_search(v, fixed[k]));
+	}
+	/* Each member's whole address, and a piece of it, for members at
+	 * every place in their block (16 a block) and the last one. */
+	for (guint i = 0; i < n; i += 5) {
+		struct memberview_entry x;
+		char *piece;
+
+		memberview_at(v, FALSE, i == 1995 ? n - 1 : i, &x);
+		piece = g_strndup(x.addr + 2, 6);
+		g_array_set_size(page, 0);
+		g_assert_cmpuint(memberview_search(v, x.addr, 0, 10, page), ==,
+				 brute_search(v, x.addr));
+		g_assert_cmpuint(page->len, >=, 1);
+		g_assert_cmpuint(memberview_search(v, piece, 0, 0, page), ==,
+				 brute_search(v, piece));
+		g_free(piece);
+	}
+	g_array_free(page, TRUE);
+	memberview_unref(&v);
+	list_fixture_clear(&f);
+}
+
 static void
 test_after_address_subscribed(void)
 {
@@ -224,6 +315,8 @@ static const struct unit_test tests[] = {
 	{ "/memberview/after-address-subscribed",
 	  test_after_address_subscribed },
 	{ "/memberview/search-folded-paged", test_search_folded_paged },
+	{ "/memberview/search-blocks-match-scan",
+	  test_search_blocks_match_scan },
 	{ "/memberview/sorted-find-visible", test_view_sorted_find_visible },
 	{ "/memberview/big-kept-until-change",
 	  test_big_view_kept_until_roster_changes },

@@ -42,6 +42,7 @@ void memberview_unref(struct memberview **vp)
 	g_ptr_array_free(v->languages, TRUE);
 	g_free(v->strings);
 	g_free(v->folded);
+	g_free(v->filters);
 	g_free(v->list);
 	g_free(v->version);
 	g_free(v);
@@ -129,6 +130,41 @@ static void fold_append(GString *out, const char *text)
 	g_free(valid);
 }
 
+/* The filter bit of the three bytes at p. */
+static guint gram_bit(const char *p)
+{
+	guint32 g = (guint32)(guchar)p[0] << 16 | (guint32)(guchar)p[1] << 8 |
+		    (guchar)p[2];
+	return (g * 2654435761u) >> (32 - 10);	/* 1,024 bits */
+}
+
+G_STATIC_ASSERT(MEMBERVIEW_FILTER_WORDS * 64 == 1024);
+
+/* The end of member i's folded text (its line end included). */
+static gsize fold_end(const struct memberview *v, guint i)
+{
+	return i + 1 < v->count ? v->slots[i + 1].fold : v->folded_len;
+}
+
+/* Each block's filter: a bit for each three-byte run of its members'
+ * folded texts (runs across their separators too: a search holds no
+ * separator, so those bits only cost room). */
+static void filters_build(struct memberview *v)
+{
+	guint nblocks = (v->count + MEMBERVIEW_BLOCK - 1) / MEMBERVIEW_BLOCK;
+	v->filters = g_new0(guint64, (gsize)nblocks * MEMBERVIEW_FILTER_WORDS);
+	for (guint b = 0; b < nblocks; b++) {
+		guint64 *f = v->filters + (gsize)b * MEMBERVIEW_FILTER_WORDS;
+		guint last = MIN(v->count, (b + 1) * MEMBERVIEW_BLOCK) - 1;
+		gsize from = v->slots[b * MEMBERVIEW_BLOCK].fold;
+		gsize to = fold_end(v, last);
+		for (gsize k = from; k + 3 <= to; k++) {
+			guint bit = gram_bit(v->folded + k);
+			f[bit / 64] |= G_GUINT64_CONSTANT(1) << (bit % 64);
+		}
+	}
+}
+
 static struct memberview *view_build(struct list *l, char *version,
 				     GError **error)
 {
@@ -188,6 +224,7 @@ static struct memberview *view_build(struct list *l, char *version,
 	}
 	v->folded_len = folded->len;
 	v->folded = g_string_free(folded, FALSE);
+	filters_build(v);
 	return v;
 }
 
@@ -368,25 +405,80 @@ static guint member_at(const struct memberview *v, gsize at)
 	}
 	return lo;
 }
+/* The filter bits that every block holding f (flen >= 3) has set. */
+static void query_mask(const char *f, gsize flen,
+		       guint64 mask[MEMBERVIEW_FILTER_WORDS])
+{
+	memset(mask, 0, sizeof *mask * MEMBERVIEW_FILTER_WORDS);
+	for (gsize k = 0; k + 3 <= flen; k++) {
+		guint bit = gram_bit(f + k);
+		mask[bit / 64] |= G_GUINT64_CONSTANT(1) << (bit % 64);
+	}
+}
+
+static gboolean block_may_hold(const struct memberview *v, guint b,
+			       const guint64 mask[MEMBERVIEW_FILTER_WORDS])
+{
+	const guint64 *f = v->filters + (gsize)b * MEMBERVIEW_FILTER_WORDS;
+	for (guint w = 0; w < MEMBERVIEW_FILTER_WORDS; w++)
+		if ((f[w] & mask[w]) != mask[w])
+			return FALSE;
+	return TRUE;
+}
+
+struct search {
+	const struct memberview *v;
+	const char *f;
+	gsize flen;
+	guint start, count, total;
+	GArray *page;
+};
+
+/* The members holding the text among those whose folded texts lie in
+ * [at, end): counted, and the page's put in it. */
+static void search_range(struct search *s, gsize at, gsize end)
+{
+	const struct memberview *v = s->v;
+	while (at < end) {
+		const char *hit = memmem(v->folded + at, end - at, s->f,
+					 s->flen);
+		if (!hit)
+			break;
+		guint i = member_at(v, (gsize)(hit - v->folded));
+		if (s->total >= s->start && s->total - s->start < s->count)
+			g_array_append_val(s->page, i);
+		s->total++;
+		/* On to the next member: one match each. */
+		at = fold_end(v, i);
+	}
+}
+
 guint memberview_search(const struct memberview *v, const char *text,
 			guint start, guint count, GArray *page)
 {
 	char *f = g_utf8_casefold(text, -1);
-	gsize flen = strlen(f), at = 0;
-	guint total = 0;
+	struct search s = { v, f, strlen(f), start, count, 0, page };
 	/* A tab or a line end would match across the separators. */
-	while (flen && !strpbrk(f, "\t\n") && at < v->folded_len) {
-		const char *hit = memmem(v->folded + at, v->folded_len - at,
-					 f, flen);
-		if (!hit)
-			break;
-		guint i = member_at(v, (gsize)(hit - v->folded));
-		if (total >= start && total - start < count)
-			g_array_append_val(page, i);
-		total++;
-		/* On to the next member: one match each. */
-		at = i + 1 < v->count ? v->slots[i + 1].fold : v->folded_len;
+	if (s.flen == 0 || strpbrk(f, "\t\n") || v->count == 0) {
+		g_free(f);
+		return 0;
+	}
+	if (s.flen < 3) {
+		search_range(&s, 0, v->folded_len);
+	} else {
+		guint64 mask[MEMBERVIEW_FILTER_WORDS];
+		guint nblocks = (v->count + MEMBERVIEW_BLOCK - 1) /
+				MEMBERVIEW_BLOCK;
+		query_mask(f, s.flen, mask);
+		for (guint b = 0; b < nblocks; b++) {
+			guint last;
+			if (!block_may_hold(v, b, mask))
+				continue;
+			last = MIN(v->count, (b + 1) * MEMBERVIEW_BLOCK) - 1;
+			search_range(&s, v->slots[b * MEMBERVIEW_BLOCK].fold,
+				     fold_end(v, last));
+		}
 	}
 	g_free(f);
-	return total;
+	return s.total;
 }
