@@ -824,8 +824,13 @@ struct deliver_test {
 	char *token;		/* in the test message's Message-ID */
 	char *mta;		/* where it was sent, for the problem lines */
 	char *queue_id;		/* the MTA's, from its reply, or NULL */
+	int64_t started;	/* µs: queue entries named before are older */
 	gboolean created;
 };
+
+/* An entry's head (meta and headers, where the Message-ID is) is read
+ * up to this: a queue may hold large messages. */
+#define TEST_HEAD_MAX 65536
 
 /* The scratch list: created, with the Postfix tables, unless it is there
  * (left by a check that was killed: reused).  Non-members' posts are
@@ -961,8 +966,28 @@ test_send(struct doctor *d, struct deliver_test *t)
 	return r;
 }
 
+/* Whether the head of the file at path holds text. */
+static gboolean
+head_holds(const char *path, const char *text)
+{
+	char *buf = g_malloc(TEST_HEAD_MAX + 1);
+	int fd = fs_open(path, O_RDONLY | O_NONBLOCK, 0);
+	ssize_t n = fd >= 0 ? read(fd, buf, TEST_HEAD_MAX) : -1;
+	gboolean found = FALSE;
+
+	if (n > 0) {
+		buf[n] = '\0';
+		found = g_strstr_len(buf, n, text) != NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	g_free(buf);
+	return found;
+}
+
 /* Whether a message of queue, ready or claimed, holds the test
- * message's token. */
+ * message's token: only entries named since the test began (a name
+ * starts with its µs time), each read up to its headers. */
 static gboolean
 test_in_queue(struct deliver_test *t, const char *queue)
 {
@@ -971,11 +996,15 @@ test_in_queue(struct deliver_test *t, const char *queue)
 	gboolean found = FALSE;
 
 	for (guint i = 0; names != NULL && i < names->len && !found; i++) {
-		char *p = g_build_filename(dir, names->pdata[i], NULL), *text = NULL;
-		if ((g_str_has_suffix(p, ".msg") || g_str_has_suffix(p, ".bak")) &&
-		    g_file_get_contents(p, &text, NULL, NULL))
-			found = strstr(text, t->token) != NULL;
-		g_free(text);
+		const char *name = names->pdata[i];
+		char *p;
+
+		if ((!g_str_has_suffix(name, ".msg") &&
+		     !g_str_has_suffix(name, ".bak")) ||
+		    g_ascii_strtoll(name, NULL, 10) < t->started)
+			continue;
+		p = g_build_filename(dir, name, NULL);
+		found = head_holds(p, t->token);
 		g_free(p);
 	}
 	if (names != NULL)
@@ -1089,9 +1118,20 @@ check_delivery(struct doctor *d, struct site *site, const char *list,
 	char *fqdn = NULL, *from = NULL;
 	int64_t posts0, archived0;
 
-	if (list != NULL)
+	if (list != NULL) {
+		GError *e = NULL;
+
+		if (list_name_check(list, NULL, NULL, &e) < 0) {
+			problem(d, "name the scratch list NAME@DOMAIN, a domain "
+				"the MTA sends to herald", "deliver-test: "
+				"--test-list: %s", e->message);
+			g_error_free(e);
+			if (lists != NULL)
+				g_ptr_array_free(lists, TRUE);
+			return;
+		}
 		fqdn = g_strdup(list);
-	else if (lists != NULL && lists->len > 0)
+	} else if (lists != NULL && lists->len > 0)
 		fqdn = g_strdup_printf(TEST_LOCAL "@%s",
 				       strrchr(lists->pdata[0], '@') + 1);
 	if (lists != NULL)
@@ -1106,6 +1146,9 @@ check_delivery(struct doctor *d, struct site *site, const char *list,
 		sender = from = g_strdup_printf("postmaster@%s", strrchr(fqdn, '@') + 1);
 	t.fqdn = fqdn;
 	t.sender = sender;
+	/* A second early: the entries' stamps come from their writers'
+	 * clocks, another host's perhaps. */
+	t.started = g_get_real_time() - G_USEC_PER_SEC;
 	t.token = g_strdup_printf("herald-check.%s.%d.%" G_GINT64_FORMAT,
 				  herald_host(), (int)getpid(), g_get_real_time());
 	if (test_list_make(d, &t) == 0) {

@@ -10,8 +10,13 @@
 #include "cli.h"
 #include "list/list.h"
 #include "news/nntp.h"
+#include "store/lock.h"
+#include "tasks/tasks.h"
 
 #include <stdio.h>
+
+/* How long a catch-up waits for a news.gate run to end. */
+#define CATCHUP_WAIT_MS 30000
 
 static int
 news_status(struct cli *cli, int argc, char **argv)
@@ -61,20 +66,32 @@ news_catchup_cmd(struct cli *cli, int argc, char **argv)
 			   "the list (Mailman's mass catch up).",
 	};
 	GError *error = NULL;
+	struct lock *gate = NULL;
 	struct list *l;
 	int64_t last;
+	unsigned timeout;
 	int ret;
 
 	if ((ret = cli_parse_list(cli, &argc, &argv, NULL, &help, &l)) != CLI_GO)
 		return ret;
-	if (news_catchup(l, (unsigned)site_get_int(cli_site(cli), "news.timeout"),
-			 &last, &error) < 0) {
+	timeout = (unsigned)site_get_int(cli_site(cli), "news.timeout");
+	/* Not while news.gate pulls: its watermark and staged articles would
+	 * undo the catch-up (the lock lasts as long as the catch-up's two
+	 * commands may). */
+	if ((gate = task_lock_hold(cli_site(cli), task_find("news.gate"),
+				   (int64_t)timeout * 4000 + 10000,
+				   CATCHUP_WAIT_MS, &error)) == NULL ||
+	    news_catchup(l, timeout, &last, &error) < 0) {
 		ret = cli_error("list %s: %s", list_fqdn(l), error->message);
 		g_error_free(error);
 	} else {
 		printf("%s: caught up at article %" G_GINT64_FORMAT "\n",
 		       list_fqdn(l), last);
 		ret = CLI_OK;
+	}
+	if (gate != NULL) {
+		(void)lock_release(gate, NULL);
+		lock_free(&gate);
 	}
 	list_free(&l);
 	return ret;

@@ -121,4 +121,7 @@ doctor --deliver-timeout 5
 show
 check "the MTA down: exit 1, it did not take the test message" \
 	eval '[ "$RC" = 1 ] && problem "the MTA (127.0.0.1:$PORT) did not take the test message"'
+doctor --deliver-timeout 5 --test-list foo
+check "--test-list without a domain: a problem named, exit 1 (not a crash)" \
+	eval '[ "$RC" = 1 ] && problem "deliver-test: --test-list: bad list name .foo."'
 t_done

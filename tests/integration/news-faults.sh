@@ -93,6 +93,40 @@ sleep 1.2
 H runner news --once >>"$T_DIR/news.log" 2>&1
 check "posted once the server is back" test "$(posted)$(news_queued)" = 30
 
+# A 441 whose text speaks of a duplicate (INN's refusal of an article with
+# a header field twice) is a refusal, not "the server has it": only STAT
+# says that.
+posted_logged() { grep -rh "posted to the group" "$V/logs" | wc -l; }
+echo "441 Duplicate Subject header field" >"$N/post-answers"
+post p5 "Refused with duplicate in its text"
+before=$(posted_logged)
+H runner news --once >>"$T_DIR/news.log" 2>&1
+check "a 441 naming a duplicate header: not taken as posted, kept for later" \
+	test "$(posted)$(news_queued)" = 31
+check "the server was asked whether it has the article (STAT)" grep -q "^STAT <" "$N/log"
+check "nothing logs it as posted" test "$(posted_logged)" = "$before"
+sleep 1.2
+H runner news --once >>"$T_DIR/news.log" 2>&1
+check "and posted once the server takes it" test "$(posted)$(news_queued)" = 40
+
+# A server that sends an endless line, or drips its answer a byte at a
+# time: bounded memory, bounded time, a clear error.
+echo 100000000 >"$N/flood"
+/usr/bin/time -f %M -o "$T_DIR/flood.rss" "$HERALD" --var "$V" news catchup $L >"$T_DIR/flood.out" 2>&1
+rm "$N/flood"
+check "an endless line is refused: a line longer than 65536 bytes" grep -q "a line longer than 65536 bytes" "$T_DIR/flood.out"
+rss=$(tail -1 "$T_DIR/flood.rss")
+check "and read into bounded memory (max RSS $rss KB < 60 MB)" test "$rss" -lt 61440
+H site set news.timeout 1
+echo 0.3 >"$N/drip"
+t0=$(date +%s)
+"$HERALD" --var "$V" news catchup $L >"$T_DIR/drip.out" 2>&1
+t1=$(date +%s)
+rm "$N/drip"
+H site set news.timeout 30
+check "an answer dripped a byte at a time ends at the answer's deadline" grep -q "no whole answer within 4 s" "$T_DIR/drip.out"
+check "within about that time ($((t1 - t0)) s)" test $((t1 - t0)) -le 8
+
 # --- news.gate ------------------------------------------------------------
 article() {	# article N FROM [HEADERS]
 	printf 'Path: news!not-for-mail\nFrom: %s\nNewsgroups: test.herald\nSubject: article %s\nMessage-ID: <a%s@news.test>\nXref: fake test.herald:%s\n%b\nBody of article %s.\n' \
@@ -103,6 +137,10 @@ in_queued() { grep -l '^from-usenet: yes' "$V"/queue/in/*.msg 2>/dev/null | wc -
 gated() { grep -l "^Message-ID: <a$1@news.test>" "$V"/queue/in/*.msg 2>/dev/null | wc -l; }
 article 1 reader@news.test
 article 2 reader@news.test
+H lists create quiet@lists.test --owner owner@lists.test >/dev/null
+H tasks run news.gate >/dev/null 2>&1
+check "news.gate leaves lists without the gateway untouched (no news folder)" \
+	test ! -e "$V/lists/quiet@lists.test/news"
 H config set $L gateway_to_mail yes >/dev/null
 check "news.gate runs" H tasks run news.gate
 check "the first run only catches up" test "$(in_queued)" = 0
@@ -137,6 +175,24 @@ check "news catchup" H news catchup $L
 check "news status shows the watermark" bash -c "'$HERALD' --var '$V' news status $L | grep -qx 'next article: 48'"
 H tasks run news.gate >/dev/null 2>&1
 check "articles caught up with are not gated" test "$(gated_all)" = 0
+# A catch-up while news.gate pulls waits for the run to end: the run's
+# watermark (it pulls 15 of the 25 new articles) does not undo the
+# catch-up, nor does the catch-up remove the run's staged articles.
+for i in $(seq 48 72); do article $i reader@news.test; done
+H site set news.gate_max 15
+echo 0.1 >"$N/delay"
+H tasks run news.gate >/dev/null 2>&1 &
+gate_pid=$!
+wait_for 5 grep -q "^ARTICLE 48" "$N/log"
+H news catchup $L >"$T_DIR/catchup.out" 2>&1
+wait $gate_pid
+rm "$N/delay"
+check "a catch-up during a pull waits for it, then catches up" grep -qx "usenet_next=73" "$V/lists/$L/counters"
+check "the pull's articles are all gated, once" test "$(gated_all)" = 15
+H tasks run news.gate >/dev/null 2>&1
+check "and the next run gates nothing more" test "$(gated_all)" = 15
+H site set news.gate_max 1000
+rm -f "$V"/queue/in/*.msg "$N"/articles/4[89] "$N"/articles/[56][0-9] "$N"/articles/7[0-2]
 rm "$N/articles/46" "$N/articles/47"
 sed -i 's/^usenet_next=.*/usenet_next=6/' "$V/lists/$L/counters"
 

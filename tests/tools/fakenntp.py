@@ -12,10 +12,15 @@ test can change it between runs:
     DIR/post-answers   one answer a line, used up in order by the POSTs
                        that follow ("441 try later", "502 go away"); a
                        POST with none left gets 240 (or 441 435 Duplicate
-                       for a Message-ID it has)
+                       for a Message-ID it has); STAT <id> answers 223 for
+                       a Message-ID it has, 430 for any other
     DIR/delay          seconds to wait before each ARTICLE answer
     DIR/drop           an article number: ARTICLE of it sends the status
                        and half the article, then closes the connection
+    DIR/flood          a byte count: a connection gets that many bytes
+                       with no line end instead of the greeting
+    DIR/drip           seconds: the greeting goes out a byte at a time,
+                       that long between bytes
     DIR/posted/K       what each accepted POST carried (K = 1, 2, ...)
     DIR/log            every command line received
 """
@@ -75,7 +80,29 @@ def serve(conn):
         f.write(line.encode() + b"\r\n")
         f.flush()
 
-    say("200 fakenntp ready")
+    flood = read("flood").strip()
+    if flood:
+        chunk = b"x" * 65536
+        left = int(flood)
+        try:
+            while left > 0:
+                f.write(chunk[:left])
+                left -= len(chunk)
+            f.flush()
+        except OSError:
+            pass
+        return
+    drip = read("drip").strip()
+    if drip:
+        try:
+            for b in b"200 fakenntp ready, slowly\r\n":
+                f.write(bytes([b]))
+                f.flush()
+                time.sleep(float(drip))
+        except OSError:
+            return
+    else:
+        say("200 fakenntp ready")
     while True:
         line = f.readline()
         if not line:
@@ -113,6 +140,12 @@ def serve(conn):
                 return
             f.write(body.encode() + b".\r\n")
             f.flush()
+        elif word == "STAT":
+            mid = cmd.split(" ")[1] if " " in cmd else ""
+            if mid in posted_ids():
+                say("223 0 %s" % mid)
+            else:
+                say("430 no such article")
         elif word == "POST":
             answer = next_post_answer()
             if answer is not None and not answer.startswith("240"):

@@ -402,6 +402,7 @@ import_stage_begin(struct site *real, const char *fqdn,
 	if (running_import(st->dir, error) < 0 ||
 	    move_aside(st->dir, &aside, error) < 0 || claim(st->dir, error) < 0) {
 		lock_free(&lk);
+		remove_aside(&aside);
 		goto out;
 	}
 	st->claimed = TRUE;

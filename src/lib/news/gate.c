@@ -174,6 +174,11 @@ fetch(struct list *l, struct nntp *n, const char *dir, int64_t next,
 		}
 		if (got == 0) {
 			continue;	/* cancelled or expired */
+		} else if (got == 2) {
+			log_error(SUBSYS, "list %s: article %" G_GINT64_FORMAT
+				  " not gated: larger than herald takes from "
+				  "news", list_fqdn(l), num);
+			r->skipped++;
 		} else if (news_article_is_ours(l, text->str, text->len)) {
 			r->skipped++;
 		} else if (!readable(l, num, text)) {
@@ -206,9 +211,12 @@ news_pull(struct list *l, unsigned timeout, unsigned max,
 	int ret = -1;
 
 	memset(r, 0, sizeof *r);
-	if (fs_mkdir_p(dir, 0700, error) < 0 ||
-	    list_counter_get(l, WATERMARK, &next, error) < 0 ||
-	    settle(l, dir, next, &r->gated, error) < 0)
+	/* A pull that died left its staged articles: settled first, even if
+	 * the gateway was turned off since.  A list that never gated has no
+	 * folder, and costs a stat. */
+	if (g_file_test(dir, G_FILE_TEST_IS_DIR) &&
+	    (list_counter_get(l, WATERMARK, &next, error) < 0 ||
+	     settle(l, dir, next, &r->gated, error) < 0))
 		goto out;
 	host = list_get(l, "nntp_host", NULL);
 	group = list_get(l, "linked_newsgroup", NULL);
@@ -217,7 +225,9 @@ news_pull(struct list *l, unsigned timeout, unsigned max,
 		ret = 0;
 		goto out;
 	}
-	if ((n = nntp_connect(host, timeout, error)) == NULL ||
+	if (fs_mkdir_p(dir, 0700, error) < 0 ||
+	    list_counter_get(l, WATERMARK, &next, error) < 0 ||
+	    (n = nntp_connect(host, timeout, error)) == NULL ||
 	    nntp_group(n, group, &first, &last, error) < 0)
 		goto out;
 	if (next == 0) {

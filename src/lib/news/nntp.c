@@ -3,8 +3,11 @@
  * GROUP, ARTICLE and POST, which is all the gateway needs.
  *
  * Every wait is bounded: the socket's timeout covers the connection and
- * each read, so a server that stops answering (or drops the connection in
- * the middle of an article) is an error, never a hang.  Errors say what
+ * each read, and a whole answer must come within ANSWER_TIMEOUTS of them,
+ * so a server that stops answering, drips a byte at a time or drops the
+ * connection in the middle of an article is an error, never a hang.
+ * Memory is bounded too: a line is read into a buffer of MAX_LINE bytes
+ * and no further, an article up to MAX_ARTICLE bytes.  Errors say what
  * may work later (HERALD_ERR_IO: no connection, a timeout, a 4xx answer)
  * apart from a refusal (HERALD_ERR_INVALID: a 5xx answer), because the
  * news runner retries the first and gives up the second.
@@ -21,13 +24,19 @@
 /* No line of an answer may be longer: RFC 3977 allows 512 octets for
  * status lines, and articles' lines are bounded by RFC 5322's 998. */
 #define MAX_LINE 65536
+/* No article may be larger (the gateway hands it to the list as a post). */
+#define MAX_ARTICLE (64u << 20)
+/* A whole answer, an article's included, within this many timeouts. */
+#define ANSWER_TIMEOUTS 4
 
 struct nntp {
 	char *server;
 	GSocketClient *client;
 	GSocketConnection *conn;
-	GDataInputStream *in;
+	GBufferedInputStream *in;	/* holds a line and its end */
 	GOutputStream *out;
+	int64_t deadline;	/* monotonic, for the answer awaited */
+	unsigned timeout;	/* seconds */
 	int code;
 	char *answer;
 };
@@ -44,36 +53,63 @@ nntp_answer(const struct nntp *n)
 	return n->answer != NULL ? n->answer : "";
 }
 
+static void
+start_answer(struct nntp *n)
+{
+	n->deadline = g_get_monotonic_time() +
+		      (int64_t)n->timeout * ANSWER_TIMEOUTS * G_USEC_PER_SEC;
+}
+
 /* One line without its line end; NULL with *error at the end of the
- * stream or a timeout. */
+ * stream, a timeout, or a line longer than MAX_LINE. */
 static char *
 read_line(struct nntp *n, GError **error)
 {
-	gsize len = 0;
 	GError *e = NULL;
-	char *line = g_data_input_stream_read_line(n->in, &len, NULL, &e);
 
-	if (line == NULL) {
-		if (e != NULL)
+	for (;;) {
+		gsize avail;
+		const char *buf = g_buffered_input_stream_peek_buffer(n->in,
+								      &avail);
+		const char *nl = memchr(buf, '\n', avail);
+		gssize got;
+
+		if (nl != NULL) {
+			gsize len = (gsize)(nl - buf);
+			char *line = g_strndup(buf, len);
+
+			if (len > 0 && line[len - 1] == '\r')
+				line[len - 1] = '\0';
+			(void)g_input_stream_skip(G_INPUT_STREAM(n->in), len + 1,
+						  NULL, NULL);
+			return line;
+		}
+		if (avail > MAX_LINE) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
-				    "news server %s: %s", n->server, e->message);
-		else
+				    "news server %s: a line longer than %u "
+				    "bytes", n->server, MAX_LINE);
+			return NULL;
+		}
+		if (g_get_monotonic_time() > n->deadline) {
 			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
-				    "news server %s closed the connection",
-				    n->server);
-		g_clear_error(&e);
-		return NULL;
+				    "news server %s: no whole answer within %u "
+				    "s", n->server, n->timeout * ANSWER_TIMEOUTS);
+			return NULL;
+		}
+		got = g_buffered_input_stream_fill(n->in, -1, NULL, &e);
+		if (got <= 0) {
+			if (e != NULL)
+				g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+					    "news server %s: %s", n->server,
+					    e->message);
+			else
+				g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+					    "news server %s closed the "
+					    "connection", n->server);
+			g_clear_error(&e);
+			return NULL;
+		}
 	}
-	if (len > MAX_LINE) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
-			    "news server %s: a line of %zu bytes", n->server,
-			    (size_t)len);
-		g_free(line);
-		return NULL;
-	}
-	if (len > 0 && line[len - 1] == '\r')
-		line[len - 1] = '\0';
-	return line;
 }
 
 /* Reads a status line into n->code and n->answer. */
@@ -117,7 +153,10 @@ static int
 command(struct nntp *n, const char *line, GError **error)
 {
 	char *l = g_strconcat(line, "\r\n", NULL);
-	int r = write_all(n, l, strlen(l), error);
+	int r;
+
+	start_answer(n);
+	r = write_all(n, l, strlen(l), error);
 
 	g_free(l);
 	return r < 0 ? -1 : read_status(n, error);
@@ -141,6 +180,7 @@ nntp_connect(const char *server, unsigned timeout, GError **error)
 	GError *e = NULL;
 
 	n->server = g_strdup(server);
+	n->timeout = timeout;
 	if (*server == '\0' || strpbrk(server, " \t\r\n/") != NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
 			    "\"%s\" is no news server name", server);
@@ -157,12 +197,12 @@ nntp_connect(const char *server, unsigned timeout, GError **error)
 		goto fail;
 	}
 	n->out = g_io_stream_get_output_stream(G_IO_STREAM(n->conn));
-	n->in = g_data_input_stream_new(
-		g_io_stream_get_input_stream(G_IO_STREAM(n->conn)));
+	n->in = G_BUFFERED_INPUT_STREAM(g_buffered_input_stream_new_sized(
+		g_io_stream_get_input_stream(G_IO_STREAM(n->conn)),
+		MAX_LINE + 2));
 	g_filter_input_stream_set_close_base_stream(G_FILTER_INPUT_STREAM(n->in),
 						    FALSE);
-	g_data_input_stream_set_newline_type(n->in,
-					     G_DATA_STREAM_NEWLINE_TYPE_LF);
+	start_answer(n);
 	if (read_status(n, error) < 0)
 		goto fail;
 	if (n->code != 200 && n->code != 201) {
@@ -255,6 +295,7 @@ nntp_article(struct nntp *n, int64_t number, GString **text_r,
 	     GError **error)
 {
 	char *cmd = g_strdup_printf("ARTICLE %" G_GINT64_FORMAT, number);
+	gboolean too_big = FALSE;
 	GString *text;
 	int r = command(n, cmd, error);
 
@@ -269,7 +310,8 @@ nntp_article(struct nntp *n, int64_t number, GString **text_r,
 		return -1;
 	}
 	/* Up to the lone dot; an article cut off before it is an error, never
-	 * half an article. */
+	 * half an article.  One too large is read on to its end, so that the
+	 * connection stays in step, and dropped. */
 	text = g_string_new(NULL);
 	for (;;) {
 		char *line = read_line(n, error);
@@ -282,9 +324,17 @@ nntp_article(struct nntp *n, int64_t number, GString **text_r,
 			g_free(line);
 			break;
 		}
-		g_string_append(text, line[0] == '.' ? line + 1 : line);
-		g_string_append_c(text, '\n');
+		if (text->len + strlen(line) + 1 > MAX_ARTICLE)
+			too_big = TRUE;
+		if (!too_big) {
+			g_string_append(text, line[0] == '.' ? line + 1 : line);
+			g_string_append_c(text, '\n');
+		}
 		g_free(line);
+	}
+	if (too_big) {
+		g_string_free(text, TRUE);
+		return 2;
 	}
 	*text_r = text;
 	return 1;
@@ -318,13 +368,61 @@ stuffed(const char *article, size_t len)
 	return s;
 }
 
-/* Whether a refusal says the server has the article already (INN: "441
- * 435 Duplicate", RFC 3977's IHAVE 435 "not wanted"). */
-static gboolean
-is_duplicate(const struct nntp *n)
+/* The Message-ID of article (its header's value, up to the first
+ * space), or NULL. */
+static char *
+article_id(const char *article, size_t len)
 {
-	return n->answer != NULL && (strstr(n->answer, "uplicate") != NULL ||
-				     strstr(n->answer, " 435 ") != NULL);
+	const char *p = article, *end = article + len;
+
+	while (p < end && *p != '\n' && *p != '\r') {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl : end;
+
+		if ((size_t)(eol - p) > 11 &&
+		    g_ascii_strncasecmp(p, "Message-ID:", 11) == 0) {
+			const char *v = p + 11, *e;
+
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			for (e = v; e < eol && *e != ' ' && *e != '\t' &&
+				    *e != '\r'; e++)
+				;
+			return e > v ? g_strndup(v, (gsize)(e - v)) : NULL;
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return NULL;
+}
+
+/* After a 441: whether the server holds the article already (a repost
+ * after a lost answer).  Only STAT says so; the text of a refusal does
+ * not (INN's "441 435 Duplicate" and its "441 Duplicate Subject header
+ * field" read alike).  The refusal stays in n's answer either way. */
+static gboolean
+server_has(struct nntp *n, const char *article, size_t len)
+{
+	char *id = article_id(article, len), *cmd, *answer;
+	int code;
+	gboolean has = FALSE;
+	GError *e = NULL;
+
+	if (id == NULL || strpbrk(id, "\r\n") != NULL) {
+		g_free(id);
+		return FALSE;
+	}
+	code = n->code;
+	answer = g_steal_pointer(&n->answer);
+	cmd = g_strconcat("STAT ", id, NULL);
+	if (command(n, cmd, &e) == 0)
+		has = n->code == 223;
+	g_clear_error(&e);
+	g_free(cmd);
+	g_free(id);
+	g_free(n->answer);
+	n->answer = answer;
+	n->code = code;
+	return has;
 }
 
 int
@@ -342,9 +440,12 @@ nntp_post(struct nntp *n, const char *article, size_t len, GError **error)
 	s = stuffed(article, len);
 	r = write_all(n, s->str, s->len, error);
 	g_string_free(s, TRUE);
-	if (r < 0 || read_status(n, error) < 0)
+	if (r < 0)
 		return -1;
-	if (n->code == 240 || (n->code == 441 && is_duplicate(n)))
+	start_answer(n);
+	if (read_status(n, error) < 0)
+		return -1;
+	if (n->code == 240 || (n->code == 441 && server_has(n, article, len)))
 		return 0;
 	set_answer_error(n, "posting", error);
 	return -1;

@@ -38,7 +38,8 @@ int nntp_group(struct nntp *n, const char *group, int64_t *first_r,
 	       int64_t *last_r, GError **error);
 
 /* ARTICLE number: 1 with the article (LF line ends, dot-unstuffed) in
- * *text_r, 0 when the server has no such article (423, 430), -1 with
+ * *text_r, 0 when the server has no such article (423, 430), 2 when it is
+ * larger than herald takes (read to its end and dropped), -1 with
  * *error. */
 int nntp_article(struct nntp *n, int64_t number, GString **text_r,
 		 GError **error);

@@ -90,18 +90,40 @@ task_server_now(struct site *site, int64_t *now_r, GError **error)
 	return ret;
 }
 
-/* The lock of t: locks/task-<name>, lasting master.lease_lifetime (a
- * dead host's task is given up as late as its queue slices). */
+/* The lock of t: locks/task-<name>, lasting lifetime_ms. */
 static struct lock *
-task_lock_new(struct site *site, const struct task *t)
+task_lock_for(struct site *site, const struct task *t, int64_t lifetime_ms)
 {
 	char *dir = site_path(site, "locks", NULL);
 	char *name = g_strdup_printf("task-%s", t->name);
-	struct lock *l = lock_new(dir, name, site_get_int(site,
-					   "master.lease_lifetime") * 1000);
+	struct lock *l = lock_new(dir, name, lifetime_ms);
 
 	g_free(name);
 	g_free(dir);
+	return l;
+}
+
+/* The lock of a run, lasting master.lease_lifetime (a dead host's task is
+ * given up as late as its queue slices). */
+static struct lock *
+task_lock_new(struct site *site, const struct task *t)
+{
+	return task_lock_for(site, t, site_get_int(site, "master.lease_lifetime")
+				      * 1000);
+}
+
+struct lock *
+task_lock_hold(struct site *site, const struct task *t, int64_t lifetime_ms,
+	       int64_t wait_ms, GError **error)
+{
+	struct lock *l = task_lock_for(site, t, lifetime_ms);
+
+	if (lock_acquire(l, wait_ms, error) < 0) {
+		lock_free(&l);
+		g_prefix_error(error, "task %s is running (it holds its lock): ",
+			       t->name);
+		return NULL;
+	}
 	return l;
 }
 

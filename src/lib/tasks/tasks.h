@@ -75,6 +75,7 @@ void task_run_message(struct task_run *ctx, const char *fmt, ...)
  * not stop the others.  -1 when any failed (*error: the first failure and
  * how many lists failed). */
 struct list;
+struct lock;
 int task_for_each_list(struct site *site,
 		       int (*fn)(struct list *l, void *ctx, GError **error),
 		       void *ctx, GError **error);
@@ -146,6 +147,17 @@ int task_server_now(struct site *site, int64_t *now_r, GError **error);
  */
 int task_tick(struct site *site, const struct task *t, int64_t now_us,
 	      const struct task_watch *w, int64_t *next_r, GError **error);
+
+/*
+ * Keeps t from running while a command does what would conflict with a
+ * run (`herald news catchup` and news.gate): t's lock, held for at most
+ * lifetime_ms, waited for up to wait_ms.  The holder gives it back with
+ * lock_release and lock_free (store/lock.h).  NULL with *error (a
+ * HERALD_ERR_TIMEOUT one while a run goes on).
+ */
+struct lock *task_lock_hold(struct site *site, const struct task *t,
+			    int64_t lifetime_ms, int64_t wait_ms,
+			    GError **error);
 
 /*
  * `herald tasks run`: runs t now, under its lock, recording the run like
