@@ -35,7 +35,8 @@ kill -TERM "$MASTER"
 wait "$MASTER"
 rc=$?
 check "SIGTERM: STOPPING=1 and exit 0" bash -c '[ "$1" = 0 ] && grep -qx STOPPING=1 "$2"' _ "$rc" "$GOT"
-sed 's/^/# notify: /' "$GOT"
+sed "s/^/# notify: /" "$GOT"
+diag "master exit status $rc"; sed "s/^/# master: /" "$T_DIR/master.err" | tail -5
 
 # Without $NOTIFY_SOCKET nothing is sent and the master runs as before.
 : >"$GOT"
