@@ -582,13 +582,53 @@ defer_all(struct job *j, guint k, guint count, const char *why)
 	}
 }
 
-/* One transaction: rcpts k..k+count-1, from sender, with data.  Returns
- * FALSE when the connection is gone. */
+/* A worker's connection, and the one-recipient transaction it may have
+ * left open (smtp_send_open): the final reply of a personalised copy is
+ * read with the next copy's envelope replies, one round trip a copy. */
+struct lane {
+	struct smtp_conn *conn;
+	gboolean open;
+	guint open_k;		/* the recipient of the open transaction */
+};
+
+/* After any call on l->conn: the transaction left open, if any, has its
+ * reply now (or code 0: the connection failed), and its fate is final. */
+static void
+lane_settled(struct job *j, struct lane *l)
+{
+	if (l->open) {
+		settle(j, l->open_k, 1, FALSE);
+		l->open = FALSE;
+	}
+}
+
+/* Reads the open transaction's final reply, so that a batch is recorded
+ * only when every fate in it is known. */
+static void
+lane_settle(struct job *j, struct lane *l)
+{
+	GError *e = NULL;
+
+	if (!l->open)
+		return;
+	if (smtp_settle(l->conn, &e) < 0) {
+		log_error(DELIVER_SUBSYS, "SMTP transaction for 1 recipient "
+			  "failed: %s", e->message);
+		g_error_free(e);
+		smtp_close(&l->conn);
+	}
+	lane_settled(j, l);
+}
+
+/* One transaction: rcpts k..k+count-1, from sender, with data; with
+ * may_hold it may be left open on the lane.  Returns FALSE when the
+ * connection is gone. */
 static gboolean
-transact(struct job *j, struct smtp_conn **conn, const char *sender, guint k,
-	 guint count, const char *data, size_t len)
+transact(struct job *j, struct lane *l, const char *sender, guint k,
+	 guint count, const char *data, size_t len, gboolean may_hold)
 {
 	const struct deliver_settings *ds = j->ds;
+	struct smtp_conn **conn = &l->conn;
 	struct smtp_reply mail = { 0 };
 	GError *e = NULL;
 	int r;
@@ -620,8 +660,16 @@ transact(struct job *j, struct smtp_conn **conn, const char *sender, guint k,
 			return FALSE;
 		}
 	}
-	r = smtp_send(*conn, sender, (const char *const *)j->rcpts + k, count,
-		      data, len, j->reply + k, &mail, &e);
+	r = (may_hold ? smtp_send_open : smtp_send)(
+	    *conn, sender, (const char *const *)j->rcpts + k, count, data, len,
+	    j->reply + k, &mail, &e);
+	lane_settled(j, l);
+	if (r == 1) {
+		l->open = TRUE;
+		l->open_k = k;
+		smtp_reply_clear(&mail);
+		return TRUE;
+	}
 	settle(j, k, count, mail.code >= 500);
 	if (r < 0) {
 		log_error(DELIVER_SUBSYS, "SMTP transaction for %u recipients "
@@ -644,8 +692,11 @@ transact(struct job *j, struct smtp_conn **conn, const char *sender, guint k,
 	return TRUE;
 }
 
+/* The batch's transactions; every fate in it is final on return.  A
+ * personalised copy is made while the previous one's final reply is still
+ * to come, and its envelope goes out with the end of that one's data. */
 static void
-run_batch(struct job *j, struct smtp_conn **conn, const struct batch *b,
+run_batch(struct job *j, struct lane *l, const struct batch *b,
 	  struct body_hash_cache *bhc)
 {
 	const char *data = j->signed_data != NULL
@@ -653,7 +704,7 @@ run_batch(struct job *j, struct smtp_conn **conn, const struct batch *b,
 	size_t len = j->signed_data != NULL ? j->signed_data->len : j->len;
 
 	if (!j->verp && !j->personalised) {
-		transact(j, conn, j->sender, b->start, b->count, data, len);
+		transact(j, l, j->sender, b->start, b->count, data, len, FALSE);
 		return;
 	}
 	for (guint k = b->start; k < b->start + b->count; k++) {
@@ -675,30 +726,31 @@ run_batch(struct job *j, struct smtp_conn **conn, const struct batch *b,
 			defer_all(j, k, 1, e->message);
 			g_error_free(e);
 		} else {
-			transact(j, conn, sender, k, 1,
+			transact(j, l, sender, k, 1,
 				 copy != NULL ? (const char *)copy->data : data,
-				 copy != NULL ? copy->len : len);
+				 copy != NULL ? copy->len : len, TRUE);
 		}
 		if (copy != NULL)
 			g_byte_array_unref(copy);
 		g_free(sender);
 	}
+	lane_settle(j, l);
 }
 
 static gpointer
 worker(gpointer data)
 {
 	struct job *j = data;
-	struct smtp_conn *conn = NULL;
+	struct lane lane = { 0 };
 	struct body_hash_cache bhc = { 0 };
 	gint b;
 
 	while ((b = g_atomic_int_add(&j->next, 1)) < (gint)j->nbatches) {
-		run_batch(j, &conn, &j->batches[b], &bhc);
+		run_batch(j, &lane, &j->batches[b], &bhc);
 		record_batch(j, &j->batches[b]);
 	}
 	body_hash_cache_clear(&bhc);
-	smtp_close(&conn);
+	smtp_close(&lane.conn);
 	return NULL;
 }
 

@@ -59,6 +59,9 @@
 #define SMTP_CHUNK (256u << 10)		/* one write of message data */
 #define SMTP_QUIT_TIMEOUT_MS 5000	/* QUIT is a courtesy */
 
+struct txn;
+static void open_drop(struct smtp_conn *c);
+
 struct smtp_conn {
 	int fd;
 	struct tls *tls;	/* NULL: plain text */
@@ -67,7 +70,16 @@ struct smtp_conn {
 	gboolean loopback;	/* 127/8, ::1 or a unix socket */
 	gboolean broken;	/* no further command may be sent */
 	gboolean eof;		/* the server closed its side */
-	gboolean need_rset;	/* a transaction was left open */
+	gboolean need_rset;	/* a transaction was left unfinished */
+	struct txn *open;	/* a transaction whose data is sent (or
+				 * held) but whose final reply is unread:
+				 * the next command on the connection
+				 * settles it (RFC 2920 3.1 lets the next
+				 * MAIL follow the "." unanswered) */
+	char *held;		/* the end of the open transaction's data,
+				 * final "." included, not written yet: it
+				 * goes in one write with the next commands */
+	size_t held_len;
 	int timeout_ms;
 	int data_timeout_ms;
 	GHashTable *ext;	/* upper-case EHLO keyword -> parameters */
@@ -975,6 +987,7 @@ conn_free(struct smtp_conn **cp)
 	if (c == NULL)
 		return;
 	*cp = NULL;
+	open_drop(c);
 	tls_free(&c->tls);
 	if (c->fd >= 0 && close(c->fd) < 0)
 		log_warning(SMTP_SUBSYS, "close(socket for %s) failed: %s",
@@ -1200,10 +1213,12 @@ out_put(struct out_buf *o, const char *p, size_t n, GError **error)
 	return 0;
 }
 
-/* The message after a 354: CRLF line ends, dot-stuffed, "." at the end. */
+/* The message after a 354: CRLF line ends, dot-stuffed, "." at the end.
+ * With hold the last chunk, "." included, is not written but kept in
+ * c->held, to go out with the next transaction's commands. */
 static int
 send_message(struct smtp_conn *c, const char *data, size_t len,
-	     GError **error)
+	     gboolean hold, GError **error)
 {
 	struct line_iter it = { .d = data, .len = len };
 	struct out_buf o = { .c = c, .buf = g_malloc(SMTP_CHUNK) };
@@ -1223,8 +1238,14 @@ send_message(struct smtp_conn *c, const char *data, size_t len,
 			goto out;
 		}
 	}
-	if (out_put(&o, ".\r\n", 3, error) < 0 || out_flush(&o, error) < 0)
+	if (out_put(&o, ".\r\n", 3, error) < 0)
 		goto out;
+	if (hold) {
+		c->held = g_steal_pointer(&o.buf);
+		c->held_len = o.len;
+	} else if (out_flush(&o, error) < 0) {
+		goto out;
+	}
 	ret = 0;
 out:
 	g_free(o.buf);
@@ -1375,6 +1396,22 @@ txn_final_replies(struct txn *t, GError **error)
 	return 0;
 }
 
+/* The message could not be written.  A server that refuses a message
+ * early (too big, say) may have said so and closed before we were done:
+ * that reply is then the message's verdict. */
+static void
+txn_early_refusal(struct txn *t, GError **error)
+{
+	struct smtp_reply early = { 0 };
+
+	if (buffered_reply(t->c, &early) && early.code >= 400 &&
+	    early.code != 421) {
+		g_prefix_error(error, "%d %s; ", early.code, early.text);
+		txn_settle(t, &early);
+	}
+	smtp_reply_clear(&early);
+}
+
 /* After a 354: the message, or just "." when nobody is left to take it
  * (RFC 2920 3.1: a pipelined DATA may succeed after every RCPT failed). */
 static int
@@ -1402,21 +1439,106 @@ txn_data(struct txn *t, const char *data, size_t len, GError **error)
 		smtp_reply_clear(&r);
 		return 0;
 	}
-	if (send_message(c, data, len, error) < 0) {
-		struct smtp_reply early = { 0 };
-
-		/* A server that refuses a message early (too big, say)
-		 * may say so and close before we are done writing. */
-		if (buffered_reply(c, &early) && early.code >= 400 &&
-		    early.code != 421) {
-			g_prefix_error(error, "%d %s; ", early.code,
-				       early.text);
-			txn_settle(t, &early);
-		}
-		smtp_reply_clear(&early);
+	if (send_message(c, data, len, FALSE, error) < 0) {
+		txn_early_refusal(t, error);
 		return -1;
 	}
 	return txn_final_replies(t, error);
+}
+
+/* --- transactions left open ---------------------------------------------- */
+
+static void
+txn_free(struct txn *t)
+{
+	g_free(t->state);
+	g_free(t);
+}
+
+/* After a 354, every recipient accepted: the message goes out with its
+ * last chunk held (send_message), and t stays open on the connection
+ * until the next command reads its final reply.  Its accepted
+ * recipients have code 0 meanwhile, so that a reply read too early says
+ * "unknown", never "delivered". */
+static int
+txn_leave_open(struct txn *t, const char *data, size_t len, GError **error)
+{
+	struct txn *open;
+
+	if (send_message(t->c, data, len, TRUE, error) < 0) {
+		txn_early_refusal(t, error);
+		return -1;
+	}
+	open = g_memdup2(t, sizeof *t);
+	open->state = g_memdup2(t->state, sizeof *t->state * t->n);
+	open->rcpts = NULL;
+	open->mail = NULL;
+	for (guint i = 0; i < t->n; i++)
+		if (t->state[i] == RCPT_ACCEPTED)
+			smtp_reply_clear(&t->replies[i]);
+	t->c->open = open;
+	t->c->need_rset = FALSE;
+	return 0;
+}
+
+/* Settles the open transaction from the final reply, its data being
+ * written.  When the reply cannot be had its recipients get code 0. */
+static int
+open_collect(struct smtp_conn *c, GError **error)
+{
+	struct txn *t = c->open;
+	int r;
+
+	c->open = NULL;
+	r = txn_final_replies(t, error);
+	if (r < 0)
+		txn_fail(t);
+	txn_free(t);
+	return r;
+}
+
+/* The write that carried the open transaction's held data failed: its
+ * verdict is a reply the server sent before closing, or unknown. */
+static void
+open_lost(struct smtp_conn *c, GError **error)
+{
+	struct txn *t = c->open;
+
+	c->open = NULL;
+	txn_early_refusal(t, error);
+	txn_fail(t);
+	txn_free(t);
+}
+
+/* The connection ends with a transaction open: its fate is unknown. */
+static void
+open_drop(struct smtp_conn *c)
+{
+	if (c->open != NULL) {
+		txn_fail(c->open);
+		txn_free(c->open);
+		c->open = NULL;
+	}
+	g_clear_pointer(&c->held, g_free);
+}
+
+/* Writes the held data and reads the open transaction's final reply,
+ * for a command that cannot go in the same write. */
+static int
+open_settle(struct smtp_conn *c, GError **error)
+{
+	char *held = g_steal_pointer(&c->held);
+	int w;
+
+	if (c->open == NULL)
+		return 0;
+	w = conn_write(c, held, c->held_len, "the end of the data", error);
+	g_free(held);
+	if (w < 0) {
+		open_lost(c, error);
+		return -1;
+	}
+	return open_collect(c, error);
 }
 
 static char *
@@ -1436,17 +1558,25 @@ mail_command(struct smtp_conn *c, const char *sender, guint64 size,
 	return g_string_free(s, FALSE);
 }
 
-/* MAIL, RCPTs and DATA in one write, then their replies in order. */
+/* MAIL, RCPTs and DATA in one write, then their replies in order.  The
+ * end of an open transaction's data goes first in the same write, and its
+ * final reply is read first: one round trip a transaction (RFC 2920 3.1).
+ * With may_hold, and every recipient accepted, t itself is left open. */
 static int
 txn_pipelined(struct txn *t, const char *mail_line, const char *data,
-	      size_t len, GError **error)
+	      size_t len, gboolean may_hold, GError **error)
 {
 	struct smtp_conn *c = t->c;
-	GString *batch = g_string_sized_new(64 + (gsize)t->n * 48);
+	GString *batch = g_string_sized_new(c->held_len + 64 +
+					    (gsize)t->n * 48);
 	struct smtp_reply r = { 0 };
 	gboolean rset = c->need_rset;
 	int ret = -1;
 
+	if (c->held != NULL) {
+		g_string_append_len(batch, c->held, (gssize)c->held_len);
+		g_clear_pointer(&c->held, g_free);
+	}
 	if (rset)
 		g_string_append(batch, "RSET\r\n");
 	g_string_append(batch, mail_line);
@@ -1457,7 +1587,12 @@ txn_pipelined(struct txn *t, const char *mail_line, const char *data,
 	g_string_append(batch, "DATA\r\n");
 	c->need_rset = TRUE;
 	if (conn_write(c, batch->str, batch->len, "MAIL, RCPT and DATA",
-		       error) < 0)
+		       error) < 0) {
+		if (c->open != NULL)
+			open_lost(c, error);
+		goto out;
+	}
+	if (c->open != NULL && open_collect(c, error) < 0)
 		goto out;
 	if (rset) {
 		if (read_reply(c, c->timeout_ms, "RSET", &r, error) < 0)
@@ -1491,7 +1626,12 @@ txn_pipelined(struct txn *t, const char *mail_line, const char *data,
 	}
 	if (out_of_step(c, "DATA", &r, TRUE, error))
 		goto out;
-	if (r.code == 354) {
+	if (r.code == 354 && may_hold && t->accepted == t->n) {
+		if (txn_leave_open(t, data, len, error) < 0)
+			goto out;
+		ret = 1;
+		goto out;
+	} else if (r.code == 354) {
 		if (txn_data(t, data, len, error) < 0)
 			goto out;
 		c->need_rset = FALSE;
@@ -1576,18 +1716,69 @@ out:
 	return ret;
 }
 
-int
-smtp_send(struct smtp_conn *c, const char *sender,
-	  const char *const *rcpts, guint n, const char *data, size_t len,
-	  struct smtp_reply *replies, struct smtp_reply *mail_reply_r,
-	  GError **error)
+/* What goes on the wire of t: a sender or recipient that cannot be sent,
+ * or a message larger than the server's SIZE, is refused here (553, 552)
+ * without a word to the server.  Each recipient's state is RCPT_SENT or
+ * RCPT_UNSENT; returns how many are to be sent (0: nothing goes out). */
+static guint
+txn_check(struct txn *t, const char *sender, guint64 size)
+{
+	struct smtp_conn *c = t->c;
+	guint to_send = 0;
+
+	if (!address_sendable(sender, TRUE)) {
+		reply_synth(t->mail, 553, "5.1.7 herald: the sender address "
+			    "holds a control character or an angle bracket");
+		txn_mail_refused(t);
+		return 0;
+	}
+	if (c->size_limit > 0 && size > c->size_limit) {
+		reply_synth(t->mail, 552, "5.3.4 herald: the message (%"
+			    G_GUINT64_FORMAT " bytes) is larger than %s "
+			    "accepts (%" G_GUINT64_FORMAT ")", size, c->peer,
+			    c->size_limit);
+		txn_mail_refused(t);
+		return 0;
+	}
+	for (guint i = 0; i < t->n; i++) {
+		if (!address_sendable(t->rcpts[i], FALSE)) {
+			reply_synth(&t->replies[i], 553, "5.1.3 herald: the "
+				    "address is empty or holds a control "
+				    "character or an angle bracket");
+			t->state[i] = RCPT_UNSENT;
+			continue;
+		}
+		t->state[i] = RCPT_SENT;
+		to_send++;
+	}
+	return to_send;
+}
+
+/* Whether the envelope needs SMTPUTF8, and the server offers it: without
+ * it the server refuses the UTF-8 address itself, which is the right
+ * outcome for that recipient. */
+static gboolean
+txn_utf8(const struct txn *t, const char *sender)
+{
+	gboolean utf8 = !g_str_is_ascii(sender);
+
+	for (guint i = 0; i < t->n && !utf8; i++)
+		utf8 = t->state[i] == RCPT_SENT && !g_str_is_ascii(t->rcpts[i]);
+	return utf8 && smtp_has_extension(t->c, "SMTPUTF8");
+}
+
+/* smtp_send and smtp_send_open: 1 when t was left open (may_hold). */
+static int
+send_txn(struct smtp_conn *c, const char *sender, const char *const *rcpts,
+	 guint n, const char *data, size_t len, struct smtp_reply *replies,
+	 struct smtp_reply *mail_reply_r, gboolean may_hold, GError **error)
 {
 	struct smtp_reply mail = { 0 };
 	struct txn t = { .c = c, .n = n, .rcpts = rcpts, .replies = replies,
 			 .mail = &mail };
-	gboolean utf8 = FALSE;
+	gboolean pipelining = smtp_has_extension(c, "PIPELINING");
 	guint64 size;
-	guint to_send = 0;
+	guint to_send;
 	char *mail_line = NULL;
 	int ret = -1;
 
@@ -1601,52 +1792,26 @@ smtp_send(struct smtp_conn *c, const char *sender,
 		return -1;
 	}
 	if (n == 0)
-		return 0;
+		return open_settle(c, error);
 	t.state = g_new0(enum rcpt_state, n);
-	if (!address_sendable(sender, TRUE)) {
-		reply_synth(&mail, 553, "5.1.7 herald: the sender address "
-			    "holds a control character or an angle bracket");
-		txn_mail_refused(&t);
-		ret = 0;
-		goto out;
-	}
 	size = wire_size(data, len);
-	if (c->size_limit > 0 && size > c->size_limit) {
-		reply_synth(&mail, 552, "5.3.4 herald: the message (%"
-			    G_GUINT64_FORMAT " bytes) is larger than %s "
-			    "accepts (%" G_GUINT64_FORMAT ")", size, c->peer,
-			    c->size_limit);
-		txn_mail_refused(&t);
-		ret = 0;
+	to_send = txn_check(&t, sender, size);
+	/* Only a pipelined MAIL carries the end of the open transaction
+	 * with it; anything else settles that first. */
+	if ((to_send == 0 || !pipelining) && open_settle(c, error) < 0) {
+		txn_fail(&t);
 		goto out;
-	}
-	utf8 = !g_str_is_ascii(sender);
-	for (guint i = 0; i < n; i++) {
-		if (!address_sendable(rcpts[i], FALSE)) {
-			reply_synth(&replies[i], 553, "5.1.3 herald: the "
-				    "address is empty or holds a control "
-				    "character or an angle bracket");
-			t.state[i] = RCPT_UNSENT;
-			continue;
-		}
-		t.state[i] = RCPT_SENT;
-		to_send++;
-		if (!g_str_is_ascii(rcpts[i]))
-			utf8 = TRUE;
 	}
 	if (to_send == 0) {
 		ret = 0;
 		goto out;
 	}
-	/* Without SMTPUTF8 the server refuses the UTF-8 address itself,
-	 * which is the right outcome for that recipient. */
-	utf8 = utf8 && smtp_has_extension(c, "SMTPUTF8");
-	mail_line = mail_command(c, sender, size, utf8);
+	mail_line = mail_command(c, sender, size, txn_utf8(&t, sender));
 	c->stats.transactions++;
 	c->stats.rcpts_sent += to_send;
-	ret = smtp_has_extension(c, "PIPELINING")
-		  ? txn_pipelined(&t, mail_line, data, len, error)
-		  : txn_lockstep(&t, mail_line, data, len, error);
+	ret = pipelining ? txn_pipelined(&t, mail_line, data, len,
+					 may_hold && !c->lmtp, error)
+			 : txn_lockstep(&t, mail_line, data, len, error);
 	if (ret < 0)
 		txn_fail(&t);
 out:
@@ -1657,6 +1822,32 @@ out:
 	g_free(mail_line);
 	g_free(t.state);
 	return ret;
+}
+
+int
+smtp_send(struct smtp_conn *c, const char *sender,
+	  const char *const *rcpts, guint n, const char *data, size_t len,
+	  struct smtp_reply *replies, struct smtp_reply *mail_reply_r,
+	  GError **error)
+{
+	return send_txn(c, sender, rcpts, n, data, len, replies,
+			mail_reply_r, FALSE, error);
+}
+
+int
+smtp_send_open(struct smtp_conn *c, const char *sender,
+	       const char *const *rcpts, guint n, const char *data,
+	       size_t len, struct smtp_reply *replies,
+	       struct smtp_reply *mail_reply_r, GError **error)
+{
+	return send_txn(c, sender, rcpts, n, data, len, replies,
+			mail_reply_r, TRUE, error);
+}
+
+int
+smtp_settle(struct smtp_conn *c, GError **error)
+{
+	return open_settle(c, error);
 }
 
 int
@@ -1671,6 +1862,8 @@ smtp_reset(struct smtp_conn *c, GError **error)
 			    c->peer);
 		return -1;
 	}
+	if (open_settle(c, error) < 0)
+		return -1;
 	if (command(c, "RSET\r\n", "RSET", &r, error) < 0)
 		goto out;
 	if (!is_2xx(&r)) {
@@ -1692,7 +1885,7 @@ smtp_close(struct smtp_conn **cp)
 
 	if (c == NULL)
 		return;
-	if (!c->broken && c->fd >= 0) {
+	if (!c->broken && c->fd >= 0 && open_settle(c, NULL) == 0) {
 		struct smtp_reply r = { 0 };
 
 		c->timeout_ms = MIN(c->timeout_ms, SMTP_QUIT_TIMEOUT_MS);

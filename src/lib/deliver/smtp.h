@@ -6,7 +6,8 @@
  * to (OpenSSL, through tls.c), authenticates (AUTH PLAIN or LOGIN) when
  * given a user, and then carries any number of transactions, pipelined
  * when the server offers PIPELINING (MAIL, every RCPT and DATA in one
- * write).  Every read and write has a timeout.  The message goes in with
+ * write; with smtp_send_open, the end of one message in the same write
+ * as the next transaction's commands).  Every read and write has a timeout.  The message goes in with
  * LF or CRLF line ends; the client sends CRLF and dot-stuffs.
  *
  * Outcomes are per recipient: a transaction fills one struct smtp_reply per
@@ -114,6 +115,29 @@ int smtp_send(struct smtp_conn *c, const char *sender,
 	      const char *const *rcpts, guint n, const char *data, size_t len,
 	      struct smtp_reply *replies, struct smtp_reply *mail_reply_r,
 	      GError **error);
+
+/* smtp_send, except that the transaction may be left open, to save a
+ * round trip a transaction (RFC 2920 3.1): with PIPELINING, over SMTP
+ * (never LMTP), when every recipient was accepted, the message goes out
+ * but for its last chunk and "."; those go in the same write as the next
+ * transaction's MAIL, RCPT and DATA, and the reply after the "." is read
+ * before theirs.  Returns 1 when the transaction was left open: the
+ * accepted recipients' replies have code 0 until the next call on c
+ * (smtp_send, smtp_send_open, smtp_settle, smtp_reset or smtp_close) has
+ * returned, whatever it returned; then they hold the outcome, as
+ * smtp_send would have left them (code 0 when the connection failed
+ * before the reply).  replies must stay allocated until then; data need
+ * not.  Otherwise as smtp_send. */
+int smtp_send_open(struct smtp_conn *c, const char *sender,
+		   const char *const *rcpts, guint n, const char *data,
+		   size_t len, struct smtp_reply *replies,
+		   struct smtp_reply *mail_reply_r, GError **error);
+
+/* Settles the transaction left open, if any: writes the end of its
+ * message and reads the reply.  0, or -1 when the connection is no longer
+ * usable (its recipients then have code 0, or the server's early
+ * refusal). */
+int smtp_settle(struct smtp_conn *c, GError **error);
 
 /* RSET (after a failed transaction).  0 or -1 (connection unusable). */
 int smtp_reset(struct smtp_conn *c, GError **error);
