@@ -24,7 +24,8 @@
 #              (the virgin queue broken): it must not be forgotten
 #   dropdata   the connection drops during the data: that transaction's
 #              recipients are retried (bulk: all; personalised: the one
-#              copy that drops), then delivered once
+#              copy that drops, and the next copy whose envelope went in
+#              the same write), then delivered once
 #   stall      a server slower than mta.smtp_timeout: the runner times out
 #              and returns, everyone is retried, then delivered once
 #   stalldot   a timeout after the final dot the server did take: retried,
@@ -471,9 +472,13 @@ sf_start "drop-data $big"
 post 2
 check "droppers: runner out --once succeeds" run_out
 check_balance "one personalised copy dropped"
-check "droppers: the others delivered ($((NMEMBERS - 1)))" test "$A_delivered" -eq $((NMEMBERS - 1))
-check "droppers: the dropped one ($longest) is the one retried" \
-	test "$(cat "$T_DIR/droppers.retried")" = "$longest"
+# The next copy's envelope went out with the end of the dropped copy's
+# data (RFC 2920 pipelining across transactions), so that copy, whose
+# data never went, may be retried with it; nobody else.
+check "droppers: the others delivered ($((NMEMBERS - 1)) or $((NMEMBERS - 2)))" \
+	test "$A_delivered" -eq $((NMEMBERS - A_retried))
+check "droppers: the dropped one ($longest) is retried, with at most the copy after it" \
+	bash -c 'grep -qxF "$1" "$2" && [ "$(wc -l <"$2")" -le 2 ]' _ "$longest" "$T_DIR/droppers.retried"
 sf_stop
 sf_start ""
 check "droppers: the retry delivers it" redeliver

@@ -54,6 +54,9 @@
  *   tls yes|no, auth USER|-
  *   ahead N           most complete commands already waiting when one
  *                     was taken (pipelining shows as N > 0)
+ *   dot-ahead N       complete commands that came with the final "."
+ *                     (in the same read): a client that pipelines the
+ *                     next transaction behind the data (RFC 2920 3.1)
  *   improper N        commands sent before the reply to the previous
  *                     one, when PIPELINING was not offered
  *   bare-lf N         lines that ended in LF without CR
@@ -167,6 +170,7 @@ struct session {
 	char *mail_params;
 	GPtrArray *rcpts;
 	long ahead, improper;
+	long dot_ahead;		/* lines read with the final "." */
 };
 
 /* --- small helpers ------------------------------------------------------- */
@@ -628,10 +632,10 @@ spool_store(struct session *s, GPtrArray *rcpts, const GString *msg,
 		g_string_append_printf(env, "rcpt %s\n",
 				       (char *)rcpts->pdata[i]);
 	g_string_append_printf(env, "tls %s\nauth %s\nahead %ld\n"
-			       "improper %ld\nbare-lf %ld\nsize %zu\n",
-			       s->tls ? "yes" : "no",
+			       "dot-ahead %ld\nimproper %ld\nbare-lf %ld\n"
+			       "size %zu\n", s->tls ? "yes" : "no",
 			       s->auth != NULL ? s->auth : "-", s->ahead,
-			       s->improper, bare_lf, msg->len);
+			       s->dot_ahead, s->improper, bare_lf, msg->len);
 	tmp = g_strconcat(base, ".env.tmp", NULL);
 	path = g_strconcat(base, ".env", NULL);
 	write_file(tmp, env->str, env->len);
@@ -871,6 +875,20 @@ do_starttls(struct session *s)
 	return TRUE;
 }
 
+/* Complete lines read but not yet taken. */
+static long
+lines_buffered(const struct session *s)
+{
+	long n = 0;
+	const char *p = s->in + s->ipos, *end = s->in + s->ilen;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
 /* DATA after the 354: reads to the final dot, then answers. */
 static void
 do_message(struct session *s)
@@ -925,6 +943,7 @@ do_message(struct session *s)
 		g_string_append_len(msg, start, (gssize)len);
 		g_string_append_c(msg, '\n');
 	}
+	s->dot_ahead = lines_buffered(s);
 	if (step_faults(s, ST_DOT))
 		goto out;
 	for (guint i = 0; i < rules->len && reply == NULL; i++) {
@@ -972,13 +991,8 @@ out:
 static void
 note_ahead(struct session *s)
 {
-	long n = 0;
-	const char *p = s->in + s->ipos, *end = s->in + s->ilen;
+	long n = lines_buffered(s);
 
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		n++;
-		p++;
-	}
 	if (s->ssl == NULL && n == 0) {
 		char c;
 

@@ -1802,6 +1802,294 @@ test_sendmail_command_failures(void)
 	tmp_dir_remove(&dir);
 }
 
+/* --- transactions left open (smtp_send_open) ----------------------------- */
+
+/* One recipient, text from s@example.org, the transaction maybe left
+ * open.  What smtp_send_open returns. */
+static int
+send_open(struct smtp_conn *c, const char *rcpt, const char *text,
+	  struct smtp_reply *r, GError **error)
+{
+	const char *rcpts[] = { rcpt };
+
+	return smtp_send_open(c, "s@example.org", rcpts, 1, text, strlen(text),
+			      r, NULL, error);
+}
+
+/* The "dot-ahead" of delivery no: commands that came in the same read as
+ * its final ".". */
+static long
+dot_ahead(const struct server *s, int no)
+{
+	char *env = spool_file(s, no, "env", NULL);
+	long n = env_num(env, "dot-ahead");
+
+	g_free(env);
+	return n;
+}
+
+static guint
+spool_count(const struct server *s)
+{
+	GPtrArray *envs = spool_envs(s);
+	guint n = envs->len;
+
+	g_ptr_array_free(envs, TRUE);
+	return n;
+}
+
+/* One round trip a transaction: the "." of each message reaches the
+ * server in the same read as the next MAIL, RCPT and DATA, and each reply
+ * is known only once the next call on the connection has read it. */
+static void
+test_open_dot_goes_with_next_mail(void)
+{
+	struct server *s = server_start(NULL, NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	struct smtp_reply r[3];
+	GError *error = NULL;
+	struct smtp_stats st;
+
+	g_assert_cmpint(send_open(c, "a@example.com", message, &r[0], &error),
+			==, 1);
+	g_assert_no_error(error);
+	/* Unknown, not delivered, until the reply is read; the server has
+	 * not even had the end of the message. */
+	g_assert_cmpint(r[0].code, ==, 0);
+	g_assert_cmpuint(spool_count(s), ==, 0);
+	g_assert_cmpint(send_open(c, "b@example.com", message, &r[1], &error),
+			==, 1);
+	g_assert_cmpint(r[0].code, ==, 250);
+	g_assert_true(r[0].at_data);
+	g_assert_cmpint(r[1].code, ==, 0);
+	g_assert_cmpint(send_open(c, "c@example.com", message, &r[2], &error),
+			==, 1);
+	g_assert_cmpint(r[1].code, ==, 250);
+	g_assert_cmpint(smtp_settle(c, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(r[2].code, ==, 250);
+	g_assert_cmpstr(r[2].text, ==, "2.0.0 queued");
+	/* Settling twice is harmless. */
+	g_assert_cmpint(smtp_settle(c, &error), ==, 0);
+	g_assert_cmpuint(spool_count(s), ==, 3);
+	g_assert_cmpint(dot_ahead(s, 1), ==, 3);	/* MAIL, RCPT, DATA */
+	g_assert_cmpint(dot_ahead(s, 2), ==, 3);
+	g_assert_cmpint(dot_ahead(s, 3), ==, 0);	/* the last, alone */
+	smtp_get_stats(c, &st);
+	g_assert_cmpuint(st.transactions, ==, 3);
+	g_assert_cmpuint(st.rcpts_delivered, ==, 3);
+	replies_clear(r, 3);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+/* smtp_close settles the open transaction before QUIT. */
+static void
+test_open_settled_by_close(void)
+{
+	struct server *s = server_start(NULL, NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	struct smtp_reply r = { 0 };
+	GError *error = NULL;
+
+	g_assert_cmpint(send_open(c, "a@example.com", message, &r, &error),
+			==, 1);
+	smtp_close(&c);
+	g_assert_cmpint(r.code, ==, 250);
+	g_assert_cmpuint(spool_count(s), ==, 1);
+	smtp_reply_clear(&r);
+	server_stop(&s);
+}
+
+/* The connection drops after the "." of the open message, the next
+ * envelope in flight: both unknown (code 0, retried), nothing claimed
+ * delivered. */
+static void
+test_open_drop_after_dot(void)
+{
+	struct server *s = server_start("drop dot\n", NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	struct smtp_reply r[2];
+	GError *error = NULL;
+
+	g_assert_cmpint(send_open(c, "a@example.com", message, &r[0], &error),
+			==, 1);
+	g_assert_cmpint(send_open(c, "b@example.com", message, &r[1], &error),
+			==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
+	g_clear_error(&error);
+	g_assert_cmpint(r[0].code, ==, 0);
+	g_assert_cmpint(r[1].code, ==, 0);
+	g_assert_cmpint(send_open(c, "a@example.com", message, &r[0], &error),
+			==, -1);
+	g_clear_error(&error);
+	replies_clear(r, 2);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+/* A 5xx or 4xx after the open message's data is its own verdict; the
+ * next message, whose envelope came with it, goes through. */
+static void
+test_open_final_refusal_is_that_messages_only(void)
+{
+	struct server *s = server_start("dot-if VIRUS 554 5.6.0 virus\n"
+					"dot-if LATER 451 4.3.0 later\n", NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	const char *texts[] = { "Subject: x\n\nVIRUS\n", message,
+				"Subject: y\n\nLATER\n", message };
+	struct smtp_reply r[4];
+	GError *error = NULL;
+
+	for (guint i = 0; i < 4; i++)
+		g_assert_cmpint(send_open(c, "a@example.com", texts[i], &r[i],
+					  &error), ==, 1);
+	g_assert_cmpint(smtp_settle(c, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(r[0].code, ==, 554);
+	g_assert_cmpstr(r[0].text, ==, "5.6.0 virus");
+	g_assert_true(r[0].at_data);
+	g_assert_cmpint(r[1].code, ==, 250);
+	g_assert_cmpint(r[2].code, ==, 451);
+	g_assert_true(r[2].at_data);
+	g_assert_cmpint(r[3].code, ==, 250);
+	g_assert_cmpuint(spool_count(s), ==, 2);
+	replies_clear(r, 4);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+/* The next transaction's refused RCPT (or an address never sent) does not
+ * touch the open one's verdict; a refused transaction is not left open,
+ * and the one after it still gets through. */
+static void
+test_open_next_rcpt_refused(void)
+{
+	struct server *s = server_start("rcpt gone@* 550 5.1.1 gone\n", NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	struct smtp_reply r[5];
+	GError *error = NULL;
+
+	g_assert_cmpint(send_open(c, "a@example.com", message, &r[0], &error),
+			==, 1);
+	g_assert_cmpint(send_open(c, "gone@example.com", message, &r[1],
+				  &error), ==, 0);
+	g_assert_cmpint(r[0].code, ==, 250);
+	g_assert_cmpint(r[1].code, ==, 550);
+	g_assert_false(r[1].at_data);
+	g_assert_cmpint(send_open(c, "b@example.com", message, &r[2], &error),
+			==, 1);
+	/* An address never sent settles the open one all the same. */
+	g_assert_cmpint(send_open(c, "bad<@example.com", message, &r[3],
+				  &error), ==, 0);
+	g_assert_cmpint(r[2].code, ==, 250);
+	g_assert_cmpint(r[3].code, ==, 553);
+	g_assert_cmpint(send_open(c, "c@example.com", message, &r[4], &error),
+			==, 1);
+	g_assert_cmpint(smtp_reset(c, &error), ==, 0);	/* settles it too */
+	g_assert_no_error(error);
+	g_assert_cmpint(r[4].code, ==, 250);
+	g_assert_cmpuint(spool_count(s), ==, 3);
+	replies_clear(r, 5);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+/* 421 ends the connection: after the open message's "." its recipients
+ * are unknown, and so are the next one's; a 421 to the next RCPT leaves
+ * the open message's 250 standing. */
+static void
+test_open_421_mid_stream(void)
+{
+	struct server *s = server_start("reply dot 421 4.3.2 shutting down\n",
+					NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	struct smtp_reply r[2];
+	GError *error = NULL;
+
+	g_assert_cmpint(send_open(c, "a@example.com", message, &r[0], &error),
+			==, 1);
+	g_assert_cmpint(send_open(c, "b@example.com", message, &r[1], &error),
+			==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
+	g_assert_nonnull(strstr(error->message, "421"));
+	g_clear_error(&error);
+	g_assert_cmpint(r[0].code, ==, 0);
+	g_assert_cmpint(r[1].code, ==, 0);
+	replies_clear(r, 2);
+	smtp_close(&c);
+	server_stop(&s);
+
+	s = server_start("rcpt shut@* 421 4.3.2 shutting down\n", NULL);
+	cfg = config_for(s);
+	c = connect_ok(&cfg);
+	g_assert_cmpint(send_open(c, "a@example.com", message, &r[0], &error),
+			==, 1);
+	g_assert_cmpint(send_open(c, "shut@example.com", message, &r[1],
+				  &error), ==, -1);
+	g_clear_error(&error);
+	g_assert_cmpint(r[0].code, ==, 250);
+	g_assert_cmpint(r[1].code, ==, 0);
+	g_assert_cmpuint(spool_count(s), ==, 1);
+	replies_clear(r, 2);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+/* Without PIPELINING, and over LMTP, nothing is left open: lockstep as
+ * before, every reply known on return. */
+static void
+open_never(const char *const *opts, gboolean lmtp)
+{
+	struct server *s = server_start(NULL, opts);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c;
+	struct smtp_reply r[2];
+	GError *error = NULL;
+
+	cfg.lmtp = lmtp;
+	c = connect_ok(&cfg);
+	for (guint i = 0; i < 2; i++) {
+		g_assert_cmpint(send_open(c, "a@example.com", message, &r[i],
+					  &error), ==, 0);
+		g_assert_no_error(error);
+		g_assert_cmpint(r[i].code, ==, 250);
+	}
+	g_assert_cmpuint(spool_count(s), ==, 2);
+	for (int no = 1; no <= 2; no++) {
+		char *env = spool_file(s, no, "env", NULL);
+
+		g_assert_cmpint(env_num(env, "dot-ahead"), ==, 0);
+		g_assert_cmpint(env_num(env, "improper"), ==, 0);
+		g_free(env);
+	}
+	replies_clear(r, 2);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+static void
+test_open_never_without_pipelining(void)
+{
+	const char *opts[] = { "--no-pipelining", NULL };
+
+	open_never(opts, FALSE);
+}
+
+static void
+test_open_never_over_lmtp(void)
+{
+	const char *opts[] = { "--lmtp", NULL };
+
+	open_never(opts, TRUE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1854,6 +2142,17 @@ main(int argc, char **argv)
 		{ "/smtp/lmtp-per-recipient-replies",
 		  test_lmtp_per_recipient_replies },
 		{ "/smtp/lmtp-over-unix-socket", test_lmtp_over_unix_socket },
+		{ "/smtp/open/dot-goes-with-next-mail",
+		  test_open_dot_goes_with_next_mail },
+		{ "/smtp/open/settled-by-close", test_open_settled_by_close },
+		{ "/smtp/open/drop-after-dot", test_open_drop_after_dot },
+		{ "/smtp/open/final-refusal-is-that-messages-only",
+		  test_open_final_refusal_is_that_messages_only },
+		{ "/smtp/open/next-rcpt-refused", test_open_next_rcpt_refused },
+		{ "/smtp/open/421-mid-stream", test_open_421_mid_stream },
+		{ "/smtp/open/never-without-pipelining",
+		  test_open_never_without_pipelining },
+		{ "/smtp/open/never-over-lmtp", test_open_never_over_lmtp },
 		{ "/smtp/rset-then-second-transaction",
 		  test_rset_then_second_transaction },
 		{ "/smtp/recipient-accepted-after-n-failures",
