@@ -10,6 +10,13 @@
  * the same.  Replies are read through one buffer (multi-line replies,
  * many pipelined replies in one segment); commands are written whole, and
  * with PIPELINING (RFC 2920) MAIL, every RCPT and DATA go in one write.
+ * A transaction may also be left open (smtp_send_open): its message goes
+ * out but for the last chunk and ".", which are held and written with
+ * the next transaction's MAIL, RCPT and DATA, and the reply after that
+ * "." is read first of the replies that follow: one round trip, one
+ * sleep of the thread, a transaction where there were two.  Nothing may
+ * wait for a reply while data is held, so every command settles the open
+ * transaction first, or carries its held end in the same write.
  * While writing, whatever the server sends is read into the buffer: a
  * server whose replies fill its socket buffer stops reading our commands,
  * and if we did not read at the same time both would wait for ever (RFC
@@ -26,7 +33,11 @@
  * the connection fails (dropped, timeout, 421, garbage) gets code 0, and
  * the caller retries it.  The one duplicate SMTP cannot avoid remains: a
  * connection lost after the final dot but before its reply leaves the
- * message possibly delivered, and it is retried.
+ * message possibly delivered, and it is retried.  With a transaction
+ * open, that is its recipients; the next transaction's, whose envelope
+ * went in the same write, get code 0 too (its data never went), while a
+ * refusal of the next MAIL or RCPT, or a 4xx/5xx after the open one's
+ * dot, is the verdict of its own transaction only.
  *
  * The sendmail command, the third way to hand mail to the MTA, is
  * sendmail.c; it answers in this file's struct smtp_reply.
@@ -1527,11 +1538,12 @@ open_drop(struct smtp_conn *c)
 static int
 open_settle(struct smtp_conn *c, GError **error)
 {
-	char *held = g_steal_pointer(&c->held);
+	char *held;
 	int w;
 
 	if (c->open == NULL)
 		return 0;
+	held = g_steal_pointer(&c->held);
 	w = conn_write(c, held, c->held_len, "the end of the data", error);
 	g_free(held);
 	if (w < 0) {

@@ -110,7 +110,9 @@ void smtp_get_stats(const struct smtp_conn *c, struct smtp_stats *stats_r);
  * every recipient) without a word on the wire.  A message larger than the
  * server's SIZE gets 552 for everyone, likewise.  When the previous
  * transaction did not end with the data, RSET goes first (in the same
- * write when pipelining).  n == 0 sends nothing and returns 0. */
+ * write when pipelining).  A transaction left open by smtp_send_open is
+ * settled first (its end in the same write when pipelining).  n == 0
+ * sends nothing (but settles an open transaction) and returns 0. */
 int smtp_send(struct smtp_conn *c, const char *sender,
 	      const char *const *rcpts, guint n, const char *data, size_t len,
 	      struct smtp_reply *replies, struct smtp_reply *mail_reply_r,
