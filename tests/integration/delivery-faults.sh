@@ -26,6 +26,10 @@
 #              recipients are retried (bulk: all; personalised: the one
 #              copy that drops, and the next copy whose envelope went in
 #              the same write), then delivered once
+#   verdicts   personalised, one connection, each copy's dot in the same
+#              write as the next copy's envelope: a 554 or 451 after a
+#              copy, and a 550 to the next copy's RCPT, are each that
+#              copy's alone
 #   stall      a server slower than mta.smtp_timeout: the runner times out
 #              and returns, everyone is retried, then delivered once
 #   stalldot   a timeout after the final dot the server did take: retried,
@@ -486,6 +490,37 @@ check_balance "after the retry"
 check "droppers: all $NMEMBERS delivered exactly once" test "$A_delivered/$A_copies" = "$NMEMBERS/$NMEMBERS"
 check "droppers: the retried copy is personalised for its member too" \
 	bash -c 'f=$(grep -l "^rcpt $1\$" "$2"/*.env) && grep -qF "sent to $1" "${f%.env}.msg"' _ "$longest" "$SP"
+sf_stop
+
+# Personalised, one connection: each copy's final dot goes with the next
+# copy's MAIL, RCPT and DATA, its reply read with theirs.  A 554 and a
+# 451 after one copy's data are that copy's alone, and so is a 550 to the
+# RCPT of the copy after the 451.
+setup verdicts
+h config set "$LIST" personalize 1
+h config set "$LIST" msg_footer 'sent to %(user_address)s'
+h site set delivery.verp_personalized false
+h site set delivery.connections 1
+sf_start "dot-if user04@alpha.example 554 5.7.1 not this one
+dot-if user07@alpha.example 451 4.3.0 later
+rcpt user08@* 550 5.1.1 gone"
+post 1
+check "verdicts: runner out --once succeeds" run_out
+check_balance "554 and 451 after a copy, 550 to the next RCPT"
+check "verdicts: 17 delivered, 1 refused" test "$A_delivered/$A_refused" = 17/1
+check "verdicts: user07 alone is retried" same_set "$T_DIR/verdicts.retried" '^user07@'
+check "verdicts: user08 alone bounced" same_set "$T_DIR/verdicts.bounced" '^user08@'
+check "verdicts: user04 is not among the delivered" bash -c '! grep -q "^user04@" "$1"' _ "$T_DIR/verdicts.delivered"
+ahead3=$(grep -lx 'dot-ahead 3' "$SP"/*.env | wc -l)
+ahead0=$(grep -lx 'dot-ahead 0' "$SP"/*.env | wc -l)
+diag "verdicts: copies whose dot came with the next envelope $ahead3, alone $ahead0"
+check "verdicts: each stored copy's dot came with the next copy's MAIL, RCPT, DATA, but the last of each batch of 5" \
+	test "$ahead3/$ahead0" = 13/4
+sf_stop
+sf_start ""
+check "verdicts: the retry delivers user07" redeliver
+check_balance "after the retry"
+check "verdicts: 18 delivered, each once" test "$A_delivered/$A_copies" = 18/18
 sf_stop
 
 # --- stall: slower than mta.smtp_timeout -------------------------------------

@@ -660,9 +660,12 @@ transact(struct job *j, struct lane *l, const char *sender, guint k,
 			return FALSE;
 		}
 	}
-	r = (may_hold ? smtp_send_open : smtp_send)(
-	    *conn, sender, (const char *const *)j->rcpts + k, count, data, len,
-	    j->reply + k, &mail, &e);
+	if (may_hold)
+		r = smtp_send_open(*conn, sender, (const char *const *)j->rcpts + k,
+				   count, data, len, j->reply + k, &mail, &e);
+	else
+		r = smtp_send(*conn, sender, (const char *const *)j->rcpts + k,
+			      count, data, len, j->reply + k, &mail, &e);
 	lane_settled(j, l);
 	if (r == 1) {
 		l->open = TRUE;
