@@ -1903,13 +1903,13 @@ test_open_settled_by_close(void)
 	server_stop(&s);
 }
 
-/* The connection drops after the "." of the open message, the next
- * envelope in flight: both unknown (code 0, retried), nothing claimed
- * delivered. */
+/* The server (script) ends the connection after the "." of the open
+ * message, the next envelope in flight: both unknown (code 0, retried),
+ * nothing claimed delivered, the error naming want. */
 static void
-test_open_drop_after_dot(void)
+open_then_connection_lost(const char *script, const char *want)
 {
-	struct server *s = server_start("drop dot\n", NULL);
+	struct server *s = server_start(script, NULL);
 	struct smtp_config cfg = config_for(s);
 	struct smtp_conn *c = connect_ok(&cfg);
 	struct smtp_reply r[2];
@@ -1920,6 +1920,7 @@ test_open_drop_after_dot(void)
 	g_assert_cmpint(send_open(c, "b@example.com", message, &r[1], &error),
 			==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
+	g_assert_nonnull(strstr(error->message, want));
 	g_clear_error(&error);
 	g_assert_cmpint(r[0].code, ==, 0);
 	g_assert_cmpint(r[1].code, ==, 0);
@@ -1929,6 +1930,12 @@ test_open_drop_after_dot(void)
 	replies_clear(r, 2);
 	smtp_close(&c);
 	server_stop(&s);
+}
+
+static void
+test_open_drop_after_dot(void)
+{
+	open_then_connection_lost("drop dot\n", "closed the connection");
 }
 
 /* A 5xx or 4xx after the open message's data is its own verdict; the
@@ -2006,26 +2013,13 @@ test_open_next_rcpt_refused(void)
 static void
 test_open_421_mid_stream(void)
 {
-	struct server *s = server_start("reply dot 421 4.3.2 shutting down\n",
-					NULL);
-	struct smtp_config cfg = config_for(s);
-	struct smtp_conn *c = connect_ok(&cfg);
+	struct server *s;
+	struct smtp_config cfg;
+	struct smtp_conn *c;
 	struct smtp_reply r[2];
 	GError *error = NULL;
 
-	g_assert_cmpint(send_open(c, "a@example.com", message, &r[0], &error),
-			==, 1);
-	g_assert_cmpint(send_open(c, "b@example.com", message, &r[1], &error),
-			==, -1);
-	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
-	g_assert_nonnull(strstr(error->message, "421"));
-	g_clear_error(&error);
-	g_assert_cmpint(r[0].code, ==, 0);
-	g_assert_cmpint(r[1].code, ==, 0);
-	replies_clear(r, 2);
-	smtp_close(&c);
-	server_stop(&s);
-
+	open_then_connection_lost("reply dot 421 4.3.2 shutting down\n", "421");
 	s = server_start("rcpt shut@* 421 4.3.2 shutting down\n", NULL);
 	cfg = config_for(s);
 	c = connect_ok(&cfg);
