@@ -1842,15 +1842,21 @@ spool_count(const struct server *s)
  * server in the same read as the next MAIL, RCPT and DATA, and each reply
  * is known only once the next call on the connection has read it. */
 static void
-test_open_dot_goes_with_next_mail(void)
+open_back_to_back(gboolean tls)
 {
-	struct server *s = server_start(NULL, NULL);
-	struct smtp_config cfg = config_for(s);
-	struct smtp_conn *c = connect_ok(&cfg);
+	struct server *s = tls ? server_start_tls(NULL, NULL)
+			       : server_start(NULL, NULL);
+	struct smtp_config cfg;
+	struct smtp_conn *c;
 	struct smtp_reply r[3];
 	GError *error = NULL;
 	struct smtp_stats st;
 
+	if (s == NULL)
+		return;
+	cfg = config_for(s);
+	cfg.tls = tls ? SMTP_TLS_REQUIRED : SMTP_TLS_NONE;
+	c = connect_ok(&cfg);
 	g_assert_cmpint(send_open(c, "a@example.com", message, &r[0], &error),
 			==, 1);
 	g_assert_no_error(error);
@@ -1880,6 +1886,52 @@ test_open_dot_goes_with_next_mail(void)
 	g_assert_cmpuint(st.transactions, ==, 3);
 	g_assert_cmpuint(st.rcpts_delivered, ==, 3);
 	replies_clear(r, 3);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+static void
+test_open_dot_goes_with_next_mail(void)
+{
+	open_back_to_back(FALSE);
+}
+
+static void
+test_open_dot_goes_with_next_mail_tls(void)
+{
+	open_back_to_back(TRUE);
+}
+
+/* A message of several chunks: all but the last are written at once,
+ * the last held; both messages arrive whole. */
+static void
+test_open_long_message_arrives_whole(void)
+{
+	struct server *s = server_start(NULL, NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	GString *big = g_string_new("Subject: big\n\n");
+	struct smtp_reply r[2];
+	GError *error = NULL;
+
+	for (guint i = 0; big->len < 700000; i++)
+		g_string_append_printf(big, "line %u of a long message\n", i);
+	for (guint i = 0; i < 2; i++)
+		g_assert_cmpint(send_open(c, "a@example.com", big->str, &r[i],
+					  &error), ==, 1);
+	g_assert_cmpint(smtp_settle(c, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(r[0].code, ==, 250);
+	g_assert_cmpint(r[1].code, ==, 250);
+	for (int no = 1; no <= 2; no++) {
+		char *msg = spool_file(s, no, "msg", NULL);
+
+		g_assert_cmpstr(msg, ==, big->str);
+		g_free(msg);
+	}
+	g_assert_cmpint(dot_ahead(s, 1), ==, 3);
+	g_string_free(big, TRUE);
+	replies_clear(r, 2);
 	smtp_close(&c);
 	server_stop(&s);
 }
@@ -2138,6 +2190,10 @@ main(int argc, char **argv)
 		{ "/smtp/lmtp-over-unix-socket", test_lmtp_over_unix_socket },
 		{ "/smtp/open/dot-goes-with-next-mail",
 		  test_open_dot_goes_with_next_mail },
+		{ "/smtp/open/dot-goes-with-next-mail-tls",
+		  test_open_dot_goes_with_next_mail_tls },
+		{ "/smtp/open/long-message-arrives-whole",
+		  test_open_long_message_arrives_whole },
 		{ "/smtp/open/settled-by-close", test_open_settled_by_close },
 		{ "/smtp/open/drop-after-dot", test_open_drop_after_dot },
 		{ "/smtp/open/final-refusal-is-that-messages-only",
