@@ -17,7 +17,7 @@ BASE1=$WEB_BASE
 PID1=$WEB_PID
 PORT2=$(free_port)
 H site set web.listen "127.0.0.1:$PORT2"
-H web serve 2>>"$V/web2.log" &
+"$HERALD" --var "$V" web serve 2>>"$V/web2.log" &
 PID2=$!
 BASE2=http://127.0.0.1:$PORT2/
 wait_for 20 curl -s -o /dev/null "$BASE2"

@@ -37,7 +37,7 @@ echo x@example.com | H members add other@example.org >/dev/null
 check "the events are queued (8 for the list hook and the site hook, 1 more for the site hook)" \
 	test "$(find "$V/queue/webhooks" -name '*.msg' | wc -l)" = 15
 wlog() { cat "$V"/logs/*/webhook 2>/dev/null; }
-H runner webhooks >"$T_DIR/runner.log" 2>&1 &
+"$HERALD" --var "$V" runner webhooks >"$T_DIR/runner.log" 2>&1 &
 RUNNER=$!
 sleep 3	# the receiver is down: every attempt fails
 

@@ -27,7 +27,7 @@ done
 left() { find "$V/queue/bounces" -name '*.msg' -o -name '*.bak' | wc -l; }
 kills=0
 while [ "$(left)" -gt 0 ] && [ $kills -lt 40 ]; do
-	H runner bounces 2>>"$T_DIR/runner.log" &
+	"$HERALD" --var "$V" runner bounces 2>>"$T_DIR/runner.log" &
 	pid=$!
 	# 30-120 ms: a fast machine scores the 600 in well under a second,
 	# so longer waits left fewer than five kills before the queue was
