@@ -764,33 +764,19 @@ struct queue_pending {
  * each waits for its own (one flush each, 3 ms on this test machine's ext4
  * without a journal, held the committer to 300 entries a second). */
 #define COMMIT_SYNCERS 8
-/* Batches committed at once: a request that arrives while a batch is
- * being committed starts the next one at once instead of waiting for it
- * (with one, it waited for up to two commits: a p99 of twice a commit). */
-#define COMMITTERS 2
 
 struct queue_committer {
 	GMutex lock;
 	GCond wake;
 	GPtrArray *waiting;	/* of struct queue_pending, submitted */
 	gboolean stopping;
-	GThread *threads[COMMITTERS];
+	GThread *thread;
 	guint64 batches;	/* commits made, for tests and figures */
 	GThreadPool *syncers;	/* COMMIT_SYNCERS threads: sync_one */
-};
-
-/* One batch's files being synced on the syncers. */
-struct sync_round {
-	GMutex lock;		/* guards the two below */
+	GMutex sync_lock;	/* guards the two below */
 	GCond synced;
-	guint left;		/* files still being synced */
-	GError *error;		/* the first failure among them */
-};
-
-/* What a syncer is handed: a file and its batch's round. */
-struct sync_job {
-	struct batch_entry *be;
-	struct sync_round *round;
+	guint sync_left;	/* files of the batch still being synced */
+	GError *sync_error;	/* the first failure among them */
 };
 
 struct queue_pending *
@@ -827,19 +813,19 @@ queue_pending_drop(struct queue_pending **pp)
 static void
 sync_one(gpointer data, gpointer user_data)
 {
-	struct sync_job *job = data;
-	struct sync_round *round = job->round;
+	struct batch_entry *be = data;
+	struct queue_committer *c = user_data;
 	GError *error = NULL;
-	int r = fs_sync_close(&job->be->fd, job->be->tmp, &error);
+	int r = fs_sync_close(&be->fd, be->tmp, &error);
 
-	g_mutex_lock(&round->lock);
+	g_mutex_lock(&c->sync_lock);
 	if (r == 0)
-		job->be->synced = TRUE;
-	else if (round->error == NULL)
-		round->error = g_steal_pointer(&error);
-	if (--round->left == 0)
-		g_cond_signal(&round->synced);
-	g_mutex_unlock(&round->lock);
+		be->synced = TRUE;
+	else if (c->sync_error == NULL)
+		c->sync_error = g_steal_pointer(&error);
+	if (--c->sync_left == 0)
+		g_cond_signal(&c->synced);
+	g_mutex_unlock(&c->sync_lock);
 	g_clear_error(&error);
 }
 
@@ -848,24 +834,16 @@ sync_one(gpointer data, gpointer user_data)
 static int
 sync_files(struct queue_committer *c, struct queue_batch *b, GError **error)
 {
-	struct sync_round round = { .left = b->entries->len };
-	struct sync_job *jobs = g_new(struct sync_job, b->entries->len);
-	GError *failed;
-
-	g_mutex_init(&round.lock);
-	g_cond_init(&round.synced);
-	for (guint i = 0; i < b->entries->len; i++) {
-		jobs[i] = (struct sync_job){ b->entries->pdata[i], &round };
-		g_thread_pool_push(c->syncers, &jobs[i], NULL);
-	}
-	g_mutex_lock(&round.lock);
-	while (round.left > 0)
-		g_cond_wait(&round.synced, &round.lock);
-	failed = g_steal_pointer(&round.error);
-	g_mutex_unlock(&round.lock);
-	g_cond_clear(&round.synced);
-	g_mutex_clear(&round.lock);
-	g_free(jobs);
+	g_mutex_lock(&c->sync_lock);
+	c->sync_left = b->entries->len;
+	g_mutex_unlock(&c->sync_lock);
+	for (guint i = 0; i < b->entries->len; i++)
+		g_thread_pool_push(c->syncers, b->entries->pdata[i], NULL);
+	g_mutex_lock(&c->sync_lock);
+	while (c->sync_left > 0)
+		g_cond_wait(&c->synced, &c->sync_lock);
+	GError *failed = g_steal_pointer(&c->sync_error);
+	g_mutex_unlock(&c->sync_lock);
 	if (failed == NULL)
 		return 0;
 	g_propagate_error(error, failed);
@@ -928,8 +906,8 @@ queue_pending_commit(struct queue_pending **pp, GError **error)
 	return 0;
 }
 
-/* A committer thread: whatever was submitted while the committers were
- * busy is the next batch, taken by the first of them that is free. */
+/* The committer's thread: whatever was submitted while the last batch was
+ * being committed is the next batch. */
 static gpointer
 committer_main(gpointer data)
 {
@@ -963,9 +941,10 @@ queue_committer_new(void)
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->wake);
 	c->waiting = g_ptr_array_new();
+	g_mutex_init(&c->sync_lock);
+	g_cond_init(&c->synced);
 	c->syncers = g_thread_pool_new(sync_one, c, COMMIT_SYNCERS, FALSE, NULL);
-	for (guint i = 0; i < COMMITTERS; i++)
-		c->threads[i] = g_thread_new("queue-commit", committer_main, c);
+	c->thread = g_thread_new("queue-commit", committer_main, c);
 	return c;
 }
 
@@ -1000,11 +979,12 @@ queue_committer_free(struct queue_committer **cp)
 		return;
 	g_mutex_lock(&c->lock);
 	c->stopping = TRUE;
-	g_cond_broadcast(&c->wake);
+	g_cond_signal(&c->wake);
 	g_mutex_unlock(&c->lock);
-	for (guint i = 0; i < COMMITTERS; i++)
-		g_thread_join(c->threads[i]);
+	g_thread_join(c->thread);
 	g_thread_pool_free(c->syncers, FALSE, TRUE);
+	g_cond_clear(&c->synced);
+	g_mutex_clear(&c->sync_lock);
 	g_ptr_array_free(c->waiting, TRUE);
 	g_cond_clear(&c->wake);
 	g_mutex_clear(&c->lock);

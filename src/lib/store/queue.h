@@ -110,9 +110,8 @@ int queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
 /*
  * Group commit across threads (the web service's one-click POSTs): each
  * thread writes its entry (queue_pending_write: the .tmp file, writeback
- * started) and submits it; a committer thread (of two, so that a commit
- * in progress does not delay the next) takes everything submitted while
- * they were busy as one batch and commits it as
+ * started) and submits it; the committer's own thread takes everything
+ * submitted while it was busy as one batch and commits it as
  * queue_batch_commit does (every file fsync'ed, renamed, each directory
  * fsync'ed once).  Then, from that thread, it calls each entry's done with
  * NULL (the entry is durable) or the batch's error (the entry is not
