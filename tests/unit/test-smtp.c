@@ -2136,6 +2136,158 @@ test_open_never_over_lmtp(void)
 	open_never(opts, TRUE);
 }
 
+/* --- edge cases of the open transaction ----------------------------------- */
+
+/* A message whose wire form before the "." is exactly want bytes (LF
+ * lines, none starting with '.'). */
+static char *
+sized_message(size_t want)
+{
+	GString *m = g_string_new("Subject: c\n\n");
+	size_t wire = m->len + 2;	/* two lines */
+
+	while (want - wire > 200) {
+		g_string_append_printf(m, "%078d\n", 0);
+		wire += 80;
+	}
+	g_assert_cmpuint(want - wire, >=, 3);
+	for (size_t i = 0; i < want - wire - 2; i++)
+		g_string_append_c(m, 'b');
+	g_string_append_c(m, '\n');
+	return g_string_free(m, FALSE);
+}
+
+static void
+test_open_chunk_edges(void)
+{
+	const size_t chunk = 256u << 10;
+	const size_t sizes[] = { chunk - 3, chunk - 2, chunk - 1, chunk,
+				 chunk + 1, 2 * chunk - 3, 100 };
+	const guint n = G_N_ELEMENTS(sizes);
+	struct server *s = server_start(NULL, NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	struct smtp_reply r[G_N_ELEMENTS(sizes)];
+	char *msgs[G_N_ELEMENTS(sizes)];
+	GError *error = NULL;
+
+	for (guint i = 0; i < n; i++) {
+		msgs[i] = sized_message(sizes[i]);
+		g_assert_cmpint(send_open(c, "a@example.com", msgs[i], &r[i],
+					  &error), ==, 1);
+		g_assert_no_error(error);
+	}
+	g_assert_cmpint(smtp_settle(c, &error), ==, 0);
+	g_assert_no_error(error);
+	for (guint i = 0; i < n; i++) {
+		char *msg = spool_file(s, (int)i + 1, "msg", NULL);
+
+		g_assert_cmpint(r[i].code, ==, 250);
+		g_assert_cmpstr(msg, ==, msgs[i]);
+		g_free(msg);
+		g_free(msgs[i]);
+	}
+	replies_clear(r, n);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+/* Open, then RSET; open, then an unsendable address; open, then a
+ * message over SIZE; open, then a DATA refusal and RSET. */
+static void
+test_open_then_other_calls(void)
+{
+	const char *const opts[] = { "--size", "5000", NULL };
+	struct server *s = server_start("rcpt refused@* 550 5.1.1 no\n", opts);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	struct smtp_reply r[2];
+	GString *big = g_string_new("Subject: big\n\n");
+	GError *error = NULL;
+
+	while (big->len < 6000)
+		g_string_append_printf(big, "%043d\n", 0);
+	/* reset */
+	g_assert_cmpint(send_open(c, "a@example.com", message,
+				  &r[0], &error), ==, 1);
+	g_assert_cmpint(smtp_reset(c, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(r[0].code, ==, 250);
+	replies_clear(r, 1);
+	/* unsendable address */
+	g_assert_cmpint(send_open(c, "a@example.com", message,
+				  &r[0], &error), ==, 1);
+	g_assert_cmpint(send_open(c, "bad<x>@example.com", message,
+				  &r[1], &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(r[0].code, ==, 250);
+	g_assert_cmpint(r[1].code, ==, 553);
+	replies_clear(r, 2);
+	/* over SIZE */
+	g_assert_cmpint(send_open(c, "a@example.com", message,
+				  &r[0], &error), ==, 1);
+	g_assert_cmpint(send_open(c, "b@example.com", big->str,
+				  &r[1], &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(r[0].code, ==, 250);
+	g_assert_cmpint(r[1].code, ==, 552);
+	replies_clear(r, 2);
+	/* refused recipient, then RSET, then another open */
+	g_assert_cmpint(send_open(c, "a@example.com", message,
+				  &r[0], &error), ==, 1);
+	g_assert_cmpint(send_open(c, "refused@example.com", message,
+				  &r[1], &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(r[0].code, ==, 250);
+	g_assert_cmpint(r[1].code, ==, 550);
+	replies_clear(r, 2);
+	g_assert_cmpint(smtp_reset(c, &error), ==, 0);
+	g_assert_cmpint(send_open(c, "a@example.com", message,
+				  &r[0], &error), ==, 1);
+	/* n == 0 settles */
+	g_assert_cmpint(smtp_send(c, "s@example.org", NULL, 0, message,
+				   strlen(message), NULL, NULL, &error), ==, 0);
+	g_assert_cmpint(r[0].code, ==, 250);
+	replies_clear(r, 1);
+	g_assert_cmpuint(spool_count(s), ==, 5);
+	g_string_free(big, TRUE);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
+/* The server drops the connection partway into the held tail of a long
+ * message: neither it nor the next one is claimed. */
+static void
+test_open_drop_in_held_tail(void)
+{
+	struct server *s = server_start("drop-data 600000\n", NULL);
+	struct smtp_config cfg = config_for(s);
+	struct smtp_conn *c = connect_ok(&cfg);
+	GString *big = g_string_new("Subject: big\n\n");
+	struct smtp_reply r[2];
+	GError *error = NULL;
+	int ret;
+
+	for (guint i = 0; big->len < 700000; i++)
+		g_string_append_printf(big, "line %u of a long message\n", i);
+	ret = send_open(c, "a@example.com", big->str, &r[0], &error);
+	note("first: %d %s", ret, error ? error->message : "");
+	g_clear_error(&error);
+	if (ret == 1) {
+		ret = send_open(c, "b@example.com", message, &r[1], &error);
+		note("second: %d %s", ret, error ? error->message : "");
+		g_assert_cmpint(ret, ==, -1);
+		g_clear_error(&error);
+		g_assert_cmpint(r[1].code, ==, 0);
+		replies_clear(r + 1, 1);
+	}
+	g_assert_cmpint(r[0].code, ==, 0);
+	g_assert_cmpuint(spool_count(s), ==, 0);
+	replies_clear(r, 1);
+	smtp_close(&c);
+	server_stop(&s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2203,6 +2355,9 @@ main(int argc, char **argv)
 		{ "/smtp/open/never-without-pipelining",
 		  test_open_never_without_pipelining },
 		{ "/smtp/open/never-over-lmtp", test_open_never_over_lmtp },
+		{ "/smtp/open/chunk-edges", test_open_chunk_edges },
+		{ "/smtp/open/then-other-calls", test_open_then_other_calls },
+		{ "/smtp/open/drop-in-held-tail", test_open_drop_in_held_tail },
 		{ "/smtp/rset-then-second-transaction",
 		  test_rset_then_second_transaction },
 		{ "/smtp/recipient-accepted-after-n-failures",

@@ -1509,14 +1509,21 @@ open_collect(struct smtp_conn *c, GError **error)
 }
 
 /* The write that carried the open transaction's held data failed: its
- * verdict is a reply the server sent before closing, or unknown. */
+ * verdict is a reply the server sent before closing, or unknown.  A 2xx
+ * already read can only answer its "." (the held end went out whole, and
+ * a later send of the same write failed): delivered, not retried. */
 static void
 open_lost(struct smtp_conn *c, GError **error)
 {
 	struct txn *t = c->open;
+	struct smtp_reply early = { 0 };
 
 	c->open = NULL;
-	txn_early_refusal(t, error);
+	if (!c->lmtp && buffered_reply(c, &early) && is_2xx(&early))
+		txn_settle(t, &early);
+	else
+		txn_early_refusal(t, error);
+	smtp_reply_clear(&early);
 	txn_fail(t);
 	txn_free(t);
 }
@@ -1579,8 +1586,8 @@ txn_pipelined(struct txn *t, const char *mail_line, const char *data,
 	      size_t len, gboolean may_hold, GError **error)
 {
 	struct smtp_conn *c = t->c;
-	GString *batch = g_string_sized_new(c->held_len + 64 +
-					    (gsize)t->n * 48);
+	size_t held = c->held != NULL ? c->held_len : 0;
+	GString *batch = g_string_sized_new(held + 64 + (gsize)t->n * 48);
 	struct smtp_reply r = { 0 };
 	gboolean rset = c->need_rset;
 	int ret = -1;
@@ -1794,7 +1801,8 @@ send_txn(struct smtp_conn *c, const char *sender, const char *const *rcpts,
 	char *mail_line = NULL;
 	int ret = -1;
 
-	memset(replies, 0, sizeof *replies * n);
+	if (n > 0)
+		memset(replies, 0, sizeof *replies * n);
 	if (mail_reply_r != NULL)
 		memset(mail_reply_r, 0, sizeof *mail_reply_r);
 	if (c->broken) {

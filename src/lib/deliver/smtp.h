@@ -7,8 +7,9 @@
  * given a user, and then carries any number of transactions, pipelined
  * when the server offers PIPELINING (MAIL, every RCPT and DATA in one
  * write; with smtp_send_open, the end of one message in the same write
- * as the next transaction's commands).  Every read and write has a timeout.  The message goes in with
- * LF or CRLF line ends; the client sends CRLF and dot-stuffs.
+ * as the next transaction's commands).  Every read and write has a
+ * timeout.  The message goes in with LF or CRLF line ends; the client
+ * sends CRLF and dot-stuffs.
  *
  * Outcomes are per recipient: a transaction fills one struct smtp_reply per
  * recipient (the RCPT reply, or the DATA reply when RCPT was accepted; for
