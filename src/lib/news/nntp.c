@@ -14,6 +14,7 @@
  */
 #include "news/nntp.h"
 #include "base/base.h"
+#include "mail/message.h"
 
 #include <gio/gio.h>
 #include <stdio.h>
@@ -368,31 +369,18 @@ stuffed(const char *article, size_t len)
 	return s;
 }
 
-/* The Message-ID of article (its header's value, up to the first
- * space), or NULL. */
+/* The Message-ID of article, or NULL. */
 static char *
 article_id(const char *article, size_t len)
 {
-	const char *p = article, *end = article + len;
+	GMimeMessage *m = message_parse_stored(article, len, NULL);
+	char *id = NULL;
 
-	while (p < end && *p != '\n' && *p != '\r') {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl != NULL ? nl : end;
-
-		if ((size_t)(eol - p) > 11 &&
-		    g_ascii_strncasecmp(p, "Message-ID:", 11) == 0) {
-			const char *v = p + 11, *e;
-
-			while (v < eol && (*v == ' ' || *v == '\t'))
-				v++;
-			for (e = v; e < eol && *e != ' ' && *e != '\t' &&
-				    *e != '\r'; e++)
-				;
-			return e > v ? g_strndup(v, (gsize)(e - v)) : NULL;
-		}
-		p = nl != NULL ? nl + 1 : end;
+	if (m != NULL) {
+		id = g_strdup(message_header(m, "Message-ID"));
+		g_object_unref(m);
 	}
-	return NULL;
+	return id;
 }
 
 /* After a 441: whether the server holds the article already (a repost
