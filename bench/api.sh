@@ -4,6 +4,8 @@
 #   connections                                          (goal < 5 s)
 #   a page of 1,000 members from a 100,000-member list   (goal < 20 ms)
 #   the web service's memory (peak RSS)                  (goal < 30 MB)
+# The subscriptions are timed twice: from a Python client, then from a C
+# one (bench/bench-api-subscribe.c) that leaves the service the CPU.
 # Usage: bench/api.sh [SUBS] [N] [CONNECTIONS]; BUILD=dir picks the build,
 # THREADS=n sets web.threads, WELCOME=0 leaves the welcomes out.
 set -euo pipefail
@@ -13,6 +15,7 @@ N=${2:-100000}
 CONNS=${3:-4}
 BUILD=${BUILD:-build}
 make BUILD="$BUILD" -j2 >/dev/null
+make BUILD="$BUILD" "$BUILD/bench/bench-api-subscribe" >/dev/null
 D=$(mktemp -d "${HERALD_BENCH_DIR:-/var/tmp}/herald-bench-api.XXXXXX")
 WEB=
 trap '[ -n "$WEB" ] && kill $WEB; rm -rf "$D"' EXIT
@@ -20,6 +23,7 @@ H="$BUILD/herald --var $D/v"
 $H init >/dev/null
 $H lists create big@example.org --owner owner@example.org >/dev/null
 $H lists create subs@example.org --owner owner@example.org >/dev/null
+$H lists create csubs@example.org --owner owner@example.org >/dev/null
 python3 -c "
 for i in range($N): print(f'User {i} <user{i}@domain{i % 100}.example>')" |
 	$H members add big@example.org >/dev/null
@@ -69,8 +73,20 @@ ts = [threading.Thread(target=client, args=(k,)) for k in range(conns)]
 for x in ts: x.start()
 for x in ts: x.join()
 t = time.perf_counter() - t
-print("%d single-member subscriptions, one POST each over %d keep-alive connections: %.2f s (%.0f a second), %d errors"
-      % (subs, conns, t, subs / t, len(errors)))
+import resource
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print("%d single-member subscriptions, one POST each over %d keep-alive connections: %.2f s (%.0f a second), %d errors; the client's CPU %.2f s"
+      % (subs, conns, t, subs / t, len(errors), ru.ru_utime + ru.ru_stime))
 EOF
 echo "members of subs@example.org: $($H members list subs@example.org | wc -l)"
+cpu() { awk '{print ($14 + $15) / 100}' /proc/$WEB/stat; }
+CPU1=$(cpu)
+echo "web service: CPU $CPU1 s so far"
+# The same again from a C client (bench/bench-api-subscribe.c), on a list
+# of its own: the Python client's CPU is taken from the service's cores.
+"$BUILD/bench/bench-api-subscribe" -c "$CONNS" -n "$SUBS" -w "${WELCOME:-1}" \
+	"$PORT" "$TOK" csubs@example.org
+echo "members of csubs@example.org: $($H members list csubs@example.org | wc -l)"
+echo "web service: CPU $(echo "$(cpu) - $CPU1" | bc) s for the C client's subscriptions"
 echo "web service: peak RSS $(awk '/VmHWM/ {print $2}' /proc/$WEB/status) KB, now $(awk '/VmRSS/ {print $2}' /proc/$WEB/status) KB"
+echo "welcomes queued: $(cat "$D"/v/queue/virgin/*.msg 2>/dev/null | grep -c '^kind: notice$') in $(ls "$D"/v/queue/virgin 2>/dev/null | grep -c '\.msg$') files"

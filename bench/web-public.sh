@@ -79,5 +79,5 @@ echo "# herald web interface, 50 connections, ${D} s per case, web.threads $("$H
 run "one-click unsubscribe POST" -s "$W/urls.lua" "$B/"
 run "listinfo (100,000 members)" "$B/listinfo/$L"
 run "archive message page" "$B/archives/$L/$PAGE"
-echo "queued one-click entries: $(ls "$V/queue/commands" | grep -c '\.msg$')"
+echo "queued one-click entries: $(cat "$V"/queue/commands/*.msg | grep -c "^kind: oneclick$") in $(ls "$V/queue/commands" | grep -c "\.msg$") files"
 echo "web service peak RSS: $(awk '/VmHWM/ {print $2 " " $3}' /proc/$PID/status)"

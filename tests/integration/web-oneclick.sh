@@ -2,7 +2,7 @@
 # RFC 8058 one-click unsubscribe POSTs at once (group commit, web_defer in
 # server.c): 240 POSTs from 40 concurrent clients are each answered 200
 # only once their entry is in the commands queue, each member's entry is
-# there once and is applied once; when the batch's fsync fails, every
+# there once (a batch's entries in one file, a bundle) and is applied once; when the batch's fsync fails, every
 # request waiting on it is answered 503 and no entry is stored.
 . "$(dirname "$0")/../lib.sh"
 N=240
@@ -64,8 +64,10 @@ curl -s -o /dev/null "${WEB_BASE}unsubscribe/big%40example.org?m=x%40y.z&t=x"	# 
 post "$V" m 1 $N >"$T_DIR/answers"
 check "all $N concurrent one-click POSTs are answered 200" test "$(grep -c '^200 ' "$T_DIR/answers")" -eq $N
 check "each one's entry was in the queue before its answer" test "$(grep -c ' stored$' "$T_DIR/answers")" -eq $N
-check "the queue holds $N entries, no .tmp left" test "$(msgs "$V") $(tmps "$V")" = "$N 0"
+check "the queue holds $N entries, no .tmp left" test "$(cat "$V"/queue/commands/*.msg | grep -c '^kind: oneclick$') $(tmps "$V")" = "$N 0"
 check "one entry per member" test "$(cat "$V"/queue/commands/*.msg | grep '^member: ' | sort -u | wc -l)" -eq $N
+check "in fewer files: a batch's entries share one (a bundle)" test "$(msgs "$V")" -lt $N
+check "each file is one entry or a bundle" test "$(cat "$V"/queue/commands/*.msg | grep -c '^kind: bundle$')" -ge 1
 H runner commands --once >/dev/null 2>&1
 check "the commands runner applies them: the list is empty" test "$(H members list $L | wc -l)" -eq 0
 check "and the queue is empty, nothing shunted or bad" \

@@ -53,6 +53,48 @@ files(struct queue *q, const char *suffix)
 	return n;
 }
 
+/* The entries in q's .msg files, a bundle's members each counted, and
+ * (texts_r, optional) their messages. */
+static int
+entries(struct queue *q, GPtrArray **texts_r)
+{
+	GPtrArray *bases = NULL, *texts = g_ptr_array_new_with_free_func(g_free);
+	GError *error = NULL;
+	int n = 0;
+
+	g_assert_cmpint(queue_list(q, ".msg", 0, 1, &bases, &error), ==, 0);
+	for (guint i = 0; i < bases->len; i++) {
+		struct queue_item *it = NULL;
+		GPtrArray *members = NULL;
+
+		g_assert_cmpint(queue_read(q, bases->pdata[i], ".msg", &it, &error),
+				==, 1);
+		if (queue_item_is_bundle(it)) {
+			g_assert_cmpint(queue_bundle_members(it, &members, &error),
+					==, 0);
+		} else {
+			members = g_ptr_array_new();
+			g_ptr_array_add(members, it);
+		}
+		for (guint j = 0; j < members->len; j++) {
+			struct queue_item *m = members->pdata[j];
+
+			g_ptr_array_add(texts, g_strndup(m->msg, m->msg_len));
+			n++;
+		}
+		/* A bundle's members are freed with it; it alone is freed
+		 * below. */
+		g_ptr_array_free(members, TRUE);
+		queue_item_free(&it);
+	}
+	g_ptr_array_free(bases, TRUE);
+	if (texts_r != NULL)
+		*texts_r = texts;
+	else
+		g_ptr_array_free(texts, TRUE);
+	return n;
+}
+
 static void
 put(struct queue *q, const char *msg, gboolean batched)
 {
@@ -462,7 +504,18 @@ test_committer_threads_each_durable_once(void)
 		g_assert_cmpint(run->done[i], ==, 1);
 	g_assert_cmpint(run->failed, ==, 0);
 	g_assert_cmpint(run->visible_late, ==, 0);
-	g_assert_cmpint(count(run->q, ".msg"), ==, COMMIT_THREADS * COMMIT_EACH);
+	/* Each entry stored once, alone or in its batch's bundle: one file a
+	 * batch. */
+	GPtrArray *texts = NULL;
+	g_assert_cmpint(entries(run->q, &texts), ==, COMMIT_THREADS * COMMIT_EACH);
+	for (int i = 0; i < COMMIT_THREADS * COMMIT_EACH; i++) {
+		char *want = g_strdup_printf("entry %d\n", i);
+		g_assert_true(g_ptr_array_find_with_equal_func(texts, want,
+							       g_str_equal, NULL));
+		g_free(want);
+	}
+	g_ptr_array_free(texts, TRUE);
+	g_assert_cmpint(count(run->q, ".msg"), ==, (int)batches);
 	g_assert_cmpint(files(run->q, ".tmp"), ==, 0);
 	/* Entries submitted while a batch was being fsync'ed went into the
 	 * next one: fewer batches than entries. */
@@ -524,7 +577,8 @@ test_pending_drop_and_commit_alone(void)
 	struct queue_pending *b = queue_pending_write(q, m, "b\n", 2, &error);
 
 	g_assert_no_error(error);
-	g_assert_cmpint(files(q, ".tmp"), ==, 2);
+	/* Nothing is written before the commit. */
+	g_assert_cmpint(files(q, ".tmp"), ==, 0);
 	g_assert_cmpint(count(q, ".msg"), ==, 0);
 	queue_pending_drop(&a);
 	g_assert_null(a);
@@ -533,8 +587,285 @@ test_pending_drop_and_commit_alone(void)
 	g_assert_null(b);
 	g_assert_cmpint(files(q, ".tmp"), ==, 0);
 	g_assert_cmpint(count(q, ".msg"), ==, 1);
+	/* Alone, an entry is stored as itself, not as a bundle of one. */
+	GPtrArray *texts = NULL;
+	g_assert_cmpint(entries(q, &texts), ==, 1);
+	g_assert_cmpstr(texts->pdata[0], ==, "b\n");
+	g_ptr_array_free(texts, TRUE);
 	queue_meta_free(&m);
 	queue_close(&q);
+	tmp_dir_remove(&var);
+}
+
+/* A committer that queue_put goes through: threads' entries for two
+ * queues, each queue's in one file a batch. */
+struct put_run {
+	const char *var;
+	int index;
+};
+
+static gpointer
+putter(gpointer data)
+{
+	struct put_run *r = data;
+
+	for (int i = 0; i < COMMIT_EACH; i++) {
+		struct queue_meta *m = queue_meta_new();
+		char *msg = g_strdup_printf("put %d\n", r->index * COMMIT_EACH + i);
+		GError *error = NULL;
+
+		g_assert_cmpint(queue_put(r->var, i % 2 ? "virgin" : "webhooks", m,
+					  msg, strlen(msg), NULL, &error), ==, 0);
+		g_assert_no_error(error);
+		queue_meta_free(&m);
+		g_free(msg);
+	}
+	return NULL;
+}
+
+static void
+test_put_through_committer(void)
+{
+	char *var = tmp_dir_new();
+	struct queue_committer *c = queue_committer_new();
+	struct put_run runs[COMMIT_THREADS];
+	GThread *threads[COMMIT_THREADS];
+
+	queue_put_through(c);
+	for (int i = 0; i < COMMIT_THREADS; i++) {
+		runs[i] = (struct put_run){ var, i };
+		threads[i] = g_thread_new("putter", putter, &runs[i]);
+	}
+	for (int i = 0; i < COMMIT_THREADS; i++)
+		g_thread_join(threads[i]);
+	guint64 batches = queue_committer_batches(c);
+	queue_put_through(NULL);
+	queue_committer_free(&c);
+	struct queue *v = open_queue(var, "virgin");
+	struct queue *w = open_queue(var, "webhooks");
+	/* Every put returned after its entry was stored: all are there. */
+	g_assert_cmpint(entries(v, NULL) + entries(w, NULL), ==,
+			COMMIT_THREADS * COMMIT_EACH);
+	g_assert_cmpint(entries(v, NULL), ==, COMMIT_THREADS * COMMIT_EACH / 2);
+	g_assert_cmpint(count(v, ".msg"), <=, (int)batches);
+	g_assert_cmpint(count(w, ".msg"), <=, (int)batches);
+	/* Without a committer, queue_put writes at once again. */
+	struct queue_meta *m = queue_meta_new();
+	GError *error = NULL;
+	g_assert_cmpint(queue_put(var, "virgin", m, "x\n", 2, NULL, &error), ==, 0);
+	g_assert_cmpint(entries(v, NULL), ==, COMMIT_THREADS * COMMIT_EACH / 2 + 1);
+	queue_meta_free(&m);
+	queue_close(&v);
+	queue_close(&w);
+	tmp_dir_remove(&var);
+}
+
+/* --- a runner and bundles ---------------------------------------------- */
+
+/* Writes a bundle of the texts to q by hand, in the documented format;
+ * count: what its metadata claims, strikes: its bak-count. */
+static void
+put_bundle(struct queue *q, const char *const *texts, int count, int strikes)
+{
+	GString *all = g_string_new(NULL);
+	struct queue_meta *m = queue_meta_new();
+	GError *error = NULL;
+
+	for (guint i = 0; texts[i] != NULL; i++) {
+		struct queue_meta *mm = queue_meta_new();
+
+		queue_meta_set(mm, "list", "demo@example.org");
+		queue_meta_set_int(mm, "received", 1000000 + i);
+		GString *one = queue_format(mm, texts[i], strlen(texts[i]));
+		g_string_append_len(all, one->str, (gssize)one->len);
+		g_string_free(one, TRUE);
+		queue_meta_free(&mm);
+	}
+	queue_meta_set(m, "kind", "bundle");
+	queue_meta_set_int(m, "bundle", count);
+	if (strikes > 0)
+		queue_meta_set_int(m, "bak-count", strikes);
+	g_assert_cmpint(queue_enqueue(q, m, all->str, all->len, NULL, &error),
+			==, 0);
+	queue_meta_free(&m);
+	g_string_free(all, TRUE);
+}
+
+struct member_run {
+	struct queue *in, *out;
+	GPtrArray *seen;	/* messages handled, in order */
+};
+
+/* Copies a member to "out"; "invalid" fails as a message no retry helps,
+ * "io" as the disk. */
+static int
+member_handler(void *ctx, struct queue *q, struct queue_item *item,
+	       GError **error)
+{
+	struct member_run *r = ctx;
+	char *text = g_strndup(item->msg, item->msg_len);
+	int code = strcmp(text, "invalid") == 0 ? HERALD_ERR_INVALID
+		 : strcmp(text, "io") == 0 ? HERALD_ERR_IO : -1;
+
+	g_ptr_array_add(r->seen, text);
+	/* The member's own metadata, not the bundle's. */
+	g_assert_cmpstr(queue_meta_get(item->meta, "list"), ==, "demo@example.org");
+	g_assert_null(queue_meta_get(item->meta, "bundle"));
+	if (queue_enqueue_batched(r->out, item->meta, item->msg, item->msg_len,
+				  NULL, error) < 0)
+		return -1;
+	if (code >= 0) {
+		g_set_error(error, HERALD_ERROR, code, "member failed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_members(const char *var, struct member_run *r, GError **error)
+{
+	struct runner_config cfg = {
+		.var_dir = var, .queue = "in", .slice = 0, .nslices = 1,
+		.poll_ms = 10, .handler = member_handler, .handler_ctx = r,
+		.once = TRUE,
+	};
+
+	return runner_run(&cfg, error);
+}
+
+static void
+member_run_init(struct member_run *r, const char *var)
+{
+	r->in = open_queue(var, "in");
+	r->out = open_queue(var, "out");
+	r->seen = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void
+member_run_clear(struct member_run *r)
+{
+	queue_close(&r->in);
+	queue_close(&r->out);
+	g_ptr_array_free(r->seen, TRUE);
+}
+
+static void
+test_bundle_members_handled_each(void)
+{
+	char *var = tmp_dir_new();
+	const char *texts[] = { "one", "two", "three", NULL };
+	struct member_run r;
+	GError *error = NULL;
+
+	member_run_init(&r, var);
+	put_bundle(r.in, texts, 3, 0);
+	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(r.seen->len, ==, 3);
+	for (int i = 0; i < 3; i++)
+		g_assert_cmpstr(r.seen->pdata[i], ==, texts[i]);
+	g_assert_cmpint(count(r.out, ".msg"), ==, 3);
+	g_assert_cmpint(count(r.in, NULL), ==, 0);
+	member_run_clear(&r);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_bundle_failed_member_stored_alone(void)
+{
+	char *var = tmp_dir_new();
+	const char *texts[] = { "one", "invalid", "three", NULL };
+	struct member_run r;
+	GError *error = NULL;
+	GPtrArray *left = NULL;
+
+	member_run_init(&r, var);
+	put_bundle(r.in, texts, 3, 0);
+	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	g_assert_no_error(error);
+	/* The others done, their output kept, the failed one's dropped; the
+	 * failed one back in the queue alone. */
+	g_assert_cmpint(count(r.out, ".msg"), ==, 2);
+	g_assert_cmpint(count(r.in, ".msg"), ==, 1);
+	g_assert_cmpint(entries(r.in, &left), ==, 1);
+	g_assert_cmpstr(left->pdata[0], ==, "invalid");
+	g_ptr_array_free(left, TRUE);
+	/* Handled alone next, it meets an entry's usual fate: shunted. */
+	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	struct queue *shunt = open_queue(var, "shunt");
+	g_assert_cmpint(count(shunt, ".msg"), ==, 1);
+	g_assert_cmpint(count(r.in, NULL), ==, 0);
+	g_assert_cmpint(count(r.out, ".msg"), ==, 2);
+	queue_close(&shunt);
+	member_run_clear(&r);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_bundle_io_error_gives_it_back_whole(void)
+{
+	char *var = tmp_dir_new();
+	const char *texts[] = { "one", "io", "three", NULL };
+	struct member_run r;
+	GError *error = NULL;
+
+	member_run_init(&r, var);
+	put_bundle(r.in, texts, 3, 0);
+	g_assert_cmpint(run_members(var, &r, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
+	g_clear_error(&error);
+	/* Nothing of it stored; the bundle back as it was, untouched. */
+	g_assert_cmpint(count(r.out, ".msg"), ==, 0);
+	g_assert_cmpint(files(r.out, ".tmp"), ==, 0);
+	g_assert_cmpint(count(r.in, ".msg"), ==, 1);
+	g_assert_cmpint(count(r.in, ".bak"), ==, 0);
+	g_assert_cmpint(entries(r.in, NULL), ==, 3);
+	member_run_clear(&r);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_bundle_struck_is_split(void)
+{
+	char *var = tmp_dir_new();
+	const char *texts[] = { "one", "two", "three", NULL };
+	struct member_run r;
+	GError *error = NULL;
+
+	member_run_init(&r, var);
+	put_bundle(r.in, texts, 3, 1);
+	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	g_assert_no_error(error);
+	/* Not handled: split into three entries of their own. */
+	g_assert_cmpuint(r.seen->len, ==, 0);
+	g_assert_cmpint(count(r.in, ".msg"), ==, 3);
+	g_assert_cmpint(entries(r.in, NULL), ==, 3);
+	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	g_assert_cmpuint(r.seen->len, ==, 3);
+	g_assert_cmpint(count(r.out, ".msg"), ==, 3);
+	g_assert_cmpint(count(r.in, NULL), ==, 0);
+	member_run_clear(&r);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_bundle_miscounted_goes_to_bad(void)
+{
+	char *var = tmp_dir_new();
+	const char *texts[] = { "one", "two", NULL };
+	struct member_run r;
+	GError *error = NULL;
+
+	member_run_init(&r, var);
+	put_bundle(r.in, texts, 3, 0);
+	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	g_assert_no_error(error);
+	struct queue *bad = open_queue(var, "bad");
+	g_assert_cmpint(queue_count(bad, NULL, &error), ==, 1);
+	g_assert_cmpuint(r.seen->len, ==, 0);
+	g_assert_cmpint(count(r.in, NULL), ==, 0);
+	queue_close(&bad);
+	member_run_clear(&r);
 	tmp_dir_remove(&var);
 }
 
@@ -545,6 +876,14 @@ static const struct unit_test tests[] = {
 	  test_committer_failed_batch_fails_every_entry },
 	{ "/batch/committer/drop-and-commit-alone",
 	  test_pending_drop_and_commit_alone },
+	{ "/batch/committer/put-through", test_put_through_committer },
+	{ "/batch/bundle/members-handled-each", test_bundle_members_handled_each },
+	{ "/batch/bundle/failed-member-stored-alone",
+	  test_bundle_failed_member_stored_alone },
+	{ "/batch/bundle/io-error-gives-it-back-whole",
+	  test_bundle_io_error_gives_it_back_whole },
+	{ "/batch/bundle/struck-is-split", test_bundle_struck_is_split },
+	{ "/batch/bundle/miscounted-goes-to-bad", test_bundle_miscounted_goes_to_bad },
 	{ "/batch/entries-invisible-until-commit",
 	  test_batched_entries_invisible_until_commit },
 	{ "/batch/rollback-drops-entries-after-mark",

@@ -31,6 +31,10 @@
 /* The kind of a commands-queue entry the web interface writes for an RFC
  * 8058 one-click unsubscription (META_MEMBER: the address). */
 #define KIND_ONECLICK "oneclick"
+/* An entry holding several whole entries of its queue (store/queue.h,
+ * "bundles"); META_BUNDLE: how many. */
+#define KIND_BUNDLE "bundle"
+#define META_BUNDLE "bundle"
 #define META_SENDER "sender"		/* envelope sender */
 #define META_RECIPIENT "recipient"	/* envelope recipient */
 #define META_RECEIVED "received"	/* when herald stored it */

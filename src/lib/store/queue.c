@@ -257,9 +257,13 @@ format_error(GError **error, const char *why)
 	return -1;
 }
 
-int
-queue_parse(char *buf, size_t len, struct queue_meta **meta_r,
-	    const char **msg_r, size_t *msg_len_r, GError **error)
+/* Parses the entry at the front of buf: its metadata, its message and
+ * its length with the end marker (*used_r).  Bytes after it are left
+ * alone: a bundle's members follow one another. */
+static int
+parse_entry(char *buf, size_t len, struct queue_meta **meta_r,
+	    const char **msg_r, size_t *msg_len_r, size_t *used_r,
+	    GError **error)
 {
 	struct queue_meta *meta;
 	const char *p = buf, *end = buf + len;
@@ -311,9 +315,10 @@ queue_parse(char *buf, size_t len, struct queue_meta **meta_r,
 		queue_meta_free(&meta);
 		return format_error(error, "no size");
 	}
-	/* The end marker right after exactly `size` bytes proves the file
+	/* The end marker right after exactly `size` bytes proves the entry
 	 * was written whole. */
-	if ((size_t)(end - p) != size + strlen(QUEUE_END) ||
+	if ((size_t)(end - p) < strlen(QUEUE_END) ||
+	    size > (size_t)(end - p) - strlen(QUEUE_END) ||
 	    memcmp(p + size, QUEUE_END, strlen(QUEUE_END)) != 0) {
 		queue_meta_free(&meta);
 		return format_error(error, "no end marker (truncated?)");
@@ -321,6 +326,24 @@ queue_parse(char *buf, size_t len, struct queue_meta **meta_r,
 	*meta_r = meta;
 	*msg_r = p;
 	*msg_len_r = size;
+	*used_r = (size_t)(p - buf) + size + strlen(QUEUE_END);
+	return 0;
+}
+
+int
+queue_parse(char *buf, size_t len, struct queue_meta **meta_r,
+	    const char **msg_r, size_t *msg_len_r, GError **error)
+{
+	struct queue_meta *meta;
+	size_t used;
+
+	if (parse_entry(buf, len, &meta, msg_r, msg_len_r, &used, error) < 0)
+		return -1;
+	if (used != len) {
+		queue_meta_free(&meta);
+		return format_error(error, "no end marker (truncated?)");
+	}
+	*meta_r = meta;
 	return 0;
 }
 
@@ -472,20 +495,29 @@ struct new_entry {
 	GString *data;
 };
 
-static void
-new_entry_prepare(struct queue *q, struct queue_meta *meta, const char *msg,
-		  size_t msg_len, struct new_entry *e)
+/* The entry's stamp, its FIFO place: "received" kept (a requeue keeps its
+ * place) or set to now.  The name has 16 digits of it; anything else (a
+ * hand-made or corrupt "received") would make an entry no listing ever
+ * finds. */
+static int64_t
+entry_stamp(struct queue_meta *meta)
 {
 	int64_t stamp = queue_meta_get_int(meta, META_RECEIVED, 0);
-	char *digest;
 
-	/* The name has 16 digits of stamp; anything else (a hand-made or
-	 * corrupt "received") would make an entry no listing ever finds. */
 	if (stamp <= 0 || stamp > 9999999999999999LL) {
 		stamp = now_usec();
 		queue_meta_set_int(meta, META_RECEIVED, stamp);
 	}
-	digest = make_digest(meta, msg, msg_len);
+	return stamp;
+}
+
+static void
+new_entry_prepare(struct queue *q, struct queue_meta *meta, const char *msg,
+		  size_t msg_len, struct new_entry *e)
+{
+	int64_t stamp = entry_stamp(meta);
+	char *digest = make_digest(meta, msg, msg_len);
+
 	e->base = g_strdup_printf("%016lld+%s", (long long)stamp, digest);
 	g_free(digest);
 	e->tmp = tmp_path(q, e->base);
@@ -753,17 +785,15 @@ queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
 
 /* --- group commit across threads ----------------------------------------- */
 
+/* An entry handed to a committer: kept in memory, formatted, until the
+ * committer writes it (alone, or in its queue's bundle). */
 struct queue_pending {
-	struct batch_entry *entry;
+	struct queue *q;	/* a copy */
+	int64_t stamp;
+	GString *data;		/* the whole entry, as queue_format makes it */
 	queue_committed_fn done;
-	gpointer data;
+	gpointer done_data;
 };
-
-/* Threads that fsync a batch's files at once: the block layer merges the
- * cache flushes of fsyncs under way together, where one after another
- * each waits for its own (one flush each, 3 ms on this test machine's ext4
- * without a journal, held the committer to 300 entries a second). */
-#define COMMIT_SYNCERS 8
 
 struct queue_committer {
 	GMutex lock;
@@ -772,109 +802,122 @@ struct queue_committer {
 	gboolean stopping;
 	GThread *thread;
 	guint64 batches;	/* commits made, for tests and figures */
-	GThreadPool *syncers;	/* COMMIT_SYNCERS threads: sync_one */
-	GMutex sync_lock;	/* guards the two below */
-	GCond synced;
-	guint sync_left;	/* files of the batch still being synced */
-	GError *sync_error;	/* the first failure among them */
 };
 
 struct queue_pending *
 queue_pending_write(struct queue *q, struct queue_meta *meta,
 		    const char *msg, size_t msg_len, GError **error)
 {
-	struct batch_entry *be = batch_entry_write(q, meta, msg, msg_len, error);
-	struct queue_pending *p;
+	struct queue_pending *p = g_new0(struct queue_pending, 1);
 
-	if (be == NULL)
-		return NULL;
-	p = g_new0(struct queue_pending, 1);
-	p->entry = be;
+	(void)error;		/* nothing is written before the commit */
+	p->q = queue_copy(q);
+	p->stamp = entry_stamp(meta);
+	p->data = queue_format(meta, msg, msg_len);
 	return p;
+}
+
+static void
+pending_free(struct queue_pending *p)
+{
+	queue_close(&p->q);
+	g_string_free(p->data, TRUE);
+	g_free(p);
 }
 
 void
 queue_pending_drop(struct queue_pending **pp)
 {
-	struct queue_pending *p = *pp;
-
-	if (p == NULL)
-		return;
-	if (p->entry->fd >= 0)
-		close(p->entry->fd);
-	p->entry->fd = -1;
-	(void)fs_unlink(p->entry->tmp);
-	batch_entry_free(p->entry);
-	g_free(p);
+	if (*pp != NULL)
+		pending_free(*pp);
 	*pp = NULL;
 }
 
-/* A syncer thread: step 1 of the commit for one file. */
-static void
-sync_one(gpointer data, gpointer user_data)
+/* The batch entry for pendings[from..to) of one queue: the one entry as
+ * it is, or a bundle of them.  NULL on failure. */
+static struct batch_entry *
+pendings_write(GPtrArray *pendings, guint from, guint to, GError **error)
 {
-	struct batch_entry *be = data;
-	struct queue_committer *c = user_data;
-	GError *error = NULL;
-	int r = fs_sync_close(&be->fd, be->tmp, &error);
+	struct queue_pending *first = pendings->pdata[from];
+	struct queue_meta *meta;
+	struct batch_entry *be;
+	const char *msg;
+	size_t msg_len;
 
-	g_mutex_lock(&c->sync_lock);
-	if (r == 0)
-		be->synced = TRUE;
-	else if (c->sync_error == NULL)
-		c->sync_error = g_steal_pointer(&error);
-	if (--c->sync_left == 0)
-		g_cond_signal(&c->synced);
-	g_mutex_unlock(&c->sync_lock);
-	g_clear_error(&error);
+	if (to - from == 1) {
+		/* Written as it was formatted: parse back its parts. */
+		if (queue_parse(first->data->str, first->data->len, &meta, &msg,
+				&msg_len, error) < 0)
+			return NULL;
+		be = batch_entry_write(first->q, meta, msg, msg_len, error);
+		queue_meta_free(&meta);
+		return be;
+	}
+	GString *all = g_string_new(NULL);
+	int64_t stamp = first->stamp;
+	for (guint i = from; i < to; i++) {
+		struct queue_pending *p = pendings->pdata[i];
+
+		g_string_append_len(all, p->data->str, (gssize)p->data->len);
+		stamp = MIN(stamp, p->stamp);
+	}
+	meta = queue_meta_new();
+	queue_meta_set(meta, META_KIND, KIND_BUNDLE);
+	queue_meta_set_int(meta, META_BUNDLE, (int64_t)(to - from));
+	/* Its place is its oldest member's. */
+	queue_meta_set_int(meta, META_RECEIVED, stamp);
+	be = batch_entry_write(first->q, meta, all->str, all->len, error);
+	queue_meta_free(&meta);
+	g_string_free(all, TRUE);
+	return be;
 }
 
-/* Step 1 for every file of b at once, on c's syncers; 0, or -1 with every
- * file of the batch removed. */
-static int
-sync_files(struct queue_committer *c, struct queue_batch *b, GError **error)
+static gint
+pending_by_queue(gconstpointer a, gconstpointer b)
 {
-	g_mutex_lock(&c->sync_lock);
-	c->sync_left = b->entries->len;
-	g_mutex_unlock(&c->sync_lock);
-	for (guint i = 0; i < b->entries->len; i++)
-		g_thread_pool_push(c->syncers, b->entries->pdata[i], NULL);
-	g_mutex_lock(&c->sync_lock);
-	while (c->sync_left > 0)
-		g_cond_wait(&c->synced, &c->sync_lock);
-	GError *failed = g_steal_pointer(&c->sync_error);
-	g_mutex_unlock(&c->sync_lock);
-	if (failed == NULL)
-		return 0;
-	g_propagate_error(error, failed);
-	queue_batch_rollback(b, 0);
-	return -1;
+	const struct queue_pending *x = *(struct queue_pending *const *)a;
+	const struct queue_pending *y = *(struct queue_pending *const *)b;
+
+	return strcmp(x->q->dir, y->q->dir);
 }
 
-/* Commits the pendings as one batch (its files synced on c's syncers, or
- * one after another without c), then tells each how it went. */
+/* Commits the pendings as one batch, one file a queue (a bundle where a
+ * queue has several), then tells each how it went. */
 static void
-commit_pendings(struct queue_committer *c, GPtrArray *pendings)
+commit_pendings(GPtrArray *pendings)
 {
 	struct queue_batch b = { g_ptr_array_new_with_free_func(batch_entry_free) };
 	GError *error = NULL;
+	guint from = 0;
 
-	for (guint i = 0; i < pendings->len; i++) {
-		struct queue_pending *p = pendings->pdata[i];
+	/* Stable: a queue's members keep the order they were handed in. */
+	g_ptr_array_sort(pendings, pending_by_queue);
+	while (error == NULL && from < pendings->len) {
+		guint to = from + 1;
+		struct batch_entry *be;
 
-		g_ptr_array_add(b.entries, p->entry);
-		p->entry = NULL;
+		while (to < pendings->len &&
+		       pending_by_queue(&pendings->pdata[from],
+					&pendings->pdata[to]) == 0)
+			to++;
+		be = pendings_write(pendings, from, to, &error);
+		if (be != NULL)
+			g_ptr_array_add(b.entries, be);
+		from = to;
 	}
-	if ((c != NULL && pendings->len > 1 && sync_files(c, &b, &error) < 0) ||
-	    (error == NULL && queue_batch_commit(&b, &error) < 0))
+	if (error != NULL)
+		queue_batch_rollback(&b, 0);
+	else
+		(void)queue_batch_commit(&b, &error);
+	if (error != NULL)
 		log_error(QUEUE_SUBSYS, "a group commit of %u entries failed: %s",
 			  pendings->len, error->message);
 	g_ptr_array_free(b.entries, TRUE);
 	for (guint i = 0; i < pendings->len; i++) {
 		struct queue_pending *p = pendings->pdata[i];
 
-		p->done(p->data, error);
-		g_free(p);
+		p->done(p->done_data, error);
+		pending_free(p);
 	}
 	g_ptr_array_set_size(pendings, 0);
 	g_clear_error(&error);
@@ -894,10 +937,10 @@ queue_pending_commit(struct queue_pending **pp, GError **error)
 	GError *err = NULL;
 
 	(*pp)->done = store_error;
-	(*pp)->data = &err;
+	(*pp)->done_data = &err;
 	g_ptr_array_add(one, *pp);
 	*pp = NULL;
-	commit_pendings(NULL, one);
+	commit_pendings(one);
 	g_ptr_array_free(one, TRUE);
 	if (err != NULL) {
 		g_propagate_error(error, err);
@@ -925,7 +968,7 @@ committer_main(gpointer data)
 		c->waiting = t;
 		c->batches++;
 		g_mutex_unlock(&c->lock);
-		commit_pendings(c, batch);
+		commit_pendings(batch);
 		g_mutex_lock(&c->lock);
 	}
 	g_mutex_unlock(&c->lock);
@@ -941,9 +984,6 @@ queue_committer_new(void)
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->wake);
 	c->waiting = g_ptr_array_new();
-	g_mutex_init(&c->sync_lock);
-	g_cond_init(&c->synced);
-	c->syncers = g_thread_pool_new(sync_one, c, COMMIT_SYNCERS, FALSE, NULL);
 	c->thread = g_thread_new("queue-commit", committer_main, c);
 	return c;
 }
@@ -953,12 +993,55 @@ queue_committer_submit(struct queue_committer *c, struct queue_pending *p,
 		       queue_committed_fn done, gpointer data)
 {
 	p->done = done;
-	p->data = data;
+	p->done_data = data;
 	g_mutex_lock(&c->lock);
 	g_assert(!c->stopping);
 	g_ptr_array_add(c->waiting, p);
 	g_cond_signal(&c->wake);
 	g_mutex_unlock(&c->lock);
+}
+
+/* A thread waiting for its entry's commit (queue_committer_commit). */
+struct waiter {
+	GMutex lock;
+	GCond cond;
+	gboolean done;
+	GError *error;
+};
+
+static void
+waiter_done(gpointer data, const GError *error)
+{
+	struct waiter *w = data;
+
+	g_mutex_lock(&w->lock);
+	if (error != NULL)
+		w->error = g_error_copy(error);
+	w->done = TRUE;
+	g_cond_signal(&w->cond);
+	g_mutex_unlock(&w->lock);
+}
+
+int
+queue_committer_commit(struct queue_committer *c, struct queue_pending *p,
+		       GError **error)
+{
+	struct waiter w = { 0 };
+
+	g_mutex_init(&w.lock);
+	g_cond_init(&w.cond);
+	queue_committer_submit(c, p, waiter_done, &w);
+	g_mutex_lock(&w.lock);
+	while (!w.done)
+		g_cond_wait(&w.cond, &w.lock);
+	g_mutex_unlock(&w.lock);
+	g_cond_clear(&w.cond);
+	g_mutex_clear(&w.lock);
+	if (w.error != NULL) {
+		g_propagate_error(error, w.error);
+		return -1;
+	}
+	return 0;
 }
 
 guint64
@@ -982,9 +1065,6 @@ queue_committer_free(struct queue_committer **cp)
 	g_cond_signal(&c->wake);
 	g_mutex_unlock(&c->lock);
 	g_thread_join(c->thread);
-	g_thread_pool_free(c->syncers, FALSE, TRUE);
-	g_cond_clear(&c->synced);
-	g_mutex_clear(&c->sync_lock);
 	g_ptr_array_free(c->waiting, TRUE);
 	g_cond_clear(&c->wake);
 	g_mutex_clear(&c->lock);
@@ -992,16 +1072,33 @@ queue_committer_free(struct queue_committer **cp)
 	*cp = NULL;
 }
 
+/* The committer queue_put hands its entries to, if this process has one. */
+static struct queue_committer *put_committer;
+
+void
+queue_put_through(struct queue_committer *c)
+{
+	g_atomic_pointer_set(&put_committer, c);
+}
+
 int
 queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
 	  const char *msg, size_t msg_len, char **base_r, GError **error)
 {
 	struct queue *q = queue_open(var_dir, name, error);
+	struct queue_committer *c;
 	int r;
 
 	if (q == NULL)
 		return -1;
-	r = queue_enqueue(q, meta, msg, msg_len, base_r, error);
+	c = g_atomic_pointer_get(&put_committer);
+	if (c != NULL && base_r == NULL)
+		r = queue_committer_commit(c, queue_pending_write(q, meta, msg,
+								  msg_len,
+								  error),
+					   error);
+	else
+		r = queue_enqueue(q, meta, msg, msg_len, base_r, error);
 	queue_close(&q);
 	return r;
 }
@@ -1179,6 +1276,12 @@ queue_unclaim(struct queue *q, const char *base, GError **error)
 	return ret;
 }
 
+static void
+queue_item_free_one(struct queue_item *it)
+{
+	queue_item_free(&it);
+}
+
 void
 queue_item_free(struct queue_item **ip)
 {
@@ -1220,6 +1323,49 @@ queue_read(struct queue *q, const char *base, const char *ext,
 	g_free(path);
 	*item_r = it;
 	return 1;
+}
+
+gboolean
+queue_item_is_bundle(const struct queue_item *it)
+{
+	return queue_meta_get(it->meta, META_BUNDLE) != NULL;
+}
+
+int
+queue_bundle_members(const struct queue_item *it, GPtrArray **members_r,
+		     GError **error)
+{
+	GPtrArray *members = g_ptr_array_new_with_free_func(
+		(GDestroyNotify)queue_item_free_one);
+	int64_t n = queue_meta_get_int(it->meta, META_BUNDLE, -1);
+	const char *digest = strchr(it->base, '+');
+	char *p = (char *)it->msg, *end = (char *)it->msg + it->msg_len;
+
+	while (p < end) {
+		struct queue_item *m = g_new0(struct queue_item, 1);
+		size_t used;
+
+		g_ptr_array_add(members, m);
+		if (parse_entry(p, (size_t)(end - p), &m->meta, &m->msg,
+				&m->msg_len, &used, error) < 0) {
+			g_prefix_error(error, "bundle %s, member %u: ", it->base,
+				       members->len);
+			g_ptr_array_free(members, TRUE);
+			return -1;
+		}
+		m->base = g_strdup_printf("%016lld%s.%u", (long long)
+					  entry_stamp(m->meta),
+					  digest != NULL ? digest : "+",
+					  members->len);
+		p += used;
+	}
+	if ((int64_t)members->len != n) {
+		g_ptr_array_free(members, TRUE);
+		return format_error(error, "a bundle's count of members is "
+				    "wrong");
+	}
+	*members_r = members;
+	return 0;
 }
 
 int

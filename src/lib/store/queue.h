@@ -108,27 +108,28 @@ int queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
 			  GError **error);
 
 /*
- * Group commit across threads (the web service's one-click POSTs): each
- * thread writes its entry (queue_pending_write: the .tmp file, writeback
- * started) and submits it; the committer's own thread takes everything
- * submitted while it was busy as one batch and commits it as
- * queue_batch_commit does (every file fsync'ed, renamed, each directory
- * fsync'ed once).  Then, from that thread, it calls each entry's done with
- * NULL (the entry is durable) or the batch's error (the entry is not
- * stored, or, if the failure came after its rename, stored but perhaps not
- * durable: a retry makes a duplicate at worst).  docs/formats.md,
- * "Durability", has the argument.
+ * Group commit across threads (the web service: one-click POSTs, and every
+ * queue_put of its threads, below): each thread hands its entry to the
+ * committer (queue_pending_write keeps it in memory, formatted), and the
+ * committer's own thread takes everything handed over while it was busy
+ * as one batch.  It writes one file a queue, the one entry or a bundle of
+ * them (above), and commits them as queue_batch_commit does (the files
+ * fsync'ed, renamed, each directory fsync'ed once).  Then, from its
+ * thread, it calls each entry's done with NULL (the entry is durable) or
+ * the batch's error (the entry is not stored, or, if the failure came
+ * after its rename, stored but perhaps not durable: a retry makes a
+ * duplicate at worst).  docs/formats.md, "Durability", has the argument.
  */
 struct queue_pending;
 struct queue_committer;
 typedef void (*queue_committed_fn)(gpointer data, const GError *error);
 
-/* NULL on failure, with nothing left behind. */
+/* An entry for q, not written yet (never fails: error is unused). */
 struct queue_pending *queue_pending_write(struct queue *q,
 					  struct queue_meta *meta,
 					  const char *msg, size_t msg_len,
 					  GError **error);
-/* An entry never submitted: its tmp file is removed. */
+/* An entry never submitted. */
 void queue_pending_drop(struct queue_pending **pp);
 /* Commits p alone, in this thread (queue_enqueue's work); frees it. */
 int queue_pending_commit(struct queue_pending **pp, GError **error);
@@ -137,10 +138,19 @@ struct queue_committer *queue_committer_new(void);
  * from the committer's thread. */
 void queue_committer_submit(struct queue_committer *c, struct queue_pending *p,
 			    queue_committed_fn done, gpointer data);
+/* Hands p over and waits for its batch: 0 once p is durable. */
+int queue_committer_commit(struct queue_committer *c, struct queue_pending *p,
+			   GError **error);
 /* Batches committed so far. */
 guint64 queue_committer_batches(struct queue_committer *c);
 /* Commits what was submitted, then stops the thread; submit no more. */
 void queue_committer_free(struct queue_committer **cp);
+/* From now on this process's queue_put calls that want no entry name go
+ * through c (queue_committer_commit), until it is called with NULL, which
+ * must come before c is freed.  The web service does this: its threads'
+ * notices (a welcome for each member the API adds, say) then share a file
+ * and its fsyncs. */
+void queue_put_through(struct queue_committer *c);
 
 /* queue_enqueue into queue name of var_dir, opened for this one write. */
 int queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
@@ -177,6 +187,22 @@ int queue_claim(struct queue *q, const char *base, GError **error);
 int queue_read(struct queue *q, const char *base, const char *ext,
 	       struct queue_item **item_r, GError **error);
 void queue_item_free(struct queue_item **ip);
+
+/*
+ * Bundles: a committer (below) writes the entries one batch holds for a
+ * queue as one entry of that queue, kind "bundle", whose message is its
+ * members, whole entries in this format one after another, and whose
+ * "received" is its oldest member's.  One file, one fsync and one rename
+ * for the batch, where each entry alone costs its own (docs/formats.md).
+ * A runner handles each member as an entry of its own (runner.c).
+ */
+gboolean queue_item_is_bundle(const struct queue_item *it);
+/* The members of bundle it, as items (of struct queue_item *, their
+ * messages inside it's buffer: free them first).  A member's base is the
+ * bundle's with its own stamp and ".N" (N from 1): not a file's name.  -1
+ * with a HERALD_ERR_FORMAT error for a bundle that cannot be read whole. */
+int queue_bundle_members(const struct queue_item *it, GPtrArray **members_r,
+			 GError **error);
 
 /* Gives a claimed entry back (.bak to .msg), to be retried later. */
 int queue_unclaim(struct queue *q, const char *base, GError **error);

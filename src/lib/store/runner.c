@@ -22,6 +22,7 @@
 #include "store/runner.h"
 #include "base/base.h"
 #include "base/log.h"
+#include "store/names.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -144,6 +145,47 @@ commit_if_due(struct runner_state *st, GError **error)
 	return commit(st, error);
 }
 
+/* The members of a bundle (queue.h), each handled as an entry of its own,
+ * with one outcome for the bundle: done once every member is done or
+ * stored alone again.  A member whose handler did not finish it (not due,
+ * unusable, failed) is written back to the queue as an entry of its own,
+ * in the batch, to meet the usual fate when handled next: a retry later,
+ * bad/, the shunt queue.  An I/O error gives the whole bundle back (its
+ * members done so far are redone: duplicates at worst).  A bundle that
+ * came back from a crash (a strike against it) is only split into its
+ * members: a member that kills the runner then strikes out alone. */
+static int
+handle_bundle(struct runner_state *st, struct queue_item *item, GError **error)
+{
+	gboolean split = queue_meta_get_int(item->meta, META_BAK_COUNT, 0) > 0;
+	GPtrArray *members;
+	GError *local = NULL;
+	int ret = 0;
+
+	if (queue_bundle_members(item, &members, error) < 0)
+		return -1;
+	for (guint i = 0; i < members->len && ret == 0; i++) {
+		struct queue_item *m = members->pdata[i];
+		guint mark = queue_batch_size(st->batch);
+		int r = split ? 1 : st->cfg->handler(st->cfg->handler_ctx, st->q,
+						      m, &local);
+
+		if (r == 0)
+			continue;
+		queue_batch_rollback(st->batch, mark);
+		if (r < 0 && g_error_matches(local, HERALD_ERROR, HERALD_ERR_IO)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			ret = -1;
+		} else if (queue_enqueue_batched(st->q, m->meta, m->msg,
+						 m->msg_len, NULL, error) < 0) {
+			ret = -1;
+		}
+		g_clear_error(&local);
+	}
+	g_ptr_array_free(members, TRUE);
+	return ret;
+}
+
 /* Claims and handles one entry.  Returns 0, or -1 when the environment
  * failed (the disk, the file server): the entry is then given back to the
  * queue untouched and the caller stops, to be restarted after a backoff.
@@ -175,7 +217,10 @@ handle_one(struct runner_state *st, const char *base, GError **error)
 		(void)queue_unclaim(st->q, base, NULL);
 		return -1;
 	}
-	r = st->cfg->handler(st->cfg->handler_ctx, st->q, item, &local);
+	if (queue_item_is_bundle(item))
+		r = handle_bundle(st, item, &local);
+	else
+		r = st->cfg->handler(st->cfg->handler_ctx, st->q, item, &local);
 	if (r == 0) {
 		if (st->done->len == 0)
 			st->batch_started = g_get_monotonic_time();

@@ -221,11 +221,11 @@ static void confirm_page(struct web_request *rq, struct web_response *rs)
 
 /* Writes the unsubscription of addr for the commands queue (KIND_ONECLICK,
  * commands/process.c), to be committed with other requests' (web_defer:
- * fsync of the files and the folder) before the page says it is done.  The
- * commands runner takes it within moments.  A POST is one file, whatever
- * the list's size, and never waits for the list lock: one-click stays fast
- * when a newsletter's readers click by the thousand, and two hosts never
- * contend.  NULL on failure. */
+ * one file for the batch, a bundle, and its fsyncs) before the page says
+ * it is done.  The commands runner takes it within moments.  A POST is an
+ * entry, whatever the list's size, and never waits for the list lock:
+ * one-click stays fast when a newsletter's readers click by the thousand,
+ * and two hosts never contend.  NULL on failure. */
 static struct queue_pending *oneclick_write(struct web_request *rq,
 					    struct list *l, const char *addr,
 					    GError **error)
