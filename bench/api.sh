@@ -7,18 +7,24 @@
 # The subscriptions are timed twice: from a Python client, then from a C
 # one (bench/bench-api-subscribe.c) that leaves the service the CPU.
 # Usage: bench/api.sh [SUBS] [N] [CONNECTIONS]; BUILD=dir picks the build,
-# THREADS=n sets web.threads, WELCOME=0 leaves the welcomes out.
+# THREADS=n sets web.threads, WELCOME=0 leaves the welcomes out; NO_MAKE=1
+# BUILD=/elsewhere/build CLIENT=build/bench/bench-api-subscribe measures
+# another tree's build with this client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUBS=${1:-10000}
 N=${2:-100000}
 CONNS=${3:-4}
 BUILD=${BUILD:-build}
-make BUILD="$BUILD" -j2 >/dev/null
-make BUILD="$BUILD" "$BUILD/bench/bench-api-subscribe" >/dev/null
+CLIENT=${CLIENT:-$BUILD/bench/bench-api-subscribe}
+if [ -z "${NO_MAKE:-}" ]; then
+	make BUILD="$BUILD" -j2 >/dev/null
+	make BUILD="$BUILD" "$CLIENT" >/dev/null
+fi
 D=$(mktemp -d "${HERALD_BENCH_DIR:-/var/tmp}/herald-bench-api.XXXXXX")
 WEB=
-trap '[ -n "$WEB" ] && kill $WEB; rm -rf "$D"' EXIT
+. bench/discard.sh
+trap '[ -n "$WEB" ] && kill $WEB; bench_discard "$D"' EXIT
 H="$BUILD/herald --var $D/v"
 $H init >/dev/null
 $H lists create big@example.org --owner owner@example.org >/dev/null
@@ -84,7 +90,7 @@ CPU1=$(cpu)
 echo "web service: CPU $CPU1 s so far"
 # The same again from a C client (bench/bench-api-subscribe.c), on a list
 # of its own: the Python client's CPU is taken from the service's cores.
-"$BUILD/bench/bench-api-subscribe" -c "$CONNS" -n "$SUBS" -w "${WELCOME:-1}" \
+"$CLIENT" -c "$CONNS" -n "$SUBS" -w "${WELCOME:-1}" \
 	"$PORT" "$TOK" csubs@example.org
 echo "members of csubs@example.org: $($H members list csubs@example.org | wc -l)"
 echo "web service: CPU $(echo "$(cpu) - $CPU1" | bc) s for the C client's subscriptions"

@@ -61,11 +61,12 @@ make BUILD="$BUILD" -j2 "$BUILD/herald" "$BUILD/herald-mta" >/dev/null
 D=$(mktemp -d "${HERALD_BENCH_DIR:-/var/tmp}/herald-bench-smallposts.XXXXXX")
 chmod 755 "$D"
 SINK_PID=
+. bench/discard.sh
 cleanup() {
 	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
 	"$H" --var "$D/var" stop >/dev/null 2>&1 || true
 	[ -n "${HERALD_BENCH_OLD:-}" ] && "$HERALD_BENCH_OLD" --var "$D/var-old" stop >/dev/null 2>&1
-	rm -rf "$D"
+	bench_discard "$D"
 }
 trap cleanup EXIT
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \

@@ -13,7 +13,8 @@ D=${1:-10}
 H=${HERALD:-$PWD/build/herald}
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 W=$(mktemp -d /tmp/herald-bench-web.XXXXXX)
-trap 'kill $PID 2>/dev/null; rm -rf "$W"' EXIT
+. bench/discard.sh
+trap 'kill $PID 2>/dev/null; bench_discard "$W"' EXIT
 V=$W/var
 L=big@example.org
 "$H" --var "$V" init >/dev/null
@@ -79,5 +80,5 @@ echo "# herald web interface, 50 connections, ${D} s per case, web.threads $("$H
 run "one-click unsubscribe POST" -s "$W/urls.lua" "$B/"
 run "listinfo (100,000 members)" "$B/listinfo/$L"
 run "archive message page" "$B/archives/$L/$PAGE"
-echo "queued one-click entries: $(cat "$V"/queue/commands/*.msg | grep -c "^kind: oneclick$") in $(ls "$V/queue/commands" | grep -c "\.msg$") files"
+echo "queued one-click entries: $(find "$V/queue/commands" -name '*.msg' -exec cat {} + | grep -c '^kind: oneclick$') in $(find "$V/queue/commands" -name '*.msg' | wc -l) files"
 echo "web service peak RSS: $(awk '/VmHWM/ {print $2 " " $3}' /proc/$PID/status)"

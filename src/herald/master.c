@@ -44,6 +44,7 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -163,6 +164,21 @@ live_hosts(struct master *m)
 	return hosts;
 }
 
+/* In a runner's process: its priority (runner.<queue>.nice).  A failure
+ * is logged, and the runner runs at the master's. */
+static void
+runner_nice(struct master *m, const struct slot *s)
+{
+	char *key = g_strdup_printf("runner.%s.nice", s->queue);
+	int nice = (int)site_get_int(m->site, key);
+
+	g_free(key);
+	if (nice != 0 && setpriority(PRIO_PROCESS, 0, nice) < 0)
+		log_warning(MASTER_SUBSYS, "runner %s slice %u/%u: nice %d: %s",
+			    s->queue, s->slice, s->nslices, nice,
+			    g_strerror(errno));
+}
+
 static void
 start_runner(struct master *m, struct slot *s)
 {
@@ -186,6 +202,7 @@ start_runner(struct master *m, struct slot *s)
 		close(m->sigfd);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
+		runner_nice(m, s);
 		/* The child shares the master's lock objects; it must never
 		 * release them, so it leaves with _exit and frees nothing. */
 		_exit(runner_main(m->site, s->queue, s->slice, s->nslices,

@@ -597,26 +597,36 @@ test_pending_drop_and_commit_alone(void)
 	tmp_dir_remove(&var);
 }
 
-/* A committer that queue_put goes through: threads' entries for two
- * queues, each queue's in one file a batch. */
-struct put_run {
-	const char *var;
+/* Threads' entries for two queues through one committer: each queue's
+ * entries of a batch in one file. */
+struct two_run {
+	struct queue_committer *c;
+	struct queue *q[2];
 	int index;
+	gint *done;
 };
 
-static gpointer
-putter(gpointer data)
+static void
+two_done(gpointer data, const GError *error)
 {
-	struct put_run *r = data;
+	g_assert_no_error(error);
+	g_atomic_int_inc((gint *)data);
+}
+
+static gpointer
+two_submitter(gpointer data)
+{
+	struct two_run *r = data;
 
 	for (int i = 0; i < COMMIT_EACH; i++) {
 		struct queue_meta *m = queue_meta_new();
-		char *msg = g_strdup_printf("put %d\n", r->index * COMMIT_EACH + i);
+		char *msg = g_strdup_printf("entry %d\n", r->index * COMMIT_EACH + i);
 		GError *error = NULL;
+		struct queue_pending *p = queue_pending_write(r->q[i % 2], m, msg,
+							      strlen(msg), &error);
 
-		g_assert_cmpint(queue_put(r->var, i % 2 ? "virgin" : "webhooks", m,
-					  msg, strlen(msg), NULL, &error), ==, 0);
 		g_assert_no_error(error);
+		queue_committer_submit(r->c, p, two_done, r->done);
 		queue_meta_free(&m);
 		g_free(msg);
 	}
@@ -624,37 +634,28 @@ putter(gpointer data)
 }
 
 static void
-test_put_through_committer(void)
+test_committer_two_queues(void)
 {
 	char *var = tmp_dir_new();
+	struct queue *v = open_queue(var, "virgin");
+	struct queue *w = open_queue(var, "webhooks");
 	struct queue_committer *c = queue_committer_new();
-	struct put_run runs[COMMIT_THREADS];
+	struct two_run runs[COMMIT_THREADS];
 	GThread *threads[COMMIT_THREADS];
+	gint done = 0;
 
-	queue_put_through(c);
 	for (int i = 0; i < COMMIT_THREADS; i++) {
-		runs[i] = (struct put_run){ var, i };
-		threads[i] = g_thread_new("putter", putter, &runs[i]);
+		runs[i] = (struct two_run){ c, { v, w }, i, &done };
+		threads[i] = g_thread_new("submitter", two_submitter, &runs[i]);
 	}
 	for (int i = 0; i < COMMIT_THREADS; i++)
 		g_thread_join(threads[i]);
-	guint64 batches = queue_committer_batches(c);
-	queue_put_through(NULL);
 	queue_committer_free(&c);
-	struct queue *v = open_queue(var, "virgin");
-	struct queue *w = open_queue(var, "webhooks");
-	/* Every put returned after its entry was stored: all are there. */
-	g_assert_cmpint(entries(v, NULL) + entries(w, NULL), ==,
-			COMMIT_THREADS * COMMIT_EACH);
+	g_assert_cmpint(done, ==, COMMIT_THREADS * COMMIT_EACH);
+	/* Every entry in its own queue, once. */
 	g_assert_cmpint(entries(v, NULL), ==, COMMIT_THREADS * COMMIT_EACH / 2);
-	g_assert_cmpint(count(v, ".msg"), <=, (int)batches);
-	g_assert_cmpint(count(w, ".msg"), <=, (int)batches);
-	/* Without a committer, queue_put writes at once again. */
-	struct queue_meta *m = queue_meta_new();
-	GError *error = NULL;
-	g_assert_cmpint(queue_put(var, "virgin", m, "x\n", 2, NULL, &error), ==, 0);
-	g_assert_cmpint(entries(v, NULL), ==, COMMIT_THREADS * COMMIT_EACH / 2 + 1);
-	queue_meta_free(&m);
+	g_assert_cmpint(entries(w, NULL), ==, COMMIT_THREADS * COMMIT_EACH / 2);
+	g_assert_cmpint(files(v, ".tmp") + files(w, ".tmp"), ==, 0);
 	queue_close(&v);
 	queue_close(&w);
 	tmp_dir_remove(&var);
@@ -876,7 +877,7 @@ static const struct unit_test tests[] = {
 	  test_committer_failed_batch_fails_every_entry },
 	{ "/batch/committer/drop-and-commit-alone",
 	  test_pending_drop_and_commit_alone },
-	{ "/batch/committer/put-through", test_put_through_committer },
+	{ "/batch/committer/two-queues", test_committer_two_queues },
 	{ "/batch/bundle/members-handled-each", test_bundle_members_handled_each },
 	{ "/batch/bundle/failed-member-stored-alone",
 	  test_bundle_failed_member_stored_alone },

@@ -90,6 +90,7 @@ out:
 const struct runner_kind runner_archive = {
 	.name = "archive",
 	.init_queue = QUEUE_ARCHIVE,
+	.init_nice = 10,
 	.doc = "the list archives: mbox, HTML pages, search (docs/archive.md).",
 	.open = archive_runner_open,
 	.handle = handle_archive,

@@ -110,6 +110,7 @@ digest_open(struct site *site, const char *queue, GError **error)
 const struct runner_kind runner_digest = {
 	.name = "digest",
 	.init_queue = QUEUE_DIGEST,
+	.init_nice = 10,
 	.doc = "posts into their list's pending digest; the digest is sent "
 	       "when it reaches digest_size_threshhold.",
 	.open = digest_open,

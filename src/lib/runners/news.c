@@ -139,6 +139,7 @@ out:
 const struct runner_kind runner_news = {
 	.name = "news",
 	.init_queue = QUEUE_NEWS,
+	.init_nice = 10,
 	.doc = "the mail-news gateway: posts to the linked newsgroup over "
 	       "NNTP (docs/news.md).",
 	.open = news_open,

@@ -1001,49 +1001,6 @@ queue_committer_submit(struct queue_committer *c, struct queue_pending *p,
 	g_mutex_unlock(&c->lock);
 }
 
-/* A thread waiting for its entry's commit (queue_committer_commit). */
-struct waiter {
-	GMutex lock;
-	GCond cond;
-	gboolean done;
-	GError *error;
-};
-
-static void
-waiter_done(gpointer data, const GError *error)
-{
-	struct waiter *w = data;
-
-	g_mutex_lock(&w->lock);
-	if (error != NULL)
-		w->error = g_error_copy(error);
-	w->done = TRUE;
-	g_cond_signal(&w->cond);
-	g_mutex_unlock(&w->lock);
-}
-
-int
-queue_committer_commit(struct queue_committer *c, struct queue_pending *p,
-		       GError **error)
-{
-	struct waiter w = { 0 };
-
-	g_mutex_init(&w.lock);
-	g_cond_init(&w.cond);
-	queue_committer_submit(c, p, waiter_done, &w);
-	g_mutex_lock(&w.lock);
-	while (!w.done)
-		g_cond_wait(&w.cond, &w.lock);
-	g_mutex_unlock(&w.lock);
-	g_cond_clear(&w.cond);
-	g_mutex_clear(&w.lock);
-	if (w.error != NULL) {
-		g_propagate_error(error, w.error);
-		return -1;
-	}
-	return 0;
-}
-
 guint64
 queue_committer_batches(struct queue_committer *c)
 {
@@ -1072,33 +1029,16 @@ queue_committer_free(struct queue_committer **cp)
 	*cp = NULL;
 }
 
-/* The committer queue_put hands its entries to, if this process has one. */
-static struct queue_committer *put_committer;
-
-void
-queue_put_through(struct queue_committer *c)
-{
-	g_atomic_pointer_set(&put_committer, c);
-}
-
 int
 queue_put(const char *var_dir, const char *name, struct queue_meta *meta,
 	  const char *msg, size_t msg_len, char **base_r, GError **error)
 {
 	struct queue *q = queue_open(var_dir, name, error);
-	struct queue_committer *c;
 	int r;
 
 	if (q == NULL)
 		return -1;
-	c = g_atomic_pointer_get(&put_committer);
-	if (c != NULL && base_r == NULL)
-		r = queue_committer_commit(c, queue_pending_write(q, meta, msg,
-								  msg_len,
-								  error),
-					   error);
-	else
-		r = queue_enqueue(q, meta, msg, msg_len, base_r, error);
+	r = queue_enqueue(q, meta, msg, msg_len, base_r, error);
 	queue_close(&q);
 	return r;
 }

@@ -108,11 +108,10 @@ int queue_enqueue_batched(struct queue *q, struct queue_meta *meta,
 			  GError **error);
 
 /*
- * Group commit across threads (the web service: one-click POSTs, and every
- * queue_put of its threads, below): each thread hands its entry to the
- * committer (queue_pending_write keeps it in memory, formatted), and the
- * committer's own thread takes everything handed over while it was busy
- * as one batch.  It writes one file a queue, the one entry or a bundle of
+ * Group commit across threads (the web service's one-click POSTs): each
+ * thread hands its entry to the committer (queue_pending_write keeps it in
+ * memory, formatted), and the committer's own thread takes everything
+ * handed over while it was busy as one batch.  It writes one file a queue, the one entry or a bundle of
  * them (above), and commits them as queue_batch_commit does (the files
  * fsync'ed, renamed, each directory fsync'ed once).  Then, from its
  * thread, it calls each entry's done with NULL (the entry is durable) or
@@ -138,19 +137,10 @@ struct queue_committer *queue_committer_new(void);
  * from the committer's thread. */
 void queue_committer_submit(struct queue_committer *c, struct queue_pending *p,
 			    queue_committed_fn done, gpointer data);
-/* Hands p over and waits for its batch: 0 once p is durable. */
-int queue_committer_commit(struct queue_committer *c, struct queue_pending *p,
-			   GError **error);
 /* Batches committed so far. */
 guint64 queue_committer_batches(struct queue_committer *c);
 /* Commits what was submitted, then stops the thread; submit no more. */
 void queue_committer_free(struct queue_committer **cp);
-/* From now on this process's queue_put calls that want no entry name go
- * through c (queue_committer_commit), until it is called with NULL, which
- * must come before c is freed.  The web service does this: its threads'
- * notices (a welcome for each member the API adds, say) then share a file
- * and its fsyncs. */
-void queue_put_through(struct queue_committer *c);
 
 /* queue_enqueue into queue name of var_dir, opened for this one write. */
 int queue_put(const char *var_dir, const char *name, struct queue_meta *meta,

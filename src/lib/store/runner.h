@@ -41,6 +41,10 @@ struct site;
 struct runner_kind {
 	const char *name;	/* the value of runner.<queue>.handler */
 	const char *init_queue;	/* the queue `herald init` sets up, or NULL */
+	/* The nice value `herald init` gives its runners (runner.*.nice): work
+	 * that can wait (the archive, the digests, the news gateway) gives
+	 * the CPU to taking mail in and delivering it. */
+	int init_nice;
 	const char *doc;	/* one sentence for docs/settings.md */
 	/* The handler's context for a runner of queue; NULL with *error when
 	 * it cannot be made (the runner exits and the master retries).

@@ -269,6 +269,12 @@ static const struct setting_def settings[] = {
 	  "What the runner does with each message:" },
 	{ "runner.*.next", SETTING_STRING, "", NULL, 0, 0,
 	  "For handler forward: the queue that receives the messages." },
+	{ "runner.*.nice", SETTING_INT, "0", NULL, 0, 19,
+	  "The CPU priority of the queue's runners, as nice(1) counts (0 to "
+	  "19, higher: lower priority). herald init gives 10 to the archive, "
+	  "digest and news runners: their work can wait, and under load the "
+	  "CPU then goes first to taking mail in and delivering it. Read when "
+	  "a runner starts." },
 	/* Periodic tasks (docs/scheduler.md). */
 	{ "schedule.enabled", SETTING_BOOL, "true", NULL, 0, 0,
 	  "Whether the masters run the scheduler, which runs the periodic "
@@ -524,11 +530,15 @@ default_config_text(void)
 	g_string_append(out,
 	    "\n# Runners: one [runner.<queue>] section per queue that a runner\n"
 	    "# works; slices = N shares a queue among N runner processes.\n");
-	for (const struct runner_kind *const *k = runner_kinds; k != NULL && *k != NULL; k++)
-		if ((*k)->init_queue != NULL)
-			g_string_append_printf(out, "\n# %s\n[runner.%s]\nslices = 1\n"
-					       "handler = %s\n", (*k)->doc,
-					       (*k)->init_queue, (*k)->name);
+	for (const struct runner_kind *const *k = runner_kinds; k != NULL && *k != NULL; k++) {
+		if ((*k)->init_queue == NULL)
+			continue;
+		g_string_append_printf(out, "\n# %s\n[runner.%s]\nslices = 1\n"
+				       "handler = %s\n", (*k)->doc,
+				       (*k)->init_queue, (*k)->name);
+		if ((*k)->init_nice != 0)
+			g_string_append_printf(out, "nice = %d\n", (*k)->init_nice);
+	}
 	return g_string_free(out, FALSE);
 }
 

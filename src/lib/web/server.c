@@ -701,7 +701,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void server_ctx_clear(struct server_ctx *ctx)
 {
-	queue_put_through(NULL);
 	queue_committer_free(&ctx->committer);
 	for (guint i = 0; i < ctx->idle_sites->len; i++)
 		site_free((struct site **)&ctx->idle_sites->pdata[i]);
@@ -726,8 +725,6 @@ struct web_daemon *web_daemon_start(struct site *site, int listen_fd,
 	d->ctx.idle_sites = g_ptr_array_new();
 	g_cond_init(&d->ctx.resumed);
 	d->ctx.committer = queue_committer_new();
-	/* The threads' notices and events too: a welcome a member. */
-	queue_put_through(d->ctx.committer);
 	d->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 		MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME,
