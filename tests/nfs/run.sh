@@ -37,9 +37,13 @@ T2_SKEW=${T2_SKEW:-3600}
 T2_LIFETIME_MS=${T2_LIFETIME_MS:-10000}
 T3_NA=${T3_NA:-20}
 T3_NB=${T3_NB:-30}
-T3_MEMBERS=${T3_MEMBERS:-50}
+# t3's kill must find a fan-out under way: with deliveries pipelined
+# (issue 20), 20 posts to 50 members could all be delivered during a
+# 0.5 s pause, and one CI run found none to kill in.  Longer fan-outs and a
+# shorter pause.
+T3_MEMBERS=${T3_MEMBERS:-100}
 T3_BATCH=${T3_BATCH:-5}
-T3_KILL_DELAY=${T3_KILL_DELAY:-0.5}
+T3_KILL_DELAY=${T3_KILL_DELAY:-0.1}
 T3_LEASE=5
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-400}
 

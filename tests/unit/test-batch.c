@@ -693,6 +693,7 @@ put_bundle(struct queue *q, const char *const *texts, int count, int strikes)
 }
 
 struct member_run {
+	char *var;
 	struct queue *in, *out;
 	GPtrArray *seen;	/* messages handled, in order */
 };
@@ -734,12 +735,17 @@ run_members(const char *var, struct member_run *r, GError **error)
 	return runner_run(&cfg, error);
 }
 
+/* A fresh var dir whose "in" queue holds one bundle of texts (count and
+ * strikes: put_bundle's). */
 static void
-member_run_init(struct member_run *r, const char *var)
+member_run_init(struct member_run *r, const char *const *texts, int count,
+		int strikes)
 {
-	r->in = open_queue(var, "in");
-	r->out = open_queue(var, "out");
+	r->var = tmp_dir_new();
+	r->in = open_queue(r->var, "in");
+	r->out = open_queue(r->var, "out");
 	r->seen = g_ptr_array_new_with_free_func(g_free);
+	put_bundle(r->in, texts, count, strikes);
 }
 
 static void
@@ -748,19 +754,18 @@ member_run_clear(struct member_run *r)
 	queue_close(&r->in);
 	queue_close(&r->out);
 	g_ptr_array_free(r->seen, TRUE);
+	tmp_dir_remove(&r->var);
 }
 
 static void
 test_bundle_members_handled_each(void)
 {
-	char *var = tmp_dir_new();
 	const char *texts[] = { "one", "two", "three", NULL };
 	struct member_run r;
 	GError *error = NULL;
 
-	member_run_init(&r, var);
-	put_bundle(r.in, texts, 3, 0);
-	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	member_run_init(&r, texts, 3, 0);
+	g_assert_cmpint(run_members(r.var, &r, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpuint(r.seen->len, ==, 3);
 	for (int i = 0; i < 3; i++)
@@ -768,21 +773,18 @@ test_bundle_members_handled_each(void)
 	g_assert_cmpint(count(r.out, ".msg"), ==, 3);
 	g_assert_cmpint(count(r.in, NULL), ==, 0);
 	member_run_clear(&r);
-	tmp_dir_remove(&var);
 }
 
 static void
 test_bundle_failed_member_stored_alone(void)
 {
-	char *var = tmp_dir_new();
 	const char *texts[] = { "one", "invalid", "three", NULL };
 	struct member_run r;
 	GError *error = NULL;
 	GPtrArray *left = NULL;
 
-	member_run_init(&r, var);
-	put_bundle(r.in, texts, 3, 0);
-	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	member_run_init(&r, texts, 3, 0);
+	g_assert_cmpint(run_members(r.var, &r, &error), ==, 0);
 	g_assert_no_error(error);
 	/* The others done, their output kept, the failed one's dropped; the
 	 * failed one back in the queue alone. */
@@ -792,27 +794,24 @@ test_bundle_failed_member_stored_alone(void)
 	g_assert_cmpstr(left->pdata[0], ==, "invalid");
 	g_ptr_array_free(left, TRUE);
 	/* Handled alone next, it meets an entry's usual fate: shunted. */
-	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
-	struct queue *shunt = open_queue(var, "shunt");
+	g_assert_cmpint(run_members(r.var, &r, &error), ==, 0);
+	struct queue *shunt = open_queue(r.var, "shunt");
 	g_assert_cmpint(count(shunt, ".msg"), ==, 1);
 	g_assert_cmpint(count(r.in, NULL), ==, 0);
 	g_assert_cmpint(count(r.out, ".msg"), ==, 2);
 	queue_close(&shunt);
 	member_run_clear(&r);
-	tmp_dir_remove(&var);
 }
 
 static void
 test_bundle_io_error_gives_it_back_whole(void)
 {
-	char *var = tmp_dir_new();
 	const char *texts[] = { "one", "io", "three", NULL };
 	struct member_run r;
 	GError *error = NULL;
 
-	member_run_init(&r, var);
-	put_bundle(r.in, texts, 3, 0);
-	g_assert_cmpint(run_members(var, &r, &error), ==, -1);
+	member_run_init(&r, texts, 3, 0);
+	g_assert_cmpint(run_members(r.var, &r, &error), ==, -1);
 	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
 	g_clear_error(&error);
 	/* Nothing of it stored; the bundle back as it was, untouched. */
@@ -822,52 +821,45 @@ test_bundle_io_error_gives_it_back_whole(void)
 	g_assert_cmpint(count(r.in, ".bak"), ==, 0);
 	g_assert_cmpint(entries(r.in, NULL), ==, 3);
 	member_run_clear(&r);
-	tmp_dir_remove(&var);
 }
 
 static void
 test_bundle_struck_is_split(void)
 {
-	char *var = tmp_dir_new();
 	const char *texts[] = { "one", "two", "three", NULL };
 	struct member_run r;
 	GError *error = NULL;
 
-	member_run_init(&r, var);
-	put_bundle(r.in, texts, 3, 1);
-	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	member_run_init(&r, texts, 3, 1);
+	g_assert_cmpint(run_members(r.var, &r, &error), ==, 0);
 	g_assert_no_error(error);
 	/* Not handled: split into three entries of their own. */
 	g_assert_cmpuint(r.seen->len, ==, 0);
 	g_assert_cmpint(count(r.in, ".msg"), ==, 3);
 	g_assert_cmpint(entries(r.in, NULL), ==, 3);
-	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	g_assert_cmpint(run_members(r.var, &r, &error), ==, 0);
 	g_assert_cmpuint(r.seen->len, ==, 3);
 	g_assert_cmpint(count(r.out, ".msg"), ==, 3);
 	g_assert_cmpint(count(r.in, NULL), ==, 0);
 	member_run_clear(&r);
-	tmp_dir_remove(&var);
 }
 
 static void
 test_bundle_miscounted_goes_to_bad(void)
 {
-	char *var = tmp_dir_new();
 	const char *texts[] = { "one", "two", NULL };
 	struct member_run r;
 	GError *error = NULL;
 
-	member_run_init(&r, var);
-	put_bundle(r.in, texts, 3, 0);
-	g_assert_cmpint(run_members(var, &r, &error), ==, 0);
+	member_run_init(&r, texts, 3, 0);
+	g_assert_cmpint(run_members(r.var, &r, &error), ==, 0);
 	g_assert_no_error(error);
-	struct queue *bad = open_queue(var, "bad");
+	struct queue *bad = open_queue(r.var, "bad");
 	g_assert_cmpint(queue_count(bad, NULL, &error), ==, 1);
 	g_assert_cmpuint(r.seen->len, ==, 0);
 	g_assert_cmpint(count(r.in, NULL), ==, 0);
 	queue_close(&bad);
 	member_run_clear(&r);
-	tmp_dir_remove(&var);
 }
 
 static const struct unit_test tests[] = {
