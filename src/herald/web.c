@@ -34,6 +34,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "list/roster.h"
+#include "list/subscribe_group.h"
 #include "web/pages.h"
 
 #include <errno.h>
@@ -173,6 +174,9 @@ static int web_main(struct site *site)
 		break;
 	}
 	stop(&ws);
+	/* What the requests owed their new members goes out now, or is
+	 * left in the rosters for the task members.notices. */
+	subscribe_group_flush();
 	log_info(WEB_SUBSYS, "stopped");
 	return 0;
 }

@@ -1363,6 +1363,223 @@ test_member_password_rehashed_at_other_parameters(void)
 	fixture_teardown(&f);
 }
 
+/* --- notices owed ---------------------------------------------------------- */
+
+/* Puts members with these addresses, each owed a welcome, in one change. */
+static void
+put_owed(struct list *l, const char *const *addrs)
+{
+	struct roster_change *c = roster_change_new();
+	GError *error = NULL;
+
+	for (guint i = 0; addrs[i] != NULL; i++) {
+		struct member m = member_make(addrs[i]);
+		roster_change_put(c, &m);
+		roster_change_owe(c, "welcome", &m);
+		member_clear(&m);
+	}
+	g_assert_cmpint(roster_commit(l, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+}
+
+/* The owed notices of r as "notice key addr" lines, oldest first. */
+static char *
+owed_text(const struct roster *r)
+{
+	GPtrArray *owed = roster_owed(r);
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; i < owed->len; i++) {
+		const struct roster_owed *o = owed->pdata[i];
+		g_string_append_printf(out, "%s %s %s\n", o->notice, o->key, o->addr);
+	}
+	g_ptr_array_free(owed, TRUE);
+	return g_string_free(out, FALSE);
+}
+
+/* What l's roster owes, read both ways (whole, and the log alone), which
+ * must agree. */
+static char *
+owed_now(struct list *l)
+{
+	struct roster *r = load(l), *o = NULL;
+	GError *error = NULL;
+	char *whole = owed_text(r), *log;
+
+	g_assert_cmpint(roster_load_owed(l, &o, &error), ==, 0);
+	g_assert_no_error(error);
+	log = owed_text(o);
+	g_assert_cmpstr(whole, ==, log);
+	roster_free(&r);
+	roster_free(&o);
+	g_free(log);
+	return whole;
+}
+
+/* Settles, in one change, the owed notices of these keys. */
+static void
+settle_keys(struct list *l, const char *const *keys)
+{
+	struct roster *r = load(l);
+	GPtrArray *owed = roster_owed(r);
+	struct roster_change *c = roster_change_new();
+	GError *error = NULL;
+
+	for (guint i = 0; i < owed->len; i++) {
+		const struct roster_owed *o = owed->pdata[i];
+		if (keys == NULL || g_strv_contains(keys, o->key))
+			roster_change_settle(c, o);
+	}
+	g_assert_cmpint(roster_commit(l, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	g_ptr_array_free(owed, TRUE);
+	roster_free(&r);
+}
+
+static void
+test_owed_notices_recorded_settled_and_carried_by_compaction(void)
+{
+	static const char *const abc[] = { "a@example.org", "B@Example.org",
+					   "c@example.org", NULL };
+	static const char *const b[] = { "b@example.org", NULL };
+	struct fixture f;
+	GError *error = NULL;
+	char *text, *log;
+	long long gen;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "plain@example.org", NULL);
+	put_owed(f.list, abc);
+	text = owed_now(f.list);
+	g_assert_cmpstr(text, ==, "welcome a@example.org a@example.org\n"
+				  "welcome b@example.org B@example.org\n"
+				  "welcome c@example.org c@example.org\n");
+	g_free(text);
+	{
+		struct roster *r = load(f.list);
+		g_assert_true(roster_is_owed(r, "welcome", "b@example.org"));
+		g_assert_false(roster_is_owed(r, "welcome", "plain@example.org"));
+		g_assert_false(roster_is_owed(r, "owners", "b@example.org"));
+		g_assert_cmpuint(roster_count(r), ==, 4);
+		roster_free(&r);
+	}
+
+	settle_keys(f.list, b);
+	text = owed_now(f.list);
+	g_assert_cmpstr(text, ==, "welcome a@example.org a@example.org\n"
+				  "welcome c@example.org c@example.org\n");
+
+	/* A compaction writes the members to the snapshot and carries what
+	 * is still owed, in order, into the next log as one committed change. */
+	gen = current_gen(f.list);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(current_gen(f.list), ==, gen + 1);
+	{
+		char *now = owed_now(f.list);
+		g_assert_cmpstr(now, ==, text);
+		g_free(now);
+	}
+	log = read_all(gen_file(f.list, "changes", gen + 1));
+	g_assert_cmpuint(count_commits(log), ==, 1);
+	g_assert_nonnull(strstr(log, " O welcome\ta@example.org\ta@example.org\n"));
+	g_assert_null(strstr(log, " + "));
+	g_assert_null(strstr(log, "b@example.org"));
+	g_free(log);
+	g_free(text);
+	{
+		struct roster *r = load(f.list);
+		g_assert_cmpuint(roster_count(r), ==, 4);
+		g_assert_nonnull(roster_find(r, "b@example.org"));
+		roster_free(&r);
+	}
+
+	/* Everything settled: the next compaction leaves no log behind. */
+	settle_keys(f.list, NULL);
+	text = owed_now(f.list);
+	g_assert_cmpstr(text, ==, "");
+	g_free(text);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_false(g_file_test(gen_file(f.list, "changes", gen + 2),
+				   G_FILE_TEST_EXISTS));
+	text = owed_now(f.list);
+	g_assert_cmpstr(text, ==, "");
+	g_free(text);
+	fixture_teardown(&f);
+}
+
+static void
+test_owed_notice_records_torn_or_uncommitted_not_applied(void)
+{
+	static const char *const a[] = { "a@example.org", NULL };
+	struct fixture f;
+	char *text;
+
+	fixture_setup(&f);
+	put_owed(f.list, a);
+	/* A settle without its commit, then a torn owed record. */
+	append_record(f.list, "S welcome\ta@example.org", FALSE);
+	append_raw(gen_file(f.list, "changes", current_gen(f.list)),
+		   "12345678 O welcome\tz@exam");
+	text = owed_now(f.list);
+	g_assert_cmpstr(text, ==, "welcome a@example.org a@example.org\n");
+	g_free(text);
+	/* Hand-written and committed, they count (and a bad field count
+	 * ends the log as a torn record does). */
+	put_addrs(f.list, "other@example.org", NULL);	/* cuts the tail */
+	append_record(f.list, "O owners\ta@example.org\ta@example.org", FALSE);
+	append_record(f.list, "S welcome\ta@example.org", FALSE);
+	append_record(f.list, "C", FALSE);
+	append_record(f.list, "O welcome\tonly-two@example.org", FALSE);
+	append_record(f.list, "C", FALSE);
+	text = owed_now(f.list);
+	g_assert_cmpstr(text, ==, "owners a@example.org a@example.org\n");
+	g_free(text);
+	fixture_teardown(&f);
+}
+
+/* What a compaction carries over does not count as the log's growth:
+ * a log that holds many owed notices is not compacted again at every
+ * change. */
+static void
+test_owed_notices_carried_do_not_trigger_compaction(void)
+{
+	GPtrArray *addrs = g_ptr_array_new_with_free_func(g_free);
+	struct fixture f;
+	long long gen;
+
+	fixture_setup(&f);
+	for (guint i = 0; i < 1000; i++)
+		g_ptr_array_add(addrs, g_strdup_printf("m%u@example.org", i));
+	g_ptr_array_add(addrs, NULL);
+	put_owed(f.list, (const char *const *)addrs->pdata);
+	/* 1,000 puts: that change was growth enough to compact. */
+	gen = current_gen(f.list);
+	g_assert_cmpint(gen, ==, 2);
+	{
+		char *text = owed_now(f.list);
+		g_assert_cmpuint(strlen(text), >, 16 * 1024);
+		g_free(text);
+	}
+	put_addrs(f.list, "one@example.org", NULL);
+	put_addrs(f.list, "two@example.org", NULL);
+	g_assert_cmpint(current_gen(f.list), ==, gen);
+	/* Settling them all is growth: compacted, nothing carried. */
+	settle_keys(f.list, NULL);
+	g_assert_cmpint(current_gen(f.list), ==, gen + 1);
+	g_assert_false(g_file_test(gen_file(f.list, "changes", gen + 1),
+				   G_FILE_TEST_EXISTS));
+	{
+		struct roster *r = load(f.list);
+		g_assert_cmpuint(roster_count(r), ==, 1002);
+		roster_free(&r);
+	}
+	g_ptr_array_free(addrs, TRUE);
+	fixture_teardown(&f);
+}
+
 static const struct unit_test tests[] = {
 	{ "/roster/password/rehashed-at-other-parameters",
 	  test_member_password_rehashed_at_other_parameters },
@@ -1403,6 +1620,12 @@ static const struct unit_test tests[] = {
 	  test_stamp_changes_with_every_commit_and_compaction_only },
 	{ "/roster/scan/snapshot-and-changes-since",
 	  test_scan_sees_snapshot_and_changes_since },
+	{ "/roster/owed/recorded-settled-carried-by-compaction",
+	  test_owed_notices_recorded_settled_and_carried_by_compaction },
+	{ "/roster/owed/torn-or-uncommitted-not-applied",
+	  test_owed_notice_records_torn_or_uncommitted_not_applied },
+	{ "/roster/owed/carried-not-growth",
+	  test_owed_notices_carried_do_not_trigger_compaction },
 	{ "/roster/names/modes-statuses-parse",
 	  test_mode_and_status_parse_every_name_and_refuse_unknown },
 };

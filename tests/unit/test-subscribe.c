@@ -23,6 +23,7 @@
 #include "store/queue.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -34,7 +35,7 @@
 static guint
 mails(struct list_fixture *f, const char *rcpt, const char *needle)
 {
-	GPtrArray *items = queue_read_all(f->var, "virgin");
+	GPtrArray *items = queue_read_entries(f->var, "virgin");
 	guint n = 0;
 
 	for (guint i = 0; i < items->len; i++) {
@@ -380,6 +381,126 @@ test_owners_told_only_with_admin_notify_mchanges(void)
 }
 
 
+/* Members put on the list in one change, each with the notices
+ * subscribe_owe_added owes it (welcome as subscribe_request's). */
+static void
+add_owing(struct list_fixture *f, const char *const *addrs, int welcome)
+{
+	struct roster_change *c = roster_change_new();
+	GError *error = NULL;
+
+	for (guint i = 0; addrs[i] != NULL; i++) {
+		struct member m = { 0 };
+		subscribe_member_defaults(f->list, &m, FALSE);
+		m.key = g_ascii_strdown(addrs[i], -1);
+		m.addr = (char *)addrs[i];
+		m.subscribed = 1700000000;
+		roster_change_put(c, &m);
+		(void)subscribe_owe_added(f->list, c, &m, welcome);
+		g_free(m.key);
+	}
+	g_assert_cmpint(roster_commit(f->list, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+}
+
+static guint
+owed_count(struct list_fixture *f)
+{
+	struct roster *r = NULL;
+	GError *error = NULL;
+	GPtrArray *owed;
+	guint n;
+
+	g_assert_cmpint(roster_load_owed(f->list, &r, &error), ==, 0);
+	owed = roster_owed(r);
+	n = owed->len;
+	g_ptr_array_free(owed, TRUE);
+	roster_free(&r);
+	return n;
+}
+
+static int
+send_owed(struct list_fixture *f, guint *sent_r, GError **error)
+{
+	return subscribe_send_owed(f->list, sent_r, error);
+}
+
+static void
+test_owed_notices_sent_in_one_file_and_settled(void)
+{
+	static const char *const abc[] = { "a@example.com", "b@example.com",
+					   "c@example.com", NULL };
+	static const char *const d[] = { "d@example.com", NULL };
+	struct list_fixture f;
+	GError *error = NULL;
+	guint sent = 0;
+
+	init(&f, "0");
+	list_set_ok(f.list, "admin_notify_mchanges", "yes");
+	add_owing(&f, abc, SUBSCRIBE_LIST_DEFAULT);
+	add_owing(&f, d, 0);
+	g_assert_cmpuint(owed_count(&f), ==, 7);	/* 3 welcomes, 4 to owners */
+	g_assert_cmpuint(mails(&f, NULL, "You are subscribed as"), ==, 0);
+	/* b leaves before anything was sent: its notices go unsent. */
+	{
+		struct roster_change *c = roster_change_new();
+		roster_change_remove(c, "b@example.com");
+		g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+		roster_change_free(&c);
+	}
+	g_assert_cmpint(send_owed(&f, &sent, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(sent, ==, 5);
+	g_assert_cmpuint(mails(&f, "a@example.com", "You are subscribed as a@example.com"), ==, 1);
+	g_assert_cmpuint(mails(&f, "c@example.com", "You are subscribed as c@example.com"), ==, 1);
+	g_assert_cmpuint(mails(&f, "b@example.com", "You are subscribed as"), ==, 0);
+	g_assert_cmpuint(mails(&f, "d@example.com", "You are subscribed as"), ==, 0);
+	g_assert_cmpuint(mails(&f, FIXTURE_OWNER, "is now a member of the"), ==, 3);
+	/* Five notices, one file. */
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	g_assert_cmpuint(owed_count(&f), ==, 0);
+	g_assert_cmpint(send_owed(&f, &sent, &error), ==, 0);
+	g_assert_cmpuint(sent, ==, 0);
+	g_assert_cmpuint(queue_length(f.var, "virgin"), ==, 1);
+	list_fixture_clear(&f);
+}
+
+static void
+test_owed_notice_left_owed_when_it_cannot_be_stored(void)
+{
+	static const char *const e[] = { "e@example.com", NULL };
+	struct list_fixture f;
+	GError *error = NULL;
+	guint sent = 0;
+	char *q, *away;
+
+	init(&f, "0");
+	add_owing(&f, e, SUBSCRIBE_LIST_DEFAULT);
+	/* The virgin queue cannot be opened: a file where its folder was. */
+	q = g_build_filename(f.var, "queue", "virgin", NULL);
+	away = g_strconcat(q, ".away", NULL);
+	g_assert_cmpint(g_mkdir_with_parents(q, 0770), ==, 0);
+	g_assert_cmpint(rename(q, away), ==, 0);
+	g_assert_true(g_file_set_contents(q, "", 0, NULL));
+	g_assert_cmpint(send_owed(&f, &sent, &error), ==, -1);
+	g_assert_nonnull(error);
+	g_clear_error(&error);
+	g_assert_cmpuint(sent, ==, 0);
+	g_assert_cmpuint(owed_count(&f), ==, 1);
+	/* Room again: sent once. */
+	g_assert_cmpint(unlink(q), ==, 0);
+	g_assert_cmpint(rename(away, q), ==, 0);
+	g_assert_cmpint(send_owed(&f, &sent, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(sent, ==, 1);
+	g_assert_cmpuint(mails(&f, "e@example.com", "You are subscribed as e@example.com"), ==, 1);
+	g_assert_cmpuint(owed_count(&f), ==, 0);
+	g_free(q);
+	g_free(away);
+	list_fixture_clear(&f);
+}
+
 /* A change of address asked by old itself on l. */
 static int
 move(struct list *l, const char *old, const char *to, gboolean all,
@@ -527,6 +648,10 @@ static const struct unit_test tests[] = {
 	  test_reject_tells_requester_discard_does_not },
 	{ "/subscribe/owners/told-with-admin-notify-mchanges",
 	  test_owners_told_only_with_admin_notify_mchanges },
+	{ "/subscribe/owed/sent-in-one-file-and-settled",
+	  test_owed_notices_sent_in_one_file_and_settled },
+	{ "/subscribe/owed/left-owed-when-not-stored",
+	  test_owed_notice_left_owed_when_it_cannot_be_stored },
 	{ "/subscribe/change-address/new-confirms-record-moves",
 	  test_change_address_confirmed_by_new_address_moves_record },
 	{ "/subscribe/change-address/refusals", test_change_address_refusals },

@@ -421,6 +421,41 @@ queue_read_all(const char *var, const char *name)
 	return items;
 }
 
+/* Like queue_read_all, but a bundle's members are items of their own. */
+static inline GPtrArray *
+queue_read_entries(const char *var, const char *name)
+{
+	GPtrArray *files = queue_read_all(var, name);
+	GPtrArray *items = g_ptr_array_new_with_free_func(testutil_queue_item_free);
+	GError *error = NULL;
+
+	for (guint i = 0; i < files->len; i++) {
+		struct queue_item *it = files->pdata[i];
+		GPtrArray *members = NULL;
+
+		if (!queue_item_is_bundle(it)) {
+			files->pdata[i] = NULL;
+			g_ptr_array_add(items, it);
+			continue;
+		}
+		g_assert_cmpint(queue_bundle_members(it, &members, &error), ==, 0);
+		g_assert_no_error(error);
+		for (guint j = 0; j < members->len; j++) {
+			struct queue_item *m = members->pdata[j];
+			/* Its own copy: a member points into the bundle's. */
+			m->buf = g_malloc(m->msg_len + 1);
+			memcpy(m->buf, m->msg, m->msg_len);
+			m->buf[m->msg_len] = '\0';
+			m->msg = m->buf;
+			g_ptr_array_add(items, m);
+			members->pdata[j] = NULL;
+		}
+		g_ptr_array_unref(members);
+	}
+	g_ptr_array_unref(files);
+	return items;
+}
+
 /* How many ready entries queue name holds. */
 static inline guint
 queue_length(const char *var, const char *name)

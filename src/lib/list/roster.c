@@ -61,12 +61,25 @@ struct roster {
 	GPtrArray *buffers;	/* file contents the members point into */
 	int64_t gen;
 	size_t snapshot_size, log_size;
+	/* The notices owed (roster.h): "notice\tkey" -> struct owed, each
+	 * with the order it was owed in and its record's length (what a
+	 * compaction carries over is not counted as the log's growth). */
+	GHashTable *owed;
+	guint64 owed_seq;
+	size_t owed_bytes;
+};
+
+struct owed {
+	struct roster_owed o;	/* strings in the roster's buffers */
+	guint64 seq;
+	size_t bytes;
 };
 
 struct roster_change {
 	GString *records;	/* log lines, without the commit */
 	GPtrArray *puts;	/* struct member copies, to apply in memory */
 	GPtrArray *removes;	/* keys */
+	GArray *notices;	/* struct log_notice, its strings owned */
 	guint count;
 };
 
@@ -502,6 +515,101 @@ roster_put(struct roster *r, struct lazy_member *z)
 	g_hash_table_replace(r->by_key, z->m.key, z);
 }
 
+/* --- notices owed -------------------------------------------------------- */
+
+static char *
+owed_id(const char *notice, const char *key)
+{
+	return g_strconcat(notice, "\t", key, NULL);
+}
+
+/* Notes notice as owed to key at addr; the strings live as long as r.
+ * bytes: the length of its record in the log.  Owed already: the first
+ * record stands (one notice, however often it was owed). */
+static void
+owe(struct roster *r, const char *notice, const char *key, const char *addr,
+    size_t bytes)
+{
+	char *id = owed_id(notice, key);
+	struct owed *w;
+
+	if (g_hash_table_contains(r->owed, id)) {
+		g_free(id);
+		return;
+	}
+	w = g_new0(struct owed, 1);
+	w->o.notice = notice;
+	w->o.key = key;
+	w->o.addr = addr;
+	w->seq = r->owed_seq++;
+	w->bytes = bytes;
+	r->owed_bytes += bytes;
+	g_hash_table_insert(r->owed, id, w);
+}
+
+static void
+settle(struct roster *r, const char *id)
+{
+	struct owed *w = g_hash_table_lookup(r->owed, id);
+
+	if (w == NULL)
+		return;
+	r->owed_bytes -= w->bytes;
+	g_hash_table_remove(r->owed, id);
+}
+
+static gint
+owed_by_seq(gconstpointer a, gconstpointer b)
+{
+	const struct owed *x = *(const struct owed *const *)a;
+	const struct owed *y = *(const struct owed *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+GPtrArray *
+roster_owed(const struct roster *r)
+{
+	GPtrArray *all = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer w;
+
+	g_hash_table_iter_init(&it, r->owed);
+	while (g_hash_table_iter_next(&it, NULL, &w))
+		g_ptr_array_add(all, w);
+	g_ptr_array_sort(all, owed_by_seq);
+	/* struct roster_owed is each struct owed's first member. */
+	return all;
+}
+
+gboolean
+roster_is_owed(const struct roster *r, const char *notice, const char *key)
+{
+	char *id = owed_id(notice, key);
+	gboolean owed = g_hash_table_contains(r->owed, id);
+
+	g_free(id);
+	return owed;
+}
+
+/* Splits [p, end) at tabs into exactly n fields, each unescaped in place
+ * and NUL-terminated; FALSE when there are more or fewer. */
+static gboolean
+split_fields(char *p, char *end, char **f, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *tab = memchr(p, '\t', (size_t)(end - p));
+
+		if ((tab != NULL) != (i < n - 1))
+			return FALSE;
+		f[i] = unescape_in_place(p, tab != NULL ? tab : end);
+		if (*f[i] == '\0')
+			return FALSE;
+		p = tab + 1;
+	}
+	return TRUE;
+}
+
 /* A member parsed whole (from the log or a change), owned by the roster. */
 static struct lazy_member *
 new_extra(struct roster *r)
@@ -660,6 +768,26 @@ bisect_snapshot(struct roster *r, const char *key)
 	return NULL;
 }
 
+/* An O (owed) or S (settled) record of the log: notice, key and, owed,
+ * the address. */
+struct log_notice {
+	gboolean owed;
+	char *f[3];
+	size_t bytes;
+};
+
+static void
+apply_notice(struct roster *r, const struct log_notice *n)
+{
+	if (n->owed) {
+		owe(r, n->f[0], n->f[1], n->f[2], n->bytes);
+	} else {
+		char *id = owed_id(n->f[0], n->f[1]);
+		settle(r, id);
+		g_free(id);
+	}
+}
+
 /* Applies the committed records of a change log.  *valid_len_r gets the
  * length of the well-formed prefix (a torn tail is cut there by writers). */
 static int
@@ -668,6 +796,9 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 {
 	GPtrArray *pending_puts = g_ptr_array_new();
 	GPtrArray *pending_removes = g_ptr_array_new();
+	/* Owed and settled notices, in record order: each a 3-field or
+	 * 2-field array of pointers into buf, and (owed) its length. */
+	GArray *pending_notices = g_array_new(FALSE, FALSE, sizeof(struct log_notice));
 	char *buf, *p, *end;
 	size_t len, committed = 0;
 	int rd = fs_read_file(path, &buf, &len, error);
@@ -676,6 +807,7 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 	if (rd <= 0) {
 		g_ptr_array_free(pending_puts, TRUE);
 		g_ptr_array_free(pending_removes, TRUE);
+		g_array_free(pending_notices, TRUE);
 		return rd;
 	}
 	g_ptr_array_add(r->buffers, buf);
@@ -699,8 +831,12 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 				g_ptr_array_add(r->extra, z);
 				roster_put(r, z);
 			}
+			for (guint i = 0; i < pending_notices->len; i++)
+				apply_notice(r, &g_array_index(pending_notices,
+							       struct log_notice, i));
 			g_ptr_array_set_size(pending_puts, 0);
 			g_ptr_array_set_size(pending_removes, 0);
+			g_array_set_size(pending_notices, 0);
 			committed = (size_t)(nl + 1 - buf);
 		} else if (p[9] == '+' && p[10] == ' ') {
 			struct lazy_member *z = g_new0(struct lazy_member, 1);
@@ -713,6 +849,13 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 			*nl = '\0';
 			g_ptr_array_add(pending_removes,
 					unescape_in_place(p + 11, nl));
+		} else if ((p[9] == 'O' || p[9] == 'S') && p[10] == ' ') {
+			struct log_notice n = { .owed = p[9] == 'O',
+						.bytes = (size_t)(nl + 1 - p) };
+
+			if (!split_fields(p + 11, nl, n.f, n.owed ? 3 : 2))
+				break;
+			g_array_append_val(pending_notices, n);
 		} else {
 			break;
 		}
@@ -724,6 +867,7 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 		g_free(pending_puts->pdata[i]);
 	g_ptr_array_free(pending_puts, TRUE);
 	g_ptr_array_free(pending_removes, TRUE);
+	g_array_free(pending_notices, TRUE);
 	r->log_size = len;
 	*valid_len_r = committed;
 	return 1;
@@ -740,6 +884,7 @@ roster_new(void)
 	r->extra = g_ptr_array_new();
 	r->removed = g_hash_table_new(g_str_hash, g_str_equal);
 	r->found = g_hash_table_new(g_str_hash, g_str_equal);
+	r->owed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return r;
 }
 
@@ -753,6 +898,7 @@ roster_free(struct roster **rp)
 	g_hash_table_destroy(r->by_key);
 	g_hash_table_destroy(r->removed);
 	g_hash_table_destroy(r->found);
+	g_hash_table_destroy(r->owed);
 	g_ptr_array_free(r->extra, TRUE);
 	g_ptr_array_free(r->buffers, TRUE);
 	g_free(r);
@@ -814,6 +960,30 @@ roster_load(struct list *l, struct roster **roster_r, GError **error)
 	size_t valid;
 
 	return load_current(l, roster_r, &valid, error) < 0 ? -1 : 0;
+}
+
+int
+roster_load_owed(struct list *l, struct roster **roster_r, GError **error)
+{
+	int64_t gen = 0;
+	size_t valid;
+	struct roster *r = roster_new();
+	int ret = read_current(l, &gen, error);
+
+	if (ret > 0) {
+		char *log = gen_path(l, "changes", gen);
+		ret = load_log(r, log, &valid, error);
+		g_free(log);
+	}
+	if (ret < 0) {
+		roster_free(&r);
+		return -1;
+	}
+	/* A log a compaction removed meanwhile: nothing owed is lost, its
+	 * notices were carried into the next; the next look sees them. */
+	r->gen = gen;
+	*roster_r = r;
+	return 0;
 }
 
 /* The files' identities: a change appends to changes.<gen> (its size
@@ -969,6 +1139,7 @@ roster_change_new(void)
 	c->records = g_string_new(NULL);
 	c->puts = g_ptr_array_new();
 	c->removes = g_ptr_array_new_with_free_func(g_free);
+	c->notices = g_array_new(FALSE, FALSE, sizeof(struct log_notice));
 	return c;
 }
 
@@ -1000,6 +1171,12 @@ roster_change_free(struct roster_change **cp)
 		member_copy_free(c->puts->pdata[i]);
 	g_ptr_array_free(c->puts, TRUE);
 	g_ptr_array_free(c->removes, TRUE);
+	for (guint i = 0; i < c->notices->len; i++) {
+		struct log_notice *n = &g_array_index(c->notices, struct log_notice, i);
+		for (int j = 0; j < 3; j++)
+			g_free(n->f[j]);
+	}
+	g_array_free(c->notices, TRUE);
 	g_free(c);
 	*cp = NULL;
 }
@@ -1049,6 +1226,45 @@ roster_change_remove(struct roster_change *c, const char *addr)
 	c->count++;
 }
 
+/* An O or S record of notice for key (and, owed, addr). */
+static void
+change_notice(struct roster_change *c, gboolean owed, const char *notice,
+	      const char *key, const char *addr)
+{
+	struct log_notice n = { .owed = owed };
+	GString *line = g_string_new(owed ? "O " : "S ");
+	size_t before = c->records->len;
+
+	n.f[0] = g_strdup(notice);
+	n.f[1] = g_strdup(key);
+	n.f[2] = g_strdup(addr);
+	append_field(line, notice);
+	g_string_append_c(line, '\t');
+	append_field(line, key);
+	if (owed) {
+		g_string_append_c(line, '\t');
+		append_field(line, addr);
+	}
+	append_record(c->records, line->str, line->len);
+	n.bytes = c->records->len - before;
+	g_array_append_val(c->notices, n);
+	g_string_free(line, TRUE);
+	c->count++;
+}
+
+void
+roster_change_owe(struct roster_change *c, const char *notice,
+		  const struct member *m)
+{
+	change_notice(c, TRUE, notice, m->key, m->addr);
+}
+
+void
+roster_change_settle(struct roster_change *c, const struct roster_owed *o)
+{
+	change_notice(c, FALSE, o->notice, o->key, NULL);
+}
+
 guint
 roster_change_count(const struct roster_change *c)
 {
@@ -1086,6 +1302,15 @@ apply_in_memory(struct roster *r, struct roster_change *c)
 		own->bounce.reason = keep(r, m->bounce.reason);
 		own->topics = keep(r, m->topics);
 		roster_put(r, z);
+	}
+	for (guint i = 0; i < c->notices->len; i++) {
+		const struct log_notice *n = &g_array_index(c->notices,
+							    struct log_notice, i);
+		struct log_notice kept = *n;
+
+		for (int j = 0; j < 3; j++)
+			kept.f[j] = n->f[j] != NULL ? keep(r, n->f[j]) : NULL;
+		apply_notice(r, &kept);
 	}
 }
 
@@ -1134,12 +1359,59 @@ write_current(struct list *l, int64_t gen, GError **error)
 /* Writes r as generation r->gen + 1 and makes it current; removes the
  * generation before the one that was current (a reader may still be on
  * that one). */
+/* Starts generation gen's change log with the notices r still owes, as
+ * one committed change (written whole and renamed into place), so that a
+ * compaction forgets none; with none owed, removes any log of gen a
+ * compaction that died left behind. */
+static int
+write_owed_log(struct list *l, struct roster *r, int64_t gen, GError **error)
+{
+	char *path = gen_path(l, "changes", gen);
+	GPtrArray *owed = roster_owed(r);
+	int ret;
+
+	if (owed->len == 0) {
+		ret = fs_unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+		if (ret < 0)
+			set_errno_error(error, "unlink(%s)", path);
+		r->log_size = r->owed_bytes = 0;
+	} else {
+		struct roster_change *c = roster_change_new();
+		char *tmp = g_strdup_printf("%s.tmp.%s.%d", path, herald_host(),
+					    (int)getpid());
+		char *dir = roster_path(l, NULL);
+		ino_t ino;
+
+		for (guint i = 0; i < owed->len; i++) {
+			const struct roster_owed *o = owed->pdata[i];
+			struct member m = { .key = (char *)o->key,
+					    .addr = (char *)o->addr };
+			roster_change_owe(c, o->notice, &m);
+		}
+		append_record(c->records, "C", 1);
+		(void)fs_unlink(tmp);
+		ret = fs_create_synced(tmp, c->records->str, c->records->len,
+				       &ino, error);
+		if (ret == 0)
+			ret = fs_commit_rename(tmp, path, dir, ino, error);
+		r->log_size = c->records->len;
+		g_free(tmp);
+		g_free(dir);
+		roster_change_free(&c);
+	}
+	g_ptr_array_free(owed, TRUE);
+	g_free(path);
+	return ret;
+}
+
 static int
 compact(struct list *l, struct roster *r, GError **error)
 {
 	int64_t gen = r->gen + 1;
 
-	if (write_snapshot(l, r, gen, error) < 0 || write_current(l, gen, error) < 0)
+	if (write_snapshot(l, r, gen, error) < 0 ||
+	    write_owed_log(l, r, gen, error) < 0 ||
+	    write_current(l, gen, error) < 0)
 		return -1;
 	for (int64_t old = r->gen - 1; old >= 1 && old >= r->gen - 2; old--) {
 		char *s = gen_path(l, "members", old);
@@ -1152,7 +1424,6 @@ compact(struct list *l, struct roster *r, GError **error)
 	log_info(ROSTER_SUBSYS, "%s: roster compacted into generation %lld "
 		 "(%u members)", list_fqdn(l), (long long)gen, roster_count(r));
 	r->gen = gen;
-	r->log_size = 0;
 	return 0;
 }
 
@@ -1259,7 +1530,10 @@ roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
 	if (lock_refresh(lk, error) < 0 || append_change(l, r, valid, c, error) < 0)
 		goto out;
 	apply_in_memory(r, c);
-	if (r->log_size > COMPACT_MIN && r->log_size > r->snapshot_size / 16 &&
+	/* The notices still owed are carried into the next log: what grows
+	 * is the rest. */
+	size_t grown = r->log_size - MIN(r->log_size, r->owed_bytes);
+	if (grown > COMPACT_MIN && grown > r->snapshot_size / 16 &&
 	    compact(l, r, error) < 0) {
 		/* The change is committed; only the compaction failed. */
 		log_error(ROSTER_SUBSYS, "%s: compaction failed: %s", list_fqdn(l),
@@ -1293,6 +1567,8 @@ take_change(const struct roster *r, struct roster_change *c, void *ctx,
 	g_ptr_array_set_size(src->puts, 0);
 	for (guint i = 0; i < src->removes->len; i++)
 		g_ptr_array_add(c->removes, g_strdup(src->removes->pdata[i]));
+	g_array_append_vals(c->notices, src->notices->data, src->notices->len);
+	g_array_set_size(src->notices, 0);
 	c->count += src->count;
 	return 0;
 }

@@ -113,6 +113,35 @@ void roster_change_put(struct roster_change *c, const struct member *m);
 void roster_change_remove(struct roster_change *c, const char *addr);
 guint roster_change_count(const struct roster_change *c);
 
+/*
+ * Notices owed: a change that adds a member may also record that a
+ * notice is owed to it (the welcome, the owners' notice of the add), so
+ * that the notice's durable trace costs no file of its own: it is
+ * committed with the member, by the same fsync.  Whoever sends it later
+ * settles it with another change (list/subscribe.h, subscribe_send_owed).
+ * A compaction carries what is still owed into the next change log, so
+ * owed notices always live in the current log; docs/formats.md has the
+ * records.
+ */
+struct roster_owed {
+	const char *notice;	/* a template-like name: "welcome", "owners" */
+	const char *key;	/* the member's key */
+	const char *addr;	/* its address when it was owed */
+};
+/* Records notice as owed to member m (its key and address). */
+void roster_change_owe(struct roster_change *c, const char *notice,
+		       const struct member *m);
+/* Records that o was sent (or is no longer wanted). */
+void roster_change_settle(struct roster_change *c, const struct roster_owed *o);
+/* The notices r owes, oldest first: an array of const struct roster_owed *
+ * that live as long as r (free the array only). */
+GPtrArray *roster_owed(const struct roster *r);
+gboolean roster_is_owed(const struct roster *r, const char *notice,
+			const char *key);
+/* A roster with only what l's current change log holds (no snapshot is
+ * read): cheap, for roster_owed alone. */
+int roster_load_owed(struct list *l, struct roster **roster_r, GError **error);
+
 /* Takes the list lock, applies change c, and releases.  *current_r (if
  * not NULL) receives the roster as it is afterwards. */
 int roster_commit(struct list *l, struct roster_change *c,

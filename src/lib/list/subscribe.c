@@ -24,6 +24,7 @@
 #include "list/notice.h"
 #include "list/template.h"
 #include "mail/address.h"
+#include "store/queue.h"
 
 #include <string.h>
 #include <time.h>
@@ -375,57 +376,65 @@ wanted(struct list *l, int override, const char *setting)
 }
 
 /* Renders template name with vars (taken) and sends it to the owners;
- * a failure is logged as what. */
-static void
+ * a failure is logged as what, and -1. */
+static int
 owners_notice(struct list *l, const char *name, GHashTable *vars,
 	      const char *what)
 {
 	struct template_text t;
 	GError *e = NULL;
+	int ret = -1;
 
 	if (template_render(l, name, NULL, vars, &t, &e) < 0) {
 		log_mail_error(l, what, e);
 	} else {
-		if (notice_to_owners(l, t.subject, t.body, NULL, &e) < 0)
+		if ((ret = notice_to_owners(l, t.subject, t.body, NULL, &e)) < 0)
 			log_mail_error(l, what, e);
 		template_text_clear(&t);
 	}
 	g_hash_table_unref(vars);
+	return ret < 0 ? -1 : 0;
 }
 
 /* The owners hear of a member who came or went (adminsubscribeack,
  * adminunsubscribeack) when admin_notify_mchanges. */
-static void
+static int
 tell_owners(struct list *l, const char *address, gboolean added)
 {
 	GHashTable *vars;
 
 	if (!list_get_bool(l, "admin_notify_mchanges"))
-		return;
+		return 0;
 	vars = template_vars_for_list(l);
 	template_vars_set(vars, "member", address);
 	template_vars_set(vars, "whence", "");
-	owners_notice(l, added ? "adminsubscribeack" : "adminunsubscribeack",
-		      vars, "member change notice to the owners");
+	return owners_notice(l, added ? "adminsubscribeack"
+				      : "adminunsubscribeack",
+			     vars, "member change notice to the owners");
 }
 
-/* The welcome (subscribeack) or goodbye (unsubscribeack) to address. */
-static void
+/* The welcome (subscribeack) or goodbye (unsubscribeack) to address; a
+ * failure is logged, and -1. */
+static int
 tell_member(struct list *l, const char *address, gboolean added)
 {
 	GHashTable *vars = template_vars_for_list(l);
 	char *addr = notice_member_address(l, address);
 	const char *to[] = { addr, NULL };
 	GError *e = NULL;
+	int ret = 0;
 
 	template_vars_set(vars, added ? "user" : "email", address);
 	template_vars_take(vars, "optionsurl",
 			   listurls_member_options(l, address));
 	if (template_send(l, to, added ? "subscribeack" : "unsubscribeack",
-			  NULL, vars, NULL, FALSE, &e) < 0)
+			  NULL, vars, NULL, FALSE, &e) < 0) {
 		log_mail_error(l, added ? "welcome" : "goodbye", e);
+		ret = -1;
+	}
 	g_free(addr);
 	g_hash_table_unref(vars);
+	return ret;
 }
 
 /* The webhooks' member events (store/webhook.h). */
@@ -436,6 +445,13 @@ member_event(struct list *l, const char *event, const char *address)
 
 	json_object_set_string_member(d, "address", address);
 	webhook_emit(list_site(l), list_fqdn(l), event, d);
+}
+
+void
+subscribe_announce_event(struct list *l, const char *address, gboolean added)
+{
+	member_event(l, added ? "member.subscribed" : "member.unsubscribed",
+		     address);
 }
 
 void
@@ -454,6 +470,140 @@ subscribe_announce_removed(struct list *l, const char *address, int goodbye)
 	if (wanted(l, goodbye, "send_goodbye_msg"))
 		tell_member(l, address, FALSE);
 	tell_owners(l, address, FALSE);
+}
+
+/* --- notices owed ----------------------------------------------------------- */
+
+#define OWED_WELCOME "welcome"
+#define OWED_OWNERS "owners"
+/* Owed notices sent in one round: one file and one settling change. */
+#define OWED_ROUND 1000
+
+gboolean
+subscribe_owe_added(struct list *l, struct roster_change *c,
+		    const struct member *m, int welcome)
+{
+	gboolean owed = FALSE;
+
+	if (wanted(l, welcome, "send_welcome_msg")) {
+		roster_change_owe(c, OWED_WELCOME, m);
+		owed = TRUE;
+	}
+	if (list_get_bool(l, "admin_notify_mchanges")) {
+		roster_change_owe(c, OWED_OWNERS, m);
+		owed = TRUE;
+	}
+	return owed;
+}
+
+/* An owed notice, rendered: what it would queue, gathered. */
+struct owed_send {
+	const struct roster_owed *o;
+	GPtrArray *pendings;	/* struct queue_pending * */
+	gboolean failed;	/* rendering it failed (logged): left owed */
+};
+
+static void
+owed_send_free(gpointer p)
+{
+	struct owed_send *s = p;
+
+	for (guint i = 0; i < s->pendings->len; i++)
+		queue_pending_drop((struct queue_pending **)&s->pendings->pdata[i]);
+	g_ptr_array_free(s->pendings, TRUE);
+	g_free(s);
+}
+
+static struct owed_send *
+owed_render(struct list *l, const struct roster_owed *o)
+{
+	struct owed_send *s = g_new0(struct owed_send, 1);
+
+	s->o = o;
+	queue_gather_begin();
+	if (strcmp(o->notice, OWED_WELCOME) == 0)
+		s->failed = tell_member(l, o->addr, TRUE) < 0;
+	else if (strcmp(o->notice, OWED_OWNERS) == 0)
+		s->failed = tell_owners(l, o->addr, TRUE) < 0;
+	else
+		log_warning(SUBSCRIBE_SUBSYS, "list %s: a notice \"%s\" is owed "
+			    "to %s, which this herald does not know: settled "
+			    "unsent", list_fqdn(l), o->notice, o->addr);
+	s->pendings = queue_gather_end();
+	return s;
+}
+
+struct settle_ctx {
+	GPtrArray *sends;	/* struct owed_send * */
+	guint sent;
+};
+
+/* Under the list lock: what is still owed (another sender may have been
+ * quicker) is stored, one file a queue, and settled by this change; a
+ * notice to somebody no longer a member is settled unsent.  A failure
+ * to store settles nothing. */
+static int
+settle_edit(const struct roster *r, struct roster_change *c, void *ctx,
+	    GError **error)
+{
+	struct settle_ctx *x = ctx;
+	GPtrArray *store = g_ptr_array_new();
+	int ret;
+
+	x->sent = 0;
+	for (guint i = 0; i < x->sends->len; i++) {
+		struct owed_send *s = x->sends->pdata[i];
+
+		if (s->failed || !roster_is_owed(r, s->o->notice, s->o->key))
+			continue;
+		if (roster_find(r, s->o->key) != NULL) {
+			for (guint j = 0; j < s->pendings->len; j++)
+				g_ptr_array_add(store, s->pendings->pdata[j]);
+			g_ptr_array_set_size(s->pendings, 0);
+			x->sent++;
+		}
+		roster_change_settle(c, s->o);
+	}
+	ret = queue_pendings_commit(store, error);
+	g_ptr_array_free(store, TRUE);
+	return ret;
+}
+
+int
+subscribe_send_owed(struct list *l, guint *sent_r, GError **error)
+{
+	*sent_r = 0;
+	for (;;) {
+		struct roster *r = NULL;
+		GPtrArray *owed;
+		struct settle_ctx x = {
+			.sends = g_ptr_array_new_with_free_func(owed_send_free),
+		};
+		int ret;
+
+		if (roster_load_owed(l, &r, error) < 0)
+			return -1;
+		owed = roster_owed(r);
+		for (guint i = 0; i < owed->len && i < OWED_ROUND; i++)
+			g_ptr_array_add(x.sends, owed_render(l, owed->pdata[i]));
+		ret = owed->len == 0 ? 0 : roster_edit(l, settle_edit, &x, error);
+		*sent_r += x.sent;
+		guint failed = 0;
+		for (guint i = 0; i < x.sends->len; i++)
+			failed += ((struct owed_send *)x.sends->pdata[i])->failed;
+		if (ret == 0 && failed > 0) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+				    "%u owed notice%s could not be made (logged): "
+				    "left owed", failed, failed == 1 ? "" : "s");
+			ret = -1;
+		}
+		gboolean more = ret == 0 && owed->len > OWED_ROUND;
+		g_ptr_array_free(x.sends, TRUE);
+		g_ptr_array_free(owed, TRUE);
+		roster_free(&r);
+		if (!more)
+			return ret;
+	}
 }
 
 /* --- requests ------------------------------------------------------------ */

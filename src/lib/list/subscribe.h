@@ -134,5 +134,27 @@ void subscribe_announce_added(struct list *l, const char *address,
 			      int welcome);
 void subscribe_announce_removed(struct list *l, const char *address,
 				int goodbye);
+/* Only the webhook event of an add or a removal. */
+void subscribe_announce_event(struct list *l, const char *address,
+			      gboolean added);
+
+/*
+ * Owed notices: a change that adds member m may owe it the welcome
+ * (welcome as above) and the owners their notice, recorded in the change
+ * itself (roster.h) instead of being sent at once, so that the add costs
+ * no file but the roster's (subscribe_group.h, the API's adds).
+ * subscribe_owe_added records them in c (TRUE when any).
+ * subscribe_send_owed sends what l's roster owes, rounds of up to 1,000:
+ * each round renders them without the lock, then, under it, stores those
+ * still owed as one file (a bundle of notices, store/queue.h) and settles
+ * them in one change.  At least once: a crash between the two makes the
+ * next sender send them again.  A notice to an address no longer a member
+ * is settled unsent.  *sent_r gets how many went; -1 with *error when the
+ * roster cannot be read or the round cannot be stored (nothing of that
+ * round is settled).
+ */
+gboolean subscribe_owe_added(struct list *l, struct roster_change *c,
+			     const struct member *m, int welcome);
+int subscribe_send_owed(struct list *l, guint *sent_r, GError **error);
 
 #endif

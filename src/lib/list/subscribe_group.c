@@ -13,6 +13,7 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "mail/address.h"
+#include "store/site.h"
 
 #include <string.h>
 
@@ -55,6 +56,7 @@ static struct queue *queue_of(struct list *l)
 struct batch {
 	struct list *list;
 	GPtrArray *callers;
+	gboolean owed;		/* the change owes notices */
 };
 
 /* The roster_edit callback: every request of the batch against the
@@ -90,6 +92,8 @@ static int add_batch(const struct roster *r, struct roster_change *c,
 			if (q->name)
 				m.name = (char *)q->name;
 			roster_change_put(c, &m);
+			if (subscribe_owe_added(b->list, c, &m, q->welcome))
+				b->owed = TRUE;
 			g_hash_table_add(seen, key);
 		}
 	}
@@ -98,10 +102,88 @@ static int add_batch(const struct roster *r, struct roster_change *c,
 	return 0;
 }
 
+/* --- the sender of owed notices --------------------------------------------- */
+
+/* Lists whose roster owes notices, as "var dir\nlist": the sender thread
+ * takes them one at a time, opening the site and the list itself (a
+ * caller's are its request's).  Guarded by group_lock. */
+static GHashTable *to_send;
+static GThread *sender;
+static gboolean sender_busy;
+static GCond sender_wake, sender_idle;
+
+static void send_one(const char *what)
+{
+	const char *nl = strchr(what, '\n');
+	char *var_dir = g_strndup(what, (gsize)(nl - what));
+	GError *error = NULL;
+	struct site *site = site_open(var_dir, &error);
+	struct list *l = site ? list_open(site, nl + 1, &error) : NULL;
+	guint sent = 0;
+	if (!l || subscribe_send_owed(l, &sent, &error) < 0) {
+		/* They stay owed: the task members.notices sends them. */
+		log_error(GROUP_SUBSYS, "list %s: the notices owed to new "
+			  "members are left for later: %s", nl + 1,
+			  error->message);
+		g_error_free(error);
+	} else if (sent > 0) {
+		log_info(GROUP_SUBSYS, "list %s: %u owed notice%s sent",
+			 list_fqdn(l), sent, sent == 1 ? "" : "s");
+	}
+	list_free(&l);
+	site_free(&site);
+	g_free(var_dir);
+}
+
+static gpointer sender_main(gpointer unused)
+{
+	g_mutex_lock(&group_lock);
+	for (;;) {
+		GHashTableIter it;
+		gpointer what;
+		while (g_hash_table_size(to_send) == 0)
+			g_cond_wait(&sender_wake, &group_lock);
+		g_hash_table_iter_init(&it, to_send);
+		g_hash_table_iter_next(&it, &what, NULL);
+		g_hash_table_iter_steal(&it);
+		sender_busy = TRUE;
+		g_mutex_unlock(&group_lock);
+		send_one(what);
+		g_free(what);
+		g_mutex_lock(&group_lock);
+		sender_busy = FALSE;
+		g_cond_broadcast(&sender_idle);
+	}
+	return NULL;
+}
+
+static void sender_kick(struct list *l)
+{
+	char *what = g_strconcat(site_var_dir(list_site(l)), "\n",
+				 list_fqdn(l), NULL);
+	g_mutex_lock(&group_lock);
+	if (!to_send)
+		to_send = g_hash_table_new_full(g_str_hash, g_str_equal,
+						g_free, NULL);
+	if (!sender)
+		sender = g_thread_new("owed-notices", sender_main, NULL);
+	g_hash_table_add(to_send, what);
+	g_cond_signal(&sender_wake);
+	g_mutex_unlock(&group_lock);
+}
+
+void subscribe_group_flush(void)
+{
+	g_mutex_lock(&group_lock);
+	while (to_send && (g_hash_table_size(to_send) > 0 || sender_busy))
+		g_cond_wait(&sender_idle, &group_lock);
+	g_mutex_unlock(&group_lock);
+}
+
 /* Commits the callers queued on q (the leader holds no group_lock). */
 static void commit_batch(struct list *l, GPtrArray *callers)
 {
-	struct batch b = { l, callers };
+	struct batch b = { l, callers, FALSE };
 	GError *error = NULL;
 	guint requests = 0;
 	for (guint i = 0; i < callers->len; i++)
@@ -114,10 +196,13 @@ static void commit_batch(struct list *l, GPtrArray *callers)
 			k->error = g_error_copy(error);
 		}
 		g_error_free(error);
-	} else if (callers->len > 1) {
-		log_info(GROUP_SUBSYS, "list %s: %u subscriptions of %u "
-			 "requests in one roster change", list_fqdn(l),
-			 requests, callers->len);
+	} else {
+		if (callers->len > 1)
+			log_info(GROUP_SUBSYS, "list %s: %u subscriptions of %u "
+				 "requests in one roster change", list_fqdn(l),
+				 requests, callers->len);
+		if (b.owed)
+			sender_kick(l);
 	}
 	g_mutex_lock(&group_lock);
 	stat_batches++;
@@ -177,7 +262,7 @@ int subscribe_group(struct list *l, const struct subscribe_request *r,
 			 "via %s, in a batch)", list_fqdn(l), k.addrs[i],
 			 r[i].requester ? r[i].requester : "admin",
 			 r[i].via ? r[i].via : "");
-		subscribe_announce_added(l, k.addrs[i], r[i].welcome);
+		subscribe_announce_event(l, k.addrs[i], TRUE);
 	}
 	g_strfreev(k.addrs);
 	return 0;

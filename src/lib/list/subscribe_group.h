@@ -17,9 +17,12 @@
  * returned, that is once its change is on stable storage (roster.h,
  * docs/formats.md "Durability").  A batch that fails fails every
  * request in it with the same error, and commits none of them: the
- * change is one commit record.  The announcements (the webhook event,
- * the welcome, the owners' notice) follow in each caller's own thread,
- * after the commit, as subscribe_request's do.
+ * change is one commit record.  The webhook event follows in each
+ * caller's own thread, after the commit.  The welcome and the owners'
+ * notice are owed in the change itself (subscribe.h, "Owed notices"):
+ * after a batch that owes any, the process's sender thread sends what
+ * the list owes, several batches' worth at a time, as one file; what it
+ * leaves (a crash, a failure) the task members.notices sends.
  */
 #ifndef HERALD_SUBSCRIBE_GROUP_H
 #define HERALD_SUBSCRIBE_GROUP_H
@@ -36,6 +39,10 @@
  * address is none: checked before anything is queued). */
 int subscribe_group(struct list *l, const struct subscribe_request *r,
 		    guint n, int *outcomes_r, GError **error);
+
+/* Waits until the sender thread has nothing left to send (the web
+ * service before it exits, and tests). */
+void subscribe_group_flush(void);
 
 /* The batches committed and the requests in them since the process
  * started (for tests and the log). */

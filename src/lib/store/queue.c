@@ -564,6 +564,9 @@ entry_stored(struct queue *q, const char *base, char **base_r, GError **error)
 	return 0;
 }
 
+/* This thread's gathered entries while it gathers (queue_gather_begin). */
+static _Thread_local GPtrArray *gathered;
+
 int
 queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	      size_t msg_len, char **base_r, GError **error)
@@ -572,6 +575,13 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 	ino_t ino;
 	int ret = -1;
 
+	if (gathered != NULL) {
+		g_ptr_array_add(gathered,
+				queue_pending_write(q, meta, msg, msg_len, error));
+		if (base_r != NULL)
+			*base_r = NULL;
+		return 0;
+	}
 	new_entry_prepare(q, meta, msg, msg_len, &e);
 	if (fs_create_synced(e.tmp, e.data->str, e.data->len, &ino, error) < 0 ||
 	    publish(q, e.base, e.tmp, e.final, ino, error) < 0)
@@ -926,27 +936,59 @@ commit_pendings(GPtrArray *pendings)
 static void
 store_error(gpointer data, const GError *error)
 {
-	if (error != NULL)
+	if (error != NULL && data != NULL)
 		*(GError **)data = g_error_copy(error);
+}
+
+int
+queue_pendings_commit(GPtrArray *pendings, GError **error)
+{
+	GError *err = NULL;
+
+	if (pendings->len == 0)
+		return 0;
+	/* Every entry is told the batch's one outcome: the first keeps it. */
+	for (guint i = 0; i < pendings->len; i++) {
+		struct queue_pending *p = pendings->pdata[i];
+		p->done = store_error;
+		p->done_data = i == 0 ? &err : NULL;
+	}
+	commit_pendings(pendings);
+	if (err != NULL) {
+		g_propagate_error(error, err);
+		return -1;
+	}
+	return 0;
 }
 
 int
 queue_pending_commit(struct queue_pending **pp, GError **error)
 {
 	GPtrArray *one = g_ptr_array_new();
-	GError *err = NULL;
+	int ret;
 
-	(*pp)->done = store_error;
-	(*pp)->done_data = &err;
 	g_ptr_array_add(one, *pp);
 	*pp = NULL;
-	commit_pendings(one);
+	ret = queue_pendings_commit(one, error);
 	g_ptr_array_free(one, TRUE);
-	if (err != NULL) {
-		g_propagate_error(error, err);
-		return -1;
-	}
-	return 0;
+	return ret;
+}
+
+void
+queue_gather_begin(void)
+{
+	g_assert(gathered == NULL);
+	gathered = g_ptr_array_new();
+}
+
+GPtrArray *
+queue_gather_end(void)
+{
+	GPtrArray *all = gathered;
+
+	g_assert(all != NULL);
+	gathered = NULL;
+	return all;
 }
 
 /* The committer's thread: whatever was submitted while the last batch was

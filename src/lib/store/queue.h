@@ -132,6 +132,22 @@ struct queue_pending *queue_pending_write(struct queue *q,
 void queue_pending_drop(struct queue_pending **pp);
 /* Commits p alone, in this thread (queue_enqueue's work); frees it. */
 int queue_pending_commit(struct queue_pending **pp, GError **error);
+/* Commits the pendings (struct queue_pending *) in this thread as one
+ * batch, one file a queue as the committer does; frees them and empties
+ * the array.  0, or -1 with *error: none stored, or, if the failure came
+ * after a rename, some stored (a redo makes duplicates). */
+int queue_pendings_commit(GPtrArray *pendings, GError **error);
+
+/* Gathering: while a thread gathers, its queue_enqueue() calls (and so
+ * queue_put's, and a notice's) keep their entries in memory, formatted
+ * (queue_pending_write), and store nothing; *base_r gets NULL.  The
+ * caller then commits what it gathered together (queue_pendings_commit)
+ * or drops it (queue_pending_drop each): a sender of many notices pays
+ * one file, not one each (list/subscribe.h, the owed notices). */
+void queue_gather_begin(void);
+/* Ends this thread's gathering: what was gathered, in order. */
+GPtrArray *queue_gather_end(void);
+
 struct queue_committer *queue_committer_new(void);
 /* Hands p over (the committer frees it); done(data, error) is called once,
  * from the committer's thread. */

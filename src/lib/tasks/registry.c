@@ -13,6 +13,7 @@ extern const struct task task_pending_expire;	/* pending.c */
 extern const struct task task_archive_gzip;	/* archive.c */
 extern const struct task task_digest_send;	/* digest.c */
 extern const struct task task_news_gate;	/* news.c */
+extern const struct task task_members_notices;	/* notices.c */
 
 const struct task *const tasks[] = {
 	&task_held_expire,
@@ -22,6 +23,7 @@ const struct task *const tasks[] = {
 	&task_archive_gzip,
 	&task_digest_send,
 	&task_news_gate,
+	&task_members_notices,
 	NULL,
 };
 
