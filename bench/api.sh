@@ -93,6 +93,16 @@ echo "web service: CPU $CPU1 s so far"
 "$CLIENT" -c "$CONNS" -n "$SUBS" -w "${WELCOME:-1}" \
 	"$PORT" "$TOK" csubs@example.org
 echo "members of csubs@example.org: $($H members list csubs@example.org | wc -l)"
+# The welcomes are owed in the roster and sent by the service's sender
+# thread: how long after the last answer until all are stored.
+welcomes() { find "$D/v/queue/virgin" -name '*.msg' -exec cat {} + 2>/dev/null | grep -c '^kind: notice$' || true; }
+if [ "${WELCOME:-1}" = 1 ]; then
+	t0=$(date +%s.%N)
+	while [ "$(welcomes)" -lt $((2 * SUBS)) ] && [ "$(echo "$(date +%s.%N) - $t0 < 60" | bc)" = 1 ]; do
+		sleep 0.05
+	done
+	echo "all $((2 * SUBS)) welcomes stored $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s after the C client's last answer"
+fi
 echo "web service: CPU $(echo "$(cpu) - $CPU1" | bc) s for the C client's subscriptions"
 echo "web service: peak RSS $(awk '/VmHWM/ {print $2}' /proc/$WEB/status) KB, now $(awk '/VmRSS/ {print $2}' /proc/$WEB/status) KB"
-echo "welcomes queued: $(cat "$D"/v/queue/virgin/*.msg 2>/dev/null | grep -c '^kind: notice$') in $(ls "$D"/v/queue/virgin 2>/dev/null | grep -c '\.msg$') files"
+echo "welcomes queued: $(welcomes) in $(find "$D/v/queue/virgin" -name '*.msg' | wc -l) files"

@@ -14,8 +14,11 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <linux/magic.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 GQuark
@@ -429,6 +432,43 @@ fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
 	if (len_r != NULL)
 		*len_r = len;
 	return 1;
+}
+
+int
+fs_load_file(const char *path, char **data_r, size_t *len_r,
+	     gboolean *mapped_r, GError **error)
+{
+	struct statfs sfs;
+	struct stat st;
+	void *map;
+	int fd = fs_open(path, O_RDONLY, 0);
+
+	*mapped_r = FALSE;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		set_errno_error(error, "open(%s)", path);
+		return -1;
+	}
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type == NFS_SUPER_MAGIC ||
+	    fstat(fd, &st) < 0 || st.st_size == 0 ||
+	    (map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return fs_read_file(path, data_r, len_r, error);
+	}
+	close(fd);
+	*data_r = map;
+	*len_r = (size_t)st.st_size;
+	*mapped_r = TRUE;
+	return 1;
+}
+
+void
+fs_unmap_file(char *data, size_t len)
+{
+	if (data != NULL)
+		munmap(data, len);
 }
 
 gint

@@ -115,15 +115,25 @@ int fs_commit_rename(const char *tmp, const char *path, const char *dir,
 int fs_write_atomic(const char *path, const void *data, size_t len,
 		    GError **error);
 
-/* Reads a whole file.  Returns 1 and fills *data_r and *len_r, 0 when the file
- * does not exist, -1 on another error. */
 /* Reads a GLib key file: 1 with *keys_r (g_key_file_free it), 0 when
  * the file does not exist, -1 when it cannot be read or parsed (the error
  * names the path).  The file's bytes are wiped from memory after parsing
  * (key files of secrets: webhooks, API tokens). */
 int fs_read_keyfile(const char *path, GKeyFile **keys_r, GError **error);
+/* Reads a whole file.  Returns 1 and fills *data_r and *len_r, 0 when the file
+ * does not exist, -1 on another error. */
 int fs_read_file(const char *path, char **data_r, size_t *len_r,
 		 GError **error);
+
+/* Like fs_read_file, but a file on a local file system is mapped instead
+ * of copied (MAP_PRIVATE and writable: writes stay in this process, and
+ * only the pages read are faulted in); *mapped_r says which: unmap with
+ * fs_unmap_file, else g_free.  The data is NUL-terminated only when read.
+ * Never on NFS: a page faulted after another host removed the file would
+ * end the process (SIGBUS), so there the file is read. */
+int fs_load_file(const char *path, char **data_r, size_t *len_r,
+		 gboolean *mapped_r, GError **error);
+void fs_unmap_file(char *data, size_t len);
 
 /* The names in directory dir that start with prefix (NULL: any), sorted,
  * without dot-files; NULL with *error when it cannot be read. */

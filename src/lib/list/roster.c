@@ -62,17 +62,27 @@ struct roster {
 	int64_t gen;
 	size_t snapshot_size, log_size;
 	/* The notices owed (roster.h): "notice\tkey" -> struct owed, each
-	 * with the order it was owed in and its record's length (what a
-	 * compaction carries over is not counted as the log's growth). */
+	 * with the order it was owed in. */
 	GHashTable *owed;
 	guint64 owed_seq;
-	size_t owed_bytes;
+	/* The length of the log's first change when it holds only owed
+	 * notices: what a compaction carried over, which is not the log's
+	 * growth. */
+	size_t carried;
+	/* Until something asks what is owed, the log's committed O and S
+	 * records are only noted (struct log_notice, f[0] and f[1] the span
+	 * of their fields): a writer that adds a member does not pay for
+	 * them. */
+	GArray *notice_recs;
+	/* The snapshot, mapped (MAP_PRIVATE: parsing in place copies only
+	 * the pages it writes); NULL when read into a buffer. */
+	void *snap_map;
+	size_t snap_map_len;
 };
 
 struct owed {
 	struct roster_owed o;	/* strings in the roster's buffers */
 	guint64 seq;
-	size_t bytes;
 };
 
 struct roster_change {
@@ -517,6 +527,8 @@ roster_put(struct roster *r, struct lazy_member *z)
 
 /* --- notices owed -------------------------------------------------------- */
 
+static void ensure_owed(const struct roster *cr);
+
 static char *
 owed_id(const char *notice, const char *key)
 {
@@ -524,11 +536,10 @@ owed_id(const char *notice, const char *key)
 }
 
 /* Notes notice as owed to key at addr; the strings live as long as r.
- * bytes: the length of its record in the log.  Owed already: the first
- * record stands (one notice, however often it was owed). */
+ * Owed already: the first record stands (one notice, however often it
+ * was owed). */
 static void
-owe(struct roster *r, const char *notice, const char *key, const char *addr,
-    size_t bytes)
+owe(struct roster *r, const char *notice, const char *key, const char *addr)
 {
 	char *id = owed_id(notice, key);
 	struct owed *w;
@@ -542,8 +553,6 @@ owe(struct roster *r, const char *notice, const char *key, const char *addr,
 	w->o.key = key;
 	w->o.addr = addr;
 	w->seq = r->owed_seq++;
-	w->bytes = bytes;
-	r->owed_bytes += bytes;
 	g_hash_table_insert(r->owed, id, w);
 }
 
@@ -554,7 +563,6 @@ settle(struct roster *r, const char *id)
 
 	if (w == NULL)
 		return;
-	r->owed_bytes -= w->bytes;
 	g_hash_table_remove(r->owed, id);
 }
 
@@ -574,6 +582,7 @@ roster_owed(const struct roster *r)
 	GHashTableIter it;
 	gpointer w;
 
+	ensure_owed(r);
 	g_hash_table_iter_init(&it, r->owed);
 	while (g_hash_table_iter_next(&it, NULL, &w))
 		g_ptr_array_add(all, w);
@@ -585,8 +594,12 @@ roster_owed(const struct roster *r)
 gboolean
 roster_is_owed(const struct roster *r, const char *notice, const char *key)
 {
-	char *id = owed_id(notice, key);
-	gboolean owed = g_hash_table_contains(r->owed, id);
+	char *id;
+	gboolean owed;
+
+	ensure_owed(r);
+	id = owed_id(notice, key);
+	owed = g_hash_table_contains(r->owed, id);
 
 	g_free(id);
 	return owed;
@@ -610,6 +623,52 @@ split_fields(char *p, char *end, char **f, int n)
 	return TRUE;
 }
 
+/* An O (owed) or S (settled) record of the log: notice, key and, owed,
+ * the address. */
+struct log_notice {
+	gboolean owed;
+	gboolean noted;		/* f[0] and f[1] are the span of its fields,
+				 * not split yet (ensure_owed) */
+	char *f[3];
+};
+
+static void
+apply_notice(struct roster *r, const struct log_notice *n)
+{
+	if (n->owed) {
+		owe(r, n->f[0], n->f[1], n->f[2]);
+	} else {
+		char *id = owed_id(n->f[0], n->f[1]);
+		settle(r, id);
+		g_free(id);
+	}
+}
+
+/* Applies the log's noted O and S records, once.  One whose fields do not
+ * split is skipped, with a warning. */
+static void
+ensure_owed(const struct roster *cr)
+{
+	struct roster *r = (struct roster *)cr;
+
+	if (r->notice_recs == NULL)
+		return;
+	for (guint i = 0; i < r->notice_recs->len; i++) {
+		struct log_notice n = g_array_index(r->notice_recs,
+						    struct log_notice, i);
+		char *begin = n.f[0], *end = n.f[1];
+
+		if (!n.noted || split_fields(begin, end, n.f, n.owed ? 3 : 2))
+			apply_notice(r, &n);
+		else
+			log_warning(ROSTER_SUBSYS, "a roster's %s record with "
+				    "the wrong fields is skipped",
+				    n.owed ? "owed notice" : "settled notice");
+	}
+	g_array_free(r->notice_recs, TRUE);
+	r->notice_recs = NULL;
+}
+
 /* A member parsed whole (from the log or a change), owned by the roster. */
 static struct lazy_member *
 new_extra(struct roster *r)
@@ -626,12 +685,18 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 {
 	char *buf, *p, *end, *last;
 	size_t len;
-	int rd = fs_read_file(path, &buf, &len, error);
+	gboolean mapped;
+	int rd = fs_load_file(path, &buf, &len, &mapped, error);
 	long count = 0, want;
 
 	if (rd <= 0)
 		return rd == 0 ? 0 : -1;
-	g_ptr_array_add(r->buffers, buf);
+	if (mapped) {
+		r->snap_map = buf;
+		r->snap_map_len = len;
+	} else {
+		g_ptr_array_add(r->buffers, buf);
+	}
 	r->snapshot_size = len;
 	G_STATIC_ASSERT(sizeof SNAPSHOT_MAGIC == sizeof SNAPSHOT_MAGIC_1);
 	G_STATIC_ASSERT(sizeof SNAPSHOT_MAGIC == sizeof SNAPSHOT_MAGIC_2);
@@ -768,26 +833,6 @@ bisect_snapshot(struct roster *r, const char *key)
 	return NULL;
 }
 
-/* An O (owed) or S (settled) record of the log: notice, key and, owed,
- * the address. */
-struct log_notice {
-	gboolean owed;
-	char *f[3];
-	size_t bytes;
-};
-
-static void
-apply_notice(struct roster *r, const struct log_notice *n)
-{
-	if (n->owed) {
-		owe(r, n->f[0], n->f[1], n->f[2], n->bytes);
-	} else {
-		char *id = owed_id(n->f[0], n->f[1]);
-		settle(r, id);
-		g_free(id);
-	}
-}
-
 /* Applies the committed records of a change log.  *valid_len_r gets the
  * length of the well-formed prefix (a torn tail is cut there by writers). */
 static int
@@ -796,11 +841,11 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 {
 	GPtrArray *pending_puts = g_ptr_array_new();
 	GPtrArray *pending_removes = g_ptr_array_new();
-	/* Owed and settled notices, in record order: each a 3-field or
-	 * 2-field array of pointers into buf, and (owed) its length. */
+	/* Owed and settled notices, in record order, noted (ensure_owed). */
 	GArray *pending_notices = g_array_new(FALSE, FALSE, sizeof(struct log_notice));
 	char *buf, *p, *end;
 	size_t len, committed = 0;
+	gboolean settles = FALSE;	/* the change has an S record */
 	int rd = fs_read_file(path, &buf, &len, error);
 
 	*valid_len_r = 0;
@@ -831,9 +876,19 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 				g_ptr_array_add(r->extra, z);
 				roster_put(r, z);
 			}
-			for (guint i = 0; i < pending_notices->len; i++)
-				apply_notice(r, &g_array_index(pending_notices,
-							       struct log_notice, i));
+			if (pending_notices->len > 0 && r->notice_recs == NULL)
+				r->notice_recs = g_array_new(FALSE, FALSE,
+							     sizeof(struct log_notice));
+			if (pending_notices->len > 0)
+				g_array_append_vals(r->notice_recs,
+						    pending_notices->data,
+						    pending_notices->len);
+			/* The first change, all owed notices: carried. */
+			if (committed == 0 && pending_puts->len == 0 &&
+			    pending_removes->len == 0 && pending_notices->len > 0 &&
+			    !settles)
+				r->carried = (size_t)(nl + 1 - buf);
+			settles = FALSE;
 			g_ptr_array_set_size(pending_puts, 0);
 			g_ptr_array_set_size(pending_removes, 0);
 			g_array_set_size(pending_notices, 0);
@@ -850,11 +905,11 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 			g_ptr_array_add(pending_removes,
 					unescape_in_place(p + 11, nl));
 		} else if ((p[9] == 'O' || p[9] == 'S') && p[10] == ' ') {
-			struct log_notice n = { .owed = p[9] == 'O',
-						.bytes = (size_t)(nl + 1 - p) };
+			struct log_notice n = { .owed = p[9] == 'O', .noted = TRUE,
+						.f = { p + 11, nl, NULL } };
 
-			if (!split_fields(p + 11, nl, n.f, n.owed ? 3 : 2))
-				break;
+			settles |= !n.owed;
+
 			g_array_append_val(pending_notices, n);
 		} else {
 			break;
@@ -899,6 +954,9 @@ roster_free(struct roster **rp)
 	g_hash_table_destroy(r->removed);
 	g_hash_table_destroy(r->found);
 	g_hash_table_destroy(r->owed);
+	if (r->notice_recs != NULL)
+		g_array_free(r->notice_recs, TRUE);
+	fs_unmap_file(r->snap_map, r->snap_map_len);
 	g_ptr_array_free(r->extra, TRUE);
 	g_ptr_array_free(r->buffers, TRUE);
 	g_free(r);
@@ -1233,7 +1291,6 @@ change_notice(struct roster_change *c, gboolean owed, const char *notice,
 {
 	struct log_notice n = { .owed = owed };
 	GString *line = g_string_new(owed ? "O " : "S ");
-	size_t before = c->records->len;
 
 	n.f[0] = g_strdup(notice);
 	n.f[1] = g_strdup(key);
@@ -1246,7 +1303,6 @@ change_notice(struct roster_change *c, gboolean owed, const char *notice,
 		append_field(line, addr);
 	}
 	append_record(c->records, line->str, line->len);
-	n.bytes = c->records->len - before;
 	g_array_append_val(c->notices, n);
 	g_string_free(line, TRUE);
 	c->count++;
@@ -1303,6 +1359,8 @@ apply_in_memory(struct roster *r, struct roster_change *c)
 		own->topics = keep(r, m->topics);
 		roster_put(r, z);
 	}
+	/* The notices go after the log's: applied when those are, or now
+	 * if they were. */
 	for (guint i = 0; i < c->notices->len; i++) {
 		const struct log_notice *n = &g_array_index(c->notices,
 							    struct log_notice, i);
@@ -1310,7 +1368,10 @@ apply_in_memory(struct roster *r, struct roster_change *c)
 
 		for (int j = 0; j < 3; j++)
 			kept.f[j] = n->f[j] != NULL ? keep(r, n->f[j]) : NULL;
-		apply_notice(r, &kept);
+		if (r->notice_recs != NULL)
+			g_array_append_val(r->notice_recs, kept);
+		else
+			apply_notice(r, &kept);
 	}
 }
 
@@ -1374,7 +1435,7 @@ write_owed_log(struct list *l, struct roster *r, int64_t gen, GError **error)
 		ret = fs_unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 		if (ret < 0)
 			set_errno_error(error, "unlink(%s)", path);
-		r->log_size = r->owed_bytes = 0;
+		r->log_size = r->carried = 0;
 	} else {
 		struct roster_change *c = roster_change_new();
 		char *tmp = g_strdup_printf("%s.tmp.%s.%d", path, herald_host(),
@@ -1394,7 +1455,7 @@ write_owed_log(struct list *l, struct roster *r, int64_t gen, GError **error)
 				       &ino, error);
 		if (ret == 0)
 			ret = fs_commit_rename(tmp, path, dir, ino, error);
-		r->log_size = c->records->len;
+		r->log_size = r->carried = c->records->len;
 		g_free(tmp);
 		g_free(dir);
 		roster_change_free(&c);
@@ -1532,7 +1593,7 @@ roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
 	apply_in_memory(r, c);
 	/* The notices still owed are carried into the next log: what grows
 	 * is the rest. */
-	size_t grown = r->log_size - MIN(r->log_size, r->owed_bytes);
+	size_t grown = r->log_size - MIN(r->log_size, r->carried);
 	if (grown > COMPACT_MIN && grown > r->snapshot_size / 16 &&
 	    compact(l, r, error) < 0) {
 		/* The change is committed; only the compaction failed. */

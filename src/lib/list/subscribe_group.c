@@ -18,6 +18,9 @@
 #include <string.h>
 
 #define GROUP_SUBSYS "subscribe"
+/* How long the sender waits after a kick before it sends: the owed
+ * notices of the batches meanwhile go in the same round. */
+#define SENDER_LINGER_MS 100
 
 /* One caller's requests, and what became of them. */
 struct caller {
@@ -143,10 +146,15 @@ static gpointer sender_main(gpointer unused)
 		gpointer what;
 		while (g_hash_table_size(to_send) == 0)
 			g_cond_wait(&sender_wake, &group_lock);
+		sender_busy = TRUE;
+		/* Let the batches of the next moments owe theirs too: one
+		 * round sends them all, with one roster load. */
+		g_mutex_unlock(&group_lock);
+		g_usleep(SENDER_LINGER_MS * 1000);
+		g_mutex_lock(&group_lock);
 		g_hash_table_iter_init(&it, to_send);
 		g_hash_table_iter_next(&it, &what, NULL);
 		g_hash_table_iter_steal(&it);
-		sender_busy = TRUE;
 		g_mutex_unlock(&group_lock);
 		send_one(what);
 		g_free(what);
