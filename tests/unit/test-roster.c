@@ -1580,6 +1580,41 @@ test_owed_notices_carried_do_not_trigger_compaction(void)
 	fixture_teardown(&f);
 }
 
+/* A writer keeps the roster it changed for its next change (roster.c,
+ * "kept"): whatever another writer did meanwhile is seen, never lost. */
+static void
+test_kept_roster_sees_other_writers(void)
+{
+	struct fixture f;
+	GError *error = NULL;
+	struct roster *r;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "a@example.org", NULL);
+	put_addrs(f.list, "b@example.org", NULL);	/* a kept roster's change */
+	/* Another writer's committed change, appended behind our back. */
+	append_record(f.list, GHOST_PUT, FALSE);
+	append_record(f.list, "C", FALSE);
+	put_addrs(f.list, "c@example.org", NULL);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 4);
+	g_assert_nonnull(roster_find(r, "ghost@example.org"));
+	g_assert_nonnull(roster_find(r, "c@example.org"));
+	roster_free(&r);
+	/* Another's compaction, then a removal in another's log. */
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	put_addrs(f.list, "d@example.org", NULL);
+	append_record(f.list, "- a@example.org", FALSE);
+	append_record(f.list, "C", FALSE);
+	put_addrs(f.list, "e@example.org", NULL);
+	r = load(f.list);
+	g_assert_cmpuint(roster_count(r), ==, 5);
+	g_assert_null(roster_find(r, "a@example.org"));
+	g_assert_nonnull(roster_find(r, "e@example.org"));
+	roster_free(&r);
+	fixture_teardown(&f);
+}
+
 static const struct unit_test tests[] = {
 	{ "/roster/password/rehashed-at-other-parameters",
 	  test_member_password_rehashed_at_other_parameters },
@@ -1626,6 +1661,8 @@ static const struct unit_test tests[] = {
 	  test_owed_notice_records_torn_or_uncommitted_not_applied },
 	{ "/roster/owed/carried-not-growth",
 	  test_owed_notices_carried_do_not_trigger_compaction },
+	{ "/roster/kept/other-writers-seen",
+	  test_kept_roster_sees_other_writers },
 	{ "/roster/names/modes-statuses-parse",
 	  test_mode_and_status_parse_every_name_and_refuse_unknown },
 };

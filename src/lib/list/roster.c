@@ -26,7 +26,9 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -1489,10 +1491,11 @@ compact(struct list *l, struct roster *r, GError **error)
 }
 
 /* Appends the change and its commit to changes.<gen>, cutting off a torn
- * tail first, then fsyncs. */
+ * tail first, then fsyncs.  kept: r is a kept roster (below), whose log
+ * must be exactly valid_len long: anything else is refused, never cut. */
 static int
 append_change(struct list *l, struct roster *r, size_t valid_len,
-	      struct roster_change *c, GError **error)
+	      gboolean kept, struct roster_change *c, GError **error)
 {
 	char *path = gen_path(l, "changes", r->gen);
 	GString *data = g_string_new_len(c->records->str, (gssize)c->records->len);
@@ -1512,6 +1515,13 @@ append_change(struct list *l, struct roster *r, size_t valid_len,
 		goto out;
 	}
 	created = st.st_size == 0;
+	if (kept && (size_t)st.st_size != valid_len) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO,
+			    "%s changed under a roster kept in memory: the "
+			    "change is not made", path);
+		close(fd);
+		goto out;
+	}
 	/* What a crashed writer left after the last commit is not part of
 	 * the roster: cut it off, or our records would follow garbage. */
 	if ((size_t)st.st_size != valid_len && ftruncate(fd, (off_t)valid_len) < 0) {
@@ -1549,6 +1559,100 @@ out:
 	return ret;
 }
 
+/* --- the writer's roster, kept between changes ----------------------------
+ *
+ * A process that changes one list's roster again and again (the web
+ * service's batches of subscriptions, subscribe_group.h) would read the
+ * roster for every change: the snapshot and the whole log, O(n) a change.
+ * So after a change the roster as it now is stays in memory, with the
+ * identity of its files (roster_version), and the next change of that
+ * list takes it if, under the lock, the files are still what the last
+ * change left: any other writer's change grows the log or moves CURRENT.
+ * Only on a local file system (on NFS, stat may answer from a cache; the
+ * log's size is checked again when appending, and a mismatch fails the
+ * change rather than cut anything), and only rosters that were not indexed
+ * and whose snapshot is at most KEPT_SNAPSHOT_MAX: a kept roster holds
+ * its snapshot mapped and the members changed since, not a table of all.
+ */
+#define KEPT_MAX 8
+#define KEPT_SNAPSHOT_MAX (4 * 1024 * 1024)
+
+struct kept {
+	char *version;
+	struct roster *r;
+	size_t valid;
+};
+
+static GMutex kept_lock;
+static GHashTable *kept_rosters;	/* list dir -> struct kept * */
+
+static void
+kept_free(gpointer p)
+{
+	struct kept *k = p;
+
+	g_free(k->version);
+	roster_free(&k->r);
+	g_free(k);
+}
+
+/* The kept roster of l if its files are as it left them (then *valid_r
+ * gets its log's length), else NULL. */
+static struct roster *
+kept_take(struct list *l, size_t *valid_r)
+{
+	gpointer key = NULL, value = NULL;
+	struct kept *k;
+	struct roster *r = NULL;
+	char *now;
+
+	g_mutex_lock(&kept_lock);
+	if (kept_rosters != NULL)
+		(void)g_hash_table_steal_extended(kept_rosters, list_dir(l),
+						  &key, &value);
+	g_mutex_unlock(&kept_lock);
+	if ((k = value) == NULL)
+		return NULL;
+	g_free(key);
+	now = roster_version(l, NULL);
+	if (now != NULL && strcmp(now, k->version) == 0) {
+		r = k->r;
+		k->r = NULL;
+		*valid_r = k->valid;
+	}
+	g_free(now);
+	kept_free(k);
+	return r;
+}
+
+/* Keeps r (taken) for l's next change, or frees it. */
+static void
+kept_put(struct list *l, struct roster *r, size_t valid)
+{
+	struct statfs sfs;
+	struct kept *k;
+	char *version;
+
+	if (r->indexed || r->snapshot_size > KEPT_SNAPSHOT_MAX ||
+	    statfs(list_dir(l), &sfs) < 0 || sfs.f_type == NFS_SUPER_MAGIC ||
+	    (version = roster_version(l, NULL)) == NULL) {
+		roster_free(&r);
+		return;
+	}
+	k = g_new0(struct kept, 1);
+	k->version = version;
+	k->r = r;
+	k->valid = valid;
+	g_mutex_lock(&kept_lock);
+	if (kept_rosters == NULL)
+		kept_rosters = g_hash_table_new_full(g_str_hash, g_str_equal,
+						     g_free, kept_free);
+	if (g_hash_table_size(kept_rosters) >= KEPT_MAX)
+		g_hash_table_remove_all(kept_rosters);
+	g_hash_table_replace(kept_rosters, g_strdup(list_dir(l)), k);
+	g_mutex_unlock(&kept_lock);
+}
+
 /* Creates generation 1 (empty) for a list that never had a roster. */
 static int
 init_roster(struct list *l, struct roster *r, GError **error)
@@ -1571,26 +1675,35 @@ roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
 	struct roster *r = NULL;
 	struct roster_change *c = NULL;
 	size_t valid = 0;
+	gboolean kept, keep = FALSE;
 	int ret = -1;
 
 	if (list_lock(l, 30000, &lk, error) < 0)
 		return -1;
-	if (load_current(l, &r, &valid, error) < 0)
+	r = kept_take(l, &valid);
+	kept = r != NULL;
+	if (r == NULL && load_current(l, &r, &valid, error) < 0)
 		goto out;
 	c = roster_change_new();
+	/* Unchanged, r is still the roster on disk: it may be kept. */
+	keep = TRUE;
 	if (fn(r, c, ctx, error) < 0)
 		goto out;
 	if (c->count == 0) {
 		ret = 0;
 		goto out;
 	}
+	keep = FALSE;
 	if (r->gen == 0 && init_roster(l, r, error) < 0)
 		goto out;
 	/* Our lock must still be ours before we write (a long bulk change
 	 * could outlive it): lock_refresh fails if it was lost. */
-	if (lock_refresh(lk, error) < 0 || append_change(l, r, valid, c, error) < 0)
+	if (lock_refresh(lk, error) < 0 ||
+	    append_change(l, r, valid, kept, c, error) < 0)
 		goto out;
 	apply_in_memory(r, c);
+	valid = r->log_size;
+	keep = TRUE;
 	/* The notices still owed are carried into the next log: what grows
 	 * is the rest. */
 	size_t grown = r->log_size - MIN(r->log_size, r->carried);
@@ -1600,11 +1713,16 @@ roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
 		log_error(ROSTER_SUBSYS, "%s: compaction failed: %s", list_fqdn(l),
 			  (*error)->message);
 		g_clear_error(error);
+		keep = FALSE;
 	}
 	ret = 0;
 out:
 	roster_change_free(&c);
-	roster_free(&r);
+	/* Kept while the lock is still ours: the version is of our files. */
+	if (keep && r != NULL)
+		kept_put(l, r, valid);
+	else
+		roster_free(&r);
 	if (lk != NULL && lock_release(lk, ret == 0 ? error : NULL) < 0)
 		ret = -1;
 	lock_free(&lk);
