@@ -155,6 +155,32 @@ web_serve() {
 	WEB_PID=$!
 	wait_for 20 curl -s -o /dev/null "$WEB_BASE"
 }
+# api_subscribe LIST TOKEN FIRST COUNT CONNS EXTRA: COUNT POSTs to the
+# REST API adding sub<FIRST..>@example.com to LIST, one member each, over
+# CONNS keep-alive connections; EXTRA is JSON merged into each body ("{}"
+# for none). The statuses, one a line in address order, on standard output.
+api_subscribe() {
+	python3 - "${WEB_BASE}" "$@" <<'EOF'
+import http.client, json, sys, threading, urllib.parse
+base, lst, tok = sys.argv[1], sys.argv[2], sys.argv[3]
+first, n, conns = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+extra = json.loads(sys.argv[7])
+u = urllib.parse.urlparse(base)
+h = {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+status = {}
+def client(k):
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    for i in range(first + k, first + n, conns):
+        c.request("POST", "/api/v1/lists/%s/members" % lst, headers=h,
+                  body=json.dumps(dict(extra, address="sub%d@example.com" % i)))
+        r = c.getresponse(); r.read()
+        status[i] = r.status
+ts = [threading.Thread(target=client, args=(k,)) for k in range(conns)]
+for t in ts: t.start()
+for t in ts: t.join()
+for i in sorted(status): print(status[i])
+EOF
+}
 # browser SCRIPT [ARGS...]: runs tests/web/SCRIPT (node, playwright-core and
 # Debian's chromium; tests/web/lib.mjs) against WEB_BASE; its "ok" / "not ok"
 # lines count like the test's own. Screenshots go to $WEB_SHOTS when set.

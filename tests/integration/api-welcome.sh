@@ -17,28 +17,9 @@ H config set $L admin_notify_mchanges yes >/dev/null
 web_serve "$V" || { not_ok "the web service starts"; t_done; }
 A=$(H api token create admin)
 
-# subs FIRST COUNT CONNS OUT: COUNT POSTs (sub<FIRST..>@example.com) with
-# the list's welcome, their statuses one a line into OUT.
-subs() {
-	python3 - "${WEB_BASE}" "$A" "$1" "$2" "$3" >"$4" <<'EOF'
-import http.client, json, sys, threading, urllib.parse
-base, tok, first, n, conns = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-u = urllib.parse.urlparse(base)
-h = {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
-status = {}
-def client(k):
-    c = http.client.HTTPConnection(u.hostname, u.port)
-    for i in range(first + k, first + n, conns):
-        c.request("POST", "/api/v1/lists/welcome@example.org/members", headers=h,
-                  body=json.dumps({"address": "sub%d@example.com" % i}))
-        r = c.getresponse(); r.read()
-        status[i] = r.status
-ts = [threading.Thread(target=client, args=(k,)) for k in range(conns)]
-for t in ts: t.start()
-for t in ts: t.join()
-for i in sorted(status): print(status[i])
-EOF
-}
+# subs FIRST COUNT CONNS OUT: COUNT POSTs (sub<FIRST..>@example.com), their
+# statuses one a line into OUT, over CONNS connections.
+subs() { api_subscribe $L "$A" "$1" "$2" "$3" '{}' >"$4"; }
 # welcomes: "COUNT ADDRESS" for each address welcomed in the virgin queue.
 welcomes() {
 	find "$V/queue/virgin" -name '*.msg' -exec grep -oh "You are subscribed as sub[0-9]*@example.com" {} + |

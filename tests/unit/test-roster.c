@@ -1383,6 +1383,17 @@ put_owed(struct list *l, const char *const *addrs)
 	roster_change_free(&c);
 }
 
+/* Whether changes.<gen> of l exists. */
+static gboolean
+log_exists(struct list *l, long long gen)
+{
+	char *path = gen_file(l, "changes", gen);
+	gboolean there = g_file_test(path, G_FILE_TEST_EXISTS);
+
+	g_free(path);
+	return there;
+}
+
 /* The owed notices of r as "notice key addr" lines, oldest first. */
 static char *
 owed_text(const struct roster *r)
@@ -1482,7 +1493,11 @@ test_owed_notices_recorded_settled_and_carried_by_compaction(void)
 		g_assert_cmpstr(now, ==, text);
 		g_free(now);
 	}
-	log = read_all(gen_file(f.list, "changes", gen + 1));
+	{
+		char *path = gen_file(f.list, "changes", gen + 1);
+		log = read_all(path);
+		g_free(path);
+	}
 	g_assert_cmpuint(count_commits(log), ==, 1);
 	g_assert_nonnull(strstr(log, " O welcome\ta@example.org\ta@example.org\n"));
 	g_assert_null(strstr(log, " + "));
@@ -1502,8 +1517,7 @@ test_owed_notices_recorded_settled_and_carried_by_compaction(void)
 	g_assert_cmpstr(text, ==, "");
 	g_free(text);
 	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
-	g_assert_false(g_file_test(gen_file(f.list, "changes", gen + 2),
-				   G_FILE_TEST_EXISTS));
+	g_assert_false(log_exists(f.list, gen + 2));
 	text = owed_now(f.list);
 	g_assert_cmpstr(text, ==, "");
 	g_free(text);
@@ -1521,8 +1535,11 @@ test_owed_notice_records_torn_or_uncommitted_not_applied(void)
 	put_owed(f.list, a);
 	/* A settle without its commit, then a torn owed record. */
 	append_record(f.list, "S welcome\ta@example.org", FALSE);
-	append_raw(gen_file(f.list, "changes", current_gen(f.list)),
-		   "12345678 O welcome\tz@exam");
+	{
+		char *path = gen_file(f.list, "changes", current_gen(f.list));
+		append_raw(path, "12345678 O welcome\tz@exam");
+		g_free(path);
+	}
 	text = owed_now(f.list);
 	g_assert_cmpstr(text, ==, "welcome a@example.org a@example.org\n");
 	g_free(text);
@@ -1569,8 +1586,7 @@ test_owed_notices_carried_do_not_trigger_compaction(void)
 	/* Settling them all is growth: compacted, nothing carried. */
 	settle_keys(f.list, NULL);
 	g_assert_cmpint(current_gen(f.list), ==, gen + 1);
-	g_assert_false(g_file_test(gen_file(f.list, "changes", gen + 1),
-				   G_FILE_TEST_EXISTS));
+	g_assert_false(log_exists(f.list, gen + 1));
 	{
 		struct roster *r = load(f.list);
 		g_assert_cmpuint(roster_count(r), ==, 1002);

@@ -150,8 +150,9 @@ void subscribe_announce_event(struct list *l, const char *address,
  * them in one change.  At least once: a crash between the two makes the
  * next sender send them again.  A notice to an address no longer a member
  * is settled unsent.  *sent_r gets how many went; -1 with *error when the
- * roster cannot be read or the round cannot be stored (nothing of that
- * round is settled).
+ * roster cannot be read, the round cannot be stored (nothing of that
+ * round is settled) or a notice cannot be made (it stays owed; the rest
+ * of its round went).
  */
 gboolean subscribe_owe_added(struct list *l, struct roster_change *c,
 			     const struct member *m, int welcome);
