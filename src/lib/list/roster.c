@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <fcntl.h>
@@ -42,6 +43,7 @@
 #define SNAPSHOT_MAGIC_2 "herald-roster 2\n"	/* no topics field: read */
 #define SNAPSHOT_MAGIC_1 "herald-roster 1\n"	/* no bounce fields: read */
 #define COMPACT_MIN (16 * 1024)
+#define EXTRAS_BLOCK 64
 #define LOAD_RETRIES 5
 #define NFIELDS 18
 #define NFIELDS_2 17	/* version 2's lines, without the topics */
@@ -80,6 +82,10 @@ struct roster {
 	 * the pages it writes); NULL when read into a buffer. */
 	void *snap_map;
 	size_t snap_map_len;
+	GStringChunk *strings;		/* keep()'s copies */
+	gboolean owed_only;	/* roster_load_owed's: no members */
+	struct lazy_member *extras_block;	/* new_extra()'s, in blocks */
+	guint extras_left;
 };
 
 struct owed {
@@ -675,9 +681,15 @@ ensure_owed(const struct roster *cr)
 static struct lazy_member *
 new_extra(struct roster *r)
 {
-	struct lazy_member *z = g_new0(struct lazy_member, 1);
+	struct lazy_member *z;
 
-	g_ptr_array_add(r->buffers, z);
+	/* In blocks too, for the same reason as keep()'s strings. */
+	if (r->extras_left == 0) {
+		r->extras_block = g_new0(struct lazy_member, EXTRAS_BLOCK);
+		g_ptr_array_add(r->buffers, r->extras_block);
+		r->extras_left = EXTRAS_BLOCK;
+	}
+	z = &r->extras_block[EXTRAS_BLOCK - r->extras_left--];
 	g_ptr_array_add(r->extra, z);
 	return z;
 }
@@ -895,6 +907,9 @@ load_log(struct roster *r, const char *path, size_t *valid_len_r,
 			g_ptr_array_set_size(pending_removes, 0);
 			g_array_set_size(pending_notices, 0);
 			committed = (size_t)(nl + 1 - buf);
+		} else if (r->owed_only && (p[9] == '+' || p[9] == '-') &&
+			   p[10] == ' ') {
+			/* Checked (the CRC), not applied: only notices wanted. */
 		} else if (p[9] == '+' && p[10] == ' ') {
 			struct lazy_member *z = g_new0(struct lazy_member, 1);
 			if (parse_member(p + 11, nl, &z->m) < 0) {
@@ -959,6 +974,8 @@ roster_free(struct roster **rp)
 	if (r->notice_recs != NULL)
 		g_array_free(r->notice_recs, TRUE);
 	fs_unmap_file(r->snap_map, r->snap_map_len);
+	if (r->strings != NULL)
+		g_string_chunk_free(r->strings);
 	g_ptr_array_free(r->extra, TRUE);
 	g_ptr_array_free(r->buffers, TRUE);
 	g_free(r);
@@ -1030,6 +1047,7 @@ roster_load_owed(struct list *l, struct roster **roster_r, GError **error)
 	struct roster *r = roster_new();
 	int ret = read_current(l, &gen, error);
 
+	r->owed_only = TRUE;
 	if (ret > 0) {
 		char *log = gen_path(l, "changes", gen);
 		ret = load_log(r, log, &valid, error);
@@ -1334,10 +1352,12 @@ roster_change_count(const struct roster_change *c)
 static char *
 keep(struct roster *r, const char *s)
 {
-	char *copy = g_strdup(s);
-
-	g_ptr_array_add(r->buffers, copy);
-	return copy;
+	/* In blocks of their own: a roster kept between changes holds them
+	 * for long, and one by one among the requests' short-lived
+	 * allocations they would keep the heap from shrinking. */
+	if (r->strings == NULL)
+		r->strings = g_string_chunk_new(4096);
+	return g_string_chunk_insert(r->strings, s);
 }
 
 static void
@@ -1639,6 +1659,11 @@ kept_put(struct list *l, struct roster *r, size_t valid)
 		roster_free(&r);
 		return;
 	}
+	/* Its snapshot's pages were all read once (the line count), none
+	 * written (kept rosters are not indexed): let them go; a lookup
+	 * faults in the few it bisects. */
+	if (r->snap_map != NULL)
+		(void)madvise(r->snap_map, r->snap_map_len, MADV_DONTNEED);
 	k = g_new0(struct kept, 1);
 	k->version = version;
 	k->r = r;
@@ -1675,7 +1700,7 @@ roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
 	struct roster *r = NULL;
 	struct roster_change *c = NULL;
 	size_t valid = 0;
-	gboolean kept, keep = FALSE;
+	gboolean kept, keep = FALSE, compacted = FALSE;
 	int ret = -1;
 
 	if (list_lock(l, 30000, &lk, error) < 0)
@@ -1707,8 +1732,8 @@ roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
 	/* The notices still owed are carried into the next log: what grows
 	 * is the rest. */
 	size_t grown = r->log_size - MIN(r->log_size, r->carried);
-	if (grown > COMPACT_MIN && grown > r->snapshot_size / 16 &&
-	    compact(l, r, error) < 0) {
+	compacted = grown > COMPACT_MIN && grown > r->snapshot_size / 16;
+	if (compacted && compact(l, r, error) < 0) {
 		/* The change is committed; only the compaction failed. */
 		log_error(ROSTER_SUBSYS, "%s: compaction failed: %s", list_fqdn(l),
 			  (*error)->message);
@@ -1718,6 +1743,8 @@ roster_edit(struct list *l, roster_edit_fn fn, void *ctx, GError **error)
 	ret = 0;
 out:
 	roster_change_free(&c);
+	if (compacted)
+		keep = FALSE;	/* indexed by the compaction: not kept */
 	/* Kept while the lock is still ours: the version is of our files. */
 	if (keep && r != NULL)
 		kept_put(l, r, valid);

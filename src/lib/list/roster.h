@@ -138,8 +138,9 @@ void roster_change_settle(struct roster_change *c, const struct roster_owed *o);
 GPtrArray *roster_owed(const struct roster *r);
 gboolean roster_is_owed(const struct roster *r, const char *notice,
 			const char *key);
-/* A roster with only what l's current change log holds (no snapshot is
- * read): cheap, for roster_owed alone. */
+/* A roster that holds only the notices l's roster owes (only the current
+ * change log is read, its members are not parsed): cheap, for
+ * roster_owed alone. */
 int roster_load_owed(struct list *l, struct roster **roster_r, GError **error);
 
 /* Takes the list lock, applies change c, and releases.  *current_r (if

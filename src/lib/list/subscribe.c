@@ -477,7 +477,7 @@ subscribe_announce_removed(struct list *l, const char *address, int goodbye)
 #define OWED_WELCOME "welcome"
 #define OWED_OWNERS "owners"
 /* Owed notices sent in one round: one file and one settling change. */
-#define OWED_ROUND 1000
+#define OWED_ROUND 250
 
 gboolean
 subscribe_owe_added(struct list *l, struct roster_change *c,

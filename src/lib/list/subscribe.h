@@ -144,7 +144,7 @@ void subscribe_announce_event(struct list *l, const char *address,
  * itself (roster.h) instead of being sent at once, so that the add costs
  * no file but the roster's (subscribe_group.h, the API's adds).
  * subscribe_owe_added records them in c (TRUE when any).
- * subscribe_send_owed sends what l's roster owes, rounds of up to 1,000:
+ * subscribe_send_owed sends what l's roster owes, rounds of up to 250:
  * each round renders them without the lock, then, under it, stores those
  * still owed as one file (a bundle of notices, store/queue.h) and settles
  * them in one change.  At least once: a crash between the two makes the
