@@ -1631,6 +1631,67 @@ test_kept_roster_sees_other_writers(void)
 	fixture_teardown(&f);
 }
 
+/* A compaction merges the snapshot's lines with the changes since (no
+ * index built): members replaced, removed, and added before the first,
+ * between and after the last come out in key order, each once. */
+static void
+test_compaction_merges_snapshot_and_changes(void)
+{
+	struct fixture f;
+	GError *error = NULL;
+	struct roster *r;
+	char *before, *after, *snap, *path;
+	struct roster_change *c;
+
+	fixture_setup(&f);
+	put_addrs(f.list, "b@example.org", "d@example.org", "f@example.org",
+		  "h@example.org", NULL);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	/* Since the snapshot: d replaced (a new name), f removed, a, e, z
+	 * and a key with a tab escaped added. */
+	c = roster_change_new();
+	{
+		struct member m = member_make("d@example.org");
+		g_free(m.name);
+		m.name = g_strdup("Dee");
+		roster_change_put(c, &m);
+		member_clear(&m);
+	}
+	roster_change_remove(c, "f@example.org");
+	g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+	roster_change_free(&c);
+	put_addrs(f.list, "z@example.org", "a@example.org", "e@example.org", NULL);
+	r = load(f.list);
+	before = roster_dump(r);
+	roster_free(&r);
+	g_assert_cmpint(roster_compact(f.list, &error), ==, 0);
+	g_assert_no_error(error);
+	r = load(f.list);
+	after = roster_dump(r);
+	g_assert_cmpuint(roster_count(r), ==, 6);
+	g_assert_cmpstr(roster_find(r, "d@example.org")->name, ==, "Dee");
+	g_assert_null(roster_find(r, "f@example.org"));
+	roster_free(&r);
+	g_assert_cmpstr(after, ==, before);
+	/* The snapshot itself: sorted, each once, counted. */
+	path = gen_file(f.list, "members", current_gen(f.list));
+	snap = read_all(path);
+	{
+		char **lines = g_strsplit(snap, "\n", -1);
+		const char *want[] = { "a@", "b@", "d@", "e@", "h@", "z@" };
+		g_assert_cmpstr(lines[0], ==, "herald-roster 3");
+		for (guint i = 0; i < G_N_ELEMENTS(want); i++)
+			g_assert_true(g_str_has_prefix(lines[i + 1], want[i]));
+		g_assert_cmpstr(lines[7], ==, "end 6");
+		g_strfreev(lines);
+	}
+	g_free(snap);
+	g_free(path);
+	g_free(before);
+	g_free(after);
+	fixture_teardown(&f);
+}
+
 static const struct unit_test tests[] = {
 	{ "/roster/password/rehashed-at-other-parameters",
 	  test_member_password_rehashed_at_other_parameters },
@@ -1677,6 +1738,8 @@ static const struct unit_test tests[] = {
 	  test_owed_notice_records_torn_or_uncommitted_not_applied },
 	{ "/roster/owed/carried-not-growth",
 	  test_owed_notices_carried_do_not_trigger_compaction },
+	{ "/roster/compact/merges-snapshot-and-changes",
+	  test_compaction_merges_snapshot_and_changes },
 	{ "/roster/kept/other-writers-seen",
 	  test_kept_roster_sees_other_writers },
 	{ "/roster/names/modes-statuses-parse",

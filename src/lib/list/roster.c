@@ -84,6 +84,7 @@ struct roster {
 	size_t snap_map_len;
 	GStringChunk *strings;		/* keep()'s copies */
 	gboolean owed_only;	/* roster_load_owed's: no members */
+	gboolean snap_v3;	/* the snapshot's lines are of this version */
 	struct lazy_member *extras_block;	/* new_extra()'s, in blocks */
 	guint extras_left;
 };
@@ -740,6 +741,7 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 	r->snap_begin = p;
 	r->snap_end = last + 1;
 	r->snap_count = count;
+	r->snap_v3 = memcmp(buf, SNAPSHOT_MAGIC, strlen(SNAPSHOT_MAGIC)) == 0;
 	r->indexed = FALSE;
 	return 1;
 corrupt:
@@ -1399,28 +1401,125 @@ apply_in_memory(struct roster *r, struct roster_change *c)
 
 /* --- writing ------------------------------------------------------------------ */
 
+/* A snapshot being written: its text goes out a buffer at a time, so
+ * that writing one costs a buffer, not the roster's size, in memory. */
+struct snap_out {
+	int fd;
+	const char *path;
+	GString *buf;
+	guint count;		/* member lines */
+	int failed;
+};
+
+#define SNAP_BUFFER (64 * 1024)
+
+static void
+snap_flush(struct snap_out *o, GError **error)
+{
+	if (o->failed == 0 && o->buf->len > 0 &&
+	    fs_write_all(o->fd, o->buf->str, o->buf->len, o->path, error) < 0)
+		o->failed = -1;
+	g_string_truncate(o->buf, 0);
+}
+
+/* One member line: as written in a version 3 snapshot already (raw, with
+ * its '\n'), or made from m. */
+static void
+snap_line(struct snap_out *o, const char *raw, size_t raw_len,
+	  const struct member *m, GError **error)
+{
+	if (raw != NULL) {
+		g_string_append_len(o->buf, raw, (gssize)raw_len);
+	} else {
+		append_member(o->buf, m);
+		g_string_append_c(o->buf, '\n');
+	}
+	o->count++;
+	if (o->buf->len >= SNAP_BUFFER)
+		snap_flush(o, error);
+}
+
+/* The members in key order by merging: the snapshot's lines (sorted by
+ * key) that no change since replaced or removed, copied as they are, and
+ * the members the changes put, sorted.  No table of every member is
+ * built and no line parsed but for its key: compacting a 100,000-member
+ * roster costs its changes in memory, not the roster. */
+static void
+snap_merge(struct snap_out *o, struct roster *r, GError **error)
+{
+	GPtrArray *puts = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer z;
+	char *p = r->snap_begin;
+	guint e = 0;
+
+	/* Unindexed, by_key holds exactly the members put since. */
+	g_hash_table_iter_init(&it, r->by_key);
+	while (g_hash_table_iter_next(&it, NULL, &z))
+		g_ptr_array_add(puts, &((struct lazy_member *)z)->m);
+	g_ptr_array_sort(puts, member_compare);
+	for (long n = 0; p != NULL && p < r->snap_end && n < r->snap_count; n++) {
+		char *nl = memchr(p, '\n', (size_t)(r->snap_end - p));
+		char *key = line_key(p, nl);
+
+		while (e < puts->len &&
+		       strcmp(((struct member *)puts->pdata[e])->key, key) < 0)
+			snap_line(o, NULL, 0, puts->pdata[e++], error);
+		if (!g_hash_table_contains(r->by_key, key) &&
+		    !g_hash_table_contains(r->removed, key))
+			snap_line(o, p, (size_t)(nl + 1 - p), NULL, error);
+		g_free(key);
+		p = nl + 1;
+	}
+	while (e < puts->len)
+		snap_line(o, NULL, 0, puts->pdata[e++], error);
+	g_ptr_array_free(puts, TRUE);
+}
+
 static int
 write_snapshot(struct list *l, struct roster *r, int64_t gen, GError **error)
 {
 	char *path = gen_path(l, "members", gen);
 	char *tmp = g_strdup_printf("%s.tmp.%s.%d", path, herald_host(), (int)getpid());
 	char *dir = roster_path(l, NULL);
-	GPtrArray *members = roster_members(r, TRUE);
-	GString *out = g_string_sized_new(members->len * 96 + 64);
-	ino_t ino;
+	struct snap_out o = { .path = tmp, .buf = g_string_sized_new(SNAP_BUFFER + 4096) };
+	struct stat st;
 	int ret = -1;
 
-	g_string_append(out, SNAPSHOT_MAGIC);
-	for (guint i = 0; i < members->len; i++) {
-		append_member(out, members->pdata[i]);
-		g_string_append_c(out, '\n');
-	}
-	g_string_append_printf(out, "end %u\n", members->len);
 	(void)fs_unlink(tmp);	/* a leftover of ours from a crash */
-	if (fs_create_synced(tmp, out->str, out->len, &ino, error) == 0)
-		ret = fs_commit_rename(tmp, path, dir, ino, error);
-	g_string_free(out, TRUE);
-	g_ptr_array_free(members, TRUE);
+	o.fd = fs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0660);
+	if (o.fd < 0) {
+		set_errno_error(error, "open(%s)", tmp);
+		goto out;
+	}
+	g_string_append(o.buf, SNAPSHOT_MAGIC);
+	if (!r->indexed && r->snap_v3) {
+		snap_merge(&o, r, error);
+	} else {
+		/* Indexed already, or an older version's lines to rewrite. */
+		GPtrArray *members = roster_members(r, TRUE);
+		for (guint i = 0; i < members->len; i++)
+			snap_line(&o, NULL, 0, members->pdata[i], error);
+		g_ptr_array_free(members, TRUE);
+	}
+	g_string_append_printf(o.buf, "end %u\n", o.count);
+	snap_flush(&o, error);
+	if (o.failed == 0 && fstat(o.fd, &st) < 0) {
+		set_errno_error(error, "fstat(%s)", tmp);
+		o.failed = -1;
+	}
+	if (o.failed < 0) {
+		close(o.fd);
+		(void)fs_unlink(tmp);
+		goto out;
+	}
+	if (fs_sync_close(&o.fd, tmp, error) < 0) {
+		(void)fs_unlink(tmp);
+		goto out;
+	}
+	ret = fs_commit_rename(tmp, path, dir, st.st_ino, error);
+out:
+	g_string_free(o.buf, TRUE);
 	g_free(path);
 	g_free(tmp);
 	g_free(dir);
