@@ -5,13 +5,22 @@
  * here; this file owns the sockets, the clock and the signals.
  *
  * One process listens (a unix socket or a loopback TCP port, setting
- * lmtp.listen) and forks one process per session, at most
- * lmtp.max_sessions of them; a connection beyond that is answered
- * "421 4.3.2 too many connections" by the listener and closed at once.  The
- * master starts the listener when lmtp.listen is set, restarts it like a
+ * lmtp.listen; and the pipe socket, lmtp.pipe_socket) and forks one
+ * process per session, at most lmtp.max_sessions of them; a connection
+ * beyond that is answered "421 4.3.2 too many connections" by the
+ * listener and closed at once.  The master starts the listener when
+ * lmtp.listen is set or lmtp.pipe_socket is on, restarts it like a
  * runner, and passes SIGHUP on to it: the listener rereads the settings
- * (a new lmtp.listen or lmtp.socket_group gets a new socket), each new
- * session takes the limits of that moment.
+ * (a new lmtp.listen or lmtp.socket_group gets a new socket, the pipe
+ * socket opens or closes), each new session takes the limits of that
+ * moment.
+ *
+ * The pipe socket is herald-mta's (src/mta/handoff.h): an abstract unix
+ * socket named after the var dir (entry/pipe_socket.h), so nothing on
+ * disk, one per host, gone with the listener.  Having no file mode, it
+ * takes connections only from herald's own user and root (SO_PEERCRED);
+ * any other is closed before the greeting and logged.  Its sessions are
+ * LMTP sessions like the others, logged "from herald-mta".
  *
  * Why a bounded set of processes and not one event loop: storing a
  * message is an fsync of its file and one of the queue directory before
@@ -74,6 +83,7 @@
 #include "base/log.h"
 #include "entry/accept.h"
 #include "entry/lmtp_session.h"
+#include "entry/pipe_socket.h"
 #include "list/list.h"
 #include "store/queue.h"
 #include "store/names.h"
@@ -124,13 +134,20 @@ on_session_stop(int sig)
 	session_stop = 1;
 }
 
+/* What a session stores for, and through which socket. */
+struct store_ctx {
+	struct site *site;
+	gboolean pipe;		/* herald-mta's, on the pipe socket */
+};
+
 /* The storing callback of the sessions (lmtp_store_fn): the message into
  * the recipient's queue, with the envelope in its metadata. */
 static int
 store_message(void *ctx, const char *sender, const struct listaddr *r,
 	      const char *msg, size_t len, char **id_r, GError **error)
 {
-	struct site *site = ctx;
+	const struct store_ctx *sc = ctx;
+	struct site *site = sc->site;
 	struct queue_meta *meta = queue_meta_new();
 	int ret;
 
@@ -153,8 +170,8 @@ store_message(void *ctx, const char *sender, const struct listaddr *r,
 			  r->address, (*error)->message);
 	else
 		log_info(LMTP_SUBSYS, "accepted %s for %s from <%s> as %s/%s "
-			 "(%zu bytes)", r->kind, r->list, sender, r->queue, *id_r,
-			 len);
+			 "(%zu bytes)%s", r->kind, r->list, sender, r->queue,
+			 *id_r, len, sc->pipe ? " from herald-mta" : "");
 	queue_meta_free(&meta);
 	return ret;
 }
@@ -201,11 +218,11 @@ struct session_limits {
 
 /* One session on connection fd, in its own process, until it closes. */
 static void
-session_serve(struct site *site, int fd, const struct session_limits *lim,
+session_serve(struct store_ctx *sc, int fd, const struct session_limits *lim,
 	      const sigset_t *waitmask)
 {
-	struct lmtp_session *s = lmtp_session_new(site, herald_host(), &lim->lmtp,
-						  store_message, site);
+	struct lmtp_session *s = lmtp_session_new(sc->site, herald_host(),
+						  &lim->lmtp, store_message, sc);
 	int64_t progress = now_ms(), stop_deadline = 0;
 	char *buf = g_malloc(LMTP_READ_CHUNK);
 	const char *why = NULL;
@@ -332,7 +349,8 @@ on_lmtp_chld(int sig)
 
 struct server {
 	struct site *site;
-	struct listener l;
+	struct listener l;	/* lmtp.listen's; fd -1 when it is empty */
+	int pipe_fd;		/* the pipe socket (lmtp.pipe_socket), or -1 */
 	GHashTable *sessions;	/* pid -> nothing: the live sessions */
 	sigset_t waitmask;	/* the signals ppoll lets in */
 	int64_t refused_since;	/* refusals not yet logged */
@@ -340,16 +358,102 @@ struct server {
 	int64_t refused_logged;	/* ms */
 };
 
-/* After SIGHUP: logs reopened, settings reread; a new lmtp.listen or
- * lmtp.socket_group gets a new listener (the old one stays if the new one
- * cannot be opened).  Sessions read the rest of the settings as they
+/* The pipe socket (entry/pipe_socket.h): its descriptor, or -1 when
+ * another server of this host has it or it cannot be made (logged:
+ * herald-mta then stores messages itself). */
+static int
+pipe_socket_open(struct site *site)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int fd;
+
+	if (pipe_socket_address(site_var_dir(site), &sa, &len) < 0 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			 0)) < 0) {
+		log_error(LMTP_SUBSYS, "pipe socket: %s", g_strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 128) < 0) {
+		if (errno == EADDRINUSE)
+			log_info(LMTP_SUBSYS, "pipe socket: another LMTP server "
+				 "of this host has it");
+		else
+			log_error(LMTP_SUBSYS, "pipe socket: %s",
+				  g_strerror(errno));
+		close(fd);
+		return -1;
+	}
+	log_info(LMTP_SUBSYS, "listening on the pipe socket for herald-mta");
+	return fd;
+}
+
+static void
+pipe_socket_close(struct server *sv)
+{
+	if (sv->pipe_fd >= 0)
+		close(sv->pipe_fd);
+	sv->pipe_fd = -1;
+}
+
+/* Whether the pipe socket's client is herald's user or root: only they
+ * may hand mail over as the MTA does. */
+static gboolean
+pipe_peer_trusted(int c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	return getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	       (cred.uid == geteuid() || cred.uid == 0);
+}
+
+/* lmtp.listen's listener, as the settings now say: opened, moved, given
+ * a new group or closed (an old one stays if the new one cannot be
+ * opened). */
+static void
+listener_update(struct server *sv)
+{
+	GError *error = NULL;
+	struct listener nl = sv->l;
+	char *spec = site_get(sv->site, "lmtp.listen", NULL);
+	char *group = site_get(sv->site, "lmtp.socket_group", NULL);
+
+	if (*spec == '\0') {
+		if (sv->l.fd >= 0) {
+			listener_close(&sv->l);
+			log_info(LMTP_SUBSYS, "no longer listening on "
+				 "lmtp.listen");
+		}
+	} else if (sv->l.fd >= 0 && strcmp(spec, sv->l.spec) == 0) {
+		/* The same socket, perhaps another group (an empty one
+		 * leaves the group as it is until the next start). */
+		if (strcmp(group, sv->l.group) != 0 &&
+		    listener_set_group(&sv->l, group, &error) < 0) {
+			log_error(LMTP_SUBSYS, "%s", error->message);
+			g_clear_error(&error);
+		}
+	} else if (listener_open(&nl, spec, group, &error) < 0) {
+		log_error(LMTP_SUBSYS, "new listener %s: %s%s%s", spec,
+			  error->message, sv->l.fd >= 0 ? "; still on " : "",
+			  sv->l.fd >= 0 ? sv->l.spec : "");
+		g_clear_error(&error);
+	} else {
+		listener_close(&sv->l);
+		sv->l = nl;
+		log_info(LMTP_SUBSYS, "now listening on %s", spec);
+	}
+	g_free(spec);
+	g_free(group);
+}
+
+/* After SIGHUP: logs reopened, settings reread, the listener and the pipe
+ * socket as they now say.  Sessions read the rest of the settings as they
  * start. */
 static void
 lmtp_reload(struct server *sv)
 {
 	GError *error = NULL;
-	struct listener nl = sv->l;
-	char *spec, *group;
 
 	lmtp_hup = 0;
 	log_request_reopen();
@@ -359,31 +463,11 @@ lmtp_reload(struct server *sv)
 		g_clear_error(&error);
 		return;
 	}
-	spec = site_get(sv->site, "lmtp.listen", NULL);
-	group = site_get(sv->site, "lmtp.socket_group", NULL);
-	if (strcmp(spec, sv->l.spec) == 0 && strcmp(group, sv->l.group) == 0) {
-		g_free(spec);
-		g_free(group);
-		return;
-	}
-	if (strcmp(spec, sv->l.spec) == 0) {
-		/* The same socket, another group (an empty one leaves the
-		 * group as it is until the next start). */
-		if (listener_set_group(&sv->l, group, &error) < 0) {
-			log_error(LMTP_SUBSYS, "%s", error->message);
-			g_clear_error(&error);
-		}
-	} else if (listener_open(&nl, spec, group, &error) < 0) {
-		log_error(LMTP_SUBSYS, "new listener %s: %s; still on %s", spec,
-			  error->message, sv->l.spec);
-		g_clear_error(&error);
-	} else {
-		listener_close(&sv->l);
-		sv->l = nl;
-		log_info(LMTP_SUBSYS, "now listening on %s", spec);
-	}
-	g_free(spec);
-	g_free(group);
+	listener_update(sv);
+	if (!site_get_bool(sv->site, "lmtp.pipe_socket"))
+		pipe_socket_close(sv);
+	else if (sv->pipe_fd < 0)
+		sv->pipe_fd = pipe_socket_open(sv->site);
 }
 
 static void
@@ -429,7 +513,7 @@ refuse(struct server *sv, int c, gint64 max)
 }
 
 static void
-start_session(struct server *sv, int c, gboolean tcp)
+start_session(struct server *sv, int c, gboolean tcp, gboolean pipe)
 {
 	struct session_limits lim;
 	pid_t parent = getpid(), pid;
@@ -450,16 +534,21 @@ start_session(struct server *sv, int c, gboolean tcp)
 	 * listener's death; SIGHUP is the listener's business. */
 	sigset_t waitmask = sv->waitmask;
 
+	struct store_ctx sc = { .site = sv->site, .pipe = pipe };
+
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		session_stop = 1;
-	close(sv->l.fd);
+	if (sv->l.fd >= 0)
+		close(sv->l.fd);
+	if (sv->pipe_fd >= 0)
+		close(sv->pipe_fd);
 	set_handlers(on_session_stop, SIG_IGN, SIG_DFL);
 	if (tcp) {
 		int one = 1;
 		(void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	}
-	session_serve(sv->site, c, &lim, &waitmask);
+	session_serve(&sc, c, &lim, &waitmask);
 	_exit(0);
 }
 
@@ -472,6 +561,7 @@ stop_sessions(struct server *sv)
 	gpointer pid;
 
 	listener_close(&sv->l);
+	pipe_socket_close(sv);
 	if (g_hash_table_size(sv->sessions) > 0)
 		log_info(LMTP_SUBSYS, "stopping: %u sessions to finish",
 			 g_hash_table_size(sv->sessions));
@@ -503,14 +593,15 @@ lmtp_main(struct site *site)
 	struct server sv = {
 		.site = site,
 		.l = { .what = "lmtp.listen", .group_what = "lmtp.socket_group",
-		       .subsys = LMTP_SUBSYS },
+		       .subsys = LMTP_SUBSYS, .fd = -1 },
+		.pipe_fd = -1,
 	};
 	char *spec = site_get(site, "lmtp.listen", NULL);
 	char *group = site_get(site, "lmtp.socket_group", NULL);
 	GError *error = NULL;
 	sigset_t block;
 
-	if (listener_open(&sv.l, spec, group, &error) < 0) {
+	if (*spec != '\0' && listener_open(&sv.l, spec, group, &error) < 0) {
 		log_error(LMTP_SUBSYS, "%s", error->message);
 		g_clear_error(&error);
 		g_free(spec);
@@ -519,6 +610,8 @@ lmtp_main(struct site *site)
 	}
 	g_free(spec);
 	g_free(group);
+	if (site_get_bool(site, "lmtp.pipe_socket"))
+		sv.pipe_fd = pipe_socket_open(site);
 	/* The signals are let in only inside ppoll(): none is lost between a
 	 * look at the flags and the wait. */
 	sigemptyset(&block);
@@ -533,32 +626,54 @@ lmtp_main(struct site *site)
 	sigdelset(&sv.waitmask, SIGCHLD);
 	set_handlers(on_lmtp_stop, on_lmtp_hup, on_lmtp_chld);
 	sv.sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
-	log_info(LMTP_SUBSYS, "listening on %s", sv.l.spec);
+	if (sv.l.fd >= 0)
+		log_info(LMTP_SUBSYS, "listening on %s", sv.l.spec);
 
 	while (!lmtp_stop) {
-		struct pollfd pfd = { .fd = sv.l.fd, .events = POLLIN };
-		gboolean tcp = sv.l.path == NULL;
-		int c;
+		/* [0] lmtp.listen's, [1] the pipe socket; fd -1 is skipped. */
+		struct pollfd pfd[2] = {
+			{ .fd = sv.l.fd, .events = POLLIN },
+			{ .fd = sv.pipe_fd, .events = POLLIN },
+		};
 
 		if (lmtp_hup)
 			lmtp_reload(&sv);
 		if (lmtp_chld)
 			reap_sessions(&sv);
-		if (ppoll(&pfd, 1, NULL, &sv.waitmask) <= 0)
+		pfd[0].fd = sv.l.fd;
+		pfd[1].fd = sv.pipe_fd;
+		if (ppoll(pfd, 2, NULL, &sv.waitmask) <= 0)
 			continue;
-		c = accept4(sv.l.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (c < 0) {
-			if (errno != EINTR && errno != EAGAIN &&
-			    errno != ECONNABORTED)
-				log_error(LMTP_SUBSYS, "accept: %s", g_strerror(errno));
-			continue;
+		for (int k = 0; k < 2; k++) {
+			gboolean pipe = k == 1;
+			int c;
+
+			if (pfd[k].fd < 0 || !(pfd[k].revents & POLLIN))
+				continue;
+			c = accept4(pfd[k].fd, NULL, NULL,
+				    SOCK_CLOEXEC | SOCK_NONBLOCK);
+			if (c < 0) {
+				if (errno != EINTR && errno != EAGAIN &&
+				    errno != ECONNABORTED)
+					log_error(LMTP_SUBSYS, "accept: %s",
+						  g_strerror(errno));
+				continue;
+			}
+			if (pipe && !pipe_peer_trusted(c)) {
+				log_warning(LMTP_SUBSYS, "pipe socket: a "
+					    "connection from another user "
+					    "refused");
+				close(c);
+				continue;
+			}
+			reap_sessions(&sv);
+			gint64 max = site_get_int(site, "lmtp.max_sessions");
+			if ((gint64)g_hash_table_size(sv.sessions) >= max)
+				refuse(&sv, c, max);
+			else
+				start_session(&sv, c, !pipe && sv.l.path == NULL,
+					      pipe);
 		}
-		reap_sessions(&sv);
-		gint64 max = site_get_int(site, "lmtp.max_sessions");
-		if ((gint64)g_hash_table_size(sv.sessions) >= max)
-			refuse(&sv, c, max);
-		else
-			start_session(&sv, c, tcp);
 	}
 	stop_sessions(&sv);
 	g_hash_table_destroy(sv.sessions);
@@ -570,14 +685,15 @@ static gboolean
 lmtp_wanted(struct site *site)
 {
 	char *listen = site_get(site, "lmtp.listen", NULL);
-	gboolean wanted = listen != NULL && *listen != '\0';
+	gboolean wanted = (listen != NULL && *listen != '\0') ||
+			  site_get_bool(site, "lmtp.pipe_socket");
 
 	g_free(listen);
 	return wanted;
 }
 
 /* The master runs the LMTP server on every host when lmtp.listen is set
- * (accepting mail needs no lease). */
+ * or lmtp.pipe_socket is on (accepting mail needs no lease). */
 const struct service service_lmtp = {
 	.name = "lmtp",
 	.wanted = lmtp_wanted,

@@ -22,7 +22,12 @@
  * carved from the heap of the server thread that made them, where their
  * holes stay between requests, one heap per thread.  Measured with
  * bench/api.sh (docs/PERFORMANCE.md, "REST API"): peak RSS 37.6 MB with
- * the dynamic threshold, 29.6 MB with this one, no request slower.
+ * the dynamic threshold, 29.6 MB with this one, no request slower.  And
+ * its threads share one heap (M_ARENA_MAX 1): with a heap each, what one
+ * thread freed (the owed welcomes a sender round made, a batch's roster
+ * change) stayed in its heap, unused by the others; measured the same
+ * way, peak RSS 27.3-28.0 MB against 28.9-30.8 MB with a heap per thread,
+ * the subscriptions no slower (docs/PERFORMANCE.md, Session 11).
  *
  * `herald web serve` runs the same in the foreground; `herald web
  * password` sets the site administrator's password (read from standard
@@ -141,6 +146,7 @@ static int web_main(struct site *site)
 
 	prctl(PR_SET_NAME, "herald-web");
 	mallopt(M_MMAP_THRESHOLD, WEB_MMAP_THRESHOLD);
+	mallopt(M_ARENA_MAX, 1);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);

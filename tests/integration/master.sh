@@ -12,8 +12,10 @@ H=$(hostname | cut -d. -f1 | tr -c 'A-Za-z0-9\n-' -)
 "$HERALD" --var "$V" site set master.lease_lifetime 3
 "$HERALD" --var "$V" site set master.poll_interval 60000
 # The master's children are its runners here: no scheduler service
-# (tests/integration/scheduler.sh is about that one).
+# (tests/integration/scheduler.sh is about that one), no LMTP server
+# (lmtp.sh, mta-program.sh).
 "$HERALD" --var "$V" site set schedule.enabled false
+"$HERALD" --var "$V" site set lmtp.pipe_socket false
 LOG=$V/logs/$H
 
 check "start daemonizes and returns 0" "$HERALD" --var "$V" start

@@ -138,10 +138,13 @@ drop_runner "$V2" out
 printf 'dave@example.net\nerin@example.net\n' | "$HERALD" --var "$V2" members add pipe@pipe.test >/dev/null
 "$HERALD" --var "$V2" site set mta.postfix_transport pipe
 "$HERALD" --var "$V2" site set mta.postfix_config "$PF2/etc"
-# The pipe user must be able to run herald: the build directory may not be
-# open to other users (a clone in a 0700 mktemp directory), T_DIR is.
+# The pipe user must be able to run herald-mta and the herald beside it
+# (which it runs when no LMTP server takes the message): the build
+# directory may not be open to other users (a clone in a 0700 mktemp
+# directory), T_DIR is.
 PIPE_HERALD=$T_DIR/herald-mta
 cp "$HERALD-mta" "$PIPE_HERALD"
+cp "$HERALD" "$T_DIR/herald"
 export HERALD_TABLES=$V2/etc/postfix HERALD_PIPE_USER=heraldpipe
 export HERALD_PIPE_ARGV="$PIPE_HERALD --var $V2 auto --sender \${sender} --recipient \${recipient}"
 PORT=$(free_port)
@@ -168,5 +171,21 @@ check "the pipeline sends it to the two members" \
 	bash -c '"$1" --var "$2" runner in --once >/dev/null 2>&1; f=$(ls "$2"/queue/out/*.msg) && [ "$(grep -c "^rcpt: " "$f")" -eq 2 ]' _ "$HERALD" "$V2"
 check "mta auto refuses an address that is no list's (exit 67)" \
 	bash -c 'printf "Subject: x\n\nx\n" | "$1" --var "$2" mta auto --recipient nolist@pipe.test 2>/dev/null; [ $? -eq 67 ]' _ "$HERALD" "$V2"
+check "no LMTP server ran: the pipe stored them itself" \
+	bash -c '! grep -qs "from herald-mta" "$1"/logs/*/lmtp' _ "$V2"
+
+# With herald's LMTP server up (as the pipe's user: the pipe socket takes
+# only its own user's connections), herald-mta hands the post over.
+setpriv --reuid=heraldpipe --regid="$(id -g heraldpipe)" --clear-groups \
+	"$T_DIR/herald" --var "$V2" lmtp 2>/dev/null &
+LMTP=$!
+wait_for 5 grep -qs "listening on the pipe socket" "$V2"/logs/*/lmtp
+smtp "$PORT" dave@example.net "handed post" pipe@pipe.test >/dev/null
+check "through Postfix's pipe, herald-mta hands the post to the LMTP server" \
+	wait_for 30 grep -qs "accepted post for pipe@pipe.test from <dave@example.net> .* from herald-mta" "$V2"/logs/*/lmtp
+check "which stores it in the in queue" \
+	bash -c 'grep -lq "^Subject: handed post" "$1"/queue/in/*.msg' _ "$V2"
+kill $LMTP
+wait $LMTP 2>/dev/null
 "$INSTANCE" "$PF2" stop
 t_done

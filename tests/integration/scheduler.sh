@@ -25,6 +25,8 @@ L=demo@lists.test
 H lists create $L --owner admin@example.org >/dev/null
 H site set master.lease_lifetime $LIFE
 H site set master.restart_backoff_max 1
+# The scheduler is each master's only service here (no LMTP server).
+H site set lmtp.pipe_socket false
 # Only held.expire runs: schedule.debug_sleep below slows every task, and
 # one that falls on the same slot (news.gate every 5 minutes) would hold
 # the other host's scheduler for 30 s, as a real long task does.

@@ -311,7 +311,81 @@ test_after_address_subscribed(void)
 	list_fixture_clear(&f);
 }
 
+/* Whether s lies in the view's folded text (shared, not a copy). */
+static gboolean
+in_folded(const struct memberview *v, const char *s)
+{
+	return s >= v->text && s < v->text + v->folded_len;
+}
+
+/* Addresses and names are shown as written; the ones already in folded
+ * form are not stored twice, the others are, and the search reads the
+ * folded form of both. */
+static void
+test_text_as_written_folded_shared(void)
+{
+	static const char *const members[][2] = {
+		{ "ann@example.net", "ann" },
+		{ "Bob@Example.NET", "Bob Jones" },
+		{ "carl@example.net", "J\xc3\xbcrgen Gro\xc3\x9f" },
+		{ "dora@example.net", "" },
+	};
+	struct list_fixture f;
+	struct roster_change *c = roster_change_new();
+	GError *error = NULL;
+	struct memberview *v;
+	struct memberview_entry x;
+	const struct memberview_entry *e;
+	GArray *page = g_array_new(FALSE, FALSE, sizeof(guint));
+
+	list_fixture_init(&f, FQDN);
+	for (guint i = 0; i < G_N_ELEMENTS(members); i++) {
+		struct member m = { 0 };
+		m.addr = (char *)members[i][0];
+		m.key = g_ascii_strdown(m.addr, -1);
+		m.name = (char *)members[i][1];
+		m.status_reason = m.language = m.password = "";
+		m.bounce.reason = "";
+		roster_change_put(c, &m);
+		g_free(m.key);
+	}
+	g_assert_cmpint(roster_commit(f.list, c, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	roster_change_free(&c);
+	v = memberview_get(f.list, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(v->count, ==, 4);
+	for (guint i = 0; i < G_N_ELEMENTS(members); i++) {
+		e = memberview_at(v, FALSE, i, &x);
+		g_assert_cmpstr(e->addr, ==, members[i][0]);
+		g_assert_cmpstr(e->name, ==, members[i][1]);
+	}
+	e = memberview_at(v, FALSE, 0, &x);
+	g_assert_true(in_folded(v, e->addr) && in_folded(v, e->name));
+	e = memberview_at(v, FALSE, 1, &x);
+	g_assert_false(in_folded(v, e->addr) || in_folded(v, e->name));
+	e = memberview_at(v, FALSE, 2, &x);
+	g_assert_true(in_folded(v, e->addr));
+	g_assert_false(in_folded(v, e->name));
+	g_assert_true(in_folded(v, memberview_at(v, FALSE, 3, &x)->name));
+	/* Case-folded: "GROSS" finds Gro\xc3\x9f, "bob j" the name. */
+	g_assert_cmpuint(memberview_search(v, "GROSS", 0, 10, page), ==, 1);
+	g_assert_cmpuint(g_array_index(page, guint, 0), ==, 2);
+	g_array_set_size(page, 0);
+	g_assert_cmpuint(memberview_search(v, "bob j", 0, 10, page), ==, 1);
+	g_assert_cmpuint(g_array_index(page, guint, 0), ==, 1);
+	/* Not across an address and its name. */
+	g_assert_cmpuint(memberview_search(v, "netann", 0, 10, page), ==, 0);
+	g_assert_true(memberview_address_holds(v, 1, "bob@example.net"));
+	g_assert_false(memberview_address_holds(v, 1, "bob@example.netbob"));
+	g_array_free(page, TRUE);
+	memberview_unref(&v);
+	list_fixture_clear(&f);
+}
+
 static const struct unit_test tests[] = {
+	{ "/memberview/text-as-written-folded-shared",
+	  test_text_as_written_folded_shared },
 	{ "/memberview/after-address-subscribed",
 	  test_after_address_subscribed },
 	{ "/memberview/search-folded-paged", test_search_folded_paged },

@@ -695,6 +695,30 @@ new_extra(struct roster *r)
 	return z;
 }
 
+/* Gives the mapped snapshot's pages from *from up to upto back (a
+ * private mapping: read again, they come from the file), and moves *from
+ * on; done every SNAP_LET_GO bytes, so that reading the whole file does
+ * not hold it whole.  Only for pages nothing points into: read only, or
+ * parsed by a scan that has copied what it needed. */
+#define SNAP_LET_GO (1u << 20)
+
+static void
+snap_let_go(const struct roster *r, const char **from, const char *upto)
+{
+	static size_t page;
+	const char *base = r->snap_map;
+
+	if (base == NULL || upto - *from < (ptrdiff_t)SNAP_LET_GO)
+		return;
+	if (page == 0)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	const char *to = base + (size_t)(upto - base) / page * page;
+	if (to > *from) {
+		(void)madvise((void *)*from, (size_t)(to - *from), MADV_DONTNEED);
+		*from = to;
+	}
+}
+
 static int
 load_snapshot(struct roster *r, const char *path, GError **error)
 {
@@ -734,8 +758,11 @@ load_snapshot(struct roster *r, const char *path, GError **error)
 	p = buf + strlen(SNAPSHOT_MAGIC);
 	if (p > last + 1)
 		goto corrupt;
-	for (char *q = p; q < last + 1 && (q = memchr(q, '\n', (size_t)(last + 1 - q))) != NULL; q++)
+	const char *let_go = buf;
+	for (char *q = p; q < last + 1 && (q = memchr(q, '\n', (size_t)(last + 1 - q))) != NULL; q++) {
 		count++;
+		snap_let_go(r, &let_go, q);
+	}
 	if (count != want)
 		goto corrupt;
 	r->snap_begin = p;
@@ -1126,11 +1153,13 @@ roster_scan(struct list *l, roster_scan_fn fn, void *ctx, GError **error)
 		gboolean changed = g_hash_table_size(r->by_key) > 0 ||
 				   g_hash_table_size(r->removed) > 0;
 		char *p = r->snap_begin;
+		const char *let_go = r->snap_map;
 
 		for (long n = 0; p < r->snap_end && n < r->snap_count; n++) {
 			char *nl = memchr(p, '\n', (size_t)(r->snap_end - p));
 			struct lazy_member z = { 0 };
 
+			snap_let_go(r, &let_go, p);
 			z.rest = parse_key(p, nl, &z.m);
 			p = nl + 1;
 			if (z.rest == NULL ||

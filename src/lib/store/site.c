@@ -86,6 +86,13 @@ static const struct setting_def settings[] = {
 	  "Where the master's LMTP server listens for mail from the MTA: "
 	  "unix:/path/to/socket or 127.0.0.1:PORT. Empty: no LMTP server (the "
 	  "MTA uses `herald mta` instead)." },
+	{ "lmtp.pipe_socket", SETTING_BOOL, "true", NULL, 0, 0,
+	  "Whether the master's LMTP server also listens on its pipe socket, "
+	  "through which herald-mta hands each message over instead of "
+	  "storing it itself (faster: docs/postfix.md). A unix socket in the "
+	  "abstract namespace, named after the var dir, that only herald's "
+	  "user and root may use; the LMTP server runs for it even when "
+	  "lmtp.listen is empty. false: herald-mta runs `herald mta`." },
 	{ "lmtp.socket_group", SETTING_STRING, "", NULL, 0, 0,
 	  "The group given to a unix LMTP socket (mode 0660), so that the MTA's "
 	  "LMTP client (Postfix: user postfix) may connect. Empty: the group "
@@ -387,9 +394,9 @@ site_setting_restart(const struct setting_def *def)
 /* The registry of runner kinds (runners/registry.c, in the top layer),
  * reached by a weak reference: it does not make the linker take the
  * registry, and with it every runner and the libraries they use, into a
- * program that runs none. herald-mta, the MTA's pipe, is one (a process
- * a message, whose start-up is its largest cost: docs/PERFORMANCE.md);
- * there runner_kinds is NULL, and runner.*.handler takes any word. */
+ * program that runs none (the store layer stays below the runners at
+ * link time too); there runner_kinds is NULL, and runner.*.handler takes
+ * any word. */
 extern const struct runner_kind *const runner_kinds[] __attribute__((weak));
 
 char *

@@ -40,8 +40,7 @@ void memberview_unref(struct memberview **vp)
 	g_free(v->slots);
 	g_free(v->visible);
 	g_ptr_array_free(v->languages, TRUE);
-	g_free(v->strings);
-	g_free(v->folded);
+	g_free(v->text);
 	g_free(v->filters);
 	g_free(v->list);
 	g_free(v->version);
@@ -50,13 +49,14 @@ void memberview_unref(struct memberview **vp)
 
 /* --- building ------------------------------------------------------------ */
 
-/* A member in the view: 20 bytes (the strings apart), offsets rather
- * than pointers, so that 100,000 members take 2 MB, and the slots are
- * made as the members are scanned, their offsets staying good while the
- * strings' buffer grows and moves. */
+/* A member in the view: 20 bytes (the text apart), offsets rather than
+ * pointers, so that 100,000 members take 2 MB, and the slots are made as
+ * the members are scanned, their offsets staying good while the buffer
+ * grows and moves. */
 struct memberview_slot {
-	guint32 addr, name;	/* offsets into strings */
-	guint32 fold;		/* offset into folded */
+	guint32 addr, name;	/* offsets: into the builder's strings while
+				 * it scans, then into the view's text */
+	guint32 fold;		/* into text: the folded "address\0name\0" */
 	guint32 mode : 2, status : 2, options : 8;
 	guint32 language : MEMBERVIEW_LANGUAGE_BITS;	/* in languages */
 	guint32 subscribed;	/* epoch seconds; 0 before 1970 (till 2106) */
@@ -109,25 +109,37 @@ static gint slot_compare(gconstpointer a, gconstpointer b, gpointer strings)
 				  (const char *)strings + y->addr);
 }
 
-/* text case-folded, without tabs and line ends (the separators). */
-static void fold_append(GString *out, const char *text)
+/* Appends text case-folded and a NUL to out: the offset it starts at. */
+static guint32 fold_append(GString *out, const char *text)
 {
+	guint32 at = (guint32)out->len;
 	const char *p = text;
 	while (*p && (unsigned char)*p < 0x80)
 		p++;
 	if (!*p) {
 		/* ASCII, as nearly every address is: no allocation. */
 		for (p = text; *p; p++)
-			g_string_append_c(out, *p == '\t' || *p == '\n'
-					  ? ' ' : g_ascii_tolower(*p));
-		return;
+			g_string_append_c(out, g_ascii_tolower(*p));
+	} else {
+		char *valid = g_utf8_make_valid(text, -1);
+		char *f = g_utf8_casefold(valid, -1);
+		g_string_append(out, f);
+		g_free(f);
+		g_free(valid);
 	}
-	char *valid = g_utf8_make_valid(text, -1);
-	char *f = g_utf8_casefold(valid, -1);
-	for (const char *q = f; *q; q++)
-		g_string_append_c(out, *q == '\t' || *q == '\n' ? ' ' : *q);
-	g_free(f);
-	g_free(valid);
+	g_string_append_c(out, '\0');
+	return at;
+}
+
+/* The offset in out of text as written: the folded copy at `folded` when
+ * it is the same text, else a copy appended. */
+static guint32 written_append(GString *out, guint32 folded, const char *text)
+{
+	if (!strcmp(out->str + folded, text))
+		return folded;
+	guint32 at = (guint32)out->len;
+	g_string_append_len(out, text, (gssize)strlen(text) + 1);
+	return at;
 }
 
 /* The filter bit of the three bytes at p. */
@@ -140,7 +152,7 @@ static guint gram_bit(const char *p)
 
 G_STATIC_ASSERT(MEMBERVIEW_FILTER_WORDS * 64 == 1024);
 
-/* The end of member i's folded text (its line end included). */
+/* The end of member i's folded text (its last NUL included). */
 static gsize fold_end(const struct memberview *v, guint i)
 {
 	return i + 1 < v->count ? v->slots[i + 1].fold : v->folded_len;
@@ -159,7 +171,7 @@ static void filters_build(struct memberview *v)
 		gsize from = v->slots[b * MEMBERVIEW_BLOCK].fold;
 		gsize to = fold_end(v, last);
 		for (gsize k = from; k + 3 <= to; k++) {
-			guint bit = gram_bit(v->folded + k);
+			guint bit = gram_bit(v->text + k);
 			f[bit / 64] |= G_GUINT64_CONSTANT(1) << (bit % 64);
 		}
 	}
@@ -195,21 +207,33 @@ static struct memberview *view_build(struct list *l, char *version,
 	v->version = version;
 	v->languages = b.languages;
 	v->count = b.slots->len;
-	gsize size = b.strings->len;
-	v->strings = g_string_free(b.strings, FALSE);
-	g_array_sort_with_data(b.slots, slot_compare, v->strings);
+	g_array_sort_with_data(b.slots, slot_compare, b.strings->str);
 	v->slots = (struct memberview_slot *)g_array_free(b.slots, FALSE);
-	/* The scan's file buffer is gone: give its pages back, so the
-	 * service's memory is what it keeps. */
-	malloc_trim(0);
-	GString *folded = g_string_sized_new(size);
+	v->slots = g_renew(struct memberview_slot, v->slots, MAX(v->count, 1));
+	/* The text: first the folded part, in the members' order, then what
+	 * differs from it as written (the slots' offsets move from the
+	 * scan's strings to it). */
+	GString *text = g_string_sized_new(b.strings->len + 2);
 	for (guint i = 0; i < v->count; i++) {
 		struct memberview_slot *s = &v->slots[i];
-		s->fold = (guint32)folded->len;
-		fold_append(folded, v->strings + s->addr);
-		g_string_append_c(folded, '\t');
-		fold_append(folded, v->strings + s->name);
-		g_string_append_c(folded, '\n');
+		s->fold = fold_append(text, b.strings->str + s->addr);
+		(void)fold_append(text, b.strings->str + s->name);
+	}
+	v->folded_len = text->len;
+	for (guint i = 0; i < v->count; i++) {
+		struct memberview_slot *s = &v->slots[i];
+		guint32 name = s->fold + (guint32)strlen(text->str + s->fold) + 1;
+		s->addr = written_append(text, s->fold, b.strings->str + s->addr);
+		s->name = written_append(text, name, b.strings->str + s->name);
+	}
+	g_string_free(b.strings, TRUE);
+	gsize len = text->len;
+	v->text = g_realloc(g_string_free(text, FALSE), MAX(len, 1));
+	/* The scan's file buffer and strings are gone: give their pages
+	 * back, so the service's memory is what it keeps. */
+	malloc_trim(0);
+	for (guint i = 0; i < v->count; i++) {
+		const struct memberview_slot *s = &v->slots[i];
 		if (s->options & OPT_CONCEAL)
 			continue;
 		if (v->nvisible < i && !v->visible) {
@@ -222,8 +246,6 @@ static struct memberview *view_build(struct list *l, char *version,
 			v->visible[v->nvisible] = i;
 		v->nvisible++;
 	}
-	v->folded_len = folded->len;
-	v->folded = g_string_free(folded, FALSE);
 	filters_build(v);
 	return v;
 }
@@ -326,8 +348,8 @@ static const struct memberview_entry *fill(const struct memberview *v,
 {
 	const struct memberview_slot *s = &v->slots[i];
 	*out = (struct memberview_entry){
-		.addr = v->strings + s->addr,
-		.name = v->strings + s->name,
+		.addr = v->text + s->addr,
+		.name = v->text + s->name,
 		.language = v->languages->pdata[s->language],
 		.mode = (guint8)s->mode, .status = (guint8)s->status,
 		.options = (guint8)s->options,
@@ -347,8 +369,7 @@ const struct memberview_entry *memberview_find(const struct memberview *v,
 	 * the keys (a key is the normalised address in lower case). */
 	while (key && lo < hi && !found) {
 		guint mid = lo + (hi - lo) / 2;
-		int c = g_ascii_strcasecmp(key, v->strings +
-					   v->slots[mid].addr);
+		int c = g_ascii_strcasecmp(key, v->text + v->slots[mid].addr);
 		if (c == 0)
 			found = fill(v, mid, out);
 		else if (c < 0)
@@ -372,8 +393,7 @@ guint memberview_after(const struct memberview *v, const char *key)
 	guint lo = 0, hi = v->count;
 	while (lo < hi) {
 		guint mid = lo + (hi - lo) / 2;
-		if (g_ascii_strcasecmp(v->strings + v->slots[mid].addr,
-				       key) <= 0)
+		if (g_ascii_strcasecmp(v->text + v->slots[mid].addr, key) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -384,12 +404,10 @@ guint memberview_after(const struct memberview *v, const char *key)
 gboolean memberview_address_holds(const struct memberview *v, guint i,
 				  const char *folded)
 {
-	/* The member's folded text starts with its address, up to a tab. */
-	const char *addr = v->folded + v->slots[i].fold;
-	const char *end = memchr(addr, '\t', v->folded_len - v->slots[i].fold);
-	gsize n = strlen(folded);
-	return n <= (gsize)(end - addr) &&
-	       memmem(addr, (gsize)(end - addr), folded, n) != NULL;
+	/* The member's folded text starts with its address. */
+	const char *addr = v->text + v->slots[i].fold;
+	gsize len = strlen(addr), n = strlen(folded);
+	return n <= len && memmem(addr, len, folded, n) != NULL;
 }
 
 /* The member whose folded text holds the byte at. */
@@ -440,11 +458,11 @@ static void search_range(struct search *s, gsize at, gsize end)
 {
 	const struct memberview *v = s->v;
 	while (at < end) {
-		const char *hit = memmem(v->folded + at, end - at, s->f,
+		const char *hit = memmem(v->text + at, end - at, s->f,
 					 s->flen);
 		if (!hit)
 			break;
-		guint i = member_at(v, (gsize)(hit - v->folded));
+		guint i = member_at(v, (gsize)(hit - v->text));
 		if (s->total >= s->start && s->total - s->start < s->count)
 			g_array_append_val(s->page, i);
 		s->total++;
@@ -458,8 +476,9 @@ guint memberview_search(const struct memberview *v, const char *text,
 {
 	char *f = g_utf8_casefold(text, -1);
 	struct search s = { v, f, strlen(f), start, count, 0, page };
-	/* A tab or a line end would match across the separators. */
-	if (s.flen == 0 || strpbrk(f, "\t\n") || v->count == 0) {
+	/* The folded texts' separators are NULs, which no text holds: a
+	 * match is within an address or a name. */
+	if (s.flen == 0 || v->count == 0) {
 		g_free(f);
 		return 0;
 	}

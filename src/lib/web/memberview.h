@@ -10,17 +10,18 @@
  * too slow to do for each request of a page when the goal is a p99 under
  * 50 ms at 50 concurrent clients.  A view holds what the pages show of
  * each member (address, name, language, mode, status, options, date of
- * subscription), sorted
- * by address key, its strings in one block; the indexes of the visible
+ * subscription), sorted by address key; the indexes of the visible
  * members (those without OPT_CONCEAL), so that a public page leaves the
- * hidden ones out before paging; and every member's "address\tname\n"
- * case-folded, one after the other, so that a search is a memmem pass
- * over it, not two case-blind comparisons per member (7 times faster at
- * 100,000 members); and for each block of MEMBERVIEW_BLOCK members a
- * filter of the three-byte runs of their text (a bitmap of hashes), so
- * that a search of three bytes or more reads only the blocks that may
- * hold it (for a rare text, a few percent of the 7 MB).  About 11 MB for
- * 100,000 members.
+ * hidden ones out before paging; and its text, one block: every member's
+ * "address\0name\0" case-folded, one after the other, so that a search
+ * is a memmem pass over it, not two case-blind comparisons per member (7
+ * times faster at 100,000 members), then the addresses and names as
+ * written where they differ from their folded form (an address seldom
+ * does: a page shows the folded one, which is the same text); and for
+ * each block of MEMBERVIEW_BLOCK members a filter of the three-byte runs
+ * of their text (a bitmap of hashes), so that a search of three bytes or
+ * more reads only the blocks that may hold it (for a rare text, a few
+ * percent of the 4 MB).  About 7 MB for 100,000 members.
  *
  * A view is built by roster_scan, which parses the snapshot a member at
  * a time, so the roster is never held whole (at 100,000 members that
@@ -85,9 +86,9 @@ struct memberview {
 	gatomicrefcount ref;
 	char *list;
 	char *version;
-	char *strings;
-	char *folded;		/* "address\tname\n" case-folded, each */
-	gsize folded_len;
+	char *text;		/* "address\0name\0" case-folded, each;
+				 * then those as written that differ */
+	gsize folded_len;	/* the first part's */
 	guint64 *filters;	/* MEMBERVIEW_FILTER_WORDS per block */
 };
 
