@@ -85,6 +85,7 @@
 #include "entry/lmtp_session.h"
 #include "entry/pipe_socket.h"
 #include "list/list.h"
+#include "mail/message.h"
 #include "store/queue.h"
 #include "store/names.h"
 
@@ -626,6 +627,10 @@ lmtp_main(struct site *site)
 	sigdelset(&sv.waitmask, SIGCHLD);
 	set_handlers(on_lmtp_stop, on_lmtp_hup, on_lmtp_chld);
 	sv.sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
+	/* GMime set up once here, not in each session process as it parses
+	 * its first message: the sessions inherit it (the listener has no
+	 * thread to make fork unsafe). */
+	message_init();
 	if (sv.l.fd >= 0)
 		log_info(LMTP_SUBSYS, "listening on %s", sv.l.spec);
 
