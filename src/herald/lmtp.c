@@ -514,8 +514,9 @@ refuse(struct server *sv, int c, gint64 max)
 }
 
 static void
-start_session(struct server *sv, int c, gboolean tcp, gboolean pipe)
+start_session(struct server *sv, int c, gboolean pipe)
 {
+	gboolean tcp = !pipe && sv->l.path == NULL;
 	struct session_limits lim;
 	pid_t parent = getpid(), pid;
 
@@ -551,6 +552,32 @@ start_session(struct server *sv, int c, gboolean tcp, gboolean pipe)
 	}
 	session_serve(&sc, c, &lim, &waitmask);
 	_exit(0);
+}
+
+/* A connection on fd (the pipe socket's when pipe): a session, or a
+ * refusal. */
+static void
+accept_session(struct server *sv, int fd, gboolean pipe)
+{
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (c < 0) {
+		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+			log_error(LMTP_SUBSYS, "accept: %s", g_strerror(errno));
+		return;
+	}
+	if (pipe && !pipe_peer_trusted(c)) {
+		log_warning(LMTP_SUBSYS, "pipe socket: a connection from another "
+			    "user refused");
+		close(c);
+		return;
+	}
+	reap_sessions(sv);
+	gint64 max = site_get_int(sv->site, "lmtp.max_sessions");
+	if ((gint64)g_hash_table_size(sv->sessions) >= max)
+		refuse(sv, c, max);
+	else
+		start_session(sv, c, pipe);
 }
 
 /* Stopping: no new connections, every session told, waited for. */
@@ -635,50 +662,20 @@ lmtp_main(struct site *site)
 		log_info(LMTP_SUBSYS, "listening on %s", sv.l.spec);
 
 	while (!lmtp_stop) {
+		if (lmtp_hup)
+			lmtp_reload(&sv);
+		if (lmtp_chld)
+			reap_sessions(&sv);
 		/* [0] lmtp.listen's, [1] the pipe socket; fd -1 is skipped. */
 		struct pollfd pfd[2] = {
 			{ .fd = sv.l.fd, .events = POLLIN },
 			{ .fd = sv.pipe_fd, .events = POLLIN },
 		};
-
-		if (lmtp_hup)
-			lmtp_reload(&sv);
-		if (lmtp_chld)
-			reap_sessions(&sv);
-		pfd[0].fd = sv.l.fd;
-		pfd[1].fd = sv.pipe_fd;
 		if (ppoll(pfd, 2, NULL, &sv.waitmask) <= 0)
 			continue;
-		for (int k = 0; k < 2; k++) {
-			gboolean pipe = k == 1;
-			int c;
-
-			if (pfd[k].fd < 0 || !(pfd[k].revents & POLLIN))
-				continue;
-			c = accept4(pfd[k].fd, NULL, NULL,
-				    SOCK_CLOEXEC | SOCK_NONBLOCK);
-			if (c < 0) {
-				if (errno != EINTR && errno != EAGAIN &&
-				    errno != ECONNABORTED)
-					log_error(LMTP_SUBSYS, "accept: %s",
-						  g_strerror(errno));
-				continue;
-			}
-			if (pipe && !pipe_peer_trusted(c)) {
-				log_warning(LMTP_SUBSYS, "pipe socket: a "
-					    "connection from another user "
-					    "refused");
-				close(c);
-				continue;
-			}
-			reap_sessions(&sv);
-			gint64 max = site_get_int(site, "lmtp.max_sessions");
-			if ((gint64)g_hash_table_size(sv.sessions) >= max)
-				refuse(&sv, c, max);
-			else
-				start_session(&sv, c, !pipe && sv.l.path == NULL,
-					      pipe);
-		}
+		for (int k = 0; k < 2; k++)
+			if (pfd[k].fd >= 0 && (pfd[k].revents & POLLIN))
+				accept_session(&sv, pfd[k].fd, k == 1);
 	}
 	stop_sessions(&sv);
 	g_hash_table_destroy(sv.sessions);
