@@ -125,6 +125,15 @@ kind_handle(void *ctx, struct queue *q, struct queue_item *item,
 	return ks->kind->handle(ks->ctx, q, item, error);
 }
 
+/* The end of a batch, for a kind that puts work off to it. */
+static int
+kind_flush(void *ctx, GError **error)
+{
+	struct kind_state *ks = ctx;
+
+	return ks->kind->flush != NULL ? ks->kind->flush(ks->ctx, error) : 0;
+}
+
 /* The kind runner.<queue>.handler names, or NULL. */
 static const struct runner_kind *
 configured_kind(struct site *site, const char *queue)
@@ -204,6 +213,7 @@ runner_main(struct site *site, const char *queue, unsigned s, unsigned n,
 	cfg.once = once;
 	cfg.handler = kind_handle;
 	cfg.handler_ctx = &ks;
+	cfg.flush = kind_flush;
 	cfg.tick = kind_tick;
 	cfg.tick_ctx = &ks;
 	if (lease_name != NULL) {

@@ -380,6 +380,103 @@ test_runner_without_output_finishes_at_once(void)
 	tmp_dir_remove(&var);
 }
 
+/* A handler that puts its work off to the flush (RUNNER_DEFERRED): counts
+ * the entries waiting, checks that none of them is finished before the
+ * flush that does their work, and records each flush's size. */
+struct deferrer {
+	struct copier c;
+	int waiting;		/* handled, not yet flushed */
+	GArray *flushed;	/* int: entries per flush */
+	int fail_flush;		/* the flush that fails (1-based), 0: none */
+};
+
+static int
+defer_handler(void *ctx, struct queue *q, struct queue_item *item,
+	      GError **error)
+{
+	struct deferrer *d = ctx;
+
+	d->c.calls++;
+	d->waiting++;
+	/* Every entry handled and not flushed is still claimed. */
+	if (count(d->c.in, ".bak") != d->waiting)
+		d->c.ok = FALSE;
+	return RUNNER_DEFERRED;
+}
+
+static int
+defer_flush(void *ctx, GError **error)
+{
+	struct deferrer *d = ctx;
+	int n = d->waiting;
+
+	d->waiting = 0;
+	g_array_append_val(d->flushed, n);
+	if ((int)d->flushed->len == d->fail_flush) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "flush failed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_deferrer(const char *var, struct deferrer *d, GError **error)
+{
+	struct runner_config cfg = {
+		.var_dir = var, .queue = "in", .slice = 0, .nslices = 1,
+		.poll_ms = 10, .handler = defer_handler, .handler_ctx = d,
+		.flush = defer_flush, .once = TRUE,
+	};
+
+	d->c.in = open_queue(var, "in");
+	d->c.ok = TRUE;
+	d->flushed = g_array_new(FALSE, FALSE, sizeof(int));
+	for (int i = 0; i < 7; i++)
+		put(d->c.in, "a post", FALSE);
+	return runner_run(&cfg, error);
+}
+
+static void
+test_runner_deferred_work_is_flushed_per_batch(void)
+{
+	char *var = tmp_dir_new();
+	struct deferrer d = { 0 };
+	GError *error = NULL;
+
+	g_assert_cmpint(run_deferrer(var, &d, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_true(d.c.ok);
+	/* Batched as queue output is (slow start: 1, 2, 4), one flush each,
+	 * not one per entry; then every entry is finished. */
+	g_assert_cmpint(d.flushed->len, ==, 3);
+	g_assert_cmpint(g_array_index(d.flushed, int, 0), ==, 1);
+	g_assert_cmpint(g_array_index(d.flushed, int, 1), ==, 2);
+	g_assert_cmpint(g_array_index(d.flushed, int, 2), ==, 4);
+	g_assert_cmpint(count(d.c.in, NULL), ==, 0);
+	g_array_free(d.flushed, TRUE);
+	queue_close(&d.c.in);
+	tmp_dir_remove(&var);
+}
+
+static void
+test_runner_failed_flush_gives_the_batch_back(void)
+{
+	char *var = tmp_dir_new();
+	struct deferrer d = { .fail_flush = 2 };
+	GError *error = NULL;
+
+	g_assert_cmpint(run_deferrer(var, &d, &error), ==, -1);
+	g_assert_error(error, HERALD_ERROR, HERALD_ERR_IO);
+	g_clear_error(&error);
+	/* The first batch (one entry) finished; the second's two entries
+	 * back in the queue, unstruck, with the four never tried. */
+	g_assert_cmpint(count(d.c.in, ".msg"), ==, 6);
+	g_assert_cmpint(count(d.c.in, ".bak"), ==, 0);
+	g_array_free(d.flushed, TRUE);
+	queue_close(&d.c.in);
+	tmp_dir_remove(&var);
+}
+
 /* --- group commit across threads (queue_committer) ---------------------- */
 
 #define COMMIT_THREADS 4
@@ -893,6 +990,10 @@ static const struct unit_test tests[] = {
 	  test_runner_shunt_drops_partial_output },
 	{ "/batch/runner/without-output-finishes-at-once",
 	  test_runner_without_output_finishes_at_once },
+	{ "/batch/runner/deferred-work-is-flushed-per-batch",
+	  test_runner_deferred_work_is_flushed_per_batch },
+	{ "/batch/runner/failed-flush-gives-the-batch-back",
+	  test_runner_failed_flush_gives_the_batch_back },
 };
 
 int

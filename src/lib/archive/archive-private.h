@@ -163,6 +163,8 @@ int search_begin(struct archive *a, GError **error);
 int search_put(struct archive *a, const struct entry *e, const char *period,
 	       const char *body, GError **error);
 int search_commit(struct archive *a, GError **error);
+/* Ends search_begin's transaction, keeping nothing of it. */
+void search_rollback(struct archive *a);
 int64_t search_count(struct archive *a, GError **error);
 int search_clear(struct archive *a, GError **error);
 void search_close(struct archive *a);

@@ -179,20 +179,22 @@ out:
 	return r;
 }
 
-/* Renders entry idx of the period's catalog: its text, its search entry
- * (when index_it), then its page. */
+/* Makes entry idx of the period's catalog: writes its text, puts its
+ * search entry (when index_it), and renders its page into *page_r, to be
+ * written at *path_r. */
 static int
-page_put(struct archive *a, const struct state *s, const struct period *p,
-	 GPtrArray *cat, guint idx, gboolean index_it, GError **error)
+page_make(struct archive *a, const struct state *s, const struct period *p,
+	  GPtrArray *cat, guint idx, gboolean index_it, GString **page_r,
+	  char **path_r, GError **error)
 {
 	const struct entry *e = cat->pdata[idx];
 	const struct entry *prev = idx > 0 ? cat->pdata[idx - 1] : NULL;
 	const struct entry *next = idx + 1 < cat->len ? cat->pdata[idx + 1] : NULL;
-	char *slice = NULL, *msg = NULL, *text = NULL, *path = NULL;
-	GString *page = NULL;
+	char *slice = NULL, *msg = NULL, *text = NULL;
 	size_t len, mlen;
 	int r;
 
+	*page_r = NULL;
 	if ((r = store_slice(a, s, e->num, &slice, &len, NULL, error)) <= 0) {
 		if (r == 0)
 			g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
@@ -206,20 +208,18 @@ page_put(struct archive *a, const struct state *s, const struct period *p,
 	size_t skip = nl != NULL ? (size_t)(nl - slice) + 1 : len;
 
 	msg = mbox_unquote(slice + skip, len - skip > 0 ? len - skip - 1 : 0, &mlen);
-	if (render_message(a, p->name, e, prev, next, msg, mlen, &page,
+	if (render_message(a, p->name, e, prev, next, msg, mlen, page_r,
 			   index_it ? &text : NULL, error) < 0)
 		goto out;
 	if (index_it && search_put(a, e, p->name, text, error) < 0)
 		goto out;
-	path = page_path(a, p->name, e->num);
-	char *dir = fs_dirname(path);
-
-	r = fs_mkdir_p(dir, 0775, error) < 0 ? -1 : render_write(path, page, FALSE, error);
-	g_free(dir);
+	*path_r = page_path(a, p->name, e->num);
+	r = 0;
 out:
-	if (page != NULL)
-		g_string_free(page, TRUE);
-	g_free(path);
+	if (r < 0 && *page_r != NULL) {
+		g_string_free(*page_r, TRUE);
+		*page_r = NULL;
+	}
 	g_free(text);
 	g_free(msg);
 	g_free(slice);
@@ -227,62 +227,289 @@ out:
 }
 
 static int
-find_num(GPtrArray *cat, int64_t num)
+page_write(const char *path, GString *page, GError **error)
 {
-	for (guint i = cat->len; i-- > 0;)
-		if (((struct entry *)cat->pdata[i])->num == num)
-			return (int)i;
-	return -1;
-}
+	char *dir = fs_dirname(path);
+	int r = fs_mkdir_p(dir, 0775, error) < 0 ? -1 : render_write(path, page, FALSE, error);
 
-/* The pages an added message changes: its previous one's (a next link),
- * the period's indexes, the list's index, and its own, last. */
-static int
-finish(struct archive *a, const struct state *s, int64_t num,
-       const char *period, GError **error)
-{
-	struct period *p = state_period((struct state *)s, period, FALSE);
-	GPtrArray *cat = p != NULL ? store_catalog(a, p, error) : NULL;
-	int idx, r = -1;
-
-	if (cat == NULL) {
-		if (p == NULL)
-			g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
-				    "period %s is not in the state", period);
-		return -1;
-	}
-	if ((idx = find_num(cat, num)) < 0) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT, "message %"
-			    G_GINT64_FORMAT " is not in catalog %s", num, period);
-		goto out;
-	}
-	if ((idx > 0 && page_put(a, s, p, cat, idx - 1, FALSE, error) < 0) ||
-	    index_period(a, p, cat, error) < 0 || index_list(a, s, error) < 0 ||
-	    page_put(a, s, p, cat, idx, TRUE, error) < 0)
-		goto out;
-	r = 0;
-out:
-	g_ptr_array_free(cat, TRUE);
+	g_free(dir);
 	return r;
 }
 
-/* A writer that died after its commit left the last message without its
- * page: finish it. */
+/* Renders entry idx of the period's catalog: its text, its search entry
+ * (when index_it), then its page. */
 static int
-recover_last(struct archive *a, const struct state *s, GError **error)
+page_put(struct archive *a, const struct state *s, const struct period *p,
+	 GPtrArray *cat, guint idx, gboolean index_it, GError **error)
 {
-	char period[64];
-	char *path;
-	int r;
+	GString *page;
+	char *path = NULL;
+	int r = page_make(a, s, p, cat, idx, index_it, &page, &path, error);
 
-	if (s->next == 0)
-		return 0;
-	if ((r = store_period_of(a, s, s->next - 1, period, error)) <= 0)
-		return r;
-	path = page_path(a, period, s->next - 1);
-	r = access(path, F_OK) == 0 ? 0 : finish(a, s, s->next - 1, period, error);
+	if (r == 0)
+		r = page_write(path, page, error);
+	if (page != NULL)
+		g_string_free(page, TRUE);
 	g_free(path);
 	return r;
+}
+
+/* A page made, waiting to be written. */
+struct made_page {
+	int64_t num;
+	char *path;
+	GString *page;
+};
+
+static int
+by_made_number(gconstpointer x, gconstpointer y)
+{
+	const struct made_page *m = *(struct made_page *const *)x;
+	const struct made_page *n = *(struct made_page *const *)y;
+
+	return m->num < n->num ? -1 : m->num > n->num;
+}
+
+static void
+made_page_free(gpointer p)
+{
+	struct made_page *m = p;
+
+	g_free(m->path);
+	if (m->page != NULL)
+		g_string_free(m->page, TRUE);
+	g_free(m);
+}
+
+/* The periods holding messages from..s->next-1, oldest message's first
+ * (each name once). */
+static GPtrArray *
+periods_from(struct archive *a, const struct state *s, int64_t from,
+	     GError **error)
+{
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	char period[64];
+
+	for (int64_t num = from; num < s->next; num++) {
+		gboolean known = FALSE;
+
+		if (store_period_of(a, s, num, period, error) <= 0) {
+			if (error != NULL && *error == NULL)
+				g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+					    "message %" G_GINT64_FORMAT " is not in "
+					    "the store", num);
+			g_ptr_array_unref(names);
+			return NULL;
+		}
+		for (guint i = 0; i < names->len && !known; i++)
+			known = strcmp(names->pdata[i], period) == 0;
+		if (!known)
+			g_ptr_array_add(names, g_strdup(period));
+	}
+	return names;
+}
+
+/* The pages that messages from..s->next-1 (the last addition, or what a
+ * crash left without its pages) change, made in an order that a crash
+ * anywhere leaves for recover() to finish:
+ *   1. each message's text, its search entry, its page made in memory;
+ *      the search entries committed together;
+ *   2. the page of the message before the first in each period (its
+ *      next link);
+ *   3. the indexes of those periods, and the list's index;
+ *   4. the messages' pages, in number order.
+ * So a message without its page has every message after it without one,
+ * and everything but the pages done when the first of them is written. */
+static int
+finish_from(struct archive *a, const struct state *s, int64_t from,
+	    GError **error)
+{
+	GPtrArray *names = periods_from(a, s, from, error);
+	GPtrArray *cats = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+	GPtrArray *made = g_ptr_array_new_with_free_func(made_page_free);
+	GPtrArray *periods = g_ptr_array_new();
+	gboolean in_txn = FALSE;
+	int r = -1;
+
+	if (names == NULL)
+		goto out;
+	for (guint i = 0; i < names->len; i++) {
+		struct period *p = state_period((struct state *)s, names->pdata[i], FALSE);
+		GPtrArray *cat = p != NULL ? store_catalog(a, p, error) : NULL;
+
+		if (cat == NULL) {
+			if (p == NULL)
+				g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
+					    "period %s is not in the state",
+					    (char *)names->pdata[i]);
+			goto out;
+		}
+		g_ptr_array_add(periods, p);
+		g_ptr_array_add(cats, cat);
+	}
+	if (search_begin(a, error) < 0)
+		goto out;
+	in_txn = TRUE;
+	for (guint i = 0; i < periods->len; i++) {
+		GPtrArray *cat = cats->pdata[i];
+
+		for (guint k = 0; k < cat->len; k++) {
+			struct made_page *m;
+
+			if (((struct entry *)cat->pdata[k])->num < from)
+				continue;
+			m = g_new0(struct made_page, 1);
+			m->num = ((struct entry *)cat->pdata[k])->num;
+			g_ptr_array_add(made, m);
+			if (page_make(a, s, periods->pdata[i], cat, k, TRUE,
+				      &m->page, &m->path, error) < 0)
+				goto out;
+		}
+	}
+	in_txn = FALSE;
+	if (search_commit(a, error) < 0)
+		goto out;
+	for (guint i = 0; i < periods->len; i++) {
+		GPtrArray *cat = cats->pdata[i];
+
+		for (guint k = 0; k + 1 < cat->len; k++)
+			if (((struct entry *)cat->pdata[k])->num < from &&
+			    ((struct entry *)cat->pdata[k + 1])->num >= from &&
+			    page_put(a, s, periods->pdata[i], cat, k, FALSE, error) < 0)
+				goto out;
+	}
+	for (guint i = 0; i < periods->len; i++)
+		if (index_period(a, periods->pdata[i], cats->pdata[i], error) < 0)
+			goto out;
+	if (index_list(a, s, error) < 0)
+		goto out;
+	/* In number order: the periods' pages were made period by period. */
+	g_ptr_array_sort(made, by_made_number);
+	for (guint i = 0; i < made->len; i++) {
+		struct made_page *m = made->pdata[i];
+
+		if (page_write(m->path, m->page, error) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (in_txn)
+		search_rollback(a);
+	if (names != NULL)
+		g_ptr_array_unref(names);
+	g_ptr_array_unref(cats);
+	g_ptr_array_unref(made);
+	g_ptr_array_free(periods, TRUE);
+	return r;
+}
+/* How far back recover() looks for messages without their pages. */
+#define RECOVER_MAX 1024
+
+/* A writer that died after its commit left the last messages without
+ * their pages (finish_from's order: those without one are the newest):
+ * finish them. */
+static int
+recover(struct archive *a, const struct state *s, GError **error)
+{
+	int64_t from = s->next;
+	char period[64];
+	int r;
+
+	while (from > 0 && s->next - from < RECOVER_MAX) {
+		char *path;
+		gboolean there;
+
+		if ((r = store_period_of(a, s, from - 1, period, error)) < 0)
+			return -1;
+		if (r == 0)
+			break;
+		path = page_path(a, period, from - 1);
+		there = access(path, F_OK) == 0;
+		g_free(path);
+		if (there)
+			break;
+		from--;
+	}
+	if (from == s->next)
+		return 0;
+	log_info("archive", "list %s: finishing the pages of messages %"
+		 G_GINT64_FORMAT " to %" G_GINT64_FORMAT ", left by a writer "
+		 "that stopped", list_fqdn(a->list), from, s->next - 1);
+	return finish_from(a, s, from, error);
+}
+
+int
+archive_add_batch(struct archive *a, struct archive_post *posts, guint n,
+		  GError **error)
+{
+	struct state s = { 0 };
+	struct appender *ap = NULL;
+	GMimeMessage **m = g_new0(GMimeMessage *, n ? n : 1);
+	int64_t first;
+	int ret = -1, added = 0;
+
+	for (guint i = 0; i < n; i++) {
+		posts[i].number = -1;
+		if ((m[i] = message_parse_stored(posts[i].msg, posts[i].len, error)) == NULL)
+			goto out;
+	}
+	if (store_lock(a, error) < 0)
+		goto out;
+	if (store_state_read(a, &s, error) < 0 || recover(a, &s, error) < 0)
+		goto out;
+	first = s.next;
+	for (guint i = 0; i < n; i++) {
+		struct archive_post *pp = &posts[i];
+		int64_t received = pp->received;
+
+		if (pp->key != NULL) {
+			/* An entry handled just before a crash comes back
+			 * without a strike when it was not the one being
+			 * worked on: the recent records are always looked at,
+			 * all of them after a strike. */
+			int64_t num = store_find_key(a, &s, pp->key, pp->check_key
+						     ? -1 : RECENT_KEYS, error);
+
+			if (num < -1)
+				goto out;
+			if (num >= 0) {	/* archived before a crash: once is enough */
+				pp->number = num;
+				continue;
+			}
+		}
+		struct entry *e = g_new0(struct entry, 1);
+		char *period, *from;
+		int r;
+
+		meta_extract(m[i], received, received, e);
+		period = meta_period(a->freq, e->date);
+		from = mbox_from_line(e->addr, received > 0 ? received : e->date);
+		if (ap == NULL)
+			ap = appender_new(a, error);
+		r = ap == NULL ? -1 : appender_add(ap, &s, pp->msg, pp->len, pp->key,
+						   e, period, from, error);
+		pp->number = e->num;
+		entry_free(e);
+		g_free(period);
+		g_free(from);
+		if (r < 0)
+			goto out;
+		added++;
+	}
+	if (added > 0 && (lock_refresh(a->lock, error) < 0 ||
+			  appender_commit(ap, &s, error) < 0 ||
+			  finish_from(a, &s, first, error) < 0))
+		goto out;
+	ret = added;
+out:
+	appender_free(&ap);
+	store_unlock(a);
+	state_clear(&s);
+	for (guint i = 0; i < n; i++)
+		if (m[i] != NULL)
+			g_object_unref(m[i]);
+	g_free(m);
+	return ret;
 }
 
 int
@@ -290,59 +517,15 @@ archive_add(struct archive *a, const char *msg, size_t len, const char *key,
 	    gboolean check_key, int64_t received, int64_t *number_r,
 	    GError **error)
 {
-	struct state s = { 0 };
-	struct appender *ap = NULL;
-	struct entry *e = NULL;
-	GMimeMessage *m = NULL;
-	char *period = NULL, *from = NULL;
-	int ret = -1;
+	struct archive_post post = {
+		.msg = msg, .len = len, .key = key, .check_key = check_key,
+		.received = received,
+	};
+	int r = archive_add_batch(a, &post, 1, error);
 
-	if ((m = message_parse_stored(msg, len, error)) == NULL)
-		return -1;
-	if (store_lock(a, error) < 0)
-		goto out;
-	if (store_state_read(a, &s, error) < 0 || recover_last(a, &s, error) < 0)
-		goto out;
-	if (key != NULL) {
-		/* An entry handled just before a crash comes back without a
-		 * strike when it was not the one being worked on: the recent
-		 * records are always looked at, all of them after a strike. */
-		int64_t n = store_find_key(a, &s, key, check_key ? -1 : RECENT_KEYS,
-					   error);
-
-		if (n < -1)
-			goto out;
-		if (n >= 0) {	/* archived before a crash: once is enough */
-			if (number_r != NULL)
-				*number_r = n;
-			ret = 0;
-			goto out;
-		}
-	}
-	e = g_new0(struct entry, 1);
-	meta_extract(m, received, received, e);
-	period = meta_period(a->freq, e->date);
-	from = mbox_from_line(e->addr, received > 0 ? received : e->date);
-	if ((ap = appender_new(a, error)) == NULL ||
-	    appender_add(ap, &s, msg, len, key, e, period, from, error) < 0 ||
-	    lock_refresh(a->lock, error) < 0 ||
-	    appender_commit(ap, &s, error) < 0)
-		goto out;
-	if (finish(a, &s, e->num, period, error) < 0)
-		goto out;
-	if (number_r != NULL)
-		*number_r = e->num;
-	ret = 1;
-out:
-	appender_free(&ap);
-	store_unlock(a);
-	state_clear(&s);
-	entry_free(e);
-	g_free(period);
-	g_free(from);
-	if (m != NULL)
-		g_object_unref(m);
-	return ret;
+	if (r >= 0 && number_r != NULL)
+		*number_r = post.number;
+	return r;
 }
 
 int64_t
@@ -707,7 +890,7 @@ archive_import(struct archive *a, const char *path,
 	im.periods = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (store_lock(a, error) < 0)
 		goto out;
-	if (store_state_read(a, &s, error) < 0 || recover_last(a, &s, error) < 0 ||
+	if (store_state_read(a, &s, error) < 0 || recover(a, &s, error) < 0 ||
 	    (im.ap = appender_new(a, error)) == NULL)
 		goto out;
 	from = s.next;

@@ -132,6 +132,13 @@ search_commit(struct archive *a, GError **error)
 	return exec(a, "COMMIT", error);
 }
 
+void
+search_rollback(struct archive *a)
+{
+	if (a->search != NULL)
+		(void)sqlite3_exec(a->search, "ROLLBACK", NULL, NULL, NULL);
+}
+
 int
 search_clear(struct archive *a, GError **error)
 {

@@ -12,7 +12,9 @@
  * claimed until the runner's batch (queue.h), which holds their output,
  * is stored, and are then unlinked together.  A crash in between leaves
  * them claimed, to be redone: duplicates at worst, never a loss (the
- * argument is in docs/formats.md, "Durability").
+ * argument is in docs/formats.md, "Durability").  A kind that puts work
+ * off to the end of a batch (runner_flush_fn) does it just before the
+ * batch is stored, so it too is done before its entries are finished.
  *
  * Idle runners sleep in poll() on an inotify descriptor for their queue
  * directory, so a message enqueued on this host is picked up at once.
@@ -55,6 +57,7 @@ struct runner_state {
 	GPtrArray *done;		/* claimed entries finished at commit */
 	int64_t batch_started;		/* monotonic time of done's first */
 	guint batch_max;		/* entries in a batch, at most: 1, 2, 4... */
+	gboolean deferred;		/* the handler put work off to the flush */
 };
 
 static gboolean
@@ -106,7 +109,10 @@ commit(struct runner_state *st, GError **error)
 
 	if (queue_batch_size(st->batch) == 0 && st->done->len == 0)
 		return 0;
-	if (queue_batch_commit(st->batch, &local) < 0) {
+	if ((st->done->len > 0 && st->cfg->flush != NULL &&
+	     st->cfg->flush(st->cfg->handler_ctx, &local) < 0) ||
+	    queue_batch_commit(st->batch, &local) < 0) {
+		queue_batch_rollback(st->batch, 0);
 		for (guint i = 0; i < st->done->len; i++)
 			(void)queue_unclaim(st->q, st->done->pdata[i], NULL);
 		g_propagate_error(error, local);
@@ -126,17 +132,19 @@ commit(struct runner_state *st, GError **error)
 		}
 	}
 	g_ptr_array_set_size(st->done, 0);
+	st->deferred = FALSE;
 	return ret;
 }
 
 /* commit() once the batch is big or old enough, or at once when it holds
- * no output: then nothing waits for an fsync, and an entry whose handler
+ * no output (queue entries, or work the handler put off): then nothing
+ * waits for an fsync, and an entry whose handler
  * had an effect outside the queues (delivery to the members) must not stay
  * claimed, to be redone after a crash, any longer than before. */
 static int
 commit_if_due(struct runner_state *st, GError **error)
 {
-	if (queue_batch_size(st->batch) > 0 &&
+	if ((queue_batch_size(st->batch) > 0 || st->deferred) &&
 	    st->done->len < st->batch_max &&
 	    queue_batch_size(st->batch) < RUNNER_BATCH_FILES &&
 	    (st->done->len == 0 ||
@@ -170,7 +178,9 @@ handle_bundle(struct runner_state *st, struct queue_item *item, GError **error)
 		int r = split ? 1 : st->cfg->handler(st->cfg->handler_ctx, st->q,
 						      m, &local);
 
-		if (r == 0)
+		if (r == RUNNER_DEFERRED)
+			st->deferred = TRUE;
+		if (r == 0 || r == RUNNER_DEFERRED)
 			continue;
 		queue_batch_rollback(st->batch, mark);
 		if (r < 0 && g_error_matches(local, HERALD_ERROR, HERALD_ERR_IO)) {
@@ -221,6 +231,10 @@ handle_one(struct runner_state *st, const char *base, GError **error)
 		r = handle_bundle(st, item, &local);
 	else
 		r = st->cfg->handler(st->cfg->handler_ctx, st->q, item, &local);
+	if (r == RUNNER_DEFERRED) {
+		st->deferred = TRUE;
+		r = 0;
+	}
 	if (r == 0) {
 		if (st->done->len == 0)
 			st->batch_started = g_get_monotonic_time();

@@ -22,6 +22,19 @@ typedef int (*runner_handler_fn)(void *ctx, struct queue *q,
 /* A handler's answer for an entry whose time has not come (the retry
  * queue): it goes back, and the pass ends until the next poll. */
 #define RUNNER_NOT_DUE 2
+/* A handler's answer for an entry it is done with but whose work it put
+ * off to the end of the batch (runner_flush_fn): as 0, and the batch
+ * waits for more entries (up to its bounds) as it does for queue output,
+ * instead of being stored at once. */
+#define RUNNER_DEFERRED 3
+
+/* Called before the runner stores its batch, when the batch holds entries
+ * the handler is done with (RUNNER_DEFERRED or 0): the work the handler put off so that a batch
+ * pays for it once (the archive's index pages, a digest's posts) is done
+ * now, before those entries are finished.  -1 with *error: the batch is
+ * not stored and its entries go back to the queue, as when storing it
+ * fails (the handler's own state for them is dropped either way). */
+typedef int (*runner_flush_fn)(void *ctx, GError **error);
 
 /* Whether the runner may still work its slice (the lease is ours). */
 typedef gboolean (*runner_lease_fn)(void *ctx);
@@ -52,6 +65,8 @@ struct runner_kind {
 	void *(*open)(struct site *site, const char *queue, GError **error);
 	void (*close)(void *ctx);
 	runner_handler_fn handle;
+	/* NULL: the handler puts nothing off.  See runner_flush_fn. */
+	runner_flush_fn flush;
 };
 
 /* Every kind, ended by NULL: defined by the registry in the top layer
@@ -66,6 +81,7 @@ struct runner_config {
 	int poll_ms;			/* idle wait between listings */
 	runner_handler_fn handler;
 	void *handler_ctx;
+	runner_flush_fn flush;		/* NULL: none; given handler_ctx */
 	runner_lease_fn lease_ok;	/* NULL: no lease to check */
 	void *lease_ctx;
 	runner_tick_fn tick;		/* NULL: none */
