@@ -331,6 +331,49 @@ test_append_drops_a_second_copy_by_message_id(void)
 	list_fixture_clear(&f);
 }
 
+/* A batch (the digest runner's): each post once, a second copy of a
+ * Message-ID in the same batch kept out, the pending size counted once;
+ * the marker a second name of its post, not a file of its own. */
+static void
+test_append_batch_stores_each_once(void)
+{
+	struct list_fixture f;
+	GError *error = NULL;
+	const char *t = POST_TEXT;
+	uint64_t bytes = 0;
+	struct digest_post posts[] = {
+		{ .name = "0001+aa", .message_id = "<x@example.com>", .msg = t, .len = strlen(t) },
+		{ .name = "0002+bb", .message_id = "<x@example.com>", .msg = t, .len = strlen(t) },
+		{ .name = "0003+cc", .message_id = NULL, .msg = t, .len = strlen(t) },
+		{ .name = "0004+dd", .message_id = "<y@example.com>", .msg = t, .len = strlen(t) },
+	};
+	struct stat st;
+	char *post, *marker, *hex;
+
+	list_fixture_init(&f, LIST);
+	g_assert_cmpint(digest_append_batch(f.list, posts, 4, &bytes, &error), ==, 3);
+	g_assert_no_error(error);
+	g_assert_true(posts[0].added);
+	g_assert_false(posts[1].added);
+	g_assert_true(posts[2].added);
+	g_assert_true(posts[3].added);
+	g_assert_cmpuint(bytes, ==, 3 * strlen(t));
+	hex = g_compute_checksum_for_string(G_CHECKSUM_SHA1, "<y@example.com>", -1);
+	post = g_build_filename(list_dir(f.list), "digest", "pending", "0004+dd.msg", NULL);
+	marker = g_strdup_printf("%s/digest/pending/mid-%s", list_dir(f.list), hex);
+	g_assert_cmpint(stat(marker, &st), ==, 0);
+	g_assert_cmpint(st.st_nlink, ==, 2);
+	g_assert_cmpint(stat(post, &st), ==, 0);
+	g_assert_cmpint(st.st_nlink, ==, 2);
+	/* The batch again (its entries redone after a crash): nothing new. */
+	g_assert_cmpint(digest_append_batch(f.list, posts, 4, NULL, &error), ==, 0);
+	g_assert_no_error(error);
+	g_free(hex);
+	g_free(post);
+	g_free(marker);
+	list_fixture_clear(&f);
+}
+
 static void
 test_claim_below_the_size_claims_nothing(void)
 {
@@ -503,6 +546,7 @@ static const struct unit_test tests[] = {
 	{ "/digest/personalised/member-footer", test_personalised_copy_names_the_member },
 	{ "/digest/store/append-once", test_append_is_once_per_name_even_after_a_claim },
 	{ "/digest/store/same-message-id", test_append_drops_a_second_copy_by_message_id },
+	{ "/digest/store/batch-once-each", test_append_batch_stores_each_once },
 	{ "/digest/store/claim-threshold", test_claim_below_the_size_claims_nothing },
 	{ "/digest/store/new-period", test_new_period_by_frequency },
 	{ "/digest/store/volume-advances", test_volume_advances_at_a_new_period },

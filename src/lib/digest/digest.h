@@ -68,6 +68,27 @@ int digest_append(struct list *l, const char *name, const char *message_id,
 		  const char *msg, size_t len, uint64_t *bytes_r,
 		  GError **error);
 
+/* Whether name can name a pending post. */
+gboolean digest_post_name_ok(const char *name);
+
+/* One post of a batch for digest_append_batch: digest_append's arguments,
+ * and whether it was added. */
+struct digest_post {
+	const char *name;
+	const char *message_id;
+	const char *msg;
+	size_t len;
+	gboolean added;		/* out */
+	char *file, *marker;	/* the store's, while it works */
+};
+
+/* Adds posts[0..n) as digest_append does each, under one lock and with
+ * one directory sync (a second copy of a Message-ID in the batch counts
+ * as there already).  The number added, or -1 with *error (then none was
+ * added, or a crash-safe part of them: the queue entries are redone). */
+int digest_append_batch(struct list *l, struct digest_post *posts, guint n,
+			uint64_t *bytes_r, GError **error);
+
 /* The pending set and the numbering at time now (epoch seconds). */
 int digest_status_get(struct list *l, time_t now, struct digest_status *st,
 		      GError **error);

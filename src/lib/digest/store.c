@@ -4,7 +4,8 @@
  * the claim that makes the pending posts an issue.
  *
  * One file per post, named by the digest-queue entry it came from, written
- * to a .tmp file, fsync'ed and renamed into pending/ under the list lock:
+ * to a .tmp file, fsync'ed and renamed into pending/ under the list lock
+ * (the posts of a runner's batch together: one lock, one directory sync):
  * a crash leaves the post whole or absent (its queue entry, not yet
  * finished, is handled again), and a post handled twice finds its name
  * taken.  Mailman appended to one mbox, where a crash mid-write left half
@@ -16,8 +17,9 @@
  * so that a queue entry handled again after its post was claimed (the
  * runner died between the two) is not added to the next issue too.
  *
- * A post's Message-ID leaves a marker beside it (mid-<SHA-1>), claimed
- * and remembered the same way: the pipeline replayed after a crash of the
+ * A post's Message-ID leaves a marker beside it (mid-<SHA-1>, a hard link
+ * to the post: a name, not a file of its own), claimed and remembered the
+ * same way: the pipeline replayed after a crash of the
  * incoming runner's commit makes a second copy under another entry name
  * (pipe_fanout.c), and the marker keeps it out of the digests.
  *
@@ -46,8 +48,8 @@ digest_path(struct list *l, const char *name)
 	return g_build_filename(list_dir(l), "digest", name, NULL);
 }
 
-static gboolean
-valid_post_name(const char *name)
+gboolean
+digest_post_name_ok(const char *name)
 {
 	if (*name == '\0' || strlen(name) > 200)
 		return FALSE;
@@ -353,25 +355,6 @@ already_there(struct list *l, const char *file, GError **error)
 	return there;
 }
 
-static int
-write_post(const char *dir, const char *file, const char *msg, size_t len,
-	   GError **error)
-{
-	char *final = g_build_filename(dir, file, NULL);
-	char *tmp = g_strdup_printf("%s.%s.%d.tmp", final, herald_host(),
-				    (int)getpid());
-	ino_t ino;
-	int r = -1;
-
-	(void)fs_unlink(tmp);	/* our own leftover: this pid died */
-	if (fs_create_synced(tmp, msg, len, &ino, error) == 0 &&
-	    fs_commit_rename(tmp, final, dir, ino, error) == 0)
-		r = 0;
-	g_free(tmp);
-	g_free(final);
-	return r;
-}
-
 /* Whether file (a post, or a Message-ID's marker) was added before: it is
  * pending, in an unfinished issue, or claimed by a send of the last day. */
 static int
@@ -395,51 +378,154 @@ message_id_marker(const char *message_id)
 	return marker;
 }
 
+/* Writes the new posts of a batch into pending/: each to a .tmp file,
+ * synced; all renamed into place and the directory synced; then each
+ * one's Message-ID marker, a hard link to it (no file of its own), and
+ * the directory synced again.  The posts are durable before any marker
+ * is: a crash between leaves a post that a copy made again may double,
+ * never a marker that drops a post nobody stored. */
+static int
+write_posts(const char *pending, struct digest_post *posts, guint n,
+	    GError **error)
+{
+	char **tmp = g_new0(char *, n + 1);
+	ino_t *ino = g_new0(ino_t, n ? n : 1);
+	int r = -1;
+	guint i;
+
+	for (i = 0; i < n; i++) {
+		if (!posts[i].added)
+			continue;
+		char *final = g_build_filename(pending, posts[i].file, NULL);
+
+		tmp[i] = g_strdup_printf("%s.%s.%d.tmp", final, herald_host(),
+					 (int)getpid());
+		g_free(final);
+		(void)fs_unlink(tmp[i]);	/* our own leftover: this pid died */
+		if (fs_create_synced(tmp[i], posts[i].msg, posts[i].len, &ino[i],
+				     error) < 0) {
+			g_clear_pointer(&tmp[i], g_free);
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (tmp[i] == NULL)
+			continue;
+		char *final = g_build_filename(pending, posts[i].file, NULL);
+		int rr = fs_rename_checked(tmp[i], final, ino[i]);
+
+		if (rr < 0)
+			set_errno_error(error, "rename(%s, %s)", tmp[i], final);
+		g_free(final);
+		if (rr < 0)
+			goto out;
+		g_clear_pointer(&tmp[i], g_free);
+	}
+	if (fs_sync_dir(pending, error) < 0)
+		goto out;
+	gboolean linked = FALSE;
+
+	for (i = 0; i < n; i++) {
+		if (!posts[i].added || posts[i].marker == NULL)
+			continue;
+		char *final = g_build_filename(pending, posts[i].file, NULL);
+		char *marker = g_build_filename(pending, posts[i].marker, NULL);
+		/* EEXIST: a lost NFS reply to our own link. */
+		int rr = link(final, marker) < 0 && errno != EEXIST ? -1 : 0;
+
+		if (rr < 0)
+			set_errno_error(error, "link(%s, %s)", final, marker);
+		g_free(final);
+		g_free(marker);
+		if (rr < 0)
+			goto out;
+		linked = TRUE;
+	}
+	r = linked ? fs_sync_dir(pending, error) : 0;
+out:
+	for (i = 0; i < n; i++)
+		if (tmp[i] != NULL)
+			(void)fs_unlink(tmp[i]);
+	g_strfreev(tmp);
+	g_free(ino);
+	return r;
+}
+
+int
+digest_append_batch(struct list *l, struct digest_post *posts, guint n,
+		    uint64_t *bytes_r, GError **error)
+{
+	char *pending = digest_path(l, "pending");
+	GHashTable *markers = g_hash_table_new(g_str_hash, g_str_equal);
+	struct lock *lk = NULL;
+	GPtrArray *found;
+	int r = -1, added = 0;
+
+	for (guint i = 0; i < n; i++) {
+		posts[i].added = FALSE;
+		posts[i].file = g_strconcat(posts[i].name, POST_EXT, NULL);
+		posts[i].marker = posts[i].message_id != NULL &&
+				  *posts[i].message_id != '\0'
+				  ? message_id_marker(posts[i].message_id) : NULL;
+		if (!digest_post_name_ok(posts[i].name)) {
+			g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+				    "'%s' is no name for a digest post", posts[i].name);
+			goto out;
+		}
+	}
+	if (list_lock(l, LOCK_WAIT_MS, &lk, error) < 0)
+		goto out;
+	for (guint i = 0; i < n; i++) {
+		struct digest_post *p = &posts[i];
+		int there;
+
+		/* A second copy in this batch is as good as one stored. */
+		if (p->marker != NULL && g_hash_table_contains(markers, p->marker))
+			continue;
+		if ((there = seen_before(l, p->file, error)) < 0 ||
+		    (there == 0 && p->marker != NULL &&
+		     (there = seen_before(l, p->marker, error)) < 0))
+			goto out;
+		if (there)
+			continue;
+		p->added = TRUE;
+		added++;
+		if (p->marker != NULL)
+			g_hash_table_add(markers, p->marker);
+	}
+	if (added > 0 && (fs_mkdir_p(pending, 0770, error) < 0 ||
+			  write_posts(pending, posts, n, error) < 0))
+		goto out;
+	if (bytes_r != NULL) {
+		if ((found = posts_in(pending, bytes_r, error)) == NULL)
+			goto out;
+		g_ptr_array_unref(found);
+	}
+	if (lock_release(lk, error) < 0)
+		goto out;
+	r = added;
+out:
+	lock_free(&lk);
+	g_hash_table_destroy(markers);
+	for (guint i = 0; i < n; i++) {
+		g_clear_pointer(&posts[i].file, g_free);
+		g_clear_pointer(&posts[i].marker, g_free);
+		if (r < 0)
+			posts[i].added = FALSE;
+	}
+	g_free(pending);
+	return r;
+}
+
 int
 digest_append(struct list *l, const char *name, const char *message_id,
 	      const char *msg, size_t len, uint64_t *bytes_r, GError **error)
 {
-	char *pending = digest_path(l, "pending");
-	char *file = g_strconcat(name, POST_EXT, NULL);
-	char *marker = message_id != NULL && *message_id != '\0'
-		       ? message_id_marker(message_id) : NULL;
-	struct lock *lk = NULL;
-	GPtrArray *posts;
-	int r = -1, there;
+	struct digest_post post = {
+		.name = name, .message_id = message_id, .msg = msg, .len = len,
+	};
 
-	if (!valid_post_name(name)) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
-			    "'%s' is no name for a digest post", name);
-		goto out;
-	}
-	if (list_lock(l, LOCK_WAIT_MS, &lk, error) < 0)
-		goto out;
-	if ((there = seen_before(l, file, error)) < 0 ||
-	    (there == 0 && marker != NULL &&
-	     (there = seen_before(l, marker, error)) < 0))
-		goto out;
-	/* The post first, then its Message-ID's marker: a crash between
-	 * leaves a post that a copy made again may double, never a marker
-	 * that drops a post nobody stored. */
-	if (there == 0 && (fs_mkdir_p(pending, 0770, error) < 0 ||
-			   write_post(pending, file, msg, len, error) < 0 ||
-			   (marker != NULL &&
-			    write_post(pending, marker, "", 0, error) < 0)))
-		goto out;
-	if (bytes_r != NULL) {
-		if ((posts = posts_in(pending, bytes_r, error)) == NULL)
-			goto out;
-		g_ptr_array_unref(posts);
-	}
-	if (lock_release(lk, error) < 0)
-		goto out;
-	r = there ? 0 : 1;
-out:
-	lock_free(&lk);
-	g_free(marker);
-	g_free(file);
-	g_free(pending);
-	return r;
+	return digest_append_batch(l, &post, 1, bytes_r, error);
 }
 
 /* --- members owed one last digest ---------------------------------------- */

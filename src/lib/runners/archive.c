@@ -19,6 +19,7 @@
  * mended.
  */
 #include "runners/runners.h"
+#include "runners/waiting.h"
 #include "archive/archive.h"
 #include "base/base.h"
 #include "base/log.h"
@@ -31,86 +32,47 @@
 
 #define SUBSYS "archive"
 
-/* Bytes of posts kept for the end of the batch, at most: past it they are
- * archived at once. */
-#define ARCHIVE_BATCH_BYTES (8 << 20)
-
-/* The posts of one list waiting for the end of the batch. */
-struct list_batch {
-	struct list *list;
-	GArray *posts;		/* struct archive_post, msg and key owned */
-};
-
-struct archive_runner {
-	struct site *site;
-	GHashTable *lists;	/* fqdn -> struct list_batch */
-	size_t bytes;
-};
-
-static void
-list_batch_free(gpointer p)
+/* Archives one list's waiting posts in one batch. */
+static int
+archive_list(struct waiting_list *wl, void *ctx, GError **error)
 {
-	struct list_batch *lb = p;
+	struct archive_post *posts = g_new0(struct archive_post, wl->posts->len);
+	struct archive *a = archive_open(wl->list, error);
+	int r = -1;
 
-	for (guint i = 0; i < lb->posts->len; i++) {
-		struct archive_post *pp = &g_array_index(lb->posts, struct archive_post, i);
+	for (guint i = 0; i < wl->posts->len; i++) {
+		const struct waiting_post *wp = wl->posts->pdata[i];
 
-		g_free((char *)pp->msg);
-		g_free((char *)pp->key);
+		posts[i] = (struct archive_post) {
+			.msg = wp->msg, .len = wp->len, .key = wp->base,
+			.check_key = wp->again, .received = wp->received,
+		};
 	}
-	g_array_free(lb->posts, TRUE);
-	list_free(&lb->list);
-	g_free(lb);
+	if (a != NULL)
+		r = archive_add_batch(a, posts, wl->posts->len, error);
+	if (r < 0)
+		g_prefix_error(error, "archive of %s: ", list_fqdn(wl->list));
+	else
+		log_info(SUBSYS, "%s: %d of %u posts archived in one commit%s",
+			 list_fqdn(wl->list), r, wl->posts->len,
+			 (guint)r < wl->posts->len ? " (the others were already)" : "");
+	archive_free(&a);
+	g_free(posts);
+	return r < 0 ? -1 : 0;
 }
 
 static void *
 archive_runner_open(struct site *site, const char *queue, GError **error)
 {
-	struct archive_runner *ar = g_new0(struct archive_runner, 1);
-
-	ar->site = site;
-	ar->lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-					  list_batch_free);
-	return ar;
+	return waiting_new(site);
 }
 
 static void
 archive_runner_close(void *ctx)
 {
-	struct archive_runner *ar = ctx;
+	struct waiting *w = ctx;
 
-	g_hash_table_destroy(ar->lists);
-	g_free(ar);
-}
-
-/* Archives every list's waiting posts.  Kept when it fails, for the
- * runner's own flush to try once more (and drop, if that fails too). */
-static int
-archive_waiting(struct archive_runner *ar, GError **error)
-{
-	GHashTableIter it;
-	gpointer fqdn, value;
-
-	g_hash_table_iter_init(&it, ar->lists);
-	while (g_hash_table_iter_next(&it, &fqdn, &value)) {
-		struct list_batch *lb = value;
-		struct archive *a = archive_open(lb->list, error);
-		int r = a == NULL ? -1 : archive_add_batch(a, (struct archive_post *)
-							   lb->posts->data,
-							   lb->posts->len, error);
-
-		archive_free(&a);
-		if (r < 0) {
-			g_prefix_error(error, "archive of %s: ", (char *)fqdn);
-			return -1;
-		}
-		log_info(SUBSYS, "%s: %d of %u posts archived in one commit%s",
-			 (char *)fqdn, r, lb->posts->len,
-			 (guint)r < lb->posts->len ? " (the others were already)" : "");
-		g_hash_table_iter_remove(&it);
-	}
-	ar->bytes = 0;
-	return 0;
+	waiting_free(&w);
 }
 
 /* The end of the runner's batch: what waits is archived before the
@@ -118,11 +80,9 @@ archive_waiting(struct archive_runner *ar, GError **error)
 static int
 archive_flush(void *ctx, GError **error)
 {
-	struct archive_runner *ar = ctx;
-	int r = archive_waiting(ar, error);
+	int r = waiting_each(ctx, archive_list, NULL, error);
 
-	g_hash_table_remove_all(ar->lists);
-	ar->bytes = 0;
+	waiting_clear(ctx);
 	return r;
 }
 
@@ -147,11 +107,9 @@ static int
 handle_archive(void *ctx, struct queue *q, struct queue_item *item,
 	       GError **error)
 {
-	struct archive_runner *ar = ctx;
+	struct waiting *w = ctx;
 	const char *fqdn = queue_meta_get(item->meta, META_LIST);
-	int64_t received = queue_meta_get_int(item->meta, META_RECEIVED, 0) / 1000000;
-	struct list_batch *lb;
-	struct list *l;
+	struct waiting_list *wl;
 	GError *e = NULL;
 	int out = 0;
 
@@ -159,9 +117,17 @@ handle_archive(void *ctx, struct queue *q, struct queue_item *item,
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT, "no list in metadata");
 		return -1;
 	}
-	if ((lb = g_hash_table_lookup(ar->lists, fqdn)) != NULL) {
-		l = lb->list;
-	} else if ((l = list_open(ar->site, fqdn, &e)) == NULL) {
+	/* Enough kept: archived before this one is taken.  A failure is the
+	 * disk's, not the post's: it goes back, to be tried again later
+	 * (those before it wait on, for the runner's flush). */
+	if (waiting_bytes(w) > 0 &&
+	    waiting_bytes(w) + item->msg_len > WAITING_MAX_BYTES &&
+	    waiting_each(w, archive_list, NULL, &e) < 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "%s", e->message);
+		g_error_free(e);
+		return -1;
+	}
+	if ((wl = waiting_list(w, fqdn, &e)) == NULL) {
 		if (g_error_matches(e, HERALD_ERROR, HERALD_ERR_NOTFOUND)) {
 			log_warning(SUBSYS, "%s: no such list, post %s dropped", fqdn, item->base);
 			g_error_free(e);
@@ -170,34 +136,12 @@ handle_archive(void *ctx, struct queue *q, struct queue_item *item,
 		g_propagate_error(error, e);
 		return -1;
 	}
-	if (!list_get_bool(l, "archive") ||
+	if (!list_get_bool(wl->list, "archive") ||
 	    (out = opted_out(item->msg, item->msg_len, error)) != 0) {
-		if (lb == NULL)
-			list_free(&l);
+		waiting_list_unused(w, fqdn);
 		return out < 0 ? -1 : 0;	/* unreadable: to bad/ */
 	}
-	if (lb == NULL) {
-		lb = g_new0(struct list_batch, 1);
-		lb->list = l;
-		lb->posts = g_array_new(FALSE, TRUE, sizeof(struct archive_post));
-		g_hash_table_insert(ar->lists, g_strdup(fqdn), lb);
-	}
-	struct archive_post post = {
-		.msg = g_memdup2(item->msg, item->msg_len),
-		.len = item->msg_len,
-		.key = g_strdup(item->base),
-		.check_key = queue_meta_get_int(item->meta, META_BAK_COUNT, 0) > 0,
-		.received = received > 0 ? received : now_usec() / 1000000,
-	};
-	g_array_append_val(lb->posts, post);
-	ar->bytes += item->msg_len;
-	/* The disk, not the post: give it back and try again later (the
-	 * posts before it wait on, for the runner's flush). */
-	if (ar->bytes > ARCHIVE_BATCH_BYTES && archive_waiting(ar, &e) < 0) {
-		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "%s", e->message);
-		g_error_free(e);
-		return -1;
-	}
+	waiting_add(w, wl, item, NULL);
 	return RUNNER_DEFERRED;
 }
 

@@ -4,8 +4,9 @@
  * (digest/store.c), and the digest is sent at once when the pending size
  * reaches the list's digest_size_threshhold (KB; 0: never by size).
  *
- * The post is stored before the handler returns, so the entry is finished
- * only after: a crash between the two hands the entry over again, and the
+ * The posts of a runner batch are stored together at its end
+ * (digest_append_batch, from the runner's flush), before their entries
+ * are finished: a crash between the two hands the entries over again, and the
  * store finds its name taken (or its Message-ID, for a second copy the
  * pipeline made).  A send that fails is logged and left to
  * the next post or to the task digest.send (Mailman's senddigests): the
@@ -14,6 +15,7 @@
  * process sending (the list's digest lock) does not wait for it.
  */
 #include "runners/runners.h"
+#include "runners/waiting.h"
 #include "base/base.h"
 #include "base/log.h"
 #include "digest/digest.h"
@@ -55,24 +57,88 @@ post_message_id(const struct queue_item *item)
 	return id;
 }
 
+/* Adds one list's waiting posts to its pending digest, then sends it if
+ * it is big enough. */
+static int
+digest_list(struct waiting_list *wl, void *ctx, GError **error)
+{
+	struct digest_post *posts = g_new0(struct digest_post, wl->posts->len);
+	uint64_t bytes = 0;
+	GError *e = NULL;
+	int r;
+
+	for (guint i = 0; i < wl->posts->len; i++) {
+		const struct waiting_post *wp = wl->posts->pdata[i];
+
+		posts[i] = (struct digest_post) {
+			.name = wp->base, .message_id = wp->extra,
+			.msg = wp->msg, .len = wp->len,
+		};
+	}
+	r = digest_append_batch(wl->list, posts, wl->posts->len, &bytes, &e);
+	for (guint i = 0; r >= 0 && i < wl->posts->len; i++)
+		if (!posts[i].added)
+			log_info(DIGEST_SUBSYS, "list %s: post %s is in a digest already",
+				 list_fqdn(wl->list),
+				 ((struct waiting_post *)wl->posts->pdata[i])->base);
+	g_free(posts);
+	if (r < 0) {
+		/* The list lock held too long is no fault of the posts: they
+		 * go back to the queue, as after a failed disk (Mailman lost
+		 * such posts). */
+		if (e->domain == HERALD_ERROR && e->code == HERALD_ERR_TIMEOUT)
+			e->code = HERALD_ERR_IO;
+		g_prefix_error(&e, "digest of %s: ", list_fqdn(wl->list));
+		g_propagate_error(error, e);
+		return -1;
+	}
+	send_by_size(wl->list, bytes);
+	return 0;
+}
+
+/* The end of the runner's batch: the posts waiting are stored before
+ * their entries are finished, or dropped with the entries given back. */
+static int
+digest_flush(void *ctx, GError **error)
+{
+	int r = waiting_each(ctx, digest_list, NULL, error);
+
+	waiting_clear(ctx);
+	return r;
+}
+
+/* Each post waits for the end of the runner's batch (digest_flush): a
+ * burst of posts takes the list lock once and syncs the directory once. */
 static int
 handle_digest(void *ctx, struct queue *q, struct queue_item *item,
 	      GError **error)
 {
-	struct site *site = ctx;
+	struct waiting *w = ctx;
 	const char *fqdn = queue_meta_get(item->meta, META_LIST);
-	struct list *l;
-	uint64_t bytes = 0;
-	char *message_id;
+	struct waiting_list *wl;
 	GError *e = NULL;
-	int r;
 
 	if (fqdn == NULL) {
 		g_set_error(error, HERALD_ERROR, HERALD_ERR_FORMAT,
 			    "a digest entry without a list");
 		return -1;
 	}
-	if ((l = list_open(site, fqdn, &e)) == NULL) {
+	if (!digest_post_name_ok(item->base)) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_INVALID,
+			    "'%s' is no name for a digest post", item->base);
+		return -1;
+	}
+	/* Enough kept: stored before this one is taken.  A failure is the
+	 * disk's or the lock's, not the post's: it goes back (those before
+	 * it wait on, for the flush). */
+	if (waiting_bytes(w) > 0 &&
+	    waiting_bytes(w) + item->msg_len > WAITING_MAX_BYTES &&
+	    waiting_each(w, digest_list, NULL, &e) < 0) {
+		g_set_error(error, HERALD_ERROR, HERALD_ERR_IO, "%s", e->message);
+		g_error_free(e);
+		return -1;
+	}
+	if ((wl = waiting_list(w, fqdn, &e)) == NULL) {
 		if (!g_error_matches(e, HERALD_ERROR, HERALD_ERR_NOTFOUND)) {
 			g_propagate_error(error, e);
 			return -1;
@@ -82,29 +148,22 @@ handle_digest(void *ctx, struct queue *q, struct queue_item *item,
 		g_error_free(e);
 		return 0;
 	}
-	message_id = post_message_id(item);
-	r = digest_append(l, item->base, message_id, item->msg, item->msg_len,
-			  &bytes, &e);
-	g_free(message_id);
-	/* The list lock held too long is no fault of the post: it goes back
-	 * to the queue, as after a failed disk (Mailman lost such posts). */
-	if (r < 0 && e->domain == HERALD_ERROR && e->code == HERALD_ERR_TIMEOUT)
-		e->code = HERALD_ERR_IO;
-	if (r < 0)
-		g_propagate_error(error, e);
-	if (r == 0)
-		log_info(DIGEST_SUBSYS, "list %s: post %s is in a digest already",
-			 fqdn, item->base);
-	if (r >= 0)
-		send_by_size(l, bytes);
-	list_free(&l);
-	return r < 0 ? -1 : 0;
+	waiting_add(w, wl, item, post_message_id(item));
+	return RUNNER_DEFERRED;
 }
 
 static void *
 digest_open(struct site *site, const char *queue, GError **error)
 {
-	return site;
+	return waiting_new(site);
+}
+
+static void
+digest_close(void *ctx)
+{
+	struct waiting *w = ctx;
+
+	waiting_free(&w);
 }
 
 const struct runner_kind runner_digest = {
@@ -114,5 +173,7 @@ const struct runner_kind runner_digest = {
 	.doc = "posts into their list's pending digest; the digest is sent "
 	       "when it reaches digest_size_threshhold.",
 	.open = digest_open,
+	.close = digest_close,
 	.handle = handle_digest,
+	.flush = digest_flush,
 };
