@@ -114,6 +114,15 @@
 #define LMTP_STOP_GRACE 20
 /* Bytes read at a time: replies to one read leave in one write. */
 #define LMTP_READ_CHUNK 16384
+/* Sessions a pipe worker serves before another takes its place (what a
+ * long life might leak stays bounded, as with Postfix's max_use). */
+#define PIPE_WORKER_USES 1000
+/* How long a connection may wait on the pipe socket for a worker before
+ * the listener gives it a process of its own. */
+#define PIPE_OVERFLOW_MS 20
+/* A worker that failed this soon after it started is replaced only after
+ * as long again (no fork loop). */
+#define PIPE_WORKER_PAUSE_MS 1000
 
 static int64_t
 now_ms(void)
@@ -353,11 +362,16 @@ struct server {
 	struct listener l;	/* lmtp.listen's; fd -1 when it is empty */
 	int pipe_fd;		/* the pipe socket (lmtp.pipe_socket), or -1 */
 	GHashTable *sessions;	/* pid -> nothing: the live sessions */
+	GHashTable *workers;	/* pid -> its start (gint64 ms): pipe workers */
+	int64_t workers_paused;	/* ms: no new worker before then */
+	int64_t pipe_waiting;	/* ms: since a pipe connection waits, or 0 */
 	sigset_t waitmask;	/* the signals ppoll lets in */
 	int64_t refused_since;	/* refusals not yet logged */
 	unsigned refused;
 	int64_t refused_logged;	/* ms */
 };
+
+static void workers_retire(struct server *sv);
 
 /* The pipe socket (entry/pipe_socket.h): its descriptor, or -1 when
  * another server of this host has it or it cannot be made (logged:
@@ -469,6 +483,8 @@ lmtp_reload(struct server *sv)
 		pipe_socket_close(sv);
 	else if (sv->pipe_fd < 0)
 		sv->pipe_fd = pipe_socket_open(sv->site);
+	/* Workers read the settings as they started: new ones take over. */
+	workers_retire(sv);
 }
 
 static void
@@ -479,9 +495,18 @@ reap_sessions(struct server *sv)
 
 	lmtp_chld = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		gint64 *started = g_hash_table_lookup(sv->workers, GINT_TO_POINTER(pid));
+		gboolean failed = WIFSIGNALED(status) ||
+				  (WIFEXITED(status) && WEXITSTATUS(status) != 0);
+
+		if (started != NULL && failed &&
+		    now_ms() - *started < PIPE_WORKER_PAUSE_MS)
+			sv->workers_paused = now_ms() + PIPE_WORKER_PAUSE_MS;
+		g_hash_table_remove(sv->workers, GINT_TO_POINTER(pid));
 		g_hash_table_remove(sv->sessions, GINT_TO_POINTER(pid));
 		if (WIFSIGNALED(status))
-			log_error(LMTP_SUBSYS, "session %d killed by signal %d",
+			log_error(LMTP_SUBSYS, "%s %d killed by signal %d",
+				  started != NULL ? "pipe worker" : "session",
 				  (int)pid, WTERMSIG(status));
 	}
 }
@@ -580,6 +605,140 @@ accept_session(struct server *sv, int fd, gboolean pipe)
 		start_session(sv, c, pipe);
 }
 
+/* ------------------------------------------------------------------ */
+/* The pipe workers */
+
+static volatile sig_atomic_t worker_retire;
+
+static void
+on_worker_retire(int sig)
+{
+	worker_retire = 1;
+}
+
+/* A pipe worker's life: connections on the pipe socket, one session
+ * after another, until SIGTERM (the session under way ends as any session
+ * does when the server stops), SIGUSR1 (retire: after the session under
+ * way, when the settings changed) or PIPE_WORKER_USES sessions. */
+static void
+pipe_worker(struct server *sv, pid_t parent)
+{
+	struct store_ctx sc = { .site = sv->site, .pipe = TRUE };
+	sigset_t waitmask = sv->waitmask, block;
+	struct sigaction sa = { 0 };
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
+	if (sv->l.fd >= 0)
+		close(sv->l.fd);
+	set_handlers(on_session_stop, SIG_IGN, SIG_DFL);
+	/* SIGUSR1, like the others, only inside ppoll(). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	sigdelset(&waitmask, SIGUSR1);
+	sa.sa_handler = on_worker_retire;
+	sigaction(SIGUSR1, &sa, NULL);
+	for (unsigned uses = 0; uses < PIPE_WORKER_USES && !session_stop &&
+			       !worker_retire;) {
+		struct pollfd pfd = { .fd = sv->pipe_fd, .events = POLLIN };
+		struct session_limits lim;
+		int c;
+
+		if (ppoll(&pfd, 1, NULL, &waitmask) <= 0)
+			continue;	/* a signal: looked at above */
+		c = accept4(sv->pipe_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0)
+			continue;	/* another worker took it */
+		if (!pipe_peer_trusted(c)) {
+			log_warning(LMTP_SUBSYS, "pipe socket: a connection from "
+				    "another user refused");
+			close(c);
+			continue;
+		}
+		session_limits_read(sv->site, &lim);
+		session_serve(&sc, c, &lim, &waitmask);
+		uses++;
+	}
+	_exit(0);
+}
+
+/* Workers up to lmtp.pipe_workers while the pipe socket is open (none
+ * while they are paused after failing). */
+static void
+workers_start(struct server *sv)
+{
+	gint64 wanted = sv->pipe_fd >= 0 ? site_get_int(sv->site, "lmtp.pipe_workers") : 0;
+	pid_t parent = getpid();
+
+	while ((gint64)g_hash_table_size(sv->workers) < wanted &&
+	       now_ms() >= sv->workers_paused) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			log_error(LMTP_SUBSYS, "fork of a pipe worker: %s",
+				  g_strerror(errno));
+			sv->workers_paused = now_ms() + PIPE_WORKER_PAUSE_MS;
+			return;
+		}
+		if (pid == 0)
+			pipe_worker(sv, parent);
+		gint64 *started = g_new(gint64, 1);
+
+		*started = now_ms();
+		g_hash_table_insert(sv->workers, GINT_TO_POINTER(pid), started);
+	}
+}
+
+/* The workers finish their sessions under way and go; they are waited
+ * for as sessions are, and new ones (with the settings of now) take their
+ * place. */
+static void
+workers_retire(struct server *sv)
+{
+	GHashTableIter it;
+	gpointer pid;
+
+	g_hash_table_iter_init(&it, sv->workers);
+	while (g_hash_table_iter_next(&it, &pid, NULL)) {
+		kill(GPOINTER_TO_INT(pid), SIGUSR1);
+		g_hash_table_add(sv->sessions, pid);
+		g_hash_table_iter_remove(&it);
+	}
+}
+
+/* With workers, the listener looks at the pipe socket only for a
+ * connection left waiting (every worker busy): when it becomes readable,
+ * the listener looks away for PIPE_OVERFLOW_MS, then again, and serves
+ * what still waits itself.  Returns the descriptor to poll (-1: none) and
+ * sets *timeout_ms (-1: none). */
+static int
+pipe_poll_fd(struct server *sv, int64_t *timeout_ms)
+{
+	int64_t now = now_ms();
+
+	*timeout_ms = -1;
+	if (sv->workers_paused > now && sv->pipe_fd >= 0)
+		*timeout_ms = sv->workers_paused - now;
+	if (sv->pipe_fd < 0 || g_hash_table_size(sv->workers) == 0) {
+		sv->pipe_waiting = 0;
+		return sv->pipe_fd;
+	}
+	if (sv->pipe_waiting == 0)
+		return sv->pipe_fd;
+	if (now - sv->pipe_waiting < PIPE_OVERFLOW_MS) {
+		*timeout_ms = PIPE_OVERFLOW_MS - (now - sv->pipe_waiting);
+		return -1;
+	}
+	struct pollfd pfd = { .fd = sv->pipe_fd, .events = POLLIN };
+
+	sv->pipe_waiting = 0;
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN))
+		accept_session(sv, sv->pipe_fd, TRUE);
+	return sv->pipe_fd;
+}
+
 /* Stopping: no new connections, every session told, waited for. */
 static void
 stop_sessions(struct server *sv)
@@ -590,6 +749,11 @@ stop_sessions(struct server *sv)
 
 	listener_close(&sv->l);
 	pipe_socket_close(sv);
+	/* The workers are waited for as sessions: SIGTERM ends them alike. */
+	g_hash_table_iter_init(&it, sv->workers);
+	while (g_hash_table_iter_next(&it, &pid, NULL))
+		g_hash_table_add(sv->sessions, pid);
+	g_hash_table_remove_all(sv->workers);
 	if (g_hash_table_size(sv->sessions) > 0)
 		log_info(LMTP_SUBSYS, "stopping: %u sessions to finish",
 			 g_hash_table_size(sv->sessions));
@@ -654,6 +818,7 @@ lmtp_main(struct site *site)
 	sigdelset(&sv.waitmask, SIGCHLD);
 	set_handlers(on_lmtp_stop, on_lmtp_hup, on_lmtp_chld);
 	sv.sessions = g_hash_table_new(g_direct_hash, g_direct_equal);
+	sv.workers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	/* GMime set up once here, not in each session process as it parses
 	 * its first message: the sessions inherit it (the listener has no
 	 * thread to make fork unsafe). */
@@ -662,23 +827,34 @@ lmtp_main(struct site *site)
 		log_info(LMTP_SUBSYS, "listening on %s", sv.l.spec);
 
 	while (!lmtp_stop) {
+		int64_t timeout_ms;
+
 		if (lmtp_hup)
 			lmtp_reload(&sv);
 		if (lmtp_chld)
 			reap_sessions(&sv);
+		workers_start(&sv);
 		/* [0] lmtp.listen's, [1] the pipe socket; fd -1 is skipped. */
 		struct pollfd pfd[2] = {
 			{ .fd = sv.l.fd, .events = POLLIN },
-			{ .fd = sv.pipe_fd, .events = POLLIN },
+			{ .fd = pipe_poll_fd(&sv, &timeout_ms), .events = POLLIN },
 		};
-		if (ppoll(pfd, 2, NULL, &sv.waitmask) <= 0)
+		struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+
+		if (ppoll(pfd, 2, timeout_ms >= 0 ? &ts : NULL, &sv.waitmask) <= 0)
 			continue;
-		for (int k = 0; k < 2; k++)
-			if (pfd[k].fd >= 0 && (pfd[k].revents & POLLIN))
-				accept_session(&sv, pfd[k].fd, k == 1);
+		if (pfd[0].fd >= 0 && (pfd[0].revents & POLLIN))
+			accept_session(&sv, pfd[0].fd, FALSE);
+		if (pfd[1].fd >= 0 && (pfd[1].revents & POLLIN)) {
+			if (g_hash_table_size(sv.workers) > 0)
+				sv.pipe_waiting = now_ms();	/* theirs first */
+			else
+				accept_session(&sv, pfd[1].fd, TRUE);
+		}
 	}
 	stop_sessions(&sv);
 	g_hash_table_destroy(sv.sessions);
+	g_hash_table_destroy(sv.workers);
 	log_info(LMTP_SUBSYS, "stopped");
 	return 0;
 }

@@ -100,6 +100,46 @@ test_write_atomic_replaces_existing_file(void)
 	tmp_dir_remove(&dir);
 }
 
+/* fs_write_swap: the content replaced as fs_write_atomic replaces it, a
+ * reader holding the old file still reading the old content, and no new
+ * inode after the first two: the name and path.next trade places. */
+static void
+test_write_swap_trades_two_inodes(void)
+{
+	char *dir = tmp_dir_new();
+	char *path = g_build_filename(dir, "counters", NULL);
+	GError *error = NULL;
+	GHashTable *inodes = g_hash_table_new(g_int64_hash, g_int64_equal);
+	gint64 ino[6];
+	char *got = NULL, old[16];
+	size_t len = 0;
+	int fd = -1;
+
+	for (int i = 0; i < 6; i++) {
+		char *text = g_strdup_printf("post_id=%d\n", i * 1000);
+		struct stat st;
+
+		if (i == 5)	/* a reader of the one before */
+			fd = open(path, O_RDONLY);
+		g_assert_cmpint(fs_write_swap(path, text, strlen(text), &error), ==, 0);
+		g_assert_no_error(error);
+		g_assert_cmpint(fs_read_file(path, &got, &len, &error), ==, 1);
+		g_assert_cmpstr(got, ==, text);
+		g_clear_pointer(&got, g_free);
+		g_assert_cmpint(stat(path, &st), ==, 0);
+		ino[i] = (gint64)st.st_ino;
+		g_hash_table_add(inodes, &ino[i]);
+		g_free(text);
+	}
+	g_assert_cmpuint(g_hash_table_size(inodes), ==, 2);
+	g_assert_cmpint(read(fd, old, sizeof old), ==, 13);
+	g_assert_cmpmem(old, 13, "post_id=4000\n", 13);
+	close(fd);
+	g_hash_table_destroy(inodes);
+	g_free(path);
+	tmp_dir_remove(&dir);
+}
+
 static void
 test_write_atomic_into_missing_dir_fails_naming_call_and_path(void)
 {
@@ -489,6 +529,8 @@ main(int argc, char **argv)
 			test_write_atomic_then_read_returns_same_bytes);
 	g_test_add_func("/base/write-atomic/replaces-existing-file",
 			test_write_atomic_replaces_existing_file);
+	g_test_add_func("/base/write-swap/trades-two-inodes",
+			test_write_swap_trades_two_inodes);
 	g_test_add_func("/base/write-atomic/missing-dir-error-names-call-path",
 			test_write_atomic_into_missing_dir_fails_naming_call_and_path);
 	g_test_add_func("/base/read-file/missing-returns-0-absent",

@@ -17,7 +17,8 @@
  *      overwritten (pwrite at the committed offset, then ftruncate);
  *   2. write the message, its record and its catalog line there;
  *   3. fsync the three files;
- *   4. write the new state with fs_write_atomic (temp, fsync, rename):
+ *   4. write the new state with fs_write_swap (state.next, fsync, names
+ *      exchanged; fs_write_atomic's temp and rename on NFS):
  *      the commit.  Readers read only what the state says is committed.
  * A crash before 4 leaves the old state and garbage past it that nobody
  * reads; after 4 the message is in, exactly once.  Nothing relies on
@@ -169,7 +170,7 @@ store_state_write(struct archive *a, const struct state *s, GError **error)
 				       "\n", p->name, p->count, p->catlen,
 				       p->txtlen, p->first, p->last);
 	}
-	r = fs_write_atomic(path, out->str, out->len, error);
+	r = fs_write_swap(path, out->str, out->len, error);	/* under the lock */
 	g_string_free(out, TRUE);
 	g_free(path);
 	return r;

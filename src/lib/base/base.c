@@ -383,6 +383,55 @@ fs_write_atomic(const char *path, const void *data, size_t len,
 	return ret;
 }
 
+gboolean
+fs_on_nfs(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) < 0 || sfs.f_type == NFS_SUPER_MAGIC;
+}
+
+int
+fs_write_swap(const char *path, const void *data, size_t len, GError **error)
+{
+	char *dir = fs_dirname(path), *next;
+	int fd, ret = -1;
+
+	if (fs_on_nfs(dir)) {
+		g_free(dir);
+		return fs_write_atomic(path, data, len, error);
+	}
+	next = g_strconcat(path, ".next", NULL);
+	fd = fs_open(next, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0660);
+	if (fd < 0) {
+		set_errno_error(error, "open(%s)", next);
+		goto out;
+	}
+	if (fs_write_all(fd, data, len, next, error) < 0) {
+		close(fd);
+		goto out;
+	}
+	if (fs_sync_close(&fd, next, error) < 0)
+		goto out;
+	if (renameat2(AT_FDCWD, next, AT_FDCWD, path, RENAME_EXCHANGE) < 0) {
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* The file system cannot exchange: the usual way. */
+			ret = fs_write_atomic(path, data, len, error);
+			goto out;
+		}
+		/* No file yet: the new one takes the name (a rename). */
+		if (errno != ENOENT || rename(next, path) < 0) {
+			set_errno_error(error, "rename(%s, %s)", next, path);
+			goto out;
+		}
+	}
+	ret = fs_sync_dir(dir, error);
+out:
+	g_free(next);
+	g_free(dir);
+	return ret;
+}
+
 int
 fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
 {

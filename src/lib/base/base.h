@@ -115,6 +115,20 @@ int fs_commit_rename(const char *tmp, const char *path, const char *dir,
 int fs_write_atomic(const char *path, const void *data, size_t len,
 		    GError **error);
 
+/* Replaces path's content, for a writer that holds a lock over it (no
+ * other process writes it at once): writes path.next (kept from the last
+ * time, or made), fsyncs it, exchanges the two names in one step
+ * (renameat2 RENAME_EXCHANGE) and fsyncs the directory.  Readers see the
+ * old content or the new, as with fs_write_atomic, but no inode is made
+ * or freed (on ext4 without a journal each new inode costs a look at
+ * every one freed in the last minutes).  On NFS, or a file system that
+ * cannot exchange names, it is fs_write_atomic. */
+int fs_write_swap(const char *path, const void *data, size_t len,
+		  GError **error);
+
+/* Whether path is on NFS (or cannot be looked at). */
+gboolean fs_on_nfs(const char *path);
+
 /* Reads a GLib key file: 1 with *keys_r (g_key_file_free it), 0 when
  * the file does not exist, -1 when it cannot be read or parsed (the error
  * names the path).  The file's bytes are wiped from memory after parsing

@@ -865,7 +865,13 @@ list_counter_update_with(struct list *l, const char *name, int64_t add,
 	g_key_file_set_int64(kf, "counters", name, add != 0 ? old + add : set);
 	if (also_name != NULL)
 		g_key_file_set_int64(kf, "counters", also_name, also_set);
-	if (write_key_file(kf, path, error) < 0)
+	gsize len;
+	char *data = g_key_file_to_data(kf, &len, NULL);
+	/* Under the list lock: swapped in, no new file each post. */
+	int r = fs_write_swap(path, data, len, error);
+
+	g_free(data);
+	if (r < 0)
 		goto out;
 	if (old_r != NULL)
 		*old_r = old;

@@ -26,10 +26,8 @@
 #include "base/log.h"
 
 #include <errno.h>
-#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -1777,12 +1775,11 @@ kept_take(struct list *l, size_t *valid_r)
 static void
 kept_put(struct list *l, struct roster *r, size_t valid)
 {
-	struct statfs sfs;
 	struct kept *k;
 	char *version;
 
 	if (r->indexed || r->snapshot_size > KEPT_SNAPSHOT_MAX ||
-	    statfs(list_dir(l), &sfs) < 0 || sfs.f_type == NFS_SUPER_MAGIC ||
+	    fs_on_nfs(list_dir(l)) ||
 	    (version = roster_version(l, NULL)) == NULL) {
 		roster_free(&r);
 		return;

@@ -93,6 +93,13 @@ static const struct setting_def settings[] = {
 	  "abstract namespace, named after the var dir, that only herald's "
 	  "user and root may use; the LMTP server runs for it even when "
 	  "lmtp.listen is empty. false: herald-mta runs `herald mta`." },
+	{ "lmtp.pipe_workers", SETTING_INT, "2", NULL, 0, 64,
+	  "Processes the LMTP server keeps ready for herald-mta's connections "
+	  "on the pipe socket, each serving one session after another, so "
+	  "that a message does not wait for a process to be made for it. A "
+	  "connection none of them takes within 20 ms gets a process of its "
+	  "own, as every connection does with 0. Not counted in "
+	  "lmtp.max_sessions." },
 	{ "lmtp.socket_group", SETTING_STRING, "", NULL, 0, 0,
 	  "The group given to a unix LMTP socket (mode 0660), so that the MTA's "
 	  "LMTP client (Postfix: user postfix) may connect. Empty: the group "
