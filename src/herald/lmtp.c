@@ -630,6 +630,7 @@ pipe_worker(struct server *sv, pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(0);
+	prctl(PR_SET_NAME, "herald-pipe");	/* as ps and pgrep show it */
 	if (sv->l.fd >= 0)
 		close(sv->l.fd);
 	set_handlers(on_session_stop, SIG_IGN, SIG_DFL);

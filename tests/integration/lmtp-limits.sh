@@ -33,7 +33,9 @@ stored() { find "$V/queue" -name '*.msg' | wc -l; }
 tmps() { find "$V/queue" -name '*.tmp' | wc -l; }
 # The listener: the process that logged "listening on" last.
 lmtp_pid() { grep -h ' lmtp info: listening on ' "$V"/logs/*/lmtp 2>/dev/null | tail -1 | awk '{ print $3 }'; }
-sessions() { pgrep -P "$(lmtp_pid)" | wc -l; }
+# Its session processes (not the pipe workers, named herald-pipe, which
+# lmtp.max_sessions does not count).
+sessions() { pgrep -l -P "$(lmtp_pid)" | grep -vc ' herald-pipe$'; }
 # hup: the master rereads the settings and passes SIGHUP to the listener.
 hup() { kill -HUP "$(cat "$V"/run/master.*.pid)"; sleep 0.5; }
 
