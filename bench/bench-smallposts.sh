@@ -31,7 +31,8 @@
 #     sessions
 #     WHICH: mlmmj, herald-pipe, herald-mta, herald-lmtp (default: all
 #     four), and
-#     old-pipe, old-lmtp: the same with the herald of HERALD_BENCH_OLD
+#     old-pipe, old-mta, old-lmtp: the same with the herald of
+#     HERALD_BENCH_OLD (old-mta: the herald-mta beside it)
 #   HERALD_BENCH_BUILD=build-x  the build whose herald is measured
 #                               (default build; it is made first)
 #   HERALD_BENCH_OLD=PATH       another herald binary (an earlier commit's
@@ -150,7 +151,7 @@ measure() {
 		out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
 			pipe /usr/bin/mlmmj-receive -L "$L")
 		;;
-	herald-pipe | herald-mta | herald-lmtp | old-pipe | old-lmtp)
+	herald-pipe | herald-mta | herald-lmtp | old-pipe | old-mta | old-lmtp)
 		local h=$H v=$D/var bin=$BUILD/herald
 		case $what in old-*) h=$HERALD_BENCH_OLD v=$D/var-old bin=$h ;; esac
 		"$h" --var "$v" site set mta.smtp_port "$SINK_PORT"
@@ -162,7 +163,7 @@ measure() {
 			CMD="$bin --var \$V mta post bench@lists.test < post (${SMALLPOSTS_CONCURRENCY:-1} at a time)"
 			out=$(python3 bench/smallposts.py "$SINK_LOG" $(( n * MEMBERS )) "$D/msgs" "$n" \
 				pipe "$h" --var "$v" mta post bench@lists.test) ;;
-		herald-mta)
+		herald-mta | old-mta)
 			# As master.cf runs it (docs/postfix.md): the envelope
 			# given, so the post is handed to the master's LMTP
 			# server over its pipe socket.

@@ -481,6 +481,52 @@ resume_twice(const char *tail)
 		g_free((char *)rcpts[i]);
 }
 
+/* A job of one batch keeps no record (it would only cover the moment
+ * before the entry is finished); a job of three records each batch. */
+static void
+test_progress_kept_only_for_more_than_one_batch(void)
+{
+	const char *rcpts[13];
+	struct fixture f;
+	struct queue_item *item;
+	struct deliver_stats st;
+	GError *error = NULL;
+	char *progress, *record = NULL;
+
+	for (int i = 0; i < 12; i++)
+		rcpts[i] = g_strdup_printf("m%02d@a.example", i + 1);
+	rcpts[12] = NULL;
+	fixture_setup(&f, "", "delivery.max_recipients", "5",
+		      "delivery.connections", "1", NULL);
+	/* Three recipients: one batch. */
+	const char *fourth = rcpts[3];
+
+	rcpts[3] = NULL;
+	item = claimed_post(&f, rcpts, 0);
+	progress = queue_progress_path(f.out, item->base);
+	g_assert_cmpint(deliver_entry(f.site, f.ds, f.out, item, &st, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st.accepted, ==, 3);
+	g_assert_false(g_file_test(progress, G_FILE_TEST_EXISTS));
+	g_free(progress);
+	queue_item_free(&item);
+	/* Twelve: three batches, each recorded. */
+	rcpts[3] = fourth;
+	item = claimed_post(&f, rcpts, 0);
+	progress = queue_progress_path(f.out, item->base);
+	g_assert_cmpint(deliver_entry(f.site, f.ds, f.out, item, &st, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(st.accepted, ==, 12);
+	g_assert_true(g_file_get_contents(progress, &record, NULL, NULL));
+	g_assert_cmpstr(record, ==, "B 0 5\nB 5 5\nB 10 2\n");
+	g_free(record);
+	g_free(progress);
+	queue_item_free(&item);
+	fixture_teardown(&f);
+	for (int i = 0; i < 12; i++)
+		g_free((char *)rcpts[i]);
+}
+
 static void
 test_progress_whole_record_resumed_twice_loses_nobody(void)
 {
@@ -629,6 +675,8 @@ main(int argc, char **argv)
 		  test_verp_each_sender_decodes_to_its_one_recipient },
 		{ "/deliver/every-recipient-has-one-fate",
 		  test_every_recipient_has_one_fate },
+		{ "/deliver/progress/kept-only-for-more-than-one-batch",
+		  test_progress_kept_only_for_more_than_one_batch },
 		{ "/deliver/progress/whole-record-resumed-twice-loses-nobody",
 		  test_progress_whole_record_resumed_twice_loses_nobody },
 		{ "/deliver/progress/record-cut-short-resumed-twice-loses-nobody",

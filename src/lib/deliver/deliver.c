@@ -13,6 +13,13 @@
  * address), which depends only on the entry, so a resumed run finds the
  * same order.  A line cut short by a crash is ignored, and so is its batch
  * (delivered again: a duplicate, never a loss).
+ *
+ * A job of one batch (a small list's post) keeps no record.  A batch's
+ * line is written once the MTA has taken the batch, so for the only batch
+ * it would cover no more than the moment between its fdatasync and the
+ * runner finishing the entry, at the price of a file, a write and an
+ * fdatasync for every post; a crash before it sends the batch again
+ * either way.
  */
 #include "deliver/deliver.h"
 #include "deliver/sendmail.h"
@@ -296,6 +303,10 @@ record_batch(struct job *j, const struct batch *b)
 		g_free(t);
 	}
 	g_string_append_printf(s, "B %u %u\n", b->start, b->count);
+	if (j->progress_fd < 0) {	/* one batch: no record */
+		g_string_free(s, TRUE);
+		return;
+	}
 	g_mutex_lock(&j->progress_lock);
 	if (j->progress_error == NULL) {
 		GError *e = NULL;
@@ -1097,15 +1108,15 @@ deliver_entry(struct site *site, const struct deliver_settings *ds,
 	st.verp = j.verp;
 	st.personalised = j.personalised;
 	j.progress_path = progress;
-	j.progress_fd = fs_open(progress, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				0640);
-	if (j.progress_fd < 0) {
+	if (j.nbatches > 1 &&
+	    (j.progress_fd = fs_open(progress, O_WRONLY | O_CREAT | O_APPEND |
+				     O_CLOEXEC, 0640)) < 0) {
 		set_errno_error(error, "open(%s)", progress);
 		goto out;
 	}
 	/* Cut off a line a crash left half written, so that the next line
 	 * does not run on from it. */
-	if (ftruncate(j.progress_fd, valid) < 0) {
+	if (j.progress_fd >= 0 && ftruncate(j.progress_fd, valid) < 0) {
 		set_errno_error(error, "ftruncate(%s)", progress);
 		goto out;
 	}
