@@ -695,6 +695,70 @@ test_claim_of_finished_entry_returns_0(void)
 	tmp_dir_remove(&var);
 }
 
+/* The inode of entry base<ext> of q. */
+static ino_t
+entry_ino(struct queue *q, const char *base, const char *ext)
+{
+	char *path = g_strdup_printf("%s/%s%s", queue_dir(q), base, ext);
+	struct stat st;
+
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	g_free(path);
+	return st.st_ino;
+}
+
+/* A finished entry's file is kept, emptied, as a spare, and the queue's
+ * next entry is written into it: the same inode, the new bytes only (a
+ * short message after a long one), no spare left; never more than 64. */
+static void
+test_finished_file_is_the_next_entrys(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *q = open_queue(var, "in");
+	char *spare_dir = g_build_filename(queue_dir(q), ".spare", NULL);
+	char *b = enqueue(q, "a long message, longer than the next one", NULL);
+	ino_t ino = entry_ino(q, b, ".msg");
+	struct queue_item *it = NULL;
+	GError *error = NULL;
+	GPtrArray *names;
+	char *c;
+
+	claim(q, b);
+	g_assert_cmpint(queue_finish(q, b, &error), ==, 0);
+	names = fs_dir_names(spare_dir, NULL, &error);
+	g_assert_nonnull(names);
+	g_assert_cmpuint(names->len, ==, 1);
+	g_ptr_array_unref(names);
+	/* The first enqueue found no spare, and an empty spare directory is
+	 * looked at again only after 100 ms. */
+	g_usleep(150000);
+	c = enqueue(q, "short", NULL);
+	g_assert_cmpuint(entry_ino(q, c, ".msg"), ==, ino);
+	g_assert_cmpint(queue_read(q, c, ".msg", &it, &error), ==, 1);
+	g_assert_cmpmem(it->msg, it->msg_len, "short", 5);
+	queue_item_free(&it);
+	/* Taken: none left. */
+	names = fs_dir_names(spare_dir, NULL, &error);
+	g_assert_cmpuint(names->len, ==, 0);
+	g_ptr_array_unref(names);
+	for (int i = 0; i < 70; i++) {
+		char *d = enqueue(q, "m", NULL);
+
+		claim(q, d);
+		g_assert_cmpint(queue_finish(q, d, &error), ==, 0);
+		g_free(d);
+	}
+	names = fs_dir_names(spare_dir, NULL, &error);
+	g_assert_cmpuint(names->len, ==, 64);
+	g_ptr_array_unref(names);
+	g_assert_cmpint(queue_count(q, NULL, &error), ==, 1);
+	g_free(b);
+	g_free(c);
+	g_free(spare_dir);
+	queue_close(&q);
+	tmp_dir_remove(&var);
+}
+
 static void
 test_read_claimed_gives_same_message_and_metadata(void)
 {
@@ -1157,6 +1221,8 @@ static const struct unit_test tests[] = {
 	  test_list_ignores_other_files },
 	{ "/queue/claim/repeat-claim-of-own-slice-entry-is-1",
 	  test_claim_twice_in_own_slice_returns_1 },
+	{ "/queue/finish/file-kept-for-the-next-entry",
+	  test_finished_file_is_the_next_entrys },
 	{ "/queue/claim/finished-or-unknown-returns-0",
 	  test_claim_of_finished_entry_returns_0 },
 	{ "/queue/read/claimed-same-message-and-meta",

@@ -9,6 +9,15 @@
  * reply was lost is judged by stat() afterwards.  Queues need no lock:
  * each slice of a queue is worked by one runner, the holder of its lease.
  *
+ * Spare files: a finished entry's file is not unlinked but renamed into
+ * <queue>/.spare/ (under one of SPARE_SLOTS names, so never more of them)
+ * and emptied, and the next entry written to that queue takes one (a
+ * rename to its .tmp name) instead of making a new file.  The steps and
+ * the commit point are those of a new file; what changes is that no inode
+ * is made or freed per entry, which on ext4 without a journal is most of
+ * the cost of a small message's hop (each new inode is checked against
+ * every one freed in the last minutes: docs/PERFORMANCE.md).
+ *
  * Group commit (queue_batch_*): a runner's handler may write its output
  * into the runner's batch instead, which fsyncs all its files, renames
  * them and fsyncs each directory once; the runner finishes the entries
@@ -431,6 +440,154 @@ queue_var_dir(const struct queue *q)
 	return q->var_dir;
 }
 
+/* --- spare files ----------------------------------------------------------- */
+
+#define SPARE_DIR ".spare"
+#define SPARE_SLOTS 64
+/* A queue with no spare is looked at again after this long, not at every
+ * entry. */
+#define SPARE_RELIST_US 100000
+
+struct spare_list {
+	GPtrArray *names;	/* slots seen there, not yet taken */
+	int64_t relist_at;	/* when an empty listing may be made again */
+};
+
+static GMutex spare_lock;
+static GHashTable *spare_lists;	/* spare directory -> struct spare_list */
+static guint spare_slot;	/* the next slot a finished file goes to */
+
+static void
+spare_list_free(gpointer p)
+{
+	struct spare_list *sl = p;
+
+	g_ptr_array_unref(sl->names);
+	g_free(sl);
+}
+
+/* A slot name the spare directory holds, or NULL (caller frees). */
+static char *
+spare_name(const char *dir)
+{
+	struct spare_list *sl;
+	char *name = NULL;
+
+	g_mutex_lock(&spare_lock);
+	if (spare_lists == NULL)
+		spare_lists = g_hash_table_new_full(g_str_hash, g_str_equal,
+						    g_free, spare_list_free);
+	if ((sl = g_hash_table_lookup(spare_lists, dir)) == NULL) {
+		sl = g_new0(struct spare_list, 1);
+		sl->names = g_ptr_array_new_with_free_func(g_free);
+		g_hash_table_insert(spare_lists, g_strdup(dir), sl);
+	}
+	if (sl->names->len == 0 && now_usec() >= sl->relist_at) {
+		GPtrArray *found = fs_dir_names(dir, NULL, NULL);
+
+		for (guint i = 0; found != NULL && i < found->len; i++)
+			g_ptr_array_add(sl->names, g_strdup(found->pdata[i]));
+		if (found != NULL)
+			g_ptr_array_unref(found);
+		if (sl->names->len == 0)
+			sl->relist_at = now_usec() + SPARE_RELIST_US;
+	}
+	if (sl->names->len > 0)
+		name = g_ptr_array_steal_index_fast(sl->names, sl->names->len - 1);
+	g_mutex_unlock(&spare_lock);
+	return name;
+}
+
+/* Makes tmp (in q) a spare file of q: 1, or 0 when there is none to take
+ * (another process may take the one listed first: then the next). */
+static int
+spare_take(const struct queue *q, const char *tmp)
+{
+	char *dir = g_build_filename(q->dir, SPARE_DIR, NULL);
+	char *name;
+	int taken = 0;
+
+	while (!taken && (name = spare_name(dir)) != NULL) {
+		char *path = g_build_filename(dir, name, NULL);
+
+		taken = rename(path, tmp) == 0;
+		g_free(path);
+		g_free(name);
+	}
+	g_free(dir);
+	return taken;
+}
+
+/* Done with path, a file of q: kept, emptied, as a spare (replacing the
+ * one in its slot), or unlinked when that fails.  0, or -1 with errno
+ * from the unlink. */
+static int
+spare_put(const struct queue *q, const char *path)
+{
+	char *dir = g_build_filename(q->dir, SPARE_DIR, NULL);
+	char slot[16];
+	char *spare;
+	int r;
+
+	g_snprintf(slot, sizeof slot, "%u",
+		   __atomic_fetch_add(&spare_slot, 1, __ATOMIC_RELAXED) % SPARE_SLOTS);
+	spare = g_build_filename(dir, slot, NULL);
+	r = rename(path, spare);
+	if (r < 0 && errno == ENOENT && access(path, F_OK) == 0 &&
+	    mkdir(dir, 0770) == 0)
+		r = rename(path, spare);
+	if (r == 0)
+		(void)truncate(spare, 0);	/* taken meanwhile: no matter */
+	else
+		r = fs_unlink(path);
+	g_free(spare);
+	g_free(dir);
+	return r;
+}
+
+/* Opens tmp, a new entry's file in q, and writes data: a spare file of q
+ * when there is one, else a new file (fs_create_written).  On failure
+ * nothing is left at tmp. */
+static int
+entry_create(const struct queue *q, const char *tmp, const void *data,
+	     size_t len, int *fd_r, ino_t *ino_r, GError **error)
+{
+	struct stat st;
+	int fd;
+
+	if (spare_take(q, tmp)) {
+		fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd >= 0 && fs_write_all(fd, data, len, tmp, NULL) == 0 &&
+		    fstat(fd, &st) == 0) {
+			*fd_r = fd;
+			*ino_r = st.st_ino;
+			return 0;
+		}
+		/* Not ours to write (root's, say), or the write failed: a
+		 * new file, which reports what goes wrong. */
+		if (fd >= 0)
+			close(fd);
+		(void)fs_unlink(tmp);
+	}
+	return fs_create_written(tmp, data, len, fd_r, ino_r, error);
+}
+
+/* entry_create, then fsync'ed and closed. */
+static int
+entry_create_synced(const struct queue *q, const char *tmp, const void *data,
+		    size_t len, ino_t *ino_r, GError **error)
+{
+	int fd;
+
+	if (entry_create(q, tmp, data, len, &fd, ino_r, error) < 0)
+		return -1;
+	if (fs_sync_close(&fd, tmp, error) < 0) {
+		(void)fs_unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 static char *
 entry_path(const struct queue *q, const char *base, const char *ext)
 {
@@ -583,7 +740,7 @@ queue_enqueue(struct queue *q, struct queue_meta *meta, const char *msg,
 		return 0;
 	}
 	new_entry_prepare(q, meta, msg, msg_len, &e);
-	if (fs_create_synced(e.tmp, e.data->str, e.data->len, &ino, error) < 0 ||
+	if (entry_create_synced(q, e.tmp, e.data->str, e.data->len, &ino, error) < 0 ||
 	    publish(q, e.base, e.tmp, e.final, ino, error) < 0)
 		goto out;
 	ret = entry_stored(q, e.base, base_r, error);
@@ -759,8 +916,8 @@ batch_entry_write(struct queue *q, struct queue_meta *meta, const char *msg,
 
 	new_entry_prepare(q, meta, msg, msg_len, &e);
 	be = g_new0(struct batch_entry, 1);
-	if (fs_create_written(e.tmp, e.data->str, e.data->len, &be->fd, &be->ino,
-			      error) < 0) {
+	if (entry_create(q, e.tmp, e.data->str, e.data->len, &be->fd, &be->ino,
+			 error) < 0) {
 		g_free(be);
 		new_entry_clear(&e);
 		return NULL;
@@ -1356,8 +1513,9 @@ queue_finish(struct queue *q, const char *base, GError **error)
 	char *bak = entry_path(q, base, ".bak");
 	int ret = 0;
 
-	/* ENOENT after a retransmitted NFS unlink means it is gone: fine. */
-	if (fs_unlink(bak) < 0 && errno != ENOENT) {
+	/* Kept as a spare for the queue's next entry, or unlinked.  ENOENT
+	 * after a retransmitted NFS unlink means it is gone: fine. */
+	if (spare_put(q, bak) < 0 && errno != ENOENT) {
 		set_errno_error(error, "unlink(%s)", bak);
 		ret = -1;
 	}
@@ -1442,7 +1600,7 @@ rewrite_bak(struct queue *q, struct queue_item *it, GError **error)
 	ino_t ino;
 	int ret = -1;
 
-	if (fs_create_synced(tmp, data->str, data->len, &ino, error) == 0)
+	if (entry_create_synced(q, tmp, data->str, data->len, &ino, error) == 0)
 		ret = fs_commit_rename(tmp, bak, q->dir, ino, error);
 	g_string_free(data, TRUE);
 	g_free(tmp);
