@@ -22,6 +22,19 @@
  * any other is closed before the greeting and logged.  Its sessions are
  * LMTP sessions like the others, logged "from herald-mta".
  *
+ * Pipe workers: the listener keeps lmtp.pipe_workers processes
+ * ("herald-pipe") waiting on the pipe socket, each taking one connection
+ * after another, so that a message handed over does not wait for a fork
+ * (and its copied pages and exit: about a millisecond a message).  The
+ * listener leaves the pipe socket to them; one it sees still waiting
+ * PIPE_OVERFLOW_MS after it became readable (every worker busy) it
+ * accepts and forks a session for, as it does for every connection when
+ * there are no workers, so one slow client holds up nobody.  Workers are
+ * not counted in lmtp.max_sessions; one that dies is replaced (after a
+ * pause if it died young), SIGHUP retires them all (SIGUSR1: after the
+ * session under way) for new ones with the settings of now, and a stop
+ * ends them as it ends sessions.
+ *
  * Why a bounded set of processes and not one event loop: storing a
  * message is an fsync of its file and one of the queue directory before
  * the 250, and the filesystem's journal commits the fsyncs of parallel
