@@ -26,10 +26,11 @@
  * ("herald-pipe") waiting on the pipe socket, each taking one connection
  * after another, so that a message handed over does not wait for a fork
  * (and its copied pages and exit: about a millisecond a message).  The
- * listener leaves the pipe socket to them; one it sees still waiting
- * PIPE_OVERFLOW_MS after it became readable (every worker busy) it
- * accepts and forks a session for, as it does for every connection when
- * there are no workers, so one slow client holds up nobody.  Workers are
+ * listener leaves the pipe socket to them; when it sees one still
+ * waiting PIPE_OVERFLOW_MS after the socket became readable (every worker
+ * busy), it accepts what waits and forks a session for each, as it does
+ * for every connection when there are no workers: one slow client holds
+ * up nobody, and a burst is served in parallel.  Workers are
  * not counted in lmtp.max_sessions; one that dies is replaced (after a
  * pause if it died young), SIGHUP retires them all (SIGUSR1: after the
  * session under way) for new ones with the settings of now, and a stop
@@ -133,6 +134,8 @@
 /* How long a connection may wait on the pipe socket for a worker before
  * the listener gives it a process of its own. */
 #define PIPE_OVERFLOW_MS 20
+/* Connections the listener takes at once when the workers are behind. */
+#define PIPE_OVERFLOW_BURST 16
 /* A worker that failed this soon after it started is replaced only after
  * as long again (no fork loop). */
 #define PIPE_WORKER_PAUSE_MS 1000
@@ -747,8 +750,12 @@ pipe_poll_fd(struct server *sv, int64_t *timeout_ms)
 	}
 	struct pollfd pfd = { .fd = sv->pipe_fd, .events = POLLIN };
 
+	/* The workers are behind: what waits now gets processes of its own
+	 * (a burst is served in parallel, as without workers), a few at a
+	 * time so the other socket is not kept waiting. */
 	sv->pipe_waiting = 0;
-	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN))
+	for (int k = 0; k < PIPE_OVERFLOW_BURST && poll(&pfd, 1, 0) > 0 &&
+			(pfd.revents & POLLIN); k++)
 		accept_session(sv, sv->pipe_fd, TRUE);
 	return sv->pipe_fd;
 }

@@ -5,7 +5,8 @@
 # them with no process made per post; a connection none of them takes
 # (both held busy) still gets a session process of its own; a worker that
 # dies is replaced; SIGHUP replaces them with the new setting's number
-# (0: a process per connection again); herald stop ends them.
+# (0: a process per connection again); herald stop ends them.  A burst
+# while both are busy gets a process per connection.
 . "$(dirname "$0")/../lib.sh"
 V=$(new_var v)
 L=workers@example.org
@@ -57,6 +58,12 @@ check "with both workers busy a post is still handed over (exit $rc, $ms ms)" \
 last=$(grep -h "from herald-mta" "$V"/logs/*/lmtp | tail -1 | awk '{ print $3 }')
 check "by a session process of its own ($last)" \
 	bash -c 'case " $1 " in *" $2 "*) exit 1 ;; esac' _ "$first" "$last"
+# A burst while they are held: each waiting connection gets a process.
+for i in 1 2 3 4; do post & done
+wait_for 5 test "$(handed)" -eq 25
+check "a burst of 4 with both workers busy is handed over too ($(handed))" test "$(handed)" -eq 25
+burst=$(grep -h "from herald-mta" "$V"/logs/*/lmtp | tail -4 | awk '{ print $3 }' | sort -u | wc -l)
+check "by 4 session processes ($burst)" test "$burst" -eq 4
 kill $HOLD 2>/dev/null
 wait $HOLD 2>/dev/null
 
@@ -82,7 +89,7 @@ kill -HUP $LMTP
 wait_for 5 test "$(pgrep -P $LMTP -x herald-pipe | wc -l)" -eq 0
 check "lmtp.pipe_workers 0: no worker" test -z "$(workers)"
 post
-check "and a post is still handed over (a process for it)" test "$(handed)" -eq 22
+check "and a post is still handed over (a process for it)" test "$(handed)" -eq 26
 
 "$HERALD" --var "$V" site set lmtp.pipe_workers 2
 kill -HUP $LMTP
@@ -94,5 +101,5 @@ alive=0
 for p in $last; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
 check "the server stops, its workers with it ($alive of $(echo $last | wc -w) alive)" \
 	test "$alive" -eq 0 -a -n "$last"
-check "every post handed over is stored ($(stored))" test "$(stored)" -eq 22
+check "every post handed over is stored ($(stored))" test "$(stored)" -eq 26
 t_done

@@ -96,9 +96,9 @@ static const struct setting_def settings[] = {
 	{ "lmtp.pipe_workers", SETTING_INT, "2", NULL, 0, 64,
 	  "Processes the LMTP server keeps ready for herald-mta's connections "
 	  "on the pipe socket, each serving one session after another, so "
-	  "that a message does not wait for a process to be made for it. A "
-	  "connection none of them takes within 20 ms gets a process of its "
-	  "own, as every connection does with 0. Not counted in "
+	  "that a message does not wait for a process to be made for it. "
+	  "Connections left waiting 20 ms with every worker busy get a "
+	  "process each, as every connection does with 0. Not counted in "
 	  "lmtp.max_sessions." },
 	{ "lmtp.socket_group", SETTING_STRING, "", NULL, 0, 0,
 	  "The group given to a unix LMTP socket (mode 0660), so that the MTA's "
