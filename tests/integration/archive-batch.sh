@@ -27,12 +27,13 @@ pages() { find "$V/archives/public/$L" -name '[0-9]*.html' | wc -l; }
 inject 1 6
 inject 7 8 "$(date -u -R -d '-1 day')"
 "$HERALD" --var "$V" runner archive --once >/dev/null 2>&1
-# A runner's batches start at one entry and double (runner.c): 1, 2, 4, 1;
-# the third holds posts of both days.
-check "the runner archived 4 posts in one commit" \
-	grep -q "$L: 4 of 4 posts archived in one commit" "$LOG"
-check "and all 8 in 4 commits" \
-	test "$(grep -c "$L: .* posts archived in one commit" "$LOG")" = 4
+# A runner's batches start at one entry and double (runner.c): 1, 2, 4, 1
+# on a quiet machine (a batch is also stored 100 ms after its first entry,
+# so a slow one may make more).
+commits=$(grep -c "$L: .* posts archived in one commit" "$LOG")
+check "the runner archived several posts in one commit" \
+	grep -qE "$L: ([2-9]) of \1 posts archived in one commit" "$LOG"
+check "fewer commits than posts ($commits for 8)" test "$commits" -lt 8
 check "the state counts 8 messages" test "$(grep '^next ' "$V/archives/$L/state")" = "next 8"
 check "every post has its page ($(pages))" test "$(pages)" = 8
 check "today's date index lists its 6 posts" \
