@@ -140,6 +140,52 @@ test_write_swap_trades_two_inodes(void)
 	tmp_dir_remove(&dir);
 }
 
+/* The moment fs_read_swapped is for: the file at the name is empty (a
+ * reader that opened it two writes ago reads while the second is being
+ * written) and is filled a little later.  Read again, it is whole; a file
+ * that stays empty is returned empty, after 200 ms. */
+static gpointer
+fill_later(gpointer path)
+{
+	int fd;
+
+	g_usleep(5000);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, "post_id=7\n", 10), ==, 10);
+	close(fd);
+	return NULL;
+}
+
+static void
+test_read_swapped_waits_out_an_empty_file(void)
+{
+	char *dir = tmp_dir_new();
+	char *path = g_build_filename(dir, "counters", NULL);
+	GError *error = NULL;
+	char *got = NULL;
+	size_t len = 99;
+	int64_t t0;
+	GThread *t;
+
+	g_assert_true(g_file_set_contents(path, "", 0, NULL));
+	t = g_thread_new("writer", fill_later, path);
+	g_assert_cmpint(fs_read_swapped(path, &got, &len, &error), ==, 1);
+	g_thread_join(t);
+	g_assert_cmpstr(got, ==, "post_id=7\n");
+	g_assert_cmpuint(len, ==, 10);
+	g_clear_pointer(&got, g_free);
+	g_assert_cmpint(truncate(path, 0), ==, 0);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(fs_read_swapped(path, &got, &len, &error), ==, 1);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 200000);
+	g_assert_cmpuint(len, ==, 0);
+	g_assert_cmpstr(got, ==, "");
+	g_free(got);
+	g_free(path);
+	tmp_dir_remove(&dir);
+}
+
 static void
 test_write_atomic_into_missing_dir_fails_naming_call_and_path(void)
 {
@@ -531,6 +577,8 @@ main(int argc, char **argv)
 			test_write_atomic_replaces_existing_file);
 	g_test_add_func("/base/write-swap/trades-two-inodes",
 			test_write_swap_trades_two_inodes);
+	g_test_add_func("/base/read-swapped/waits-out-an-empty-file",
+			test_read_swapped_waits_out_an_empty_file);
 	g_test_add_func("/base/write-atomic/missing-dir-error-names-call-path",
 			test_write_atomic_into_missing_dir_fails_naming_call_and_path);
 	g_test_add_func("/base/read-file/missing-returns-0-absent",

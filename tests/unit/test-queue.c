@@ -14,7 +14,9 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -764,6 +766,135 @@ test_finished_file_is_the_next_entrys(void)
 	tmp_dir_remove(&var);
 }
 
+/* truncate(), as the queue code calls it, with another writer in the gap
+ * the kernel leaves: truncate() finds the file by its name, and empties
+ * that inode a moment later, whatever its name is by then.  While
+ * race_dir is set, this one looks the file up, lets a writer take every
+ * spare in race_dir (a rename out of .spare/, as an enqueue does) and
+ * write an entry into it, and only then empties the file it looked up. */
+static const char *race_dir;	/* the queue's directory */
+static int race_taken;		/* spares the writer took */
+
+int
+truncate(const char *path, off_t length)
+{
+	char *spare_dir;
+	GPtrArray *names;
+	int fd, r;
+
+	if (race_dir == NULL)
+		return (int)syscall(SYS_truncate, path, length);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	spare_dir = g_build_filename(race_dir, ".spare", NULL);
+	names = fs_dir_names(spare_dir, NULL, NULL);
+	for (guint i = 0; names != NULL && i < names->len; i++) {
+		char *from = g_build_filename(spare_dir, names->pdata[i], NULL);
+		char *to = g_strdup_printf("%s/taken.%d", race_dir, race_taken);
+
+		if (rename(from, to) == 0) {
+			int wfd = open(to, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+			g_assert_cmpint(wfd, >=, 0);
+			g_assert_cmpint(write(wfd, "an entry", 8), ==, 8);
+			close(wfd);
+			race_taken++;
+		}
+		g_free(from);
+		g_free(to);
+	}
+	if (names != NULL)
+		g_ptr_array_unref(names);
+	g_free(spare_dir);
+	r = ftruncate(fd, length);
+	close(fd);
+	return r;
+}
+
+/* A writer that takes a spare while an entry is being finished keeps what
+ * it wrote: the finisher empties its file before the file is a spare,
+ * never after (two-masters.sh lost a message to that, 1 in 4,000). */
+static void
+test_finish_never_empties_a_taken_spare(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *q = open_queue(var, "in");
+	char *a = enqueue(q, "first", NULL);
+	char *b = enqueue(q, "second", NULL);
+	char *bak = g_strdup_printf("%s/%s.bak", queue_dir(q), b);
+	GError *error = NULL;
+	struct stat st;
+
+	claim(q, a);
+	claim(q, b);
+	g_assert_cmpint(queue_finish(q, a, &error), ==, 0);
+	race_dir = queue_dir(q);
+	race_taken = 0;
+	g_assert_cmpint(queue_finish(q, b, &error), ==, 0);
+	race_dir = NULL;
+	g_assert_no_error(error);
+	/* a's spare was there to take; b's file, if it was one already,
+	 * would have been taken too. */
+	g_assert_cmpint(race_taken, >=, 1);
+	for (int i = 0; i < race_taken; i++) {
+		char *taken = g_strdup_printf("%s/taken.%d", queue_dir(q), i);
+		char *data = NULL;
+
+		g_assert_true(g_file_get_contents(taken, &data, NULL, NULL));
+		g_assert_cmpstr(data, ==, "an entry");
+		g_free(data);
+		g_free(taken);
+	}
+	g_assert_cmpint(stat(bak, &st), <, 0);
+	g_free(bak);
+	g_free(a);
+	g_free(b);
+	queue_close(&q);
+	tmp_dir_remove(&var);
+}
+
+/* A runner that died between emptying a finished entry and keeping it as
+ * a spare left an empty .bak: recovery removes it, as the finished entry
+ * it is, and nothing goes to bad/; an empty .msg (an empty .bak given back
+ * with others) is removed when read. */
+static void
+test_empty_entry_is_a_finished_one(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *q = open_queue(var, "in");
+	char *base = enqueue(q, "hello", NULL);
+	char *bak = g_strdup_printf("%s/%s.bak", queue_dir(q), base);
+	char *bad = g_build_filename(var, "queue", "bad", NULL);
+	struct queue_item *it = NULL;
+	GError *error = NULL;
+	struct stat st;
+
+	claim(q, base);
+	g_assert_cmpint(truncate(bak, 0), ==, 0);
+	g_assert_cmpint(recover(q, 0, 1), ==, 0);
+	g_assert_cmpint(stat(bak, &st), <, 0);
+	g_assert_cmpint(queue_count(q, NULL, &error), ==, 0);
+	g_assert_cmpint(stat(bad, &st), <, 0);
+	g_free(base);
+	g_free(bak);
+	base = enqueue(q, "hello", NULL);
+	bak = g_strdup_printf("%s/%s.bak", queue_dir(q), base);
+	claim(q, base);
+	g_assert_cmpint(truncate(bak, 0), ==, 0);
+	g_assert_cmpint(queue_unclaim(q, base, &error), ==, 0);
+	claim(q, base);
+	g_assert_cmpint(queue_read(q, base, ".bak", &it, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_null(it);
+	g_assert_cmpint(queue_count(q, NULL, &error), ==, 0);
+	g_assert_cmpint(stat(bad, &st), <, 0);
+	g_free(bak);
+	g_free(bad);
+	g_free(base);
+	queue_close(&q);
+	tmp_dir_remove(&var);
+}
+
 static void
 test_read_claimed_gives_same_message_and_metadata(void)
 {
@@ -1228,6 +1359,10 @@ static const struct unit_test tests[] = {
 	  test_claim_twice_in_own_slice_returns_1 },
 	{ "/queue/finish/file-kept-for-the-next-entry",
 	  test_finished_file_is_the_next_entrys },
+	{ "/queue/finish/never-empties-a-taken-spare",
+	  test_finish_never_empties_a_taken_spare },
+	{ "/queue/recover/empty-entry-is-a-finished-one",
+	  test_empty_entry_is_a_finished_one },
 	{ "/queue/claim/finished-or-unknown-returns-0",
 	  test_claim_of_finished_entry_returns_0 },
 	{ "/queue/read/claimed-same-message-and-meta",

@@ -17,9 +17,12 @@
  *      overwritten (pwrite at the committed offset, then ftruncate);
  *   2. write the message, its record and its catalog line there;
  *   3. fsync the three files;
- *   4. write the new state with fs_write_swap (state.next, fsync, names
- *      exchanged; fs_write_atomic's temp and rename on NFS):
- *      the commit.  Readers read only what the state says is committed.
+ *   4. write the new state with fs_write_atomic (a temp file, fsync,
+ *      rename): the commit.  Readers read only what the state says is
+ *      committed.  (Not fs_write_swap: web pages read the state without
+ *      the lock, and a state of several pages must never be read half
+ *      rewritten.  A commit covers a runner's batch, so the new inode is
+ *      no cost per post.)
  * A crash before 4 leaves the old state and garbage past it that nobody
  * reads; after 4 the message is in, exactly once.  Nothing relies on
  * O_APPEND, fcntl locks or mmap, so two hosts on NFS can take turns: the
@@ -170,7 +173,7 @@ store_state_write(struct archive *a, const struct state *s, GError **error)
 				       "\n", p->name, p->count, p->catlen,
 				       p->txtlen, p->first, p->last);
 	}
-	r = fs_write_swap(path, out->str, out->len, error);	/* under the lock */
+	r = fs_write_atomic(path, out->str, out->len, error);	/* under the lock */
 	g_string_free(out, TRUE);
 	g_free(path);
 	return r;

@@ -484,6 +484,28 @@ fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
 }
 
 int
+fs_read_swapped(const char *path, char **data_r, size_t *len_r,
+		GError **error)
+{
+	int64_t give_up = g_get_monotonic_time() + 200000;
+	size_t len = 0;
+	int r;
+
+	/* Each try opens the name again: the file written, if the last one
+	 * was being written.  A file is empty only while a writer is between
+	 * its open() and its write(), so one that stays empty 200 ms is
+	 * empty (it never is, but nothing hangs). */
+	while ((r = fs_read_file(path, data_r, &len, error)) > 0 && len == 0 &&
+	       g_get_monotonic_time() < give_up) {
+		g_free(*data_r);
+		g_usleep(1000);
+	}
+	if (r > 0 && len_r != NULL)
+		*len_r = len;
+	return r;
+}
+
+int
 fs_load_file(const char *path, char **data_r, size_t *len_r,
 	     gboolean *mapped_r, GError **error)
 {

@@ -122,9 +122,19 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
  * old content or the new, as with fs_write_atomic, but no inode is made
  * or freed (on ext4 without a journal each new inode costs a look at
  * every one freed in the last minutes).  On NFS, or a file system that
- * cannot exchange names, it is fs_write_atomic. */
+ * cannot exchange names, it is fs_write_atomic.
+ * For files of one page (4 KiB) at most, read with fs_read_swapped: a
+ * reader that opened the file and read it only after two more writes has
+ * the file being written then, emptied and not yet filled. */
 int fs_write_swap(const char *path, const void *data, size_t len,
 		  GError **error);
+
+/* fs_read_file for a file written with fs_write_swap: an empty file read
+ * is read again (its name holds the whole current file).  A file of one
+ * page is never seen half written: the kernel sets its new size after it
+ * copied the page's bytes. */
+int fs_read_swapped(const char *path, char **data_r, size_t *len_r,
+		    GError **error);
 
 /* Whether path is on NFS (or cannot be looked at). */
 gboolean fs_on_nfs(const char *path);

@@ -812,7 +812,7 @@ load_counters(struct list *l, GKeyFile *kf, GError **error)
 	char *data = NULL;
 	size_t len;
 	GError *local = NULL;
-	int r = fs_read_file(path, &data, &len, error);
+	int r = fs_read_swapped(path, &data, &len, error);
 
 	if (r > 0 && !g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE,
 						&local)) {

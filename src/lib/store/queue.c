@@ -9,14 +9,19 @@
  * reply was lost is judged by stat() afterwards.  Queues need no lock:
  * each slice of a queue is worked by one runner, the holder of its lease.
  *
- * Spare files: a finished entry's file is not unlinked but renamed into
- * <queue>/.spare/ (under one of SPARE_SLOTS names, so never more of them)
- * and emptied, and the next entry written to that queue takes one (a
+ * Spare files: a finished entry's file is not unlinked but emptied and
+ * renamed into <queue>/.spare/ (under one of SPARE_SLOTS names, so never
+ * more of them), and the next entry written to that queue takes one (a
  * rename to its .tmp name) instead of making a new file.  The steps and
  * the commit point are those of a new file; what changes is that no inode
  * is made or freed per entry, which on ext4 without a journal is most of
  * the cost of a small message's hop (each new inode is checked against
- * every one freed in the last minutes: docs/PERFORMANCE.md).
+ * every one freed in the last minutes: docs/PERFORMANCE.md).  The file is
+ * emptied while it still has its claimed name, never once it is a spare:
+ * truncate() finds its inode by name first and empties it a moment later,
+ * by which time a writer may have taken it and written an entry into it.
+ * A crash between the two steps leaves an empty .bak: no entry is ever
+ * empty, so readers remove it as the finished entry it is (queue_read).
  *
  * Group commit (queue_batch_*): a runner's handler may write its output
  * into the runner's batch instead, which fsyncs all its files, renames
@@ -518,9 +523,9 @@ spare_take(const struct queue *q, const char *tmp)
 	return taken;
 }
 
-/* Done with path, a file of q: kept, emptied, as a spare (replacing the
- * one in its slot), or unlinked when that fails.  0, or -1 with errno
- * from the unlink. */
+/* Done with path, a file of q only this process uses (a claimed entry):
+ * emptied and kept as a spare (replacing the one in its slot), or
+ * unlinked when that fails.  0, or -1 with errno from the unlink. */
 static int
 spare_put(const struct queue *q, const char *path)
 {
@@ -532,13 +537,14 @@ spare_put(const struct queue *q, const char *path)
 	g_snprintf(slot, sizeof slot, "%u",
 		   __atomic_fetch_add(&spare_slot, 1, __ATOMIC_RELAXED) % SPARE_SLOTS);
 	spare = g_build_filename(dir, slot, NULL);
-	r = rename(path, spare);
-	if (r < 0 && errno == ENOENT && access(path, F_OK) == 0 &&
-	    mkdir(dir, 0770) == 0)
+	/* Emptied first, under its own name (the file header says why). */
+	r = truncate(path, 0);
+	if (r == 0) {
 		r = rename(path, spare);
-	if (r == 0)
-		(void)truncate(spare, 0);	/* taken meanwhile: no matter */
-	else
+		if (r < 0 && errno == ENOENT && mkdir(dir, 0770) == 0)
+			r = rename(path, spare);
+	}
+	if (r < 0)
 		r = fs_unlink(path);
 	g_free(spare);
 	g_free(dir);
@@ -1446,6 +1452,17 @@ queue_read(struct queue *q, const char *base, const char *ext,
 	int r;
 
 	r = fs_read_file(path, &buf, &len, error);
+	if (r > 0 && len == 0) {
+		/* A finished entry emptied on its way to .spare/ by a process
+		 * that died before the rename (spare_put): gone. */
+		if (fs_unlink(path) == 0)
+			log_warning(QUEUE_SUBSYS, "%s/%s%s removed: an entry "
+				    "already finished, emptied to be kept as a "
+				    "spare when its runner died", q->name, base,
+				    ext);
+		g_free(buf);
+		r = 0;
+	}
 	if (r <= 0) {
 		g_free(path);
 		return r;
