@@ -34,7 +34,10 @@
  * not counted in lmtp.max_sessions; one that dies is replaced (after a
  * pause if it died young), SIGHUP retires them all (SIGUSR1: after the
  * session under way) for new ones with the settings of now, and a stop
- * ends them as it ends sessions.
+ * ends them as it ends sessions.  A listener that died leaves its workers
+ * to finish their sessions (up to LMTP_STOP_GRACE), the socket still
+ * theirs: the next listener tries it again every PIPE_RETRY_MS meanwhile
+ * (herald-mta stores messages itself until then).
  *
  * Why a bounded set of processes and not one event loop: storing a
  * message is an fsync of its file and one of the queue directory before
@@ -139,6 +142,9 @@
 /* A worker that failed this soon after it started is replaced only after
  * as long again (no fork loop). */
 #define PIPE_WORKER_PAUSE_MS 1000
+/* How often the pipe socket is tried again while another process holds
+ * it (the workers of a listener that died, finishing their sessions). */
+#define PIPE_RETRY_MS 1000
 
 static int64_t
 now_ms(void)
@@ -377,6 +383,7 @@ struct server {
 	struct site *site;
 	struct listener l;	/* lmtp.listen's; fd -1 when it is empty */
 	int pipe_fd;		/* the pipe socket (lmtp.pipe_socket), or -1 */
+	int64_t pipe_retry_at;	/* ms: when to try it again while it is -1 */
 	GHashTable *sessions;	/* pid -> nothing: the live sessions */
 	GHashTable *workers;	/* pid -> its start (gint64 ms): pipe workers */
 	int64_t workers_paused;	/* ms: no new worker before then */
@@ -390,10 +397,10 @@ struct server {
 static void workers_retire(struct server *sv);
 
 /* The pipe socket (entry/pipe_socket.h): its descriptor, or -1 when
- * another server of this host has it or it cannot be made (logged:
- * herald-mta then stores messages itself). */
+ * another server of this host has it or it cannot be made (logged, unless
+ * quiet: herald-mta then stores messages itself). */
 static int
-pipe_socket_open(struct site *site)
+pipe_socket_open(struct site *site, gboolean quiet)
 {
 	struct sockaddr_un sa;
 	socklen_t len;
@@ -406,10 +413,11 @@ pipe_socket_open(struct site *site)
 		return -1;
 	}
 	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 128) < 0) {
-		if (errno == EADDRINUSE)
-			log_info(LMTP_SUBSYS, "pipe socket: another LMTP server "
-				 "of this host has it");
-		else
+		if (errno == EADDRINUSE && !quiet)
+			log_info(LMTP_SUBSYS, "pipe socket: another process of "
+				 "this host has it; tried again every %d ms",
+				 PIPE_RETRY_MS);
+		else if (errno != EADDRINUSE)
 			log_error(LMTP_SUBSYS, "pipe socket: %s",
 				  g_strerror(errno));
 		close(fd);
@@ -498,7 +506,7 @@ lmtp_reload(struct server *sv)
 	if (!site_get_bool(sv->site, "lmtp.pipe_socket"))
 		pipe_socket_close(sv);
 	else if (sv->pipe_fd < 0)
-		sv->pipe_fd = pipe_socket_open(sv->site);
+		sv->pipe_fd = pipe_socket_open(sv->site, FALSE);
 	/* Workers read the settings as they started: new ones take over. */
 	workers_retire(sv);
 }
@@ -736,6 +744,16 @@ pipe_poll_fd(struct server *sv, int64_t *timeout_ms)
 	int64_t now = now_ms();
 
 	*timeout_ms = -1;
+	if (sv->pipe_fd < 0 && site_get_bool(sv->site, "lmtp.pipe_socket")) {
+		if (now >= sv->pipe_retry_at) {
+			sv->pipe_fd = pipe_socket_open(sv->site, TRUE);
+			sv->pipe_retry_at = now + PIPE_RETRY_MS;
+		}
+		/* Got: round again at once, for the workers to start. */
+		*timeout_ms = sv->pipe_fd < 0 ? sv->pipe_retry_at - now : 0;
+		if (sv->pipe_fd >= 0)
+			return -1;
+	}
 	if (sv->workers_paused > now && sv->pipe_fd >= 0)
 		*timeout_ms = sv->workers_paused - now;
 	if (sv->pipe_fd < 0 || g_hash_table_size(sv->workers) == 0) {
@@ -824,7 +842,8 @@ lmtp_main(struct site *site)
 	g_free(spec);
 	g_free(group);
 	if (site_get_bool(site, "lmtp.pipe_socket"))
-		sv.pipe_fd = pipe_socket_open(site);
+		sv.pipe_fd = pipe_socket_open(site, FALSE);
+	sv.pipe_retry_at = now_ms() + PIPE_RETRY_MS;
 	/* The signals are let in only inside ppoll(): none is lost between a
 	 * look at the flags and the wait. */
 	sigemptyset(&block);

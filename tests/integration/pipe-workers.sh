@@ -102,4 +102,40 @@ for p in $last; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
 check "the server stops, its workers with it ($alive of $(echo $last | wc -w) alive)" \
 	test "$alive" -eq 0 -a -n "$last"
 check "every post handed over is stored ($(stored))" test "$(stored)" -eq 26
+
+# Another process holds the pipe socket's name when the server starts
+# (the workers of a listener that died, finishing their sessions): posts
+# are stored by herald-mta itself meanwhile (here at once: the holder
+# refuses connections), and the server takes the socket once it is free,
+# without a SIGHUP.
+bindpy='
+import socket, sys, time
+dev, ino = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_UNIX)
+s.bind(b"\0" + b"herald-mta/%x/%x" % (dev, ino))	# bound, not listening
+print("bound", flush=True)
+time.sleep(60)'
+python3 -c "$bindpy" "$(stat -c %d "$V")" "$(stat -c %i "$V")" >"$T_DIR/bound" &
+BOUND=$!
+wait_for 5 grep -q bound "$T_DIR/bound"
+"$HERALD" --var "$V" lmtp 2>>"$T_DIR/lmtp.err" &
+LMTP=$!
+wait_for 5 grep -q "another process of this host has it" "$V"/logs/*/lmtp
+check "a server that finds the pipe socket taken says so" \
+	grep -q "another process of this host has it" "$V"/logs/*/lmtp
+check "and keeps no workers" test -z "$(workers)"
+h=$(handed)
+printf '%s' "${msg/w1@/w2@}" | "$HERALD-mta" --var "$V" post $L --sender a@example.org --recipient $L
+check "a post meanwhile is stored by herald-mta itself" \
+	test "$(stored)" -eq 27 -a "$(handed)" -eq "$h"
+kill $BOUND
+wait $BOUND 2>/dev/null
+wait_for 5 test "$(pgrep -P $LMTP -x herald-pipe | wc -l)" -eq 2
+check "once it is free, the server takes it within its retry time, with 2 workers ($(workers))" \
+	test "$(pgrep -P $LMTP -x herald-pipe | wc -l)" -eq 2
+printf '%s' "${msg/w1@/w3@}" | "$HERALD-mta" --var "$V" post $L --sender a@example.org --recipient $L
+check "and the next post is handed over to them" \
+	test "$(stored)" -eq 28 -a "$(handed)" -eq $((h + 1))
+kill $LMTP
+wait_for 10 bash -c '! kill -0 $1 2>/dev/null' _ "$LMTP"
 t_done

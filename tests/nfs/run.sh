@@ -389,6 +389,9 @@ PY3
 	left=$(find "$V/queue" -name '*.tmp' -o -name '*.bak' | sed "s|$V/||")
 	check "t3: no .tmp or .bak left in the queues" test -z "$left"
 	[ -n "$left" ] && diag "left: $(echo $left)"
+	spares=$(find "$V/queue" -path '*/.spare*' | sed "s|$V/||")
+	check "t3: no spare files on NFS (a finished entry's file is unlinked there, never reused)" test -z "$spares"
+	[ -n "$spares" ] && diag "spares: $(echo $spares | head -c 300)"
 	other=$(ls "$V/queue" | grep -v '^\(in\|out\|done\)$' | tr '\n' ' ')
 	for q in $other; do diag "queue $q: $(ls "$V/queue/$q" | wc -l) files"; done
 	diag "hostB's runners recovered $(cat "$V"/logs/hostB/runner 2>/dev/null | sed -n 's/.*started (\([0-9]*\) recovered).*/\1/p' | awk '{ s += $1 } END { print s + 0 }') claimed (.bak) messages of hostA's; queue log: $(cat "$V"/logs/hostB/queue 2>/dev/null | wc -l) lines; 'stale' in any herald log: $(cat "$V"/logs/host?/* 2>/dev/null | grep -ci 'stale')"

@@ -853,6 +853,51 @@ test_finish_never_empties_a_taken_spare(void)
 	tmp_dir_remove(&var);
 }
 
+/* After a power cut on a file system without a journal, a spare's name
+ * can come back beside the entry that took it (fsck counts two links):
+ * the next writer leaves that file alone and makes a new one, and the
+ * entry keeps its bytes.  A spare that was not emptied (its truncate
+ * lost) is not written into either. */
+static void
+test_spare_with_another_name_is_left_alone(void)
+{
+	char *var = tmp_dir_new();
+	struct queue *q = open_queue(var, "in");
+	char *spare_dir = g_build_filename(queue_dir(q), ".spare", NULL);
+	char *y = enqueue(q, "an entry that took a spare", NULL);
+	char *ypath = g_strdup_printf("%s/%s.msg", queue_dir(q), y);
+	char *alias = g_build_filename(spare_dir, "7", NULL);
+	char *full = g_build_filename(spare_dir, "8", NULL);
+	struct queue_item *it = NULL;
+	GError *error = NULL;
+	char *z, *w;
+
+	g_assert_cmpint(mkdir(spare_dir, 0770), ==, 0);
+	g_assert_cmpint(link(ypath, alias), ==, 0);
+	g_assert_true(g_file_set_contents(full, "old bytes", 9, NULL));
+	g_usleep(150000);	/* .spare/ looked at again, both found */
+	z = enqueue(q, "z", NULL);
+	w = enqueue(q, "w", NULL);
+	g_assert_cmpuint(entry_ino(q, z, ".msg"), !=, entry_ino(q, y, ".msg"));
+	g_assert_cmpuint(entry_ino(q, w, ".msg"), !=, entry_ino(q, y, ".msg"));
+	g_assert_cmpint(queue_read(q, y, ".msg", &it, &error), ==, 1);
+	g_assert_cmpmem(it->msg, it->msg_len, "an entry that took a spare", 26);
+	queue_item_free(&it);
+	g_assert_cmpint(queue_read(q, z, ".msg", &it, &error), ==, 1);
+	g_assert_cmpmem(it->msg, it->msg_len, "z", 1);
+	queue_item_free(&it);
+	g_assert_cmpint(queue_count(q, NULL, &error), ==, 3);
+	g_free(z);
+	g_free(w);
+	g_free(y);
+	g_free(ypath);
+	g_free(alias);
+	g_free(full);
+	g_free(spare_dir);
+	queue_close(&q);
+	tmp_dir_remove(&var);
+}
+
 /* A runner that died between emptying a finished entry and keeping it as
  * a spare left an empty .bak: recovery removes it, as the finished entry
  * it is, and nothing goes to bad/; an empty .msg (an empty .bak given back
@@ -1361,6 +1406,8 @@ static const struct unit_test tests[] = {
 	  test_finished_file_is_the_next_entrys },
 	{ "/queue/finish/never-empties-a-taken-spare",
 	  test_finish_never_empties_a_taken_spare },
+	{ "/queue/enqueue/spare-with-another-name-left-alone",
+	  test_spare_with_another_name_is_left_alone },
 	{ "/queue/recover/empty-entry-is-a-finished-one",
 	  test_empty_entry_is_a_finished_one },
 	{ "/queue/claim/finished-or-unknown-returns-0",

@@ -432,16 +432,15 @@ out:
 	return ret;
 }
 
-int
-fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
+/* Opens path to read it and gives its size: 1, 0 when there is no file,
+ * -1 with *error. */
+static int
+open_to_read(const char *path, int *fd_r, size_t *size_r, GError **error)
 {
 	struct stat st;
-	size_t cap, len = 0;
-	char *buf;
-	int fd;
-
 	/* Not g_file_get_contents: its open() does not retry ESTALE. */
-	fd = fs_open(path, O_RDONLY, 0);
+	int fd = fs_open(path, O_RDONLY, 0);
+
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -453,7 +452,21 @@ fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
 		close(fd);
 		return -1;
 	}
-	cap = (size_t)st.st_size + 1;
+	*fd_r = fd;
+	*size_r = (size_t)st.st_size;
+	return 1;
+}
+
+int
+fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
+{
+	size_t cap, len = 0;
+	char *buf;
+	int fd, r;
+
+	if ((r = open_to_read(path, &fd, &cap, error)) <= 0)
+		return r;
+	cap += 1;
 	buf = g_malloc(cap);
 	for (;;) {
 		ssize_t n;
@@ -483,6 +496,36 @@ fs_read_file(const char *path, char **data_r, size_t *len_r, GError **error)
 	return 1;
 }
 
+/* One read of a whole file: the size it had at open, and a page more to
+ * tell if it grew.  1 with the bytes, 0 when there is no file, 2 when it
+ * grew while read (a rewrite: the bytes may be torn), -1 on error. */
+static int
+read_once(const char *path, char **data_r, size_t *len_r, GError **error)
+{
+	size_t cap;
+	ssize_t n;
+	char *buf;
+	int fd, r;
+
+	if ((r = open_to_read(path, &fd, &cap, error)) <= 0)
+		return r;
+	cap += 4096;
+	buf = g_malloc(cap + 1);
+	do
+		n = pread(fd, buf, cap, 0);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0) {
+		set_errno_error(error, "read(%s)", path);
+		g_free(buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	*data_r = buf;
+	*len_r = (size_t)n;
+	return (size_t)n == cap ? 2 : 1;
+}
+
 int
 fs_read_swapped(const char *path, char **data_r, size_t *len_r,
 		GError **error)
@@ -491,14 +534,20 @@ fs_read_swapped(const char *path, char **data_r, size_t *len_r,
 	size_t len = 0;
 	int r;
 
-	/* Each try opens the name again: the file written, if the last one
-	 * was being written.  A file is empty only while a writer is between
-	 * its open() and its write(), so one that stays empty 200 ms is
-	 * empty (it never is, but nothing hangs). */
-	while ((r = fs_read_file(path, data_r, &len, error)) > 0 && len == 0 &&
-	       g_get_monotonic_time() < give_up) {
+	/* One read() each try, so that no other write falls between two
+	 * reads.  Each try opens the name again: the file written, if the
+	 * last one was being written.  A file is empty only while a writer
+	 * is between its open() and its write(), so one that stays empty
+	 * 200 ms is empty (it never is, but nothing hangs); one that keeps
+	 * growing is read the usual way. */
+	while ((r = read_once(path, data_r, &len, error)) > 0 &&
+	       (len == 0 || r == 2) && g_get_monotonic_time() < give_up) {
 		g_free(*data_r);
 		g_usleep(1000);
+	}
+	if (r == 2) {
+		g_free(*data_r);
+		return fs_read_file(path, data_r, len_r, error);
 	}
 	if (r > 0 && len_r != NULL)
 		*len_r = len;

@@ -129,10 +129,11 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
 int fs_write_swap(const char *path, const void *data, size_t len,
 		  GError **error);
 
-/* fs_read_file for a file written with fs_write_swap: an empty file read
- * is read again (its name holds the whole current file).  A file of one
- * page is never seen half written: the kernel sets its new size after it
- * copied the page's bytes. */
+/* fs_read_file for a file written with fs_write_swap: the file is read
+ * in one read() (no write can fall between two), and read again, from
+ * its name (which holds the whole current file), when it was empty or
+ * grew meanwhile.  A file of one page is never seen half written: the
+ * kernel sets its new size after it copied the page's bytes. */
 int fs_read_swapped(const char *path, char **data_r, size_t *len_r,
 		    GError **error);
 

@@ -456,6 +456,7 @@ queue_var_dir(const struct queue *q)
 struct spare_list {
 	GPtrArray *names;	/* slots seen there, not yet taken */
 	int64_t relist_at;	/* when an empty listing may be made again */
+	gboolean off;		/* on NFS: no spares */
 };
 
 static GMutex spare_lock;
@@ -471,6 +472,42 @@ spare_list_free(gpointer p)
 	g_free(sl);
 }
 
+/* The spare directory dir's entry, made at first use; under spare_lock.
+ * Spares are off on NFS: there a truncate is sent by file handle, and a
+ * retransmitted one could empty the file after it became another entry
+ * (the kernel's own moment of that kind is in the file header). */
+static struct spare_list *
+spare_list_of(const char *dir)
+{
+	struct spare_list *sl;
+
+	if (spare_lists == NULL)
+		spare_lists = g_hash_table_new_full(g_str_hash, g_str_equal,
+						    g_free, spare_list_free);
+	if ((sl = g_hash_table_lookup(spare_lists, dir)) == NULL) {
+		char *qdir = g_path_get_dirname(dir);
+
+		sl = g_new0(struct spare_list, 1);
+		sl->names = g_ptr_array_new_with_free_func(g_free);
+		sl->off = fs_on_nfs(qdir);
+		g_hash_table_insert(spare_lists, g_strdup(dir), sl);
+		g_free(qdir);
+	}
+	return sl;
+}
+
+/* Whether spares are off for the spare directory dir. */
+static gboolean
+spares_off(const char *dir)
+{
+	gboolean off;
+
+	g_mutex_lock(&spare_lock);
+	off = spare_list_of(dir)->off;
+	g_mutex_unlock(&spare_lock);
+	return off;
+}
+
 /* A slot name the spare directory holds, or NULL (caller frees). */
 static char *
 spare_name(const char *dir)
@@ -479,13 +516,10 @@ spare_name(const char *dir)
 	char *name = NULL;
 
 	g_mutex_lock(&spare_lock);
-	if (spare_lists == NULL)
-		spare_lists = g_hash_table_new_full(g_str_hash, g_str_equal,
-						    g_free, spare_list_free);
-	if ((sl = g_hash_table_lookup(spare_lists, dir)) == NULL) {
-		sl = g_new0(struct spare_list, 1);
-		sl->names = g_ptr_array_new_with_free_func(g_free);
-		g_hash_table_insert(spare_lists, g_strdup(dir), sl);
+	sl = spare_list_of(dir);
+	if (sl->off) {
+		g_mutex_unlock(&spare_lock);
+		return NULL;
 	}
 	if (sl->names->len == 0 && now_usec() >= sl->relist_at) {
 		GPtrArray *found = fs_dir_names(dir, NULL, NULL);
@@ -538,7 +572,7 @@ spare_put(const struct queue *q, const char *path)
 		   __atomic_fetch_add(&spare_slot, 1, __ATOMIC_RELAXED) % SPARE_SLOTS);
 	spare = g_build_filename(dir, slot, NULL);
 	/* Emptied first, under its own name (the file header says why). */
-	r = truncate(path, 0);
+	r = spares_off(dir) ? -1 : truncate(path, 0);
 	if (r == 0) {
 		r = rename(path, spare);
 		if (r < 0 && errno == ENOENT && mkdir(dir, 0770) == 0)
@@ -562,15 +596,21 @@ entry_create(const struct queue *q, const char *tmp, const void *data,
 	int fd;
 
 	if (spare_take(q, tmp)) {
-		fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC);
-		if (fd >= 0 && fs_write_all(fd, data, len, tmp, NULL) == 0 &&
-		    fstat(fd, &st) == 0) {
+		/* Only an empty file with no other name: after a power cut
+		 * on a file system without a journal, a spare's old name can
+		 * come back beside the entry that took it (the rename's
+		 * directory was never fsync'ed), and fsck counts two links. */
+		fd = open(tmp, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_nlink == 1 &&
+		    st.st_size == 0 &&
+		    fs_write_all(fd, data, len, tmp, NULL) == 0) {
 			*fd_r = fd;
 			*ino_r = st.st_ino;
 			return 0;
 		}
-		/* Not ours to write (root's, say), or the write failed: a
-		 * new file, which reports what goes wrong. */
+		/* Another name's file, not ours to write (root's, say), or
+		 * the write failed: that name is dropped and a new file
+		 * made, which reports what goes wrong. */
 		if (fd >= 0)
 			close(fd);
 		(void)fs_unlink(tmp);
